@@ -1,0 +1,41 @@
+# flowsim developer tasks. `make demo` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench system-deps install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Graphviz's `dot` and a CJK font, from Debian packages, when missing.
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: install system-deps
+	$(BIN)/flowsim check examples/b2b-cn.flow
+	$(BIN)/flowsim check examples/saas-en.flow
+
+lint: install
+	$(BIN)/ruff check flowsim tests bench
+	$(BIN)/ruff format --check flowsim tests bench
+
+typecheck: install
+	$(BIN)/mypy flowsim
+
+unit: install system-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: install
+	$(BIN)/python bench/bench_language.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

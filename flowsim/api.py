@@ -1,0 +1,150 @@
+"""The Python API: from text or a file to a checked :class:`~flowsim.model.Process`.
+
+``load`` and ``parse`` give a process or raise :class:`~flowsim.diagnostics.FlowError`;
+``check_file`` and ``check_text`` never raise on bad input and return every diagnostic (with
+the process when one could be built), which is what editors and the CLI want.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from flowsim.checks import check
+from flowsim.diagnostics import Diagnostic, FlowError, Severity, format_diagnostics
+from flowsim.dsl.builder import build_process, decode_source
+from flowsim.model import Process
+
+__all__ = ["CheckResult", "check_file", "check_text", "load", "parse", "read_source"]
+
+
+@dataclass
+class CheckResult:
+    """Everything ``flowsim check`` knows about one file."""
+
+    filename: str
+    process: Process | None
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def render(self) -> str:
+        """Compiler-style text of all diagnostics, with source excerpts."""
+        return format_diagnostics(self.diagnostics, self.sources)
+
+    def summary(self) -> str:
+        """One line: 'N stages, N outcomes, ...' (empty when no process was built)."""
+        p = self.process
+        if p is None:
+            return ""
+        parts = [
+            _count(len(p.stages), "stage"),
+            _count(len(p.outcomes), "outcome"),
+            _count(len(p.roles), "role"),
+            _count(len(p.departments), "department"),
+            _count(len(p.transitions), "transition"),
+        ]
+        if p.scenarios:
+            parts.append(_count(len(p.scenarios), "scenario"))
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.filename,
+            "ok": self.ok,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "summary": self.summary() or None,
+            "diagnostics": [d.model_dump(mode="json") for d in self.diagnostics],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def check_text(text: str, filename: str = "<string>") -> CheckResult:
+    """Parse, build and check ``text``. Never raises on bad input."""
+    built = build_process(text, filename)
+    diags = list(built.diagnostics)
+    process: Process | None = None
+    if built.fields is not None:
+        try:
+            process = Process(**built.fields)
+        except ValidationError:
+            # The builder reports structural problems itself; this is a safety net.
+            probe = Process.model_construct(**built.fields)
+            diags.extend(check(probe))
+        else:
+            diags.extend(check(process))
+    return CheckResult(filename, process, _dedupe(diags), built.sources)
+
+
+def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for d in diags:
+        key = (d.code, d.message, d.span)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def read_source(path: str | os.PathLike[str]) -> tuple[str | None, Diagnostic | None]:
+    """Read a .flow file as text; problems (missing, not UTF-8) come back as a diagnostic."""
+    name = os.fspath(path)
+    try:
+        data = Path(name).read_bytes()
+    except OSError as err:
+        return None, Diagnostic(
+            code="E300",
+            severity=Severity.ERROR,
+            message=f"cannot read '{name}': {err.strerror or type(err).__name__}",
+        )
+    return decode_source(data, name)
+
+
+def check_file(path: str | os.PathLike[str]) -> CheckResult:
+    """Read and check a .flow file. Never raises on bad input."""
+    name = os.fspath(path)
+    text, problem = read_source(name)
+    if text is None:
+        assert problem is not None
+        return CheckResult(name, None, [problem], {})
+    return check_text(text, name)
+
+
+def _require(result: CheckResult) -> Process:
+    if result.errors or result.process is None:
+        raise FlowError(result.diagnostics, result.sources)
+    return result.process
+
+
+def parse(text: str, filename: str = "<string>") -> Process:
+    """The process described by ``text``; raises :class:`FlowError` listing every error."""
+    return _require(check_text(text, filename))
+
+
+def load(path: str | os.PathLike[str]) -> Process:
+    """The process in the .flow file at ``path``; raises :class:`FlowError` on errors."""
+    return _require(check_file(path))

@@ -1,0 +1,534 @@
+"""Checks on a process model: is it sound, and is it a good process description?
+
+Two layers, both pure functions of the model:
+
+* :func:`structure_diagnostics` - names: duplicates, references to things that do not exist.
+  A ``Process`` cannot be built while these fail (its validator calls this function).
+* :func:`check` - the flow: probabilities that add up, every stage reachable and able to reach
+  an outcome, plus the method's advice (every stage has an owner, a goal and exit criteria).
+
+Each finding has a stable code; docs/language.md lists them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from flowsim.diagnostics import Diagnostic, Severity, Span
+
+if TYPE_CHECKING:
+    from flowsim.model import Process, Transition
+
+__all__ = ["check", "expected_visits", "structure_diagnostics"]
+
+#: Words of the language. Stage and outcome ids may not be one: a transition starts with the
+#: id, and at the start of a statement a keyword wins (tests keep this list in sync with the
+#: grammar).
+KEYWORDS = frozenset(
+    "process include currency arrivals per every calendar department role in headcount from "
+    "persona goal note stage owner exit effort wait start touchpoint channel emotion pain idea "
+    "action outcome result scenario".split()
+)
+
+#: A loop whose stages are expected to be visited more often than this gets a warning.
+MAX_EXPECTED_VISITS = 5.0
+
+
+def _diag(
+    code: str, message: str, span: Span | None, hint: str | None = None, *, warning: bool = False
+) -> Diagnostic:
+    return Diagnostic(
+        code=code,
+        severity=Severity.WARNING if warning else Severity.ERROR,
+        message=message,
+        span=span,
+        hint=hint,
+    )
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _label_hint(word: str, labelled: dict[str, str], kind: str) -> str | None:
+    if word in labelled:
+        return f"'{word}' is the label of {kind} '{labelled[word]}'; refer to it by its id"
+    return None
+
+
+def structure_diagnostics(process: Process) -> list[Diagnostic]:
+    """Duplicate ids and references to undeclared stages, roles, departments."""
+    out: list[Diagnostic] = []
+
+    def unique(kind: str, items: Sequence[tuple[str, Span | None]]) -> set[str]:
+        first: dict[str, Span | None] = {}
+        for ident, span in items:
+            if ident in first:
+                where = first[ident]
+                at = f" (first declared at {where})" if where else ""
+                out.append(
+                    _diag("E101", f"duplicate {kind} '{ident}'{at}", span, "ids must be unique")
+                )
+            else:
+                first[ident] = span
+        return set(first)
+
+    departments = unique("department", [(d.id, d.where("id")) for d in process.departments])
+    roles = unique("role", [(r.id, r.where("id")) for r in process.roles])
+    unique("persona", [(p.id, p.where("id")) for p in process.personas])
+    nodes = unique(
+        "stage or outcome",
+        [(n.id, n.where("id")) for n in (*process.stages, *process.outcomes)],
+    )
+    unique("scenario", [(s.name, s.where("name")) for s in process.scenarios])
+    stage_ids = {s.id for s in process.stages}
+    outcome_ids = {o.id for o in process.outcomes}
+    for node in process.iter_nodes():
+        if node.id in KEYWORDS:
+            out.append(
+                _diag(
+                    "E112",
+                    f"'{node.id}' is a keyword and cannot name a stage or outcome",
+                    node.where("id"),
+                    f"choose another id, e.g. '{node.id}_stage', and keep '{node.id}' as the label",
+                )
+            )
+    role_labels = {r.label: r.id for r in process.roles if r.label}
+    dept_labels = {d.label: d.id for d in process.departments if d.label}
+    node_labels = {n.label: n.id for n in process.iter_nodes() if n.label}
+
+    for role in process.roles:
+        if role.department is not None and role.department not in departments:
+            out.append(
+                _diag(
+                    "E103",
+                    f"unknown department '{role.department}'"
+                    + _did_you_mean(role.department, departments),
+                    role.where("department"),
+                    _label_hint(role.department, dept_labels, "department")
+                    or "declare it with `department <id> \"label\"`",
+                )
+            )
+    for node in process.iter_nodes():
+        if node.owner is not None and node.owner not in roles:
+            out.append(
+                _diag(
+                    "E104",
+                    f"unknown role '{node.owner}'" + _did_you_mean(node.owner, roles),
+                    node.where("owner"),
+                    _label_hint(node.owner, role_labels, "role")
+                    or "declare it with `role <id> \"label\" in <department> headcount <n>`",
+                )
+            )
+    starts = [s for s in process.stages if s.start]
+    for extra in starts[1:]:
+        out.append(
+            _diag(
+                "E107",
+                f"stage '{extra.id}' is marked start, but so is '{starts[0].id}'",
+                extra.where("start"),
+                "a process has one entry stage",
+            )
+        )
+    seen_edges: dict[tuple[str, str, str | None], Span | None] = {}
+    for t in process.transitions:
+        for end, field in ((t.source, "source"), (t.target, "target")):
+            if end not in nodes:
+                out.append(
+                    _diag(
+                        "E102",
+                        f"unknown stage or outcome '{end}'" + _did_you_mean(end, nodes),
+                        t.where(field),
+                        _label_hint(end, node_labels, "stage")
+                        or "declare it with `stage <id>` or `outcome <id>`",
+                    )
+                )
+        if t.source in outcome_ids:
+            out.append(
+                _diag(
+                    "E105",
+                    f"'{t.source}' is an outcome; outcomes end a deal and cannot lead anywhere",
+                    t.where("source"),
+                    "make it a stage if deals continue from it",
+                )
+            )
+        key = (t.source, t.target, t.label)
+        if key in seen_edges:
+            first = seen_edges[key]
+            at = f" (first at line {first.line})" if first else ""
+            out.append(
+                _diag(
+                    "E108",
+                    f"duplicate transition {t.source} -> {t.target}{at}",
+                    t.span,
+                    "merge them into one transition with the combined probability",
+                )
+            )
+        else:
+            seen_edges[key] = t.span
+    edge_keys = {(t.source, t.target) for t in process.transitions}
+    for scenario in process.scenarios:
+        for change in scenario.changes:
+            if change.kind == "role" and change.role not in roles:
+                out.append(
+                    _diag(
+                        "E403",
+                        f"scenario '{scenario.name}' changes unknown role '{change.role}'"
+                        + _did_you_mean(change.role, roles),
+                        change.where("role"),
+                    )
+                )
+            elif change.kind == "duration" and change.stage not in stage_ids:
+                out.append(
+                    _diag(
+                        "E403",
+                        f"scenario '{scenario.name}' changes unknown stage '{change.stage}'"
+                        + _did_you_mean(change.stage, stage_ids),
+                        change.where("stage"),
+                    )
+                )
+            elif change.kind == "transition" and (change.source, change.target) not in edge_keys:
+                out.append(
+                    _diag(
+                        "E403",
+                        f"scenario '{scenario.name}' changes {change.source} -> {change.target}, "
+                        "which is not a transition of the process",
+                        change.span,
+                        "a scenario can change the probability of an existing transition",
+                    )
+                )
+    return out
+
+
+def check(process: Process) -> list[Diagnostic]:
+    """Every finding about a structurally sound process, errors first, then in file order."""
+    out = list(structure_diagnostics(process))
+    if any(d.is_error for d in out):
+        return out
+    out.extend(_flow_checks(process))
+    out.extend(_advice(process))
+    out.extend(_scenario_checks(process))
+    return _ordered(out)
+
+
+def _ordered(diags: list[Diagnostic]) -> list[Diagnostic]:
+    def key(d: Diagnostic) -> tuple[int, str, int, int, str]:
+        s = d.span
+        return (0 if d.is_error else 1, s.file if s else "", s.line if s else 0, s.column if s else 0, d.code)
+
+    return sorted(diags, key=key)
+
+
+def _probability_checks(process: Process, context: str = "", at: Span | None = None) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    by_source: dict[str, list[Transition]] = defaultdict(list)
+    for t in process.transitions:
+        by_source[t.source].append(t)
+    for source, edges in by_source.items():
+        remainder = [t for t in edges if t.probability is None]
+        explicit = math.fsum(t.probability for t in edges if t.probability is not None)
+        where = at or source_span(process, source)
+        if len(remainder) > 1:
+            for t in remainder[1:]:
+                out.append(
+                    _diag(
+                        "E212",
+                        f"{context}'{source}' has {len(remainder)} transitions without a probability",
+                        at or t.span,
+                        "only one transition per stage may take the remainder; give the others a %",
+                    )
+                )
+            continue
+        if remainder:
+            if explicit > 1 + 1e-9:
+                out.append(
+                    _diag(
+                        "E211",
+                        f"{context}transitions from '{source}' already add up to "
+                        f"{explicit * 100:g}%, leaving nothing for {source} -> {remainder[0].target}",
+                        where,
+                        "lower the percentages so they stay under 100%",
+                    )
+                )
+            elif explicit > 1 - 1e-9 and not context:
+                out.append(
+                    _diag(
+                        "W107",
+                        f"transitions from '{source}' add up to 100% without "
+                        f"{source} -> {remainder[0].target}, so it is never taken",
+                        remainder[0].span,
+                        "give it a probability or remove it",
+                        warning=True,
+                    )
+                )
+        elif abs(explicit - 1) > 0.005:
+            missing = (1 - explicit) * 100
+            hint = (
+                f"add the missing {missing:.4g}% or leave one transition without a probability "
+                "so it takes the remainder"
+                if missing > 0
+                else "lower the percentages to total 100%"
+            )
+            out.append(
+                _diag(
+                    "E211",
+                    f"{context}transitions from '{source}' add up to {explicit * 100:.4g}%, not 100%",
+                    where,
+                    hint,
+                )
+            )
+    return out
+
+
+def source_span(process: Process, node_id: str) -> Span | None:
+    try:
+        return process.node(node_id).where("id")
+    except KeyError:
+        return None
+
+
+def _flow_checks(process: Process) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if not process.stages:
+        out.append(
+            _diag(
+                "E109",
+                "the process has no stages",
+                process.span,
+                "declare at least one `stage <id> \"label\"`",
+            )
+        )
+        return out
+    if not process.outcomes:
+        out.append(
+            _diag(
+                "E110",
+                "the process has no outcome, so no deal can ever end",
+                process.stages[0].span,
+                "declare where deals end, e.g. `outcome won \"Won\"` and `outcome lost \"Lost\"`",
+            )
+        )
+    out.extend(_probability_checks(process))
+
+    succ: dict[str, list[str]] = defaultdict(list)
+    pred: dict[str, list[str]] = defaultdict(list)
+    for t in process.transitions:
+        succ[t.source].append(t.target)
+        pred[t.target].append(t.source)
+    stage_ids = [s.id for s in process.stages]
+    outcome_ids = {o.id for o in process.outcomes}
+
+    dead_ends = {s for s in stage_ids if not succ[s]}
+    for sid in stage_ids:
+        if sid in dead_ends:
+            out.append(
+                _diag(
+                    "E213",
+                    f"stage '{sid}' has no way out",
+                    source_span(process, sid),
+                    f"add transitions, e.g. `{sid} -> <next> 60%` and `{sid} -> lost`",
+                )
+            )
+
+    entry = process.entry
+    assert entry is not None
+    reachable = _walk([entry.id], succ)
+    for node in process.iter_nodes():
+        if node.id not in reachable:
+            is_stage = node.id not in outcome_ids
+            out.append(
+                _diag(
+                    "E214" if is_stage else "W109",
+                    f"{'stage' if is_stage else 'outcome'} '{node.id}' cannot be reached from "
+                    f"the entry stage '{entry.id}'",
+                    node.where("id"),
+                    f"add a transition into '{node.id}', or remove it",
+                    warning=not is_stage,
+                )
+            )
+    if outcome_ids:
+        can_finish = _walk(list(outcome_ids), pred)
+        trapped = [s for s in stage_ids if s not in can_finish and s not in dead_ends]
+        if trapped:
+            names = ", ".join(trapped[:6]) + (", ..." if len(trapped) > 6 else "")
+            for sid in trapped:
+                out.append(
+                    _diag(
+                        "E215",
+                        f"deals in '{sid}' can never reach an outcome (trapped in a loop: {names})",
+                        source_span(process, sid),
+                        "add a way out of the loop, e.g. a transition to an outcome",
+                    )
+                )
+    if not any(d.is_error for d in out):
+        visits = expected_visits(process)
+        for node_id, v in visits.items():
+            if v > MAX_EXPECTED_VISITS and node_id not in outcome_ids:
+                out.append(
+                    _diag(
+                        "W105",
+                        f"a deal is expected to visit '{node_id}' {v:.1f} times "
+                        f"(more than {MAX_EXPECTED_VISITS:g}): the rework loop is very likely",
+                        source_span(process, node_id),
+                        "check the loop's probabilities",
+                        warning=True,
+                    )
+                )
+    return out
+
+
+def _walk(starts: list[str], adj: dict[str, list[str]]) -> set[str]:
+    seen = set(starts)
+    todo = list(starts)
+    while todo:
+        node = todo.pop()
+        for nxt in adj.get(node, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def expected_visits(process: Process) -> dict[str, float]:
+    """Expected number of times one deal enters each stage/outcome (an absorbing Markov chain).
+
+    Solves ``v = e + v Q`` strongly connected component by component in topological order,
+    so only loops cost a dense solve and a long acyclic funnel stays linear.
+    """
+    import networkx as nx
+
+    g = nx.DiGraph()
+    nodes = [n.id for n in process.iter_nodes()]
+    g.add_nodes_from(nodes)
+    prob: dict[tuple[str, str], float] = defaultdict(float)
+    for stage in process.stages:
+        for t, p in process.outgoing(stage.id):
+            prob[(t.source, t.target)] += p
+            g.add_edge(t.source, t.target)
+    entry = process.entry
+    visits = dict.fromkeys(nodes, 0.0)
+    if entry is None:
+        return visits
+    inflow = dict.fromkeys(nodes, 0.0)
+    inflow[entry.id] = 1.0
+    cond = nx.condensation(g)
+    for comp in nx.topological_sort(cond):
+        members = sorted(cond.nodes[comp]["members"], key=nodes.index)
+        if len(members) == 1 and (members[0], members[0]) not in prob:
+            v = {members[0]: inflow[members[0]]}
+        else:
+            v = _solve_component(members, prob, inflow)
+        for node, value in v.items():
+            visits[node] = value
+            for nxt in g.successors(node):
+                if nxt not in v:
+                    inflow[nxt] += value * prob[(node, nxt)]
+    return visits
+
+
+def _solve_component(
+    members: list[str], prob: dict[tuple[str, str], float], inflow: dict[str, float]
+) -> dict[str, float]:
+    """Solve v (I - Q) = b on one loop by Gaussian elimination (components are small)."""
+    n = len(members)
+    idx = {m: i for i, m in enumerate(members)}
+    # Transposed system: (I - Q)^T v = b
+    a = [[0.0] * (n + 1) for _ in range(n)]
+    for i, m in enumerate(members):
+        a[i][i] = 1.0
+        a[i][n] = inflow[m]
+    for (src, dst), p in prob.items():
+        if src in idx and dst in idx:
+            a[idx[dst]][idx[src]] -= p
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        if abs(a[pivot][col]) < 1e-12:
+            return dict.fromkeys(members, math.inf)
+        a[col], a[pivot] = a[pivot], a[col]
+        piv = a[col][col]
+        for r in range(n):
+            if r != col and a[r][col] != 0.0:
+                f = a[r][col] / piv
+                row, prow = a[r], a[col]
+                for c in range(col, n + 1):
+                    row[c] -= f * prow[c]
+    return {m: a[i][n] / a[i][i] for i, m in enumerate(members)}
+
+
+def _advice(process: Process) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for stage in process.stages:
+        at = stage.where("id")
+        if stage.owner is None:
+            out.append(
+                _diag(
+                    "W101",
+                    f"stage '{stage.id}' has no owner",
+                    at,
+                    "say who does the work: `owner <role>`",
+                    warning=True,
+                )
+            )
+        if not stage.goals:
+            out.append(
+                _diag(
+                    "W102",
+                    f"stage '{stage.id}' has no goal",
+                    at,
+                    'say what the stage is for: `goal "..."`',
+                    warning=True,
+                )
+            )
+        if not stage.exits:
+            out.append(
+                _diag(
+                    "W103",
+                    f"stage '{stage.id}' has no exit criteria",
+                    at,
+                    'say when a deal may leave it: `exit "..."`',
+                    warning=True,
+                )
+            )
+        for tp in stage.touchpoints:
+            if tp.emotion is not None and not 1 <= tp.emotion <= 5:
+                out.append(
+                    _diag(
+                        "W104",
+                        f"touchpoint '{tp.name}' has emotion {tp.emotion:g}, outside 1-5",
+                        tp.where("emotion"),
+                        "emotion is scored 1 (very unhappy) to 5 (delighted)",
+                        warning=True,
+                    )
+                )
+    owners = {n.owner for n in process.iter_nodes() if n.owner}
+    for role in process.roles:
+        if role.id not in owners:
+            out.append(
+                _diag(
+                    "W106",
+                    f"role '{role.id}' owns no stage",
+                    role.where("id"),
+                    "make it the owner of a stage, or remove it",
+                    warning=True,
+                )
+            )
+    return out
+
+
+def _scenario_checks(process: Process) -> list[Diagnostic]:
+    from flowsim.scenario import apply_scenario
+
+    out: list[Diagnostic] = []
+    for scenario in process.scenarios:
+        changed = apply_scenario(process, scenario.name)
+        touched = [c for c in scenario.changes if c.kind == "transition"]
+        at = touched[0].span if touched else scenario.span
+        for d in _probability_checks(changed, f"in scenario '{scenario.name}': ", at):
+            if d.is_error:
+                out.append(d)
+    return out

@@ -1,0 +1,208 @@
+"""The ``flowsim`` command: a thin layer over the Python API.
+
+Exit codes: 0 ok, 1 problems in the user's input (or findings), 2 usage errors, 3 internal
+errors (a bug: please report it; set FLOWSIM_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from flowsim import __version__
+from flowsim.api import CheckResult, check_file, check_text
+from flowsim.diagnostics import format_diagnostics
+from flowsim.model import Process
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guard(func: F) -> F:
+    """Turn unexpected exceptions into a one-line message instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as err:  # pragma: no cover - only reached through bugs
+            if os.environ.get("FLOWSIM_DEBUG"):
+                raise
+            click.echo(
+                f"flowsim: internal error: {type(err).__name__}: {err}\n"
+                "This is a bug in flowsim; rerun with FLOWSIM_DEBUG=1 for details.",
+                err=True,
+            )
+            sys.exit(3)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="flowsim")
+def main() -> None:
+    """Design a sales process as text, draw it, and test it against its own history."""
+
+
+def _print_result(result: CheckResult, fmt: str, quiet: bool) -> None:
+    if fmt == "json":
+        return
+    if result.diagnostics and not (quiet and result.ok):
+        click.echo(result.render(), err=not result.ok)
+        click.echo("", err=not result.ok)
+    if result.ok:
+        warn = len(result.warnings)
+        extra = f" ({warn} warning{'s' if warn != 1 else ''})" if warn else ""
+        click.echo(f"{result.filename}: ok - {result.summary()}{extra}")
+    else:
+        n = len(result.errors)
+        click.echo(f"{result.filename}: {n} error{'s' if n != 1 else ''}", err=True)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Diagnostics as compiler-style text or JSON for tools.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+@click.option("-q", "--quiet", is_flag=True, help="Only print errors and the summary line.")
+@_guard
+def check(files: tuple[str, ...], fmt: str, strict: bool, quiet: bool) -> None:
+    """Check .flow files: syntax, names, probabilities, reachability, and advice."""
+    results = [_check_path(f) for f in files]
+    for result in results:
+        _print_result(result, fmt, quiet)
+    if fmt == "json":
+        payload: Any = [r.to_dict() for r in results]
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
+    failed = any(not r.ok or (strict and r.warnings) for r in results)
+    sys.exit(1 if failed else 0)
+
+
+def _check_path(path: str) -> CheckResult:
+    if path == "-":
+        return check_text(_read_stdin(), "<stdin>")
+    return check_file(path)
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read()
+    from flowsim.dsl.builder import decode_source
+
+    text, problem = decode_source(data, "<stdin>")
+    if text is None:
+        assert problem is not None
+        click.echo(format_diagnostics([problem]), err=True)
+        sys.exit(1)
+    return text
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", "check_only", is_flag=True,
+              help="Do not write; exit 1 if any file is not in canonical form.")
+@click.option("--diff", is_flag=True, help="Print a unified diff instead of writing.")
+@_guard
+def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
+    """Rewrite .flow files in canonical form (comments kept). Use - for stdin to stdout."""
+    status = 0
+    for path in files:
+        result = _check_path(path)
+        if result.process is None or result.errors:
+            click.echo(result.render(), err=True)
+            click.echo(f"{path}: not formatted (fix the errors first)", err=True)
+            status = 1
+            continue
+        original = result.sources.get(result.filename, "")
+        formatted = result.process.to_flow()
+        if path == "-":
+            if check_only:
+                status = status or int(formatted != original)
+            else:
+                click.echo(formatted, nl=False)
+            continue
+        if formatted == original:
+            continue
+        if diff:
+            click.echo("".join(difflib.unified_diff(
+                original.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                fromfile=path, tofile=path + " (formatted)")), nl=False)
+        if check_only:
+            click.echo(f"would reformat {path}", err=True)
+            status = 1
+        elif not diff:
+            _write_atomic(Path(path), formatted)
+            click.echo(f"reformatted {path}", err=True)
+    sys.exit(status)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.flowsim-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _load_or_exit(path: str) -> tuple[Process, CheckResult]:
+    result = _check_path(path)
+    if result.process is None or result.errors:
+        click.echo(result.render(), err=True)
+        click.echo(f"{result.filename}: {len(result.errors)} error(s)", err=True)
+        sys.exit(1)
+    return result.process, result
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output in (None, "-"):
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        assert output is not None
+        _write_atomic(Path(output), text)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["json", "flow"]), default="json",
+              show_default=True, help="The model as JSON, or as canonical .flow text.")
+@click.option("--scenario", help="Apply this scenario first.")
+@click.option("--spans", is_flag=True, help="Include source positions in the JSON.")
+@click.option("-o", "--output", help="Write here instead of stdout.")
+@_guard
+def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str | None) -> None:
+    """Print the model of a .flow file (JSON for tools)."""
+    process, _ = _load_or_exit(file)
+    if scenario is not None:
+        try:
+            process = process.with_scenario(scenario)
+        except KeyError as err:
+            raise click.BadParameter(str(err.args[0]), param_hint="--scenario") from None
+    if fmt == "flow":
+        _emit(process.to_flow(), output)
+        return
+    data = (
+        process.model_dump(mode="json", exclude={"comments"}) if spans else process.semantic_dump()
+    )
+    _emit(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
+
+
+@main.command()
+@click.option("-o", "--output", help="Write here instead of stdout.")
+@_guard
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of the process model."""
+    data = Process.model_json_schema()
+    _emit(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", output)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

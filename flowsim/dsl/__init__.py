@@ -1,0 +1,1 @@
+"""The .flow language: grammar, tokenizer, syntax tree, model builder and formatter."""

@@ -1,0 +1,938 @@
+"""Syntax tree to model: give every value its meaning, unit and position.
+
+The builder reads the :class:`~flowsim.dsl.syntax.SyntaxNode` statements of a file (and of the
+files it includes), converts literals (durations to hours, ``60%`` to 0.6, weekday lists to
+numbers), validates each value where it was written, and assembles the pydantic model. It
+collects every problem it finds instead of stopping at the first one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lark import Token
+from pydantic import ValidationError
+
+from flowsim.diagnostics import Diagnostic, Severity, Span
+from flowsim.dsl.syntax import SyntaxNode, parse_syntax
+from flowsim.model import (
+    DISTRIBUTIONS,
+    UNITS_IN_HOURS,
+    ArrivalsChange,
+    Calendar,
+    Change,
+    Comment,
+    Department,
+    DurationChange,
+    Empirical,
+    Fixed,
+    HeadcountStep,
+    Include,
+    IntervalArrivals,
+    Outcome,
+    Persona,
+    RateArrivals,
+    Role,
+    RoleChange,
+    Scenario,
+    Stage,
+    TimeWindow,
+    Touchpoint,
+    Transition,
+    TransitionChange,
+)
+
+__all__ = ["Build", "build_process", "decode_source", "infer_result"]
+
+Reader = Callable[[Path], bytes]
+
+DAY_NAMES = {
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "周一": 0,
+    "周二": 1,
+    "周三": 2,
+    "周四": 3,
+    "周五": 4,
+    "周六": 5,
+    "周日": 6,
+    "周天": 6,
+}
+
+# Order matters: "未成交" (not closed) must be read as lost before "成交" (closed) as won.
+_LOST = re.compile(
+    r"lost|lose|loss|fail|churn|disqualif|reject|declin|dead|未成交|输|丢|流失|失败|未中标|放弃"
+)
+_WON = re.compile(r"won|win|success|signed|closed[-_ ]?won|赢|成交|签约成功|中标|成功")
+
+
+def infer_result(outcome_id: str, label: str | None) -> str:
+    """Whether an outcome reads as a win or a loss from its id and label ('other' if neither)."""
+    text = f"{outcome_id} {label or ''}".lower()
+    if _LOST.search(text):
+        return "lost"
+    if _WON.search(text):
+        return "won"
+    return "other"
+
+
+def decode_source(data: bytes, filename: str) -> tuple[str | None, Diagnostic | None]:
+    """Bytes of a .flow file to text: UTF-8 (a BOM is fine), else a located E005 error."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = data[: err.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        hint = "save the file as UTF-8"
+        try:
+            data.decode("gb18030")
+            hint = "the file looks GBK/GB18030-encoded: save it as UTF-8"
+        except UnicodeDecodeError:
+            if b"\x00" in data[:1024]:
+                hint = "this looks like a binary file, not a .flow text file"
+        span = Span(file=filename, line=line, column=col, end_line=line, end_column=col + 1)
+        return None, Diagnostic(
+            code="E005",
+            severity=Severity.ERROR,
+            message=f"not valid UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})",
+            span=span,
+            hint=hint,
+        )
+    return text, None
+
+
+@dataclass
+class Build:
+    """What building produced: model fields (if any), diagnostics, and every source read."""
+
+    fields: dict[str, Any] | None
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str]
+
+
+@dataclass
+class _Ctx:
+    file: str
+    path: Path | None
+    reader: Reader
+    stack: tuple[Path, ...]
+    diags: list[Diagnostic]
+    sources: dict[str, str]
+    top: bool = True
+
+
+def build_process(
+    text: str,
+    filename: str = "<string>",
+    *,
+    reader: Reader | None = None,
+) -> Build:
+    """Parse and build ``text``; ``reader`` reads included files (default: the file system)."""
+    path = Path(filename) if not filename.startswith("<") else None
+    ctx = _Ctx(
+        file=filename,
+        path=path,
+        reader=reader or (lambda p: p.read_bytes()),
+        stack=(path.resolve(),) if path else (),
+        diags=[],
+        sources={filename: text},
+    )
+    b = _Builder(ctx)
+    b.file(text)
+    fields = b.finish() if not any(d.is_error for d in ctx.diags) else None
+    return Build(fields, ctx.diags, ctx.sources)
+
+
+class _Builder:
+    def __init__(self, ctx: _Ctx):
+        self.ctx = ctx
+        self.process_name: str | None = None
+        self.process_fields: dict[str, Any] = {}
+        self.process_spans: dict[str, Span] = {}
+        self.process_span: Span | None = None
+        self.includes: list[Include] = []
+        self.departments: list[Department] = []
+        self.roles: list[Role] = []
+        self.personas: list[Persona] = []
+        self.stages: list[Stage] = []
+        self.outcomes: list[Outcome] = []
+        self.transitions: list[Transition] = []
+        self.scenarios: list[Scenario] = []
+        self.comments: list[Comment] = []
+
+    # ---- diagnostics ----
+
+    def span(self, node: SyntaxNode | Token, end: SyntaxNode | Token | None = None) -> Span:
+        last = end or node
+        line = node.line or 1
+        col = node.column or 1
+        end_line = last.end_line or line
+        end_col = last.end_column or col + 1
+        return Span(file=self.ctx.file, line=line, column=col, end_line=end_line, end_column=end_col)
+
+    def error(
+        self, code: str, message: str, at: SyntaxNode | Token | Span, hint: str | None = None
+    ) -> None:
+        span = at if isinstance(at, Span) else self.span(at)
+        self.ctx.diags.append(Diagnostic(code=code, severity=Severity.ERROR, message=message, span=span, hint=hint))
+
+    # ---- file ----
+
+    def file(self, text: str) -> None:
+        parsed = parse_syntax(text)
+        if self.ctx.top:
+            for line, col, comment, trailing in parsed.comments:
+                span = Span(file=self.ctx.file, line=line, column=col, end_line=line, end_column=col + len(comment))
+                self.comments.append(Comment(text=comment, trailing=trailing, span=span))
+        if parsed.problem is not None:
+            p = parsed.problem
+            span = Span(file=self.ctx.file, line=p.line, column=p.column, end_line=p.end_line, end_column=p.end_column)
+            self.error(p.code, p.message, span, p.hint)
+            return
+        for stmt in parsed.statements:
+            handler = getattr(self, f"on_{stmt.kind}")
+            if not self.ctx.top and stmt.kind not in (
+                "include_decl",
+                "department_decl",
+                "role_decl",
+                "persona_decl",
+            ):
+                self.error(
+                    "E303",
+                    f"an included file may only declare departments, roles and personas "
+                    f"(found {stmt.kind.removesuffix('_decl').replace('_', ' ')})",
+                    stmt,
+                    "move stages, outcomes, transitions and scenarios into the main file",
+                )
+                continue
+            handler(stmt)
+
+    def finish(self) -> dict[str, Any]:
+        name = self.process_name
+        if name is None:
+            stem = Path(self.ctx.file).stem if not self.ctx.file.startswith("<") else "process"
+            name = stem
+        return dict(
+            name=name,
+            span=self.process_span,
+            field_spans=self.process_spans,
+            includes=tuple(self.includes),
+            departments=tuple(self.departments),
+            roles=tuple(self.roles),
+            personas=tuple(self.personas),
+            stages=tuple(self.stages),
+            outcomes=tuple(self.outcomes),
+            transitions=tuple(self.transitions),
+            scenarios=tuple(self.scenarios),
+            comments=tuple(self.comments),
+            **self.process_fields,
+        )
+
+    # ---- literals ----
+
+    def string(self, tok: Token) -> str:
+        raw = str(tok)
+        if raw.startswith("\u201c"):
+            return raw[1:-1]
+        body = raw[1:-1]
+        if "\\" not in body:
+            return body
+        out: list[str] = []
+        i = 0
+        while i < len(body):
+            ch = body[i]
+            if ch == "\\" and i + 1 < len(body):
+                nxt = body[i + 1]
+                if nxt in '"\\':
+                    out.append(nxt)
+                elif nxt == "n":
+                    out.append("\n")
+                else:
+                    col = (tok.column or 1) + 1 + i
+                    span = Span(file=self.ctx.file, line=tok.line or 1, column=col, end_line=tok.line or 1, end_column=col + 2)
+                    self.error(
+                        "E004",
+                        f"unknown escape '\\{nxt}' in string",
+                        span,
+                        'strings know three escapes: \\" (quote), \\\\ (backslash), \\n (new line)',
+                    )
+                    out.append(nxt)
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+        return "".join(out)
+
+    def number(self, node: SyntaxNode | Token) -> float:
+        tok = node if isinstance(node, Token) else node.children[0]
+        return float(str(tok))
+
+    def duration(self, tok: SyntaxNode | Token, what: str = "duration") -> float | None:
+        if isinstance(tok, SyntaxNode):  # a bare number where a duration belongs
+            value = str(tok.children[0])
+            self.error(
+                "E203",
+                f"{what} needs a unit: '{value}'",
+                tok,
+                f"write {value}h, {value}d, ... (units: m minutes, h hours, d days, w weeks)",
+            )
+            return None
+        text = str(tok)
+        return float(text[:-1]) * UNITS_IN_HOURS[text[-1]]
+
+    def probability(self, node: SyntaxNode) -> float | None:
+        value = self.number(node.nodes("number")[0])
+        if node.kind == "percent":
+            if not 0 <= value <= 100:
+                self.error("E210", f"probability {value:g}% is outside 0%..100%", node)
+                return None
+            return value / 100
+        if not 0 <= value <= 1:
+            hint = f"write {value:g}% for a percentage" if 1 < value <= 100 else None
+            self.error("E210", f"probability {value:g} is outside 0..1", node, hint)
+            return None
+        return value
+
+    def suggest(self, word: str, options: list[str]) -> str:
+        close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+        return f" (did you mean '{close[0]}'?)" if close else ""
+
+    # ---- distributions ----
+
+    _PARAMS = {
+        "fixed": (("value",), {"value": "value"}),
+        "uniform": (("low", "high"), {"min": "low", "low": "low", "max": "high", "high": "high"}),
+        "triangular": (
+            ("low", "mode", "high"),
+            {"min": "low", "low": "low", "mode": "mode", "max": "high", "high": "high"},
+        ),
+        "exponential": (("mean",), {"mean": "mean"}),
+        "normal": (("mean", "sd"), {"mean": "mean", "sd": "sd", "std": "sd"}),
+        "lognormal": (("mean", "sd"), {"mean": "mean", "sd": "sd", "std": "sd"}),
+        "gamma": (("mean", "sd"), {"mean": "mean", "sd": "sd", "std": "sd"}),
+    }
+
+    def dist(self, node: SyntaxNode) -> Any:
+        if node.kind == "dist_bare":
+            hours = self.duration(node.children[0])
+            return None if hours is None else self._make(Fixed, {"value": hours}, node)
+        name_tok = node.tokens("NAME")[0]
+        name = str(name_tok).lower()
+        if node.kind == "dist_list":
+            if name != "empirical":
+                self.error(
+                    "E201",
+                    f"'{name_tok}[...]' is not a distribution",
+                    name_tok,
+                    "a list of observed durations is written empirical[2h, 3h, 1d]",
+                )
+                return None
+            values = [self.duration(v) for v in node.children[2:-1] if not _punct(v)]
+            if any(v is None for v in values):
+                return None
+            return self._make(Empirical, {"values": tuple(values)}, node)
+        if name not in self._PARAMS:
+            known = [*self._PARAMS, "empirical"]
+            hint = "known distributions: " + ", ".join(known)
+            if name == "empirical":
+                hint = "write empirical with square brackets: empirical[2h, 3h, 1d]"
+            self.error("E201", f"unknown distribution '{name_tok}'{self.suggest(name, known)}", name_tok, hint)
+            return None
+        order, keys = self._PARAMS[name]
+        params: dict[str, float] = {}
+        ok = True
+        positional = 0
+        for arg in node.nodes("dist_arg"):
+            key_tok = arg.token("NAME")
+            value_node = arg.children[-1]
+            if key_tok is not None:
+                key = keys.get(str(key_tok).lower())
+                if key is None:
+                    self.error(
+                        "E203",
+                        f"{name}() has no parameter '{key_tok}'{self.suggest(str(key_tok), list(keys))}",
+                        key_tok,
+                        f"write {_signature(name)}",
+                    )
+                    ok = False
+                    continue
+            else:
+                if positional >= len(order):
+                    self.error("E203", f"too many arguments for {name}()", arg, f"write {_signature(name)}")
+                    ok = False
+                    continue
+                key = order[positional]
+                positional += 1
+            if key in params:
+                self.error("E203", f"{name}() got '{key}' twice", arg, f"write {_signature(name)}")
+                ok = False
+                continue
+            hours = self.duration(value_node, f"{name}() {key}")
+            if hours is None:
+                ok = False
+                continue
+            params[key] = hours
+        missing = [k for k in order if k not in params]
+        if ok and missing:
+            self.error(
+                "E203",
+                f"{name}() is missing {', '.join(missing)}",
+                node,
+                f"write {_signature(name)}",
+            )
+            return None
+        if not ok:
+            return None
+        return self._make(DISTRIBUTIONS[name], params, node)
+
+    def _make(self, cls: Any, params: dict[str, Any], node: SyntaxNode) -> Any:
+        probe = cls.model_construct(**params)
+        problems = probe.problems()
+        if problems:
+            self.error("E202", f"bad {cls.__name__.lower()} parameters: " + "; ".join(problems), node)
+            return None
+        return cls(**params, span=self.span(node))
+
+    # ---- calendar ----
+
+    def calendar(self, node: SyntaxNode) -> Calendar | None:
+        days_tok = node.tokens("DAYS")[0]
+        days = self.days(days_tok)
+        windows: list[TimeWindow] = []
+        for tok in node.tokens("TIMERANGE"):
+            w = self.window(tok)
+            if w is not None:
+                windows.append(w)
+        windows.sort(key=lambda w: w.start)
+        for a, b in zip(windows, windows[1:], strict=False):
+            if b.start < a.end:
+                self.error("E501", "working-hours windows overlap", node, "list windows like 09:00-12:00 13:00-18:00")
+                return None
+        tz = None
+        tz_tok = node.token("STRING")
+        if tz_tok is not None:
+            tz = self.string(tz_tok)
+            try:
+                zoneinfo.ZoneInfo(tz)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                options = sorted(zoneinfo.available_timezones())
+                self.error(
+                    "E502",
+                    f"unknown time zone '{tz}'{self.suggest(tz, options)}",
+                    tz_tok,
+                    "use an IANA name such as \"Asia/Shanghai\" or \"Europe/Berlin\"",
+                )
+                return None
+        if days is None or len(windows) != len(node.tokens("TIMERANGE")):
+            return None
+        return Calendar(days=days, windows=tuple(windows), timezone=tz, span=self.span(node))
+
+    def days(self, tok: Token) -> tuple[int, ...] | None:
+        result: set[int] = set()
+        for part in re.split(r"\s*[,\uff0c]\s*", str(tok).strip()):
+            ends = re.split(r"\s*[-\u2013~\uff5e]\s*", part)
+            idx = [DAY_NAMES[e.lower()] for e in ends]
+            if len(idx) == 1:
+                result.add(idx[0])
+            else:
+                a, b = idx
+                d = a
+                while True:
+                    result.add(d)
+                    if d == b:
+                        break
+                    d = (d + 1) % 7
+        return tuple(sorted(result))
+
+    def window(self, tok: Token) -> TimeWindow | None:
+        m = re.fullmatch(r"(\d{1,2})[:\uff1a](\d{2})\s*[-\u2013~\uff5e]\s*(\d{1,2})[:\uff1a](\d{2})", str(tok))
+        assert m is not None
+        h1, m1, h2, m2 = (int(x) for x in m.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if m1 > 59 or m2 > 59 or start >= 1440 or end > 1440:
+            self.error("E501", f"'{tok}' is not a time of day range", tok, "hours run 00:00 to 24:00")
+            return None
+        if end <= start:
+            self.error(
+                "E501",
+                f"working hours '{tok}' end before they start",
+                tok,
+                "overnight shifts are two windows: 22:00-24:00 00:00-06:00",
+            )
+            return None
+        return TimeWindow(start=start, end=end)
+
+    def arrivals(self, node: SyntaxNode) -> Any:
+        if node.kind == "arrivals_every":
+            dist = self.dist(node.nodes()[0])
+            return None if dist is None else IntervalArrivals(interval=dist, span=self.span(node))
+        count = self.number(node.nodes("number")[0])
+        per_tok = node.tokens("NAME")[0]
+        per = str(per_tok).lower()
+        periods = ["hour", "day", "week", "month", "quarter", "year"]
+        if per.endswith("s") and per[:-1] in periods:
+            per = per[:-1]
+        if per not in periods:
+            self.error(
+                "E503",
+                f"unknown period '{per_tok}'{self.suggest(per, periods)}",
+                per_tok,
+                "rates are given per " + ", ".join(periods),
+            )
+            return None
+        if count <= 0:
+            self.error("E503", "the arrival rate must be greater than 0", node)
+            return None
+        return RateArrivals(count=count, per=per, span=self.span(node))  # type: ignore[arg-type]
+
+    def headcount(self, node: SyntaxNode) -> int | None:
+        value = self.number(node)
+        if value != int(value):
+            self.error("E402", f"headcount must be a whole number (got {value:g})", node)
+            return None
+        if value < 1:
+            self.error(
+                "E401",
+                f"headcount must be at least 1 (got {value:g})",
+                node,
+                "a role nobody fills cannot own a stage; remove the owner instead",
+            )
+            return None
+        return int(value)
+
+    def headcount_step(self, prop: SyntaxNode) -> HeadcountStep | None:
+        date_tok = prop.tokens("DATE")[0]
+        hc = self.headcount(prop.nodes("number")[0])
+        import datetime
+
+        try:
+            datetime.date.fromisoformat(str(date_tok))
+        except ValueError:
+            self.error("E505", f"'{date_tok}' is not a calendar date", date_tok, "write dates as YYYY-MM-DD")
+            return None
+        if hc is None:
+            return None
+        return HeadcountStep(date=str(date_tok), headcount=hc, span=self.span(prop))
+
+    # ---- declarations ----
+
+    def header(self, node: SyntaxNode) -> tuple[Token, str | None, dict[str, Span]]:
+        name = node.tokens("NAME")[0]
+        spans = {"id": self.span(name)}
+        label_tok = None
+        idx = node.children.index(name)
+        if idx + 1 < len(node.children):
+            nxt = node.children[idx + 1]
+            if isinstance(nxt, Token) and nxt.type == "STRING":
+                label_tok = nxt
+                spans["label"] = self.span(nxt)
+        return name, (self.string(label_tok) if label_tok is not None else None), spans
+
+    def single(self, seen: dict[str, Span], key: str, prop: SyntaxNode) -> bool:
+        """Record a property that may be given once; report the repeat."""
+        if key in seen:
+            first = seen[key]
+            self.error(
+                "E106",
+                f"'{key}' is given twice (first at line {first.line})",
+                prop,
+                f"keep one '{key}'",
+            )
+            return False
+        seen[key] = self.span(prop)
+        return True
+
+    def on_include_decl(self, node: SyntaxNode) -> None:
+        tok = node.tokens("STRING")[0]
+        rel = self.string(tok)
+        if self.ctx.top:
+            self.includes.append(Include(path=rel, span=self.span(node)))
+        base = self.ctx.path.parent if self.ctx.path else Path.cwd()
+        target = (base / rel).resolve()
+        if target in self.ctx.stack:
+            chain = " -> ".join(p.name for p in (*self.ctx.stack, target))
+            self.error("E302", f"include cycle: {chain}", tok, "remove one of the includes in the cycle")
+            return
+        try:
+            data = self.ctx.reader(target)
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+            self.error(
+                "E301",
+                f"cannot include '{rel}': {reason}",
+                tok,
+                f"paths are relative to the including file ({base})",
+            )
+            return
+        fname = str(Path(self.ctx.file).parent / rel) if self.ctx.path else rel
+        text, problem = decode_source(data, fname)
+        if problem is not None or text is None:
+            if problem is not None:
+                self.ctx.diags.append(problem)
+            return
+        self.ctx.sources[fname] = text
+        sub = _Ctx(
+            file=fname,
+            path=target,
+            reader=self.ctx.reader,
+            stack=(*self.ctx.stack, target),
+            diags=self.ctx.diags,
+            sources=self.ctx.sources,
+            top=False,
+        )
+        child = _Builder(sub)
+        child.file(text)
+        self.departments.extend(child.departments)
+        self.roles.extend(child.roles)
+        self.personas.extend(child.personas)
+
+    def on_process_decl(self, node: SyntaxNode) -> None:
+        if self.process_span is not None:
+            self.error(
+                "E111",
+                f"a second process block (the first is at line {self.process_span.line})",
+                node,
+                "a file describes one process: merge the blocks",
+            )
+            return
+        self.process_span = self.span(node)
+        name_tok = node.tokens("STRING", "NAME")[0]
+        self.process_name = self.string(name_tok) if name_tok.type == "STRING" else str(name_tok)
+        self.process_spans["name"] = self.span(name_tok)
+        seen: dict[str, Span] = {}
+        for prop in node.nodes():
+            if not self.single(seen, prop.kind, prop):
+                continue
+            self.process_spans[prop.kind] = self.span(prop)
+            if prop.kind == "currency":
+                self.process_fields["currency"] = str(prop.tokens("NAME")[0])
+            elif prop.kind == "arrivals":
+                value = self.arrivals(prop.nodes()[0])
+                if value is not None:
+                    self.process_fields["arrivals"] = value
+            elif prop.kind == "calendar":
+                cal = self.calendar(prop.nodes()[0])
+                if cal is not None:
+                    self.process_fields["calendar"] = cal
+
+    def on_department_decl(self, node: SyntaxNode) -> None:
+        name, label, spans = self.header(node)
+        self.departments.append(Department(id=str(name), label=label, span=self.span(node), field_spans=spans))
+
+    def on_role_decl(self, node: SyntaxNode) -> None:
+        name, label, spans = self.header(node)
+        seen: dict[str, Span] = {}
+        values: dict[str, Any] = {}
+        steps: list[HeadcountStep] = []
+        for prop in node.nodes():
+            if prop.kind == "member_of":
+                if self.single(seen, "in", prop):
+                    values["department"] = str(prop.tokens("NAME")[0])
+                    spans["department"] = self.span(prop.tokens("NAME")[0])
+            elif prop.kind == "headcount":
+                if self.single(seen, "headcount", prop):
+                    spans["headcount"] = self.span(prop)
+                    hc = self.headcount(prop.nodes("number")[0])
+                    if hc is not None:
+                        values["headcount"] = hc
+            elif prop.kind == "headcount_from":
+                spans[f"headcount_steps.{len(steps)}"] = self.span(prop)
+                step = self.headcount_step(prop)
+                if step is not None:
+                    steps.append(step)
+            elif prop.kind == "calendar":
+                if self.single(seen, "calendar", prop):
+                    spans["calendar"] = self.span(prop)
+                    cal = self.calendar(prop.nodes()[0])
+                    if cal is not None:
+                        values["calendar"] = cal
+        steps.sort(key=lambda s: s.date)
+        self.roles.append(
+            Role(
+                id=str(name),
+                label=label,
+                headcount_steps=tuple(steps),
+                span=self.span(node),
+                field_spans=spans,
+                **values,
+            )
+        )
+
+    def _texts(self, node: SyntaxNode, kinds: dict[str, str], spans: dict[str, Span]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {v: [] for v in kinds.values()}
+        for prop in node.nodes(*kinds):
+            target = kinds[prop.kind]
+            spans[f"{target}.{len(out[target])}"] = self.span(prop)
+            out[target].append(self.string(prop.tokens("STRING")[0]))
+        return out
+
+    def on_persona_decl(self, node: SyntaxNode) -> None:
+        name, label, spans = self.header(node)
+        texts = self._texts(node, {"goal": "goals", "note": "notes"}, spans)
+        self.personas.append(
+            Persona(
+                id=str(name),
+                label=label,
+                goals=tuple(texts["goals"]),
+                notes=tuple(texts["notes"]),
+                span=self.span(node),
+                field_spans=spans,
+            )
+        )
+
+    def touchpoint(self, node: SyntaxNode) -> Touchpoint:
+        name_tok = node.tokens("STRING")[0]
+        spans: dict[str, Span] = {"name": self.span(name_tok)}
+        seen: dict[str, Span] = {}
+        values: dict[str, Any] = {}
+        for prop in node.nodes("channel", "emotion"):
+            if not self.single(seen, prop.kind, prop):
+                continue
+            spans[prop.kind] = self.span(prop)
+            if prop.kind == "channel":
+                values["channel"] = str(prop.tokens("NAME")[0])
+            else:
+                values["emotion"] = self.number(prop.nodes("number")[0])
+        texts = self._texts(node, {"pain": "pains", "idea": "ideas", "action": "actions"}, spans)
+        return Touchpoint(
+            name=self.string(name_tok),
+            pains=tuple(texts["pains"]),
+            ideas=tuple(texts["ideas"]),
+            actions=tuple(texts["actions"]),
+            span=self.span(node),
+            field_spans=spans,
+            **values,
+        )
+
+    def on_stage_decl(self, node: SyntaxNode) -> None:
+        name, label, spans = self.header(node)
+        seen: dict[str, Span] = {}
+        values: dict[str, Any] = {}
+        touchpoints: list[Touchpoint] = []
+        for prop in node.nodes():
+            kind = prop.kind
+            if kind == "owner":
+                if self.single(seen, "owner", prop):
+                    values["owner"] = str(prop.tokens("NAME")[0])
+                    spans["owner"] = self.span(prop.tokens("NAME")[0])
+            elif kind in ("effort", "wait"):
+                if self.single(seen, kind, prop):
+                    spans[kind] = self.span(prop)
+                    dist = self.dist(prop.nodes()[0])
+                    if dist is not None:
+                        values[kind] = dist
+            elif kind == "start":
+                if self.single(seen, "start", prop):
+                    values["start"] = True
+                    spans["start"] = self.span(prop)
+            elif kind == "touchpoint":
+                touchpoints.append(self.touchpoint(prop))
+        texts = self._texts(node, {"goal": "goals", "exit": "exits", "note": "notes"}, spans)
+        self.stages.append(
+            Stage(
+                id=str(name),
+                label=label,
+                touchpoints=tuple(touchpoints),
+                goals=tuple(texts["goals"]),
+                exits=tuple(texts["exits"]),
+                notes=tuple(texts["notes"]),
+                span=self.span(node),
+                field_spans=spans,
+                **values,
+            )
+        )
+
+    def on_outcome_decl(self, node: SyntaxNode) -> None:
+        name, label, spans = self.header(node)
+        seen: dict[str, Span] = {}
+        values: dict[str, Any] = {}
+        for prop in node.nodes("owner", "result"):
+            if not self.single(seen, prop.kind, prop):
+                continue
+            word = prop.tokens("NAME")[0]
+            spans[prop.kind] = self.span(word)
+            if prop.kind == "owner":
+                values["owner"] = str(word)
+            elif str(word).lower() in ("won", "lost", "other"):
+                values["result"] = str(word).lower()
+            else:
+                self.error(
+                    "E504",
+                    f"unknown result '{word}'{self.suggest(str(word).lower(), ['won', 'lost', 'other'])}",
+                    word,
+                    "an outcome's result is won, lost or other",
+                )
+        if "result" not in values:
+            values["result"] = infer_result(str(name), label)
+        texts = self._texts(node, {"goal": "goals", "note": "notes"}, spans)
+        self.outcomes.append(
+            Outcome(
+                id=str(name),
+                label=label,
+                goals=tuple(texts["goals"]),
+                notes=tuple(texts["notes"]),
+                span=self.span(node),
+                field_spans=spans,
+                **values,
+            )
+        )
+
+    def on_transition(self, node: SyntaxNode) -> None:
+        src, dst = node.tokens("NAME")[:2]
+        spans = {"source": self.span(src), "target": self.span(dst)}
+        prob = None
+        prob_nodes = node.nodes("percent", "fraction")
+        if prob_nodes:
+            spans["probability"] = self.span(prob_nodes[0])
+            prob = self.probability(prob_nodes[0])
+            if prob is None:
+                return
+        label_tok = node.token("STRING")
+        label = None
+        if label_tok is not None:
+            label = self.string(label_tok)
+            spans["label"] = self.span(label_tok)
+        self.transitions.append(
+            Transition(
+                source=str(src),
+                target=str(dst),
+                probability=prob,
+                label=label,
+                span=self.span(node),
+                field_spans=spans,
+            )
+        )
+
+    def on_scenario_decl(self, node: SyntaxNode) -> None:
+        name_tok = node.tokens("STRING", "NAME")[0]
+        name = self.string(name_tok) if name_tok.type == "STRING" else str(name_tok)
+        spans = {"name": self.span(name_tok)}
+        changes: list[Change] = []
+        notes: list[str] = []
+        for item in node.nodes():
+            if item.kind == "note":
+                spans[f"notes.{len(notes)}"] = self.span(item)
+                notes.append(self.string(item.tokens("STRING")[0]))
+            else:
+                changes.extend(self.change(item))
+        self.scenarios.append(
+            Scenario(name=name, changes=tuple(changes), notes=tuple(notes), span=self.span(node), field_spans=spans)
+        )
+
+    def change(self, item: SyntaxNode) -> list[Change]:
+        try:
+            return self._change(item)
+        except ValidationError as err:  # pragma: no cover - the checks above should prevent it
+            self.error("E404", f"invalid scenario change: {err.errors()[0]['msg']}", item)
+            return []
+
+    def _change(self, item: SyntaxNode) -> list[Change]:
+        span = self.span(item)
+        if item.kind == "role_override":
+            role = item.tokens("NAME")[0]
+            headcount = None
+            steps: list[HeadcountStep] = []
+            for sub in item.nodes():
+                if sub.kind == "headcount":
+                    headcount = self.headcount(sub.nodes("number")[0])
+                    if headcount is None:
+                        return []
+                else:
+                    step = self.headcount_step(sub)
+                    if step is None:
+                        return []
+                    steps.append(step)
+            return [RoleChange(
+                role=str(role),
+                headcount=headcount,
+                headcount_steps=tuple(sorted(steps, key=lambda s: s.date)),
+                span=span,
+                field_spans={"role": self.span(role)},
+            )]
+        if item.kind == "stage_override":
+            # Several changes may follow one `stage x`: one DurationChange each.
+            stage = item.tokens("NAME")[0]
+            subs = item.nodes()
+            result: list[Change] = []
+            for sub in subs:
+                which = str(sub.tokens("EFFORT_OR_WAIT")[0])
+                if sub.kind == "set_duration":
+                    dist = self.dist(sub.nodes()[0])
+                    if dist is None:
+                        continue
+                    result.append(
+                        DurationChange(
+                            stage=str(stage),
+                            field=which,  # type: ignore[arg-type]
+                            distribution=dist,
+                            span=self.span(sub),
+                            field_spans={"stage": self.span(stage)},
+                        )
+                    )
+                else:
+                    factor = self.number(sub.nodes("number")[0])
+                    if factor < 0:
+                        self.error("E404", f"a duration factor cannot be negative (got {factor:g})", sub)
+                        continue
+                    result.append(
+                        DurationChange(
+                            stage=str(stage),
+                            field=which,  # type: ignore[arg-type]
+                            factor=factor,
+                            span=self.span(sub),
+                            field_spans={"stage": self.span(stage)},
+                        )
+                    )
+            return result
+        if item.kind == "transition_override":
+            src, dst = item.tokens("NAME")[:2]
+            prob = self.probability(item.nodes("percent", "fraction")[0])
+            if prob is None:
+                return []
+            return [TransitionChange(
+                source=str(src),
+                target=str(dst),
+                probability=prob,
+                span=span,
+                field_spans={"source": self.span(src), "target": self.span(dst)},
+            )]
+        if item.kind == "arrivals_override":
+            arrivals = self.arrivals(item.nodes()[0])
+            return None if arrivals is None else ArrivalsChange(arrivals=arrivals, span=span)
+        if item.kind == "arrivals_scale":
+            factor = self.number(item.nodes("number")[0])
+            if factor <= 0:
+                self.error("E404", f"an arrivals factor must be greater than 0 (got {factor:g})", item)
+                return []
+            return [ArrivalsChange(factor=factor, span=span)]
+        return []
+
+
+def _punct(node: Any) -> bool:
+    return isinstance(node, Token) and node.type.startswith("_")
+
+
+def _signature(name: str) -> str:
+    return {
+        "fixed": "fixed(2h) or just 2h",
+        "uniform": "uniform(2h, 6h)",
+        "triangular": "triangular(1h, 2h, 4h)  (min, mode, max)",
+        "exponential": "exponential(mean 4d)",
+        "normal": "normal(mean 3d, sd 1d)",
+        "lognormal": "lognormal(mean 3d, sd 2d)",
+        "gamma": "gamma(mean 6h, sd 2h)",
+    }[name]

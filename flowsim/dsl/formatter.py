@@ -1,0 +1,491 @@
+"""Model to canonical ``.flow`` text (``flowsim fmt``), keeping the user's comments.
+
+The formatter prints any valid :class:`~flowsim.model.Process`, whether it was parsed from a
+file or built in code (model discovery writes its files this way). Two promises, tested with
+hypothesis: ``parse(fmt(x)) == parse(x)`` and ``fmt(fmt(x)) == fmt(x)``.
+
+Canonical form: declarations stay in the order they were written (the user's grouping means
+something), two-space indentation, one property per line inside blocks, properties in a fixed
+order, numbers in their shortest exact form (``72h`` prints as ``3d``), ASCII punctuation.
+A blank line separates groups of different kinds and surrounds multi-line blocks; blank lines
+the user left between declarations are kept (collapsed to one).
+
+Comments are anchored to source lines: a comment at the end of a line stays at the end of the
+line printed for the same construct; a comment on its own line stays before the construct that
+followed it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flowsim.diagnostics import Span
+from flowsim.dsl.builder import infer_result
+from flowsim.model import (
+    UNITS_IN_HOURS,
+    ArrivalsChange,
+    Calendar,
+    Comment,
+    Department,
+    DurationChange,
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    HeadcountStep,
+    Include,
+    IntervalArrivals,
+    LogNormal,
+    Normal,
+    Outcome,
+    Persona,
+    Process,
+    RateArrivals,
+    Role,
+    RoleChange,
+    Scenario,
+    Stage,
+    Touchpoint,
+    Transition,
+    TransitionChange,
+    Triangular,
+    Uniform,
+)
+
+__all__ = ["format_process", "fmt_duration", "fmt_number", "fmt_probability", "fmt_string"]
+
+INDENT = "  "
+MAX_INLINE = 100
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+# ---- literals --------------------------------------------------------------------------------
+
+
+def fmt_number(value: float) -> str:
+    """Shortest exact decimal, never in exponent notation: 3.0 -> '3', 1e-05 -> '0.00001'."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def fmt_duration(hours: float) -> str:
+    """Hours as the shortest duration that parses back to exactly the same float."""
+    fallback: str | None = None
+    # Days, hours, minutes: the units sales people count in (a week prints as 7d).
+    for unit in ("d", "h", "m", "w"):
+        factor = UNITS_IN_HOURS[unit]
+        value = hours * 60 if unit == "m" else hours / factor
+        text = fmt_number(value)
+        if float(text) * factor != hours:
+            continue
+        if "." not in text:
+            return f"{text}{unit}"
+        if fallback is None and len(text.split(".")[1]) <= 2:
+            fallback = f"{text}{unit}"
+    return fallback or f"{fmt_number(hours)}h"
+
+
+def fmt_probability(p: float) -> str:
+    for digits in range(1, 18):
+        text = fmt_number(float(f"{p * 100:.{digits}g}"))
+        if float(text) / 100 == p:
+            return f"{text}%"
+    return fmt_number(p)
+
+
+def fmt_word(word: str) -> str:
+    return word
+
+
+def fmt_dist(d: Any) -> str:
+    if isinstance(d, Fixed):
+        return fmt_duration(d.value)
+    if isinstance(d, Uniform):
+        return f"uniform({fmt_duration(d.low)}, {fmt_duration(d.high)})"
+    if isinstance(d, Triangular):
+        return f"triangular({fmt_duration(d.low)}, {fmt_duration(d.mode)}, {fmt_duration(d.high)})"
+    if isinstance(d, Exponential):
+        return f"exponential(mean {fmt_duration(d.mean)})"
+    if isinstance(d, Normal | LogNormal | Gamma):
+        return f"{d.kind}(mean {fmt_duration(d.mean)}, sd {fmt_duration(d.sd)})"
+    if isinstance(d, Empirical):
+        return "empirical[" + ", ".join(fmt_duration(v) for v in d.values) + "]"
+    raise TypeError(f"not a distribution: {d!r}")
+
+
+def fmt_days(days: tuple[int, ...]) -> str:
+    parts: list[str] = []
+    run: list[int] = []
+    for d in sorted(set(days)):
+        if run and d == run[-1] + 1:
+            run.append(d)
+            continue
+        if run:
+            parts.append(_run(run))
+        run = [d]
+    if run:
+        parts.append(_run(run))
+    return ",".join(parts)
+
+
+def _run(run: list[int]) -> str:
+    if len(run) == 1:
+        return _DAY_NAMES[run[0]]
+    if len(run) == 2:
+        return f"{_DAY_NAMES[run[0]]},{_DAY_NAMES[run[1]]}"
+    return f"{_DAY_NAMES[run[0]]}-{_DAY_NAMES[run[-1]]}"
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def fmt_calendar(cal: Calendar) -> str:
+    text = fmt_days(cal.days) + " " + " ".join(f"{_hhmm(w.start)}-{_hhmm(w.end)}" for w in cal.windows)
+    if cal.timezone is not None:
+        text += " " + fmt_string(cal.timezone)
+    return text
+
+
+def fmt_arrivals(a: Any) -> str:
+    if isinstance(a, RateArrivals):
+        return f"{fmt_number(a.count)} per {a.per}"
+    assert isinstance(a, IntervalArrivals)
+    return f"every {fmt_dist(a.interval)}"
+
+
+def _header(kind: str, node: Any) -> str:
+    text = f"{kind} {node.id}"
+    if node.label is not None:
+        text += " " + fmt_string(node.label)
+    return text
+
+
+# ---- lines -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    depth: int
+    text: str
+    anchor: int | None = None
+    closing: bool = False
+    trailing: list[str] = field(default_factory=list)
+    leading: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Item:
+    kind: str
+    lines: list[_Line]
+    start: int | None  # source line of the first token (None when built in code)
+    end: int | None
+
+
+def _line_of(span: Span | None, main: str | None) -> int | None:
+    if span is None or (main is not None and span.file != main):
+        return None
+    return span.line
+
+
+class _Printer:
+    def __init__(self, main: str | None):
+        self.main = main
+
+    def at(self, node: Any, key: str | None = None) -> int | None:
+        span = node.field_spans.get(key) if key is not None else node.span
+        if span is None and key is not None:
+            span = node.span
+        return _line_of(span, self.main)
+
+    def block(
+        self, header: str, node: Any, body: list[_Line], *, inline_ok: bool = False
+    ) -> list[_Line]:
+        start = self.at(node)
+        if not body:
+            return [_Line(0, header, start)]
+        if inline_ok and len(body) <= 2:
+            text = f"{header} {{ " + " ".join(b.text for b in body) + " }"
+            if len(text) <= MAX_INLINE:
+                return [_Line(0, text, start)]
+        end = _line_of(node.span, self.main)
+        end = node.span.end_line if end is not None else None
+        lines = [_Line(0, header + " {", start)]
+        lines.extend(_Line(b.depth + 1, b.text, b.anchor, b.closing) for b in body)
+        lines.append(_Line(0, "}", end, closing=True))
+        return lines
+
+    def texts(self, keyword: str, node: Any, values: tuple[str, ...], key: str) -> list[_Line]:
+        return [
+            _Line(0, f"{keyword} {fmt_string(v)}", self.at(node, f"{key}.{i}"))
+            for i, v in enumerate(values)
+        ]
+
+    # -- declarations --
+
+    def process(self, p: Process) -> list[_Line]:
+        body: list[_Line] = []
+        if p.currency is not None:
+            body.append(_Line(0, f"currency {p.currency}", self.at(p, "currency")))
+        if p.arrivals is not None:
+            body.append(_Line(0, f"arrivals {fmt_arrivals(p.arrivals)}", self.at(p, "arrivals")))
+        if p.calendar is not None:
+            body.append(_Line(0, f"calendar {fmt_calendar(p.calendar)}", self.at(p, "calendar")))
+        return self.block(f"process {fmt_string(p.name)}", p, body)
+
+    def include(self, inc: Include) -> list[_Line]:
+        return [_Line(0, f"include {fmt_string(inc.path)}", self.at(inc))]
+
+    def department(self, d: Department) -> list[_Line]:
+        return [_Line(0, _header("department", d), self.at(d))]
+
+    def role(self, r: Role) -> list[_Line]:
+        text = _header("role", r)
+        if r.department is not None:
+            text += f" in {r.department}"
+        text += f" headcount {r.headcount}"
+        for step in r.headcount_steps:
+            text += f" from {step.date} headcount {step.headcount}"
+        if r.calendar is not None:
+            text += f" calendar {fmt_calendar(r.calendar)}"
+        return [_Line(0, text, self.at(r))]
+
+    def persona(self, p: Persona) -> list[_Line]:
+        body = self.texts("goal", p, p.goals, "goals") + self.texts("note", p, p.notes, "notes")
+        return self.block(_header("persona", p), p, body, inline_ok=True)
+
+    def touchpoint(self, t: Touchpoint) -> list[_Line]:
+        parts: list[_Line] = []
+        if t.channel is not None:
+            parts.append(_Line(0, f"channel {t.channel}", self.at(t, "channel")))
+        if t.emotion is not None:
+            parts.append(_Line(0, f"emotion {fmt_number(t.emotion)}", self.at(t, "emotion")))
+        parts += self.texts("pain", t, t.pains, "pains")
+        parts += self.texts("idea", t, t.ideas, "ideas")
+        parts += self.texts("action", t, t.actions, "actions")
+        header = f"touchpoint {fmt_string(t.name)}"
+        one_line = " ".join([header, *(p.text for p in parts)])
+        anchors = {p.anchor for p in parts} | {self.at(t)}
+        if len(one_line) + 2 * len(INDENT) <= MAX_INLINE and len(anchors - {None}) <= 1:
+            return [_Line(0, one_line, self.at(t))]
+        return self.block(header, t, parts)
+
+    def stage(self, s: Stage) -> list[_Line]:
+        body: list[_Line] = []
+        if s.start:
+            body.append(_Line(0, "start", self.at(s, "start")))
+        if s.owner is not None:
+            body.append(_Line(0, f"owner {s.owner}", self.at(s, "owner")))
+        body += self.texts("goal", s, s.goals, "goals")
+        body += self.texts("exit", s, s.exits, "exits")
+        if s.effort is not None:
+            body.append(_Line(0, f"effort {fmt_dist(s.effort)}", self.at(s, "effort")))
+        if s.wait is not None:
+            body.append(_Line(0, f"wait {fmt_dist(s.wait)}", self.at(s, "wait")))
+        body += self.texts("note", s, s.notes, "notes")
+        for tp in s.touchpoints:
+            body += self.touchpoint(tp)
+        return self.block(_header("stage", s), s, body)
+
+    def outcome(self, o: Outcome) -> list[_Line]:
+        body: list[_Line] = []
+        if o.owner is not None:
+            body.append(_Line(0, f"owner {o.owner}", self.at(o, "owner")))
+        if o.result != infer_result(o.id, o.label):
+            body.append(_Line(0, f"result {o.result}", self.at(o, "result")))
+        body += self.texts("goal", o, o.goals, "goals") + self.texts("note", o, o.notes, "notes")
+        return self.block(_header("outcome", o), o, body, inline_ok=True)
+
+    def transition(self, t: Transition) -> list[_Line]:
+        text = f"{t.source} -> {t.target}"
+        if t.probability is not None:
+            text += " " + fmt_probability(t.probability)
+        if t.label is not None:
+            text += " " + fmt_string(t.label)
+        return [_Line(0, text, self.at(t))]
+
+    def scenario(self, s: Scenario) -> list[_Line]:
+        body = self.texts("note", s, s.notes, "notes")
+        for c in s.changes:
+            body.append(_Line(0, self.change(c), self.at(c)))
+        lines = self.block(f"scenario {fmt_string(s.name)}", s, body)
+        if len(lines) == 1:  # a scenario always has braces
+            lines = [_Line(0, lines[0].text + " {", lines[0].anchor), _Line(0, "}", lines[0].anchor, closing=True)]
+        return lines
+
+    def change(self, c: Any) -> str:
+        if isinstance(c, RoleChange):
+            text = f"role {c.role}"
+            if c.headcount is not None:
+                text += f" headcount {c.headcount}"
+            for step in c.headcount_steps:
+                text += _step(step)
+            return text
+        if isinstance(c, DurationChange):
+            if c.factor is not None:
+                return f"stage {c.stage} {c.field} * {fmt_number(c.factor)}"
+            return f"stage {c.stage} {c.field} {fmt_dist(c.distribution)}"
+        if isinstance(c, TransitionChange):
+            return f"{c.source} -> {c.target} {fmt_probability(c.probability)}"
+        assert isinstance(c, ArrivalsChange)
+        if c.factor is not None:
+            return f"arrivals * {fmt_number(c.factor)}"
+        return f"arrivals {fmt_arrivals(c.arrivals)}"
+
+
+def _step(step: HeadcountStep) -> str:
+    return f" from {step.date} headcount {step.headcount}"
+
+
+# ---- assembly --------------------------------------------------------------------------------
+
+_GROUP = {
+    "process": 0,
+    "include": 1,
+    "department": 2,
+    "role": 3,
+    "persona": 4,
+    "stage": 5,
+    "outcome": 5,
+    "transition": 6,
+    "scenario": 7,
+}
+
+
+def _main_file(p: Process) -> str | None:
+    for node in (p, *p.includes, *p.stages, *p.outcomes, *p.transitions, *p.scenarios, *p.comments):
+        if node.span is not None:
+            return node.span.file
+    return None
+
+
+def format_process(process: Process) -> str:
+    """The canonical text of ``process``; see the module docstring for the rules."""
+    main = _main_file(process)
+    printer = _Printer(main)
+    items: list[_Item] = []
+
+    def add(kind: str, node: Any, lines: list[_Line]) -> None:
+        span = node.span if node.span is not None and node.span.file == main else None
+        items.append(_Item(kind, lines, span.line if span else None, span.end_line if span else None))
+
+    def ours(node: Any) -> bool:
+        # Declarations pulled in by `include` are printed as the include, not copied.
+        return not process.includes or node.span is None or node.span.file == main
+
+    add("process", process, printer.process(process))
+    for inc in process.includes:
+        add("include", inc, printer.include(inc))
+    for d in process.departments:
+        if ours(d):
+            add("department", d, printer.department(d))
+    for r in process.roles:
+        if ours(r):
+            add("role", r, printer.role(r))
+    for pe in process.personas:
+        if ours(pe):
+            add("persona", pe, printer.persona(pe))
+    for s in process.stages:
+        add("stage", s, printer.stage(s))
+    for o in process.outcomes:
+        add("outcome", o, printer.outcome(o))
+    for t in process.transitions:
+        add("transition", t, printer.transition(t))
+    for sc in process.scenarios:
+        add("scenario", sc, printer.scenario(sc))
+
+    if process.span is None and items[0].start is None:
+        # No process block was written: keep it first rather than wherever it sorts.
+        pass
+    placed = [it for it in items if it.start is not None]
+    unplaced = [it for it in items if it.start is None]
+    placed.sort(key=lambda it: it.start or 0)
+    if unplaced and unplaced[0].kind == "process":
+        ordered = [unplaced[0], *placed, *unplaced[1:]]
+    else:
+        ordered = placed + unplaced
+
+    comments = [c for c in process.comments if c.span is not None and c.span.file == main]
+    _attach_comments(ordered, comments)
+    return _render(ordered, comments)
+
+
+def _attach_comments(items: list[_Item], comments: list[Comment]) -> None:
+    lines = [ln for it in items for ln in it.lines]
+    anchored = sorted(
+        ((ln.anchor, i) for i, ln in enumerate(lines) if ln.anchor is not None),
+        key=lambda x: (x[0], x[1]),
+    )
+    keys = [a for a, _ in anchored]
+    orphans: list[str] = []
+    for c in comments:
+        assert c.span is not None
+        line = c.span.line
+        if c.trailing:
+            pos = bisect.bisect_left(keys, line)
+            if pos < len(keys) and keys[pos] == line:
+                lines[anchored[pos][1]].trailing.append(c.text)
+                continue
+            if pos > 0:  # the line had no printed construct of its own: keep it nearby
+                lines[anchored[pos - 1][1]].trailing.append(c.text)
+                continue
+            orphans.append(c.text)
+            continue
+        pos = bisect.bisect_right(keys, line)
+        if pos < len(keys):
+            lines[anchored[pos][1]].leading.append(c.text)
+        else:
+            orphans.append(c.text)
+    if orphans:
+        items.append(_Item("comment", [_Line(0, "", None, leading=orphans)], None, None))
+
+
+def _render(items: list[_Item], comments: list[Comment]) -> str:
+    comment_lines = sorted(c.span.line for c in comments if c.span is not None and not c.trailing)
+    out: list[str] = []
+    prev: _Item | None = None
+    for item in items:
+        if prev is not None and _blank_between(prev, item, comment_lines):
+            out.append("")
+        for ln in item.lines:
+            pad = INDENT * (ln.depth + (1 if ln.closing and ln.leading else 0))
+            for text in ln.leading:
+                out.append(pad + text)
+            if ln.text or not ln.leading:
+                text = INDENT * ln.depth + ln.text
+                if ln.trailing:
+                    text += "  " + "  ".join(ln.trailing)
+                if text or item.kind != "comment":
+                    out.append(text)
+        prev = item
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+def _blank_between(prev: _Item, item: _Item, comment_lines: list[int]) -> bool:
+    if item.kind == "comment":
+        return True
+    if _GROUP.get(prev.kind) != _GROUP.get(item.kind):
+        return True
+    if len(prev.lines) > 1 or len(item.lines) > 1:
+        return True
+    if prev.end is not None and item.start is not None:
+        first = item.start
+        # Walk back over the comments directly above the item.
+        lo = bisect.bisect_left(comment_lines, prev.end + 1)
+        hi = bisect.bisect_left(comment_lines, first)
+        above = comment_lines[lo:hi]
+        gap_lines = set(range(prev.end + 1, first))
+        return bool(gap_lines - set(above))
+    return False

@@ -1,0 +1,363 @@
+"""Text to syntax tree: the Lark LALR parser driven by our lexer, and syntax errors.
+
+The parse produces a light tree of :class:`SyntaxNode` (rule name, children, position). Turning
+that tree into the model is :mod:`flowsim.dsl.builder`'s job; this module only knows grammar.
+
+Syntax errors become :class:`~flowsim.diagnostics.Diagnostic` objects with a position, a
+message in the user's terms ("expected a stage property such as owner, goal, effort") and, when
+we recognise the mistake, a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
+
+from flowsim.dsl.lexer import FULLWIDTH_HINTS, Lexer, LexError
+
+__all__ = ["SyntaxNode", "SyntaxProblem", "parse_syntax"]
+
+
+@dataclass(slots=True)
+class SyntaxNode:
+    """A grammar rule match: ``kind`` is the rule (or alias) name in grammar.lark."""
+
+    kind: str
+    children: list[Any]
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+
+    def tokens(self, *types: str) -> list[Token]:
+        return [c for c in self.children if isinstance(c, Token) and (not types or c.type in types)]
+
+    def token(self, *types: str) -> Token | None:
+        for c in self.children:
+            if isinstance(c, Token) and c.type in types:
+                return c
+        return None
+
+    def nodes(self, *kinds: str) -> list[SyntaxNode]:
+        return [
+            c for c in self.children if isinstance(c, SyntaxNode) and (not kinds or c.kind in kinds)
+        ]
+
+
+@dataclass
+class SyntaxProblem:
+    """A syntax error, before it is given a file name."""
+
+    code: str
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    hint: str | None = None
+
+
+@dataclass
+class ParsedSyntax:
+    statements: list[SyntaxNode] = field(default_factory=list)
+    comments: list[tuple[int, int, str, bool]] = field(default_factory=list)
+    problem: SyntaxProblem | None = None
+
+
+class _ToNodes:
+    """Inline LALR callbacks: every rule becomes a SyntaxNode spanning its tokens."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or not name.islower():
+            raise AttributeError(name)
+
+        def make(children: list[Any]) -> SyntaxNode:
+            kids = [c for c in children if c is not None]
+            node = SyntaxNode(name, kids)
+            if kids:
+                first, last = kids[0], kids[-1]
+                node.line, node.column = first.line, first.column
+                node.end_line, node.end_column = last.end_line, last.end_column
+            return node
+
+        return make
+
+
+_GRAMMAR = "grammar.lark"
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    text = resources.files("flowsim.dsl").joinpath(_GRAMMAR).read_text(encoding="utf-8")
+    return Lark(
+        text,
+        parser="lalr",
+        lexer="contextual",
+        keep_all_tokens=True,
+        transformer=_ToNodes(),  # type: ignore[arg-type]
+        maybe_placeholders=False,
+    )
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _lexer() -> Lexer:
+    return Lexer(_lark())
+
+
+def parse_syntax(text: str) -> ParsedSyntax:
+    """Parse ``text`` into statements; on the first syntax error, stop and describe it."""
+    lark = _lark()
+    with _lock:  # the lexer's comment list is per parse
+        lexer = _lexer()
+        lexer.comments = []
+        result = ParsedSyntax()
+        try:
+            result.statements = _drive(lark, lexer, text)
+        except LexError as err:
+            code = {"string": "E003", "char": "E002"}.get(err.kind, "E002")
+            result.problem = SyntaxProblem(
+                code,
+                err.message,
+                err.line,
+                err.column,
+                err.line,
+                err.column + err.length,
+                err.hint,
+            )
+        except _Unexpected as err:
+            result.problem = err.problem
+        result.comments = lexer.comments
+    return result
+
+
+class _Unexpected(Exception):
+    def __init__(self, problem: SyntaxProblem):
+        self.problem = problem
+
+
+def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
+    ip = lark.parse_interactive("")
+    state = ip.parser_state
+    table = state.parse_conf.parse_table.states
+    pos, line, line_start = 0, 1, 0
+    opened: list[Token] = []  # unclosed braces, for end-of-file messages
+    prev: Token | None = None
+    while True:
+        accepts = table[state.position]
+        tok, pos, line, line_start = lexer.token_at(
+            text, pos, line, line_start, accepts, lambda term: _shiftable(state, term)
+        )
+        if tok is None:
+            break
+        if tok.type == "_LBRACE":
+            opened.append(tok)
+        elif tok.type == "_RBRACE" and opened:
+            opened.pop()
+        try:
+            state.feed_token(tok)
+        except UnexpectedToken as err:
+            raise _Unexpected(_describe(tok, prev, set(err.expected), text)) from None
+        prev = tok
+    end = Token("$END", "", pos, line, pos - line_start + 1, line, pos - line_start + 1, pos)
+    try:
+        result = state.feed_token(end, True)
+    except UnexpectedToken as err:
+        raise _Unexpected(_describe_eof(end, opened, set(err.expected))) from None
+    statements = result.children if isinstance(result, SyntaxNode) else []
+    return [s for s in statements if isinstance(s, SyntaxNode)]
+
+
+def _shiftable(state: Any, term: str) -> bool:
+    """Would ``term`` be shifted from this parser state (after reductions)? Simulated on the
+    state stack alone, so it costs nothing like copying the parser."""
+    states = state.parse_conf.states
+    stack = list(state.state_stack)
+    while True:
+        action = states[stack[-1]].get(term)
+        if action is None:
+            return False
+        kind, arg = action
+        if kind is Shift:
+            return True
+        size = len(arg.expansion)
+        if size:
+            del stack[-size:]
+        stack.append(states[stack[-1]][arg.origin.name][1])
+
+
+# ---- messages --------------------------------------------------------------------------------
+
+_WHAT = {
+    "NAME": "an identifier",
+    "STRING": 'a quoted string ("...")',
+    "DURATION": "a duration such as 4h or 3d",
+    "NUMBER": "a number",
+    "DATE": "a date such as 2025-03-01",
+    "DAYS": "weekdays such as Mon-Fri",
+    "TIMERANGE": "working hours such as 09:00-18:00",
+    "PERCENT": "'%'",
+    "_ARROW": "'->'",
+    "_LBRACE": "'{'",
+    "_RBRACE": "'}'",
+    "_LPAR": "'('",
+    "_RPAR": "')'",
+    "_LBRACK": "'['",
+    "_RBRACK": "']'",
+    "_COMMA": "','",
+    "_TIMES": "'*'",
+    "EFFORT_OR_WAIT": "'effort' or 'wait'",
+    "$END": "end of file",
+}
+
+_STATEMENT_KEYWORDS = {"PROCESS", "INCLUDE", "DEPARTMENT", "ROLE", "PERSONA", "STAGE", "OUTCOME"}
+
+
+def _what(term: str) -> str:
+    if term in _WHAT:
+        return _WHAT[term]
+    return f"'{term.lower()}'"
+
+
+def _found(tok: Token) -> str:
+    if tok.type == "$END":
+        return "end of file"
+    value = str(tok)
+    if len(value) > 30:
+        value = value[:27] + "..."
+    if tok.type == "NAME":
+        return f"identifier '{value}'"
+    if tok.type == "STRING":
+        return f"string {value}"
+    if tok.type in ("NUMBER", "DURATION", "DATE", "TIMERANGE", "DAYS"):
+        return f"{tok.type.lower()} '{value}'"
+    if tok.type.isalpha() and tok.type.isupper() and tok.type not in _WHAT:
+        return f"keyword '{value}'"
+    return f"'{value}'"
+
+
+def _expected_text(expected: set[str]) -> str:
+    keywords = sorted(t.lower() for t in expected if t.isalpha() and t.isupper() and t not in _WHAT)
+    others = sorted(_what(t) for t in expected if t not in _STATEMENT_KEYWORDS and t in _WHAT)
+    if expected >= _STATEMENT_KEYWORDS:
+        # At a statement boundary the list is long; say what that means instead.
+        props = [k for k in keywords if k.upper() not in _STATEMENT_KEYWORDS | {"SCENARIO"}]
+        head = "a new declaration (stage, outcome, role, `a -> b`, ...)"
+        if props:
+            return f"a property ({', '.join(props[:8])}{', ...' if len(props) > 8 else ''}) or {head}"
+        return head
+    parts = [f"'{k}'" for k in keywords] + others
+    if len(parts) > 8:
+        parts = [*parts[:8], "..."]
+    if len(parts) == 1:
+        return parts[0]
+    return "one of " + ", ".join(parts)
+
+
+def _describe(tok: Token, prev: Token | None, expected: set[str], text: str) -> SyntaxProblem:
+    message = f"unexpected {_found(tok)}; expected {_expected_text(expected)}"
+    hint = _hint(tok, prev, expected)
+    return SyntaxProblem(
+        "E001",
+        message,
+        tok.line or 1,
+        tok.column or 1,
+        tok.end_line or tok.line or 1,
+        tok.end_column or (tok.column or 1) + 1,
+        hint,
+    )
+
+
+def _describe_eof(end: Token, opened: list[Token], expected: set[str]) -> SyntaxProblem:
+    if opened:
+        brace = opened[-1]
+        return SyntaxProblem(
+            "E006",
+            f"unexpected end of file: the '{{' opened at line {brace.line} is never closed",
+            brace.line or 1,
+            brace.column or 1,
+            brace.line or 1,
+            (brace.column or 1) + 1,
+            "add a '}' to close the block",
+        )
+    return SyntaxProblem(
+        "E006",
+        f"unexpected end of file; expected {_expected_text(expected)}",
+        end.line or 1,
+        end.column or 1,
+        end.line or 1,
+        (end.column or 1) + 1,
+    )
+
+
+_UNIT_WORDS = {
+    "min": "m",
+    "mins": "m",
+    "minute": "m",
+    "minutes": "m",
+    "hr": "h",
+    "hrs": "h",
+    "hour": "h",
+    "hours": "h",
+    "day": "d",
+    "days": "d",
+    "week": "w",
+    "weeks": "w",
+    "wk": "w",
+    "s": None,
+    "sec": None,
+    "seconds": None,
+}
+
+
+def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
+    value = str(tok)
+    if prev is not None and prev.type == "NUMBER" and tok.type == "NAME":
+        if value.lower() in _UNIT_WORDS:
+            unit = _UNIT_WORDS[value.lower()]
+            if unit is None:
+                return "the smallest duration unit is m (minutes); units are m h d w"
+            spacer = " " if prev.end_pos != tok.start_pos else ""
+            return f"write durations as one word with a unit m h d w: {prev}{unit}" + (
+                " (no space)" if spacer else ""
+            )
+        if value[:1].lower() in "mhdw" and prev.end_pos == tok.start_pos:
+            return "duration units are m, h, d and w (e.g. 30m, 4h, 3d, 2w)"
+    if tok.type == "NAME":
+        keywords = [t.lower() for t in expected if t.isalpha() and t.isupper() and t not in _WHAT]
+        close = difflib.get_close_matches(value.lower(), keywords, n=1, cutoff=0.7)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        if prev is not None and prev.type == "NAME" and "_ARROW" in expected:
+            return f"a transition needs an arrow: {prev} -> {value}"
+    if tok.type == "NUMBER" and "DURATION" in expected:
+        return f"durations need a unit: {value}h, {value}d, ... (units are m h d w)"
+    if tok.type == "STRING" and "NAME" in expected and prev is not None:
+        kinds = {"STAGE", "OUTCOME", "ROLE", "DEPARTMENT", "PERSONA"}
+        if prev.type in kinds:
+            return (
+                f"give the {prev.lower()} an identifier before its label: "
+                f"{prev} my_id {value}"
+            )
+        return "refer to things by their identifier (a word without quotes), not their label"
+    if tok.type in ("NUMBER", "DURATION") and "PERCENT" in expected:
+        return None
+    if tok.type == "_LBRACE" and prev is not None:
+        return "a block '{' may only follow a declaration header such as `stage id \"label\"`"
+    if tok.type == "_RBRACE" and "_RBRACE" not in expected:
+        return "this '}' closes nothing: check the braces above"
+    if tok.type in ("NUMBER", "DURATION") and prev is not None and prev.type == "NAME":
+        return "probabilities come after the target: `a -> b 60%`"
+    if value in FULLWIDTH_HINTS:
+        return f"use the ASCII character '{FULLWIDTH_HINTS[value]}'"
+    return None

@@ -1,0 +1,105 @@
+"""The process as a networkx graph: one typed ``MultiDiGraph`` for every graph question.
+
+Node keys: stages and outcomes use their id (``"contact"``), so algorithms on the flow read
+naturally; the other kinds are prefixed, because ids only need to be unique per kind:
+``"role:rep"``, ``"department:sales"``, ``"persona:buyer"``, ``"touchpoint:contact:0"``.
+Every node has ``kind`` (stage, outcome, role, department, persona, touchpoint), ``id`` and
+``label``; every edge has ``kind``:
+
+========== ============================ ===================================================
+kind       from -> to                   attributes
+========== ============================ ===================================================
+flow       stage -> stage/outcome       probability (resolved), remainder, label, order
+owned_by   stage/outcome -> role
+member_of  role -> department
+at         touchpoint -> stage          index, channel, emotion
+========== ============================ ===================================================
+
+The graph is frozen (read-only) because the model it comes from is immutable.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+if TYPE_CHECKING:
+    from flowsim.model import Process
+
+__all__ = ["build_graph", "flow_subgraph", "role_key", "department_key"]
+
+
+def role_key(role_id: str) -> str:
+    return f"role:{role_id}"
+
+
+def department_key(dept_id: str) -> str:
+    return f"department:{dept_id}"
+
+
+def build_graph(process: Process) -> nx.MultiDiGraph[Any]:
+    """Build the typed graph of ``process`` (see the module docstring for the schema)."""
+    g: nx.MultiDiGraph[Any] = nx.MultiDiGraph(name=process.name)
+    entry = process.entry
+    for dept in process.departments:
+        g.add_node(department_key(dept.id), kind="department", id=dept.id, label=dept.display)
+    for role in process.roles:
+        key = role_key(role.id)
+        g.add_node(key, kind="role", id=role.id, label=role.display, headcount=role.headcount)
+        if role.department is not None:
+            g.add_edge(key, department_key(role.department), kind="member_of")
+    for persona in process.personas:
+        g.add_node(f"persona:{persona.id}", kind="persona", id=persona.id, label=persona.display)
+    for order, stage in enumerate(process.stages):
+        g.add_node(
+            stage.id,
+            kind="stage",
+            id=stage.id,
+            label=stage.display,
+            order=order,
+            entry=entry is not None and stage.id == entry.id,
+            owner=stage.owner,
+        )
+        if stage.owner is not None:
+            g.add_edge(stage.id, role_key(stage.owner), kind="owned_by")
+        for i, tp in enumerate(stage.touchpoints):
+            tkey = f"touchpoint:{stage.id}:{i}"
+            g.add_node(tkey, kind="touchpoint", id=tkey, label=tp.name, channel=tp.channel, emotion=tp.emotion)
+            g.add_edge(tkey, stage.id, kind="at", index=i, channel=tp.channel, emotion=tp.emotion)
+    for order, outcome in enumerate(process.outcomes):
+        g.add_node(
+            outcome.id,
+            kind="outcome",
+            id=outcome.id,
+            label=outcome.display,
+            order=order,
+            result=outcome.result,
+            owner=outcome.owner,
+        )
+        if outcome.owner is not None:
+            g.add_edge(outcome.id, role_key(outcome.owner), kind="owned_by")
+    order = 0
+    for stage in process.stages:
+        for t, p in process.outgoing(stage.id):
+            g.add_edge(
+                t.source,
+                t.target,
+                kind="flow",
+                probability=p,
+                remainder=t.probability is None,
+                label=t.label,
+                order=order,
+            )
+            order += 1
+    return nx.freeze(g)
+
+
+def flow_subgraph(g: nx.MultiDiGraph[Any]) -> nx.MultiDiGraph[Any]:
+    """Stages, outcomes and ``flow`` edges only (a new, frozen graph)."""
+    flow: nx.MultiDiGraph[Any] = nx.MultiDiGraph(name=g.graph.get("name"))
+    flow.add_nodes_from((n, d) for n, d in g.nodes(data=True) if d["kind"] in ("stage", "outcome"))
+    flow.add_edges_from(
+        (u, v, k, d) for u, v, k, d in g.edges(keys=True, data=True) if d["kind"] == "flow"
+    )
+    return nx.freeze(flow)

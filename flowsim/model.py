@@ -1,0 +1,653 @@
+"""The process model: the single source of truth every flowsim feature reads.
+
+A ``Process`` is what a ``.flow`` file means, with the text gone: stages and outcomes, the
+transitions between them with their conversion rates, who owns each stage, the touchpoints a
+customer meets, and the what-if scenarios. Renderers, history analysis and the simulator all
+read this model; none of them look at the text again.
+
+Models are immutable pydantic v2 objects. Each node remembers where it came from (``span``) so
+later findings can point at the line the user wrote, but spans never take part in equality:
+two models are equal when they *mean* the same thing.
+
+Units: every duration is a float number of **hours** (``3d`` is ``72.0``); probabilities are
+fractions in [0, 1]; a transition whose ``probability`` is ``None`` takes the remainder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from flowsim.diagnostics import Span
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "Arrivals",
+    "ArrivalsChange",
+    "Calendar",
+    "Change",
+    "Comment",
+    "Department",
+    "Distribution",
+    "DurationChange",
+    "Empirical",
+    "Exponential",
+    "Fixed",
+    "Gamma",
+    "HeadcountStep",
+    "Include",
+    "LogNormal",
+    "Normal",
+    "Outcome",
+    "Persona",
+    "Process",
+    "RateArrivals",
+    "IntervalArrivals",
+    "Role",
+    "RoleChange",
+    "Scenario",
+    "Stage",
+    "TimeWindow",
+    "Touchpoint",
+    "Transition",
+    "TransitionChange",
+    "Triangular",
+    "Uniform",
+    "UNITS_IN_HOURS",
+    "RATE_PERIODS_IN_HOURS",
+]
+
+#: Duration units of the language, in hours.
+UNITS_IN_HOURS: dict[str, float] = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
+#: Periods an arrival rate may be given per, in hours (a month is 365.25 / 12 days).
+RATE_PERIODS_IN_HOURS: dict[str, float] = {
+    "hour": 1.0,
+    "day": 24.0,
+    "week": 168.0,
+    "month": 365.25 * 24 / 12,
+    "quarter": 365.25 * 24 / 4,
+    "year": 365.25 * 24,
+}
+
+#: What an identifier looks like: a Unicode word, inner hyphens allowed (`closed-won`, `初步接触`).
+WORD_RE = re.compile(r"[^\W\d](?:\w|-(?=\w))*")
+
+
+def _word(value: str) -> str:
+    if not WORD_RE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an identifier (a word of letters, digits, '_' and inner '-', "
+            "not starting with a digit)"
+        )
+    return value
+
+
+#: An identifier or other bare word of the language.
+Word = Annotated[str, AfterValidator(_word)]
+
+#: Tolerance for out-probabilities summing to 100%.
+PROBABILITY_TOLERANCE = 0.005
+
+
+def _strip_spans(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _strip_spans(v) for k, v in value.items() if k not in ("span", "field_spans")
+        }
+    if isinstance(value, list | tuple):
+        return [_strip_spans(v) for v in value]
+    return value
+
+
+class Node(BaseModel):
+    """Base of every model object: frozen, strict about unknown fields, compared by meaning."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    span: Span | None = Field(default=None, repr=False, description="Where it was written.")
+    field_spans: dict[str, Span] = Field(
+        default_factory=dict,
+        repr=False,
+        description="Where individual properties were written (e.g. 'owner', 'goal.0').",
+    )
+
+    def semantic_dump(self) -> Any:
+        """The model as plain data without source positions: what equality compares."""
+        return _strip_spans(self.model_dump(mode="json", exclude={"comments"}))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BaseModel) or type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Node)
+        return bool(self.semantic_dump() == other.semantic_dump())
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.semantic_dump(), sort_keys=True, ensure_ascii=False))
+
+    def where(self, field: str | None = None) -> Span | None:
+        """Span of a property if known, else of the node itself."""
+        if field is not None and field in self.field_spans:
+            return self.field_spans[field]
+        return self.span
+
+
+# ---- distributions ---------------------------------------------------------------------------
+
+
+class _Dist(Node):
+    """Common behaviour of duration distributions (all parameters in hours)."""
+
+    @model_validator(mode="after")
+    def _valid(self) -> _Dist:
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def problems(self) -> list[str]:
+        """Why the parameters are invalid (empty when they are fine)."""
+        return []
+
+    @property
+    def expected(self) -> float:
+        """The mean duration in hours."""
+        raise NotImplementedError
+
+    def scaled(self, factor: float) -> Distribution:
+        """The same shape stretched by ``factor`` (scenarios' ``effort * 0.7``)."""
+        data = self.model_dump(exclude={"span", "field_spans", "kind"})
+        scaled = {
+            k: (tuple(x * factor for x in v) if isinstance(v, tuple | list) else v * factor)
+            for k, v in data.items()
+        }
+        return type(self)(**scaled)  # type: ignore[return-value]
+
+
+def _nonneg(**params: float) -> list[str]:
+    return [f"{k} must not be negative (got {_h(v)})" for k, v in params.items() if v < 0]
+
+
+def _positive(**params: float) -> list[str]:
+    return [f"{k} must be greater than 0 (got {_h(v)})" for k, v in params.items() if v <= 0]
+
+
+def _h(hours: float) -> str:
+    return f"{hours:g}h"
+
+
+class Fixed(_Dist):
+    """Always the same duration."""
+
+    kind: Literal["fixed"] = "fixed"
+    value: float
+
+    def problems(self) -> list[str]:
+        return _nonneg(value=self.value)
+
+    @property
+    def expected(self) -> float:
+        return self.value
+
+
+class Uniform(_Dist):
+    """Any duration between ``low`` and ``high`` equally likely."""
+
+    kind: Literal["uniform"] = "uniform"
+    low: float
+    high: float
+
+    def problems(self) -> list[str]:
+        out = _nonneg(low=self.low, high=self.high)
+        if self.low > self.high:
+            out.append(f"low ({_h(self.low)}) must not exceed high ({_h(self.high)})")
+        return out
+
+    @property
+    def expected(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Triangular(_Dist):
+    """Three-point estimate: shortest, most likely, longest."""
+
+    kind: Literal["triangular"] = "triangular"
+    low: float
+    mode: float
+    high: float
+
+    def problems(self) -> list[str]:
+        out = _nonneg(low=self.low, mode=self.mode, high=self.high)
+        if not self.low <= self.mode <= self.high:
+            out.append(
+                f"need min <= mode <= max (got {_h(self.low)}, {_h(self.mode)}, {_h(self.high)})"
+            )
+        return out
+
+    @property
+    def expected(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+
+class Exponential(_Dist):
+    """Memoryless waiting: most short, a few very long."""
+
+    kind: Literal["exponential"] = "exponential"
+    mean: float
+    def problems(self) -> list[str]:
+        return _positive(mean=self.mean)
+
+    @property
+    def expected(self) -> float:
+        return self.mean
+
+
+class _MeanSd(_Dist):
+    mean: float
+    sd: float
+
+    def problems(self) -> list[str]:
+        return _positive(mean=self.mean, sd=self.sd)
+
+    @property
+    def expected(self) -> float:
+        return self.mean
+
+
+
+class Normal(_MeanSd):
+    """Bell curve, truncated at zero (durations cannot be negative)."""
+
+    kind: Literal["normal"] = "normal"
+
+
+class LogNormal(_MeanSd):
+    """Right-skewed: the usual shape of customer latency. Parameterised by mean and sd."""
+
+    kind: Literal["lognormal"] = "lognormal"
+
+
+class Gamma(_MeanSd):
+    """Right-skewed with a lighter tail than lognormal. Parameterised by mean and sd."""
+
+    kind: Literal["gamma"] = "gamma"
+
+
+class Empirical(_Dist):
+    """Resample observed durations (e.g. from history)."""
+
+    kind: Literal["empirical"] = "empirical"
+    values: tuple[float, ...]
+
+    def problems(self) -> list[str]:
+        if not self.values:
+            return ["needs at least one value"]
+        return [f"values must not be negative (got {_h(v)})" for v in self.values if v < 0][:1]
+
+    @property
+    def expected(self) -> float:
+        return math.fsum(self.values) / len(self.values)
+
+
+Distribution = Annotated[
+    Fixed | Uniform | Triangular | Exponential | Normal | LogNormal | Gamma | Empirical,
+    Field(discriminator="kind"),
+]
+
+#: Distribution classes by the name used in the language.
+DISTRIBUTIONS: dict[str, type[_Dist]] = {
+    "fixed": Fixed,
+    "uniform": Uniform,
+    "triangular": Triangular,
+    "exponential": Exponential,
+    "normal": Normal,
+    "lognormal": LogNormal,
+    "gamma": Gamma,
+    "empirical": Empirical,
+}
+
+
+# ---- calendar and arrivals -------------------------------------------------------------------
+
+
+class TimeWindow(Node):
+    """Working hours within a day, in minutes since midnight (end may be 1440)."""
+
+    start: int = Field(ge=0, le=1440)
+    end: int = Field(ge=0, le=1440)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeWindow:
+        if self.end <= self.start:
+            raise ValueError("a working-hours window must end after it starts")
+        return self
+
+
+class Calendar(Node):
+    """When people work: weekdays (0 = Monday) and daily windows, in a time zone."""
+
+    days: tuple[int, ...]
+    windows: tuple[TimeWindow, ...]
+    timezone: str | None = None
+
+    @property
+    def hours_per_week(self) -> float:
+        return len(self.days) * sum(w.end - w.start for w in self.windows) / 60
+
+
+class RateArrivals(Node):
+    """New deals arrive as a Poisson process: ``count`` per ``period`` on average."""
+
+    kind: Literal["rate"] = "rate"
+    count: float = Field(gt=0)
+    per: Literal["hour", "day", "week", "month", "quarter", "year"]
+
+    @property
+    def per_hour(self) -> float:
+        return self.count / RATE_PERIODS_IN_HOURS[self.per]
+
+
+class IntervalArrivals(Node):
+    """New deals arrive one after another, ``interval`` apart (``arrivals every ...``)."""
+
+    kind: Literal["every"] = "every"
+    interval: Distribution
+
+    @property
+    def per_hour(self) -> float:
+        mean = self.interval.expected
+        return math.inf if mean == 0 else 1 / mean
+
+
+Arrivals = Annotated[RateArrivals | IntervalArrivals, Field(discriminator="kind")]
+
+
+# ---- organisation ----------------------------------------------------------------------------
+
+
+class _Named(Node):
+    id: Word
+    label: str | None = None
+
+    @property
+    def display(self) -> str:
+        """What a person reads: the label, or the id when there is none."""
+        return self.label if self.label is not None else self.id
+
+
+class Department(_Named):
+    """A team in the organisation chart; departments become swimlanes."""
+
+
+class HeadcountStep(Node):
+    """From ``date`` on, the role has ``headcount`` people."""
+
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    headcount: int = Field(ge=1)
+
+
+class Role(_Named):
+    """A kind of person who does the work in a stage, and how many of them there are."""
+
+    department: Word | None = None
+    headcount: int = Field(default=1, ge=1)
+    headcount_steps: tuple[HeadcountStep, ...] = ()
+    calendar: Calendar | None = None
+
+
+class Persona(_Named):
+    """The customer whose journey the journey map tells."""
+
+    goals: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+# ---- the flow --------------------------------------------------------------------------------
+
+
+class Touchpoint(Node):
+    """A moment where the customer meets the company, and how it feels to them (1-5)."""
+
+    name: str
+    channel: Word | None = None
+    emotion: float | None = None
+    pains: tuple[str, ...] = ()
+    ideas: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+
+
+class Stage(_Named):
+    """A step of the sales process that a deal spends time in."""
+
+    owner: Word | None = None
+    goals: tuple[str, ...] = ()
+    exits: tuple[str, ...] = Field(default=(), description="Exit criteria.")
+    effort: Distribution | None = Field(
+        default=None, description="Owner's working time (hours): needs a free person."
+    )
+    wait: Distribution | None = Field(
+        default=None, description="Customer-side latency (calendar hours): needs nobody."
+    )
+    start: bool = False
+    touchpoints: tuple[Touchpoint, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+OutcomeResult = Literal["won", "lost", "other"]
+
+
+class Outcome(_Named):
+    """Where a deal ends. ``result`` says whether it counts as won, lost or neither."""
+
+    result: OutcomeResult = "other"
+    owner: Word | None = None
+    goals: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class Transition(Node):
+    """A possible next step with its conversion rate; ``None`` takes the remainder."""
+
+    source: Word
+    target: Word
+    probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    label: str | None = None
+
+
+# ---- scenarios -------------------------------------------------------------------------------
+
+
+class RoleChange(Node):
+    """Scenario: change a role's headcount (now, and/or from a date)."""
+
+    kind: Literal["role"] = "role"
+    role: str
+    headcount: int | None = Field(default=None, ge=1)
+    headcount_steps: tuple[HeadcountStep, ...] = ()
+
+
+class DurationChange(Node):
+    """Scenario: replace a stage's effort or wait, or multiply it by ``factor``."""
+
+    kind: Literal["duration"] = "duration"
+    stage: str
+    field: Literal["effort", "wait"]
+    distribution: Distribution | None = None
+    factor: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> DurationChange:
+        if (self.distribution is None) == (self.factor is None):
+            raise ValueError("give either a distribution or a factor")
+        return self
+
+
+class TransitionChange(Node):
+    """Scenario: set a transition's probability; the others from that stage re-balance."""
+
+    kind: Literal["transition"] = "transition"
+    source: str
+    target: str
+    probability: float = Field(ge=0.0, le=1.0)
+
+
+class ArrivalsChange(Node):
+    """Scenario: replace the arrival process, or multiply its rate by ``factor``."""
+
+    kind: Literal["arrivals"] = "arrivals"
+    arrivals: Arrivals | None = None
+    factor: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> ArrivalsChange:
+        if (self.arrivals is None) == (self.factor is None):
+            raise ValueError("give either arrivals or a factor")
+        return self
+
+
+Change = Annotated[
+    RoleChange | DurationChange | TransitionChange | ArrivalsChange, Field(discriminator="kind")
+]
+
+
+class Scenario(Node):
+    """A named what-if: changes applied on top of the base process."""
+
+    name: str
+    changes: tuple[Change, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+# ---- the process -----------------------------------------------------------------------------
+
+
+class Include(Node):
+    """``include "path"``: declarations pulled in from another file (path as written)."""
+
+    path: str
+
+
+class Comment(Node):
+    """A ``#`` comment, kept so the formatter can put it back. Not part of the meaning."""
+
+    text: str
+    trailing: bool = False
+
+
+class Process(Node):
+    """A whole sales process. Build one with :func:`flowsim.load` or :func:`flowsim.parse`."""
+
+    name: str
+    currency: Word | None = None
+    arrivals: Arrivals | None = None
+    calendar: Calendar | None = None
+    includes: tuple[Include, ...] = ()
+    departments: tuple[Department, ...] = ()
+    roles: tuple[Role, ...] = ()
+    personas: tuple[Persona, ...] = ()
+    stages: tuple[Stage, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+    comments: tuple[Comment, ...] = Field(default=(), repr=False)
+
+    _graph: Any = PrivateAttr(default=None)
+    _index: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _structurally_sound(self) -> Process:
+        # Local import: the checks read the model, the model only asks them for a verdict.
+        from flowsim.checks import structure_diagnostics
+
+        errors = [d for d in structure_diagnostics(self) if d.is_error]
+        if errors:
+            raise ValueError("; ".join(d.message for d in errors[:5]))
+        return self
+
+    # -- lookups --
+
+    @property
+    def entry(self) -> Stage | None:
+        """The stage deals start in: the one marked ``start``, else the first declared."""
+        for stage in self.stages:
+            if stage.start:
+                return stage
+        return self.stages[0] if self.stages else None
+
+    def _lookup(self) -> tuple[dict[str, Stage | Outcome], dict[str, list[Transition]]]:
+        if self._index is None:
+            nodes: dict[str, Stage | Outcome] = {}
+            for node in (*self.stages, *self.outcomes):
+                nodes.setdefault(node.id, node)
+            out: dict[str, list[Transition]] = {}
+            for t in self.transitions:
+                out.setdefault(t.source, []).append(t)
+            self._index = (nodes, out)
+        return self._index  # type: ignore[no-any-return]
+
+    def node(self, node_id: str) -> Stage | Outcome:
+        """The stage or outcome with this id (``KeyError`` if there is none)."""
+        return self._lookup()[0][node_id]
+
+    def role(self, role_id: str) -> Role:
+        for role in self.roles:
+            if role.id == role_id:
+                return role
+        raise KeyError(role_id)
+
+    def outgoing(self, node_id: str) -> list[tuple[Transition, float]]:
+        """Transitions leaving ``node_id`` with resolved probabilities (remainder filled in)."""
+        edges = self._lookup()[1].get(node_id, [])
+        return list(zip(edges, resolve_probabilities(edges), strict=True))
+
+    def iter_nodes(self) -> Iterator[Stage | Outcome]:
+        yield from self.stages
+        yield from self.outcomes
+
+    # -- derived views --
+
+    @property
+    def graph(self) -> nx.MultiDiGraph[Any]:
+        """Everything as one typed networkx ``MultiDiGraph`` (frozen; see flowsim.graph)."""
+        if self._graph is None:
+            from flowsim.graph import build_graph
+
+            self._graph = build_graph(self)
+        return self._graph  # type: ignore[no-any-return]
+
+    def flow_graph(self) -> nx.MultiDiGraph[Any]:
+        """Only stages, outcomes and ``flow`` edges: the graph the process moves along."""
+        from flowsim.graph import flow_subgraph
+
+        return flow_subgraph(self.graph)
+
+    def with_scenario(self, name: str) -> Process:
+        """The process as it would be under scenario ``name``."""
+        from flowsim.scenario import apply_scenario
+
+        return apply_scenario(self, name)
+
+    def to_flow(self) -> str:
+        """The canonical ``.flow`` text of this model (comments kept when known)."""
+        from flowsim.dsl.formatter import format_process
+
+        return format_process(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(
+            f"<Process {self.name!r}: {len(self.stages)} stages, {len(self.outcomes)} outcomes>"
+        )
+
+
+def resolve_probabilities(edges: list[Transition]) -> list[float]:
+    """Fill in the remainder edge: it takes whatever the explicit ones leave (never below 0)."""
+    explicit = math.fsum(t.probability for t in edges if t.probability is not None)
+    remainder_edges = sum(t.probability is None for t in edges)
+    rest = max(0.0, 1.0 - explicit) / remainder_edges if remainder_edges else 0.0
+    return [t.probability if t.probability is not None else rest for t in edges]
