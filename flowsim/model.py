@@ -179,6 +179,8 @@ def _positive(**params: float) -> list[str]:
 
 
 def _h(hours: float) -> str:
+    if hours and hours % 24 == 0:
+        return f"{hours / 24:g}d"
     return f"{hours:g}h"
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lark import Token
 from pydantic import ValidationError
 
 from flowsim.diagnostics import Diagnostic, Severity, Span
+from flowsim.dsl.lexer import Tok as Token
 from flowsim.dsl.syntax import SyntaxNode, parse_syntax
 from flowsim.model import (
     DISTRIBUTIONS,
@@ -400,12 +400,12 @@ class _Builder:
         return self._make(DISTRIBUTIONS[name], params, node)
 
     def _make(self, cls: Any, params: dict[str, Any], node: SyntaxNode) -> Any:
-        probe = cls.model_construct(**params)
-        problems = probe.problems()
-        if problems:
-            self.error("E202", f"bad {cls.__name__.lower()} parameters: " + "; ".join(problems), node)
+        try:
+            return cls(**params, span=self.span(node))
+        except ValidationError as err:
+            reasons = [str(e.get("ctx", {}).get("error", e["msg"])) for e in err.errors()]
+            self.error("E202", f"bad {cls.__name__.lower()} parameters: " + "; ".join(reasons), node)
             return None
-        return cls(**params, span=self.span(node))
 
     # ---- calendar ----
 

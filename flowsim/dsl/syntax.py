@@ -17,11 +17,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token
-from lark.exceptions import UnexpectedToken
+from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
 from flowsim.dsl.lexer import FULLWIDTH_HINTS, Lexer, LexError
+from flowsim.dsl.lexer import Tok as Token
 
 __all__ = ["SyntaxNode", "SyntaxProblem", "parse_syntax"]
 
@@ -146,54 +146,126 @@ class _Unexpected(Exception):
         self.problem = problem
 
 
+@dataclass(frozen=True)
+class _Table:
+    """Lark's LALR table with plain-``str`` keys and rules pre-digested for the loop.
+
+    ``states[s][terminal]`` is ``(True, next_state)`` for a shift or ``(False, rule)`` for a
+    reduce, where ``rule`` is ``(size, callback, nonterminal)``.
+    """
+
+    states: dict[int, dict[str, tuple[bool, Any]]]
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Table:
+    lark = _lark()
+    inner = lark.parser.parser.parser  # ParsingFrontend -> LALR_Parser -> _Parser
+    table = inner.parse_table
+    start = lark.options.start[0]
+    rules: dict[Any, tuple[int, Any, str]] = {}
+    states: dict[int, dict[str, tuple[bool, Any]]] = {}
+    for state, actions in table.states.items():
+        row: dict[str, tuple[bool, Any]] = {}
+        for term, (action, arg) in actions.items():
+            if action is Shift:
+                row[str(term)] = (True, arg)
+            else:
+                if arg not in rules:
+                    rules[arg] = (len(arg.expansion), inner.callbacks[arg], str(arg.origin.name))
+                row[str(term)] = (False, rules[arg])
+        states[state] = row
+    return _Table(states, table.start_states[start], table.end_states[start])
+
+
 def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
-    ip = lark.parse_interactive("")
-    state = ip.parser_state
-    table = state.parse_conf.parse_table.states
+    """The LALR(1) loop over Lark's parse table, fed by our lexer.
+
+    This is Lark's own algorithm (``ParserState.feed_token``) written out in one function:
+    the per-token function calls and Lark ``Token`` objects were most of the parse time.
+    """
+    compiled = _table()
+    states = compiled.states
+    end_state = compiled.end
+    state_stack: list[int] = [compiled.start]
+    value_stack: list[Any] = []
     pos, line, line_start = 0, 1, 0
     opened: list[Token] = []  # unclosed braces, for end-of-file messages
     prev: Token | None = None
+    token_at = lexer.token_at
+
+    def shiftable(term: str) -> bool:
+        return _shiftable(states, state_stack, term)
+
     while True:
-        accepts = table[state.position]
-        tok, pos, line, line_start = lexer.token_at(
-            text, pos, line, line_start, accepts, lambda term: _shiftable(state, term)
+        tok, pos, line, line_start = token_at(
+            text, pos, line, line_start, states[state_stack[-1]], shiftable
         )
         if tok is None:
             break
-        if tok.type == "_LBRACE":
+        ttype = tok.type
+        if ttype == "_LBRACE":
             opened.append(tok)
-        elif tok.type == "_RBRACE" and opened:
+        elif ttype == "_RBRACE" and opened:
             opened.pop()
-        try:
-            state.feed_token(tok)
-        except UnexpectedToken as err:
-            raise _Unexpected(_describe(tok, prev, set(err.expected), text)) from None
+        while True:
+            act = states[state_stack[-1]].get(ttype)
+            if act is None:
+                expected = {t for t in states[state_stack[-1]] if t.isupper()}
+                raise _Unexpected(_describe(tok, prev, expected, text))
+            if act[0]:
+                state_stack.append(act[1])
+                value_stack.append(tok)
+                break
+            size, callback, origin = act[1]
+            if size:
+                children = value_stack[-size:]
+                del state_stack[-size:]
+                del value_stack[-size:]
+            else:
+                children = []
+            value_stack.append(callback(children))
+            state_stack.append(states[state_stack[-1]][origin][1])
         prev = tok
-    end = Token("$END", "", pos, line, pos - line_start + 1, line, pos - line_start + 1, pos)
-    try:
-        result = state.feed_token(end, True)
-    except UnexpectedToken as err:
-        raise _Unexpected(_describe_eof(end, opened, set(err.expected))) from None
+    col = pos - line_start + 1
+    end = Token("$END", "", pos, line, col, line, col, pos)
+    while True:
+        act = states[state_stack[-1]].get("$END")
+        if act is None:
+            expected = {t for t in states[state_stack[-1]] if t.isupper()}
+            raise _Unexpected(_describe_eof(end, opened, expected))
+        size, callback, origin = act[1]
+        if size:
+            children = value_stack[-size:]
+            del state_stack[-size:]
+            del value_stack[-size:]
+        else:
+            children = []
+        value_stack.append(callback(children))
+        state_stack.append(states[state_stack[-1]][origin][1])
+        if state_stack[-1] == end_state:
+            break
+    result = value_stack[-1]
     statements = result.children if isinstance(result, SyntaxNode) else []
     return [s for s in statements if isinstance(s, SyntaxNode)]
 
 
-def _shiftable(state: Any, term: str) -> bool:
+def _shiftable(states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list[int], term: str) -> bool:
     """Would ``term`` be shifted from this parser state (after reductions)? Simulated on the
     state stack alone, so it costs nothing like copying the parser."""
-    states = state.parse_conf.states
-    stack = list(state.state_stack)
+    stack = list(state_stack)
     while True:
-        action = states[stack[-1]].get(term)
-        if action is None:
+        act = states[stack[-1]].get(term)
+        if act is None:
             return False
-        kind, arg = action
-        if kind is Shift:
+        if act[0]:
             return True
-        size = len(arg.expansion)
+        size, _, origin = act[1]
         if size:
             del stack[-size:]
-        stack.append(states[stack[-1]][arg.origin.name][1])
+        stack.append(states[stack[-1]][origin][1])
 
 
 # ---- messages --------------------------------------------------------------------------------
