@@ -109,7 +109,7 @@ def _strip_spans(value: Any) -> Any:
 class Node(BaseModel):
     """Base of every model object: frozen, strict about unknown fields, compared by meaning."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     span: Span | None = Field(default=None, repr=False, description="Where it was written.")
     field_spans: dict[str, Span] = Field(
@@ -161,7 +161,12 @@ class _Dist(Node):
         raise NotImplementedError
 
     def scaled(self, factor: float) -> Distribution:
-        """The same shape stretched by ``factor`` (scenarios' ``effort * 0.7``)."""
+        """The same shape stretched by ``factor`` (scenarios' ``effort * 0.7``).
+
+        ``* 0`` removes the duration altogether (a fixed zero), whatever the shape.
+        """
+        if factor == 0:
+            return Fixed(value=0.0)
         data = self.model_dump(exclude={"span", "field_spans", "kind"})
         scaled = {
             k: (tuple(x * factor for x in v) if isinstance(v, tuple | list) else v * factor)
@@ -338,6 +343,26 @@ class Calendar(Node):
     windows: tuple[TimeWindow, ...]
     timezone: str | None = None
 
+    @model_validator(mode="after")
+    def _valid(self) -> Calendar:
+        if not self.days or list(self.days) != sorted(set(self.days)) or not (
+            0 <= self.days[0] and self.days[-1] <= 6
+        ):
+            raise ValueError("days must be distinct weekdays 0 (Mon) .. 6 (Sun), in order")
+        if not self.windows:
+            raise ValueError("a calendar needs at least one working-hours window")
+        for a, b in zip(self.windows, self.windows[1:], strict=False):
+            if b.start < a.end:
+                raise ValueError("working-hours windows must be in order and not overlap")
+        if self.timezone is not None:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(self.timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {self.timezone!r}") from None
+        return self
+
     @property
     def hours_per_week(self) -> float:
         return len(self.days) * sum(w.end - w.start for w in self.windows) / 60
@@ -394,6 +419,12 @@ class HeadcountStep(Node):
     headcount: int = Field(ge=1)
 
 
+def _check_steps(steps: tuple[HeadcountStep, ...]) -> None:
+    dates = [s.date for s in steps]
+    if dates != sorted(set(dates)):
+        raise ValueError("headcount changes must be on distinct dates, in order")
+
+
 class Role(_Named):
     """A kind of person who does the work in a stage, and how many of them there are."""
 
@@ -401,6 +432,11 @@ class Role(_Named):
     headcount: int = Field(default=1, ge=1)
     headcount_steps: tuple[HeadcountStep, ...] = ()
     calendar: Calendar | None = None
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> Role:
+        _check_steps(self.headcount_steps)
+        return self
 
 
 class Persona(_Named):
@@ -469,16 +505,21 @@ class RoleChange(Node):
     """Scenario: change a role's headcount (now, and/or from a date)."""
 
     kind: Literal["role"] = "role"
-    role: str
+    role: Word
     headcount: int | None = Field(default=None, ge=1)
     headcount_steps: tuple[HeadcountStep, ...] = ()
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> RoleChange:
+        _check_steps(self.headcount_steps)
+        return self
 
 
 class DurationChange(Node):
     """Scenario: replace a stage's effort or wait, or multiply it by ``factor``."""
 
     kind: Literal["duration"] = "duration"
-    stage: str
+    stage: Word
     field: Literal["effort", "wait"]
     distribution: Distribution | None = None
     factor: float | None = Field(default=None, ge=0)
@@ -494,8 +535,8 @@ class TransitionChange(Node):
     """Scenario: set a transition's probability; the others from that stage re-balance."""
 
     kind: Literal["transition"] = "transition"
-    source: str
-    target: str
+    source: Word
+    target: Word
     probability: float = Field(ge=0.0, le=1.0)
 
 

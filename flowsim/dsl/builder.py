@@ -528,6 +528,14 @@ class _Builder:
             return None
         return HeadcountStep(date=str(date_tok), headcount=hc, span=self.span(prop))
 
+    def ordered_steps(self, steps: list[HeadcountStep], at: SyntaxNode) -> list[HeadcountStep]:
+        steps = sorted(steps, key=lambda s: s.date)
+        for a, b in zip(steps, steps[1:], strict=False):
+            if a.date == b.date:
+                self.error("E505", f"two headcount changes on {a.date}", b.span or at, "keep one")
+                return []
+        return steps
+
     # ---- declarations ----
 
     def header(self, node: SyntaxNode) -> tuple[Token, str | None, dict[str, Span]]:
@@ -660,7 +668,7 @@ class _Builder:
                     cal = self.calendar(prop.nodes()[0])
                     if cal is not None:
                         values["calendar"] = cal
-        steps.sort(key=lambda s: s.date)
+        steps = self.ordered_steps(steps, node)
         self.roles.append(
             Role(
                 id=str(name),
@@ -859,7 +867,7 @@ class _Builder:
             return [RoleChange(
                 role=str(role),
                 headcount=headcount,
-                headcount_steps=tuple(sorted(steps, key=lambda s: s.date)),
+                headcount_steps=tuple(self.ordered_steps(steps, item)),
                 span=span,
                 field_spans={"role": self.span(role)},
             )]
@@ -912,7 +920,7 @@ class _Builder:
             )]
         if item.kind == "arrivals_override":
             arrivals = self.arrivals(item.nodes()[0])
-            return None if arrivals is None else ArrivalsChange(arrivals=arrivals, span=span)
+            return [] if arrivals is None else [ArrivalsChange(arrivals=arrivals, span=span)]
         if item.kind == "arrivals_scale":
             factor = self.number(item.nodes("number")[0])
             if factor <= 0:

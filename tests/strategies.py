@@ -1,0 +1,216 @@
+"""Hypothesis strategies: random valid process models and random .flow-ish text.
+
+Models are built through the public pydantic classes, so "the formatter prints any valid
+model" is tested on models no parser produced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from flowsim.checks import KEYWORDS
+from flowsim.model import (
+    WORD_RE,
+    ArrivalsChange,
+    Calendar,
+    Department,
+    DurationChange,
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    HeadcountStep,
+    IntervalArrivals,
+    LogNormal,
+    Normal,
+    Outcome,
+    Persona,
+    Process,
+    RateArrivals,
+    Role,
+    RoleChange,
+    Scenario,
+    Stage,
+    TimeWindow,
+    Touchpoint,
+    Transition,
+    TransitionChange,
+    Triangular,
+    Uniform,
+)
+
+# Letters from several scripts, digits, '_' and '-': identifiers as users write them.
+_ID_CHARS = "abcxyzABCZ_初步接触需求分析赢输éß"
+ids = (
+    st.text(_ID_CHARS + "0123456789-", min_size=1, max_size=8)
+    .filter(lambda s: WORD_RE.fullmatch(s) is not None)
+    .filter(lambda s: s not in KEYWORDS)
+)
+# Free text: any printable character (quotes, backslashes, '#', CJK, emoji) and new lines.
+texts = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn"), blacklist_characters="\u2028\u2029")
+    | st.sampled_from(['"', "\\", "#", "\n", "“", "”", "{", "}", "%"]),
+    max_size=20,
+)
+hours = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
+positive = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
+probability = st.floats(min_value=0, max_value=1, allow_nan=False)
+
+
+@st.composite
+def distributions(draw: Any) -> Any:
+    kind = draw(st.sampled_from(["fixed", "uniform", "triangular", "exp", "normal", "lognormal", "gamma", "emp"]))
+    if kind == "fixed":
+        return Fixed(value=draw(hours))
+    if kind == "uniform":
+        a, b = sorted([draw(hours), draw(hours)])
+        return Uniform(low=a, high=b)
+    if kind == "triangular":
+        a, m, b = sorted([draw(hours), draw(hours), draw(hours)])
+        return Triangular(low=a, mode=m, high=b)
+    if kind == "exp":
+        return Exponential(mean=draw(positive))
+    if kind == "emp":
+        return Empirical(values=tuple(draw(st.lists(hours, min_size=1, max_size=4))))
+    cls = {"normal": Normal, "lognormal": LogNormal, "gamma": Gamma}[kind]
+    return cls(mean=draw(positive), sd=draw(positive))
+
+
+@st.composite
+def calendars(draw: Any) -> Calendar:
+    days = tuple(sorted(draw(st.sets(st.integers(0, 6), min_size=1))))
+    cuts = sorted(draw(st.sets(st.integers(0, 1440), min_size=2, max_size=6)))
+    windows = tuple(TimeWindow(start=a, end=b) for a, b in zip(cuts[::2], cuts[1::2], strict=False))
+    tz = draw(st.sampled_from([None, "Asia/Shanghai", "Europe/Berlin", "UTC"]))
+    return Calendar(days=days, windows=windows, timezone=tz)
+
+
+dates = st.dates().map(lambda d: d.isoformat()).filter(lambda s: len(s) == 10)
+
+
+@st.composite
+def steps(draw: Any) -> tuple[HeadcountStep, ...]:
+    when = sorted(draw(st.sets(dates, max_size=3)))
+    return tuple(HeadcountStep(date=d, headcount=draw(st.integers(1, 50))) for d in when)
+
+
+arrivals = st.one_of(
+    st.builds(
+        RateArrivals,
+        count=positive,
+        per=st.sampled_from(["hour", "day", "week", "month", "quarter", "year"]),
+    ),
+    st.builds(IntervalArrivals, interval=distributions()),
+)
+
+
+@st.composite
+def processes(draw: Any) -> Process:
+    """A structurally valid process (the flow checks may still object; that is fine)."""
+    names = draw(st.lists(ids, min_size=2, max_size=9, unique=True))
+    n_stages = draw(st.integers(1, len(names) - 1))
+    stage_ids, outcome_ids = names[:n_stages], names[n_stages:]
+    dept_ids = draw(st.lists(ids, max_size=3, unique=True))
+    role_ids = draw(st.lists(ids, max_size=4, unique=True))
+    maybe_label = st.none() | texts
+    departments = tuple(Department(id=d, label=draw(maybe_label)) for d in dept_ids)
+    roles = tuple(
+        Role(
+            id=r,
+            label=draw(maybe_label),
+            department=draw(st.none() | st.sampled_from(dept_ids)) if dept_ids else None,
+            headcount=draw(st.integers(1, 100)),
+            headcount_steps=draw(steps()),
+            calendar=draw(st.none() | calendars()),
+        )
+        for r in role_ids
+    )
+    owner = st.none() | st.sampled_from(role_ids) if role_ids else st.none()
+    touchpoints = st.builds(
+        Touchpoint,
+        name=texts,
+        channel=st.none() | ids,
+        emotion=st.none() | st.floats(-10, 10, allow_nan=False),
+        pains=st.lists(texts, max_size=2).map(tuple),
+        ideas=st.lists(texts, max_size=2).map(tuple),
+        actions=st.lists(texts, max_size=2).map(tuple),
+    )
+    start = draw(st.none() | st.sampled_from(stage_ids))
+    stages = tuple(
+        Stage(
+            id=s,
+            label=draw(maybe_label),
+            owner=draw(owner),
+            goals=tuple(draw(st.lists(texts, max_size=2))),
+            exits=tuple(draw(st.lists(texts, max_size=2))),
+            effort=draw(st.none() | distributions()),
+            wait=draw(st.none() | distributions()),
+            start=s == start,
+            touchpoints=tuple(draw(st.lists(touchpoints, max_size=2))),
+            notes=tuple(draw(st.lists(texts, max_size=1))),
+        )
+        for s in stage_ids
+    )
+    outcomes = tuple(
+        Outcome(
+            id=o,
+            label=draw(maybe_label),
+            result=draw(st.sampled_from(["won", "lost", "other"])),
+            owner=draw(owner),
+            goals=tuple(draw(st.lists(texts, max_size=1))),
+        )
+        for o in outcome_ids
+    )
+    pairs = draw(
+        st.lists(
+            st.tuples(st.sampled_from(stage_ids), st.sampled_from(names), st.none() | texts),
+            max_size=12,
+            unique=True,
+        )
+    )
+    transitions = tuple(
+        Transition(source=a, target=b, label=lab, probability=draw(st.none() | probability))
+        for a, b, lab in pairs
+    )
+    changes: list[Any] = []
+    if role_ids:
+        changes.append(
+            RoleChange(role=draw(st.sampled_from(role_ids)), headcount=draw(st.integers(1, 9)))
+        )
+    changes.append(
+        DurationChange(
+            stage=draw(st.sampled_from(stage_ids)),
+            field=draw(st.sampled_from(["effort", "wait"])),
+            factor=draw(st.floats(0, 10, allow_nan=False)),
+        )
+    )
+    changes.append(
+        DurationChange(stage=stage_ids[0], field="wait", distribution=draw(distributions()))
+    )
+    if transitions:
+        t = transitions[0]
+        changes.append(TransitionChange(source=t.source, target=t.target, probability=draw(probability)))
+    changes.append(ArrivalsChange(factor=draw(positive)))
+    changes.append(ArrivalsChange(arrivals=draw(arrivals)))
+    scenarios = tuple(
+        Scenario(name=name, changes=tuple(draw(st.permutations(changes))[: draw(st.integers(0, 4))]))
+        for name in draw(st.lists(texts, max_size=2, unique=True))
+    )
+    return Process(
+        name=draw(texts),
+        currency=draw(st.none() | ids),
+        arrivals=draw(st.none() | arrivals),
+        calendar=draw(st.none() | calendars()),
+        departments=departments,
+        roles=roles,
+        personas=tuple(
+            Persona(id=p, label=draw(maybe_label), goals=tuple(draw(st.lists(texts, max_size=2))))
+            for p in draw(st.lists(ids, max_size=2, unique=True))
+        ),
+        stages=stages,
+        outcomes=outcomes,
+        transitions=transitions,
+        scenarios=scenarios,
+    )
