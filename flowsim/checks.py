@@ -70,7 +70,10 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
         for ident, span in items:
             if ident in first:
                 where = first[ident]
-                at = f" (first declared at {where})" if where else ""
+                at = ""
+                if where is not None:
+                    same = span is not None and where.file == span.file
+                    at = f" (first declared at line {where.line})" if same else f" (first declared at {where})"
                 out.append(
                     _diag("E101", f"duplicate {kind} '{ident}'{at}", span, "ids must be unique")
                 )
@@ -101,6 +104,7 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
     role_labels = {r.label: r.id for r in process.roles if r.label}
     dept_labels = {d.label: d.id for d in process.departments if d.label}
     node_labels = {n.label: n.id for n in process.iter_nodes() if n.label}
+    label_kind = {n.label: "outcome" if n.id in outcome_ids else "stage" for n in process.iter_nodes() if n.label}
 
     for role in process.roles:
         if role.department is not None and role.department not in departments:
@@ -144,7 +148,7 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
                         "E102",
                         f"unknown stage or outcome '{end}'" + _did_you_mean(end, nodes),
                         t.where(field),
-                        _label_hint(end, node_labels, "stage")
+                        _label_hint(end, node_labels, label_kind.get(end, "stage"))
                         or "declare it with `stage <id>` or `outcome <id>`",
                     )
                 )
@@ -232,7 +236,8 @@ def _probability_checks(process: Process, context: str = "", at: Span | None = N
     for source, edges in by_source.items():
         remainder = [t for t in edges if t.probability is None]
         explicit = math.fsum(t.probability for t in edges if t.probability is not None)
-        where = at or source_span(process, source)
+        # Point at the transitions, where the fix is made (the stage may be far away).
+        where = at or edges[0].span or source_span(process, source)
         if len(remainder) > 1:
             for t in remainder[1:]:
                 out.append(
@@ -309,7 +314,7 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
             _diag(
                 "E110",
                 "the process has no outcome, so no deal can ever end",
-                process.stages[0].span,
+                process.span or process.stages[0].span,
                 "declare where deals end, e.g. `outcome won \"Won\"` and `outcome lost \"Lost\"`",
             )
         )

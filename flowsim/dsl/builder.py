@@ -9,6 +9,7 @@ collects every problem it finds instead of stopping at the first one.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -98,12 +99,10 @@ def decode_source(data: bytes, filename: str) -> tuple[str | None, Diagnostic | 
         line = before.count("\n") + 1
         col = len(before) - (before.rfind("\n") + 1) + 1
         hint = "save the file as UTF-8"
-        try:
-            data.decode("gb18030")
-            hint = "the file looks GBK/GB18030-encoded: save it as UTF-8"
-        except UnicodeDecodeError:
-            if b"\x00" in data[:1024]:
-                hint = "this looks like a binary file, not a .flow text file"
+        if b"\x00" in data[:1024]:
+            hint = "this looks like a binary file, not a .flow text file"
+        elif _looks_chinese(data):
+            hint = "the file looks GBK/GB18030-encoded (common for Chinese Windows): save it as UTF-8"
         span = Span(file=filename, line=line, column=col, end_line=line, end_column=col + 1)
         return None, Diagnostic(
             code="E005",
@@ -113,6 +112,34 @@ def decode_source(data: bytes, filename: str) -> tuple[str | None, Diagnostic | 
             hint=hint,
         )
     return text, None
+
+
+def _looks_chinese(data: bytes) -> bool:
+    """Do the non-ASCII bytes read as GB2312-zone pairs (both bytes 0xA1..0xFE)?
+
+    GB18030 decodes almost any byte string, so "it decodes" proves nothing; but Chinese text
+    in GBK is made of pairs whose both bytes are high, while Latin-1 text (``für``) puts a
+    single high byte before ASCII.
+    """
+    pairs = zone = 0
+    i, n = 0, len(data)
+    while i < n:
+        b = data[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if 0x81 <= b <= 0xFE and i + 1 < n:
+            pairs += 1
+            if 0xA1 <= b <= 0xF7 and 0xA1 <= data[i + 1] <= 0xFE:
+                zone += 1
+            i += 2
+            continue
+        return False
+    return pairs > 0 and zone >= 0.9 * pairs
+
+
+class _Skip(Exception):
+    """Abandon the current statement after reporting why (e.g. a number too large to use)."""
 
 
 @dataclass
@@ -219,16 +246,21 @@ class _Builder:
                     "move stages, outcomes, transitions and scenarios into the main file",
                 )
                 continue
-            handler(stmt)
+            try:
+                handler(stmt)
+            except _Skip:  # the problem is reported; go on with the next statement
+                continue
 
     def finish(self) -> dict[str, Any]:
         name = self.process_name
         if name is None:
             stem = Path(self.ctx.file).stem if not self.ctx.file.startswith("<") else "process"
             name = stem
+        # Without a process block, findings about the whole process point at the file's start.
+        span = self.process_span or Span(file=self.ctx.file, line=1, column=1, end_line=1, end_column=1)
         return dict(
             name=name,
-            span=self.process_span,
+            span=span,
             field_spans=self.process_spans,
             includes=tuple(self.includes),
             departments=tuple(self.departments),
@@ -279,7 +311,11 @@ class _Builder:
 
     def number(self, node: SyntaxNode | Token) -> float:
         tok = node if isinstance(node, Token) else node.children[0]
-        return float(str(tok))
+        value = float(str(tok))
+        if not math.isfinite(value) or abs(value) > 1e15:
+            self.error("E204", f"the number {_short(str(tok))} is too large", tok)
+            raise _Skip
+        return value
 
     def duration(self, tok: SyntaxNode | Token, what: str = "duration") -> float | None:
         if isinstance(tok, SyntaxNode):  # a bare number where a duration belongs
@@ -292,7 +328,11 @@ class _Builder:
             )
             return None
         text = str(tok)
-        return float(text[:-1]) * UNITS_IN_HOURS[text[-1]]
+        hours = float(text[:-1]) * UNITS_IN_HOURS[text[-1]]
+        if not math.isfinite(hours) or abs(hours) > 1e15:
+            self.error("E204", f"the duration {_short(text)} is too large", tok)
+            raise _Skip
+        return hours
 
     def probability(self, node: SyntaxNode) -> float | None:
         value = self.number(node.nodes("number")[0])
@@ -329,6 +369,9 @@ class _Builder:
     def dist(self, node: SyntaxNode) -> Any:
         if node.kind == "dist_bare":
             hours = self.duration(node.children[0])
+            if hours is not None and hours < 0:
+                self.error("E202", f"a duration cannot be negative ({node.children[0]})", node)
+                return None
             return None if hours is None else self._make(Fixed, {"value": hours}, node)
         name_tok = node.tokens("NAME")[0]
         name = str(name_tok).lower()
@@ -345,11 +388,17 @@ class _Builder:
             if any(v is None for v in values):
                 return None
             return self._make(Empirical, {"values": tuple(values)}, node)
+        if name == "empirical":
+            self.error(
+                "E203",
+                "empirical takes a list in square brackets, not parentheses",
+                name_tok,
+                "write empirical[2h, 3h, 1d]",
+            )
+            return None
         if name not in self._PARAMS:
             known = [*self._PARAMS, "empirical"]
             hint = "known distributions: " + ", ".join(known)
-            if name == "empirical":
-                hint = "write empirical with square brackets: empirical[2h, 3h, 1d]"
             self.error("E201", f"unknown distribution '{name_tok}'{self.suggest(name, known)}", name_tok, hint)
             return None
         order, keys = self._PARAMS[name]
@@ -404,7 +453,9 @@ class _Builder:
             return cls(**params, span=self.span(node))
         except ValidationError as err:
             reasons = [str(e.get("ctx", {}).get("error", e["msg"])) for e in err.errors()]
-            self.error("E202", f"bad {cls.__name__.lower()} parameters: " + "; ".join(reasons), node)
+            kind = cls.__name__.lower()
+            hint = f"write {_signature(kind)}" if kind in self._PARAMS else None
+            self.error("E202", f"bad {kind} parameters: " + "; ".join(reasons), node, hint)
             return None
 
     # ---- calendar ----
@@ -412,16 +463,22 @@ class _Builder:
     def calendar(self, node: SyntaxNode) -> Calendar | None:
         days_tok = node.tokens("DAYS")[0]
         days = self.days(days_tok)
-        windows: list[TimeWindow] = []
+        found: list[tuple[TimeWindow, Token]] = []
         for tok in node.tokens("TIMERANGE"):
             w = self.window(tok)
             if w is not None:
-                windows.append(w)
-        windows.sort(key=lambda w: w.start)
-        for a, b in zip(windows, windows[1:], strict=False):
+                found.append((w, tok))
+        found.sort(key=lambda wt: wt[0].start)
+        for (a, _), (b, b_tok) in zip(found, found[1:], strict=False):
             if b.start < a.end:
-                self.error("E501", "working-hours windows overlap", node, "list windows like 09:00-12:00 13:00-18:00")
+                self.error(
+                    "E501",
+                    f"working hours '{b_tok}' overlap an earlier window",
+                    b_tok,
+                    "list windows in order without overlap, like 09:00-12:00 13:00-18:00",
+                )
                 return None
+        windows = [w for w, _ in found]
         tz = None
         tz_tok = node.token("STRING")
         if tz_tok is not None:
@@ -509,7 +566,7 @@ class _Builder:
                 "E401",
                 f"headcount must be at least 1 (got {value:g})",
                 node,
-                "a role nobody fills cannot own a stage; remove the owner instead",
+                "a role needs at least one person; remove it if nobody does this work",
             )
             return None
         return int(value)
@@ -522,7 +579,7 @@ class _Builder:
         try:
             datetime.date.fromisoformat(str(date_tok))
         except ValueError:
-            self.error("E505", f"'{date_tok}' is not a calendar date", date_tok, "write dates as YYYY-MM-DD")
+            self.error("E505", f"'{date_tok}' is not a calendar date", date_tok, "that day does not exist")
             return None
         if hc is None:
             return None
@@ -944,3 +1001,7 @@ def _signature(name: str) -> str:
         "lognormal": "lognormal(mean 3d, sd 2d)",
         "gamma": "gamma(mean 6h, sd 2h)",
     }[name]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 20 else text[:17] + "..."

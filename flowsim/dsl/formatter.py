@@ -234,6 +234,8 @@ class _Printer:
     # -- declarations --
 
     def process(self, p: Process) -> list[_Line]:
+        if "name" not in p.field_spans:  # no process block was written: nothing to anchor to
+            p = p.model_copy(update={"span": None})
         body: list[_Line] = []
         if p.currency is not None:
             body.append(_Line(0, f"currency {p.currency}", self.at(p, "currency")))
@@ -377,6 +379,8 @@ def format_process(process: Process) -> str:
 
     def add(kind: str, node: Any, lines: list[_Line]) -> None:
         span = node.span if node.span is not None and node.span.file == main else None
+        if kind == "process" and "name" not in node.field_spans:
+            span = None  # the span marks the file's start; no block was written
         items.append(_Item(kind, lines, span.line if span else None, span.end_line if span else None))
 
     def ours(node: Any) -> bool:
@@ -404,9 +408,6 @@ def format_process(process: Process) -> str:
     for sc in process.scenarios:
         add("scenario", sc, printer.scenario(sc))
 
-    if process.span is None and items[0].start is None:
-        # No process block was written: keep it first rather than wherever it sorts.
-        pass
     placed = [it for it in items if it.start is not None]
     unplaced = [it for it in items if it.start is None]
     placed.sort(key=lambda it: it.start or 0)

