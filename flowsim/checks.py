@@ -29,9 +29,11 @@ __all__ = ["check", "expected_visits", "structure_diagnostics"]
 #: id, and at the start of a statement a keyword wins (tests keep this list in sync with the
 #: grammar).
 KEYWORDS = frozenset(
-    "process include currency arrivals per every calendar department role in headcount from "
-    "persona goal note stage owner exit effort wait start touchpoint channel emotion pain idea "
-    "action outcome result scenario".split()
+    (
+        "process include currency arrivals per every calendar department role in headcount "
+        "from persona goal note stage owner exit effort wait start touchpoint channel "
+        "emotion pain idea action outcome result scenario"
+    ).split()
 )
 
 #: A loop whose stages are expected to be visited more often than this gets a warning.
@@ -73,7 +75,11 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
                 at = ""
                 if where is not None:
                     same = span is not None and where.file == span.file
-                    at = f" (first declared at line {where.line})" if same else f" (first declared at {where})"
+                    at = (
+                        f" (first declared at line {where.line})"
+                        if same
+                        else f" (first declared at {where})"
+                    )
                 out.append(
                     _diag("E101", f"duplicate {kind} '{ident}'{at}", span, "ids must be unique")
                 )
@@ -104,7 +110,11 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
     role_labels = {r.label: r.id for r in process.roles if r.label}
     dept_labels = {d.label: d.id for d in process.departments if d.label}
     node_labels = {n.label: n.id for n in process.iter_nodes() if n.label}
-    label_kind = {n.label: "outcome" if n.id in outcome_ids else "stage" for n in process.iter_nodes() if n.label}
+    label_kind = {
+        n.label: "outcome" if n.id in outcome_ids else "stage"
+        for n in process.iter_nodes()
+        if n.label
+    }
 
     for role in process.roles:
         if role.department is not None and role.department not in departments:
@@ -115,7 +125,7 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
                     + _did_you_mean(role.department, departments),
                     role.where("department"),
                     _label_hint(role.department, dept_labels, "department")
-                    or "declare it with `department <id> \"label\"`",
+                    or 'declare it with `department <id> "label"`',
                 )
             )
     for node in process.iter_nodes():
@@ -126,7 +136,7 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
                     f"unknown role '{node.owner}'" + _did_you_mean(node.owner, roles),
                     node.where("owner"),
                     _label_hint(node.owner, role_labels, "role")
-                    or "declare it with `role <id> \"label\" in <department> headcount <n>`",
+                    or 'declare it with `role <id> "label" in <department> headcount <n>`',
                 )
             )
     starts = [s for s in process.stages if s.start]
@@ -223,12 +233,20 @@ def check(process: Process) -> list[Diagnostic]:
 def _ordered(diags: list[Diagnostic]) -> list[Diagnostic]:
     def key(d: Diagnostic) -> tuple[int, str, int, int, str]:
         s = d.span
-        return (0 if d.is_error else 1, s.file if s else "", s.line if s else 0, s.column if s else 0, d.code)
+        return (
+            0 if d.is_error else 1,
+            s.file if s else "",
+            s.line if s else 0,
+            s.column if s else 0,
+            d.code,
+        )
 
     return sorted(diags, key=key)
 
 
-def _probability_checks(process: Process, context: str = "", at: Span | None = None) -> list[Diagnostic]:
+def _probability_checks(
+    process: Process, context: str = "", at: Span | None = None
+) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     by_source: dict[str, list[Transition]] = defaultdict(list)
     for t in process.transitions:
@@ -243,7 +261,8 @@ def _probability_checks(process: Process, context: str = "", at: Span | None = N
                 out.append(
                     _diag(
                         "E212",
-                        f"{context}'{source}' has {len(remainder)} transitions without a probability",
+                        f"{context}'{source}' has {len(remainder)} transitions "
+                        "without a probability",
                         at or t.span,
                         "only one transition per stage may take the remainder; give the others a %",
                     )
@@ -255,7 +274,8 @@ def _probability_checks(process: Process, context: str = "", at: Span | None = N
                     _diag(
                         "E211",
                         f"{context}transitions from '{source}' already add up to "
-                        f"{explicit * 100:g}%, leaving nothing for {source} -> {remainder[0].target}",
+                        f"{explicit * 100:g}%, leaving nothing for "
+                        f"{source} -> {remainder[0].target}",
                         where,
                         "lower the percentages so they stay under 100%",
                     )
@@ -282,7 +302,8 @@ def _probability_checks(process: Process, context: str = "", at: Span | None = N
             out.append(
                 _diag(
                     "E211",
-                    f"{context}transitions from '{source}' add up to {explicit * 100:.4g}%, not 100%",
+                    f"{context}transitions from '{source}' add up to "
+                    f"{explicit * 100:.4g}%, not 100%",
                     where,
                     hint,
                 )
@@ -305,7 +326,7 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
                 "E109",
                 "the process has no stages",
                 process.span,
-                "declare at least one `stage <id> \"label\"`",
+                'declare at least one `stage <id> "label"`',
             )
         )
         return out
@@ -315,7 +336,7 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
                 "E110",
                 "the process has no outcome, so no deal can ever end",
                 process.span or process.stages[0].span,
-                "declare where deals end, e.g. `outcome won \"Won\"` and `outcome lost \"Lost\"`",
+                'declare where deals end, e.g. `outcome won "Won"` and `outcome lost "Lost"`',
             )
         )
     out.extend(_probability_checks(process))

@@ -73,8 +73,14 @@ def _print_result(result: CheckResult, fmt: str, quiet: bool) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Diagnostics as compiler-style text or JSON for tools.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Diagnostics as compiler-style text or JSON for tools.",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
 @click.option("-q", "--quiet", is_flag=True, help="Only print errors and the summary line.")
 @_guard
@@ -85,7 +91,9 @@ def check(files: tuple[str, ...], fmt: str, strict: bool, quiet: bool) -> None:
         _print_result(result, fmt, quiet)
     if fmt == "json":
         payload: Any = [r.to_dict() for r in results]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2)
+        )
     failed = any(not r.ok or (strict and r.warnings) for r in results)
     sys.exit(1 if failed else 0)
 
@@ -110,8 +118,12 @@ def _read_stdin() -> str:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--check", "check_only", is_flag=True,
-              help="Do not write; exit 1 if any file is not in canonical form.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Do not write; exit 1 if any file is not in canonical form.",
+)
 @click.option("--diff", is_flag=True, help="Print a unified diff instead of writing.")
 @_guard
 def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
@@ -135,9 +147,17 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
         if formatted == original:
             continue
         if diff:
-            click.echo("".join(difflib.unified_diff(
-                original.splitlines(keepends=True), formatted.splitlines(keepends=True),
-                fromfile=path, tofile=path + " (formatted)")), nl=False)
+            click.echo(
+                "".join(
+                    difflib.unified_diff(
+                        original.splitlines(keepends=True),
+                        formatted.splitlines(keepends=True),
+                        fromfile=path,
+                        tofile=path + " (formatted)",
+                    )
+                ),
+                nl=False,
+            )
         if check_only:
             click.echo(f"would reformat {path}", err=True)
             status = 1
@@ -172,8 +192,14 @@ def _emit(text: str, output: str | None) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["json", "flow"]), default="json",
-              show_default=True, help="The model as JSON, or as canonical .flow text.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "flow"]),
+    default="json",
+    show_default=True,
+    help="The model as JSON, or as canonical .flow text.",
+)
 @click.option("--scenario", help="Apply this scenario first.")
 @click.option("--spans", is_flag=True, help="Include source positions in the JSON.")
 @click.option("-o", "--output", help="Write here instead of stdout.")

@@ -27,7 +27,7 @@ import networkx as nx
 if TYPE_CHECKING:
     from flowsim.model import Process
 
-__all__ = ["build_graph", "flow_subgraph", "role_key", "department_key"]
+__all__ = ["build_graph", "department_key", "flow_subgraph", "role_key"]
 
 
 def role_key(role_id: str) -> str:
@@ -65,7 +65,14 @@ def build_graph(process: Process) -> nx.MultiDiGraph[Any]:
             g.add_edge(stage.id, role_key(stage.owner), kind="owned_by")
         for i, tp in enumerate(stage.touchpoints):
             tkey = f"touchpoint:{stage.id}:{i}"
-            g.add_node(tkey, kind="touchpoint", id=tkey, label=tp.name, channel=tp.channel, emotion=tp.emotion)
+            g.add_node(
+                tkey,
+                kind="touchpoint",
+                id=tkey,
+                label=tp.name,
+                channel=tp.channel,
+                emotion=tp.emotion,
+            )
             g.add_edge(tkey, stage.id, kind="at", index=i, channel=tp.channel, emotion=tp.emotion)
     for order, outcome in enumerate(process.outcomes):
         g.add_node(

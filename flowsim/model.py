@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
+    "RATE_PERIODS_IN_HOURS",
+    "UNITS_IN_HOURS",
     "Arrivals",
     "ArrivalsChange",
     "Calendar",
@@ -43,13 +45,13 @@ __all__ = [
     "Gamma",
     "HeadcountStep",
     "Include",
+    "IntervalArrivals",
     "LogNormal",
     "Normal",
     "Outcome",
     "Persona",
     "Process",
     "RateArrivals",
-    "IntervalArrivals",
     "Role",
     "RoleChange",
     "Scenario",
@@ -60,8 +62,6 @@ __all__ = [
     "TransitionChange",
     "Triangular",
     "Uniform",
-    "UNITS_IN_HOURS",
-    "RATE_PERIODS_IN_HOURS",
 ]
 
 #: Duration units of the language, in hours.
@@ -98,9 +98,7 @@ PROBABILITY_TOLERANCE = 0.005
 
 def _strip_spans(value: Any) -> Any:
     if isinstance(value, dict):
-        return {
-            k: _strip_spans(v) for k, v in value.items() if k not in ("span", "field_spans")
-        }
+        return {k: _strip_spans(v) for k, v in value.items() if k not in ("span", "field_spans")}
     if isinstance(value, list | tuple):
         return [_strip_spans(v) for v in value]
     return value
@@ -247,6 +245,7 @@ class Exponential(_Dist):
 
     kind: Literal["exponential"] = "exponential"
     mean: float
+
     def problems(self) -> list[str]:
         return _positive(mean=self.mean)
 
@@ -265,7 +264,6 @@ class _MeanSd(_Dist):
     @property
     def expected(self) -> float:
         return self.mean
-
 
 
 class Normal(_MeanSd):
@@ -345,8 +343,10 @@ class Calendar(Node):
 
     @model_validator(mode="after")
     def _valid(self) -> Calendar:
-        if not self.days or list(self.days) != sorted(set(self.days)) or not (
-            0 <= self.days[0] and self.days[-1] <= 6
+        if (
+            not self.days
+            or list(self.days) != sorted(set(self.days))
+            or not (self.days[0] >= 0 and self.days[-1] <= 6)
         ):
             raise ValueError("days must be distinct weekdays 0 (Mon) .. 6 (Sun), in order")
         if not self.windows:
@@ -626,7 +626,7 @@ class Process(Node):
     def _lookup(self) -> tuple[dict[str, Stage | Outcome], dict[str, list[Transition]]]:
         if self._index is None:
             nodes: dict[str, Stage | Outcome] = {}
-            for node in (*self.stages, *self.outcomes):
+            for node in self.iter_nodes():
                 nodes.setdefault(node.id, node)
             out: dict[str, list[Transition]] = {}
             for t in self.transitions:
@@ -662,7 +662,7 @@ class Process(Node):
             from flowsim.graph import build_graph
 
             self._graph = build_graph(self)
-        return self._graph  # type: ignore[no-any-return]
+        return self._graph
 
     def flow_graph(self) -> nx.MultiDiGraph[Any]:
         """Only stages, outcomes and ``flow`` edges: the graph the process moves along."""

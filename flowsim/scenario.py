@@ -102,7 +102,9 @@ def _rebalance(transitions: list[Transition], change: TransitionChange) -> list[
     target = targets[0]
     others = [t for t in siblings if t is not target]
     has_remainder = any(t.probability is None for t in others)
-    new: dict[int, Transition] = {id(target): target.model_copy(update={"probability": change.probability})}
+    new: dict[int, Transition] = {
+        id(target): target.model_copy(update={"probability": change.probability})
+    }
     if not has_remainder:
         explicit = math.fsum(t.probability or 0.0 for t in others)
         room = max(0.0, 1.0 - change.probability)

@@ -50,7 +50,9 @@ ids = (
 )
 # Free text: any printable character (quotes, backslashes, '#', CJK, emoji) and new lines.
 texts = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn"), blacklist_characters="\u2028\u2029")
+    st.characters(
+        blacklist_categories=("Cc", "Cs", "Co", "Cn"), blacklist_characters="\u2028\u2029"
+    )
     | st.sampled_from(['"', "\\", "#", "\n", "“", "”", "{", "}", "%"]),
     max_size=20,
 )
@@ -61,7 +63,11 @@ probability = st.floats(min_value=0, max_value=1, allow_nan=False)
 
 @st.composite
 def distributions(draw: Any) -> Any:
-    kind = draw(st.sampled_from(["fixed", "uniform", "triangular", "exp", "normal", "lognormal", "gamma", "emp"]))
+    kind = draw(
+        st.sampled_from(
+            ["fixed", "uniform", "triangular", "exp", "normal", "lognormal", "gamma", "emp"]
+        )
+    )
     if kind == "fixed":
         return Fixed(value=draw(hours))
     if kind == "uniform":
@@ -191,11 +197,15 @@ def processes(draw: Any) -> Process:
     )
     if transitions:
         t = transitions[0]
-        changes.append(TransitionChange(source=t.source, target=t.target, probability=draw(probability)))
+        changes.append(
+            TransitionChange(source=t.source, target=t.target, probability=draw(probability))
+        )
     changes.append(ArrivalsChange(factor=draw(positive)))
     changes.append(ArrivalsChange(arrivals=draw(arrivals)))
     scenarios = tuple(
-        Scenario(name=name, changes=tuple(draw(st.permutations(changes))[: draw(st.integers(0, 4))]))
+        Scenario(
+            name=name, changes=tuple(draw(st.permutations(changes))[: draw(st.integers(0, 4))])
+        )
         for name in draw(st.lists(texts, max_size=2, unique=True))
     )
     return Process(

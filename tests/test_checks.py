@@ -16,7 +16,10 @@ def found(text: str) -> list[tuple[str, int, int]]:
     return [(d.code, d.span.line, d.span.column) for d in result.diagnostics if d.span]
 
 
-BASE = "role r\nstage a owner r goal \"g\" exit \"e\"\nstage b owner r goal \"g\" exit \"e\"\noutcome won\noutcome lost\n"
+BASE = (
+    'role r\nstage a owner r goal "g" exit "e"\nstage b owner r goal "g" exit "e"\n'
+    "outcome won\noutcome lost\n"
+)
 
 
 def test_clean_process_has_no_findings() -> None:
@@ -42,14 +45,14 @@ def test_remainder_with_nothing_left_is_a_warning() -> None:
 
 def test_dead_end_unreachable_and_trap() -> None:
     text = (
-        "role r\nstage a owner r goal \"g\" exit \"e\"\nstage b owner r goal \"g\" exit \"e\"\n"
-        "stage c owner r goal \"g\" exit \"e\"\nstage d owner r goal \"g\" exit \"e\"\n"
+        'role r\nstage a owner r goal "g" exit "e"\nstage b owner r goal "g" exit "e"\n'
+        'stage c owner r goal "g" exit "e"\nstage d owner r goal "g" exit "e"\n'
         "outcome won\n"
         "a -> b 50%\na -> won\nb -> c\nc -> b\nd -> won\n"
     )
     codes = {c for c, _, _ in found(text)}
     assert {"E214", "E215"} <= codes  # d unreachable; b and c trapped
-    assert ("E213", 2, 7) in found("role r\nstage a owner r goal \"g\" exit \"e\"\noutcome won\n")
+    assert ("E213", 2, 7) in found('role r\nstage a owner r goal "g" exit "e"\noutcome won\n')
 
 
 def test_expected_visits_of_a_rework_loop(b2b_path: Path) -> None:
@@ -68,7 +71,7 @@ def test_heavy_loop_warns() -> None:
 
 
 def test_advice_warnings() -> None:
-    text = "role r\nrole idle\nstage a { touchpoint \"t\" emotion 9 }\noutcome won\na -> won\n"
+    text = 'role r\nrole idle\nstage a { touchpoint "t" emotion 9 }\noutcome won\na -> won\n'
     codes = [c for c, _, _ in found(text)]
     assert codes == ["W106", "W106", "W101", "W102", "W103", "W104"]
 

@@ -14,10 +14,18 @@ ROOT = Path(__file__).resolve().parent.parent
 B2B = ROOT / "examples" / "b2b-cn.flow"
 
 
-def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("flowsim", path=str(Path(sys.executable).parent)) or "flowsim"
     return subprocess.run(
-        [exe, *args], input=stdin, capture_output=True, text=True, encoding="utf-8", cwd=cwd, check=False
+        [exe, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd,
+        check=False,
     )
 
 

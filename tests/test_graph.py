@@ -14,9 +14,18 @@ def test_graph_schema(b2b_path: Path) -> None:
     p = flowsim.load(b2b_path)
     g = p.graph
     assert isinstance(g, nx.MultiDiGraph)
-    kinds = {k: sum(1 for _, d in g.nodes(data=True) if d["kind"] == k) for k in
-             ("stage", "outcome", "role", "department", "persona", "touchpoint")}
-    assert kinds == {"stage": 4, "outcome": 2, "role": 4, "department": 4, "persona": 1, "touchpoint": 5}
+    kinds = {
+        k: sum(1 for _, d in g.nodes(data=True) if d["kind"] == k)
+        for k in ("stage", "outcome", "role", "department", "persona", "touchpoint")
+    }
+    assert kinds == {
+        "stage": 4,
+        "outcome": 2,
+        "role": 4,
+        "department": 4,
+        "persona": 1,
+        "touchpoint": 5,
+    }
     assert g.nodes["contact"]["entry"] is True
     assert g.nodes["won"]["result"] == "won"
     edge_kinds = {d["kind"] for _, _, d in g.edges(data=True)}

@@ -9,13 +9,14 @@ collects every problem it finds instead of stopping at the first one.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import re
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
@@ -102,7 +103,9 @@ def decode_source(data: bytes, filename: str) -> tuple[str | None, Diagnostic | 
         if b"\x00" in data[:1024]:
             hint = "this looks like a binary file, not a .flow text file"
         elif _looks_chinese(data):
-            hint = "the file looks GBK/GB18030-encoded (common for Chinese Windows): save it as UTF-8"
+            hint = (
+                "the file looks GBK/GB18030-encoded (common for Chinese Windows): save it as UTF-8"
+            )
         span = Span(file=filename, line=line, column=col, end_line=line, end_column=col + 1)
         return None, Diagnostic(
             code="E005",
@@ -209,13 +212,17 @@ class _Builder:
         col = node.column or 1
         end_line = last.end_line or line
         end_col = last.end_column or col + 1
-        return Span(file=self.ctx.file, line=line, column=col, end_line=end_line, end_column=end_col)
+        return Span(
+            file=self.ctx.file, line=line, column=col, end_line=end_line, end_column=end_col
+        )
 
     def error(
         self, code: str, message: str, at: SyntaxNode | Token | Span, hint: str | None = None
     ) -> None:
         span = at if isinstance(at, Span) else self.span(at)
-        self.ctx.diags.append(Diagnostic(code=code, severity=Severity.ERROR, message=message, span=span, hint=hint))
+        self.ctx.diags.append(
+            Diagnostic(code=code, severity=Severity.ERROR, message=message, span=span, hint=hint)
+        )
 
     # ---- file ----
 
@@ -223,11 +230,23 @@ class _Builder:
         parsed = parse_syntax(text)
         if self.ctx.top:
             for line, col, comment, trailing in parsed.comments:
-                span = Span(file=self.ctx.file, line=line, column=col, end_line=line, end_column=col + len(comment))
+                span = Span(
+                    file=self.ctx.file,
+                    line=line,
+                    column=col,
+                    end_line=line,
+                    end_column=col + len(comment),
+                )
                 self.comments.append(Comment(text=comment, trailing=trailing, span=span))
         if parsed.problem is not None:
             p = parsed.problem
-            span = Span(file=self.ctx.file, line=p.line, column=p.column, end_line=p.end_line, end_column=p.end_column)
+            span = Span(
+                file=self.ctx.file,
+                line=p.line,
+                column=p.column,
+                end_line=p.end_line,
+                end_column=p.end_column,
+            )
             self.error(p.code, p.message, span, p.hint)
             return
         for stmt in parsed.statements:
@@ -257,7 +276,9 @@ class _Builder:
             stem = Path(self.ctx.file).stem if not self.ctx.file.startswith("<") else "process"
             name = stem
         # Without a process block, findings about the whole process point at the file's start.
-        span = self.process_span or Span(file=self.ctx.file, line=1, column=1, end_line=1, end_column=1)
+        span = self.process_span or Span(
+            file=self.ctx.file, line=1, column=1, end_line=1, end_column=1
+        )
         return dict(
             name=name,
             span=span,
@@ -295,7 +316,13 @@ class _Builder:
                     out.append("\n")
                 else:
                     col = (tok.column or 1) + 1 + i
-                    span = Span(file=self.ctx.file, line=tok.line or 1, column=col, end_line=tok.line or 1, end_column=col + 2)
+                    span = Span(
+                        file=self.ctx.file,
+                        line=tok.line or 1,
+                        column=col,
+                        end_line=tok.line or 1,
+                        end_column=col + 2,
+                    )
                     self.error(
                         "E004",
                         f"unknown escape '\\{nxt}' in string",
@@ -353,7 +380,7 @@ class _Builder:
 
     # ---- distributions ----
 
-    _PARAMS = {
+    _PARAMS: ClassVar[dict[str, tuple[tuple[str, ...], dict[str, str]]]] = {
         "fixed": (("value",), {"value": "value"}),
         "uniform": (("low", "high"), {"min": "low", "low": "low", "max": "high", "high": "high"}),
         "triangular": (
@@ -399,7 +426,12 @@ class _Builder:
         if name not in self._PARAMS:
             known = [*self._PARAMS, "empirical"]
             hint = "known distributions: " + ", ".join(known)
-            self.error("E201", f"unknown distribution '{name_tok}'{self.suggest(name, known)}", name_tok, hint)
+            self.error(
+                "E201",
+                f"unknown distribution '{name_tok}'{self.suggest(name, known)}",
+                name_tok,
+                hint,
+            )
             return None
         order, keys = self._PARAMS[name]
         params: dict[str, float] = {}
@@ -413,7 +445,8 @@ class _Builder:
                 if key is None:
                     self.error(
                         "E203",
-                        f"{name}() has no parameter '{key_tok}'{self.suggest(str(key_tok), list(keys))}",
+                        f"{name}() has no parameter '{key_tok}'"
+                        + self.suggest(str(key_tok), list(keys)),
                         key_tok,
                         f"write {_signature(name)}",
                     )
@@ -421,7 +454,9 @@ class _Builder:
                     continue
             else:
                 if positional >= len(order):
-                    self.error("E203", f"too many arguments for {name}()", arg, f"write {_signature(name)}")
+                    self.error(
+                        "E203", f"too many arguments for {name}()", arg, f"write {_signature(name)}"
+                    )
                     ok = False
                     continue
                 key = order[positional]
@@ -469,7 +504,7 @@ class _Builder:
             if w is not None:
                 found.append((w, tok))
         found.sort(key=lambda wt: wt[0].start)
-        for (a, _), (b, b_tok) in zip(found, found[1:], strict=False):
+        for (a, _), (b, b_tok) in itertools.pairwise(found):
             if b.start < a.end:
                 self.error(
                     "E501",
@@ -491,7 +526,7 @@ class _Builder:
                     "E502",
                     f"unknown time zone '{tz}'{self.suggest(tz, options)}",
                     tz_tok,
-                    "use an IANA name such as \"Asia/Shanghai\" or \"Europe/Berlin\"",
+                    'use an IANA name such as "Asia/Shanghai" or "Europe/Berlin"',
                 )
                 return None
         if days is None or len(windows) != len(node.tokens("TIMERANGE")):
@@ -516,12 +551,16 @@ class _Builder:
         return tuple(sorted(result))
 
     def window(self, tok: Token) -> TimeWindow | None:
-        m = re.fullmatch(r"(\d{1,2})[:\uff1a](\d{2})\s*[-\u2013~\uff5e]\s*(\d{1,2})[:\uff1a](\d{2})", str(tok))
+        m = re.fullmatch(
+            r"(\d{1,2})[:\uff1a](\d{2})\s*[-\u2013~\uff5e]\s*(\d{1,2})[:\uff1a](\d{2})", str(tok)
+        )
         assert m is not None
         h1, m1, h2, m2 = (int(x) for x in m.groups())
         start, end = h1 * 60 + m1, h2 * 60 + m2
         if m1 > 59 or m2 > 59 or start >= 1440 or end > 1440:
-            self.error("E501", f"'{tok}' is not a time of day range", tok, "hours run 00:00 to 24:00")
+            self.error(
+                "E501", f"'{tok}' is not a time of day range", tok, "hours run 00:00 to 24:00"
+            )
             return None
         if end <= start:
             self.error(
@@ -554,7 +593,7 @@ class _Builder:
         if count <= 0:
             self.error("E503", "the arrival rate must be greater than 0", node)
             return None
-        return RateArrivals(count=count, per=per, span=self.span(node))  # type: ignore[arg-type]
+        return RateArrivals(count=count, per=per, span=self.span(node))
 
     def headcount(self, node: SyntaxNode) -> int | None:
         value = self.number(node)
@@ -579,7 +618,9 @@ class _Builder:
         try:
             datetime.date.fromisoformat(str(date_tok))
         except ValueError:
-            self.error("E505", f"'{date_tok}' is not a calendar date", date_tok, "that day does not exist")
+            self.error(
+                "E505", f"'{date_tok}' is not a calendar date", date_tok, "that day does not exist"
+            )
             return None
         if hc is None:
             return None
@@ -587,7 +628,7 @@ class _Builder:
 
     def ordered_steps(self, steps: list[HeadcountStep], at: SyntaxNode) -> list[HeadcountStep]:
         steps = sorted(steps, key=lambda s: s.date)
-        for a, b in zip(steps, steps[1:], strict=False):
+        for a, b in itertools.pairwise(steps):
             if a.date == b.date:
                 self.error("E505", f"two headcount changes on {a.date}", b.span or at, "keep one")
                 return []
@@ -630,7 +671,9 @@ class _Builder:
         target = (base / rel).resolve()
         if target in self.ctx.stack:
             chain = " -> ".join(p.name for p in (*self.ctx.stack, target))
-            self.error("E302", f"include cycle: {chain}", tok, "remove one of the includes in the cycle")
+            self.error(
+                "E302", f"include cycle: {chain}", tok, "remove one of the includes in the cycle"
+            )
             return
         try:
             data = self.ctx.reader(target)
@@ -696,7 +739,9 @@ class _Builder:
 
     def on_department_decl(self, node: SyntaxNode) -> None:
         name, label, spans = self.header(node)
-        self.departments.append(Department(id=str(name), label=label, span=self.span(node), field_spans=spans))
+        self.departments.append(
+            Department(id=str(name), label=label, span=self.span(node), field_spans=spans)
+        )
 
     def on_role_decl(self, node: SyntaxNode) -> None:
         name, label, spans = self.header(node)
@@ -719,12 +764,11 @@ class _Builder:
                 step = self.headcount_step(prop)
                 if step is not None:
                     steps.append(step)
-            elif prop.kind == "calendar":
-                if self.single(seen, "calendar", prop):
-                    spans["calendar"] = self.span(prop)
-                    cal = self.calendar(prop.nodes()[0])
-                    if cal is not None:
-                        values["calendar"] = cal
+            elif prop.kind == "calendar" and self.single(seen, "calendar", prop):
+                spans["calendar"] = self.span(prop)
+                cal = self.calendar(prop.nodes()[0])
+                if cal is not None:
+                    values["calendar"] = cal
         steps = self.ordered_steps(steps, node)
         self.roles.append(
             Role(
@@ -737,7 +781,9 @@ class _Builder:
             )
         )
 
-    def _texts(self, node: SyntaxNode, kinds: dict[str, str], spans: dict[str, Span]) -> dict[str, list[str]]:
+    def _texts(
+        self, node: SyntaxNode, kinds: dict[str, str], spans: dict[str, Span]
+    ) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {v: [] for v in kinds.values()}
         for prop in node.nodes(*kinds):
             target = kinds[prop.kind]
@@ -837,7 +883,8 @@ class _Builder:
             else:
                 self.error(
                     "E504",
-                    f"unknown result '{word}'{self.suggest(str(word).lower(), ['won', 'lost', 'other'])}",
+                    f"unknown result '{word}'"
+                    + self.suggest(str(word).lower(), ["won", "lost", "other"]),
                     word,
                     "an outcome's result is won, lost or other",
                 )
@@ -895,7 +942,13 @@ class _Builder:
             else:
                 changes.extend(self.change(item))
         self.scenarios.append(
-            Scenario(name=name, changes=tuple(changes), notes=tuple(notes), span=self.span(node), field_spans=spans)
+            Scenario(
+                name=name,
+                changes=tuple(changes),
+                notes=tuple(notes),
+                span=self.span(node),
+                field_spans=spans,
+            )
         )
 
     def change(self, item: SyntaxNode) -> list[Change]:
@@ -921,13 +974,15 @@ class _Builder:
                     if step is None:
                         return []
                     steps.append(step)
-            return [RoleChange(
-                role=str(role),
-                headcount=headcount,
-                headcount_steps=tuple(self.ordered_steps(steps, item)),
-                span=span,
-                field_spans={"role": self.span(role)},
-            )]
+            return [
+                RoleChange(
+                    role=str(role),
+                    headcount=headcount,
+                    headcount_steps=tuple(self.ordered_steps(steps, item)),
+                    span=span,
+                    field_spans={"role": self.span(role)},
+                )
+            ]
         if item.kind == "stage_override":
             # Several changes may follow one `stage x`: one DurationChange each.
             stage = item.tokens("NAME")[0]
@@ -942,7 +997,7 @@ class _Builder:
                     result.append(
                         DurationChange(
                             stage=str(stage),
-                            field=which,  # type: ignore[arg-type]
+                            field=which,
                             distribution=dist,
                             span=self.span(sub),
                             field_spans={"stage": self.span(stage)},
@@ -951,12 +1006,14 @@ class _Builder:
                 else:
                     factor = self.number(sub.nodes("number")[0])
                     if factor < 0:
-                        self.error("E404", f"a duration factor cannot be negative (got {factor:g})", sub)
+                        self.error(
+                            "E404", f"a duration factor cannot be negative (got {factor:g})", sub
+                        )
                         continue
                     result.append(
                         DurationChange(
                             stage=str(stage),
-                            field=which,  # type: ignore[arg-type]
+                            field=which,
                             factor=factor,
                             span=self.span(sub),
                             field_spans={"stage": self.span(stage)},
@@ -968,20 +1025,24 @@ class _Builder:
             prob = self.probability(item.nodes("percent", "fraction")[0])
             if prob is None:
                 return []
-            return [TransitionChange(
-                source=str(src),
-                target=str(dst),
-                probability=prob,
-                span=span,
-                field_spans={"source": self.span(src), "target": self.span(dst)},
-            )]
+            return [
+                TransitionChange(
+                    source=str(src),
+                    target=str(dst),
+                    probability=prob,
+                    span=span,
+                    field_spans={"source": self.span(src), "target": self.span(dst)},
+                )
+            ]
         if item.kind == "arrivals_override":
             arrivals = self.arrivals(item.nodes()[0])
             return [] if arrivals is None else [ArrivalsChange(arrivals=arrivals, span=span)]
         if item.kind == "arrivals_scale":
             factor = self.number(item.nodes("number")[0])
             if factor <= 0:
-                self.error("E404", f"an arrivals factor must be greater than 0 (got {factor:g})", item)
+                self.error(
+                    "E404", f"an arrivals factor must be greater than 0 (got {factor:g})", item
+                )
                 return []
             return [ArrivalsChange(factor=factor, span=span)]
         return []

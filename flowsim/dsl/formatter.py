@@ -55,7 +55,7 @@ from flowsim.model import (
     Uniform,
 )
 
-__all__ = ["format_process", "fmt_duration", "fmt_number", "fmt_probability", "fmt_string"]
+__all__ = ["fmt_duration", "fmt_number", "fmt_probability", "fmt_string", "format_process"]
 
 INDENT = "  "
 MAX_INLINE = 100
@@ -151,7 +151,9 @@ def _hhmm(minutes: int) -> str:
 
 
 def fmt_calendar(cal: Calendar) -> str:
-    text = fmt_days(cal.days) + " " + " ".join(f"{_hhmm(w.start)}-{_hhmm(w.end)}" for w in cal.windows)
+    text = (
+        fmt_days(cal.days) + " " + " ".join(f"{_hhmm(w.start)}-{_hhmm(w.end)}" for w in cal.windows)
+    )
     if cal.timezone is not None:
         text += " " + fmt_string(cal.timezone)
     return text
@@ -322,7 +324,10 @@ class _Printer:
             body.append(_Line(0, self.change(c), self.at(c)))
         lines = self.block(f"scenario {fmt_string(s.name)}", s, body)
         if len(lines) == 1:  # a scenario always has braces
-            lines = [_Line(0, lines[0].text + " {", lines[0].anchor), _Line(0, "}", lines[0].anchor, closing=True)]
+            lines = [
+                _Line(0, lines[0].text + " {", lines[0].anchor),
+                _Line(0, "}", lines[0].anchor, closing=True),
+            ]
         return lines
 
     def change(self, c: Any) -> str:
@@ -381,7 +386,9 @@ def format_process(process: Process) -> str:
         span = node.span if node.span is not None and node.span.file == main else None
         if kind == "process" and "name" not in node.field_spans:
             span = None  # the span marks the file's start; no block was written
-        items.append(_Item(kind, lines, span.line if span else None, span.end_line if span else None))
+        items.append(
+            _Item(kind, lines, span.line if span else None, span.end_line if span else None)
+        )
 
     def ours(node: Any) -> bool:
         # Declarations pulled in by `include` are printed as the include, not copied.

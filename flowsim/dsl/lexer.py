@@ -32,11 +32,27 @@ class Tok:
     several times cheaper, and a 1,000-stage file has ~45,000 of them.
     """
 
-    __slots__ = ("column", "end_column", "end_line", "end_pos", "line", "start_pos", "type", "value")
+    __slots__ = (
+        "column",
+        "end_column",
+        "end_line",
+        "end_pos",
+        "line",
+        "start_pos",
+        "type",
+        "value",
+    )
 
     def __init__(
-        self, type: str, value: str, start_pos: int, line: int, column: int,
-        end_line: int, end_column: int, end_pos: int,
+        self,
+        type: str,
+        value: str,
+        start_pos: int,
+        line: int,
+        column: int,
+        end_line: int,
+        end_column: int,
+        end_pos: int,
     ) -> None:
         self.type = type
         self.value = value
@@ -52,6 +68,7 @@ class Tok:
 
     def __repr__(self) -> str:
         return f"Tok({self.type}, {self.value!r}, {self.line}:{self.column})"
+
 
 # Characters people type with a Chinese (or Japanese) input method, and what we expect instead.
 FULLWIDTH_HINTS: dict[str, str] = {
@@ -83,9 +100,20 @@ FULLWIDTH_HINTS.update({chr(0xFF10 + i): str(i) for i in range(10)})  # full-wid
 
 # Words people write after a number instead of a unit letter.
 _UNIT_WORDS = {
-    "min": "m", "mins": "m", "minute": "m", "minutes": "m", "hr": "h", "hrs": "h",
-    "hour": "h", "hours": "h", "day": "d", "days": "d", "week": "w", "weeks": "w",
-    "wk": "w", "wks": "w",
+    "min": "m",
+    "mins": "m",
+    "minute": "m",
+    "minutes": "m",
+    "hr": "h",
+    "hrs": "h",
+    "hour": "h",
+    "hours": "h",
+    "day": "d",
+    "days": "d",
+    "week": "w",
+    "weeks": "w",
+    "wk": "w",
+    "wks": "w",
 }
 
 # Terminals tried first, in this order; the rest (punctuation) follow, longest first.
@@ -229,6 +257,7 @@ class Lexer:
                 'write \\" for a quote inside a string)',
                 length=max(1, eol - pos),
             )
+        hint: str | None
         if ch in FULLWIDTH_HINTS:
             ascii_ch = FULLWIDTH_HINTS[ch]
             if ascii_ch in ";:=":

@@ -20,6 +20,7 @@ from typing import Any
 from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
+from flowsim.checks import KEYWORDS
 from flowsim.dsl.lexer import Lexer, LexError
 from flowsim.dsl.lexer import Tok as Token
 
@@ -102,7 +103,7 @@ def _lark() -> Lark:
         parser="lalr",
         lexer="contextual",
         keep_all_tokens=True,
-        transformer=_ToNodes(),  # type: ignore[arg-type]
+        transformer=_ToNodes(),
         maybe_placeholders=False,
     )
 
@@ -258,7 +259,9 @@ def _expected(states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list[
     return {t for t in candidates if _shiftable(states, state_stack, t)} or candidates
 
 
-def _shiftable(states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list[int], term: str) -> bool:
+def _shiftable(
+    states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list[int], term: str
+) -> bool:
     """Would ``term`` be shifted from this parser state (after reductions)? Simulated on the
     state stack alone, so it costs nothing like copying the parser."""
     stack = list(state_stack)
@@ -304,11 +307,7 @@ _WHAT = {
 
 _STATEMENT_KEYWORDS = {"PROCESS", "INCLUDE", "DEPARTMENT", "ROLE", "PERSONA", "STAGE", "OUTCOME"}
 _STATEMENT_WORDS = {k.lower() for k in _STATEMENT_KEYWORDS} | {"scenario"}
-_ALL_KEYWORDS = sorted(
-    "process include currency arrivals per every calendar department role in headcount from "
-    "persona goal note stage owner exit effort wait start touchpoint channel emotion pain idea "
-    "action outcome result scenario".split()
-)
+_ALL_KEYWORDS = sorted(KEYWORDS)
 
 
 def _what(term: str) -> str:
@@ -342,7 +341,9 @@ def _expected_text(expected: set[str]) -> str:
         props = [k for k in keywords if k.upper() not in _STATEMENT_KEYWORDS | {"SCENARIO"}]
         head = "a new declaration (stage, outcome, role, `a -> b`, ...)"
         if props:
-            return f"a property ({', '.join(props[:8])}{', ...' if len(props) > 8 else ''}) or {head}"
+            return (
+                f"a property ({', '.join(props[:8])}{', ...' if len(props) > 8 else ''}) or {head}"
+            )
         return head
     parts = [f"'{k}'" for k in keywords] + others
     if len(parts) > 8:
@@ -464,8 +465,7 @@ def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
         kinds = {"STAGE", "OUTCOME", "ROLE", "DEPARTMENT", "PERSONA"}
         if prev.type in kinds:
             return (
-                f"give the {str(prev).lower()} an identifier before its label: "
-                f"{prev} my_id {value}"
+                f"give the {str(prev).lower()} an identifier before its label: {prev} my_id {value}"
             )
         return "refer to things by their identifier (a word without quotes), not their label"
     if tok.type in ("NUMBER", "DURATION") and "PERCENT" in expected:

@@ -44,8 +44,7 @@ def test_comments_are_kept(b2b_text: str) -> None:
 
 def test_canonical_text_of_messy_input() -> None:
     messy = (
-        "# leading comment\n"
-        "stage   a   'x'\n".replace("'x'", '"A"')
+        "# leading comment\nstage   a   'x'\n".replace("'x'", '"A"')
         + "  owner r   effort 120m wait 72h   # trailing\n"
         "role r  headcount 2\n\n\n"
         "outcome won\n"
@@ -70,7 +69,10 @@ def test_canonical_text_of_messy_input() -> None:
 
 
 def test_own_line_comment_stays_with_the_next_construct() -> None:
-    text = "stage a {\n  # why this owner\n  owner r\n  # closing note\n}\nrole r\noutcome won\na -> won\n"
+    text = (
+        "stage a {\n  # why this owner\n  owner r\n  # closing note\n}\n"
+        "role r\noutcome won\na -> won\n"
+    )
     out = flowsim.parse(text).to_flow()
     assert "  # why this owner\n  owner r\n" in out
     assert "  # closing note\n}" in out
@@ -78,9 +80,9 @@ def test_own_line_comment_stays_with_the_next_construct() -> None:
 
 
 def test_blank_lines_between_groups_are_kept() -> None:
-    text = "stage a\noutcome won\n\na -> won 50%\n\na -> won 50% \"x\"\n"
+    text = 'stage a\noutcome won\n\na -> won 50%\n\na -> won 50% "x"\n'
     out = flowsim.parse(text).to_flow()
-    assert out.endswith("a -> won 50%\n\na -> won 50% \"x\"\n")
+    assert out.endswith('a -> won 50%\n\na -> won 50% "x"\n')
 
 
 @given(hours)
@@ -130,7 +132,7 @@ def test_fmt_is_idempotent_on_examples_with_comments(data: st.DataObject) -> Non
     out: list[str] = []
     for line in lines:
         if data.draw(st.integers(0, 5)) == 0:
-            out.append("# " + data.draw(st.text("abc 中文#\"", max_size=8)))
+            out.append("# " + data.draw(st.text('abc 中文#"', max_size=8)))
         if data.draw(st.integers(0, 6)) == 0:
             out.append("")
         suffix = "  # t" if data.draw(st.integers(0, 5)) == 0 and "#" not in line else ""
