@@ -442,13 +442,18 @@ def expected_visits(process: Process) -> dict[str, float]:
         return visits
     inflow = dict.fromkeys(nodes, 0.0)
     inflow[entry.id] = 1.0
+    order = {n: i for i, n in enumerate(nodes)}
     cond = nx.condensation(g)
     for comp in nx.topological_sort(cond):
-        members = sorted(cond.nodes[comp]["members"], key=nodes.index)
+        members = sorted(cond.nodes[comp]["members"], key=order.__getitem__)
         if len(members) == 1 and (members[0], members[0]) not in prob:
             v = {members[0]: inflow[members[0]]}
         else:
-            v = _solve_component(members, prob, inflow)
+            member_set = set(members)
+            inner = {
+                (a, b): prob[(a, b)] for a in members for b in g.successors(a) if b in member_set
+            }
+            v = _solve_component(members, inner, inflow)
         for node, value in v.items():
             visits[node] = value
             for nxt in g.successors(node):

@@ -77,7 +77,7 @@ RATE_PERIODS_IN_HOURS: dict[str, float] = {
 }
 
 #: What an identifier looks like: a Unicode word, inner hyphens allowed (`closed-won`, `初步接触`).
-WORD_RE = re.compile(r"[^\W\d](?:\w|-(?=\w))*")
+WORD_RE = re.compile(r"[^\W\d]\w*(?:-\w+)*")
 
 
 def _word(value: str) -> str:

@@ -119,7 +119,7 @@ _UNIT_WORDS = {
 # Terminals tried first, in this order; the rest (punctuation) follow, longest first.
 _ORDER = ("STRING", "DATE", "TIMERANGE", "DURATION", "NUMBER", "NAME")
 # Terminals whose text is also a valid identifier; only lexed where the parser expects them.
-_CONTEXTUAL = ("DAYS",)
+_CONTEXTUAL = ("DAYS",)  # tried only where the parser accepts it
 
 
 @dataclass
@@ -162,10 +162,12 @@ class Lexer:
         rest.sort(key=lambda item: -len(item[1]))
         pieces.extend(rest)
         self.ignore = frozenset(ignore)
-        self.master = re.compile("|".join(f"(?P<{n}>{r})" for n, r in pieces))
-        self.contextual = tuple(
-            (n, re.compile(terminals[n].pattern.to_regexp())) for n in _CONTEXTUAL
-        )
+        ws = terminals["WS"].pattern.to_regexp()
+        pieces = [(name, regexp) for name, regexp in pieces if name != "WS"]
+        alternatives = "|".join(f"(?P<{n}>{r})" for n, r in pieces)
+        self.master = re.compile(f"(?:{ws})?(?:{alternatives})")
+        self.ws = re.compile(ws)
+        self.days = re.compile(terminals["DAYS"].pattern.to_regexp())
         self.comments: list[tuple[int, int, str, bool]] = []
 
     def token_at(
@@ -188,32 +190,41 @@ class Lexer:
         """
         master = self.master
         n = len(text)
-        while pos < n:
-            for ctx_name, ctx_re in self.contextual:
-                if ctx_name in accepts:
-                    m = ctx_re.match(text, pos)
-                    if m:
-                        return self._token(ctx_name, m.group(), pos, line, line_start)
+        keywords = self.keywords
+        while True:
+            # One regex call per token: the master pattern skips leading whitespace itself.
             m = master.match(text, pos)
             if m is None:
+                ws = self.ws.match(text, pos)
+                skip = ws.end() if ws else pos
+                if skip > pos:
+                    line, line_start = _advance(text, pos, skip, line, line_start)
+                    pos = skip
+                if pos >= n:
+                    return None, pos, line, line_start
+                if "DAYS" in accepts:
+                    dm = self.days.match(text, pos)
+                    if dm:
+                        return _make("DAYS", dm.group(), pos, line, line_start)
                 raise self._error(text, pos, line, line_start)
             kind = m.lastgroup
             assert kind is not None
-            value = m.group()
-            if kind in self.ignore:
-                if kind == "COMMENT":
-                    col = pos - line_start + 1
-                    trailing = text[line_start:pos].strip(" \t\u3000\ufeff") != ""
-                    self.comments.append((line, col, value, trailing))
-                else:
-                    newlines = value.count("\n")
-                    if newlines:
-                        line += newlines
-                        line_start = pos + value.rindex("\n") + 1
+            start = m.start(kind)
+            if start > pos:
+                line, line_start = _advance(text, pos, start, line, line_start)
+                pos = start
+            if "DAYS" in accepts:
+                dm = self.days.match(text, pos)
+                if dm:
+                    return _make("DAYS", dm.group(), pos, line, line_start)
+            value = m.group(kind)
+            if kind == "COMMENT":
+                trailing = text[line_start:pos].strip(" \t\u3000\ufeff\u00a0\f\r") != ""
+                self.comments.append((line, pos - line_start + 1, value, trailing))
                 pos = m.end()
                 continue
             if kind == "NAME":
-                candidates = self.keywords.get(value)
+                candidates = keywords.get(value)
                 if candidates:
                     fits = [c for c in candidates if c in accepts]
                     if len(fits) > 1 and shiftable is not None:
@@ -223,23 +234,9 @@ class Lexer:
                         chosen = candidates[0]
                     if chosen is not None:
                         kind = chosen
-            return self._token(kind, value, pos, line, line_start)
-        return None, pos, line, line_start
-
-    @staticmethod
-    def _token(
-        kind: str, value: str, pos: int, line: int, line_start: int
-    ) -> tuple[Tok, int, int, int]:
-        col = pos - line_start + 1
-        end = pos + len(value)
-        newlines = value.count("\n")
-        if newlines:  # only weekday lists can span lines, and only through whitespace
-            end_line = line + newlines
-            end_col = end - (pos + value.rindex("\n") + 1) + 1
-        else:
-            end_line, end_col = line, col + len(value)
-        tok = Tok(kind, value, pos, line, col, end_line, end_col, end)
-        return tok, end, end_line, (end - end_col + 1) if newlines else line_start
+            col = pos - line_start + 1
+            end = m.end()
+            return Tok(kind, value, pos, line, col, line, col + len(value), end), end, line, line_start
 
     def _error(self, text: str, pos: int, line: int, line_start: int) -> LexError:
         col = pos - line_start + 1
@@ -316,3 +313,24 @@ def _keyword_words(pattern: str) -> list[str]:
         return [pattern]
     m = re.fullmatch(r"\(\?:(\w+(?:\|\w+)*)\)", pattern)
     return m.group(1).split("|") if m else []
+
+
+def _advance(text: str, start: int, end: int, line: int, line_start: int) -> tuple[int, int]:
+    """Line and line start after skipping ``text[start:end]`` (whitespace)."""
+    newlines = text.count("\n", start, end)
+    if newlines:
+        return line + newlines, text.rindex("\n", start, end) + 1
+    return line, line_start
+
+
+def _make(kind: str, value: str, pos: int, line: int, line_start: int) -> tuple[Tok, int, int, int]:
+    """A token that may span lines (weekday lists can, through whitespace)."""
+    col = pos - line_start + 1
+    end = pos + len(value)
+    newlines = value.count("\n")
+    if newlines:
+        end_line = line + newlines
+        new_start = pos + value.rindex("\n") + 1
+        end_col = end - new_start + 1
+        return Tok(kind, value, pos, line, col, end_line, end_col, end), end, end_line, new_start
+    return Tok(kind, value, pos, line, col, line, col + len(value), end), end, line, line_start

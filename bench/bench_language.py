@@ -1,0 +1,77 @@
+"""Benchmark: parse + check + graph of generated processes with 10 .. 5,000 stages.
+
+Target (issue "The flowsim language"): <= 0.5 s for 1,000 stages, near-linear growth.
+Run: ``make bench`` (or ``.venv/bin/python bench/bench_language.py [--repeat N]``).
+Imports are done before timing; each size is measured ``--repeat`` times (default 5) and the
+median is reported, with the minimum beside it because this machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import flowsim  # noqa: E402
+from flowsim.dsl.syntax import parse_syntax  # noqa: E402
+from generate import generate  # noqa: E402
+
+SIZES = (10, 100, 1_000, 5_000)
+TARGET_1000 = 0.5
+
+
+def measure(text: str) -> dict[str, float]:
+    gc.collect()
+    t0 = time.perf_counter()
+    parse_syntax(text)
+    t1 = time.perf_counter()
+    result = flowsim.check_text(text, "bench.flow")
+    t2 = time.perf_counter()
+    assert result.process is not None and result.ok, result.render()[:2000]
+    graph = result.process.graph
+    t3 = time.perf_counter()
+    assert graph.number_of_nodes() > 0
+    return {"syntax": t1 - t0, "parse_check": t2 - t1, "graph": t3 - t2, "total": (t2 - t1) + (t3 - t2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    flowsim.check_text(generate(5))  # warm up: imports, grammar tables
+    rows = []
+    for n in SIZES:
+        text = generate(n)
+        runs = [measure(text) for _ in range(args.repeat)]
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        best = min(r["total"] for r in runs)
+        rows.append({"stages": n, "bytes": len(text.encode()), "lines": text.count("\n"), **med, "best_total": best})
+    base = rows[0]
+    print(f"python {platform.python_version()}, {platform.machine()}, repeat={args.repeat}")
+    print("| stages | lines | syntax s | parse+check s | graph s | total s (median) | best s | ms/stage |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['stages']:,} | {r['lines']:,} | {r['syntax']:.3f} | {r['parse_check']:.3f} | "
+            f"{r['graph']:.3f} | {r['total']:.3f} | {r['best_total']:.3f} | "
+            f"{1000 * r['total'] / r['stages']:.3f} |"
+        )
+    by = {r["stages"]: r for r in rows}
+    growth = (by[5_000]["total"] / by[1_000]["total"]) / 5
+    print(f"\n1,000 stages: {by[1_000]['total']:.3f} s = {by[1_000]['total'] / TARGET_1000:.2f} x the 0.5 s target")
+    print(f"growth 1,000 -> 5,000 stages: {growth:.2f} x linear (1.00 = perfectly linear)")
+    del base
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
