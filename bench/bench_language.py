@@ -38,7 +38,12 @@ def measure(text: str) -> dict[str, float]:
     graph = result.process.graph
     t3 = time.perf_counter()
     assert graph.number_of_nodes() > 0
-    return {"syntax": t1 - t0, "parse_check": t2 - t1, "graph": t3 - t2, "total": (t2 - t1) + (t3 - t2)}
+    return {
+        "syntax": t1 - t0,
+        "parse_check": t2 - t1,
+        "graph": t3 - t2,
+        "total": (t2 - t1) + (t3 - t2),
+    }
 
 
 def main() -> None:
@@ -53,10 +58,20 @@ def main() -> None:
         runs = [measure(text) for _ in range(args.repeat)]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         best = min(r["total"] for r in runs)
-        rows.append({"stages": n, "bytes": len(text.encode()), "lines": text.count("\n"), **med, "best_total": best})
+        rows.append(
+            {
+                "stages": n,
+                "bytes": len(text.encode()),
+                "lines": text.count("\n"),
+                **med,
+                "best_total": best,
+            }
+        )
     base = rows[0]
     print(f"python {platform.python_version()}, {platform.machine()}, repeat={args.repeat}")
-    print("| stages | lines | syntax s | parse+check s | graph s | total s (median) | best s | ms/stage |")
+    print(
+        "| stages | lines | syntax s | parse+check s | graph s | total s (median) | best s | ms/stage |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
@@ -66,7 +81,9 @@ def main() -> None:
         )
     by = {r["stages"]: r for r in rows}
     growth = (by[5_000]["total"] / by[1_000]["total"]) / 5
-    print(f"\n1,000 stages: {by[1_000]['total']:.3f} s = {by[1_000]['total'] / TARGET_1000:.2f} x the 0.5 s target")
+    print(
+        f"\n1,000 stages: {by[1_000]['total']:.3f} s = {by[1_000]['total'] / TARGET_1000:.2f} x the 0.5 s target"
+    )
     print(f"growth 1,000 -> 5,000 stages: {growth:.2f} x linear (1.00 = perfectly linear)")
     del base
     if args.json:

@@ -28,7 +28,10 @@ def generate(stages: int, seed: int = 42) -> str:
         '  calendar Mon-Fri 09:00-18:00 "Asia/Shanghai"\n}\n\n'
     ]
     out += [f'department d{i} "部门 {i}"\n' for i in range(depts)]
-    out += [f'role r{i} "角色 {i}" in d{i % depts} headcount {rng.randint(1, 9)}\n' for i in range(roles)]
+    out += [
+        f'role r{i} "角色 {i}" in d{i % depts} headcount {rng.randint(1, 9)}\n'
+        for i in range(roles)
+    ]
     out.append('persona buyer "采购负责人"\n\n')
     for i in range(stages):
         a, b, c = sorted(rng.randint(1, 12) for _ in range(3))

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from flowsim.diagnostics import Diagnostic, Severity, Span
+from flowsim.model import PROBABILITY_TOLERANCE
 
 if TYPE_CHECKING:
     from flowsim.model import Process, Transition
@@ -291,7 +292,7 @@ def _probability_checks(
                         warning=True,
                     )
                 )
-        elif abs(explicit - 1) > 0.005:
+        elif abs(explicit - 1) > PROBABILITY_TOLERANCE + 1e-9:  # 1e-9: 99.5% is in
             missing = (1 - explicit) * 100
             hint = (
                 f"add the missing {missing:.4g}% or leave one transition without a probability "
@@ -393,7 +394,20 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
                 )
     if not any(d.is_error for d in out):
         visits = expected_visits(process)
+        stuck = [n for n, v in visits.items() if math.isinf(v) and n not in outcome_ids]
+        for node_id in stuck:
+            out.append(
+                _diag(
+                    "E215",
+                    f"deals in '{node_id}' can never reach an outcome: every way out of its "
+                    "loop has probability 0%",
+                    source_span(process, node_id),
+                    "give a transition out of the loop a probability above 0%",
+                )
+            )
         for node_id, v in visits.items():
+            if node_id in stuck:
+                continue
             if v > MAX_EXPECTED_VISITS and node_id not in outcome_ids:
                 out.append(
                     _diag(
@@ -556,10 +570,26 @@ def _scenario_checks(process: Process) -> list[Diagnostic]:
 
     out: list[Diagnostic] = []
     for scenario in process.scenarios:
+        for change in scenario.changes:
+            if change.kind == "duration" and change.factor is not None:
+                stage = process.node(change.stage)
+                if getattr(stage, change.field, None) is None:
+                    out.append(
+                        _diag(
+                            "W110",
+                            f"scenario '{scenario.name}' scales the {change.field} of "
+                            f"'{change.stage}', which has none, so it changes nothing",
+                            change.span,
+                            f"give '{change.stage}' a {change.field} or set one in the scenario",
+                            warning=True,
+                        )
+                    )
         changed = apply_scenario(process, scenario.name)
         touched = [c for c in scenario.changes if c.kind == "transition"]
         at = touched[0].span if touched else scenario.span
-        for d in _probability_checks(changed, f"in scenario '{scenario.name}': ", at):
-            if d.is_error:
-                out.append(d)
+        out.extend(
+            d
+            for d in _probability_checks(changed, f"in scenario '{scenario.name}': ", at)
+            if d.is_error
+        )
     return out

@@ -37,6 +37,11 @@ def _guard(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except Exception as err:  # pragma: no cover - only reached through bugs
             if os.environ.get("FLOWSIM_DEBUG"):
                 raise
@@ -56,10 +61,17 @@ def main() -> None:
     """Design a sales process as text, draw it, and test it against its own history."""
 
 
-def _print_result(result: CheckResult, fmt: str, quiet: bool) -> None:
+def _print_result(result: CheckResult, fmt: str, quiet: bool, strict: bool = False) -> None:
     if fmt == "json":
         return
-    if result.diagnostics and not (quiet and result.ok):
+    failing = not result.ok or (strict and bool(result.warnings))
+    if quiet and not failing:
+        pass
+    elif quiet:
+        shown = result.diagnostics if strict else result.errors
+        click.echo(format_diagnostics(shown, result.sources), err=True)
+        click.echo("", err=True)
+    elif result.diagnostics:
         click.echo(result.render(), err=not result.ok)
         click.echo("", err=not result.ok)
     if result.ok:
@@ -88,7 +100,7 @@ def check(files: tuple[str, ...], fmt: str, strict: bool, quiet: bool) -> None:
     """Check .flow files: syntax, names, probabilities, reachability, and advice."""
     results = [_check_path(f) for f in files]
     for result in results:
-        _print_result(result, fmt, quiet)
+        _print_result(result, fmt, quiet, strict)
     if fmt == "json":
         payload: Any = [r.to_dict() for r in results]
         click.echo(

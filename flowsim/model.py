@@ -167,10 +167,23 @@ class _Dist(Node):
             return Fixed(value=0.0)
         data = self.model_dump(exclude={"span", "field_spans", "kind"})
         scaled = {
-            k: (tuple(x * factor for x in v) if isinstance(v, tuple | list) else v * factor)
+            k: (
+                tuple(tidy(x * factor) for x in v)
+                if isinstance(v, tuple | list)
+                else tidy(v * factor)
+            )
             for k, v in data.items()
         }
         return type(self)(**scaled)  # type: ignore[return-value]
+
+
+def tidy(x: float) -> float:
+    """Round away float noise from arithmetic (3h * 0.7 = 2.0999999999999996 -> 2.1).
+
+    Twelve significant digits keep every meaningful figure of a business parameter while
+    letting the formatter print what a person would have typed.
+    """
+    return float(f"{x:.12g}")
 
 
 def _nonneg(**params: float) -> list[str]:

@@ -30,6 +30,7 @@ from flowsim.model import (
     Scenario,
     Transition,
     TransitionChange,
+    tidy,
 )
 
 __all__ = ["apply_scenario", "find_scenario"]
@@ -60,7 +61,16 @@ def apply_scenario(process: Process, name: str) -> Process:
             transitions = _rebalance(transitions, change)
         elif isinstance(change, ArrivalsChange):
             arrivals = _arrivals(arrivals, change)
+    # Comments written inside scenario blocks describe the scenarios, which are gone now.
+    blocks = [(sc.span.file, sc.span.line, sc.span.end_line) for sc in process.scenarios if sc.span]
+    comments = tuple(
+        c
+        for c in process.comments
+        if c.span is None
+        or not any(f == c.span.file and a <= c.span.line <= b for f, a, b in blocks)
+    )
     update: dict[str, Any] = {
+        "comments": comments,
         "roles": tuple(roles),
         "stages": tuple(stages),
         "transitions": tuple(transitions),
@@ -110,7 +120,7 @@ def _rebalance(transitions: list[Transition], change: TransitionChange) -> list[
         room = max(0.0, 1.0 - change.probability)
         if explicit > 0:
             for t in others:
-                p = (t.probability or 0.0) * room / explicit
+                p = tidy((t.probability or 0.0) * room / explicit)
                 new[id(t)] = t.model_copy(update={"probability": min(1.0, p)})
     return [new.get(id(t), t) for t in transitions]
 
@@ -120,7 +130,7 @@ def _arrivals(arrivals: Any, change: ArrivalsChange) -> Any:
         return change.arrivals
     assert change.factor is not None
     if isinstance(arrivals, RateArrivals):
-        return arrivals.model_copy(update={"count": arrivals.count * change.factor})
+        return arrivals.model_copy(update={"count": tidy(arrivals.count * change.factor)})
     if isinstance(arrivals, IntervalArrivals):
         return arrivals.model_copy(update={"interval": arrivals.interval.scaled(1 / change.factor)})
     return arrivals

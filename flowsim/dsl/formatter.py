@@ -79,20 +79,27 @@ def fmt_string(text: str) -> str:
 
 
 def fmt_duration(hours: float) -> str:
-    """Hours as the shortest duration that parses back to exactly the same float."""
-    fallback: str | None = None
-    # Days, hours, minutes: the units sales people count in (a week prints as 7d).
-    for unit in ("d", "h", "m", "w"):
+    """Hours as the duration a person would write, parsing back to exactly the same float.
+
+    Days, hours, minutes in that order (sales people count in days; a week prints as 7d):
+    the first unit in which the value is whole, or at least 1 with one decimal (1.5d, 2.5h),
+    wins; 12h stays 12h rather than 0.5d.
+    """
+    for unit in ("d", "h", "m"):
         factor = UNITS_IN_HOURS[unit]
         value = hours * 60 if unit == "m" else hours / factor
         text = fmt_number(value)
         if float(text) * factor != hours:
             continue
-        if "." not in text:
+        if "." not in text or (value >= 1 and len(text.split(".")[1]) == 1):
             return f"{text}{unit}"
-        if fallback is None and len(text.split(".")[1]) <= 2:
-            fallback = f"{text}{unit}"
-    return fallback or f"{fmt_number(hours)}h"
+    for unit in ("h", "m", "d"):  # fractions of a minute, or values no unit hits exactly
+        factor = UNITS_IN_HOURS[unit]
+        value = hours * 60 if unit == "m" else hours / factor
+        text = fmt_number(value)
+        if float(text) * factor == hours:
+            return f"{text}{unit}"
+    return f"{fmt_number(hours)}h"
 
 
 def fmt_probability(p: float) -> str:
@@ -236,7 +243,8 @@ class _Printer:
     # -- declarations --
 
     def process(self, p: Process) -> list[_Line]:
-        if "name" not in p.field_spans:  # no process block was written: nothing to anchor to
+        written = "name" in p.field_spans
+        if not written:  # no process block was written: nothing to anchor to
             p = p.model_copy(update={"span": None})
         body: list[_Line] = []
         if p.currency is not None:
@@ -245,6 +253,9 @@ class _Printer:
             body.append(_Line(0, f"arrivals {fmt_arrivals(p.arrivals)}", self.at(p, "arrivals")))
         if p.calendar is not None:
             body.append(_Line(0, f"calendar {fmt_calendar(p.calendar)}", self.at(p, "calendar")))
+        if not written and not body and self.main is not None:
+            # Parsed from a file without a process block: its name is the file's; keep it so.
+            return []
         return self.block(f"process {fmt_string(p.name)}", p, body)
 
     def include(self, inc: Include) -> list[_Line]:
@@ -383,6 +394,8 @@ def format_process(process: Process) -> str:
     items: list[_Item] = []
 
     def add(kind: str, node: Any, lines: list[_Line]) -> None:
+        if not lines:
+            return
         span = node.span if node.span is not None and node.span.file == main else None
         if kind == "process" and "name" not in node.field_spans:
             span = None  # the span marks the file's start; no block was written

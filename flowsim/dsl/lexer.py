@@ -74,8 +74,8 @@ class Tok:
 FULLWIDTH_HINTS: dict[str, str] = {
     "\u201c": '"',
     "\u201d": '"',
-    "\u2018": "'",
-    "\u2019": "'",
+    "\u2018": '"',
+    "\u2019": '"',
     "\uff05": "%",
     "\uff08": "(",
     "\uff09": ")",
@@ -236,7 +236,12 @@ class Lexer:
                         kind = chosen
             col = pos - line_start + 1
             end = m.end()
-            return Tok(kind, value, pos, line, col, line, col + len(value), end), end, line, line_start
+            return (
+                Tok(kind, value, pos, line, col, line, col + len(value), end),
+                end,
+                line,
+                line_start,
+            )
 
     def _error(self, text: str, pos: int, line: int, line_start: int) -> LexError:
         col = pos - line_start + 1

@@ -459,6 +459,13 @@ def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
             return f"did you mean '{close[0]}'?"
         if prev is not None and prev.type == "NAME" and "_ARROW" in expected:
             return f"a transition needs an arrow: {prev} -> {value}"
+    if "DAYS" in expected or (prev is not None and prev.type == "DAYS"):
+        return (
+            "weekdays are Mon Tue Wed Thu Fri Sat Sun (or 周一 .. 周日); write a range with '-' "
+            "and a list with ',': Mon-Fri, Sat or 周一-周五"
+        )
+    if tok.type in ("NUMBER", "PERCENT") and prev is not None and prev.type == "STRING":
+        return 'the probability comes before the label: a -> b 60% "label"'
     if tok.type == "NUMBER" and "DURATION" in expected:
         return f"durations need a unit: {value}h, {value}d, ... (units are m h d w)"
     if tok.type == "STRING" and "NAME" in expected and prev is not None:

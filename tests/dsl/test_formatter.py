@@ -51,8 +51,6 @@ def test_canonical_text_of_messy_input() -> None:
         "a->won\n"
     )
     assert flowsim.parse(messy).to_flow() == (
-        'process "process"\n'
-        "\n"
         "# leading comment\n"
         'stage a "A" {\n'
         "  owner r  # trailing\n"
@@ -102,13 +100,17 @@ def test_probabilities_print_exactly(p: float) -> None:
 
 
 def test_friendly_units() -> None:
-    assert [fmt_duration(h) for h in (0.5, 2, 36, 72, 168, 1.25)] == [
+    assert [fmt_duration(h) for h in (0.5, 2, 36, 72, 168, 1.25, 2.5, 12, 336, 0.01)] == [
         "30m",
         "2h",
-        "36h",
+        "1.5d",
         "3d",
         "7d",
         "75m",
+        "2.5h",
+        "12h",
+        "14d",
+        "0.01h",
     ]
     assert fmt_number(1e-5) == "0.00001"
     assert fmt_probability(0.6) == "60%"
