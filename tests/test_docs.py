@@ -11,7 +11,7 @@ import pytest
 import flowsim
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 EXAMPLES = sorted((ROOT / "examples").rglob("*.flow"))
 BLOCK = re.compile(r"^```flow(?: (\S+))?\n(.*?)^```$", re.M | re.S)
 # Files that only hold declarations for others to include: no stages of their own.
