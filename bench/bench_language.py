@@ -15,7 +15,10 @@ import platform
 import statistics
 import sys
 import time
+from importlib import resources
 from pathlib import Path
+
+from lark import Lark
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -26,6 +29,13 @@ from flowsim.dsl.syntax import parse_syntax
 
 SIZES = (10, 100, 1_000, 5_000)
 TARGET_1000 = 0.5
+
+
+def stock_lark() -> Lark:
+    """Baseline: Lark's stock LALR parser on the same grammar (contextual lexer, parse tree
+    with positions) - what parsing costs without flowsim's lexer and loop."""
+    grammar = resources.files("flowsim.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True)
 
 
 def measure(text: str) -> dict[str, float]:
@@ -54,10 +64,16 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     flowsim.check_text(generate(5))  # warm up: imports, grammar tables
+    stock = stock_lark()
     rows = []
     for n in SIZES:
         text = generate(n)
         runs = [measure(text) for _ in range(args.repeat)]
+        for r in runs:
+            gc.collect()
+            t0 = time.perf_counter()
+            stock.parse(text)
+            r["stock_lark"] = time.perf_counter() - t0
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         best = min(r["total"] for r in runs)
         rows.append(
@@ -70,11 +86,15 @@ def main() -> None:
             }
         )
     print(f"python {platform.python_version()}, {platform.machine()}, repeat={args.repeat}")
-    print("| stages | lines | syntax s | parse+check s | graph s | total s | best s | ms/stage |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| stages | lines | flowsim syntax s | stock Lark parse s | speed-up | "
+        "parse+build+check s | graph s | total s | best total s | ms/stage |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['stages']:,} | {r['lines']:,} | {r['syntax']:.3f} | {r['parse_check']:.3f} | "
+            f"| {r['stages']:,} | {r['lines']:,} | {r['syntax']:.3f} | {r['stock_lark']:.3f} | "
+            f"{r['stock_lark'] / r['syntax']:.1f}x | {r['parse_check']:.3f} | "
             f"{r['graph']:.3f} | {r['total']:.3f} | {r['best_total']:.3f} | "
             f"{1000 * r['total'] / r['stages']:.3f} |"
         )

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, Severity, format_diagnostics
 from flowsim.dsl.builder import build_process, decode_source
+from flowsim.dsl.syntax import gc_paused
 from flowsim.model import Process
 
 __all__ = ["CheckResult", "check_file", "check_text", "load", "parse", "read_source"]
@@ -84,6 +85,11 @@ def _count(n: int, word: str) -> str:
 
 def check_text(text: str, filename: str = "<string>") -> CheckResult:
     """Parse, build and check ``text``. Never raises on bad input."""
+    with gc_paused():
+        return _check_text(text, filename)
+
+
+def _check_text(text: str, filename: str) -> CheckResult:
     built = build_process(text, filename)
     diags = list(built.diagnostics)
     process: Process | None = None

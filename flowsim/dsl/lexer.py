@@ -17,7 +17,7 @@ Positions are 1-based lines and columns counted in characters.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 from lark import Lark
@@ -135,7 +135,7 @@ class LexError(Exception):
 
 
 class Lexer:
-    """Tokens for one grammar; build once, then call :meth:`token_at` from the parse loop."""
+    """Tokens for one grammar; build once, then iterate :meth:`tokens` from the parse loop."""
 
     def __init__(self, lark: Lark) -> None:
         terminals = {t.name: t for t in lark.terminals}
@@ -170,30 +170,29 @@ class Lexer:
         self.days = re.compile(terminals["DAYS"].pattern.to_regexp())
         self.comments: list[tuple[int, int, str, bool]] = []
 
-    def token_at(
+    def tokens(
         self,
         text: str,
-        pos: int,
-        line: int,
-        line_start: int,
-        accepts: Collection[str],
-        shiftable: Callable[[str], bool] | None = None,
-    ) -> tuple[Tok | None, int, int, int]:
-        """The next significant token at ``pos``; returns (token, new_pos, line, line_start).
+        accepts: Callable[[], Collection[str]],
+        shiftable: Callable[[str], bool],
+    ) -> Iterator[Tok]:
+        """Tokens of ``text``, one at a time, as the parser asks for them.
 
-        ``accepts`` are the terminals the parser's current state has actions for;
-        ``shiftable(term)`` tells whether ``term`` would really be shifted after any pending
-        reductions (LALR merges look-aheads, so ``accepts`` alone can mislead when two keyword
-        terminals share a word, such as ``wait`` and ``effort|wait``).
-        ``token`` is None at end of input. Comments are recorded in :attr:`comments` as
-        (line, column, text, trailing) so the formatter can keep them.
+        ``accepts()`` gives the terminals the parser's *current* state has actions for; it is
+        consulted only for words (keyword or identifier?) and weekday lists. ``shiftable(t)``
+        tells whether ``t`` would really be shifted after any pending reductions (LALR merges
+        look-aheads, so ``accepts()`` alone can mislead when two keyword terminals share a
+        word, such as ``wait`` and ``effort|wait``). Comments are recorded in
+        :attr:`comments` as (line, column, text, trailing) so the formatter can keep them.
+        Raises :class:`LexError` at text that is no token.
         """
-        master = self.master
-        n = len(text)
+        match = self.master.match
         keywords = self.keywords
+        n = len(text)
+        pos, line, line_start = 0, 1, 0
         while True:
             # One regex call per token: the master pattern skips leading whitespace itself.
-            m = master.match(text, pos)
+            m = match(text, pos)
             if m is None:
                 ws = self.ws.match(text, pos)
                 skip = ws.end() if ws else pos
@@ -201,11 +200,7 @@ class Lexer:
                     line, line_start = _advance(text, pos, skip, line, line_start)
                     pos = skip
                 if pos >= n:
-                    return None, pos, line, line_start
-                if "DAYS" in accepts:
-                    dm = self.days.match(text, pos)
-                    if dm:
-                        return _make("DAYS", dm.group(), pos, line, line_start)
+                    return
                 raise self._error(text, pos, line, line_start)
             kind = m.lastgroup
             assert kind is not None
@@ -213,10 +208,6 @@ class Lexer:
             if start > pos:
                 line, line_start = _advance(text, pos, start, line, line_start)
                 pos = start
-            if "DAYS" in accepts:
-                dm = self.days.match(text, pos)
-                if dm:
-                    return _make("DAYS", dm.group(), pos, line, line_start)
             value = m.group(kind)
             if kind == "COMMENT":
                 trailing = text[line_start:pos].strip(" \t\u3000\ufeff\u00a0\f\r") != ""
@@ -224,24 +215,28 @@ class Lexer:
                 pos = m.end()
                 continue
             if kind == "NAME":
+                acc = accepts()
+                if "DAYS" in acc:
+                    dm = self.days.match(text, pos)
+                    if dm:
+                        days = _make("DAYS", dm.group(), pos, line, line_start)
+                        tok, pos, line, line_start = days
+                        yield tok
+                        continue
                 candidates = keywords.get(value)
                 if candidates:
-                    fits = [c for c in candidates if c in accepts]
-                    if len(fits) > 1 and shiftable is not None:
+                    fits = [c for c in candidates if c in acc]
+                    if len(fits) > 1:
                         fits = [c for c in fits if shiftable(c)] or fits
                     chosen = fits[0] if fits else None
-                    if chosen is None and "NAME" not in accepts:
+                    if chosen is None and "NAME" not in acc:
                         chosen = candidates[0]
                     if chosen is not None:
                         kind = chosen
             col = pos - line_start + 1
             end = m.end()
-            return (
-                Tok(kind, value, pos, line, col, line, col + len(value), end),
-                end,
-                line,
-                line_start,
-            )
+            yield Tok(kind, value, pos, line, col, line, col + len(value), end)
+            pos = end
 
     def _error(self, text: str, pos: int, line: int, line_start: int) -> LexError:
         col = pos - line_start + 1
