@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, Severity, format_diagnostics
 from flowsim.dsl.builder import build_process, decode_source
-from flowsim.dsl.syntax import gc_paused
+from flowsim.gc_pause import gc_paused
 from flowsim.model import Process
 
 __all__ = ["CheckResult", "check_file", "check_text", "load", "parse", "read_source"]

@@ -672,9 +672,11 @@ class Process(Node):
     def graph(self) -> nx.MultiDiGraph[Any]:
         """Everything as one typed networkx ``MultiDiGraph`` (frozen; see flowsim.graph)."""
         if self._graph is None:
+            from flowsim.gc_pause import gc_paused
             from flowsim.graph import build_graph
 
-            self._graph = build_graph(self)
+            with gc_paused():  # many small dicts, all kept: see gc_paused
+                self._graph = build_graph(self)
         return self._graph
 
     def flow_graph(self) -> nx.MultiDiGraph[Any]:

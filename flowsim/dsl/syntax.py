@@ -11,10 +11,7 @@ we recognise the mistake, a hint.
 from __future__ import annotations
 
 import difflib
-import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -26,6 +23,7 @@ from lark.parsers.lalr_analysis import Shift
 from flowsim.checks import KEYWORDS
 from flowsim.dsl.lexer import Lexer, LexError
 from flowsim.dsl.lexer import Tok as Token
+from flowsim.gc_pause import gc_paused
 
 __all__ = ["SyntaxNode", "SyntaxProblem", "parse_syntax"]
 
@@ -112,24 +110,6 @@ def _lark() -> Lark:
 
 
 _lock = threading.Lock()
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a file is parsed and built.
-
-    Parsing allocates tens of thousands of small objects that all stay alive until the model
-    is built, so every generation-2 collection on the way rescans them all: about 30% of the
-    time of a 1,000-stage file. Nothing parsing creates needs the cycle collector; it
-    resumes (and catches up) when the outermost pause ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @lru_cache(maxsize=1)
