@@ -662,10 +662,9 @@ class _Builder:
             nxt = node.children[idx + 1]
             if isinstance(nxt, Token) and nxt.type == "STRING":
                 label_tok = nxt
-                spans["label"] = self.span(nxt)
         return name, (self.string(label_tok) if label_tok is not None else None), spans
 
-    def single(self, seen: dict[str, Span], key: str, prop: SyntaxNode) -> bool:
+    def single(self, seen: dict[str, SyntaxNode], key: str, prop: SyntaxNode) -> bool:
         """Record a property that may be given once; report the repeat."""
         if key in seen:
             first = seen[key]
@@ -676,7 +675,7 @@ class _Builder:
                 f"keep one '{key}'",
             )
             return False
-        seen[key] = self.span(prop)
+        seen[key] = prop
         return True
 
     def on_include_decl(self, node: SyntaxNode) -> None:
@@ -738,7 +737,7 @@ class _Builder:
         name_tok = node.tokens("STRING", "NAME")[0]
         self.process_name = self.string(name_tok) if name_tok.type == "STRING" else str(name_tok)
         self.process_spans["name"] = self.span(name_tok)
-        seen: dict[str, Span] = {}
+        seen: dict[str, SyntaxNode] = {}
         for prop in node.nodes():
             if not self.single(seen, prop.kind, prop):
                 continue
@@ -762,7 +761,7 @@ class _Builder:
 
     def on_role_decl(self, node: SyntaxNode) -> None:
         name, label, spans = self.header(node)
-        seen: dict[str, Span] = {}
+        seen: dict[str, SyntaxNode] = {}
         values: dict[str, Any] = {}
         steps: list[HeadcountStep] = []
         for prop in node.nodes():
@@ -825,7 +824,7 @@ class _Builder:
     def touchpoint(self, node: SyntaxNode) -> Touchpoint:
         name_tok = node.tokens("STRING")[0]
         spans: dict[str, Span] = {"name": self.span(name_tok)}
-        seen: dict[str, Span] = {}
+        seen: dict[str, SyntaxNode] = {}
         values: dict[str, Any] = {}
         for prop in node.nodes("channel", "emotion"):
             if not self.single(seen, prop.kind, prop):
@@ -848,7 +847,7 @@ class _Builder:
 
     def on_stage_decl(self, node: SyntaxNode) -> None:
         name, label, spans = self.header(node)
-        seen: dict[str, Span] = {}
+        seen: dict[str, SyntaxNode] = {}
         values: dict[str, Any] = {}
         touchpoints: list[Touchpoint] = []
         for prop in node.nodes():
@@ -886,7 +885,7 @@ class _Builder:
 
     def on_outcome_decl(self, node: SyntaxNode) -> None:
         name, label, spans = self.header(node)
-        seen: dict[str, Span] = {}
+        seen: dict[str, SyntaxNode] = {}
         values: dict[str, Any] = {}
         for prop in node.nodes("owner", "result"):
             if not self.single(seen, prop.kind, prop):
@@ -926,7 +925,6 @@ class _Builder:
         prob = None
         prob_nodes = node.nodes("percent", "fraction")
         if prob_nodes:
-            spans["probability"] = self.span(prob_nodes[0])
             prob = self.probability(prob_nodes[0])
             if prob is None:
                 return
@@ -934,7 +932,6 @@ class _Builder:
         label = None
         if label_tok is not None:
             label = self.string(label_tok)
-            spans["label"] = self.span(label_tok)
         self.transitions.append(
             Transition(
                 source=str(src),
