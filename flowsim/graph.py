@@ -110,3 +110,72 @@ def flow_subgraph(g: nx.MultiDiGraph[Any]) -> nx.MultiDiGraph[Any]:
         (u, v, k, d) for u, v, k, d in g.edges(keys=True, data=True) if d["kind"] == "flow"
     )
     return nx.freeze(flow)
+
+
+def back_edges(process: Process) -> set[tuple[str, str]]:
+    """Transitions that go back in the flow (rework loops), as (source, target) pairs.
+
+    A depth-first walk from the entry stage, following transitions in the order they were
+    written; an edge to a stage still on the walk's path closes a loop. Self-loops count.
+    Stages the entry cannot reach are walked afterwards, in declaration order.
+    """
+    out: dict[str, list[str]] = {}
+    for t in process.transitions:
+        out.setdefault(t.source, []).append(t.target)
+    state: dict[str, int] = {}  # 1 = on the path, 2 = done
+    back: set[tuple[str, str]] = set()
+    entry = process.entry
+    roots = ([entry.id] if entry else []) + [s.id for s in process.stages]
+    for root in roots:
+        if root in state:
+            continue
+        state[root] = 1
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node, i = stack[-1]
+            succ = out.get(node, [])
+            if i < len(succ):
+                stack[-1] = (node, i + 1)
+                nxt = succ[i]
+                mark = state.get(nxt)
+                if mark == 1:
+                    back.add((node, nxt))
+                elif mark is None:
+                    state[nxt] = 1
+                    stack.append((nxt, 0))
+            else:
+                state[node] = 2
+                stack.pop()
+    return back
+
+
+def phase_order(process: Process) -> list[str]:
+    """Stage ids in flow order along the forward edges (rework loops ignored).
+
+    A topological order of the stages over the transitions that are not back edges, with
+    ties broken by declaration order, so a straight funnel reads as it was written. This is
+    the column order of the journey map and the rank order of the flowchart.
+    """
+    back = back_edges(process)
+    stage_ids = [s.id for s in process.stages]
+    index = {sid: i for i, sid in enumerate(stage_ids)}
+    indegree = dict.fromkeys(stage_ids, 0)
+    succ: dict[str, list[str]] = {sid: [] for sid in stage_ids}
+    for t in process.transitions:
+        if (t.source, t.target) in back or t.target not in index or t.source not in index:
+            continue
+        succ[t.source].append(t.target)
+        indegree[t.target] += 1
+    import heapq
+
+    ready = [(index[s], s) for s in stage_ids if indegree[s] == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, node = heapq.heappop(ready)
+        order.append(node)
+        for nxt in succ[node]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, (index[nxt], nxt))
+    return order
