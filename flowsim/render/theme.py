@@ -21,7 +21,10 @@ __all__ = ["BUILTIN_THEMES", "Theme", "ThemeError", "load_theme"]
 
 #: CJK-capable families first, so Chinese renders as glyphs wherever these fonts exist
 #: (PNG/PDF through fontconfig; SVG viewers take the first family they have).
-DEFAULT_FONT = "Noto Sans CJK SC,WenQuanYi Micro Hei,Source Han Sans SC,PingFang SC,Microsoft YaHei,Helvetica,Arial,sans-serif"
+DEFAULT_FONT = (
+    "Noto Sans CJK SC,WenQuanYi Micro Hei,Source Han Sans SC,PingFang SC,Microsoft YaHei,"
+    "Helvetica,Arial,sans-serif"
+)
 
 
 class ThemeError(ValueError):
@@ -165,9 +168,9 @@ _PRINT = dict(
 
 BUILTIN_THEMES: dict[str, Theme] = {
     "default": Theme(),
-    "mono": Theme(**_MONO),  # type: ignore[arg-type]
-    "dark": Theme(**_DARK),  # type: ignore[arg-type]
-    "print": Theme(**_PRINT),  # type: ignore[arg-type]
+    "mono": Theme.model_validate(_MONO),
+    "dark": Theme.model_validate(_DARK),
+    "print": Theme.model_validate(_PRINT),
 }
 
 
