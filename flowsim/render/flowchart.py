@@ -1,0 +1,647 @@
+"""The swimlane flowchart: the process as Graphviz DOT, laid out by ``dot``.
+
+Layout rules (and the Graphviz traps they avoid):
+
+* One lane (cluster) per department in declared order (``--lanes role``: per role), holding
+  the stages whose owner belongs to it; stages without one go to an "unassigned" lane.
+  Clusters do not line up like lanes by themselves: ``newrank=true`` plus an invisible anchor
+  node per lane, all in one rank and chained by invisible edges, pins their order.
+* Ranks follow the flow: transitions that go back (rework loops, see
+  :func:`flowsim.graph.back_edges`) are drawn dashed with ``constraint=false`` so a loop does
+  not pull the whole layout backwards.
+* A lost outcome that many stages leak into is drawn once per source stage, next to it,
+  instead of one node with edges from everywhere: at 50 stages this is what keeps the
+  picture readable.
+* Labels are Graphviz HTML-like tables; long Chinese labels are wrapped by display width
+  (they have no spaces to break at). Every user string goes through :mod:`flowsim.render.text`.
+
+Node ids are generated (``s0``, ``o1``...), never user ids, so any label is safe and the output
+is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flowsim.graph import back_edges, phase_order
+from flowsim.model import Distribution, Outcome, Process, Stage
+from flowsim.render.graphviz import run_dot
+from flowsim.render.i18n import words
+from flowsim.render.options import RenderOptions
+from flowsim.render.text import dot_string, html_label_text, truncate, wrap
+from flowsim.render.theme import Theme
+
+__all__ = ["render", "to_dot"]
+
+LABEL_WIDTH = 22  # display columns per line of a stage label (11 Chinese characters)
+DETAIL_WIDTH = 30
+SPLIT_LOST_AT = 3  # a lost outcome with this many sources or more is drawn per source
+
+
+def _pct(p: float) -> str:
+    text = f"{p * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _hours(h: float, w: dict[str, str]) -> str:
+    if h >= 48:
+        return f"{h / 24:.1f}{w['days']}"
+    return f"{h:.1f}{w['hours']}"
+
+
+def _dist_text(d: Distribution | None, w: dict[str, str]) -> str:
+    if d is None:
+        return ""
+    return f"≈{_hours(d.expected, w)}"
+
+
+@dataclass
+class Layout:
+    """Pinned geometry in points (Graphviz coordinates, y up): flowsim's lane layout."""
+
+    pos: dict[str, tuple[float, float]]
+    lanes: list[tuple[float, float, float, float]]  # cluster boxes, lane order
+    bb: tuple[float, float, float, float]
+    title: tuple[float, float] | None = None
+
+
+@dataclass
+class _Lane:
+    key: str
+    label: str
+    members: list[str] = field(default_factory=list)  # node ids in the DOT
+
+
+class _Builder:
+    def __init__(self, process: Process, options: RenderOptions, layout: Layout | None = None):
+        self.layout = layout
+        self.p = process
+        self.o = options
+        self.t: Theme = options.theme
+        self.w = words(options.lang)
+        self.lines: list[str] = []
+        self.ids: dict[str, str] = {}
+        for i, s in enumerate(process.stages):
+            self.ids[s.id] = f"s{i}"
+        for i, o in enumerate(process.outcomes):
+            self.ids[o.id] = f"o{i}"
+        self.back = back_edges(process)
+        self.heat: dict[str, tuple[str, str]] = {}
+        self.heat_range: tuple[float, float] | None = None
+        self._compute_heat()
+
+    # ---- helpers ----
+
+    def at(self, node_id: str) -> str:
+        """``, pos=...`` when the layout pins this node."""
+        if self.layout is None or node_id not in self.layout.pos:
+            return ""
+        x, y = self.layout.pos[node_id]
+        return f', pos="{x:.2f},{y:.2f}"'
+
+    def emit(self, line: str, depth: int = 1) -> None:
+        self.lines.append("  " * depth + line)
+
+    def font(self, text: str, size: float | None = None, color: str | None = None) -> str:
+        attrs = []
+        if size is not None:
+            attrs.append(f'POINT-SIZE="{size:g}"')
+        if color is not None:
+            attrs.append(f'COLOR="{html_label_text(color)}"')
+        return f"<FONT {' '.join(attrs)}>{text}</FONT>" if attrs else text
+
+    def lines_html(self, lines: list[str]) -> str:
+        return "<BR/>".join(html_label_text(x) for x in lines)
+
+    # ---- metrics overlay ----
+
+    def _compute_heat(self) -> None:
+        o = self.o
+        if o.overlay is None or o.color_by is None:
+            return
+        values = {
+            s.id: v
+            for s in self.p.stages
+            if (v := o.overlay.stage_value(s.id, o.color_by, s.owner)) is not None
+        }
+        if not values:
+            return
+        lo, hi = min(values.values()), max(values.values())
+        self.heat_range = (lo, hi)
+        scale = self.t.heat
+        for sid, v in values.items():
+            frac = 0.0 if hi == lo else (v - lo) / (hi - lo)
+            idx = min(len(scale) - 1, int(frac * len(scale)))
+            text = self.t.heat_text_light if idx >= len(scale) - 2 else self.t.heat_text_dark
+            self.heat[sid] = (scale[idx], text)
+
+    def metric_text(self, value: float) -> str:
+        metric = self.o.color_by
+        if metric in ("dwell", "queue"):
+            return _hours(value, self.w)
+        return _pct(value)
+
+    # ---- labels ----
+
+    def stage_label(self, s: Stage, text_color: str) -> str:
+        t, w, detail = self.t, self.w, self.o.detail
+        rows = [
+            "<TR><TD>"
+            + self.font(f"<B>{self.lines_html(wrap(s.display, LABEL_WIDTH))}</B>", color=text_color)
+            + "</TD></TR>"
+        ]
+        muted = t.muted_text if s.id not in self.heat else text_color
+        if s.owner is not None and detail != "none":
+            role = self.p.role(s.owner)
+            rows.append(
+                "<TR><TD>"
+                + self.font(
+                    html_label_text(f"{w['owner']}: {role.display}"), t.small_font_size, muted
+                )
+                + "</TD></TR>"
+            )
+        if detail == "brief":
+            for key, texts in (("goal", s.goals), ("exit", s.exits)):
+                if texts:
+                    line = truncate(f"{w[key]}: {texts[0]}", DETAIL_WIDTH)
+                    rows.append(
+                        "<TR><TD>"
+                        + self.font(html_label_text(line), t.small_font_size, muted)
+                        + "</TD></TR>"
+                    )
+        elif detail == "full":
+            for key, texts in (("goal", s.goals), ("exit", s.exits)):
+                for text in texts:
+                    body = self.lines_html(wrap(f"{w[key]}: {text}", DETAIL_WIDTH))
+                    rows.append(
+                        '<TR><TD ALIGN="LEFT" BALIGN="LEFT">'
+                        + self.font(body, t.small_font_size, muted)
+                        + "</TD></TR>"
+                    )
+            timing = " · ".join(x for x in (_dist_text(s.effort, w), _dist_text(s.wait, w)) if x)
+            if timing:
+                rows.append(
+                    "<TR><TD>"
+                    + self.font(html_label_text(timing), t.small_font_size, muted)
+                    + "</TD></TR>"
+                )
+        if self.o.overlay is not None and self.o.color_by is not None:
+            value = self.o.overlay.stage_value(s.id, self.o.color_by, s.owner)
+            shown = self.metric_text(value) if value is not None else self.w["no_data"]
+            rows.append(
+                "<TR><TD>"
+                + self.font(
+                    html_label_text(f"{self.w[self.o.color_by]}: {shown}"),
+                    t.small_font_size,
+                    text_color,
+                )
+                + "</TD></TR>"
+            )
+        return (
+            '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+            + "".join(rows)
+            + "</TABLE>>"
+        )
+
+    # ---- nodes ----
+
+    def stage_node(self, s: Stage, depth: int) -> None:
+        t = self.t
+        entry = self.p.entry
+        is_entry = entry is not None and entry.id == s.id
+        fill, text_color = self.heat.get(s.id, (t.stage_fill, t.text))
+        attrs = [
+            f'id="stage-{self.ids[s.id][1:]}"',
+            f'class="stage{" entry" if is_entry else ""}"',
+            f"label={self.stage_label(s, text_color)}",
+            f"fillcolor={dot_string(fill)}",
+            f"color={dot_string(t.entry_border if is_entry else t.stage_border)}",
+            f"penwidth={2.2 if is_entry else 1.2}",
+            f"tooltip={dot_string(s.display)}",
+        ]
+        self.emit(f"{self.ids[s.id]} [{', '.join(attrs)}{self.at(self.ids[s.id])}]", depth)
+
+    def outcome_style(self, o: Outcome) -> tuple[str, str, str]:
+        t = self.t
+        if o.result == "won":
+            return t.won_shape, t.won_fill, t.won_border
+        if o.result == "lost":
+            return t.lost_shape, t.lost_fill, t.lost_border
+        return t.other_shape, t.other_fill, t.other_border
+
+    def outcome_node(self, node_id: str, o: Outcome, depth: int, small: bool = False) -> None:
+        shape, fill, border = self.outcome_style(o)
+        label = self.lines_html(wrap(o.display, LABEL_WIDTH))
+        if small:
+            label = self.font(label, self.t.small_font_size)
+        attrs = [
+            f'id="outcome-{node_id[1:]}"',
+            f'class="outcome {o.result}"',
+            f"label=<{label}>",
+            f"shape={shape}",
+            'style="filled"',
+            f"fillcolor={dot_string(fill)}",
+            f"color={dot_string(border)}",
+            f"tooltip={dot_string(o.display)}",
+        ]
+        if small:
+            attrs += ["margin=0.04", "height=0.3"]
+        self.emit(f"{node_id} [{', '.join(attrs)}{self.at(node_id)}]", depth)
+
+    # ---- lanes ----
+
+    def lanes(self) -> list[_Lane]:
+        mode = self.o.lanes
+        lanes: list[_Lane] = []
+        by_key: dict[str, _Lane] = {}
+        if mode == "department":
+            for d in self.p.departments:
+                by_key[d.id] = _Lane(d.id, d.display)
+                lanes.append(by_key[d.id])
+        elif mode == "role":
+            for r in self.p.roles:
+                by_key[r.id] = _Lane(r.id, r.display)
+                lanes.append(by_key[r.id])
+        unassigned = _Lane("", self.w["unassigned"])
+        for node in self.p.iter_nodes():
+            key = self.lane_key(node.owner)
+            if key is None and isinstance(node, Outcome):
+                continue  # ownerless outcomes sit outside the lanes
+            lane = by_key.get(key or "", unassigned) if mode != "none" else unassigned
+            lane.members.append(node.id)
+        if unassigned.members:
+            lanes.append(unassigned)
+        return [lane for lane in lanes if lane.members]
+
+    def lane_key(self, owner: str | None) -> str | None:
+        if owner is None:
+            return None
+        if self.o.lanes == "role":
+            return owner
+        if self.o.lanes == "department":
+            return self.p.role(owner).department
+        return None
+
+    # ---- the graph ----
+
+    def build(self) -> str:
+        t, o, p = self.t, self.o, self.p
+        font = dot_string(t.font)
+        title = ""
+        if o.title:
+            title = (
+                f"label={dot_string(p.name)}, labelloc=t, labeljust=l, "
+                f"fontsize={t.font_size + 5:g}, "
+            )
+        self.lines.append("digraph flowsim {")
+        common = (
+            f"fontname={font}, fontsize={t.font_size + 1:g}, fontcolor={dot_string(t.text)}, "
+            f"bgcolor={dot_string(t.background)}, pad=0.2, "
+        )
+        if self.layout is None:
+            self.emit(
+                f"graph [rankdir={o.direction}, newrank=true, compound=true, {common}{title}"
+                'nodesep=0.3, ranksep=0.45, splines=true, outputorder="edgesfirst"]'
+            )
+        else:
+            bb = ",".join(f"{v:.2f}" for v in self.layout.bb)
+            self.emit(f'graph [{common}bb="{bb}", splines=true, outputorder="edgesfirst"]')
+        self.emit(
+            f"node [fontname={font}, fontsize={t.font_size:g}, fontcolor={dot_string(t.text)}, "
+            f'shape={t.stage_shape}, style={dot_string(t.stage_style)}, margin="0.12,0.06"]'
+        )
+        self.emit(
+            f"edge [fontname={font}, fontsize={t.small_font_size:g}, "
+            f"fontcolor={dot_string(t.edge_label)}, color={dot_string(t.edge)}, arrowsize=0.7]"
+        )
+        if self.layout is not None and self.layout.title is not None and o.title:
+            tx, ty = self.layout.title
+            self.emit(
+                f'title [id="title", class="title", shape=plaintext, style="", '
+                f"fontsize={t.font_size + 5:g}, label={dot_string(p.name)}, "
+                f'pos="{tx:.2f},{ty:.2f}"]'
+            )
+        split = self.split_outcomes()
+        lanes = self.lanes()
+        stage_by_id = {s.id: s for s in p.stages}
+        outcome_by_id = {x.id: x for x in p.outcomes}
+        placed: set[str] = set()
+        anchors: list[str] = []
+        order = {sid: i for i, sid in enumerate(phase_order(p))}
+        for i, lane in enumerate(lanes):
+            anchor = f"lane{i}"
+            anchors.append(anchor)
+            self.emit(f"subgraph cluster_lane{i} {{")
+            fill = t.lane_fills[i % len(t.lane_fills)] if t.lane_fills else t.background
+            lane_label = self.font("<B>" + html_label_text(lane.label) + "</B>", color=t.lane_label)
+            box = ""
+            if self.layout is not None:
+                box = ', bb="' + ",".join(f"{v:.2f}" for v in self.layout.lanes[i]) + '"'
+            self.emit(
+                f"graph [label=<{lane_label}>, "
+                f'labeljust=l, labelloc=t, style="filled", fillcolor={dot_string(fill)}, '
+                f'color={dot_string(t.lane_border)}, id="lane-{i}", class="lane"{box}]',
+                2,
+            )
+            if self.layout is None:
+                self.emit(f'{anchor} [style=invis, shape=point, width=0, height=0, label=""]', 2)
+            members = sorted(lane.members, key=lambda n: order.get(n, len(order)))
+            for node_id in members:
+                if node_id in stage_by_id:
+                    self.stage_node(stage_by_id[node_id], 2)
+                    self.touchpoint_notes(stage_by_id[node_id], 2)
+                    for tgt in split.get(node_id, []):
+                        self.outcome_node(
+                            self.split_id(node_id, tgt), outcome_by_id[tgt], 2, small=True
+                        )
+                elif node_id not in split.get("__outcomes__", []):
+                    self.outcome_node(self.ids[node_id], outcome_by_id[node_id], 2)
+                placed.add(node_id)
+            self.emit("}")
+        for s in p.stages:
+            if s.id not in placed:  # lanes off: stages without lanes
+                self.stage_node(s, 1)
+                self.touchpoint_notes(s, 1)
+                for tgt in split.get(s.id, []):
+                    self.outcome_node(self.split_id(s.id, tgt), outcome_by_id[tgt], 1, small=True)
+        for outcome in p.outcomes:
+            if outcome.id not in placed and outcome.id not in split.get("__outcomes__", []):
+                self.outcome_node(self.ids[outcome.id], outcome, 1)
+        self.entry_marker(lanes)
+        if self.layout is None:
+            if len(anchors) > 1:
+                self.emit("{rank=same; " + "; ".join(anchors) + "}")
+                self.emit(" -> ".join(anchors) + " [style=invis]")
+            for anchor, lane in zip(anchors, lanes, strict=True):
+                first = sorted(lane.members, key=lambda n: order.get(n, len(order)))[0]
+                self.emit(f"{anchor} -> {self.ids[first]} [style=invis, weight=0]")
+        self.edges(split)
+        if self.heat_range is not None or self.edge_scale() is not None:
+            self.legend()
+        self.lines.append("}")
+        return "\n".join(self.lines) + "\n"
+
+    def split_outcomes(self) -> dict[str, list[str]]:
+        """Lost outcomes drawn once per source: {source stage: [outcome ids]}."""
+        sources: dict[str, list[str]] = {}
+        for tr in self.p.transitions:
+            sources.setdefault(tr.target, [])
+            if tr.source not in sources[tr.target]:
+                sources[tr.target].append(tr.source)
+        split: dict[str, list[str]] = {"__outcomes__": []}
+        for x in self.p.outcomes:
+            if x.result == "lost" and len(sources.get(x.id, [])) >= SPLIT_LOST_AT:
+                split["__outcomes__"].append(x.id)
+                for src in sources[x.id]:
+                    split.setdefault(src, []).append(x.id)
+        return split
+
+    def split_id(self, source: str, outcome: str) -> str:
+        return f"{self.ids[outcome]}_{self.ids[source]}"
+
+    def entry_marker(self, lanes: list[_Lane]) -> None:
+        entry = self.p.entry
+        if entry is None:
+            return
+        t = self.t
+        self.emit(
+            f'start [id="start", class="start", shape=circle, style=filled, width=0.18, '
+            f'height=0.18, fixedsize=true, label="", fillcolor={dot_string(t.entry_border)}, '
+            f"color={dot_string(t.entry_border)}, tooltip={dot_string(self.w['entry'])}"
+            f"{self.at('start')}]"
+        )
+        self.emit(f"start -> {self.ids[entry.id]} [color={dot_string(t.entry_border)}]")
+
+    def touchpoint_notes(self, s: Stage, depth: int) -> None:
+        if not self.o.touchpoints or not s.touchpoints:
+            return
+        t = self.t
+        flat: list[str] = []
+        for tp in s.touchpoints:
+            line = tp.name
+            if tp.channel:
+                line = f"[{tp.channel}] {line}"
+            if tp.emotion is not None:
+                line += f" · {tp.emotion:g}/5"
+            flat.extend(wrap(line, DETAIL_WIDTH))
+            for pain in tp.pains:
+                flat.extend(wrap(f"! {pain}", DETAIL_WIDTH))
+        note = f"{self.ids[s.id]}_tp"
+        self.emit(
+            f'{note} [id="touchpoints-{self.ids[s.id][1:]}", class="touchpoints", shape=note, '
+            f'style="filled", fillcolor={dot_string(t.touchpoint_fill)}, '
+            f"color={dot_string(t.touchpoint_border)}, fontsize={t.small_font_size:g}, "
+            f"label=<{self.lines_html(flat)}>{self.at(note)}]",
+            depth,
+        )
+        self.emit(
+            f"{self.ids[s.id]} -> {note} [style=dotted, arrowhead=none, "
+            f"color={dot_string(t.touchpoint_border)}, weight=0]",
+            depth,
+        )
+        if self.layout is None:
+            self.emit(f"{{rank=same; {self.ids[s.id]}; {note}}}", depth)
+
+    def edge_scale(self) -> float | None:
+        if self.o.overlay is None or not self.o.overlay.edges:
+            return None
+        top = max(e.count for e in self.o.overlay.edges)
+        return top if top > 0 else None
+
+    def edges(self, split: dict[str, list[str]]) -> None:
+        t = self.t
+        top = self.edge_scale()
+        outcomes = {x.id: x for x in self.p.outcomes}
+        for tr, prob in ((tr, pr) for s in self.p.stages for tr, pr in self.p.outgoing(s.id)):
+            src = self.ids[tr.source]
+            if tr.target in split.get(tr.source, []):
+                dst = self.split_id(tr.source, tr.target)
+            else:
+                dst = self.ids[tr.target]
+            text = _pct(prob)
+            if tr.label:
+                text += "\n" + tr.label
+            attrs = [f"label=<{self.lines_html(text.split(chr(10)))}>"]
+            classes = ["flow"]
+            if (tr.source, tr.target) in self.back:
+                attrs += ["style=dashed", "constraint=false", f"color={dot_string(t.edge_rework)}"]
+                classes.append("rework")
+            elif tr.target in outcomes and outcomes[tr.target].result == "lost":
+                attrs.append(f"color={dot_string(t.edge_lost)}")
+                classes.append("lost")
+            if top is not None and self.o.overlay is not None:
+                count = self.o.overlay.edge_count(tr.source, tr.target, tr.label)
+                if count is not None:
+                    attrs.append(f"penwidth={1 + 5 * count / top:.2f}")
+            attrs.append(f'class="{" ".join(classes)}"')
+            self.emit(f"{src} -> {dst} [{', '.join(attrs)}]")
+
+    def legend(self) -> None:
+        t, w = self.t, self.w
+        rows = [f'<TR><TD COLSPAN="{len(t.heat)}"><B>{html_label_text(w["legend"])}</B></TD></TR>']
+        if self.heat_range is not None and self.o.color_by is not None:
+            lo, hi = self.heat_range
+            rows.append(
+                f'<TR><TD COLSPAN="{len(t.heat)}">'
+                + html_label_text(f"{w[self.o.color_by]}")
+                + "</TD></TR>"
+            )
+            rows.append(
+                "<TR>"
+                + "".join(f'<TD BGCOLOR="{html_label_text(c)}" WIDTH="18"> </TD>' for c in t.heat)
+                + "</TR>"
+            )
+            rows.append(
+                f'<TR><TD COLSPAN="{len(t.heat)}">'
+                + html_label_text(f"{self.metric_text(lo)} … {self.metric_text(hi)}")
+                + "</TD></TR>"
+            )
+        if self.edge_scale() is not None:
+            rows.append(
+                f'<TR><TD COLSPAN="{len(t.heat)}">'
+                + html_label_text(w["flow_volume"])
+                + "</TD></TR>"
+            )
+        if self.o.overlay is not None and self.o.overlay.source:
+            rows.append(
+                f'<TR><TD COLSPAN="{len(t.heat)}">'
+                + self.font(
+                    html_label_text(f"{w['source']}: {self.o.overlay.source}"),
+                    t.small_font_size,
+                    t.muted_text,
+                )
+                + "</TD></TR>"
+            )
+        table = '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2">' + "".join(rows) + "</TABLE>>"
+        self.emit(
+            f'legend [id="legend", class="legend", shape=box, style="rounded,filled", '
+            f"fillcolor={dot_string(t.background)}, color={dot_string(t.lane_border)}, "
+            f"label={table}{self.at('legend')}]"
+        )
+
+
+def to_dot(process: Process, options: RenderOptions | None = None) -> str:
+    """The flowchart of ``process`` as DOT source (lanes as clusters; lay out with ``dot``)."""
+    return _Builder(process, options or RenderOptions()).build()
+
+
+# ---- lane layout -------------------------------------------------------------------------------
+
+GAP = 18.0  # points between nodes across the lane axis
+RANK_GAP = 10.0  # points between nodes along the rank axis that share a row
+LANE_PAD = 12.0
+LANE_LABEL = 24.0  # room for the lane's name
+TITLE = 34.0
+
+
+@dataclass
+class _Box:
+    name: str
+    r: float  # position along the flow (rank axis)
+    c: float  # position across the flow, as dot placed it (for ordering)
+    along: float  # size along the rank axis
+    across: float  # size across
+
+
+def _plain_boxes(plain: str, direction: str) -> dict[str, _Box]:
+    boxes: dict[str, _Box] = {}
+    for line in plain.splitlines():
+        parts = line.split()
+        if not parts or parts[0] != "node":
+            continue
+        name = parts[1].strip('"')
+        x, y, w, h = (float(v) * 72 for v in parts[2:6])
+        if direction == "LR":
+            boxes[name] = _Box(name, x, -y, w, h)
+        else:
+            boxes[name] = _Box(name, -y, x, h, w)
+    return boxes
+
+
+def layout(process: Process, options: RenderOptions) -> Layout:
+    """Where every node goes: ``dot`` ranks the flow, flowsim stacks the lanes.
+
+    ``dot`` alone cannot keep clusters in a given order, so it is run once to rank the flow,
+    size every node and order nodes within a lane; then each lane becomes a band, in the
+    order the departments (or roles) were declared, and nodes that would overlap along the
+    flow are put on separate rows of their band. Graphviz then only routes the edges.
+    """
+    builder = _Builder(process, options)
+    plain = run_dot(builder.build(), "plain").decode("utf-8")
+    boxes = _plain_boxes(plain, options.direction)
+    lanes = builder.lanes()
+    split = builder.split_outcomes()
+    ids = builder.ids
+    groups: list[list[str]] = []
+    assigned: set[str] = set()
+    entry = process.entry
+    for lane in lanes:
+        names: list[str] = []
+        for node in lane.members:
+            nid = ids[node]
+            if node in split.get("__outcomes__", []):
+                continue
+            names.append(nid)
+            names.extend(n for n in (f"{nid}_tp",) if n in boxes)
+            names.extend(builder.split_id(node, o) for o in split.get(node, []))
+            if entry is not None and node == entry.id and "start" in boxes:
+                names.append("start")
+        groups.append([n for n in names if n in boxes])
+        assigned.update(groups[-1])
+    rest = [n for n in boxes if n not in assigned and not n.startswith("lane")]
+    if rest:
+        groups.append(rest)
+    r_min = min((b.r - b.along / 2 for b in boxes.values()), default=0.0)
+    r_max = max((b.r + b.along / 2 for b in boxes.values()), default=0.0)
+    pos: dict[str, tuple[float, float]] = {}
+    bands: list[tuple[float, float]] = []  # (start, end) across, growing downwards/rightwards
+    cursor = TITLE if options.title else 0.0
+    for g in groups:
+        rows: list[list[_Box]] = []
+        for box in sorted((boxes[n] for n in g), key=lambda b: (b.c, b.r)):
+            for row in rows:
+                if all(abs(box.r - o.r) >= (box.along + o.along) / 2 + RANK_GAP for o in row):
+                    row.append(box)
+                    break
+            else:
+                rows.append([box])
+        start = cursor
+        cursor += LANE_LABEL + LANE_PAD
+        for row in rows:
+            height = max(b.across for b in row)
+            for b in row:
+                pos[b.name] = (b.r, cursor + height / 2)
+            cursor += height + GAP
+        cursor += LANE_PAD - GAP
+        bands.append((start, cursor))
+        cursor += 6.0
+    total = cursor
+    margin = 16.0
+    lo, hi = r_min - margin, r_max + margin
+    out_pos: dict[str, tuple[float, float]] = {}
+    lane_boxes: list[tuple[float, float, float, float]] = []
+    if options.direction == "LR":
+        for name, (r, c) in pos.items():
+            out_pos[name] = (r - lo, total - c)
+        for band_start, band_end in bands[: len(lanes)]:
+            lane_boxes.append((0.0, total - band_end, hi - lo, total - band_start))
+        bb = (0.0, 0.0, hi - lo, total)
+        title = (80.0, total - TITLE / 2) if options.title else None
+    else:
+        span = hi - lo
+        top = span + (TITLE if options.title else 0.0) + LANE_LABEL
+        for name, (r, c) in pos.items():
+            out_pos[name] = (c, top - LANE_LABEL - (r - lo))
+        for band_start, band_end in bands[: len(lanes)]:
+            lane_boxes.append((band_start, 0.0, band_end, span + LANE_LABEL))
+        bb = (0.0, 0.0, total, top)
+        title = (80.0, top - TITLE / 2) if options.title else None
+    return Layout(out_pos, lane_boxes, bb, title)
+
+
+def render(process: Process, options: RenderOptions) -> bytes:
+    """The flowchart as ``options.format``: dot (text), or svg/png/pdf through Graphviz."""
+    if options.format == "dot":
+        return to_dot(process, options).encode("utf-8")
+    pinned = _Builder(process, options, layout(process, options)).build()
+    return run_dot(pinned, options.format, pinned=True)
