@@ -27,6 +27,8 @@ from flowsim.model import (
     Touchpoint,
     Transition,
 )
+from flowsim.overlay import Overlay
+from flowsim.render import RenderOptions, render
 
 __version__ = "0.1.0"
 
@@ -38,8 +40,10 @@ __all__ = [
     "Distribution",
     "FlowError",
     "Outcome",
+    "Overlay",
     "Persona",
     "Process",
+    "RenderOptions",
     "Role",
     "Scenario",
     "Severity",
@@ -53,4 +57,5 @@ __all__ = [
     "check_text",
     "load",
     "parse",
+    "render",
 ]

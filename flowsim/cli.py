@@ -234,6 +234,138 @@ def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str |
 
 
 @main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--view", type=click.Choice(["flowchart", "journey"]), default="flowchart", show_default=True
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "png", "pdf", "dot", "mermaid", "html"]),
+    default="svg",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    help="Output path, '-' for stdout (default: next to FILE, named FILE.VIEW.EXT).",
+)
+@click.option("--scenario", help="Draw the process under this scenario.")
+@click.option(
+    "--theme",
+    default="default",
+    show_default=True,
+    help="default, mono, dark, print, or a theme .toml file.",
+)
+@click.option("--direction", type=click.Choice(["LR", "TB"]), default="LR", show_default=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default=None,
+    help="Language of built-in words (default: zh if the process has Chinese text).",
+)
+@click.option(
+    "--lanes",
+    type=click.Choice(["department", "role", "none"]),
+    default="department",
+    show_default=True,
+)
+@click.option(
+    "--detail",
+    type=click.Choice(["none", "brief", "full"]),
+    default="brief",
+    show_default=True,
+    help="How much of goals and exit criteria to show.",
+)
+@click.option("--touchpoints", is_flag=True, help="Attach touchpoints as notes (flowchart).")
+@click.option(
+    "--overlay",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Metrics JSON (from `flowsim metrics` or `flowsim simulate`).",
+)
+@click.option(
+    "--color-by",
+    type=click.Choice(["dwell", "queue", "leakage", "utilization"]),
+    help="Colour stages by this overlay metric.",
+)
+@_guard
+def render(
+    file: str,
+    view: str,
+    fmt: str,
+    output: str | None,
+    scenario: str | None,
+    theme: str,
+    direction: str,
+    lang: str | None,
+    lanes: str,
+    detail: str,
+    touchpoints: bool,
+    overlay: str | None,
+    color_by: str | None,
+) -> None:
+    """Draw a .flow file: the swimlane flowchart or the customer journey map."""
+    from flowsim.render import EXTENSIONS, GraphvizError, ThemeError, render_with_notes
+    process, _ = _load_or_exit(file)
+    if scenario is not None:
+        try:
+            process = process.with_scenario(scenario)
+        except KeyError as err:
+            raise click.BadParameter(str(err.args[0]), param_hint="--scenario") from None
+    if color_by and not overlay:
+        raise click.BadParameter("needs --overlay", param_hint="--color-by")
+    from flowsim.render import options as make_options
+
+    try:
+        opts = make_options(
+            view=view,
+            format=fmt,
+            theme=theme,
+            direction=direction,
+            lang=lang or _guess_lang(process),
+            lanes=lanes,
+            detail=detail,
+            touchpoints=touchpoints,
+            overlay=overlay,
+            color_by=color_by,
+        )
+    except ThemeError as err:
+        raise click.BadParameter(str(err), param_hint="--theme") from None
+    except (ValueError, OSError) as err:  # a bad overlay file is the user's input
+        click.echo(f"flowsim: {overlay}: not a valid metrics overlay: {_first_line(err)}", err=True)
+        sys.exit(1)
+    try:
+        data, notes = render_with_notes(process, opts)
+    except GraphvizError as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    for note in notes:
+        click.echo(f"flowsim: note: {note}", err=True)
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    if output is None:
+        base = Path(file)
+        output = str(base.with_name(f"{base.stem}.{view}.{EXTENSIONS[fmt]}"))
+    path = Path(output)
+    tmp = path.with_name(f".{path.name}.flowsim-tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    click.echo(str(path))
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _guess_lang(process: Process) -> str:
+    """zh when the process is written in Chinese (its name or any stage label has Han text)."""
+    texts = [process.name, *(s.display for s in process.stages)]
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for t in texts for ch in t) else "en"
+
+
+@main.command()
 @click.option("-o", "--output", help="Write here instead of stdout.")
 @_guard
 def schema(output: str | None) -> None:

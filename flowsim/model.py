@@ -697,6 +697,17 @@ class Process(Node):
 
         return format_process(self)
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a process as its flowchart (None, i.e. text, without Graphviz)."""
+        # The one place the model reaches up to a renderer: Jupyter's display protocol asks
+        # the object itself. Imported lazily so the model does not depend on rendering.
+        from flowsim.render import GraphvizError, render
+
+        try:
+            return render(self, view="flowchart", format="svg").decode("utf-8")
+        except GraphvizError:
+            return None
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(
             f"<Process {self.name!r}: {len(self.stages)} stages, {len(self.outcomes)} outcomes>"

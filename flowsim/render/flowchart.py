@@ -44,15 +44,15 @@ def _pct(p: float) -> str:
 
 
 def _hours(h: float, w: dict[str, str]) -> str:
-    if h >= 48:
+    if h >= 24:
         return f"{h / 24:.1f}{w['days']}"
     return f"{h:.1f}{w['hours']}"
 
 
-def _dist_text(d: Distribution | None, w: dict[str, str]) -> str:
+def _dist_text(d: Distribution | None, w: dict[str, str], key: str) -> str:
     if d is None:
         return ""
-    return f"≈{_hours(d.expected, w)}"
+    return f"{w[key]} ≈{_hours(d.expected, w)}"
 
 
 @dataclass
@@ -289,10 +289,7 @@ class _Builder:
         font = dot_string(t.font)
         title = ""
         if o.title:
-            title = (
-                f"label={dot_string(p.name)}, labelloc=t, labeljust=l, "
-                f"fontsize={t.font_size + 5:g}, "
-            )
+            title = f"label={dot_string(p.name)}, labelloc=t, labeljust=l, "
         self.lines.append("digraph flowsim {")
         common = (
             f"fontname={font}, fontsize={t.font_size + 1:g}, fontcolor={dot_string(t.text)}, "
