@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps install clean
+.PHONY: demo test lint typecheck unit bench system-deps node-deps install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
+# Node.js + npm (Debian packages) when missing, and tests/js's pinned mermaid/jsdom (npm ci).
+node-deps:
+	@bash scripts/node-deps.sh
+
 demo: install system-deps
 	$(BIN)/flowsim check examples/b2b-cn.flow
 	$(BIN)/flowsim check examples/saas-en.flow
@@ -29,7 +33,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy flowsim
 
-unit: install system-deps
+unit: install system-deps node-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

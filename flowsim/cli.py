@@ -306,6 +306,7 @@ def render(
 ) -> None:
     """Draw a .flow file: the swimlane flowchart or the customer journey map."""
     from flowsim.render import EXTENSIONS, GraphvizError, ThemeError, render_with_notes
+
     process, _ = _load_or_exit(file)
     if scenario is not None:
         try:
