@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps node-deps install clean
+.PHONY: demo test lint typecheck unit bench system-deps node-deps install clean pictures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ node-deps:
 
 demo: install system-deps
 	$(BIN)/flowsim check examples/b2b-cn.flow
-	$(BIN)/flowsim check examples/saas-en.flow
+	@mkdir -p out
+	$(BIN)/flowsim render examples/b2b-cn.flow --view flowchart --touchpoints -o out/b2b-cn.flowchart.svg
+	$(BIN)/flowsim render examples/b2b-cn.flow --view journey -o out/b2b-cn.journey.svg
+	$(BIN)/flowsim render examples/b2b-cn.flow --format html -o out/b2b-cn.html
+	@echo "demo: pictures of examples/b2b-cn.flow are in out/ (open out/b2b-cn.html in a browser)"
+
+# The pictures the README shows; tests/render/test_pictures.py checks they are current.
+pictures: install system-deps
+	$(BIN)/python scripts/pictures.py
 
 lint: install
 	$(BIN)/ruff check flowsim tests bench
@@ -38,8 +46,9 @@ unit: install system-deps node-deps
 
 test: lint typecheck unit
 
-bench: install
+bench: install system-deps
 	$(BIN)/python bench/bench_language.py
+	$(BIN)/python bench/bench_render.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis out

@@ -7,6 +7,7 @@ Template directives: @@file PATH@@ -> a ```flow PATH block holding the file verb
 @@out CWD :: CMD@@ -> only the output. ``$DEMO`` in paths is the folder of broken snippets
 made by docs/src/snippets.sh; ``.`` is the repository root.
 """
+
 import os
 import re
 import subprocess
@@ -16,33 +17,49 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv", "bin") + "/"
 DEMO = os.environ.get("DEMO", "/tmp/flowsim-doc-snippets")
 
+
 def expand(text):
     def file_block(m):
         path = m.group(1)
         body = open(os.path.join(ROOT, path), encoding="utf-8").read()
         assert body.endswith("\n")
         return f"```flow {path}\n{body}```"
+
     def cat(m):
         body = open(m.group(1).replace("$DEMO", DEMO), encoding="utf-8").read()
         return body.rstrip("\n")
+
     def run(m):
         cwd, cmd = m.group(1).strip().replace("$DEMO", DEMO), m.group(2).strip()
         cwd = ROOT if cwd == "." else cwd
         shown = cmd
         env = dict(os.environ, PATH=VENV.rstrip("/") + ":" + os.environ["PATH"], COLUMNS="100")
-        res = subprocess.run(cmd, shell=True, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+        res = subprocess.run(
+            cmd,
+            shell=True,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         out = res.stdout.rstrip("\n")
         return f"$ {shown}\n{out}" if out else f"$ {shown}"
+
     text = re.sub(r"^@@file (\S+)@@$", file_block, text, flags=re.M)
     text = re.sub(r"@@cat (\S+)@@", cat, text)
     text = re.sub(r"@@run (.+?) :: (.+?)@@", run, text)
     text = re.sub(r"@@out (.+?) :: (.+?)@@", lambda m: run(m).split("\n", 1)[1], text)
     return text
 
+
 def main() -> None:
-    subprocess.run(["bash", os.path.join(ROOT, "docs", "src", "snippets.sh")], check=True,
-                   env=dict(os.environ, DEMO=DEMO), stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["bash", os.path.join(ROOT, "docs", "src", "snippets.sh")],
+        check=True,
+        env=dict(os.environ, DEMO=DEMO),
+        stdout=subprocess.DEVNULL,
+    )
     names = sys.argv[1:] or ["language.md", "tutorial.md"]
     for name in names:
         src = os.path.join(ROOT, "docs", "src", name)
