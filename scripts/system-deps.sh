@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install the system binaries flowsim's tests and renderers need, when they are missing:
-# Graphviz (`dot`) and a CJK font (WenQuanYi Micro Hei). Debian/Ubuntu via apt-get.
+# Graphviz (`dot`), cairo, and a CJK font (WenQuanYi Micro Hei). Debian/Ubuntu via apt-get.
 set -euo pipefail
 
 need=()
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+# cairo draws the journey map's PNG/PDF (cairosvg); Graphviz usually brings it already.
+ldconfig -p 2>/dev/null | grep -q "libcairo.so.2" || need+=(libcairo2)
 if ! fc-list 2>/dev/null | grep -qi -e "wenquanyi" -e "wqy" -e "noto sans cjk"; then
     need+=(fonts-wqy-microhei fontconfig)
 fi
