@@ -206,3 +206,13 @@ def test_builtin_themes_and_toml(tmp_path: Path) -> None:
 def test_jupyter_repr_svg() -> None:
     svg = flowsim.load(B2B)._repr_svg_()
     assert svg is not None and "<svg" in svg
+
+
+@pytest.mark.parametrize(("name", "lang"), [("b2b-cn", "zh"), ("saas-en", "en")])
+def test_golden_html(name: str, lang: str) -> None:
+    from tests.render.conftest import check_golden
+
+    process = flowsim.load(ROOT / "examples" / f"{name}.flow")
+    page = flowsim.render(process, format="html", lang=lang).decode("utf-8")
+    check_golden(f"page-{name}.html", page)
+    assert flowsim.render(process, format="html", lang=lang).decode("utf-8") == page
