@@ -11,6 +11,7 @@ Start with :func:`load`::
 
 from __future__ import annotations
 
+from flowsim import render
 from flowsim.api import CheckResult, check_file, check_text, load, parse
 from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, Severity, Span
@@ -28,7 +29,7 @@ from flowsim.model import (
     Transition,
 )
 from flowsim.overlay import Overlay
-from flowsim.render import RenderOptions, render
+from flowsim.render import RenderOptions
 
 __version__ = "0.1.0"
 

@@ -319,11 +319,12 @@ def render(
 
     try:
         opts = make_options(
+            process=process,
             view=view,
             format=fmt,
             theme=theme,
             direction=direction,
-            lang=lang or _guess_lang(process),
+            lang=lang,
             lanes=lanes,
             detail=detail,
             touchpoints=touchpoints,
@@ -333,13 +334,15 @@ def render(
     except ThemeError as err:
         raise click.BadParameter(str(err), param_hint="--theme") from None
     except (ValueError, OSError) as err:  # a bad overlay file is the user's input
-        click.echo(f"flowsim: {overlay}: not a valid metrics overlay: {_first_line(err)}", err=True)
+        click.echo(f"flowsim: {overlay}: not a valid metrics overlay: {_why(err)}", err=True)
         sys.exit(1)
     try:
         data, notes = render_with_notes(process, opts)
     except GraphvizError as err:
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)
+    except ValueError as err:  # a view/format pair that does not exist
+        raise click.UsageError(str(err)) from None
     for note in notes:
         click.echo(f"flowsim: note: {note}", err=True)
     if output == "-":
@@ -356,14 +359,17 @@ def render(
     click.echo(str(path))
 
 
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+def _why(err: Exception) -> str:
+    """The reason in one line: for validation errors, where and what."""
+    from pydantic import ValidationError
 
-
-def _guess_lang(process: Process) -> str:
-    """zh when the process is written in Chinese (its name or any stage label has Han text)."""
-    texts = [process.name, *(s.display for s in process.stages)]
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for t in texts for ch in t) else "en"
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        return f"{where}: {first['msg']}{more}"
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 @main.command()

@@ -8,6 +8,8 @@ read the model only; they never import the simulator.
 from __future__ import annotations
 
 import os
+import sys
+import types
 from typing import Any
 
 from flowsim.model import Process
@@ -25,6 +27,7 @@ __all__ = [
     "RenderOptions",
     "Theme",
     "ThemeError",
+    "guess_lang",
     "load_theme",
     "options",
     "render",
@@ -41,16 +44,27 @@ EXTENSIONS = {
 }
 
 
+def guess_lang(process: Process) -> str:
+    """zh when the process is written in Chinese (its name or a stage label has Han text)."""
+    texts = [process.name, *(s.display for s in process.stages)]
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for t in texts for ch in t) else "en"
+
+
 def options(
     *,
     theme: str | os.PathLike[str] | Theme | None = None,
     overlay: str | os.PathLike[str] | Overlay | None = None,
+    lang: str | None = None,
+    process: Process | None = None,
     **fields: Any,
 ) -> RenderOptions:
-    """Render options from friendly values: a theme name or TOML path, an overlay JSON path."""
+    """Render options from friendly values: a theme name or TOML path, an overlay JSON path,
+    and ``lang=None`` meaning "the process's own language" (needs ``process``)."""
     if isinstance(overlay, str | os.PathLike):
         overlay = Overlay.load(overlay)
-    return RenderOptions(theme=load_theme(theme), overlay=overlay, **fields)
+    if lang is None:
+        lang = guess_lang(process) if process is not None else "en"
+    return RenderOptions(theme=load_theme(theme), overlay=overlay, lang=lang, **fields)
 
 
 def render_with_notes(process: Process, opts: RenderOptions) -> tuple[bytes, list[str]]:
@@ -98,6 +112,21 @@ def render(
     Other keywords are :class:`RenderOptions` fields (``theme`` may be a built-in name or a
     TOML path, ``overlay`` a metrics JSON path)::
 
-        svg = flowsim.render(process, view="journey", lang="zh")
+        svg = flowsim.render(process, view="journey")   # lang: the process's own
     """
-    return render_with_notes(process, options(view=view, format=format, **kwargs))[0]
+    opts = options(view=view, format=format, process=process, **kwargs)
+    return render_with_notes(process, opts)[0]
+
+
+class _CallableModule(types.ModuleType):
+    """``flowsim.render`` is this package *and* the function :func:`render`.
+
+    So ``flowsim.render(process, ...)`` draws, while ``flowsim.render.options`` and
+    ``import flowsim.render.flowchart`` keep working as for any package.
+    """
+
+    def __call__(self, process: Process, **kwargs: Any) -> bytes:
+        return render(process, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -353,18 +353,20 @@ class _Builder:
             anchors.append(anchor)
             # The sizing pass draws no lanes: clusters cost dot 20x the time at 500 stages,
             # and flowsim stacks the lanes itself afterwards.
-            self.emit(f"subgraph cluster_lane{i} {{" if not self.sizing else f"subgraph lane{i} {{")
+            boxed = not self.sizing and self.o.lanes != "none"
+            self.emit(f"subgraph cluster_lane{i} {{" if boxed else f"subgraph lane{i} {{")
             fill = t.lane_fills[i % len(t.lane_fills)] if t.lane_fills else t.background
             lane_label = self.font("<B>" + html_label_text(lane.label) + "</B>", color=t.lane_label)
             box = ""
             if self.layout is not None:
                 box = ', bb="' + ",".join(f"{v:.2f}" for v in self.layout.lanes[i]) + '"'
-            self.emit(
-                f"graph [label=<{lane_label}>, "
-                f'labeljust=l, labelloc=t, style="filled", fillcolor={dot_string(fill)}, '
-                f'color={dot_string(t.lane_border)}, id="lane-{i}", class="lane"{box}]',
-                2,
-            )
+            if boxed:
+                self.emit(
+                    f"graph [label=<{lane_label}>, "
+                    f'labeljust=l, labelloc=t, style="filled", fillcolor={dot_string(fill)}, '
+                    f'color={dot_string(t.lane_border)}, id="lane-{i}", class="lane"{box}]',
+                    2,
+                )
             if self.layout is None and not self.sizing:
                 self.emit(f'{anchor} [style=invis, shape=point, width=0, height=0, label=""]', 2)
             members = sorted(lane.members, key=lambda n: order.get(n, len(order)))

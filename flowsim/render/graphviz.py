@@ -14,6 +14,8 @@ import shutil
 import subprocess
 from importlib import resources
 
+from flowsim.render.pdf import pin_dates
+
 __all__ = ["GraphvizError", "GraphvizMissing", "dot_version", "run_dot"]
 
 _TIMEOUT_S = 300
@@ -46,7 +48,6 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     conf = resources.files("flowsim.render").joinpath("fonts.conf")
     env["FONTCONFIG_FILE"] = str(conf)
-    env["SOURCE_DATE_EPOCH"] = "0"  # cairo writes this as the PDF creation date
     return env
 
 
@@ -88,4 +89,6 @@ def run_dot(source: str, fmt: str, *, pinned: bool = False) -> bytes:
     out = proc.stdout
     if fmt == "svg":
         out = _VERSION_COMMENT.sub(b"", out)
+    elif fmt == "pdf":
+        out = pin_dates(out)
     return out

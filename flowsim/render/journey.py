@@ -23,6 +23,7 @@ from flowsim.graph import phase_order
 from flowsim.model import Persona, Process, Stage, Touchpoint
 from flowsim.render.i18n import Lang, words
 from flowsim.render.options import RenderOptions
+from flowsim.render.pdf import pin_dates
 from flowsim.render.text import wrap, xml_attr, xml_text
 from flowsim.render.theme import Theme
 
@@ -794,16 +795,4 @@ def render(process: Process, options: RenderOptions) -> bytes:
         return png
     pdf = cairosvg.svg2pdf(bytestring=svg, unsafe=False)
     assert isinstance(pdf, bytes)
-    return _pin_pdf_dates(pdf)
-
-
-_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) *\(D:(\d{14})")
-
-
-def _pin_pdf_dates(pdf: bytes) -> bytes:
-    """Replace cairo's wall-clock creation date with a fixed one of the same length.
-
-    Equal length keeps every byte offset in the cross-reference table valid, and the same
-    SVG then gives the same PDF bytes.
-    """
-    return _PDF_DATE.sub(lambda m: b"/" + m.group(1) + b" (D:20000101000000", pdf)
+    return pin_dates(pdf)

@@ -464,10 +464,9 @@ def journey(process: Process, options: RenderOptions | None = None) -> MermaidEx
         return sum(len(getattr(tp, attr)) for s in process.stages for tp in s.touchpoints)
 
     pains, ideas, actions = count("pains"), count("ideas"), count("actions")
-    if pains or ideas:
-        dropped.append(
-            f"pain points ({pains}) and ideas ({ideas}) are not part of Mermaid journey diagrams"
-        )
+    lost_lanes = [f"{name} ({n})" for name, n in (("pain points", pains), ("ideas", ideas)) if n]
+    if lost_lanes:
+        dropped.append(f"{' and '.join(lost_lanes)} are not part of Mermaid journey diagrams")
     if actions:
         dropped.append(f"customer actions ({actions}) are not shown")
     channels = sum(tp.channel is not None for s in process.stages for tp in s.touchpoints)

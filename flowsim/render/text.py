@@ -7,7 +7,6 @@ rules; each has one function here, and every renderer goes through them.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from flowsim.diagnostics import display_width
 
@@ -15,7 +14,6 @@ __all__ = [
     "clean",
     "dot_string",
     "html_label_text",
-    "mermaid_text",
     "truncate",
     "wrap",
     "xml_attr",
@@ -88,12 +86,12 @@ def truncate(text: str, width: int) -> str:
     text = clean(text).replace("\n", " ")
     if display_width(text) <= width:
         return text
-    out = ""
-    for ch in text:
-        if display_width(out + ch) > width - 1:
-            break
-        out += ch
-    return out + "…"
+    used = 0
+    for i, ch in enumerate(text):
+        used += display_width(ch)
+        if used > width - 1:
+            return text[:i] + "…"
+    return text
 
 
 def xml_text(text: str) -> str:
@@ -115,30 +113,3 @@ def dot_string(text: str) -> str:
     """A DOT double-quoted string, quotes included. Backslash sequences are made literal."""
     body = clean(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{body}"'
-
-
-# Mermaid has no escapes inside journey lines and limited ones in flowcharts: characters that
-# are syntax are replaced by look-alikes (documented in docs/render.md).
-_MERMAID_MAP = {
-    '"': "＂",
-    "#": "＃",
-    ";": "；",
-    ":": "：",
-    "<": "‹",
-    ">": "›",
-    "&": "＆",
-    "`": "ˋ",
-    "|": "｜",
-    "[": "［",
-    "]": "］",
-    "{": "｛",
-    "}": "｝",
-    "(": "（",
-    ")": "）",
-}
-
-
-def mermaid_text(text: str) -> str:
-    """Text safe in any Mermaid label position: syntax characters become look-alikes."""
-    text = unicodedata.normalize("NFC", clean(text)).replace("\n", " ")
-    return "".join(_MERMAID_MAP.get(ch, ch) for ch in text).strip() or "-"

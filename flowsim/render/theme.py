@@ -31,6 +31,11 @@ class ThemeError(ValueError):
     """A theme name or file that cannot be used."""
 
 
+#: A Graphviz shape or style name: plain words only, so a theme cannot inject DOT attributes.
+_GV_WORD = r"^[A-Za-z_]+$"
+_GV_STYLE = r"^[A-Za-z_]+(,[A-Za-z_]+)*$"
+
+
 class Theme(BaseModel):
     """Every colour, font and shape the renderers use."""
 
@@ -44,23 +49,23 @@ class Theme(BaseModel):
     text: str = "#1f2328"
     muted_text: str = "#57606a"
     # swimlanes
-    lane_fills: tuple[str, ...] = ("#f6f8fa", "#eef3f8")
+    lane_fills: tuple[str, ...] = Field(default=("#f6f8fa", "#eef3f8"), min_length=1)
     lane_border: str = "#d0d7de"
     lane_label: str = "#24292f"
     # stages
-    stage_shape: str = "box"
-    stage_style: str = "rounded,filled"
+    stage_shape: str = Field(default="box", pattern=_GV_WORD)
+    stage_style: str = Field(default="rounded,filled", pattern=_GV_STYLE)
     stage_fill: str = "#ffffff"
     stage_border: str = "#57606a"
     entry_border: str = "#0969da"
     # outcomes
-    won_shape: str = "doubleoctagon"
+    won_shape: str = Field(default="doubleoctagon", pattern=_GV_WORD)
     won_fill: str = "#dafbe1"
     won_border: str = "#1a7f37"
-    lost_shape: str = "octagon"
+    lost_shape: str = Field(default="octagon", pattern=_GV_WORD)
     lost_fill: str = "#eaeef2"
     lost_border: str = "#6e7781"
-    other_shape: str = "octagon"
+    other_shape: str = Field(default="octagon", pattern=_GV_WORD)
     other_fill: str = "#fff8c5"
     other_border: str = "#9a6700"
     # edges
@@ -85,7 +90,9 @@ class Theme(BaseModel):
     pain: str = "#cf222e"
     idea: str = "#1a7f37"
     # metrics overlay: a sequential scale from low to high
-    heat: tuple[str, ...] = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
+    heat: tuple[str, ...] = Field(
+        default=("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"), min_length=2
+    )
     heat_text_dark: str = "#1f2328"
     heat_text_light: str = "#ffffff"
 

@@ -216,3 +216,39 @@ def test_golden_html(name: str, lang: str) -> None:
     page = flowsim.render(process, format="html", lang=lang).decode("utf-8")
     check_golden(f"page-{name}.html", page)
     assert flowsim.render(process, format="html", lang=lang).decode("utf-8") == page
+
+
+def test_render_is_a_callable_package() -> None:
+    import flowsim.render.flowchart as chart
+
+    assert chart.__name__ == "flowsim.render.flowchart"
+    assert callable(flowsim.render)
+    assert flowsim.render.options is not None  # the package's attributes still work
+    p = flowsim.load(B2B)
+    assert b"\xe8\xb4\x9f\xe8\xb4\xa3\xe4\xba\xba" in flowsim.render(
+        p, format="dot"
+    )  # 负责人: zh guessed
+
+
+def test_theme_cannot_inject_dot() -> None:
+    from flowsim.render import Theme
+
+    with pytest.raises(ValueError, match="stage_shape"):
+        Theme(stage_shape='box, URL="javascript:alert(1)"')
+    with pytest.raises(ValueError, match="heat"):
+        Theme(heat=())
+
+
+def test_journey_has_no_dot_and_pdf_is_deterministic() -> None:
+    assert run("render", str(B2B), "--view", "journey", "--format", "dot").returncode == 2
+    p = flowsim.load(B2B)
+    first = flowsim.render(p, format="pdf")
+    import time
+
+    time.sleep(1.1)  # cairo stamps the time: the pinned date must hide it
+    assert flowsim.render(p, format="pdf") == first
+
+
+def test_lanes_none_draws_no_lane_boxes() -> None:
+    dot = flowsim.render(flowsim.load(B2B), format="dot", lanes="none").decode()
+    assert "cluster_lane" not in dot
