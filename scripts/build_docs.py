@@ -60,7 +60,7 @@ def main() -> None:
         env=dict(os.environ, DEMO=DEMO),
         stdout=subprocess.DEVNULL,
     )
-    names = sys.argv[1:] or ["language.md", "tutorial.md"]
+    names = sys.argv[1:] or ["language.md", "tutorial.md", "render.md"]
     for name in names:
         src = os.path.join(ROOT, "docs", "src", name)
         dst = os.path.join(ROOT, "docs", name)
