@@ -23,7 +23,7 @@ node-deps:
 	@bash scripts/node-deps.sh
 
 demo: install system-deps
-	$(BIN)/flowsim check examples/b2b-cn.flow
+	$(BIN)/flowsim check -q examples/b2b-cn.flow
 	@mkdir -p out
 	$(BIN)/flowsim render examples/b2b-cn.flow --view flowchart --touchpoints -o out/b2b-cn.flowchart.svg
 	$(BIN)/flowsim render examples/b2b-cn.flow --view journey -o out/b2b-cn.journey.svg
