@@ -1,0 +1,84 @@
+"""Problems found while importing a deal log, and the error that carries them.
+
+Every problem names where it is (source, row, column) and what was there, so a user can open
+the file and fix it. Strict imports raise :class:`LogError` with all problems found in one
+pass; lenient imports keep them as counted warnings in the :class:`ImportReport`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Severity = Literal["error", "warning", "info"]
+
+#: problem codes, one per kind of bad data (stable: tests and tools match on them)
+MISSING_COLUMN = "missing-column"
+UNKNOWN_COLUMN = "unknown-column"
+BAD_MAPPING = "bad-mapping"
+BAD_ENCODING = "bad-encoding"
+BAD_CSV = "bad-csv"
+BAD_XML = "bad-xml"
+EMPTY_FILE = "empty-file"
+BAD_TIMEZONE = "bad-timezone"
+BAD_DATE = "bad-date"
+MISSING_DATE = "missing-date"
+AMBIGUOUS_DATE_ORDER = "ambiguous-date-order"
+EMPTY_DEAL = "empty-deal"
+EMPTY_STAGE = "empty-stage"
+BAD_AMOUNT = "bad-amount"
+DUPLICATE_EVENT = "duplicate-event"
+NEGATIVE_DURATION = "negative-duration"
+UNCHANGED_STAGE = "unchanged-stage"
+UNPAIRED_START = "unpaired-start"
+UNPAIRED_SCHEDULE = "unpaired-schedule"
+UNPAIRED_COMPLETE = "unpaired-complete"
+UNSUPPORTED_LIFECYCLE = "unsupported-lifecycle"
+
+
+class LogProblem(BaseModel):
+    """One finding about the input, located as precisely as the input allows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity = "error"
+    message: str
+    source: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source or "<input>"
+        if self.row is not None:
+            where += f":{self.row}"
+        text = f"{where}: "
+        if self.column is not None:
+            text += f"column '{self.column}': "
+        text += self.message
+        if self.value is not None:
+            text += f" '{self.value}'"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+
+class LogError(Exception):
+    """A log could not be imported; ``problems`` holds every error found (strict mode)."""
+
+    #: at most this many problems are spelled out in ``str(error)``
+    SHOWN = 20
+
+    def __init__(self, problems: list[LogProblem]) -> None:
+        self.problems = problems
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = [str(p) for p in self.problems[: self.SHOWN]]
+        rest = len(self.problems) - self.SHOWN
+        if rest > 0:
+            lines.append(f"... and {rest} more problem(s)")
+        return "\n".join(lines) if lines else "the log could not be imported"
