@@ -631,12 +631,11 @@ class Process(Node):
     @property
     def entry(self) -> Stage | None:
         """The stage deals start in: the one marked ``start``, else the first declared."""
-        for stage in self.stages:
-            if stage.start:
-                return stage
-        return self.stages[0] if self.stages else None
+        return self._lookup()[2]
 
-    def _lookup(self) -> tuple[dict[str, Stage | Outcome], dict[str, list[Transition]]]:
+    def _lookup(
+        self,
+    ) -> tuple[dict[str, Stage | Outcome], dict[str, list[Transition]], Stage | None]:
         if self._index is None:
             nodes: dict[str, Stage | Outcome] = {}
             for node in self.iter_nodes():
@@ -644,7 +643,9 @@ class Process(Node):
             out: dict[str, list[Transition]] = {}
             for t in self.transitions:
                 out.setdefault(t.source, []).append(t)
-            self._index = (nodes, out)
+            marked = [s for s in self.stages if s.start]
+            entry = marked[0] if marked else (self.stages[0] if self.stages else None)
+            self._index = (nodes, out, entry)
         return self._index  # type: ignore[no-any-return]
 
     def node(self, node_id: str) -> Stage | Outcome:
