@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps node-deps install clean pictures
+.PHONY: demo test lint typecheck unit bench system-deps node-deps pg-deps install clean pictures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ system-deps:
 # Node.js + npm (Debian packages) when missing, and tests/js's pinned mermaid/jsdom (npm ci).
 node-deps:
 	@bash scripts/node-deps.sh
+
+# PostgreSQL (Debian's package) when missing: tests/history/test_sql.py starts a throwaway server.
+pg-deps:
+	@bash scripts/postgres.sh install
 
 demo: install system-deps
 	$(BIN)/flowsim check -q examples/b2b-cn.flow
@@ -41,7 +45,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy flowsim
 
-unit: install system-deps node-deps
+unit: install system-deps node-deps pg-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

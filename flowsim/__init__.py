@@ -11,6 +11,8 @@ Start with :func:`load`::
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowsim import render
 from flowsim.api import CheckResult, check_file, check_text, load, parse
 from flowsim.checks import check
@@ -36,10 +38,13 @@ __version__ = "0.1.0"
 __all__ = [
     "Calendar",
     "CheckResult",
+    "DealLog",
     "Department",
     "Diagnostic",
     "Distribution",
     "FlowError",
+    "FunnelMetrics",
+    "LogError",
     "Outcome",
     "Overlay",
     "Persona",
@@ -57,6 +62,26 @@ __all__ = [
     "check_file",
     "check_text",
     "load",
+    "metrics",
     "parse",
+    "read_log",
     "render",
 ]
+
+# Deal history pulls in polars and pandas; import it only when used, so `flowsim check`
+# and `flowsim render` start fast.
+_LAZY = {
+    "DealLog": "flowsim.history",
+    "LogError": "flowsim.history",
+    "read_log": "flowsim.history",
+    "FunnelMetrics": "flowsim.history.metrics",
+    "metrics": "flowsim.history.metrics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'flowsim' has no attribute {name!r}")

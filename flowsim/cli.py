@@ -373,6 +373,142 @@ def _why(err: Exception) -> str:
 
 
 @main.command()
+@click.argument("log", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--process",
+    "flow",
+    type=click.Path(dir_okay=False),
+    help="The designed process (.flow): stage order, outcomes, labels as stage names.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "overlay"]),
+    default="text",
+    show_default=True,
+    help="A table, all figures as JSON, or a render --overlay file.",
+)
+@click.option("-o", "--output", help="Write here instead of stdout.")
+@click.option(
+    "--map",
+    "mapping",
+    help="Column mapping: 'deal=opportunity_id,stage=StageName' or a mapping .toml file.",
+)
+@click.option("--encoding", help="Force the text encoding (default: UTF-8, else GB18030).")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone of naive timestamps.")
+@click.option(
+    "--lenient", is_flag=True, help="Skip bad rows (counted and listed) instead of failing."
+)
+@click.option(
+    "--funnel", type=click.Choice(["touched", "strict"]), default="touched", show_default=True
+)
+@click.option("--as-of", "as_of", help="Censor open deals at this date (default: last event).")
+@click.option("--by", help="Break down by owner, month, quarter or a column.")
+@click.option("--sql", help="Read the log with this SQL query (with --db).")
+@click.option("--db", help="Database URL for --sql: sqlite:///deals.db or postgresql://...")
+@_guard
+def metrics(
+    log: str | None,
+    flow: str | None,
+    fmt: str,
+    output: str | None,
+    mapping: str | None,
+    encoding: str | None,
+    tz: str,
+    lenient: bool,
+    funnel: str,
+    as_of: str | None,
+    by: str | None,
+    sql: str | None,
+    db: str | None,
+) -> None:
+    """Measure the real funnel in a deal log (CSV, Excel, Parquet, XES, SQL)."""
+    from flowsim.history.metrics import metrics as measure
+
+    when = None
+    if as_of is not None:
+        try:
+            when = _parse_as_of(as_of, tz)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--as-of") from None
+    process = _load_or_exit(flow)[0] if flow else None
+    deal_log = _read_log_or_exit(log, mapping, encoding, tz, lenient, sql, db)
+    result = measure(deal_log, process, funnel=funnel, as_of=when, by=by)  # type: ignore[call-overload]
+    if fmt == "overlay":
+        if isinstance(result, dict):
+            raise click.BadParameter("an overlay is one picture: drop --by", param_hint="--format")
+        _emit(result.to_overlay(process).model_dump_json(indent=2) + "\n", output)
+        return
+    if fmt == "json":
+        if isinstance(result, dict):
+            parts = [
+                f"{json.dumps(k, ensure_ascii=False)}: {v.to_json()}"
+                for k, v in sorted(result.items())
+            ]
+            _emit("{" + ", ".join(parts) + "}\n", output)
+        else:
+            _emit(result.to_json() + "\n", output)
+        return
+    from flowsim.history.table import metrics_table
+
+    if isinstance(result, dict):
+        text = "\n".join(f"== {k} ==\n{metrics_table(v)}" for k, v in sorted(result.items()))
+    else:
+        text = metrics_table(result)
+    _emit(text, output)
+
+
+def _parse_as_of(text: str, tz: str) -> Any:
+    import datetime as dt
+    import zoneinfo
+
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+    return value
+
+
+def _read_log_or_exit(
+    log: str | None,
+    mapping: str | None,
+    encoding: str | None,
+    tz: str,
+    lenient: bool,
+    sql: str | None,
+    db: str | None,
+) -> Any:
+    from flowsim.history import LogError, Mapping, read_log
+
+    options: dict[str, Any] = {"tz": tz, "lenient": lenient}
+    if encoding:
+        options["encoding"] = encoding
+    if mapping:
+        try:
+            options["mapping"] = (
+                Mapping.load(mapping) if mapping.endswith(".toml") else Mapping.parse(mapping)
+            )
+        except (ValueError, OSError) as err:
+            raise click.BadParameter(_why(err), param_hint="--map") from None
+    if log is None and sql is None:
+        raise click.UsageError("give a log file, or --sql with --db")
+    try:
+        if sql is not None:
+            deal_log = read_log(log, sql=sql, db=db, **options)
+        else:
+            deal_log = read_log(log, **options)
+    except LogError as err:
+        for problem in err.problems[:50]:
+            click.echo(f"flowsim: {problem}", err=True)
+        if len(err.problems) > 50:
+            click.echo(f"flowsim: ... and {len(err.problems) - 50} more problems", err=True)
+        click.echo("flowsim: the log was not read (use --lenient to skip bad rows)", err=True)
+        sys.exit(1)
+    except TypeError as err:  # an option this reader does not take (e.g. --encoding for XES)
+        raise click.UsageError(str(err)) from None
+    return deal_log
+
+
+@main.command()
 @click.option("-o", "--output", help="Write here instead of stdout.")
 @_guard
 def schema(output: str | None) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv", "bin") + "/"
@@ -21,12 +22,12 @@ DEMO = os.environ.get("DEMO", "/tmp/flowsim-doc-snippets")
 def expand(text):
     def file_block(m):
         path = m.group(1)
-        body = open(os.path.join(ROOT, path), encoding="utf-8").read()
+        body = Path(ROOT, path).read_text(encoding="utf-8")
         assert body.endswith("\n")
         return f"```flow {path}\n{body}```"
 
     def cat(m):
-        body = open(m.group(1).replace("$DEMO", DEMO), encoding="utf-8").read()
+        body = Path(m.group(1).replace("$DEMO", DEMO)).read_text(encoding="utf-8")
         return body.rstrip("\n")
 
     def run(m):
@@ -64,10 +65,10 @@ def main() -> None:
     for name in names:
         src = os.path.join(ROOT, "docs", "src", name)
         dst = os.path.join(ROOT, "docs", name)
-        out = expand(open(src, encoding="utf-8").read())
+        out = expand(Path(src).read_text(encoding="utf-8"))
         left = re.findall(r"@@\w+", out)
         assert not left, left
-        open(dst, "w", encoding="utf-8").write(out)
+        Path(dst).write_text(out, encoding="utf-8")
         print("wrote", dst)
 
 

@@ -1,8 +1,11 @@
 """Deal history: import CRM exports and event logs into one :class:`DealLog` (issue 4).
 
-``read_log(path)`` picks the reader by file name: ``.xes``/``.xes.gz`` → :func:`read_xes`,
-anything else → :func:`read_csv` (long shape). Bad input raises :class:`LogError` with every
-problem located by file, row and column, unless ``lenient=True``.
+``read_log(path)`` picks the reader by file name (or ``format=``): ``.csv``/``.tsv``/``.txt``
+→ :func:`read_csv`, ``.xlsx`` → :func:`read_excel`, ``.parquet`` → :func:`read_parquet`,
+``.xes``/``.xes.gz`` → :func:`read_xes`; ``read_log(sql="SELECT ...", db=URL)`` →
+:func:`read_sql`. Tables come in the long or the wide shape (:mod:`.read_wide`), detected
+from their columns. Bad input raises :class:`LogError` with every problem located by file,
+row and column, unless ``lenient=True``.
 """
 
 from __future__ import annotations
@@ -10,28 +13,109 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flowsim.history import problems as p
 from flowsim.history.log import SCHEMA, DealLog, ImportReport
-from flowsim.history.mapping import Mapping
+from flowsim.history.mapping import Mapping, load_roles
 from flowsim.history.problems import LogError, LogProblem
-from flowsim.history.read_csv import read_csv
+from flowsim.history.read_csv import from_table, read_csv
+from flowsim.history.read_excel import read_excel
+from flowsim.history.read_parquet import read_parquet
+from flowsim.history.read_sql import read_sql
+from flowsim.history.read_wide import read_wide
 from flowsim.history.read_xes import read_xes
 
 __all__ = [
+    "FORMATS",
     "SCHEMA",
     "DealLog",
     "ImportReport",
     "LogError",
     "LogProblem",
     "Mapping",
+    "from_table",
+    "load_roles",
     "read_csv",
+    "read_excel",
     "read_log",
+    "read_parquet",
+    "read_sql",
+    "read_wide",
     "read_xes",
 ]
 
+#: ``format=`` names and the file endings that choose them
+FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv", ".tsv", ".txt", ".tab"),
+    "xlsx": (".xlsx", ".xlsm"),
+    "parquet": (".parquet", ".pq"),
+    "xes": (".xes", ".xes.gz"),
+}
 
-def read_log(path: str | Path, **options: Any) -> DealLog:
-    """Import a deal log, choosing the reader from the file name."""
-    name = Path(path).name.lower()
-    if name.endswith((".xes", ".xes.gz")):
+
+def _format_of(path: Path) -> str:
+    name = path.name.lower()
+    for fmt, endings in FORMATS.items():
+        if name.endswith(endings):
+            return fmt
+    if name.endswith(".xls"):
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.UNKNOWN_FORMAT,
+                    source=path.name,
+                    message="old Excel .xls files are not supported",
+                    hint="save the sheet as .xlsx (Excel Workbook) or CSV",
+                )
+            ]
+        )
+    return "csv"  # CRM exports often come without a telling extension
+
+
+def read_log(
+    path: str | Path | None = None,
+    *,
+    format: str | None = None,
+    sql: str | None = None,
+    db: str | Path | None = None,
+    **options: Any,
+) -> DealLog:
+    """Import a deal log, choosing the reader from the file name, ``format``, or ``sql``/``db``."""
+    if sql is not None or db is not None or format == "sql":
+        if path is not None and db is None:
+            db = path
+        if sql is None or db is None:
+            raise LogError(
+                [
+                    LogProblem(
+                        code=p.BAD_QUERY,
+                        message="a SQL import needs both the query and the database",
+                        hint="read_log(sql='SELECT ...', db='sqlite:///deals.db')",
+                    )
+                ]
+            )
+        return read_sql(sql, db, **options)
+    if path is None:
+        raise TypeError("read_log() needs a path, or sql= and db=")
+    path = Path(path)
+    fmt = format.lower().lstrip(".") if format else _format_of(path)
+    if fmt in ("tsv", "txt"):
+        fmt = "csv"
+    if fmt == "xes":
         return read_xes(path, **options)
-    return read_csv(path, **options)
+    if fmt == "xlsx":
+        return read_excel(path, **options)
+    if fmt == "parquet":
+        return read_parquet(path, **options)
+    if fmt == "csv":
+        return read_csv(path, **options)
+    raise LogError(
+        [
+            LogProblem(
+                code=p.UNKNOWN_FORMAT,
+                source=path.name,
+                message="unknown format",
+                value=format,
+                hint="formats: " + ", ".join([*FORMATS, "sql"]),
+            )
+        ]
+    )

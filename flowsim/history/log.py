@@ -44,7 +44,7 @@ class ImportReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str
-    format: Literal["csv", "xes"]
+    format: Literal["csv", "xes", "xlsx", "parquet", "sql"]
     shape: Literal["long", "wide"] = "long"
     encoding: str | None = None
     delimiter: str | None = None
@@ -69,13 +69,19 @@ class ImportReport(BaseModel):
 
 
 class DealLog:
-    """An imported log: ``frame`` in the canonical :data:`SCHEMA` plus its ``report``."""
+    """An imported log: ``frame`` in the canonical :data:`SCHEMA` plus its ``report``.
 
-    def __init__(self, frame: pl.DataFrame, report: ImportReport) -> None:
+    ``roles`` is the owner → role table given with the import (empty when none was given).
+    """
+
+    def __init__(
+        self, frame: pl.DataFrame, report: ImportReport, roles: dict[str, str] | None = None
+    ) -> None:
         if dict(frame.schema) != SCHEMA:
             raise ValueError(f"DealLog frame schema {dict(frame.schema)} is not {SCHEMA}")
         self.frame = frame
         self.report = report
+        self.roles: dict[str, str] = dict(roles or {})
 
     @property
     def deals(self) -> int:
@@ -244,7 +250,7 @@ def assemble(
     ):
         skipped[reason] += int(weight)
     used = int(weights.filter(~bad).sum())
-    frame = cand.filter(~bad).sort(["deal", "entered_at", "source_row"])
+    frame = cand.filter(~bad).sort(["deal", "entered_at", "source_row"], maintain_order=True)
     if collapse_repeats and frame.height:
         same = (frame["deal"] == frame["deal"].shift(1)) & (
             frame["stage"] == frame["stage"].shift(1)

@@ -13,12 +13,14 @@ import re
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flowsim.history import problems as p
 from flowsim.history.problems import LogError, LogProblem
 
 FIELDS = ("deal", "stage", "timestamp", "end", "start", "owner", "amount", "lifecycle")
+#: wide shape only: the column with the date a deal reached its current (outcome) stage
+WIDE_FIELDS = ("close_date",)
 
 #: accepted spellings of the field names in ``--map`` and ``[columns]``
 FIELD_ALIASES = {
@@ -40,6 +42,28 @@ FIELD_ALIASES = {
     "resource": "owner",
     "amount": "amount",
     "lifecycle": "lifecycle",
+    "close_date": "close_date",
+    "closed": "close_date",
+    "closed_at": "close_date",
+    "outcome_date": "close_date",
+}
+
+#: default outcome values of a stage column (compared after :func:`normalise`)
+DEFAULT_OUTCOMES = {"won": "won", "closedwon": "won", "lost": "lost", "closedlost": "lost"}
+
+#: HubSpot deal-export stage-date columns: property names (API/Airbyte/Fivetran exports,
+#: ``hs_v2_`` and the legacy ``hs_`` set) and the UI export's labels
+HUBSPOT_ENTERED = re.compile(r"^hs_(?:v2_)?date_entered_(.+)$", re.IGNORECASE)
+HUBSPOT_EXITED = re.compile(r"^hs_(?:v2_)?date_exited_(.+)$", re.IGNORECASE)
+HUBSPOT_LABEL_ENTERED = re.compile(r'^Date entered "(.+)"$', re.IGNORECASE)
+HUBSPOT_LABEL_EXITED = re.compile(r'^Date exited "(.+)"$', re.IGNORECASE)
+
+#: wide-shape candidates for the deal, stage, owner and amount (HubSpot and Maven CRM first)
+WIDE_CANDIDATES: dict[str, list[str]] = {
+    "deal": ["hs_object_id", "Record ID", "dealId", "deal_id", "opportunity_id", "id"],
+    "stage": ["dealstage", "Deal Stage", "deal_stage", "stage", "status"],
+    "owner": ["hubspot_owner_id", "Deal owner", "sales_agent", "owner"],
+    "amount": ["amount", "close_value", "value"],
 }
 
 #: auto-detection candidates per field, best first (compared after :func:`normalise`)
@@ -84,6 +108,14 @@ class ResolvedMapping(BaseModel):
     layout: str = "generic"
     stage_aliases: dict[str, str] = Field(default_factory=dict)
     collapse_repeats: bool = False
+    shape: str = "long"
+    #: wide shape: stage → entered-date column, stage → exited-date column
+    stage_dates: dict[str, str] = Field(default_factory=dict)
+    stage_exits: dict[str, str] = Field(default_factory=dict)
+    #: stage value → ``won``/``lost``
+    outcomes: dict[str, str] = Field(default_factory=dict)
+    roles: dict[str, str] = Field(default_factory=dict)
+    close_column: str | None = None
 
     def get(self, name: str) -> str | None:
         return self.columns.get(name)
@@ -104,23 +136,49 @@ class Mapping(BaseModel):
     lifecycle: str | None = None
     stage_aliases: dict[str, str] = Field(default_factory=dict)
     collapse_repeats: bool | None = None
+    #: wide shape (one row per deal): stage → the column holding the date it was entered
+    stage_dates: dict[str, str] = Field(default_factory=dict)
+    #: wide shape: column with the date the deal reached its current stage, an outcome
+    close_date: str | None = None
+    #: stage values that end a deal → ``"won"`` or ``"lost"`` (default: Won/Lost, Closed Won...)
+    outcomes: dict[str, str] = Field(default_factory=dict)
+    #: owner → role (e.g. from ``sales_teams.csv`` via :func:`load_roles`)
+    roles: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcome_values(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {k: v for k, v in value.items() if v not in ("won", "lost")}
+        if bad:
+            raise ValueError(f"outcomes must map stage values to 'won' or 'lost', not {bad}")
+        return value
 
     @classmethod
     def parse(cls, text: str) -> Mapping:
-        """``"deal=opportunity_id,stage=StageName"`` (the CLI's ``--map``) as a mapping."""
-        values: dict[str, str] = {}
+        """``"deal=opportunity_id,stage=StageName"`` (the CLI's ``--map``) as a mapping.
+
+        Wide shape: ``date:<stage>=<column>`` names a stage's entered-date column and
+        ``close_date=<column>`` the date of the deal's outcome.
+        """
+        values: dict[str, object] = {}
+        dates: dict[str, str] = {}
         for part in filter(None, (s.strip() for s in text.split(","))):
             key, sep, column = part.partition("=")
-            field = FIELD_ALIASES.get(key.strip().lower())
             if not sep or not column.strip():
                 raise _error("expected field=column in --map", value=part, hint=REQUIRED_HINT)
+            if key.strip().lower().startswith("date:") and key.strip()[5:].strip():
+                dates[key.strip()[5:].strip()] = column.strip()
+                continue
+            field = FIELD_ALIASES.get(key.strip().lower())
             if field is None:
                 raise _error(
                     "unknown field in --map",
                     value=key.strip(),
-                    hint="fields are " + ", ".join(FIELDS),
+                    hint="fields are " + ", ".join(FIELDS + WIDE_FIELDS) + ", date:<stage>",
                 )
             values[field] = column.strip()
+        if dates:
+            values["stage_dates"] = dates
         return cls.model_validate(values)
 
     @classmethod
@@ -133,23 +191,38 @@ class Mapping(BaseModel):
             raise _error(f"cannot read mapping file: {exc.strerror}", value=str(path)) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise _error(f"mapping file is not valid TOML: {exc}", value=str(path)) from None
-        unknown = set(data) - {"columns", "stages", "options"}
+        tables = {"columns", "stages", "options", "stage_dates", "outcomes", "roles"}
+        unknown = set(data) - tables
         if unknown:
             raise _error(
                 "unknown table in mapping file",
                 value=", ".join(sorted(unknown)),
-                hint="use [columns], [stages] and [options]",
+                hint="use " + ", ".join(f"[{t}]" for t in sorted(tables)),
             )
         values: dict[str, object] = {}
         for key, column in dict(data.get("columns", {})).items():
             field = FIELD_ALIASES.get(str(key).lower())
             if field is None or not isinstance(column, str):
                 raise _error(
-                    "bad entry in [columns]", value=str(key), hint="fields are " + ", ".join(FIELDS)
+                    "bad entry in [columns]",
+                    value=str(key),
+                    hint="fields are " + ", ".join(FIELDS + WIDE_FIELDS),
                 )
             values[field] = column
         values["stage_aliases"] = dict(data.get("stages", {}))
-        values.update(dict(data.get("options", {})))
+        values["stage_dates"] = dict(data.get("stage_dates", {}))
+        values["outcomes"] = dict(data.get("outcomes", {}))
+        options = dict(data.get("options", {}))
+        roles = dict(data.get("roles", {}))
+        roles_file = options.pop("roles_file", None)
+        role_column = options.pop("role_column", None)
+        if roles_file is not None:
+            roles = {
+                **load_roles(path.parent / str(roles_file), role=role_column and str(role_column)),
+                **roles,
+            }
+        values["roles"] = roles
+        values.update(options)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
@@ -166,21 +239,16 @@ class Mapping(BaseModel):
             given = getattr(self, name)
             if given is None:
                 continue
-            real = given if given in columns else by_key.get(normalise(given))
+            real = _find(given, columns, by_key)
             if real is None:
-                problems.append(
-                    LogProblem(
-                        code=p.UNKNOWN_COLUMN,
-                        source=source,
-                        message=f"the mapping names a column for '{name}' that is not there",
-                        value=given,
-                        hint=_closest_hint(given, columns),
-                    )
-                )
+                problems.append(_unknown(name, given, columns, source))
             else:
                 chosen[name] = real
         if problems:
             raise LogError(problems)
+        wide = self._resolve_wide(columns, by_key, chosen, source)
+        if wide is not None:
+            return wide
         auto: list[str] = []
         taken = set(chosen.values())
         keys = {normalise(c) for c in columns}
@@ -227,6 +295,192 @@ class Mapping(BaseModel):
             stage_aliases=dict(self.stage_aliases),
             collapse_repeats=collapse,
         )
+
+    def _resolve_wide(
+        self,
+        columns: list[str],
+        by_key: dict[str, str],
+        chosen: dict[str, str],
+        source: str | None,
+    ) -> ResolvedMapping | None:
+        """The wide-shape mapping when the mapping or the columns say so, else ``None``.
+
+        Wide when :attr:`stage_dates` is given, or the columns are a Maven CRM
+        ``sales_pipeline.csv`` (``engage_date``, ``close_date``, ``deal_stage``) or a HubSpot
+        deal export (``hs_v2_date_entered_<stage>`` or ``Date entered "<stage>"`` columns).
+        """
+        keys = set(by_key)
+        dates: dict[str, str] = {}
+        exits: dict[str, str] = {}
+        close: str | None = None
+        problems: list[LogProblem] = []
+        for stage, given in self.stage_dates.items():
+            real = _find(given, columns, by_key)
+            if real is None:
+                problems.append(_unknown(f"date:{stage}", given, columns, source))
+            else:
+                dates[stage] = real
+        if self.close_date is not None:
+            close = _find(self.close_date, columns, by_key)
+            if close is None:
+                problems.append(_unknown("close_date", self.close_date, columns, source))
+        if problems:
+            raise LogError(problems)
+        layout = "generic wide"
+        if not dates and close is None:
+            if {"opportunityid", "dealstage", "engagedate", "closedate"} <= keys:
+                layout = "Maven CRM sales_pipeline"
+                dates = {"Engaging": by_key["engagedate"]}
+                close = by_key["closedate"]
+            else:
+                dates, exits = _hubspot_dates(columns)
+                if not dates:
+                    return None
+                layout = "HubSpot deal export"
+        taken = set(dates.values()) | set(exits.values()) | ({close} if close else set())
+        cols = dict(chosen)
+        auto: list[str] = []
+        for name, cands in WIDE_CANDIDATES.items():
+            if name in cols:
+                continue
+            for cand in cands:
+                real = by_key.get(normalise(cand))
+                if real is not None and real not in taken and real not in cols.values():
+                    cols[name] = real
+                    auto.append(name)
+                    break
+        missing = ["deal"] if "deal" not in cols else []
+        if close is not None and "stage" not in cols:
+            missing.append("stage")
+        if missing:
+            raise LogError(
+                [
+                    LogProblem(
+                        code=p.MISSING_COLUMN,
+                        source=source,
+                        message=f"no column for required field '{f}' (wide shape)",
+                        hint=f"columns found: {', '.join(columns)}; "
+                        + _closest_hint(f, columns, WIDE_CANDIDATES[f])
+                        + f"; map it with --map {f}=<column>",
+                    )
+                    for f in missing
+                ]
+            )
+        for name in ("timestamp", "start", "end", "lifecycle"):
+            cols.pop(name, None)  # a wide table's times are its stage-date columns
+        return ResolvedMapping(
+            columns=cols,
+            auto=auto,
+            layout=layout,
+            stage_aliases=dict(self.stage_aliases),
+            shape="wide",
+            stage_dates=dates,
+            stage_exits=exits,
+            outcomes=dict(self.outcomes),
+            roles=dict(self.roles),
+            close_column=close,
+        )
+
+
+def _find(given: str, columns: list[str], by_key: dict[str, str]) -> str | None:
+    return given if given in columns else by_key.get(normalise(given))
+
+
+def _unknown(name: str, given: str, columns: list[str], source: str | None) -> LogProblem:
+    return LogProblem(
+        code=p.UNKNOWN_COLUMN,
+        source=source,
+        message=f"the mapping names a column for '{name}' that is not there",
+        value=given,
+        hint=_closest_hint(given, columns),
+    )
+
+
+def _hubspot_dates(columns: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """HubSpot stage → entered-date column and stage → exited-date column.
+
+    ``hs_v2_`` properties win over the legacy ``hs_date_entered_`` ones for the same stage;
+    the UI export's ``Date entered "Appointment Scheduled (Sales Pipeline)"`` labels give the
+    stage label, pipeline included.
+    """
+    entered: dict[str, str] = {}
+    exited: dict[str, str] = {}
+    for pattern, into in (
+        (HUBSPOT_ENTERED, entered),
+        (HUBSPOT_EXITED, exited),
+        (HUBSPOT_LABEL_ENTERED, entered),
+        (HUBSPOT_LABEL_EXITED, exited),
+    ):
+        for column in columns:
+            match = pattern.match(column.strip())
+            if match is None:
+                continue
+            stage = match.group(1).strip().strip('"').strip()  # polars keeps "" in headers
+            if stage not in into or column.lower().startswith("hs_v2_"):
+                into[stage] = column
+    return entered, {s: c for s, c in exited.items() if s in entered}
+
+
+def outcome_of(values: dict[str, str], stage: str) -> str | None:
+    """``"won"``/``"lost"`` for a stage value by the mapping's outcomes, else the defaults."""
+    if values:
+        return values.get(stage)
+    return DEFAULT_OUTCOMES.get(normalise(stage))
+
+
+def load_roles(
+    path: str | Path,
+    *,
+    owner: str | None = None,
+    role: str | None = None,
+    encoding: str | None = None,
+) -> dict[str, str]:
+    """An owner → role table from a CSV file such as Maven's ``sales_teams.csv``.
+
+    The owner column is ``owner`` if given, else the first of the usual owner names
+    (``owner``, ``sales_agent``, ``OwnerId``...), else the first column; the role column is
+    ``role`` if given, else ``role``/``team``/``title``, else the column after the owner.
+    """
+    import polars as pl
+
+    from flowsim.history.read_csv import decode, sniff_delimiter
+
+    path = Path(path)
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _error(
+            f"cannot read the owner → role table: {exc.strerror}", value=str(path)
+        ) from None
+    text, _ = decode(data, name, encoding)
+    try:
+        table = pl.read_csv(
+            text.encode("utf-8"), separator=sniff_delimiter(text), infer_schema=False
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise _error(f"the owner → role table is not a readable CSV: {exc}", value=name) from None
+    columns = table.columns
+    by_key = {normalise(c): c for c in columns}
+    own = _find(owner, columns, by_key) if owner else None
+    if own is None and owner is None:
+        own = next(
+            (by_key[normalise(c)] for c in CANDIDATES["owner"] if normalise(c) in by_key),
+            columns[0] if columns else None,
+        )
+    rol = _find(role, columns, by_key) if role else None
+    if rol is None and role is None and own is not None:
+        rol = next((by_key[k] for k in ("role", "team", "title") if k in by_key), None)
+        if rol is None and columns.index(own) + 1 < len(columns):
+            rol = columns[columns.index(own) + 1]
+    if own is None or rol is None:
+        raise _error(
+            "the owner → role table needs an owner and a role column",
+            value=name,
+            hint=f"columns found: {', '.join(columns)}; set role_column in [options]",
+        )
+    pairs = table.select(pl.col(own).str.strip_chars(), pl.col(rol).str.strip_chars()).drop_nulls()
+    return dict(zip(pairs[own].to_list(), pairs[rol].to_list(), strict=True))
 
 
 def _layout(keys: set[str], interval: bool) -> str:

@@ -35,6 +35,16 @@ UNPAIRED_START = "unpaired-start"
 UNPAIRED_SCHEDULE = "unpaired-schedule"
 UNPAIRED_COMPLETE = "unpaired-complete"
 UNSUPPORTED_LIFECYCLE = "unsupported-lifecycle"
+DEAL_WITHOUT_EVENTS = "deal-without-events"
+DUPLICATE_DEAL = "duplicate-deal"
+EVENT_AFTER_CLOSE = "event-after-close"
+CLOSE_WITHOUT_OUTCOME = "close-without-outcome"
+OWNER_WITHOUT_ROLE = "owner-without-role"
+BAD_EXCEL = "bad-excel"
+BAD_PARQUET = "bad-parquet"
+BAD_DATABASE = "bad-database"
+BAD_QUERY = "bad-query"
+UNKNOWN_FORMAT = "unknown-format"
 
 
 class LogProblem(BaseModel):

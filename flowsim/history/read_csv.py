@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -131,21 +132,102 @@ def read_csv(
             f"not a readable CSV file: {first}",
             hint="check the delimiter (--delimiter) and unbalanced quotes",
         ) from None
+    return from_table(
+        table,
+        source=name,
+        format="csv",
+        mapping=mapping,
+        tz=tz,
+        dayfirst=dayfirst,
+        lenient=lenient,
+        encoding=used_encoding,
+        delimiter=sep,
+    )
+
+
+def stringify(table: pl.DataFrame) -> pl.DataFrame:
+    """Every column as text, the way a CSV export would write it (vectorised).
+
+    Datetimes become ISO 8601 (with the offset when they have a time zone), dates
+    ``YYYY-MM-DD``, numbers their shortest text, so typed sources (Parquet, databases) go
+    through the same parsing and checks as CSV.
+    """
+    exprs: list[pl.Expr] = []
+    for name, dtype in table.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            fmt = "%Y-%m-%d %H:%M:%S%.f" + ("%:z" if dtype.time_zone else "")
+            exprs.append(col.dt.to_string(fmt))
+        elif dtype == pl.Date:
+            exprs.append(col.dt.to_string("%Y-%m-%d"))
+        elif dtype.is_float():
+            # whole numbers without ".0" (Excel-serial days and ids stay integral text)
+            exprs.append(
+                pl.when(col == col.round(0))
+                .then(col.cast(pl.Int64, strict=False).cast(pl.String))
+                .otherwise(col.cast(pl.String))
+            )
+        elif dtype == pl.String:
+            exprs.append(col)
+        else:
+            exprs.append(col.cast(pl.String, strict=False))
+    return table.select(exprs)
+
+
+def from_table(
+    table: pl.DataFrame | dict[str, list[str | None]],
+    *,
+    source: str,
+    format: Literal["csv", "xlsx", "parquet", "sql"],
+    mapping: Mapping | None = None,
+    tz: str = "UTC",
+    dayfirst: bool | None = None,
+    lenient: bool = False,
+    source_rows: pl.Series | list[int] | None = None,
+    first_row: int = 2,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> DealLog:
+    """Import a table (columns of text, or a typed frame) in the long or wide shape.
+
+    The shared path of every tabular source (CSV, Excel, Parquet, SQL): the mapping decides
+    the shape and the columns, then :func:`build_log` (long) or
+    :func:`flowsim.history.read_wide.wide_log` (wide) checks every row. Rows are numbered
+    ``first_row``, ``first_row + 1``... unless ``source_rows`` gives each row's number.
+    """
+    from flowsim.history.read_wide import note_unknown_owners, wide_log
+
+    tz = check_timezone(tz)
+    if isinstance(table, dict):
+        table = pl.DataFrame(table, schema={c: pl.String for c in table})
+    else:
+        table = stringify(table)
+    rows = (
+        pl.Series("source_row", source_rows, dtype=pl.Int64)
+        if source_rows is not None
+        else pl.int_range(first_row, table.height + first_row, dtype=pl.Int64, eager=True)
+    ).rename("source_row")
+    if rows.len() != table.height:
+        raise ValueError("source_rows must give one number per row")
+    name = source
     columns = table.columns
     resolved = (mapping or Mapping()).resolve(columns, source=name)
     report = ImportReport(
         source=name,
-        format="csv",
-        encoding=used_encoding,
-        delimiter=sep,
+        format=format,
+        shape="wide" if resolved.shape == "wide" else "long",
+        encoding=encoding,
+        delimiter=delimiter,
         layout=resolved.layout,
         mapping=dict(resolved.columns),
         rows_read=table.height,
     )
+    if resolved.shape == "wide":
+        return wide_log(
+            table, resolved, report, source_rows=rows, tz=tz, dayfirst=dayfirst, lenient=lenient
+        )
     fields = {f: c for f, c in resolved.columns.items() if f != "lifecycle"}
-    raw = table.select([pl.col(c).alias(f) for f, c in fields.items()]).with_columns(
-        source_row=pl.int_range(2, table.height + 2, dtype=pl.Int64)
-    )
+    raw = table.select([pl.col(c).alias(f) for f, c in fields.items()]).with_columns(rows)
     lifecycle = resolved.get("lifecycle")
     if lifecycle is not None:
         values = table[lifecycle].str.strip_chars().str.to_lowercase()
@@ -154,12 +236,12 @@ def read_csv(
             raise _fail(
                 p.UNSUPPORTED_LIFECYCLE,
                 name,
-                "start/complete pairs in CSV are not supported yet; found lifecycle value",
+                "start/complete pairs in tables are not supported yet; found lifecycle value",
                 column=lifecycle,
                 value=str(values.filter(other)[0]),
                 hint="use start_timestamp and time:timestamp columns, or XES",
             )
-    return build_log(
+    log = build_log(
         raw,
         dict(fields),
         report,
@@ -169,3 +251,7 @@ def read_csv(
         stage_aliases=resolved.stage_aliases,
         collapse_repeats=resolved.collapse_repeats,
     )
+    log.roles = dict(resolved.roles)
+    if log.roles and "owner" in fields:
+        note_unknown_owners(log, fields["owner"])
+    return log

@@ -1,0 +1,136 @@
+"""Read a deal log from an Excel ``.xlsx`` workbook (first sheet, or ``sheet=``).
+
+openpyxl streams the sheet in read-only mode; each cell becomes the text a CSV export would
+hold (dates as ISO 8601, whole numbers without ``.0``) and the table goes through the same
+mapping, shape detection and row checks as CSV (:func:`flowsim.history.read_csv.from_table`).
+Rows keep their spreadsheet numbers (header = row 1); fully empty rows are not records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flowsim.history import problems as p
+from flowsim.history.log import DealLog
+from flowsim.history.mapping import Mapping
+from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.read_csv import from_table
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell or database value as the text a CSV export would hold."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(int(value)) if value == value.to_integral_value() else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
+
+
+def header_names(cells: list[Any]) -> list[str]:
+    """Column names from a header row: blanks become ``column<N>``, repeats get ``_2``..."""
+    names: list[str] = []
+    for i, cell in enumerate(cells, start=1):
+        text = (cell_text(cell) or "").strip() or f"column{i}"
+        base, k = text, 2
+        while text in names:
+            text, k = f"{base}_{k}", k + 1
+        names.append(text)
+    return names
+
+
+def _fail(source: str, message: str, hint: str | None = None) -> LogError:
+    return LogError([LogProblem(code=p.BAD_EXCEL, source=source, message=message, hint=hint)])
+
+
+def read_excel(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    mapping: Mapping | None = None,
+    tz: str = "UTC",
+    dayfirst: bool | None = None,
+    lenient: bool = False,
+    source: str | None = None,
+) -> DealLog:
+    """Import a long- or wide-shape deal log from an ``.xlsx`` sheet (name or 0-based index)."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    path = Path(path)
+    name = source or path.name
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except OSError as exc:
+        raise _fail(name, f"cannot read the file: {exc.strerror or exc}") from None
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise _fail(
+            name,
+            f"not a readable .xlsx workbook: {exc}",
+            hint="save it from Excel as .xlsx (Excel Workbook); .xls is not supported",
+        ) from None
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(book.worksheets):
+                raise _fail(name, f"no sheet number {sheet}", hint=f"sheets: {book.sheetnames}")
+            ws = book.worksheets[sheet]
+        else:
+            if sheet not in book.sheetnames:
+                raise _fail(name, f"no sheet named '{sheet}'", hint=f"sheets: {book.sheetnames}")
+            ws = book[sheet]
+        title = ws.title
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None or all(c is None for c in header):
+            raise LogError(
+                [
+                    LogProblem(
+                        code=p.EMPTY_FILE,
+                        source=name,
+                        message=f"sheet '{title}' is empty",
+                        hint="the first row must be the header",
+                    )
+                ]
+            )
+        names = header_names(list(header))
+        width = len(names)
+        columns: list[list[str | None]] = [[] for _ in names]
+        numbers: list[int] = []
+        for number, row in enumerate(rows, start=2):
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
+                continue
+            numbers.append(number)
+            for i in range(width):
+                columns[i].append(cell_text(row[i]) if i < len(row) else None)
+    finally:
+        book.close()
+    label = name if sheet is None else f"{name}[{title}]"
+    return from_table(
+        dict(zip(names, columns, strict=True)),
+        source=label,
+        format="xlsx",
+        mapping=mapping,
+        tz=tz,
+        dayfirst=dayfirst,
+        lenient=lenient,
+        source_rows=numbers,
+    )

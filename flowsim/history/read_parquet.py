@@ -1,0 +1,65 @@
+"""Read a deal log from a Parquet file (long or wide shape).
+
+``pl.read_parquet`` loads the typed columns; :func:`flowsim.history.read_csv.from_table`
+writes them as text the way a CSV export would (datetimes as ISO 8601 with their offset) and
+runs the same mapping, shape detection and row checks as CSV. Row numbers are 1-based record
+numbers (Parquet has no header row).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from flowsim.history import problems as p
+from flowsim.history.log import DealLog
+from flowsim.history.mapping import Mapping
+from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.read_csv import from_table
+
+
+def read_parquet(
+    path: str | Path,
+    *,
+    mapping: Mapping | None = None,
+    tz: str = "UTC",
+    dayfirst: bool | None = None,
+    lenient: bool = False,
+    source: str | None = None,
+) -> DealLog:
+    """Import a Parquet deal log; bad data raises :class:`LogError` unless ``lenient``."""
+    path = Path(path)
+    name = source or path.name
+    if not path.is_file():
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.BAD_PARQUET, source=name, message="cannot read the file: no such file"
+                )
+            ]
+        )
+    try:
+        table = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.BAD_PARQUET,
+                    source=name,
+                    message=f"not a readable Parquet file: {first}",
+                    hint="write it with pyarrow, polars, pandas or DuckDB",
+                )
+            ]
+        ) from None
+    return from_table(
+        table,
+        source=name,
+        format="parquet",
+        mapping=mapping,
+        tz=tz,
+        dayfirst=dayfirst,
+        lenient=lenient,
+        first_row=1,
+    )

@@ -1,0 +1,242 @@
+"""The wide shape: one row per deal, one date column per stage.
+
+Three layouts, told apart by :meth:`flowsim.history.mapping.Mapping.resolve`:
+
+- **Maven CRM** ``sales_pipeline.csv`` (``opportunity_id, sales_agent, product, account,
+  deal_stage, engage_date, close_date, close_value``): "Engaging" at ``engage_date`` and the
+  row's ``deal_stage`` (Won/Lost) at ``close_date``;
+- **HubSpot** deal exports: an event at each non-empty ``hs_v2_date_entered_<stage>`` (or the
+  UI export's ``Date entered "<stage>"``), left at the matching ``..._exited_<stage>``;
+- **generic**: ``Mapping(stage_dates={"contact": "date_contact", ...}, close_date=...)``.
+
+Each row becomes zero or more events. Every check works on whole columns and names the row
+and the column; a row with a problem is skipped whole (``lenient``) or refused. A row without
+any date (Maven's Prospecting deals: open, in an undated stage) is skipped and counted as
+``deal-without-events`` with a warning in both modes, never dropped silently. Row accounting
+is per deal row: ``rows_read == rows_used + rows_skipped``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flowsim.history import problems as p
+from flowsim.history.log import UTC_US, DealLog, ImportReport, RowChecks, assemble
+from flowsim.history.mapping import ResolvedMapping, outcome_of
+from flowsim.history.problems import LogProblem
+from flowsim.history.timestamps import parse_timestamps
+
+
+def read_wide(path: str | Path, **options: Any) -> DealLog:
+    """Import a wide-shape file (CSV, Excel or Parquet) with :func:`flowsim.history.read_log`."""
+    from flowsim.history import read_log
+
+    return read_log(path, **options)
+
+
+def _text(series: pl.Series) -> pl.Series:
+    text = series.cast(pl.String).str.strip_chars()
+    return pl.select(pl.when(pl.lit(text) != "").then(pl.lit(text))).to_series()
+
+
+def wide_log(
+    table: pl.DataFrame,
+    resolved: ResolvedMapping,
+    report: ImportReport,
+    *,
+    source_rows: pl.Series,
+    tz: str = "UTC",
+    dayfirst: bool | None = None,
+    lenient: bool = False,
+) -> DealLog:
+    """Turn a wide table of strings into a :class:`DealLog` (see the module doc)."""
+    source = report.source
+    checks = RowChecks(source, source_rows, lenient=lenient)
+    cols = resolved.columns
+    n = table.height
+    deal = _text(table[cols["deal"]])
+    checks.flag(
+        p.EMPTY_DEAL,
+        deal.is_null(),
+        message="empty deal id",
+        column=cols["deal"],
+        hint="every row needs the deal it describes",
+    )
+    checks.flag(
+        p.DUPLICATE_DEAL,
+        deal.is_not_null() & ~deal.is_first_distinct(),
+        message="the deal is on an earlier row too",
+        column=cols["deal"],
+        values=deal,
+        hint="a wide export has one row per deal; remove the repeated row",
+    )
+    stage = _text(table[cols["stage"]]) if "stage" in cols else None
+
+    failed_any = pl.Series([False] * n)
+
+    def dates(column: str) -> pl.Series:
+        nonlocal failed_any
+        parsed = parse_timestamps(table[column], column=column, tz=tz, dayfirst=dayfirst)
+        report.timestamp_formats[column] = parsed.format
+        for note in parsed.notes:
+            checks.note(note.model_copy(update={"column": column, "source": source}))
+        checks.flag(
+            p.BAD_DATE,
+            parsed.failed,
+            message="unparseable date",
+            column=column,
+            values=table[column],
+            hint=f"the column reads as {parsed.format}; a local time in a DST gap fails too",
+        )
+        failed_any = failed_any | parsed.failed
+        return parsed.values
+
+    entered = {s: dates(c) for s, c in resolved.stage_dates.items()}
+    exited = {s: dates(c) for s, c in resolved.stage_exits.items()}
+    for s, left in exited.items():
+        checks.flag(
+            p.NEGATIVE_DURATION,
+            left < entered[s],
+            message="left the stage before entering it (negative duration)",
+            column=resolved.stage_exits[s],
+            values=table[resolved.stage_exits[s]],
+            hint="check the time zones of the entered and exited columns",
+        )
+    close_col = resolved.close_column
+    closed: pl.Series | None = None
+    if close_col is not None and stage is not None:
+        closed = dates(close_col)
+        kinds = {v: outcome_of(resolved.outcomes, v) for v in stage.drop_nulls().unique()}
+        outcome = stage.replace_strict(kinds, default=None, return_dtype=pl.String)
+        is_outcome = outcome.is_not_null()
+        checks.flag(
+            p.MISSING_DATE,
+            is_outcome & closed.is_null() & ~failed_any,
+            message="closed deal without a close date",
+            column=close_col,
+            hint="every won or lost deal needs the date it closed",
+        )
+        checks.flag(
+            p.CLOSE_WITHOUT_OUTCOME,
+            closed.is_not_null() & ~is_outcome,
+            message="has a close date but its stage is not an outcome",
+            column=cols["stage"],
+            values=stage,
+            hint="name the won/lost values in the mapping's [outcomes] table",
+        )
+        for s, when in entered.items():
+            checks.flag(
+                p.EVENT_AFTER_CLOSE,
+                when > closed,
+                message=f"enters '{s}' after the deal closed",
+                column=resolved.stage_dates[s],
+                values=table[resolved.stage_dates[s]],
+                hint="check the date columns and their time zones",
+            )
+    amount = pl.Series([None] * n, dtype=pl.Float64)
+    if "amount" in cols:
+        amount_text = _text(table[cols["amount"]]).str.replace_all(r"[\s,]", "")
+        amount = amount_text.cast(pl.Float64, strict=False)
+        checks.flag(
+            p.BAD_AMOUNT,
+            amount.is_null() & amount_text.is_not_null(),
+            message="not a number",
+            column=cols["amount"],
+            values=table[cols["amount"]],
+            hint="amounts are plain numbers such as 12500 or 12500.50",
+        )
+    checks.raise_if_strict()
+
+    # account for the rows skipped here: bad rows, then rows without any dated event
+    bad = checks.bad
+    skipped: Counter[str] = Counter(checks.reason.filter(bad).to_list())
+    any_date = pl.Series([False] * n)
+    for when in [*entered.values(), *([closed] if closed is not None else [])]:
+        any_date = any_date | when.is_not_null()
+    empty = ~bad & ~any_date
+    if empty.any():
+        checks.note_many(
+            p.DEAL_WITHOUT_EVENTS,
+            source_rows.filter(empty).to_list(),
+            stage.filter(empty).to_list() if stage is not None else None,
+            message="deal without any dated stage (open in an undated stage), skipped",
+            column=cols.get("stage"),
+            hint="its stage has no date column; it cannot enter the timeline",
+            severity="warning",
+        )
+        skipped[p.DEAL_WITHOUT_EVENTS] += int(empty.sum())
+    report.rows_skipped = sum(skipped.values())
+    report.skipped_by_reason = dict(sorted(skipped.items()))
+    report.problems = list(checks.problems)
+    report.problems_omitted = checks.omitted
+    keep = ~bad & any_date
+
+    owner = _text(table[cols["owner"]]) if "owner" in cols else pl.Series([None] * n)
+    base = pl.DataFrame(
+        {
+            "deal": deal,
+            "owner": owner.cast(pl.String),
+            "amount": amount,
+            "source_row": source_rows,
+        }
+    )
+    null_time = pl.Series([None] * n, dtype=UTC_US)
+    parts: list[pl.DataFrame] = []
+    events = [(s, entered[s], exited.get(s, null_time)) for s in entered]
+    for order, (s, when, left) in enumerate(events):
+        parts.append(
+            base.with_columns(
+                stage=pl.lit(s, dtype=pl.String),
+                entered_at=when,
+                left_at=left,
+                order=pl.lit(order),
+            ).filter(keep & when.is_not_null())
+        )
+    if closed is not None and stage is not None:
+        parts.append(
+            base.with_columns(
+                stage=stage, entered_at=closed, left_at=null_time, order=pl.lit(len(events))
+            ).filter(keep & closed.is_not_null())
+        )
+    cand = (
+        pl.concat(parts, how="diagonal")
+        .sort(["source_row", "order"], maintain_order=True)
+        .with_columns(
+            started_at=pl.lit(None, dtype=UTC_US),
+            # each deal row counts once in rows_used: on its first event
+            sources=pl.col("source_row").is_first_distinct().cast(pl.Int64),
+        )
+    )
+    if resolved.stage_aliases:
+        cand = cand.with_columns(pl.col("stage").replace(resolved.stage_aliases))
+    event_checks = RowChecks(source, cand["source_row"], lenient=lenient)
+    first_date = next(iter(resolved.stage_dates.values()), close_col or cols["deal"])
+    log = assemble(cand, event_checks, report, entered_column=first_date)
+    log.roles = dict(resolved.roles)
+    if resolved.roles and "owner" in cols:
+        note_unknown_owners(log, cols["owner"])
+    return log
+
+
+def note_unknown_owners(log: DealLog, column: str) -> None:
+    """A warning listing owners that the owner → role table does not know."""
+    owners = log.frame["owner"].drop_nulls().unique().sort().to_list()
+    unknown = [o for o in owners if o not in log.roles]
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (
+            f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        )
+        log.report.problems.append(
+            LogProblem(
+                code=p.OWNER_WITHOUT_ROLE,
+                severity="warning",
+                source=log.report.source,
+                column=column,
+                message=f"{len(unknown)} owner(s) not in the owner → role table: {shown}",
+                hint="add them to the table, or their deals have no role in --by role",
+            )
+        )

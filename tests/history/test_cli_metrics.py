@@ -1,0 +1,88 @@
+"""`flowsim metrics` end to end on real logs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path("/work/shared/data")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("flowsim", path=str(Path(sys.executable).parent)) or "flowsim"
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=False)
+
+
+def test_table_on_the_running_example() -> None:
+    r = run("metrics", str(DATA / "pm4py-logs" / "running-example.csv"))
+    assert r.returncode == 0, r.stderr
+    assert "rows read 42, used 42, skipped 0" in r.stdout
+    assert "deals 6:" in r.stdout
+    assert "register request" in r.stdout
+
+
+def test_json_and_overlay_for_render(tmp_path: Path) -> None:
+    log = str(DATA / "pm4py-logs" / "running-example.csv")
+    r = run("metrics", log, "--format", "json")
+    data = json.loads(r.stdout)
+    assert data["header"]["rows_read"] == 42
+    assert data["header"]["deals"] == 6
+    overlay = tmp_path / "overlay.json"
+    assert run("metrics", log, "--format", "overlay", "-o", str(overlay)).returncode == 0
+    from flowsim.overlay import Overlay
+
+    loaded = Overlay.load(overlay)
+    assert loaded.stages["register request"].entered == 6
+
+
+def test_breakdown_by_month() -> None:
+    r = run(
+        "metrics",
+        str(DATA / "pm4py-logs" / "running-example.csv"),
+        "--by",
+        "month",
+        "--format",
+        "json",
+    )
+    assert r.returncode == 0, r.stderr
+    groups = json.loads(r.stdout)
+    assert set(groups) == {"2010-12", "2011-01"} or len(groups) >= 1
+
+
+def test_bad_rows_fail_with_location_then_lenient_counts(tmp_path: Path) -> None:
+    bad = tmp_path / "deals.csv"
+    bad.write_text(
+        "deal_id,stage,entered_at\nd1,contact,2024-01-02\nd1,won,2024-13-45\nd2,contact,2024-01-03\n",
+        encoding="utf-8",
+    )
+    r = run("metrics", str(bad))
+    assert r.returncode == 1
+    assert "deals.csv:3" in r.stderr and "entered_at" in r.stderr
+    assert "Traceback" not in r.stderr
+    ok = run("metrics", str(bad), "--lenient")
+    assert ok.returncode == 0, ok.stderr
+    assert "rows read 3, used 2, skipped 1" in ok.stdout
+
+
+@pytest.mark.parametrize("args", [["metrics"], ["metrics", "x.csv", "--as-of", "yesterday"]])
+def test_usage_errors(args: list[str], tmp_path: Path) -> None:
+    assert run(*args).returncode == 2
+
+
+def test_with_the_designed_process(tmp_path: Path) -> None:
+    flow = tmp_path / "claims.flow"
+    flow.write_text(
+        'stage register "register request"\nstage decide\n'
+        'outcome pay "pay compensation" result won\noutcome reject "reject request" result lost\n'
+        "register -> decide\ndecide -> pay 50%\ndecide -> reject\n",
+        encoding="utf-8",
+    )
+    r = run("metrics", str(DATA / "pm4py-logs" / "running-example.csv"), "--process", str(flow))
+    assert r.returncode == 0, r.stderr
+    assert "won 3, lost 3" in r.stdout
