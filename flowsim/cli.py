@@ -458,6 +458,74 @@ def metrics(
     _emit(text, output)
 
 
+@main.command()
+@click.argument("log", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--process",
+    "flow",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The designed process (.flow) to replay the deals on.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A report for people, or every finding as JSON.",
+)
+@click.option("-o", "--output", help="Write here instead of stdout.")
+@click.option(
+    "--map",
+    "mapping",
+    help="Column mapping: 'deal=opportunity_id,stage=StageName' or a mapping .toml file.",
+)
+@click.option("--encoding", help="Force the text encoding (default: UTF-8, else GB18030).")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone of naive timestamps.")
+@click.option(
+    "--lenient", is_flag=True, help="Skip bad rows (counted and listed) instead of failing."
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Level of the Wilson intervals on observed conversions.",
+)
+@click.option("--sql", help="Read the log with this SQL query (with --db).")
+@click.option("--db", help="Database URL for --sql: sqlite:///deals.db or postgresql://...")
+@_guard
+def conformance(
+    log: str | None,
+    flow: str,
+    fmt: str,
+    output: str | None,
+    mapping: str | None,
+    encoding: str | None,
+    tz: str,
+    lenient: bool,
+    confidence: float,
+    sql: str | None,
+    db: str | None,
+) -> None:
+    """Replay a deal log on the designed process: fit, undesigned moves, edge conversions.
+
+    Findings are the output, so deals that do not fit still exit 0; a log or .flow file that
+    cannot be read exits 1.
+    """
+    from flowsim.history.conformance import conformance as replay
+    from flowsim.history.conformance import conformance_table
+
+    process = _load_or_exit(flow)[0]
+    deal_log = _read_log_or_exit(log, mapping, encoding, tz, lenient, sql, db)
+    report = replay(deal_log, process, confidence=confidence)
+    if fmt == "json":
+        _emit(report.to_json() + "\n", output)
+    else:
+        _emit(conformance_table(report), output)
+
+
 def _parse_as_of(text: str, tz: str) -> Any:
     import datetime as dt
     import zoneinfo
@@ -506,6 +574,58 @@ def _read_log_or_exit(
     except TypeError as err:  # an option this reader does not take (e.g. --encoding for XES)
         raise click.UsageError(str(err)) from None
     return deal_log
+
+
+@main.command()
+@click.argument("log", required=False, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", help="Write the .flow file here instead of stdout.")
+@click.option(
+    "--min-share",
+    type=click.FloatRange(0, 0.5, max_open=True),
+    default=0.02,
+    show_default=True,
+    help="Fold moves rarer than this share of a stage's exits into its largest move.",
+)
+@click.option("--name", help="The process name (default: the log's file name).")
+@click.option(
+    "--map",
+    "mapping",
+    help="Column mapping: 'deal=opportunity_id,stage=StageName' or a mapping .toml file.",
+)
+@click.option("--encoding", help="Force the text encoding (default: UTF-8, else GB18030).")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone of naive timestamps.")
+@click.option(
+    "--lenient", is_flag=True, help="Skip bad rows (counted and listed) instead of failing."
+)
+@click.option("--sql", help="Read the log with this SQL query (with --db).")
+@click.option("--db", help="Database URL for --sql: sqlite:///deals.db or postgresql://...")
+@_guard
+def discover(
+    log: str | None,
+    output: str | None,
+    min_share: float,
+    name: str | None,
+    mapping: str | None,
+    encoding: str | None,
+    tz: str,
+    lenient: bool,
+    sql: str | None,
+    db: str | None,
+) -> None:
+    """Learn a .flow model from a deal log; notes on what was folded and fitted go to stderr."""
+    from flowsim.history.discover import discover as learn
+
+    deal_log = _read_log_or_exit(log, mapping, encoding, tz, lenient, sql, db)
+    try:
+        found = learn(deal_log, min_share=min_share, name=name)
+    except ValueError as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    for note in found.notes:
+        click.echo(f"flowsim: note: {note}", err=True)
+    _emit(found.to_flow(), output)
+    if output not in (None, "-"):
+        click.echo(str(output), err=True)
 
 
 @main.command()

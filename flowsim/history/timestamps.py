@@ -151,9 +151,12 @@ FAMILIES: list[tuple[str, list[Step]]] = [
 
 def _apply(steps: list[Step], text: pl.Series, tz: str) -> pl.Series:
     """Parse ``text`` with each step in turn on the values still unparsed (vectorised)."""
-    result = pl.Series([None] * text.len(), dtype=UTC_US)
-    todo = text.is_not_null()
-    for step in steps:
+    if not steps:
+        return pl.Series([None] * text.len(), dtype=UTC_US)
+    # The first step sees the whole column: no filtering or scattering when it parses all.
+    result = pl.select(steps[0](pl.lit(text), tz).cast(UTC_US)).to_series()
+    todo = text.is_not_null() & result.is_null()
+    for step in steps[1:]:
         if not todo.any():
             break
         idx = todo.arg_true()
@@ -173,6 +176,22 @@ def _slash_order(text: pl.Series, dayfirst: bool | None) -> tuple[str | None, bo
     if bool((second > 12).any()):
         return "DD/MM/YYYY", False
     return ("MM/DD/YYYY" if dayfirst else "DD/MM/YYYY"), first.drop_nulls().len() > 0
+
+
+def _by_hits(steps: list[Step], sample: pl.Series, tz: str) -> list[Step]:
+    """The family's steps, most successful on the sample first.
+
+    Each step only sees the values the previous ones left, so putting the format the column
+    actually uses first means one vectorised pass instead of several failing ones (naive ISO
+    times went through four offset-aware attempts first: 31x slower on 800k rows).
+    """
+    if sample.len() == 0 or len(steps) < 2:
+        return steps
+    hits = [
+        int(pl.select(step(pl.lit(sample), tz)).to_series().is_not_null().sum()) for step in steps
+    ]
+    order = sorted(range(len(steps)), key=lambda i: -hits[i])
+    return [steps[i] for i in order]
 
 
 def parse_timestamps(
@@ -197,7 +216,7 @@ def parse_timestamps(
             best_name, best_steps, best_hits = name, steps, hits
         if hits == sample.len():
             break  # every sample value parses: no later family can do better
-    values = _apply(best_steps, text, tz).rename(column)
+    values = _apply(_by_hits(best_steps, sample, tz), text, tz).rename(column)
     failed = present & values.is_null()
     notes: list[LogProblem] = []
     if ambiguous and best_name in ("MM/DD/YYYY", "DD/MM/YYYY"):

@@ -1,0 +1,472 @@
+"""Benchmark: deal-history import and funnel metrics against pm4py, polars and DuckDB.
+
+Targets (issue "Deal history", section Performance), all measured in ONE run so the ratios
+are same-run:
+
+- XES import of BPI Challenge 2012: flowsim ``read_log`` >= 5x faster than ``pm4py.read_xes``;
+- metrics on generated long logs of 200k deals (~800k rows) and 1M deals (~4M rows), CSV and
+  Parquet: flowsim (``read_log`` + ``metrics``) no slower than a hand-written polars query and
+  a hand-written DuckDB query computing the same per-stage figures, and >= 10x faster than
+  pm4py (``format_dataframe`` + ``discover_performance_dfg``); peak memory < 4 GB each.
+
+Every case runs in its own subprocess (``--child``), which times only the measured part with
+``time.perf_counter`` (imports excluded, reported apart) and reports its peak RSS
+(``ru_maxrss``: the whole process, interpreter and imports included). Cases are repeated
+round-robin ``--repeat`` times (default 1) and the median is shown. The baselines compute, per
+stage, the same figures flowsim reports (entered = distinct deals, visits, time in stage
+mean/median/p90 of a deal's *latest* visit, as ``StageMetrics.time_latest``) and every
+transition's count and mean duration; the script asserts that all four tools agree on every
+transition count, and flowsim/polars/DuckDB on the per-stage figures (pm4py on the mean
+transition durations).
+
+Run: ``.venv/bin/python bench/bench_history.py [--quick] [--repeat N] [--json PATH]``.
+``--quick`` runs only the 200k-deal log (and the XES case). Needs the ``bench`` extra
+(``pip install -e '.[bench]'``: duckdb, pm4py). Logs come from ``gen_deals.py`` (cached under
+``/tmp/flowsim-bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+XES = Path("/work/shared/data/bpic2012/bpic2012.xes.gz")
+SIZES = (200_000, 1_000_000)
+TOOLS = ("flowsim", "polars", "duckdb", "pm4py")
+US_PER_HOUR = 3_600_000_000
+TARGET_XES = 5.0
+TARGET_PM4PY = 10.0
+TARGET_RSS_MB = 4096
+
+
+# ---------------------------------------------------------------------------------------------
+# the measured cases (run in a child process)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def case_flowsim(path: str) -> dict:
+    from flowsim.history import read_log
+    from flowsim.history.metrics import metrics
+
+    t0 = time.perf_counter()
+    log = read_log(path)
+    t1 = time.perf_counter()
+    m = metrics(log)
+    t2 = time.perf_counter()
+    assert log.report.rows_read == log.report.rows_used, log.report.summary()
+    stages = {
+        name: {
+            "entered": s.entered,
+            "visits": s.visits,
+            "dwell": [s.time_latest.n, s.time_latest.mean, s.time_latest.median, s.time_latest.p90],
+        }
+        for name, s in m.stages.items()
+    }
+    trans = {f"{t.source}->{t.target}": [t.count, t.mean_hours] for t in m.transitions}
+    return {"load": t1 - t0, "compute": t2 - t1, "stages": stages, "transitions": trans}
+
+
+def _polars_figures(lf):  # type: ignore[no-untyped-def]
+    """The hand-written polars query: one lazy plan per figure, collected together."""
+    import polars as pl
+
+    rec = (
+        lf.sort("deal_id", "entered_at", maintain_order=True)
+        .with_columns(
+            pl.col("stage").shift(-1).over("deal_id").alias("next_stage"),
+            pl.col("entered_at").shift(-1).over("deal_id").alias("next_at"),
+        )
+        .with_columns(
+            (
+                (pl.coalesce("left_at", "next_at") - pl.col("entered_at")).dt.total_microseconds()
+                / US_PER_HOUR
+            ).alias("dwell")
+        )
+    )
+    counts = rec.group_by("stage").agg(
+        pl.col("deal_id").n_unique().alias("entered"), pl.len().alias("visits")
+    )
+    dwell = (
+        rec.group_by("deal_id", "stage")
+        .agg(pl.col("dwell").last())
+        .drop_nulls("dwell")
+        .group_by("stage")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("dwell").mean().alias("mean"),
+            pl.col("dwell").median().alias("median"),
+            pl.col("dwell").quantile(0.9, "linear").alias("p90"),
+        )
+    )
+    trans = (
+        rec.filter(pl.col("next_stage").is_not_null())
+        .group_by("stage", "next_stage")
+        .agg(
+            pl.len().alias("count"),
+            ((pl.col("next_at") - pl.col("entered_at")).dt.total_microseconds() / US_PER_HOUR)
+            .mean()
+            .alias("mean_hours"),
+        )
+    )
+    return pl.collect_all([counts, dwell, trans])
+
+
+def case_polars(path: str) -> dict:
+    import polars as pl
+
+    t0 = time.perf_counter()
+    if path.endswith(".parquet"):
+        lf = pl.scan_parquet(path)
+    else:
+        fmt = "%Y-%m-%d %H:%M:%S"
+        lf = pl.scan_csv(
+            path, schema_overrides={"entered_at": pl.String, "left_at": pl.String}
+        ).with_columns(
+            pl.col("entered_at", "left_at").str.to_datetime(fmt, time_unit="us", time_zone="UTC")
+        )
+    counts, dwell, trans = _polars_figures(lf)
+    t1 = time.perf_counter()
+    d = {r["stage"]: r for r in dwell.iter_rows(named=True)}
+    stages = {
+        r["stage"]: {
+            "entered": r["entered"],
+            "visits": r["visits"],
+            "dwell": [d[r["stage"]][k] for k in ("n", "mean", "median", "p90")]
+            if r["stage"] in d
+            else [0, None, None, None],
+        }
+        for r in counts.iter_rows(named=True)
+    }
+    transitions = {f"{a}->{b}": [c, h] for a, b, c, h in trans.iter_rows()}
+    return {"load": 0.0, "compute": t1 - t0, "stages": stages, "transitions": transitions}
+
+
+DUCKDB_SQL = """
+CREATE TEMP TABLE rec AS
+SELECT deal_id, stage, entered_at,
+       lead(stage) OVER w AS next_stage,
+       (epoch_us(lead(entered_at) OVER w) - epoch_us(entered_at)) / {h} AS next_hours,
+       (epoch_us(coalesce(left_at, lead(entered_at) OVER w)) - epoch_us(entered_at)) / {h}
+           AS dwell,
+       row_number() OVER w AS pos
+FROM {src}
+WINDOW w AS (PARTITION BY deal_id ORDER BY entered_at);
+"""
+DUCKDB_COUNTS = "SELECT stage, count(DISTINCT deal_id), count(*) FROM rec GROUP BY stage"
+DUCKDB_DWELL = """
+SELECT stage, count(*), avg(dwell), median(dwell), quantile_cont(dwell, 0.9)
+FROM (SELECT deal_id, stage, arg_max(dwell, pos) AS dwell FROM rec GROUP BY deal_id, stage)
+WHERE dwell IS NOT NULL GROUP BY stage
+"""
+DUCKDB_TRANS = """
+SELECT stage, next_stage, count(*), avg(next_hours) FROM rec
+WHERE next_stage IS NOT NULL GROUP BY stage, next_stage
+"""
+
+
+def case_duckdb(path: str) -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    t0 = time.perf_counter()
+    if path.endswith(".parquet"):
+        src = f"read_parquet('{path}')"
+    else:
+        src = f"read_csv('{path}', timestampformat='%Y-%m-%d %H:%M:%S')"
+    con.execute(DUCKDB_SQL.format(src=src, h=US_PER_HOUR))
+    counts = con.execute(DUCKDB_COUNTS).fetchall()
+    dwell = con.execute(DUCKDB_DWELL).fetchall()
+    trans = con.execute(DUCKDB_TRANS).fetchall()
+    t1 = time.perf_counter()
+    d = {r[0]: list(r[1:]) for r in dwell}
+    stages = {
+        s: {"entered": e, "visits": v, "dwell": d.get(s, [0, None, None, None])}
+        for s, e, v in counts
+    }
+    transitions = {f"{a}->{b}": [c, h] for a, b, c, h in trans}
+    return {"load": 0.0, "compute": t1 - t0, "stages": stages, "transitions": transitions}
+
+
+def case_pm4py(path: str) -> dict:
+    import pandas as pd
+    import pm4py
+
+    t0 = time.perf_counter()
+    df = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    t1 = time.perf_counter()
+    df = pm4py.format_dataframe(
+        df, case_id="deal_id", activity_key="stage", timestamp_key="entered_at"
+    )
+    perf, _, _ = pm4py.discover_performance_dfg(df)
+    t2 = time.perf_counter()
+    # untimed: the transition counts, for the cross-check
+    dfg, _, _ = pm4py.discover_dfg(df)
+    transitions = {f"{a}->{b}": [int(dfg[(a, b)]), perf[(a, b)]["mean"] / 3600] for (a, b) in dfg}
+    return {"load": t1 - t0, "compute": t2 - t1, "stages": {}, "transitions": transitions}
+
+
+def case_xes_flowsim(path: str) -> dict:
+    from flowsim.history import read_log
+
+    t0 = time.perf_counter()
+    log = read_log(path)
+    t1 = time.perf_counter()
+    return {
+        "load": t1 - t0,
+        "compute": 0.0,
+        "cases": log.deals,
+        "records": len(log),
+        "rows_read": log.report.rows_read,
+    }
+
+
+def case_xes_pm4py(path: str) -> dict:
+    import pm4py
+
+    t0 = time.perf_counter()
+    df = pm4py.read_xes(path)
+    t1 = time.perf_counter()
+    return {
+        "load": t1 - t0,
+        "compute": 0.0,
+        "cases": int(df["case:concept:name"].nunique()),
+        "records": len(df),
+        "rows_read": len(df),
+    }
+
+
+CASES = {
+    "flowsim": case_flowsim,
+    "polars": case_polars,
+    "duckdb": case_duckdb,
+    "pm4py": case_pm4py,
+    "xes-flowsim": case_xes_flowsim,
+    "xes-pm4py": case_xes_pm4py,
+}
+IMPORTS = {
+    "flowsim": "flowsim.history, flowsim.history.metrics",
+    "polars": "polars",
+    "duckdb": "duckdb",
+    "pm4py": "pandas, pm4py",
+    "xes-flowsim": "flowsim.history",
+    "xes-pm4py": "pm4py",
+}
+
+
+def child(case: str, path: str, out: str) -> None:
+    t0 = time.perf_counter()
+    for name in IMPORTS[case].split(", "):
+        __import__(name)
+    imported = time.perf_counter() - t0
+    result = CASES[case](path)
+    result["import"] = imported
+    result["rss_mb"] = _rss_mb()
+    Path(out).write_text(json.dumps(result), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# the driver
+
+
+def run_case(case: str, path: str) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+        out = tmp.name
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", case, "--input", path, "--out", out],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"{case} on {path} failed:\n{proc.stderr[-3000:]}")
+        result = json.loads(Path(out).read_text(encoding="utf-8"))
+    finally:
+        os.unlink(out)
+    result["total"] = result["load"] + result["compute"]
+    return result
+
+
+def _close(a: float | None, b: float | None, tol: float = 1e-6) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
+
+
+def cross_check(label: str, results: dict[str, dict]) -> list[str]:
+    """Assert that every tool found the same transitions (and per-stage figures)."""
+    ref = results["flowsim"]
+    lines = []
+    for tool, res in results.items():
+        if tool == "flowsim":
+            continue
+        counts = {k: v[0] for k, v in res["transitions"].items()}
+        want = {k: v[0] for k, v in ref["transitions"].items()}
+        assert counts == want, f"{label}: {tool} transition counts differ: {counts} != {want}"
+        for k, (_, hours) in res["transitions"].items():
+            got = ref["transitions"][k][1]
+            assert _close(hours, got), f"{label}: {tool} mean hours of {k}: {hours} != {got}"
+        checked = "transition counts and mean durations"
+        if res["stages"]:
+            assert set(res["stages"]) == set(ref["stages"]), f"{label}: {tool} stages differ"
+            for stage, fig in res["stages"].items():
+                mine = ref["stages"][stage]
+                assert fig["entered"] == mine["entered"], f"{label}: {tool} entered {stage}"
+                assert fig["visits"] == mine["visits"], f"{label}: {tool} visits {stage}"
+                assert fig["dwell"][0] == mine["dwell"][0], f"{label}: {tool} dwell n {stage}"
+                for i, what in ((1, "mean"), (2, "median"), (3, "p90")):
+                    assert _close(fig["dwell"][i], mine["dwell"][i]), (
+                        f"{label}: {tool} dwell {what} of {stage}: "
+                        f"{fig['dwell'][i]} != {mine['dwell'][i]}"
+                    )
+            checked += ", per-stage entered/visits/dwell n, mean, median, p90"
+        lines.append(f"{label}: {tool} = flowsim on {len(counts)} {checked}")
+    return lines
+
+
+def median(samples: list[dict], key: str) -> float:
+    return statistics.median(s[key] for s in samples)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="only the 200k-deal log (and XES)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per case, round-robin")
+    ap.add_argument("--no-xes", action="store_true", help="skip the BPIC 2012 XES case")
+    ap.add_argument("--tools", default=",".join(TOOLS), help="metrics tools to run")
+    ap.add_argument("--json", type=Path, help="write every sample here")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--input", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.input, args.out)
+        return
+
+    sys.path.insert(0, str(HERE))
+    from gen_deals import write
+
+    tools = [t for t in args.tools.split(",") if t]
+    sizes = SIZES[:1] if args.quick else SIZES
+    plan: list[tuple[str, str, str]] = []  # (label, case, path)
+    logs = {}
+    for n in sizes:
+        info = write(n)
+        logs[n] = info
+        for fmt in ("csv", "parquet"):
+            for tool in tools:
+                plan.append((f"{n // 1000}k {fmt}", tool, info[fmt]))
+    if not args.no_xes:
+        plan += [
+            ("BPIC 2012 XES", "xes-flowsim", str(XES)),
+            ("BPIC 2012 XES", "xes-pm4py", str(XES)),
+        ]
+
+    samples: dict[tuple[str, str], list[dict]] = {}
+    t_start = time.perf_counter()
+    for r in range(args.repeat):
+        for label, case, path in plan:
+            res = run_case(case, path)
+            samples.setdefault((label, case), []).append(res)
+            print(
+                f"  run {r + 1}/{args.repeat} {label:>14} {case:<12} "
+                f"{res['total']:7.3f} s  {res['rss_mb']:6.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
+    wall = time.perf_counter() - t_start
+
+    # cross-checks (on the first run of each case)
+    checks: list[str] = []
+    for label in dict.fromkeys(lbl for lbl, _, _ in plan if not lbl.startswith("BPIC")):
+        res = {case: samples[(label, case)][0] for case in tools if (label, case) in samples}
+        if "flowsim" in res:
+            checks += cross_check(label, res)
+
+    print(
+        f"Run of {time.strftime('%Y-%m-%d')} (CPython {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs), --repeat {args.repeat}, "
+        f"{wall:.0f} s wall.\n"
+    )
+    for n, info in logs.items():
+        print(f"- {n:,} deals: {info['rows']:,} rows; {info['csv']} (+ .parquet)")
+    print()
+    print(
+        "| log | tool | load s | compute s | total s | flowsim speed-up | peak RSS MB | import s |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    verdicts: list[str] = []
+    labels = list(dict.fromkeys(lbl for lbl, _, _ in plan))
+    for label in labels:
+        cases = [c for lbl, c, _ in plan if lbl == label]
+        ref_case = "xes-flowsim" if label.startswith("BPIC") else "flowsim"
+        ref = median(samples[(label, ref_case)], "total") if (label, ref_case) in samples else None
+        for case in cases:
+            s = samples[(label, case)]
+            total = median(s, "total")
+            ratio = f"{total / ref:.2f}x" if ref and case != ref_case else "–"
+            rss = median(s, "rss_mb")
+            print(
+                f"| {label} | {case} | {median(s, 'load'):.3f} | {median(s, 'compute'):.3f} | "
+                f"**{total:.3f}** | {ratio} | {rss:,.0f} | {median(s, 'import'):.2f} |"
+            )
+            if rss >= TARGET_RSS_MB:
+                verdicts.append(f"{label} {case}: peak RSS {rss:,.0f} MB >= {TARGET_RSS_MB} MB")
+            if ref and case != ref_case:
+                sp = total / ref
+                if case == "xes-pm4py":
+                    ok = sp >= TARGET_XES
+                    verdicts.append(
+                        f"{label}: flowsim speed-up over pm4py.read_xes {sp:.2f}x "
+                        f"(target >= {TARGET_XES:.0f}x): {'met' if ok else 'NOT met'}"
+                    )
+                elif case == "pm4py":
+                    ok = sp >= TARGET_PM4PY
+                    verdicts.append(
+                        f"{label}: flowsim speed-up over pm4py {sp:.2f}x "
+                        f"(target >= {TARGET_PM4PY:.0f}x): {'met' if ok else 'NOT met'}"
+                    )
+                else:
+                    ok = sp >= 1.0
+                    verdicts.append(
+                        f"{label}: flowsim speed-up over {case} {sp:.2f}x "
+                        f"(target >= 1x): {'met' if ok else 'NOT met'}"
+                    )
+    xes = {
+        c: samples[("BPIC 2012 XES", c)][0]
+        for c in ("xes-flowsim", "xes-pm4py")
+        if ("BPIC 2012 XES", c) in samples
+    }
+    print()
+    print("```text")
+    for line in verdicts:
+        print(line)
+    for c, r in xes.items():
+        print(f"{c}: {r['cases']:,} cases, {r['records']:,} records ({r['rows_read']:,} events)")
+    for line in checks:
+        print("cross-check ok: " + line)
+    print("```")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {f"{lbl} | {c}": s for (lbl, c), s in samples.items()}, indent=1, default=str
+            ),
+            encoding="utf-8",
+        )
+
+
+if __name__ == "__main__":
+    main()

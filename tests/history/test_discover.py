@@ -1,0 +1,373 @@
+"""Model discovery: the running example, BPIC 2012's application funnel, fits, folding, CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import flowsim
+from flowsim.checks import expected_visits
+from flowsim.history import read_csv, read_log
+from flowsim.history.discover import Discovery, discover, fit_duration, nice_hours, slug
+from flowsim.history.log import DealLog
+from flowsim.model import Empirical, Exponential, Fixed, Gamma, LogNormal, Process
+
+DATA = Path("/work/shared/data")
+RUNNING = DATA / "pm4py-logs" / "running-example.xes"
+BPIC = DATA / "bpic2012" / "bpic2012.xes.gz"
+needs_data = pytest.mark.skipif(not BPIC.exists(), reason="shared data not available")
+approx = pytest.approx
+
+
+def probabilities(process: Process) -> dict[tuple[str, str], float]:
+    return {(t.source, t.target): p for s in process.stages for t, p in process.outgoing(s.id)}
+
+
+def assert_sound(found: Discovery) -> None:
+    """No check errors, and the printed file parses back to the same model and text."""
+    errors = [d for d in flowsim.check(found.process) if d.is_error]
+    assert errors == []
+    text = found.to_flow()
+    again = flowsim.parse(text)
+    assert again == found.process
+    assert again.to_flow() == text
+    for stage in found.process.stages:  # exactly 100% out of every stage
+        assert sum(p for _, p in found.process.outgoing(stage.id)) == approx(1.0, abs=1e-9)
+
+
+# --- the pm4py running example ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def running() -> DealLog:
+    return read_log(RUNNING)
+
+
+@needs_data
+def test_running_example(running: DealLog) -> None:
+    found = discover(running)
+    p = found.process
+    assert p.name == "running-example"
+    assert [(s.id, s.label) for s in p.stages] == [
+        ("register_request", "register request"),
+        ("examine_casually", "examine casually"),
+        ("check_ticket", "check ticket"),
+        ("examine_thoroughly", "examine thoroughly"),
+        ("decide", None),  # a valid id already: no label
+        ("reinitiate_request", "reinitiate request"),
+    ]
+    assert p.entry is not None and p.entry.id == "register_request"
+    assert not any(s.start for s in p.stages)
+    # no deal leaves them: outcomes; their words read neither won nor lost
+    assert [(o.id, o.result) for o in p.outcomes] == [
+        ("pay_compensation", "other"),
+        ("reject_request", "other"),
+    ]
+    assert any("'pay compensation': no deal ever leaves it" in n for n in found.notes)
+    # hand counts of the six traces (directly-follows), 0.1 percentage points
+    probs = probabilities(p)
+    assert probs == approx(
+        {
+            ("register_request", "examine_casually"): 0.5,  # cases 3, 5, 6 of 6
+            ("register_request", "check_ticket"): 0.333,  # cases 2, 4
+            ("register_request", "examine_thoroughly"): 0.167,  # case 1
+            ("examine_casually", "check_ticket"): 0.667,  # the remainder: 1 - 0.333
+            ("examine_casually", "decide"): 0.333,
+            ("check_ticket", "decide"): 0.667,
+            ("check_ticket", "examine_casually"): 0.222,
+            ("check_ticket", "examine_thoroughly"): 0.111,
+            ("examine_thoroughly", "check_ticket"): 0.667,
+            ("examine_thoroughly", "decide"): 0.333,
+            ("decide", "pay_compensation"): 0.333,
+            ("decide", "reject_request"): 0.333,
+            ("decide", "reinitiate_request"): 0.334,  # the remainder
+            ("reinitiate_request", "examine_casually"): 0.334,
+            ("reinitiate_request", "check_ticket"): 0.333,
+            ("reinitiate_request", "examine_thoroughly"): 0.333,
+        },
+        abs=1e-9,
+    )
+    # the largest edge of each stage is the remainder: written without a probability
+    text = found.to_flow()
+    assert "register_request -> examine_casually\n" in text
+    assert "register_request -> check_ticket 33.3%\n" in text
+    # owners: one role per person, stage owner the most frequent
+    assert {r.id: r.headcount for r in p.roles} == dict.fromkeys(
+        ["Ellen", "Mike", "Pete", "Sara", "Sean", "Sue"], 1
+    )
+    assert p.node("decide").owner == "Sara"  # type: ignore[union-attr]
+    assert p.node("register_request").owner == "Pete"  # type: ignore[union-attr]
+    # six visits: too few to fit, resampled
+    reg = p.node("register_request")
+    assert isinstance(reg, flowsim.Stage) and isinstance(reg.wait, Empirical)
+    assert len(reg.wait.values) == 6
+    assert found.fits["register request"]["wait"].chosen == "empirical"
+    assert p.arrivals is not None and (p.arrivals.count, p.arrivals.per) == (1.67, "week")
+    assert_sound(found)
+
+
+@needs_data
+def test_min_share_folding_is_noted(running: DealLog) -> None:
+    found = discover(running, min_share=0.2)
+    probs = probabilities(found.process)
+    # register -> examine thoroughly (1 of 6, 16.7%) folds into the largest edge
+    assert ("register_request", "examine_thoroughly") not in probs
+    assert probs[("register_request", "examine_casually")] == approx(4 / 6, abs=0.001)
+    assert probs[("check_ticket", "decide")] == approx(7 / 9, abs=0.001)
+    folded = [n for n in found.notes if "folded" in n]
+    assert any("'register request'" in n and "'examine thoroughly' (16.7%, 1)" in n for n in folded)
+    assert_sound(found)
+    with pytest.raises(ValueError, match="min_share"):
+        discover(running, min_share=0.7)
+
+
+# --- BPIC 2012: the application (A_) funnel ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bpic_a() -> DealLog:
+    log = read_log(BPIC)
+    return DealLog(log.frame.filter(pl.col("stage").str.starts_with("A_")), log.report)
+
+
+@needs_data
+def test_bpic2012_application_funnel(bpic_a: DealLog) -> None:
+    found = discover(bpic_a, min_share=0)
+    p = found.process
+    assert_sound(found)
+    assert p.name == "bpic2012"
+    assert [s.id for s in p.stages][:5] == [
+        "A_SUBMITTED",
+        "A_PARTLYSUBMITTED",
+        "A_PREACCEPTED",
+        "A_ACCEPTED",
+        "A_FINALIZED",
+    ]
+    outcomes = {o.id: o.result for o in p.outcomes}
+    assert outcomes == {"A_DECLINED": "lost", "A_CANCELLED": "other", "ended": "other"}
+    # A_APPROVED, A_REGISTERED and A_ACTIVATED happen in any order (often in the same
+    # millisecond) and no outcome follows them: their trace ends are read as ended.
+    assert any("no outcome can be reached from 'A_APPROVED'" in n for n in found.notes)
+    probs = probabilities(p)
+    # edge probabilities = exits_to / exits (open deals censored: no edge), hand counts
+    assert probs[("A_PARTLYSUBMITTED", "A_PREACCEPTED")] == approx(7367 / 13087, abs=0.0006)
+    assert probs[("A_PREACCEPTED", "A_ACCEPTED")] == approx(5113 / 7298, abs=0.0011)
+    assert probs[("A_ACCEPTED", "A_FINALIZED")] == approx(5015 / 5110, abs=0.0006)
+    approval = ("A_APPROVED", "A_REGISTERED", "A_ACTIVATED")
+    into_approval = sum(probs[("A_FINALIZED", s)] for s in approval)
+    assert into_approval == approx(2246 / 4688, abs=0.002)
+    # The documented funnel (submitted 100%, pre-accepted 56.3%, accepted 39.1%, finalized
+    # 38.3%, approved 17.2%) counts the 399 open deals as not converted; the model censors
+    # them, so each later step is the documented figure divided by the share of the stage's
+    # deals that had left it (69 of 7367 still in A_PREACCEPTED, 3 of 5113 in A_ACCEPTED,
+    # 327 of 5015 in A_FINALIZED). Before any deal is open the two agree exactly.
+    visits = expected_visits(p)
+    reach = {k: round(100 * v, 1) for k, v in visits.items()}
+    assert reach["A_SUBMITTED"] == 100.0
+    assert reach["A_PREACCEPTED"] == 56.3
+    censoring = {
+        "A_ACCEPTED": 7367 / 7298,
+        "A_FINALIZED": 7367 / 7298 * 5113 / 5110,
+        "approved": 7367 / 7298 * 5113 / 5110 * 5015 / 4688,
+    }
+    reach["approved"] = round(100 * visits["A_FINALIZED"] * into_approval, 1)
+    documented = {"A_ACCEPTED": 39.1, "A_FINALIZED": 38.3, "approved": 17.2}
+    for stage, figure in documented.items():
+        assert reach[stage] == approx(figure * censoring[stage], abs=0.1), stage
+        assert figure <= reach[stage] <= figure + 100 * 399 / 13087 + 0.05, stage
+
+
+@needs_data
+def test_bpic2012_default_min_share_folds_rare_moves(bpic_a: DealLog) -> None:
+    found = discover(bpic_a)
+    probs = probabilities(found.process)
+    assert ("A_ACCEPTED", "A_CANCELLED") not in probs
+    assert probs[("A_ACCEPTED", "A_FINALIZED")] == 1.0
+    assert any(
+        "'A_ACCEPTED'" in n and "'A_CANCELLED' (1.3%, 66)" in n and "'A_DECLINED' (0.6%, 29)" in n
+        for n in found.notes
+    )
+    fits = {s: f["wait"].chosen for s, f in found.fits.items()}
+    assert fits["A_PREACCEPTED"] in ("lognormal", "gamma", "exponential")
+    assert_sound(found)
+
+
+# --- a small CRM log: named outcomes, open deals, start times, an owner → role table ----------
+
+CRM = """deal,stage,timestamp,start,end,owner
+D1,Lead,2024-01-01 00:00,2024-01-01 02:00,2024-01-01 05:00,ann
+D1,Demo,2024-01-02 00:00,2024-01-02 04:00,2024-01-02 06:00,bob
+D1,Closed Won,2024-01-03 00:00,,,bob
+D2,Lead,2024-01-01 00:00,2024-01-01 01:00,2024-01-01 03:00,ann
+D2,Closed Lost,2024-01-04 00:00,,,ann
+D3,Lead,2024-01-05 00:00,2024-01-05 01:00,2024-01-05 02:00,cid
+D3,Demo,2024-01-06 00:00,2024-01-06 01:00,,bob
+D4,Lead,2024-01-08 00:00,,,cid
+"""
+
+
+def test_crm_log_open_deals_start_times_and_roles(tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text(CRM, encoding="utf-8")
+    log = read_csv(path)
+    found = discover(log, roles={"ann": "sdr", "cid": "sdr", "bob": "ae"}, name="CRM")
+    p = found.process
+    assert p.name == "CRM"
+    assert [(s.id, s.label) for s in p.stages] == [("Lead", None), ("Demo", None)]
+    assert [(o.id, o.label, o.result) for o in p.outcomes] == [
+        ("closed_won", "Closed Won", "won"),
+        ("closed_lost", "Closed Lost", "lost"),
+    ]
+    # D3 (in Demo) and D4 (in Lead) are open: censored, no edges
+    assert probabilities(p) == approx(
+        {
+            ("Lead", "closed_lost"): 0.333,  # D2 of D1, D2, D3
+            ("Lead", "Demo"): 0.667,
+            ("Demo", "closed_won"): 1.0,
+        },
+        abs=1e-9,
+    )
+    assert {r.id: r.headcount for r in p.roles} == {"ae": 1, "sdr": 2}
+    assert [s.owner for s in p.stages] == ["sdr", "ae"]
+    lead = p.node("Lead")
+    assert isinstance(lead, flowsim.Stage)
+    # start times: wait = entered -> started, effort = started -> left
+    assert lead.wait == Empirical(values=(1.0, 1.0, 2.0))
+    assert lead.effort == Empirical(values=(1.0, 2.0, 3.0))
+    assert_sound(found)
+
+
+def test_loop_of_open_deals_gets_an_ended_outcome(tmp_path: Path) -> None:
+    path = tmp_path / "loop.csv"
+    path.write_text(
+        "deal,stage,timestamp\n"
+        "1,a,2024-01-01\n1,b,2024-01-02\n1,a,2024-01-03\n"
+        "2,a,2024-01-01\n2,b,2024-01-05\n",
+        encoding="utf-8",
+    )
+    found = discover(read_csv(path))
+    p = found.process
+    assert [o.id for o in p.outcomes] == ["ended"]
+    # a: 2 moves to b, 1 history ends there; b: 1 move back to a, 1 history ends there
+    assert probabilities(p) == approx(
+        {("a", "b"): 0.667, ("a", "ended"): 0.333, ("b", "a"): 0.5, ("b", "ended"): 0.5},
+        abs=1e-9,
+    )
+    assert any("read as ended" in n for n in found.notes)
+    assert_sound(found)
+
+
+# --- distributions ----------------------------------------------------------------------------
+
+
+def test_distribution_choice_on_synthetic_samples() -> None:
+    rng = np.random.default_rng(7)
+    logn = fit_duration(rng.lognormal(mean=3.0, sigma=0.8, size=2000))
+    assert logn.chosen == "lognormal" and isinstance(logn.distribution, LogNormal)
+    true_mean = np.exp(3.0 + 0.8**2 / 2)
+    assert logn.distribution.mean == approx(true_mean, rel=0.06)
+    expo = fit_duration(rng.exponential(scale=40.0, size=2000))
+    assert expo.chosen == "exponential" and isinstance(expo.distribution, Exponential)
+    assert expo.distribution.mean == approx(40.0, rel=0.06)
+    gam = fit_duration(rng.gamma(shape=4.0, scale=5.0, size=3000))
+    assert gam.chosen == "gamma" and isinstance(gam.distribution, Gamma)
+    assert (gam.distribution.mean, gam.distribution.sd) == approx((20.0, 10.0), rel=0.06)
+    small = fit_duration(rng.lognormal(size=12))
+    assert small.chosen == "empirical" and isinstance(small.distribution, Empirical)
+    assert len(small.distribution.values) == 12
+    # mostly zeros (same timestamp) fit no continuous family: resampled, as 20 quantiles
+    zeros = fit_duration(np.r_[np.zeros(500), rng.exponential(5.0, 500)])
+    assert zeros.chosen == "empirical" and zeros.ks is not None and zeros.ks > 0.1
+    assert isinstance(zeros.distribution, Empirical) and len(zeros.distribution.values) == 20
+    assert fit_duration([24.0] * 40).distribution == Fixed(value=24.0)
+    assert fit_duration([0.0, 0.0]).distribution is None
+    assert fit_duration([]).distribution is None
+
+
+def test_nice_numbers_and_ids() -> None:
+    assert nice_hours(141.6) == 142.0  # 5.9d does not print exactly: whole hours
+    assert nice_hours(60.1) == 60.0 or nice_hours(60.1) == 2.5 * 24
+    assert nice_hours(0.5666) == 34 * (1 / 60)
+    assert nice_hours(1e-4) == 0.0001
+    assert slug("register request") == "register_request"
+    assert slug("A_SUBMITTED") == "A_SUBMITTED"
+    assert slug("Négociation en cours") == "negociation_en_cours"
+    assert slug("初步接触") == "初步接触"
+    assert slug("报价/谈判") == "报价_谈判"
+    assert slug("1. Lead") == "stage_1_lead"
+    assert slug("goal") == "goal_stage"
+    assert slug("!!!") == "stage"
+    assert slug("112", prefix="role") == "role_112"
+
+
+def test_unicode_stage_names_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "cn.csv"
+    path.write_text(
+        "deal,stage,timestamp\n"
+        "1,初步接触,2024-01-01\n1,报价/谈判,2024-01-03\n1,赢单,2024-01-09\n"
+        "2,初步接触,2024-01-02\n2,丢单,2024-01-04\n",
+        encoding="utf-8",
+    )
+    found = discover(read_csv(path))
+    p = found.process
+    assert [(s.id, s.label) for s in p.stages] == [("初步接触", None), ("报价_谈判", "报价/谈判")]
+    assert {o.id: o.result for o in p.outcomes} == {"赢单": "won", "丢单": "lost"}
+    assert_sound(found)
+
+
+def test_empty_log_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("deal,stage,timestamp\n1,won,2024-01-01\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no stage to discover"):
+        discover(read_csv(path))
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("flowsim", path=str(Path(sys.executable).parent)) or "flowsim"
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=False)
+
+
+@needs_data
+def test_cli_discover_writes_a_checked_flow_file(tmp_path: Path) -> None:
+    out = tmp_path / "discovered.flow"
+    log = str(DATA / "pm4py-logs" / "running-example.csv")
+    r = run("discover", log, "-o", str(out), "--min-share", "0.2", "--name", "Claims")
+    assert r.returncode == 0, r.stderr
+    assert "note: 'register request': moves below min-share" in r.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith('process "Claims" {')
+    assert "stage register_request" in text
+    checked = run("check", str(out))
+    assert checked.returncode == 0, checked.stderr
+    assert "ok - 6 stages, 2 outcomes" in checked.stdout
+    printed = run("discover", log, "--min-share", "0.2", "--name", "Claims")
+    assert printed.returncode == 0 and printed.stdout == text
+    assert run("discover", log, "--min-share", "0.9").returncode == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("deal,stage,timestamp\n1,won,2024-01-01\n", encoding="utf-8")
+    r = run("discover", str(bad))
+    assert r.returncode == 1 and "no stage to discover" in r.stderr
+
+
+def test_rare_way_out_of_a_loop_is_not_folded(tmp_path: Path) -> None:
+    rows = ["deal,stage,timestamp"]
+    for d in range(60):  # a, b, a, b and still open in b
+        rows += [f"{d},a,2024-01-01", f"{d},b,2024-01-02", f"{d},a,2024-01-03", f"{d},b,2024-01-04"]
+    rows += ["w,a,2024-01-01", "w,won,2024-01-02"]  # 1 of 121 exits of a (0.8%)
+    path = tmp_path / "rare.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    found = discover(read_csv(path))
+    probs = probabilities(found.process)
+    assert probs[("a", "won")] == approx(0.008, abs=1e-9)
+    assert [o.id for o in found.process.outcomes] == ["won"]
+    assert any("'a' -> 'won' kept although rare" in n for n in found.notes)
+    assert_sound(found)
