@@ -38,9 +38,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Calendar",
     "CheckResult",
+    "ConformanceReport",
     "DealLog",
     "Department",
     "Diagnostic",
+    "Discovery",
     "Distribution",
     "FlowError",
     "FunnelMetrics",
@@ -61,6 +63,8 @@ __all__ = [
     "check",
     "check_file",
     "check_text",
+    "conformance",
+    "discover",
     "load",
     "metrics",
     "parse",
@@ -76,6 +80,10 @@ _LAZY = {
     "read_log": "flowsim.history",
     "FunnelMetrics": "flowsim.history.metrics",
     "metrics": "flowsim.history.metrics",
+    "conformance": "flowsim.history.conformance",
+    "ConformanceReport": "flowsim.history.conformance",
+    "discover": "flowsim.history.discover",
+    "Discovery": "flowsim.history.discover",
 }
 
 

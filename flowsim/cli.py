@@ -55,6 +55,31 @@ def _guard(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Reader options set by :func:`_csv_options` for the command being run.
+_READER_EXTRA: dict[str, Any] = {}
+
+
+def _csv_options(func: F) -> F:
+    """``--delimiter`` and ``--dayfirst/--monthfirst`` for every command that reads a log."""
+
+    @click.option("--delimiter", help="Field delimiter of a CSV (default: sniffed).")
+    @click.option(
+        "--dayfirst/--monthfirst",
+        default=None,
+        help="Read ambiguous slashed dates as DD/MM/YYYY (or MM/DD/YYYY).",
+    )
+    @wraps(func)
+    def wrapper(*args: Any, delimiter: str | None, dayfirst: bool | None, **kwargs: Any) -> Any:
+        _READER_EXTRA.clear()
+        if delimiter is not None:
+            _READER_EXTRA["delimiter"] = delimiter.replace("\\t", "\t")
+        if dayfirst is not None:
+            _READER_EXTRA["dayfirst"] = dayfirst
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="flowsim")
 def main() -> None:
@@ -373,6 +398,7 @@ def _why(err: Exception) -> str:
 
 
 @main.command()
+@_csv_options
 @click.argument("log", required=False, type=click.Path(dir_okay=False))
 @click.option(
     "--process",
@@ -459,6 +485,7 @@ def metrics(
 
 
 @main.command()
+@_csv_options
 @click.argument("log", required=False, type=click.Path(dir_okay=False))
 @click.option(
     "--process",
@@ -547,7 +574,7 @@ def _read_log_or_exit(
 ) -> Any:
     from flowsim.history import LogError, Mapping, read_log
 
-    options: dict[str, Any] = {"tz": tz, "lenient": lenient}
+    options: dict[str, Any] = {"tz": tz, "lenient": lenient, **_READER_EXTRA}
     if encoding:
         options["encoding"] = encoding
     if mapping:
@@ -573,10 +600,22 @@ def _read_log_or_exit(
         sys.exit(1)
     except TypeError as err:  # an option this reader does not take (e.g. --encoding for XES)
         raise click.UsageError(str(err)) from None
+    _list_skipped(deal_log.report)
     return deal_log
 
 
+def _list_skipped(report: Any, limit: int = 20) -> None:
+    """With --lenient, every skipped row is counted in the output; name the first few here."""
+    problems = [p for p in report.problems if p.severity == "warning" or p.row is not None]
+    for problem in problems[:limit]:
+        click.echo(f"flowsim: warning: {problem}", err=True)
+    more = len(problems) - limit + getattr(report, "problems_omitted", 0)
+    if more > 0:
+        click.echo(f"flowsim: ... and {more} more (all counted in the output header)", err=True)
+
+
 @main.command()
+@_csv_options
 @click.argument("log", required=False, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", help="Write the .flow file here instead of stdout.")
 @click.option(

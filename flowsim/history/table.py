@@ -44,7 +44,8 @@ def metrics_table(m: FunnelMetrics) -> str:
         f"rows read {h.rows_read:,}, used {h.rows_used:,}, skipped {h.rows_skipped:,} ({skipped})",
         f"deals {h.deals:,}: won {h.won:,}, lost {h.lost:,}, open {h.open:,}, other {h.other:,}"
         + (f"; open deals censored at {h.as_of:%Y-%m-%d %H:%M} UTC" if h.as_of else ""),
-        f"funnel: {h.funnel} ({h.funnel_rule}); stage order from the {h.order_from}",
+        f"funnel: {h.funnel} ({h.funnel_rule}); stage order: "
+        + ("the process's" if h.order_from == "process" else "as observed"),
         "",
     ]
     rows = []

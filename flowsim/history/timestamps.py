@@ -219,7 +219,7 @@ def parse_timestamps(
     values = _apply(_by_hits(best_steps, sample, tz), text, tz).rename(column)
     failed = present & values.is_null()
     notes: list[LogProblem] = []
-    if ambiguous and best_name in ("MM/DD/YYYY", "DD/MM/YYYY"):
+    if ambiguous and dayfirst is None and best_name in ("MM/DD/YYYY", "DD/MM/YYYY"):
         notes.append(
             LogProblem(
                 code=p.AMBIGUOUS_DATE_ORDER,

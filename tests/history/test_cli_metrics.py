@@ -86,3 +86,18 @@ def test_with_the_designed_process(tmp_path: Path) -> None:
     r = run("metrics", str(DATA / "pm4py-logs" / "running-example.csv"), "--process", str(flow))
     assert r.returncode == 0, r.stderr
     assert "won 3, lost 3" in r.stdout
+
+
+def test_lenient_names_skipped_rows_and_csv_options(tmp_path: Path) -> None:
+    bad = tmp_path / "deals.csv"
+    bad.write_text(
+        "deal_id;stage;entered_at\nd1;contact;03/04/2024\nd1;won;bad\nd2;contact;05/04/2024\n",
+        encoding="utf-8",
+    )
+    r = run("metrics", str(bad), "--lenient", "--dayfirst", "--delimiter", ";")
+    assert r.returncode == 0, r.stderr
+    assert "deals.csv:3: column 'entered_at': unparseable date 'bad'" in r.stderr
+    assert "ambiguous" not in r.stderr  # --dayfirst settles the order
+    assert "rows read 3, used 2, skipped 1 (bad-date 1)" in r.stdout
+    xes = str(DATA / "pm4py-logs" / "running-example.xes")
+    assert run("metrics", xes, "--delimiter", ";").returncode == 2  # not a CSV option for XES
