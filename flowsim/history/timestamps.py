@@ -71,6 +71,8 @@ def _strptime(expr: pl.Expr, fmt: str) -> pl.Expr:
 
 def _local(fmt: str) -> Step:
     def step(expr: pl.Expr, tz: str) -> pl.Expr:
+        if tz == "UTC":  # no gaps or folds to resolve, nothing to convert
+            return _strptime(expr, fmt).dt.replace_time_zone("UTC")
         return (
             _strptime(expr, fmt)
             .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
