@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -349,3 +350,40 @@ def test_file_level_errors(
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LogError, match="cannot read the file"):
         read_csv(tmp_path / "nope.csv")
+
+
+#: What each malformed row is called in the message a user reads.
+MESSAGES = {
+    "date": "unparseable date",
+    "deal": "empty deal id",
+    "blank": "empty deal id",
+    "stage": "empty stage",
+    "no-date": "no date",
+    "duplicate": "duplicate event",
+    "negative": "negative duration",
+    "amt": "not a number",
+    "left-date": "unparseable date",
+    "mixed-format": "unparseable date",
+    "dst-gap": "unparseable date",
+    "semicolon-row": "unparseable date",
+    "start-before-entry": "negative duration",
+    "end-before-start": "negative duration",
+    "duplicate-after-alias": "duplicate event",
+    "first-reason-wins": "empty stage",
+    "epoch-out-of-range": "unparseable date",
+}
+
+
+@pytest.mark.parametrize("index", range(len(BAD_ROWS)), ids=[p.id for p in BAD_ROWS])
+def test_malformed_rows_messages(tmp_path: Path, index: int) -> None:
+    case: Any = BAD_ROWS[index]
+    text, _code, row, column, options = case.values
+    with pytest.raises(LogError) as exc:
+        read_csv(write(tmp_path, text), **options)
+    first = exc.value.problems[0]
+    assert MESSAGES[case.id] in first.message
+    assert first.hint, "every problem says how to fix it"
+    shown = str(first)
+    assert f":{row}: column '{column}'" in shown
+    if "date" in MESSAGES[case.id] and first.value:
+        assert repr(first.value)[1:-1] in shown  # the offending value is quoted back
