@@ -471,12 +471,14 @@ def _measure(
     if not frame["deal"].is_sorted():
         frame = frame.sort(["deal", "entered_at", "source_row"], maintain_order=True)
     same_next = pl.col("deal") == pl.col("deal").shift(-1)
-    starts = pl.col("deal") != pl.col("deal").shift(1)
-    row = pl.int_range(pl.len())
+    deal_starts = pl.col("deal") != pl.col("deal").shift(1)
+    row_index = pl.int_range(pl.len())
     rec = frame.with_columns(
         pl.when(same_next).then(pl.col("stage").shift(-1)).alias("next_stage"),
         pl.when(same_next).then(pl.col("entered_at").shift(-1)).alias("next_at"),
-        (row - pl.when(starts.fill_null(True)).then(row).forward_fill()).alias("pos"),
+        (row_index - pl.when(deal_starts.fill_null(True)).then(row_index).forward_fill()).alias(
+            "pos"
+        ),
         result_of.alias("result"),
         (~same_next.fill_null(False)).alias("is_last"),
     )
