@@ -97,5 +97,11 @@ def metrics_table(m: FunnelMetrics) -> str:
             f"weighted pipeline {_num(p.weighted_pipeline, 0)} "
             f"({p.weighted_pipeline_unpriced:,} open deals unpriced)"
         )
+    if p.wip:
+        peak = max(p.wip, key=lambda w: w.open_deals)
+        out.append(
+            f"work in progress: {p.wip[-1].open_deals:,} open deals at the end "
+            f"(peak {peak.open_deals:,} on {peak.at:%Y-%m-%d}; weekly series in --format json)"
+        )
     out.append(f"moves: {p.skips:,} skips, {p.backward_moves:,} backward, {p.repeats:,} repeats")
     return "\n".join(out) + "\n"

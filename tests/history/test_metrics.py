@@ -410,3 +410,24 @@ def test_bpic2012_by_month(bpic: DealLog) -> None:
     groups = metrics(bpic, by="month")
     assert list(groups) == ["2011-09", "2011-10", "2011-11", "2011-12", "2012-01", "2012-02"]
     assert sum(g.header.deals for g in groups.values()) == 13_087
+
+
+def test_wip_over_time(tmp_path: Path) -> None:
+    """Open deals at each week's end: started by then, not closed by then."""
+    csv = tmp_path / "wip.csv"
+    csv.write_text(
+        "deal,stage,entered_at\n"
+        "a,contact,2024-01-01\na,won,2024-01-10\n"  # open during week 1, closed in week 2
+        "b,contact,2024-01-03\nb,lost,2024-01-20\n"  # open weeks 1-2, closed in week 3
+        "c,contact,2024-01-09\n"  # never closes
+        "d,contact,2024-01-16\nd,needs,2024-01-29\n",  # open from week 3 on
+        encoding="utf-8",
+    )
+    m = metrics(read_csv(csv))
+    points = [(p.at.date().isoformat(), p.open_deals) for p in m.process.wip]
+    assert points == [
+        ("2024-01-08", 2),  # a, b
+        ("2024-01-15", 2),  # b, c (a closed on the 10th)
+        ("2024-01-22", 2),  # c, d (b closed on the 20th)
+        ("2024-01-29", 2),  # c, d: the last point is the as-of time
+    ]
