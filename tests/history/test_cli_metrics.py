@@ -101,3 +101,65 @@ def test_lenient_names_skipped_rows_and_csv_options(tmp_path: Path) -> None:
     assert "rows read 3, used 2, skipped 1 (bad-date 1)" in r.stdout
     xes = str(DATA / "pm4py-logs" / "running-example.xes")
     assert run("metrics", xes, "--delimiter", ";").returncode == 2  # not a CSV option for XES
+
+
+def _running_example_frames(tmp_path: Path) -> dict[str, Path]:
+    """The pm4py running example as CSV, Excel, Parquet and SQLite."""
+    import sqlite3
+
+    import polars as pl
+
+    src = DATA / "pm4py-logs" / "running-example.csv"
+    frame = pl.read_csv(src, infer_schema=False).select(
+        pl.col("case:concept:name").alias("deal_id"),
+        pl.col("concept:name").alias("stage"),
+        pl.col("time:timestamp").alias("entered_at"),
+        pl.col("org:resource").alias("owner"),
+    )
+    out = {"csv": tmp_path / "deals.csv", "parquet": tmp_path / "deals.parquet"}
+    frame.write_csv(out["csv"])
+    frame.write_parquet(out["parquet"])
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(frame.columns)
+    for row in frame.iter_rows():
+        sheet.append(list(row))
+    out["xlsx"] = tmp_path / "deals.xlsx"
+    book.save(out["xlsx"])
+    out["db"] = tmp_path / "deals.db"
+    with sqlite3.connect(out["db"]) as con:
+        con.execute("create table history (deal_id, stage, entered_at, owner)")
+        con.executemany("insert into history values (?, ?, ?, ?)", frame.iter_rows())
+    return out
+
+
+def test_every_format_end_to_end(tmp_path: Path) -> None:
+    files = _running_example_frames(tmp_path)
+    results = {}
+    for kind in ("csv", "parquet", "xlsx"):
+        r = run("metrics", str(files[kind]), "--format", "json")
+        assert r.returncode == 0, (kind, r.stderr)
+        results[kind] = json.loads(r.stdout)
+    r = run(
+        "metrics",
+        "--sql",
+        "select * from history",
+        "--db",
+        f"sqlite:///{files['db']}",
+        "--format",
+        "json",
+    )
+    assert r.returncode == 0, r.stderr
+    results["sql"] = json.loads(r.stdout)
+    xes = run("metrics", str(DATA / "pm4py-logs" / "running-example.xes"), "--format", "json")
+    assert xes.returncode == 0, xes.stderr
+    results["xes"] = json.loads(xes.stdout)
+    baseline = results["csv"]
+    for kind, data in results.items():
+        assert data["header"]["deals"] == 6, kind
+        assert data["header"]["records"] == 42, kind
+        assert data["stages"] == baseline["stages"], kind
+        assert data["transitions"] == baseline["transitions"], kind
