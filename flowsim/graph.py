@@ -115,37 +115,47 @@ def flow_subgraph(g: nx.MultiDiGraph[Any]) -> nx.MultiDiGraph[Any]:
 def back_edges(process: Process) -> set[tuple[str, str]]:
     """Transitions that go back in the flow (rework loops), as (source, target) pairs.
 
-    A depth-first walk from the entry stage, following transitions in the order they were
-    written; an edge to a stage still on the walk's path closes a loop. Self-loops count.
-    Stages the entry cannot reach are walked afterwards, in declaration order.
+    An edge ``a -> b`` goes back when both lie on one loop (the same strongly connected
+    component) and ``b`` comes no later than ``a`` by (breadth-first distance from the entry,
+    declaration order). Keeping only edges that move later makes every loop acyclic, and,
+    unlike a depth-first walk, the answer does not depend on the order transitions are
+    written: with ``reinitiate -> examine_casually`` and ``reinitiate -> examine_thoroughly``
+    both go back and ``examine_thoroughly -> check`` stays forward. Self-loops count.
+    Stages the entry cannot reach are measured from themselves, in declaration order.
     """
     out: dict[str, list[str]] = {}
     for t in process.transitions:
         out.setdefault(t.source, []).append(t.target)
-    state: dict[str, int] = {}  # 1 = on the path, 2 = done
-    back: set[tuple[str, str]] = set()
+    dist: dict[str, int] = {}
     entry = process.entry
     roots = ([entry.id] if entry else []) + [s.id for s in process.stages]
     for root in roots:
-        if root in state:
+        if root in dist:
             continue
-        state[root] = 1
-        stack: list[tuple[str, int]] = [(root, 0)]
-        while stack:
-            node, i = stack[-1]
-            succ = out.get(node, [])
-            if i < len(succ):
-                stack[-1] = (node, i + 1)
-                nxt = succ[i]
-                mark = state.get(nxt)
-                if mark == 1:
-                    back.add((node, nxt))
-                elif mark is None:
-                    state[nxt] = 1
-                    stack.append((nxt, 0))
-            else:
-                state[node] = 2
-                stack.pop()
+        base = max(dist.values(), default=-1) + 1
+        dist[root] = base
+        queue = [root]
+        for node in queue:  # breadth-first: the list grows while we walk it
+            for nxt in out.get(node, []):
+                if nxt not in dist:
+                    dist[nxt] = dist[node] + 1
+                    queue.append(nxt)
+    graph = nx.DiGraph()
+    graph.add_edges_from((t.source, t.target) for t in process.transitions)
+    component: dict[str, int] = {}
+    for i, members in enumerate(nx.strongly_connected_components(graph)):
+        for member in members:
+            component[member] = i
+    order = {node.id: i for i, node in enumerate(process.iter_nodes())}
+
+    def key(node: str) -> tuple[int, int]:
+        return dist.get(node, 0), order.get(node, 0)
+
+    back: set[tuple[str, str]] = set()
+    for t in process.transitions:
+        a, b = t.source, t.target
+        if component.get(a) == component.get(b) and key(b) <= key(a):
+            back.add((a, b))
     return back
 
 

@@ -61,3 +61,34 @@ def test_graph_is_frozen_and_cached(b2b_path: Path) -> None:
 def test_parallel_edges_are_kept() -> None:
     p = flowsim.parse('stage a\noutcome won\na -> won 50% "fast"\na -> won "slow"\n')
     assert p.flow_graph().number_of_edges("a", "won") == 2
+
+
+REWORK = [
+    "register -> casually 50%",
+    "register -> thoroughly 25%",
+    "register -> check",
+    "casually -> check",
+    "thoroughly -> check",
+    "check -> decide",
+    "decide -> reinitiate 20%",
+    "decide -> pay 40%",
+    "decide -> reject",
+    "reinitiate -> casually 50%",
+    "reinitiate -> thoroughly",
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_back_edges_do_not_depend_on_the_order_transitions_are_written(seed: int) -> None:
+    import random
+
+    from flowsim.graph import back_edges, phase_order
+
+    lines = REWORK[:]
+    random.Random(seed).shuffle(lines)
+    p = flowsim.parse(
+        "stage register\nstage casually\nstage thoroughly\nstage check\nstage decide\n"
+        "stage reinitiate\noutcome pay\noutcome reject\n" + "\n".join(lines)
+    )
+    assert back_edges(p) == {("reinitiate", "casually"), ("reinitiate", "thoroughly")}
+    assert phase_order(p) == ["register", "casually", "thoroughly", "check", "decide", "reinitiate"]
