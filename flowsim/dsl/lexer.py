@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from lark import Lark
 
-__all__ = ["LexError", "Lexer", "Tok"]
+__all__ = ["UNIT_WORDS", "LexError", "Lexer", "Tok"]
 
 
 class Tok:
@@ -99,7 +99,7 @@ FULLWIDTH_HINTS: dict[str, str] = {
 FULLWIDTH_HINTS.update({chr(0xFF10 + i): str(i) for i in range(10)})  # full-width digits
 
 # Words people write after a number instead of a unit letter.
-_UNIT_WORDS = {
+UNIT_WORDS = {
     "min": "m",
     "mins": "m",
     "minute": "m",
@@ -273,7 +273,7 @@ class Lexer:
         m = re.match(r"-?[0-9]+(?:\.[0-9]+)?([^\W\d_]+)", text[pos : pos + 40])
         if m:
             word = m.group(1)
-            unit = _UNIT_WORDS.get(word.lower())
+            unit = UNIT_WORDS.get(word.lower())
             number = m.group()[: -len(word)]
             hint = (
                 f"write {number}{unit}: duration units are m, h, d and w"

@@ -11,6 +11,7 @@ we recognise the mistake, a hint.
 from __future__ import annotations
 
 import difflib
+import itertools
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,7 +22,7 @@ from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
 from flowsim.checks import KEYWORDS
-from flowsim.dsl.lexer import Lexer, LexError
+from flowsim.dsl.lexer import UNIT_WORDS, Lexer, LexError
 from flowsim.dsl.lexer import Tok as Token
 from flowsim.gc_pause import gc_paused
 
@@ -202,7 +203,10 @@ def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
     def shiftable(term: str) -> bool:
         return _shiftable(states, state_stack, term)
 
-    for tok in lexer.tokens(text, accepts, shiftable):
+    line = text.count("\n") + 1
+    col = len(text) - (text.rfind("\n") + 1) + 1
+    eof = Token("$END", "", len(text), line, col, line, col, len(text))
+    for tok in itertools.chain(lexer.tokens(text, accepts, shiftable), (eof,)):
         ttype = tok.type
         if ttype == "_LBRACE":
             opened.append(tok)
@@ -212,6 +216,8 @@ def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
             act = states[state_stack[-1]].get(ttype)
             if act is None:
                 expected = _expected(states, state_stack)
+                if tok is eof:
+                    raise _Unexpected(_describe_eof(eof, opened, expected))
                 raise _Unexpected(_describe(tok, prev, expected, opened))
             if act[0]:
                 state_stack.append(act[1])
@@ -226,28 +232,9 @@ def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
                 children = []
             value_stack.append(callback(children))
             state_stack.append(states[state_stack[-1]][origin][1])
+            if tok is eof and state_stack[-1] == end_state:
+                break
         prev = tok
-    pos = len(text)
-    line = text.count("\n") + 1
-    line_start = text.rfind("\n") + 1
-    col = pos - line_start + 1
-    end = Token("$END", "", pos, line, col, line, col, pos)
-    while True:
-        act = states[state_stack[-1]].get("$END")
-        if act is None:
-            expected = _expected(states, state_stack)
-            raise _Unexpected(_describe_eof(end, opened, expected))
-        size, callback, origin = act[1]
-        if size:
-            children = value_stack[-size:]
-            del state_stack[-size:]
-            del value_stack[-size:]
-        else:
-            children = []
-        value_stack.append(callback(children))
-        state_stack.append(states[state_stack[-1]][origin][1])
-        if state_stack[-1] == end_state:
-            break
     result = value_stack[-1]
     statements = result.children if isinstance(result, SyntaxNode) else []
     return [s for s in statements if isinstance(s, SyntaxNode)]
@@ -419,24 +406,8 @@ def _describe_eof(end: Token, opened: list[Token], expected: set[str]) -> Syntax
     )
 
 
-_UNIT_WORDS = {
-    "min": "m",
-    "mins": "m",
-    "minute": "m",
-    "minutes": "m",
-    "hr": "h",
-    "hrs": "h",
-    "hour": "h",
-    "hours": "h",
-    "day": "d",
-    "days": "d",
-    "week": "w",
-    "weeks": "w",
-    "wk": "w",
-    "s": None,
-    "sec": None,
-    "seconds": None,
-}
+# Unit words the lexer knows, plus seconds, which the language has no unit for.
+_UNIT_WORDS: dict[str, str | None] = {**UNIT_WORDS, "s": None, "sec": None, "seconds": None}
 
 
 def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
