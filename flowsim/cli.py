@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,28 +56,55 @@ def _guard(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-#: Reader options set by :func:`_csv_options` for the command being run.
-_READER_EXTRA: dict[str, Any] = {}
+@dataclass(frozen=True)
+class LogSource:
+    """Where and how a command reads its deal log (the options every log command shares)."""
+
+    mapping: str | None
+    encoding: str | None
+    tz: str
+    lenient: bool
+    sql: str | None
+    db: str | None
+    delimiter: str | None
+    dayfirst: bool | None
 
 
-def _csv_options(func: F) -> F:
-    """``--delimiter`` and ``--dayfirst/--monthfirst`` for every command that reads a log."""
+_LOG_FIELDS = tuple(LogSource.__dataclass_fields__)
 
-    @click.option("--delimiter", help="Field delimiter of a CSV (default: sniffed).")
-    @click.option(
-        "--dayfirst/--monthfirst",
-        default=None,
-        help="Read ambiguous slashed dates as DD/MM/YYYY (or MM/DD/YYYY).",
-    )
+
+def _log_options(func: F) -> F:
+    """The options of every command that reads a deal log, handed over as ``source``."""
+    options = [
+        click.option(
+            "--map",
+            "mapping",
+            help="Column mapping: 'deal=opportunity_id,stage=StageName' or a mapping .toml file.",
+        ),
+        click.option("--encoding", help="Force the text encoding (default: UTF-8, else GB18030)."),
+        click.option(
+            "--tz", default="UTC", show_default=True, help="Time zone of naive timestamps."
+        ),
+        click.option(
+            "--lenient", is_flag=True, help="Skip bad rows (counted and listed) instead of failing."
+        ),
+        click.option("--sql", help="Read the log with this SQL query (with --db)."),
+        click.option("--db", help="Database URL for --sql: sqlite:///deals.db or postgresql://..."),
+        click.option("--delimiter", help="Field delimiter of a CSV (default: sniffed)."),
+        click.option(
+            "--dayfirst/--monthfirst",
+            default=None,
+            help="Read ambiguous slashed dates as DD/MM/YYYY (or MM/DD/YYYY).",
+        ),
+    ]
+
     @wraps(func)
-    def wrapper(*args: Any, delimiter: str | None, dayfirst: bool | None, **kwargs: Any) -> Any:
-        _READER_EXTRA.clear()
-        if delimiter is not None:
-            _READER_EXTRA["delimiter"] = delimiter.replace("\\t", "\t")
-        if dayfirst is not None:
-            _READER_EXTRA["dayfirst"] = dayfirst
-        return func(*args, **kwargs)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        source = LogSource(**{name: kwargs.pop(name) for name in _LOG_FIELDS})
+        return func(*args, source=source, **kwargs)
 
+    for option in reversed(options):
+        wrapper = option(wrapper)
     return wrapper  # type: ignore[return-value]
 
 
@@ -398,7 +426,7 @@ def _why(err: Exception) -> str:
 
 
 @main.command()
-@_csv_options
+@_log_options
 @click.argument("log", required=False, type=click.Path(dir_okay=False))
 @click.option(
     "--process",
@@ -416,37 +444,20 @@ def _why(err: Exception) -> str:
 )
 @click.option("-o", "--output", help="Write here instead of stdout.")
 @click.option(
-    "--map",
-    "mapping",
-    help="Column mapping: 'deal=opportunity_id,stage=StageName' or a mapping .toml file.",
-)
-@click.option("--encoding", help="Force the text encoding (default: UTF-8, else GB18030).")
-@click.option("--tz", default="UTC", show_default=True, help="Time zone of naive timestamps.")
-@click.option(
-    "--lenient", is_flag=True, help="Skip bad rows (counted and listed) instead of failing."
-)
-@click.option(
     "--funnel", type=click.Choice(["touched", "strict"]), default="touched", show_default=True
 )
 @click.option("--as-of", "as_of", help="Censor open deals at this date (default: last event).")
 @click.option("--by", help="Break down by owner, month, quarter or a column.")
-@click.option("--sql", help="Read the log with this SQL query (with --db).")
-@click.option("--db", help="Database URL for --sql: sqlite:///deals.db or postgresql://...")
 @_guard
 def metrics(
     log: str | None,
     flow: str | None,
     fmt: str,
     output: str | None,
-    mapping: str | None,
-    encoding: str | None,
-    tz: str,
-    lenient: bool,
     funnel: str,
     as_of: str | None,
     by: str | None,
-    sql: str | None,
-    db: str | None,
+    source: LogSource,
 ) -> None:
     """Measure the real funnel in a deal log (CSV, Excel, Parquet, XES, SQL)."""
     from flowsim.history.metrics import metrics as measure
@@ -454,11 +465,11 @@ def metrics(
     when = None
     if as_of is not None:
         try:
-            when = _parse_as_of(as_of, tz)
+            when = _parse_as_of(as_of, source.tz)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--as-of") from None
     process = _load_or_exit(flow)[0] if flow else None
-    deal_log = _read_log_or_exit(log, mapping, encoding, tz, lenient, sql, db)
+    deal_log = _read_log_or_exit(log, source)
     result = measure(deal_log, process, funnel=funnel, as_of=when, by=by)  # type: ignore[call-overload]
     if fmt == "overlay":
         if isinstance(result, dict):
@@ -485,7 +496,7 @@ def metrics(
 
 
 @main.command()
-@_csv_options
+@_log_options
 @click.argument("log", required=False, type=click.Path(dir_okay=False))
 @click.option(
     "--process",
@@ -504,37 +515,20 @@ def metrics(
 )
 @click.option("-o", "--output", help="Write here instead of stdout.")
 @click.option(
-    "--map",
-    "mapping",
-    help="Column mapping: 'deal=opportunity_id,stage=StageName' or a mapping .toml file.",
-)
-@click.option("--encoding", help="Force the text encoding (default: UTF-8, else GB18030).")
-@click.option("--tz", default="UTC", show_default=True, help="Time zone of naive timestamps.")
-@click.option(
-    "--lenient", is_flag=True, help="Skip bad rows (counted and listed) instead of failing."
-)
-@click.option(
     "--confidence",
     type=click.FloatRange(0.5, 0.999),
     default=0.95,
     show_default=True,
     help="Level of the Wilson intervals on observed conversions.",
 )
-@click.option("--sql", help="Read the log with this SQL query (with --db).")
-@click.option("--db", help="Database URL for --sql: sqlite:///deals.db or postgresql://...")
 @_guard
 def conformance(
     log: str | None,
     flow: str,
     fmt: str,
     output: str | None,
-    mapping: str | None,
-    encoding: str | None,
-    tz: str,
-    lenient: bool,
     confidence: float,
-    sql: str | None,
-    db: str | None,
+    source: LogSource,
 ) -> None:
     """Replay a deal log on the designed process: fit, undesigned moves, edge conversions.
 
@@ -545,7 +539,7 @@ def conformance(
     from flowsim.history.conformance import conformance_table
 
     process = _load_or_exit(flow)[0]
-    deal_log = _read_log_or_exit(log, mapping, encoding, tz, lenient, sql, db)
+    deal_log = _read_log_or_exit(log, source)
     report = replay(deal_log, process, confidence=confidence)
     if fmt == "json":
         _emit(report.to_json() + "\n", output)
@@ -563,27 +557,25 @@ def _parse_as_of(text: str, tz: str) -> Any:
     return value
 
 
-def _read_log_or_exit(
-    log: str | None,
-    mapping: str | None,
-    encoding: str | None,
-    tz: str,
-    lenient: bool,
-    sql: str | None,
-    db: str | None,
-) -> Any:
+def _read_log_or_exit(log: str | None, source: LogSource) -> Any:
     from flowsim.history import LogError, Mapping, read_log
 
-    options: dict[str, Any] = {"tz": tz, "lenient": lenient, **_READER_EXTRA}
-    if encoding:
-        options["encoding"] = encoding
-    if mapping:
+    options: dict[str, Any] = {"tz": source.tz, "lenient": source.lenient}
+    if source.encoding:
+        options["encoding"] = source.encoding
+    if source.delimiter is not None:
+        options["delimiter"] = source.delimiter.replace("\\t", "\t")
+    if source.dayfirst is not None:
+        options["dayfirst"] = source.dayfirst
+    if source.mapping:
+        mapping = source.mapping
         try:
             options["mapping"] = (
                 Mapping.load(mapping) if mapping.endswith(".toml") else Mapping.parse(mapping)
             )
         except (ValueError, OSError) as err:
             raise click.BadParameter(_why(err), param_hint="--map") from None
+    sql, db = source.sql, source.db
     if log is None and sql is None:
         raise click.UsageError("give a log file, or --sql with --db")
     try:
@@ -615,7 +607,7 @@ def _list_skipped(report: Any, limit: int = 20) -> None:
 
 
 @main.command()
-@_csv_options
+@_log_options
 @click.argument("log", required=False, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", help="Write the .flow file here instead of stdout.")
 @click.option(
@@ -626,35 +618,18 @@ def _list_skipped(report: Any, limit: int = 20) -> None:
     help="Fold moves rarer than this share of a stage's exits into its largest move.",
 )
 @click.option("--name", help="The process name (default: the log's file name).")
-@click.option(
-    "--map",
-    "mapping",
-    help="Column mapping: 'deal=opportunity_id,stage=StageName' or a mapping .toml file.",
-)
-@click.option("--encoding", help="Force the text encoding (default: UTF-8, else GB18030).")
-@click.option("--tz", default="UTC", show_default=True, help="Time zone of naive timestamps.")
-@click.option(
-    "--lenient", is_flag=True, help="Skip bad rows (counted and listed) instead of failing."
-)
-@click.option("--sql", help="Read the log with this SQL query (with --db).")
-@click.option("--db", help="Database URL for --sql: sqlite:///deals.db or postgresql://...")
 @_guard
 def discover(
     log: str | None,
     output: str | None,
     min_share: float,
     name: str | None,
-    mapping: str | None,
-    encoding: str | None,
-    tz: str,
-    lenient: bool,
-    sql: str | None,
-    db: str | None,
+    source: LogSource,
 ) -> None:
     """Learn a .flow model from a deal log; notes on what was folded and fitted go to stderr."""
     from flowsim.history.discover import discover as learn
 
-    deal_log = _read_log_or_exit(log, mapping, encoding, tz, lenient, sql, db)
+    deal_log = _read_log_or_exit(log, source)
     try:
         found = learn(deal_log, min_share=min_share, name=name)
     except ValueError as err:
