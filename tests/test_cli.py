@@ -138,3 +138,29 @@ def test_binary_input_is_a_clean_error(tmp_path: Path, payload: bytes) -> None:
     assert r.returncode == 1
     assert "E005" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_fmt_diff_prints_and_does_not_write(tmp_path: Path) -> None:
+    path = tmp_path / "x.flow"
+    original = "stage a\noutcome won\na->won\n"
+    path.write_text(original, encoding="utf-8")
+    r = run("fmt", "--diff", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "-a->won\n+\n+a -> won" in r.stdout
+    assert path.read_text(encoding="utf-8") == original
+
+
+def test_schema_to_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "schema.json"
+    assert run("schema", "-o", str(out)).returncode == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["title"] == "Process"
+
+
+def test_check_several_files_as_json(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.flow"
+    bad.write_text("stage a owner nobody\n", encoding="utf-8")
+    r = run("check", "--format", "json", str(B2B), str(bad))
+    assert r.returncode == 1
+    data = json.loads(r.stdout)
+    assert [d["ok"] for d in data] == [True, False]
+    assert data[1]["diagnostics"][0]["code"] == "E104"
