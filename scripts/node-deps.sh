@@ -4,26 +4,16 @@
 # tests/js/node_modules is missing or was installed from a different package-lock.json.
 set -euo pipefail
 
-cd "$(dirname "$0")/../tests/js"
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/../tests/js"
 
 need=()
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "flowsim's Mermaid tests need: ${need[*]} (no apt-get here: install Node.js 20+ with npm)" >&2
-        exit 1
-    fi
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-            echo "flowsim's Mermaid tests need: ${need[*]}; run as root or install sudo: apt-get install ${need[*]}" >&2
-            exit 1
-        fi
-    fi
-    echo "installing ${need[*]} ..." >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # shellcheck source=scripts/apt.sh
+    source "$here/apt.sh"
+    apt_install "flowsim's Mermaid tests" "${need[@]}"
 fi
 
 major="$(node -p 'process.versions.node.split(".")[0]')"

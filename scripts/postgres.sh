@@ -11,6 +11,7 @@
 # package creates (runuser), else as the calling user. Authentication is `trust` on loopback:
 # the cluster lives only as long as the test session.
 set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 find_bin() {
     local dir
@@ -29,24 +30,9 @@ find_bin() {
 
 install() {
     find_bin >/dev/null && return 0
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "flowsim's SQL tests need PostgreSQL (initdb, pg_ctl); no apt-get here:" \
-            "install it with your package manager or set FLOWSIM_TEST_PG_URL" >&2
-        exit 1
-    fi
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-            echo "flowsim needs postgresql; run as root or install sudo: apt-get install postgresql" >&2
-            exit 1
-        fi
-    fi
-    echo "installing postgresql ..." >&2
-    export DEBIAN_FRONTEND=noninteractive
-    if ! $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1; then
-        $sudo apt-get update -qq
-        $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-    fi
+    # shellcheck source=scripts/apt.sh
+    source "$HERE/apt.sh"
+    apt_install "flowsim's SQL tests (or set FLOWSIM_TEST_PG_URL)" postgresql
     find_bin >/dev/null || { echo "postgresql installed but initdb/pg_ctl not found" >&2; exit 1; }
 }
 
