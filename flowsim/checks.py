@@ -31,7 +31,7 @@ __all__ = ["check", "expected_visits", "structure_diagnostics"]
 #: grammar).
 KEYWORDS = frozenset(
     (
-        "process include currency arrivals per every calendar department role in headcount "
+        "process include currency arrivals per every amount calendar department role in headcount "
         "from persona goal note stage owner exit effort wait start touchpoint channel "
         "emotion pain idea action outcome result scenario"
     ).split()

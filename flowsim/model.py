@@ -602,6 +602,9 @@ class Process(Node):
     name: str
     currency: Word | None = None
     arrivals: Arrivals | None = None
+    amount: Distribution | None = Field(
+        default=None, description="Value of one deal, in the process currency (no time unit)."
+    )
     calendar: Calendar | None = None
     includes: tuple[Include, ...] = ()
     departments: tuple[Department, ...] = ()

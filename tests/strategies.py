@@ -212,6 +212,7 @@ def processes(draw: Any) -> Process:
         name=draw(texts),
         currency=draw(st.none() | ids),
         arrivals=draw(st.none() | arrivals),
+        amount=draw(st.none() | distributions()),
         calendar=draw(st.none() | calendars()),
         departments=departments,
         roles=roles,

@@ -209,6 +209,7 @@ class _Builder:
         self.ctx = ctx
         self.process_name: str | None = None
         self.process_fields: dict[str, Any] = {}
+        self.money = False  # parsing a deal amount: plain numbers, no time units
         self.process_spans: dict[str, Span] = {}
         self.process_span: Span | None = None
         self.includes: list[Include] = []
@@ -362,6 +363,16 @@ class _Builder:
         return value
 
     def duration(self, tok: SyntaxNode | Token, what: str = "duration") -> float | None:
+        if self.money:  # a deal amount: a plain number in the process currency
+            if isinstance(tok, SyntaxNode):
+                return self.number(tok)
+            self.error(
+                "E203",
+                f"an amount is money, not time: '{tok}'",
+                tok,
+                f"write a plain number such as {_short(str(tok)[:-1])}",
+            )
+            return None
         if isinstance(tok, SyntaxNode):  # a bare number where a duration belongs
             value = str(tok.children[0])
             self.error(
@@ -499,6 +510,23 @@ class _Builder:
         if not ok:
             return None
         return self._make(DISTRIBUTIONS[name], params, node)
+
+    def amount(self, node: SyntaxNode) -> Any:
+        """A deal's value: a number or a distribution of plain numbers (money, not time)."""
+        self.money = True
+        try:
+            if node.kind == "number":
+                value = self.number(node)
+                if value < 0:
+                    self.error("E202", f"an amount cannot be negative ({value:g})", node)
+                    return None
+                return self._make(Fixed, {"value": value}, node)
+            if node.kind == "dist_bare":
+                self.duration(node.children[0])
+                return None
+            return self.dist(node)
+        finally:
+            self.money = False
 
     def _make(self, cls: Any, params: dict[str, Any], node: SyntaxNode) -> Any:
         try:
@@ -752,6 +780,10 @@ class _Builder:
                 cal = self.calendar(prop.nodes()[0])
                 if cal is not None:
                     self.process_fields["calendar"] = cal
+            elif prop.kind == "amount":
+                amount = self.amount(prop.nodes()[0])
+                if amount is not None:
+                    self.process_fields["amount"] = amount
 
     def on_department_decl(self, node: SyntaxNode) -> None:
         name, label, spans = self.header(node)

@@ -18,6 +18,7 @@ followed it.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -114,19 +115,21 @@ def fmt_word(word: str) -> str:
     return word
 
 
-def fmt_dist(d: Any) -> str:
+def fmt_dist(d: Any, value: Callable[[float], str] | None = None) -> str:
+    """A distribution as written; ``value`` formats its parameters (default: durations)."""
+    f = fmt_duration if value is None else value
     if isinstance(d, Fixed):
-        return fmt_duration(d.value)
+        return f(d.value)
     if isinstance(d, Uniform):
-        return f"uniform({fmt_duration(d.low)}, {fmt_duration(d.high)})"
+        return f"uniform({f(d.low)}, {f(d.high)})"
     if isinstance(d, Triangular):
-        return f"triangular({fmt_duration(d.low)}, {fmt_duration(d.mode)}, {fmt_duration(d.high)})"
+        return f"triangular({f(d.low)}, {f(d.mode)}, {f(d.high)})"
     if isinstance(d, Exponential):
-        return f"exponential(mean {fmt_duration(d.mean)})"
+        return f"exponential(mean {f(d.mean)})"
     if isinstance(d, Normal | LogNormal | Gamma):
-        return f"{d.kind}(mean {fmt_duration(d.mean)}, sd {fmt_duration(d.sd)})"
+        return f"{d.kind}(mean {f(d.mean)}, sd {f(d.sd)})"
     if isinstance(d, Empirical):
-        return "empirical[" + ", ".join(fmt_duration(v) for v in d.values) + "]"
+        return "empirical[" + ", ".join(f(v) for v in d.values) + "]"
     raise TypeError(f"not a distribution: {d!r}")
 
 
@@ -251,6 +254,9 @@ class _Printer:
             body.append(_Line(0, f"currency {p.currency}", self.at(p, "currency")))
         if p.arrivals is not None:
             body.append(_Line(0, f"arrivals {fmt_arrivals(p.arrivals)}", self.at(p, "arrivals")))
+        if p.amount is not None:
+            text = fmt_dist(p.amount, fmt_number)
+            body.append(_Line(0, f"amount {text}", self.at(p, "amount")))
         if p.calendar is not None:
             body.append(_Line(0, f"calendar {fmt_calendar(p.calendar)}", self.at(p, "calendar")))
         if not written and not body and self.main is not None:

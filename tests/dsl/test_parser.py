@@ -136,6 +136,21 @@ def test_arrivals_every() -> None:
     assert p.arrivals.per_hour == pytest.approx(0.25)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("amount 25000", Fixed(value=25000)),
+        ("amount lognormal(mean 200000, sd 80000)", LogNormal(mean=200000, sd=80000)),
+        ("amount uniform(1000, 3000.5)", Uniform(low=1000, high=3000.5)),
+        ("amount empirical[10, 20, 40]", Empirical(values=(10, 20, 40))),
+    ],
+)
+def test_deal_amount_is_money_without_units(text: str, expected: object) -> None:
+    p = flowsim.parse(f'process "x" {{ currency EUR {text} }}\nstage a\noutcome won\na -> won')
+    assert p.amount == expected
+    assert flowsim.parse(p.to_flow()).amount == expected
+
+
 def test_probabilities_percent_and_fraction() -> None:
     p = flowsim.parse("stage a\noutcome w\noutcome l\na -> w 0.25\na -> l 75%\n")
     assert [t.probability for t in p.transitions] == [0.25, 0.75]
