@@ -44,7 +44,7 @@ class ImportReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str
-    format: Literal["csv", "xes", "xlsx", "parquet", "sql"]
+    format: Literal["csv", "xes", "xlsx", "parquet", "sql", "simulation"]
     shape: Literal["long", "wide"] = "long"
     encoding: str | None = None
     delimiter: str | None = None
