@@ -469,7 +469,20 @@ def metrics(
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--as-of") from None
     process = _load_or_exit(flow)[0] if flow else None
-    deal_log = _read_log_or_exit(log, source)
+
+    def check(deal_log: Any, mapping: Any) -> Any:
+        """A funnel needs stages the design names and no moves out of an outcome."""
+        from flowsim.history.consistency import events_after_close, unknown_stages
+
+        if process is not None:
+            aliases = mapping.stage_aliases if mapping is not None else None
+            deal_log = unknown_stages(deal_log, process, lenient=source.lenient, aliases=aliases)
+        outcomes = mapping.outcomes if mapping is not None else None
+        return events_after_close(
+            deal_log, lenient=source.lenient, outcomes=outcomes, process=process
+        )
+
+    deal_log = _read_log_or_exit(log, source, check)
     result = measure(deal_log, process, funnel=funnel, as_of=when, by=by)  # type: ignore[call-overload]
     if fmt == "overlay":
         if isinstance(result, dict):
@@ -557,7 +570,29 @@ def _parse_as_of(text: str, tz: str) -> Any:
     return value
 
 
-def _read_log_or_exit(log: str | None, source: LogSource) -> Any:
+def _exit_on_log_error(err: Any) -> None:
+    """Print every problem of a :class:`LogError` (up to 50), then exit 1."""
+    for problem in err.problems[:50]:
+        click.echo(f"flowsim: {problem}", err=True)
+    if len(err.problems) > 50:
+        click.echo(f"flowsim: ... and {len(err.problems) - 50} more problems", err=True)
+    from flowsim.history.problems import FILE_LEVEL
+
+    rows = any(q.code not in FILE_LEVEL for q in err.problems)
+    tail = " (use --lenient to skip bad rows)" if rows else ""
+    click.echo(f"flowsim: the log was not read{tail}", err=True)
+    sys.exit(1)
+
+
+def _read_log_or_exit(
+    log: str | None, source: LogSource, check: Callable[[Any, Any], Any] | None = None
+) -> Any:
+    """Read the log (exit 1 with every problem when it cannot be read).
+
+    ``check(deal_log, mapping)`` runs before the skipped rows are listed: a command's own
+    checks (``metrics --process``: unknown stages, events after the close), which may refuse
+    the log with a ``LogError`` or, lenient, return it with more rows skipped.
+    """
     from flowsim.history import LogError, Mapping, read_log
 
     options: dict[str, Any] = {"tz": source.tz, "lenient": source.lenient}
@@ -573,6 +608,8 @@ def _read_log_or_exit(log: str | None, source: LogSource) -> Any:
             options["mapping"] = (
                 Mapping.load(mapping) if mapping.endswith(".toml") else Mapping.parse(mapping)
             )
+        except LogError as err:  # a malformed mapping is the user's input, like the log
+            _exit_on_log_error(err)
         except (ValueError, OSError) as err:
             raise click.BadParameter(_why(err), param_hint="--map") from None
     sql, db = source.sql, source.db
@@ -583,13 +620,10 @@ def _read_log_or_exit(log: str | None, source: LogSource) -> Any:
             deal_log = read_log(log, sql=sql, db=db, **options)
         else:
             deal_log = read_log(log, **options)
+        if check is not None:
+            deal_log = check(deal_log, options.get("mapping"))
     except LogError as err:
-        for problem in err.problems[:50]:
-            click.echo(f"flowsim: {problem}", err=True)
-        if len(err.problems) > 50:
-            click.echo(f"flowsim: ... and {len(err.problems) - 50} more problems", err=True)
-        click.echo("flowsim: the log was not read (use --lenient to skip bad rows)", err=True)
-        sys.exit(1)
+        _exit_on_log_error(err)
     except TypeError as err:  # an option this reader does not take (e.g. --encoding for XES)
         raise click.UsageError(str(err)) from None
     _list_skipped(deal_log.report)

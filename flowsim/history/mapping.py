@@ -94,8 +94,26 @@ def normalise(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.strip().lower())
 
 
-def _error(message: str, *, value: str | None = None, hint: str | None = None) -> LogError:
-    return LogError([LogProblem(code=p.BAD_MAPPING, message=message, value=value, hint=hint)])
+def _error(
+    message: str,
+    *,
+    value: str | None = None,
+    hint: str | None = None,
+    source: str = "--map",
+    row: int | None = None,
+) -> LogError:
+    return LogError(
+        [
+            LogProblem(
+                code=p.BAD_MAPPING,
+                source=source,
+                row=row,
+                message=message,
+                value=value,
+                hint=hint,
+            )
+        ]
+    )
 
 
 class ResolvedMapping(BaseModel):
@@ -185,26 +203,52 @@ class Mapping(BaseModel):
     def load(cls, path: str | Path) -> Mapping:
         """A TOML mapping file: ``[columns]`` field = column, ``[stages]`` source = stage."""
         path = Path(path)
+        name = path.name
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise _error(f"cannot read mapping file: {exc.strerror}", value=str(path)) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise _error(f"mapping file is not valid TOML: {exc}", value=str(path)) from None
+            raise _error(
+                f"cannot read mapping file: {exc.strerror}", value=str(path), source=name
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise _error(
+                f"mapping file is not UTF-8 (byte {exc.start})",
+                source=name,
+                hint="save the mapping file as UTF-8",
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+            raise _error(
+                "mapping file is not valid TOML: "
+                + re.sub(r"\s*\(at line.*\)$", "", str(exc))
+                + (f" (column {where.group(2)})" if where else ""),
+                source=name,
+                row=int(where.group(1)) if where else None,
+                hint='tables are [columns], [stages]...; values are quoted: deal = "Deal ID"',
+            ) from None
         tables = {"columns", "stages", "options", "stage_dates", "outcomes", "roles"}
         unknown = set(data) - tables
         if unknown:
             raise _error(
                 "unknown table in mapping file",
+                source=name,
                 value=", ".join(sorted(unknown)),
                 hint="use " + ", ".join(f"[{t}]" for t in sorted(tables)),
             )
+        for table in sorted(tables & set(data)):
+            if not isinstance(data[table], dict):
+                raise _error(
+                    f"'{table}' must be a table",
+                    source=name,
+                    hint=f"write [{table}] on its own line, then key = value lines",
+                )
         values: dict[str, object] = {}
         for key, column in dict(data.get("columns", {})).items():
             field = FIELD_ALIASES.get(str(key).lower())
             if field is None or not isinstance(column, str):
                 raise _error(
                     "bad entry in [columns]",
+                    source=name,
                     value=str(key),
                     hint="fields are " + ", ".join(FIELDS + WIDE_FIELDS),
                 )
@@ -226,7 +270,13 @@ class Mapping(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            raise _error(f"bad mapping file {path}: {exc.errors()[0]['msg']}") from None
+            first = exc.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"])
+            raise _error(
+                f"bad value in the mapping file: {first['msg']}",
+                source=name,
+                value=loc or None,
+            ) from None
 
     def resolve(self, columns: list[str], *, source: str | None = None) -> ResolvedMapping:
         """Apply the mapping to a source's ``columns``, detecting the fields left open."""
@@ -294,6 +344,7 @@ class Mapping(BaseModel):
             layout=layout,
             stage_aliases=dict(self.stage_aliases),
             collapse_repeats=collapse,
+            outcomes=dict(self.outcomes),
         )
 
     def _resolve_wide(

@@ -45,6 +45,31 @@ BAD_PARQUET = "bad-parquet"
 BAD_DATABASE = "bad-database"
 BAD_QUERY = "bad-query"
 UNKNOWN_FORMAT = "unknown-format"
+MIXED_TIMEZONE = "mixed-timezone"
+UNKNOWN_STAGE = "unknown-stage"
+BAD_JOIN = "bad-join"
+JOIN_WITHOUT_DEAL = "join-without-deal"
+
+#: problems about the whole input (not one row): ``--lenient`` cannot skip past them
+FILE_LEVEL = frozenset(
+    {
+        MISSING_COLUMN,
+        UNKNOWN_COLUMN,
+        BAD_MAPPING,
+        BAD_ENCODING,
+        BAD_CSV,
+        BAD_XML,
+        EMPTY_FILE,
+        BAD_TIMEZONE,
+        UNSUPPORTED_LIFECYCLE,
+        BAD_EXCEL,
+        BAD_PARQUET,
+        BAD_DATABASE,
+        BAD_QUERY,
+        UNKNOWN_FORMAT,
+        BAD_JOIN,
+    }
+)
 
 
 class LogProblem(BaseModel):

@@ -17,6 +17,7 @@ from typing import Literal
 import polars as pl
 
 from flowsim.history import problems as p
+from flowsim.history.consistency import drop_records, mixed_offset_problems
 from flowsim.history.log import DealLog, ImportReport, build_log
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
@@ -211,6 +212,17 @@ def from_table(
         raise ValueError("source_rows must give one number per row")
     name = source
     columns = table.columns
+    if table.height == 0:
+        raise _fail(
+            p.EMPTY_FILE,
+            name,
+            "the query returned no rows"
+            if format == "sql"
+            else f"no data rows: only the header ({', '.join(columns)})"
+            if columns
+            else "no data rows",
+            hint="export the deals with their rows, not only the column names",
+        )
     resolved = (mapping or Mapping()).resolve(columns, source=name)
     report = ImportReport(
         source=name,
@@ -241,16 +253,28 @@ def from_table(
                 value=str(values.filter(other)[0]),
                 hint="use start_timestamp and time:timestamp columns, or XES",
             )
-    log = build_log(
-        raw,
-        dict(fields),
-        report,
-        tz=tz,
-        dayfirst=dayfirst,
-        lenient=lenient,
-        stage_aliases=resolved.stage_aliases,
-        collapse_repeats=resolved.collapse_repeats,
+    times = {fields[f]: raw[f] for f in ("timestamp", "start", "end") if f in fields}
+    mixed, mixed_rows = mixed_offset_problems(
+        times, raw["source_row"], source=name, tz=tz, lenient=lenient
     )
+    try:
+        log = build_log(
+            raw,
+            dict(fields),
+            report,
+            tz=tz,
+            dayfirst=dayfirst,
+            lenient=lenient,
+            stage_aliases=resolved.stage_aliases,
+            collapse_repeats=resolved.collapse_repeats,
+        )
+    except LogError as err:  # strict: every error of the pass, in row order
+        raise LogError(sorted(mixed + err.problems, key=lambda q: q.row or 0)) from None
+    if mixed and not lenient:
+        raise LogError(mixed)
+    if mixed:
+        bad = log.frame["source_row"].is_in(raw["source_row"].filter(mixed_rows).implode())
+        log = drop_records(log, bad, p.MIXED_TIMEZONE, mixed, weight=bad.cast(pl.Int64))
     log.roles = dict(resolved.roles)
     if log.roles and "owner" in fields:
         note_unknown_owners(log, fields["owner"])

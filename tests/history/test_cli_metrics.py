@@ -83,9 +83,16 @@ def test_with_the_designed_process(tmp_path: Path) -> None:
         "register -> decide\ndecide -> pay 50%\ndecide -> reject\n",
         encoding="utf-8",
     )
-    r = run("metrics", str(DATA / "pm4py-logs" / "running-example.csv"), "--process", str(flow))
+    log = str(DATA / "pm4py-logs" / "running-example.csv")
+    refused = run("metrics", log, "--process", str(flow))  # stages the design does not name
+    assert refused.returncode == 1
+    assert "running-example.csv:3: column 'concept:name': stage not in the process" in (
+        refused.stderr
+    )
+    r = run("metrics", log, "--process", str(flow), "--lenient")
     assert r.returncode == 0, r.stderr
     assert "won 3, lost 3" in r.stdout
+    assert "rows read 42, used 21, skipped 21 (unknown-stage 21)" in r.stdout
 
 
 def test_lenient_names_skipped_rows_and_csv_options(tmp_path: Path) -> None:
