@@ -68,6 +68,7 @@ class LogSource:
     db: str | None
     delimiter: str | None
     dayfirst: bool | None
+    sheet: str | None
 
 
 _LOG_FIELDS = tuple(LogSource.__dataclass_fields__)
@@ -96,6 +97,7 @@ def _log_options(func: F) -> F:
             default=None,
             help="Read ambiguous slashed dates as DD/MM/YYYY (or MM/DD/YYYY).",
         ),
+        click.option("--sheet", help="The sheet of an .xlsx workbook: a name or a 0-based index."),
     ]
 
     @wraps(func)
@@ -602,6 +604,8 @@ def _read_log_or_exit(
         options["delimiter"] = source.delimiter.replace("\\t", "\t")
     if source.dayfirst is not None:
         options["dayfirst"] = source.dayfirst
+    if source.sheet is not None:
+        options["sheet"] = int(source.sheet) if source.sheet.isdigit() else source.sheet
     if source.mapping:
         mapping = source.mapping
         try:

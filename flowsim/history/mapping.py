@@ -66,10 +66,32 @@ WIDE_CANDIDATES: dict[str, list[str]] = {
     "amount": ["amount", "close_value", "value"],
 }
 
-#: auto-detection candidates per field, best first (compared after :func:`normalise`)
+#: auto-detection candidates per field, best first (compared after :func:`normalise`); the
+#: Chinese names are the usual headers of Chinese CRM exports (商机 = opportunity)
 CANDIDATES: dict[str, list[str]] = {
-    "deal": ["case:concept:name", "deal_id", "opportunity_id", "case_id", "deal", "case", "id"],
-    "stage": ["concept:name", "stage", "StageName", "deal_stage", "status", "activity"],
+    "deal": [
+        "case:concept:name",
+        "deal_id",
+        "opportunity_id",
+        "case_id",
+        "deal",
+        "case",
+        "id",
+        "商机编号",
+        "商机ID",
+        "商机",
+    ],
+    "stage": [
+        "concept:name",
+        "stage",
+        "StageName",
+        "deal_stage",
+        "status",
+        "activity",
+        "销售阶段",
+        "商机阶段",
+        "阶段",
+    ],
     "timestamp": [
         "time:timestamp",
         "entered_at",
@@ -78,13 +100,47 @@ CANDIDATES: dict[str, list[str]] = {
         "CreatedDate",
         "date",
         "time",
+        "进入时间",
+        "变更时间",
+        "时间",
+        "日期",
     ],
     "end": ["left_at", "exited_at", "end_timestamp", "complete_timestamp", "ended_at", "end"],
     "start": ["start_timestamp", "started_at", "start"],
-    "owner": ["org:resource", "owner", "sales_agent", "OwnerId", "resource", "hubspot_owner_id"],
-    "amount": ["amount", "close_value", "value", "AMOUNT_REQ"],
+    "owner": [
+        "org:resource",
+        "owner",
+        "sales_agent",
+        "OwnerId",
+        "resource",
+        "hubspot_owner_id",
+        "负责人",
+        "销售",
+    ],
+    "amount": ["amount", "close_value", "value", "AMOUNT_REQ", "金额", "商机金额"],
     "lifecycle": ["lifecycle:transition"],
 }
+
+#: Pipedrive's deals export (CSV/XLSX from the UI): "Deal - " columns; header variants of
+#: the same field in order of preference. No stage history: only the current stage, when it
+#: was last changed, the status (Open/Won/Lost) and the won/lost times.
+PIPEDRIVE: dict[str, list[str]] = {
+    "deal": ["Deal - ID"],
+    "stage": ["Deal - Stage"],
+    "status": ["Deal - Status"],
+    "created": ["Deal - Deal created", "Deal - Creation date", "Deal - Add time"],
+    "since": ["Deal - Last stage change", "Deal - Stage change time"],
+    "won": ["Deal - Won time", "Deal - Closed on", "Deal - Close time"],
+    "lost": ["Deal - Lost time", "Deal - Closed on", "Deal - Close time"],
+    "owner": ["Deal - Owner"],
+    "amount": ["Deal - Value"],
+}
+#: the stage a Pipedrive deal was in before its last stage change (the export does not say)
+PIPEDRIVE_CREATED = "created"
+
+#: Olist's marketing funnel (Kaggle): leads file, joined with the closed-deals file
+OLIST_LEADS = "olist_marketing_qualified_leads_dataset.csv"
+OLIST_DEALS = "olist_closed_deals_dataset.csv"
 
 REQUIRED_HINT = "map it with --map deal=<column>,stage=<column>,timestamp=<column>"
 
@@ -134,6 +190,14 @@ class ResolvedMapping(BaseModel):
     outcomes: dict[str, str] = Field(default_factory=dict)
     roles: dict[str, str] = Field(default_factory=dict)
     close_column: str | None = None
+    #: snapshot exports (Pipedrive): creation date, date the current stage was entered, the
+    #: column holding the outcome (Open/Won/Lost) and each outcome's date column
+    created_column: str | None = None
+    since_column: str | None = None
+    status_column: str | None = None
+    outcome_dates: dict[str, str] = Field(default_factory=dict)
+    #: wide: a stage date after the date of a stage that is an outcome is refused
+    check_order: bool = False
 
     def get(self, name: str) -> str | None:
         return self.columns.get(name)
@@ -162,6 +226,10 @@ class Mapping(BaseModel):
     outcomes: dict[str, str] = Field(default_factory=dict)
     #: owner → role (e.g. from ``sales_teams.csv`` via :func:`load_roles`)
     roles: dict[str, str] = Field(default_factory=dict)
+    #: a second table joined on :attr:`join_on` before mapping (CSV logs; see
+    #: :mod:`flowsim.history.join`), e.g. Olist's closed deals onto its leads
+    join: str | None = None
+    join_on: str | None = None
 
     @field_validator("outcomes")
     @classmethod
@@ -226,7 +294,7 @@ class Mapping(BaseModel):
                 row=int(where.group(1)) if where else None,
                 hint='tables are [columns], [stages]...; values are quoted: deal = "Deal ID"',
             ) from None
-        tables = {"columns", "stages", "options", "stage_dates", "outcomes", "roles"}
+        tables = {"columns", "stages", "options", "stage_dates", "outcomes", "roles", "join"}
         unknown = set(data) - tables
         if unknown:
             raise _error(
@@ -266,6 +334,16 @@ class Mapping(BaseModel):
                 **roles,
             }
         values["roles"] = roles
+        join = dict(data.get("join", {}))
+        if join:
+            if not isinstance(join.get("file"), str) or not isinstance(join.get("on"), str):
+                raise _error(
+                    "[join] needs file and on",
+                    source=name,
+                    hint='file = "closed_deals.csv" (next to the mapping file), on = "deal_id"',
+                )
+            values["join"] = str(path.parent / join["file"])
+            values["join_on"] = join["on"]
         values.update(options)
         try:
             return cls.model_validate(values)
@@ -320,6 +398,19 @@ class Mapping(BaseModel):
         missing = [f for f in ("deal", "stage") if f not in chosen]
         if not ({"timestamp", "start", "end"} & set(chosen)):
             missing.append("timestamp")
+        if missing and len(columns) == 1:
+            raise LogError(
+                [
+                    LogProblem(
+                        code=p.MISSING_COLUMN,
+                        source=source,
+                        row=1,
+                        message="the header is one single column",
+                        value=columns[0],
+                        hint="wrong delimiter? name it with --delimiter (e.g. ';' or '\\t')",
+                    )
+                ]
+            )
         if missing:
             raise LogError(
                 [
@@ -378,8 +469,23 @@ class Mapping(BaseModel):
         if problems:
             raise LogError(problems)
         layout = "generic wide"
+        snapshot: dict[str, str] = {}
+        fixed: dict[str, str] = {}
         if not dates and close is None:
-            if {"opportunityid", "dealstage", "engagedate", "closedate"} <= keys:
+            snapshot = _pipedrive(by_key)
+            olist = {"mqlid", "firstcontactdate"} <= keys
+            if snapshot:
+                layout = "Pipedrive deals export"
+                fixed = dict(snapshot)  # all of them shown in the report's mapping
+            elif olist:
+                layout = "Olist marketing funnel"
+                dates = {"MQL": by_key["firstcontactdate"]}
+                if "wondate" in keys:
+                    dates["won"] = by_key["wondate"]
+                fixed = {"deal": by_key["mqlid"]}
+                if "srid" in keys:
+                    fixed["owner"] = by_key["srid"]
+            elif {"opportunityid", "dealstage", "engagedate", "closedate"} <= keys:
                 layout = "Maven CRM sales_pipeline"
                 dates = {"Engaging": by_key["engagedate"]}
                 close = by_key["closedate"]
@@ -389,7 +495,8 @@ class Mapping(BaseModel):
                     return None
                 layout = "HubSpot deal export"
         taken = set(dates.values()) | set(exits.values()) | ({close} if close else set())
-        cols = dict(chosen)
+        taken |= set(snapshot.values())
+        cols = {**fixed, **chosen}
         auto: list[str] = []
         for name, cands in WIDE_CANDIDATES.items():
             if name in cols:
@@ -430,7 +537,25 @@ class Mapping(BaseModel):
             outcomes=dict(self.outcomes),
             roles=dict(self.roles),
             close_column=close,
+            created_column=snapshot.get("created"),
+            since_column=snapshot.get("since"),
+            status_column=snapshot.get("status"),
+            outcome_dates={k: snapshot[k] for k in ("won", "lost") if k in snapshot},
+            check_order=layout in ("generic wide", "Olist marketing funnel"),
         )
+
+
+def _pipedrive(by_key: dict[str, str]) -> dict[str, str]:
+    """Field → column of a Pipedrive deals export, or ``{}`` when the columns are not one."""
+    found: dict[str, str] = {}
+    for field_name, names in PIPEDRIVE.items():
+        for name in names:
+            real = by_key.get(normalise(name))
+            if real is not None:
+                found[field_name] = real
+                break
+    required = {"deal", "stage", "status", "created"}
+    return found if required <= set(found) else {}
 
 
 def _find(given: str, columns: list[str], by_key: dict[str, str]) -> str | None:

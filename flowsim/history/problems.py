@@ -48,6 +48,7 @@ UNKNOWN_FORMAT = "unknown-format"
 MIXED_TIMEZONE = "mixed-timezone"
 UNKNOWN_STAGE = "unknown-stage"
 BAD_JOIN = "bad-join"
+JOINED = "joined"
 JOIN_WITHOUT_DEAL = "join-without-deal"
 
 #: problems about the whole input (not one row): ``--lenient`` cannot skip past them

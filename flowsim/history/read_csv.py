@@ -18,6 +18,7 @@ import polars as pl
 
 from flowsim.history import problems as p
 from flowsim.history.consistency import drop_records, mixed_offset_problems
+from flowsim.history.join import join_for, join_table
 from flowsim.history.log import DealLog, ImportReport, build_log
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
@@ -47,11 +48,16 @@ def decode(data: bytes, source: str, encoding: str | None) -> tuple[str, str]:
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
-            raise _fail(
-                p.BAD_ENCODING,
-                source,
-                f"the file is not valid {encoding} at byte {exc.start}",
-                hint="try another --encoding",
+            raise LogError(
+                [
+                    LogProblem(
+                        code=p.BAD_ENCODING,
+                        source=source,
+                        row=data[: exc.start].count(b"\n") + 1,
+                        message=f"the file is not valid {encoding} at byte {exc.start}",
+                        hint="try another --encoding, or leave it out to detect UTF-8 or GBK",
+                    )
+                ]
             ) from None
     if data.startswith(codecs.BOM_UTF8):
         try:
@@ -126,6 +132,21 @@ def read_csv(
             raise_if_empty=False,
         )
     except pl.exceptions.PolarsError as exc:
+        ragged = _ragged_row(text, sep)
+        if ragged is not None:
+            row, fields, expected = ragged
+            raise LogError(
+                [
+                    LogProblem(
+                        code=p.BAD_CSV,
+                        source=name,
+                        row=row,
+                        message=f"the row has {fields} fields, the header {expected}",
+                        hint="quote values that contain the delimiter "
+                        f"({'tab' if sep == chr(9) else repr(sep)}), or check --delimiter",
+                    )
+                ]
+            ) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _fail(
             p.BAD_CSV,
@@ -133,7 +154,21 @@ def read_csv(
             f"not a readable CSV file: {first}",
             hint="check the delimiter (--delimiter) and unbalanced quotes",
         ) from None
-    return from_table(
+    _refuse_repeated_header(table.columns, name)
+    target = join_for(table, mapping or Mapping(), path)
+    joined: list[LogProblem] = []
+    if target is not None:
+        table, joined = join_table(table, *target, source=name, encoding=encoding, lenient=lenient)
+        joined.insert(
+            0,
+            LogProblem(
+                code=p.JOINED,
+                severity="info",
+                source=name,
+                message=f"joined {Path(target[0]).name} on {target[1]}",
+            ),
+        )
+    log = from_table(
         table,
         source=name,
         format="csv",
@@ -144,6 +179,46 @@ def read_csv(
         encoding=used_encoding,
         delimiter=sep,
     )
+    log.report.problems = joined + log.report.problems
+    return log
+
+
+def _ragged_row(text: str, sep: str) -> tuple[int, int, int] | None:
+    """(row, fields, header fields) of the first row longer than the header, else ``None``.
+
+    Only reached when polars refuses the file, so the pure-Python scan costs nothing on good
+    files. Rows are numbered like the log's rows: the header is row 1.
+    """
+    reader = csv.reader(text.splitlines(), delimiter=sep)
+    try:
+        header = next(reader)
+        for number, record in enumerate(reader, start=2):
+            if len(record) > len(header):
+                return number, len(record), len(header)
+    except (csv.Error, StopIteration):
+        return None
+    return None
+
+
+def _refuse_repeated_header(columns: list[str], source: str) -> None:
+    """Two columns with one name: polars renames the second, and the wrong one might be used."""
+    seen = set(columns)
+    for index, column in enumerate(columns):
+        base, sep, number = column.rpartition("_duplicated_")
+        if sep and number.isdigit() and base in seen:
+            raise LogError(
+                [
+                    LogProblem(
+                        code=p.BAD_CSV,
+                        source=source,
+                        row=1,
+                        column=base,
+                        message=f"the header names this column twice (column {index + 1} "
+                        f"repeats column {columns.index(base) + 1})",
+                        hint="rename or remove one of them",
+                    )
+                ]
+            )
 
 
 def stringify(table: pl.DataFrame) -> pl.DataFrame:
@@ -221,7 +296,9 @@ def from_table(
             else f"no data rows: only the header ({', '.join(columns)})"
             if columns
             else "no data rows",
-            hint="export the deals with their rows, not only the column names",
+            hint="is the log on another sheet? choose it with --sheet NAME"
+            if format == "xlsx"
+            else "export the deals with their rows, not only the column names",
         )
     resolved = (mapping or Mapping()).resolve(columns, source=name)
     report = ImportReport(

@@ -19,14 +19,16 @@ is per deal row: ``rows_read == rows_used + rows_skipped``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from flowsim.history import problems as p
+from flowsim.history.consistency import mixed_offsets
 from flowsim.history.log import UTC_US, DealLog, ImportReport, RowChecks, assemble
-from flowsim.history.mapping import ResolvedMapping, outcome_of
+from flowsim.history.mapping import PIPEDRIVE_CREATED, ResolvedMapping, outcome_of
 from flowsim.history.problems import LogProblem
 from flowsim.history.timestamps import parse_timestamps
 
@@ -80,6 +82,18 @@ def wide_log(
 
     def dates(column: str) -> pl.Series:
         nonlocal failed_any
+        mixed = mixed_offsets(table[column])
+        if mixed is not None:
+            checks.flag(
+                p.MIXED_TIMEZONE,
+                mixed,
+                message="mixed time zones: some times in the column have a UTC offset, "
+                "others none; this one is of the fewer kind",
+                column=column,
+                values=table[column],
+                hint=f"times without an offset would be read in --tz {tz}; export every time "
+                "the same way, or pass --lenient to skip these rows",
+            )
         parsed = parse_timestamps(table[column], column=column, tz=tz, dayfirst=dayfirst)
         report.timestamp_formats[column] = parsed.format
         for note in parsed.notes:
@@ -137,6 +151,22 @@ def wide_log(
                 values=table[resolved.stage_dates[s]],
                 hint="check the date columns and their time zones",
             )
+    if resolved.check_order:
+        closing = [s for s in entered if outcome_of(resolved.outcomes, s) is not None]
+        for end in closing:
+            for s, when in entered.items():
+                if s in closing:
+                    continue
+                checks.flag(
+                    p.EVENT_AFTER_CLOSE,
+                    when > entered[end],
+                    message=f"enters '{s}' after the deal closed as '{end}'",
+                    column=resolved.stage_dates[s],
+                    values=table[resolved.stage_dates[s]],
+                    hint=f"compare with {resolved.stage_dates[end]}; check the dates and their "
+                    "time zones (--lenient skips the row)",
+                )
+    snapshot = _snapshot_events(table, resolved, checks, dates) if resolved.created_column else []
     amount = pl.Series([None] * n, dtype=pl.Float64)
     if "amount" in cols:
         amount_text = _text(table[cols["amount"]]).str.replace_all(r"[\s,]", "")
@@ -149,14 +179,28 @@ def wide_log(
             values=table[cols["amount"]],
             hint="amounts are plain numbers such as 12500 or 12500.50",
         )
+    any_date = pl.Series([False] * n)
+    for when in [
+        *entered.values(),
+        *([closed] if closed is not None else []),
+        *(event[1] for event in snapshot),
+    ]:
+        any_date = any_date | when.is_not_null()
+    # no date and no stage either: nothing says where the deal is (Maven's Prospecting deals
+    # at least name their undated stage, and are counted below)
+    checks.flag(
+        p.DEAL_WITHOUT_EVENTS,
+        ~any_date & ~failed_any & (stage.is_null() if stage is not None else ~failed_any),
+        message="deal without any events: no stage date and no stage",
+        column=cols.get("stage", cols["deal"]),
+        values=deal,
+        hint="fill in the date the deal entered its stage, or remove the row",
+    )
     checks.raise_if_strict()
 
     # account for the rows skipped here: bad rows, then rows without any dated event
     bad = checks.bad
     skipped: Counter[str] = Counter(checks.reason.filter(bad).to_list())
-    any_date = pl.Series([False] * n)
-    for when in [*entered.values(), *([closed] if closed is not None else [])]:
-        any_date = any_date | when.is_not_null()
     empty = ~bad & ~any_date
     if empty.any():
         checks.note_many(
@@ -202,6 +246,12 @@ def wide_log(
                 stage=stage, entered_at=closed, left_at=null_time, order=pl.lit(len(events))
             ).filter(keep & closed.is_not_null())
         )
+    for order, (names, when) in enumerate(snapshot, start=len(parts)):
+        parts.append(
+            base.with_columns(
+                stage=names, entered_at=when, left_at=null_time, order=pl.lit(order)
+            ).filter(keep & when.is_not_null() & names.is_not_null())
+        )
     cand = (
         pl.concat(parts, how="diagonal")
         .sort(["source_row", "order"], maintain_order=True)
@@ -214,12 +264,101 @@ def wide_log(
     if resolved.stage_aliases:
         cand = cand.with_columns(pl.col("stage").replace(resolved.stage_aliases))
     event_checks = RowChecks(source, cand["source_row"], lenient=lenient)
-    first_date = next(iter(resolved.stage_dates.values()), close_col or cols["deal"])
+    first_date = next(
+        iter(resolved.stage_dates.values()), close_col or resolved.created_column or cols["deal"]
+    )
     log = assemble(cand, event_checks, report, entered_column=first_date)
     log.roles = dict(resolved.roles)
     if resolved.roles and "owner" in cols:
         note_unknown_owners(log, cols["owner"])
     return log
+
+
+def _snapshot_events(
+    table: pl.DataFrame,
+    resolved: ResolvedMapping,
+    checks: RowChecks,
+    dates: Callable[[str], pl.Series],
+) -> list[tuple[pl.Series, pl.Series]]:
+    """A Pipedrive-style snapshot as (stage per row, entered at per row) event columns.
+
+    The export holds the current stage, when it was last changed, the status and its date,
+    but no stage history. So a deal gets: its current stage from the last stage change (from
+    its creation when it never moved); before that, when it moved, a ``created`` record at
+    its creation (the earlier stages are unknown: alias ``created`` to your first stage in
+    the mapping's ``[stages]`` if deals are always created there); and its status Won/Lost at
+    the won/lost time.
+    """
+    cols = resolved.columns
+    created_col = resolved.created_column
+    assert created_col is not None
+    created = dates(created_col)
+    since = (
+        dates(resolved.since_column)
+        if resolved.since_column
+        else pl.Series([None] * table.height, dtype=UTC_US)
+    )
+    checks.flag(
+        p.MISSING_DATE,
+        created.is_null() & table[created_col].is_null(),
+        message="deal without a creation date",
+        column=created_col,
+        hint="every deal needs the date it was created",
+    )
+    if resolved.since_column:
+        checks.flag(
+            p.NEGATIVE_DURATION,
+            since < created,
+            message="stage changed before the deal was created",
+            column=resolved.since_column,
+            values=table[resolved.since_column],
+            hint=f"compare with {created_col}; check the time zones of the two columns",
+        )
+    moved = (since > created).fill_null(False)
+    current_at = pl.select(
+        pl.when(pl.lit(moved)).then(pl.lit(since)).otherwise(pl.lit(created))
+    ).to_series()
+    events: list[tuple[pl.Series, pl.Series]] = [
+        (
+            pl.Series([PIPEDRIVE_CREATED] * table.height, dtype=pl.String),
+            pl.select(pl.when(pl.lit(moved)).then(pl.lit(created))).to_series(),
+        ),
+        (_text(table[cols["stage"]]), current_at),
+    ]
+    status_col = resolved.status_column
+    if status_col is None:
+        return events
+    status = _text(table[status_col])
+    kinds = {v: outcome_of(resolved.outcomes, v) for v in status.drop_nulls().unique()}
+    kind = status.replace_strict(kinds, default=None, return_dtype=pl.String)
+    closed = pl.Series([None] * table.height, dtype=UTC_US)
+    for outcome, column in resolved.outcome_dates.items():
+        closed = pl.select(
+            pl.when(pl.lit(kind) == outcome).then(pl.lit(dates(column))).otherwise(pl.lit(closed))
+        ).to_series()
+    won_or_lost = kind.is_not_null()
+    checks.flag(
+        p.MISSING_DATE,
+        won_or_lost & closed.is_null(),
+        message="won or lost deal without its won/lost time",
+        column=status_col,
+        values=status,
+        hint="every won or lost deal needs the time it closed: "
+        + " / ".join(resolved.outcome_dates.values()),
+    )
+    if resolved.since_column is not None:
+        checks.flag(
+            p.EVENT_AFTER_CLOSE,
+            won_or_lost & (current_at > closed),
+            message="the stage changed after the deal closed",
+            column=resolved.since_column,
+            values=table[resolved.since_column],
+            hint="compare with the won/lost time; check the dates and their time zones",
+        )
+    events.append(
+        (pl.select(pl.when(pl.lit(won_or_lost)).then(pl.lit(status))).to_series(), closed)
+    )
+    return events
 
 
 def note_unknown_owners(log: DealLog, column: str) -> None:

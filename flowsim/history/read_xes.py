@@ -193,6 +193,17 @@ def read_xes(
             ]
         ) from None
     events = reader.events
+    if events == 0:
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.EMPTY_FILE,
+                    source=name,
+                    message="no events: the log has no <event> inside a <trace>",
+                    hint="export the event log with its traces and events",
+                )
+            ]
+        )
     report = ImportReport(
         source=name,
         format="xes",
