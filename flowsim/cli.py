@@ -669,7 +669,7 @@ def discover(
 
     deal_log = _read_log_or_exit(log, source)
     try:
-        found = learn(deal_log, min_share=min_share, name=name)
+        found = learn(deal_log, min_share=min_share, name=name, tz=source.tz)
     except ValueError as err:
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)

@@ -54,7 +54,17 @@ from flowsim.model import (
     Transition,
 )
 
-__all__ = ["MAX_KS", "MIN_FIT_SAMPLES", "Discovery", "Fit", "discover", "fit_duration", "slug"]
+__all__ = [
+    "MAX_KS",
+    "MIN_FIT_SAMPLES",
+    "ArrivalProfile",
+    "Discovery",
+    "Fit",
+    "arrival_profile",
+    "discover",
+    "fit_duration",
+    "slug",
+]
 
 #: An AIC this close to the best (Burnham & Anderson's rule of thumb) counts as as good.
 AIC_TIE = 2.0
@@ -84,6 +94,65 @@ class Fit:
     reason: str = ""
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class ArrivalProfile:
+    """When deals arrive: the weekly rate and its shape over the week and the day.
+
+    ``weekday`` maps ``Mon``..``Sun`` and ``hour`` maps 0..23 to the share of deals whose
+    first record falls there, in time zone ``tz`` (the deals' local time: ``--tz``); both
+    sum to 1. The .flow language has no syntax for a profile yet, so :meth:`Discovery.to_flow`
+    writes it as a comment block above ``arrivals``.
+    """
+
+    per_week: float
+    deals: int
+    tz: str
+    weekday: dict[str, float]
+    hour: dict[int, float]
+
+    def comment(self) -> list[str]:
+        """The profile as ``#`` comment lines (without indentation)."""
+
+        def pct(x: float) -> str:
+            return f"{round(100 * x)}%"
+
+        busy_hours = [h for h in range(24) if self.hour.get(h, 0.0) > 0]
+        lines = [
+            f"# arrival profile: {self.deals} deals by their first record, {self.per_week:.3g} "
+            f"per week, time zone {self.tz}",
+            "#   weekday  " + "  ".join(f"{d} {pct(self.weekday[d])}" for d in WEEKDAYS),
+        ]
+        for start in range(0, len(busy_hours), 8):
+            chunk = busy_hours[start : start + 8]
+            label = "#   hour     " if start == 0 else "#            "
+            lines.append(label + "  ".join(f"{h:02d}h {pct(self.hour[h])}" for h in chunk))
+        if len(busy_hours) < 24:
+            lines.append("#   (hours not listed: no arrivals)")
+        return lines
+
+
+def arrival_profile(frame: pl.DataFrame, weeks: float, tz: str = "UTC") -> ArrivalProfile:
+    """The weekday and hour-of-day shares of the deals' first records, in ``tz``."""
+    firsts = (
+        frame.group_by("deal")
+        .agg(pl.col("entered_at").min())
+        .select(local=pl.col("entered_at").dt.convert_time_zone(tz))
+    )
+    n = firsts.height
+    days = Counter(firsts["local"].dt.weekday().to_list())  # 1 = Monday
+    hours = Counter(firsts["local"].dt.hour().to_list())
+    return ArrivalProfile(
+        per_week=n / weeks,
+        deals=n,
+        tz=tz,
+        weekday={d: days.get(i + 1, 0) / n for i, d in enumerate(WEEKDAYS)},
+        hour={h: hours.get(h, 0) / n for h in range(24)},
+    )
+
+
 @dataclass(frozen=True)
 class Discovery:
     """A discovered process and the notes on what was folded, fitted and assumed."""
@@ -91,10 +160,27 @@ class Discovery:
     process: Process
     notes: list[str]
     fits: dict[str, dict[str, Fit]] = field(default_factory=dict)
+    arrivals: ArrivalProfile | None = None
 
     def to_flow(self) -> str:
-        """The process as canonical ``.flow`` text (through the formatter)."""
-        return self.process.to_flow()
+        """The process as canonical ``.flow`` text (through the formatter).
+
+        The arrival profile goes in as a comment block right above the ``arrivals`` line,
+        indented like it, where ``flowsim fmt`` keeps it.
+        """
+        text = self.process.to_flow()
+        if self.arrivals is None:
+            return text
+        out: list[str] = []
+        done = False
+        for line in text.splitlines(keepends=True):
+            stripped = line.lstrip()
+            if not done and stripped.startswith("arrivals "):
+                indent = line[: len(line) - len(stripped)]
+                out.extend(f"{indent}{c}\n" for c in self.arrivals.comment())
+                done = True
+            out.append(line)
+        return "".join(out)
 
 
 # ---- ids -------------------------------------------------------------------------------------
@@ -416,6 +502,7 @@ def discover(
     min_share: float = 0.02,
     name: str | None = None,
     roles: dict[str, str] | None = None,
+    tz: str = "UTC",
 ) -> Discovery:
     """Learn a process from ``log`` (see the module docstring and docs/metrics.md)."""
     if not 0 <= min_share < 0.5:
@@ -649,6 +736,7 @@ def discover(
 
     # --- arrivals ----------------------------------------------------------------------------
     arrivals = None
+    profile = None
     weeks = m.process.observation_weeks
     if weeks:
         rate = n_deals / weeks
@@ -656,6 +744,14 @@ def discover(
         notes.append(
             f"arrivals: {n_deals} deals over {weeks:.1f} weeks (first record to the last "
             f"timestamp) = {rate:.3g} per week"
+        )
+        profile = arrival_profile(frame, weeks, tz)
+        day = max(WEEKDAYS, key=lambda d: profile.weekday[d])
+        hour = max(range(24), key=lambda h: profile.hour[h])
+        notes.append(
+            f"arrival profile ({tz}): busiest weekday {day} ({profile.weekday[day]:.0%}), "
+            f"busiest hour {hour:02d}:00 ({profile.hour[hour]:.0%}); written as a comment "
+            "above arrivals"
         )
     else:
         notes.append("arrivals left out: the log spans no time")
@@ -668,4 +764,4 @@ def discover(
         outcomes=outcome_models,
         transitions=tuple(transitions),
     )
-    return Discovery(process=process, notes=notes, fits=fits)
+    return Discovery(process=process, notes=notes, fits=fits, arrivals=profile)
