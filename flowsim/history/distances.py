@@ -441,8 +441,8 @@ class FidelityReport(BaseModel):
     def text(self) -> str:
         """A plain table: measure, value, unit."""
         lines = [
-            f"{self.original} ({self.original_deals} deals) vs "
-            f"{self.simulated} ({self.simulated_deals} deals)"
+            f"original:  {self.original}, {self.original_deals} deals",
+            f"simulated: {self.simulated}, {self.simulated_deals} deals",
         ]
         width = max(len(name) for name in self.measures)
         for m in self.measures.values():

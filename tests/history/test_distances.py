@@ -276,7 +276,7 @@ def test_report_names_units_definitions_and_round_trips() -> None:
     assert (report.original_deals, report.simulated_deals, report.tz) == (3, 3, "UTC")
     assert FidelityReport.model_validate(json.loads(report.model_dump_json())) == report
     text = report.text()
-    assert "tiny (3 deals) vs shifted 2 h (3 deals)" in text
+    assert text.startswith("original:  tiny, 3 deals\nsimulated: shifted 2 h, 3 deals\n")
     assert "absolute_event_distribution_distance" in text and "hours" in text
     with pytest.raises(KeyError, match="no measure 'cfld'"):
         report.value("cfld")
