@@ -177,7 +177,7 @@ def _n_gram(o: pl.DataFrame, s: pl.DataFrame, *, n: int = 3, normalize: bool = T
         raise ValueError(f"n must be a whole number of at least 1, not {n!r}")
     # ties keep the log's own order, as the package's stable sort keeps its table's order
     order = ["deal", "start", "end", "source_row"]
-    o, s = o.sort(order), s.sort(order)
+    o, s = o.sort(order, maintain_order=True), s.sort(order, maintain_order=True)
     # activity codes shared by both logs; 0 is the padding symbol
     codes = pl.concat([o["stage"], s["stage"]]).rank("dense").cast(pl.Int64).to_numpy()
     base = int(codes.max()) + 1

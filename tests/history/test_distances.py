@@ -206,6 +206,15 @@ def test_n_gram_orders_by_start_then_end() -> None:
     assert n_gram_distance(tie, ordered) == 0.0
 
 
+def test_n_gram_keeps_the_log_order_of_full_ties() -> None:
+    # a wide CRM row gives one deal several stays with one source row; a deal won the day it
+    # was engaged has two stays at the same instant, kept in the importer's order
+    same = make_log([("1", "Engaging", 0, None, None), ("1", "Won", 0, None, None)])
+    same = DealLog(same.frame.with_columns(pl.lit(7, pl.Int64).alias("source_row")), same.report)
+    apart = make_log([("1", "Engaging", 0, None, None), ("1", "Won", 1, None, None)])
+    assert n_gram_distance(same, apart) == 0.0
+
+
 def test_circadian_weekday_rules() -> None:
     # Monday hours {9, 10} vs {9, 12}: 1; Tuesday only in s: 23; five empty weekdays: 0 each
     o = make_log([("1", "a", 9, None, None), ("1", "b", 10, None, None)])
