@@ -1,6 +1,6 @@
 """Build docs/*.md from docs/src/*.md templates, pasting real files and real tool output.
 
-Usage: .venv/bin/python scripts/build_docs.py   (regenerates docs/language.md, docs/tutorial.md)
+Usage: .venv/bin/python scripts/build_docs.py   (regenerates docs/X.md from every docs/src/X.md)
 
 Template directives: @@file PATH@@ -> a ```flow PATH block holding the file verbatim;
 @@cat PATH@@ -> the raw text of a file; @@run CWD :: CMD@@ -> `$ CMD` and its real output;
@@ -61,7 +61,7 @@ def main() -> None:
         env=dict(os.environ, DEMO=DEMO),
         stdout=subprocess.DEVNULL,
     )
-    names = sys.argv[1:] or ["language.md", "tutorial.md", "render.md"]
+    names = sys.argv[1:] or sorted(p.name for p in Path(ROOT, "docs", "src").glob("*.md"))
     for name in names:
         src = os.path.join(ROOT, "docs", "src", name)
         dst = os.path.join(ROOT, "docs", name)
