@@ -85,7 +85,7 @@ def join_table(
         raise LogError(
             [
                 LogProblem(
-                    code=p.DUPLICATE_DEAL,
+                    code=p.BAD_JOIN,
                     source=other_name,
                     row=row,
                     column=on,

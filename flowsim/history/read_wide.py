@@ -191,8 +191,8 @@ def wide_log(
     checks.flag(
         p.DEAL_WITHOUT_EVENTS,
         ~any_date & ~failed_any & (stage.is_null() if stage is not None else ~failed_any),
-        message="deal without any events: no stage date and no stage",
-        column=cols.get("stage", cols["deal"]),
+        message="deal without any events (no stage and no stage date)",
+        column=cols["deal"],
         values=deal,
         hint="fill in the date the deal entered its stage, or remove the row",
     )

@@ -182,12 +182,18 @@ def read_xes(
         with _open(path) as stream:
             reader.parser.ParseFile(stream)
     except (ExpatError, OSError, EOFError, zlib.error) as exc:
+        why = f"not a readable XES file: {exc}"
+        if isinstance(exc, EOFError):
+            why = "the compressed file is cut short (an incomplete download or copy?)"
+        elif isinstance(exc, (zlib.error, gzip.BadGzipFile)):
+            why = f"not valid gzip data ({exc})"
         raise LogError(
             [
                 LogProblem(
                     code=p.BAD_XML,
                     source=name,
-                    message=f"not a readable XES file: {exc}",
+                    row=getattr(exc, "lineno", None),  # expat: the XML line
+                    message=why,
                     hint="XES is XML; a .xes.gz file must be gzip-compressed XES",
                 )
             ]
