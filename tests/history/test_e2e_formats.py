@@ -11,7 +11,6 @@ counts (see each SOURCE.md), not numbers copied from flowsim's output.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +19,7 @@ from click.testing import CliRunner
 
 from flowsim.cli import main
 from flowsim.history.discover import slug
+from tests.history.test_cli_metrics import _running_example_frames
 
 DATA = Path("/work/shared/data")
 RUNNING = DATA / "pm4py-logs" / "running-example.csv"
@@ -94,39 +94,21 @@ def checked_flow(path: Path) -> str:
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, tuple[str, ...]]]:
     """The running example in every long format: path and extra CLI arguments."""
-    from openpyxl import Workbook
-
     out = tmp_path_factory.mktemp("formats")
-    frame = pl.read_csv(RUNNING, infer_schema=False).select(
-        pl.col("case:concept:name").alias("deal_id"),
-        pl.col("concept:name").alias("stage"),
-        pl.col("time:timestamp").alias("entered_at"),
-        pl.col("org:resource").alias("owner"),
-    )
+    files = _running_example_frames(out)  # CSV, Parquet, Excel and SQLite copies
+    frame = pl.read_csv(files["csv"], infer_schema=False)
     frame.write_csv(out / "claims.tsv", separator="\t")
     chinese = frame.with_columns(pl.col("stage").replace(CHINESE)).rename(
         {"deal_id": "商机", "stage": "阶段", "entered_at": "进入时间", "owner": "负责人"}
     )
     (out / "claims-gbk.csv").write_bytes(chinese.write_csv().encode("gbk"))
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(frame.columns)
-    for row in frame.iter_rows():
-        sheet.append(list(row))
-    book.save(out / "claims.xlsx")
-    frame.write_parquet(out / "claims.parquet")
-    db = out / "claims.db"
-    with sqlite3.connect(db) as con:
-        con.execute("create table history (deal_id, stage, entered_at, owner)")
-        con.executemany("insert into history values (?, ?, ?, ?)", frame.iter_rows())
-    sql = ("--sql", "select * from history", "--db", f"sqlite:///{db}")
+    sql = ("--sql", "select * from history", "--db", f"sqlite:///{files['db']}")
     return {
         "csv": (RUNNING, ()),
         "tsv": (out / "claims.tsv", ()),
         "gbk-csv": (out / "claims-gbk.csv", ()),
-        "xlsx": (out / "claims.xlsx", ()),
-        "parquet": (out / "claims.parquet", ()),
+        "xlsx": (files["xlsx"], ()),
+        "parquet": (files["parquet"], ()),
         "xes": (DATA / "pm4py-logs" / "running-example.xes", ()),
         "sqlite": (Path(), sql),
     }
