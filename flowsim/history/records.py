@@ -1,0 +1,152 @@
+"""A deal log as integer-coded numpy arrays: the one shared, sorted frame the metrics read.
+
+:func:`records` turns a :class:`~flowsim.history.log.DealLog` frame (sorted by
+``(deal, entered_at, source_row)``, the log's invariant) into flat arrays, one entry per
+record: the deal's index, the stage's code (its index in the sorted stage names), the
+record's position in its deal, times as int64 microseconds since the epoch, and the deal's
+next record. Every metric is then a ``bincount``, a mask or a group-by over small integer
+keys, never a group-by over string columns.
+
+Why not polars window functions or group-bys over ``(deal, stage)``: on 800k records they cost
+0.3-1 s each (string hashing, one group per deal), against milliseconds for the same figures
+from deal boundaries of a sorted array. Why int64 microseconds: the arithmetic is exact and a
+Datetime column's physical values are exactly that (no copy, no Duration dtype).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+__all__ = ["NO_TIME", "Records", "group_bounds", "records"]
+
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+#: stands for a missing time in the int64 arrays (masks say which are missing)
+NO_TIME = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True)
+class Records:
+    """One entry per record, in the log's order; ``-1`` codes and ``has_*`` masks mark gaps."""
+
+    names: list[str]  # stage names, sorted; code i is names[i]
+    stage: I64  # stage code
+    deal: I64  # deal index, 0..deals-1 in log order
+    pos: I64  # position within the deal, 0-based
+    starts: I64  # index of each deal's first record
+    ends: I64  # index of each deal's last record
+    entered: I64  # entered_at, µs since the epoch (UTC)
+    left: I64  # left_at (NO_TIME where missing)
+    has_left: Bool
+    started: I64  # started_at (NO_TIME where missing)
+    has_started: Bool
+    next_stage: I64  # the deal's next record's stage code, -1 after its last record
+    amount: npt.NDArray[np.float64]  # NaN where missing
+    has_amount: Bool
+
+    @property
+    def n(self) -> int:
+        return len(self.stage)
+
+    @property
+    def deals(self) -> int:
+        return len(self.starts)
+
+    @property
+    def is_last(self) -> Bool:
+        return self.next_stage < 0
+
+    @property
+    def next_at(self) -> I64:
+        """The next record's ``entered`` (meaningful where ``next_stage >= 0``)."""
+        out = np.empty_like(self.entered)
+        out[:-1] = self.entered[1:]
+        out[-1:] = NO_TIME
+        return out
+
+
+def _micros(series: pl.Series) -> tuple[I64, Bool]:
+    """A UTC µs Datetime column as int64 µs (zero-copy when it has no nulls) and a mask."""
+    phys = series.to_physical()
+    if phys.null_count() == 0:
+        return phys.to_numpy().astype(np.int64, copy=False), np.ones(len(phys), dtype=np.bool_)
+    mask = phys.is_not_null().to_numpy()
+    return phys.fill_null(NO_TIME).to_numpy().astype(np.int64, copy=False), mask
+
+
+def records(
+    frame: pl.DataFrame, raw_names: list[str], rename: dict[str, str] | None = None
+) -> Records:
+    """The arrays of ``frame`` (a DealLog frame, sorted by deal).
+
+    ``raw_names`` are the frame's distinct stages, sorted; ``rename`` maps some of them to the
+    names the output uses (process ids), so two raw names may share one code.
+    """
+    n = frame.height
+    mapped = [(rename or {}).get(s, s) for s in raw_names]
+    names = sorted(set(mapped))
+    code_of = {s: i for i, s in enumerate(names)}
+    # raw stage -> output code through the Enum's physical codes (no string hashing per row)
+    lookup = np.array([code_of[s] for s in mapped], dtype=np.int64)
+    stage = np.zeros(0, dtype=np.int64)
+    if n:
+        raw_codes = frame["stage"].cast(pl.Enum(raw_names)).to_physical().to_numpy()
+        stage = lookup[raw_codes]
+    deal_col = frame["deal"]
+    new_deal = np.empty(n, dtype=np.bool_)
+    if n:
+        new_deal[0] = True
+        new_deal[1:] = (deal_col.slice(1) != deal_col.slice(0, n - 1)).to_numpy()
+    starts = np.flatnonzero(new_deal).astype(np.int64)
+    lengths = np.diff(np.append(starts, n)).astype(np.int64)
+    ends = starts + lengths - 1
+    deal = np.repeat(np.arange(len(starts), dtype=np.int64), lengths)
+    pos = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
+    next_stage = np.full(n, -1, dtype=np.int64)
+    if n:
+        next_stage[:-1] = stage[1:]
+        next_stage[ends] = -1
+    entered, _ = _micros(frame["entered_at"])
+    left, has_left = _micros(frame["left_at"])
+    started, has_started = _micros(frame["started_at"])
+    amount_col = frame["amount"]
+    has_amount = amount_col.is_not_null().to_numpy()
+    amount = amount_col.to_numpy().astype(np.float64, copy=False)
+    return Records(
+        names=names,
+        stage=stage,
+        deal=deal,
+        pos=pos,
+        starts=starts,
+        ends=ends,
+        entered=entered,
+        left=left,
+        has_left=has_left,
+        started=started,
+        has_started=has_started,
+        next_stage=next_stage,
+        amount=amount,
+        has_amount=has_amount,
+    )
+
+
+def group_bounds(keys: I64) -> tuple[I64, I64, I64]:
+    """Rows grouped by ``keys``: (order, group starts in that order, group of each row).
+
+    ``order`` is a stable argsort, so rows of a group keep the log's order; keys that are
+    nearly sorted already (deal-major codes) sort in a few linear passes.
+    """
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    k = keys[order]
+    new = np.empty(len(k), dtype=np.bool_)
+    if len(k):
+        new[0] = True
+        np.not_equal(k[1:], k[:-1], out=new[1:])
+    group_starts = np.flatnonzero(new).astype(np.int64)
+    group = np.empty(len(k), dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    return order, group_starts, group

@@ -1,0 +1,90 @@
+"""The vectorised building blocks of the metrics: integer-coded records and one-sort statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from flowsim.history import read_csv
+from flowsim.history.metrics import _durations_by, metrics
+from flowsim.history.records import group_bounds, records
+from flowsim.history.survival import competing_risks, cumulative_incidence, kaplan_meier
+
+LOG = """deal,stage,timestamp,amount
+B,lead,2024-01-01 00:00,
+B,demo,2024-01-01 10:00,5
+B,lead,2024-01-02 00:00,
+A,lead,2024-01-01 02:00,7
+A,won,2024-01-01 03:00,
+"""
+
+
+def test_records_codes_positions_and_next_stage(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(LOG, encoding="utf-8")
+    frame = read_csv(path).frame
+    r = records(frame, sorted(frame["stage"].unique().to_list()), {"won": "Won"})
+    assert r.names == ["Won", "demo", "lead"]
+    # sorted by deal: A (lead, won), then B (lead, demo, lead)
+    assert r.stage.tolist() == [2, 0, 2, 1, 2]
+    assert r.deal.tolist() == [0, 0, 1, 1, 1]
+    assert r.pos.tolist() == [0, 1, 0, 1, 2]
+    assert (r.starts.tolist(), r.ends.tolist()) == ([0, 2], [1, 4])
+    assert r.next_stage.tolist() == [0, -1, 1, 2, -1]
+    assert r.has_amount.tolist() == [True, False, False, True, False]
+    hour = 3_600_000_000
+    assert (r.next_at[0] - r.entered[0], r.next_at[2] - r.entered[2]) == (hour, 10 * hour)
+    order, starts, group = group_bounds(r.deal * 3 + r.stage)
+    assert order[starts].tolist() == [1, 0, 3, 2]  # first row of each (deal, stage)
+    assert group.tolist() == [1, 0, 3, 2, 3]
+
+
+def test_competing_risks_equals_the_two_estimators() -> None:
+    rng = np.random.default_rng(7)
+    t = np.round(rng.exponential(10, 500), 1)  # ties on purpose
+    cause = rng.integers(0, 4, 500)
+    order = np.argsort(t, kind="stable")
+    curve, incidence, still = competing_risks(t[order], cause[order], 3)
+    km = kaplan_meier(t, cause > 0)
+    assert curve.times.tolist() == km.times.tolist()
+    assert curve.survival.tolist() == km.survival.tolist()
+    assert (curve.n, curve.n_exits, curve.n_censored) == (km.n, km.n_exits, km.n_censored)
+    names = np.array(["", "a", "b", "c"])[cause]
+    cif = cumulative_incidence(t, names, ["a", "b", "c"])
+    assert incidence.tolist() == pytest.approx([cif["a"], cif["b"], cif["c"]], rel=1e-12)
+    assert still == pytest.approx(cif["still"], rel=1e-12)
+    empty, none, s = competing_risks(np.zeros(0), np.zeros(0, dtype=np.int64), 2)
+    assert (empty.n, none.tolist(), s) == (0, [0.0, 0.0], 1.0)
+
+
+def test_packed_statistics_equal_polars_and_fall_back_on_wide_values() -> None:
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 3, 1000)
+    micros = rng.integers(0, 10**12, 1000)
+    valid = rng.random(1000) > 0.1
+    got = _durations_by(codes, micros, valid, ["a", "b", "c"])
+    frame = pl.DataFrame({"k": codes[valid], "h": micros[valid] / 3_600_000_000})
+    want = frame.group_by("k").agg(
+        pl.len(),
+        pl.col("h").mean().alias("mean"),
+        pl.col("h").median().alias("median"),
+        pl.col("h").quantile(0.9, "linear").alias("p90"),
+    )
+    for k, n, mean, median, p90 in want.iter_rows():
+        d = got["abc"[k]]
+        assert (d.n, d.mean, d.median, d.p90) == pytest.approx((n, mean, median, p90), rel=1e-12)
+    wide = micros.copy()
+    wide[0] = 1 << 62  # does not fit beside the code: the polars path answers
+    assert _durations_by(codes, wide, valid, ["a", "b", "c"]).keys() == got.keys()
+
+
+def test_metrics_without_survival_is_the_same_report_minus_the_curves(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(LOG, encoding="utf-8")
+    log = read_csv(path)
+    full, lean = metrics(log), metrics(log, survival=False)
+    assert full.survival and lean.survival == {}
+    assert lean.model_copy(update={"survival": full.survival}) == full
