@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -687,6 +688,196 @@ def schema(output: str | None) -> None:
     """Print the JSON Schema of the process model."""
     data = Process.model_json_schema()
     _emit(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", output)
+
+
+# ---- simulation ------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([mhdw])\s*$")
+_UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
+
+
+def _hours(text: str | None, param: str) -> float | None:
+    """``180d``, ``12w``, ``36h`` → hours (the language's duration units)."""
+    if text is None:
+        return None
+    m = _DURATION.match(text)
+    if not m:
+        raise click.BadParameter(
+            f"{text!r} is not a duration: write 180d, 12w, 36h or 90m", param_hint=param
+        )
+    return float(m.group(1)) * _UNIT_HOURS[m.group(2)]
+
+
+class _Progress:
+    """A rich progress bar on a terminal; nothing when quiet or not a TTY."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar: Any = None
+        self.task: Any = None
+        if quiet or not sys.stderr.isatty():
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+            self.task = self.bar.add_task("replications", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+
+def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> list[str]:
+    known = [s.name for s in process.scenarios]
+    if none:
+        return []
+    if not chosen:
+        return known
+    missing = [c for c in chosen if c not in known]
+    if missing:
+        raise click.BadParameter(
+            f"no scenario {missing[0]!r} in the model (scenarios: "
+            + (", ".join(repr(k) for k in known) or "none")
+            + ")",
+            param_hint="--scenario",
+        )
+    return list(chosen)
+
+
+@main.command()
+@_log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--history", type=click.Path(dir_okay=False), help="Replay the deals of this log.")
+@click.option(
+    "--scenario", "chosen", multiple=True, help="Run this scenario (repeatable; default: all)."
+)
+@click.option("--no-scenarios", is_flag=True, help="Run the baseline only.")
+@click.option(
+    "--sweep",
+    multiple=True,
+    help="One scenario per value: se.headcount=2..6, design.effort=0.5,0.8",
+)
+@click.option("--replications", "-n", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--until", help="Horizon: 180d, 26w (default: 365d; a replay: history's end).")
+@click.option("--deals", type=click.IntRange(1), help="Stop arrivals after this many deals.")
+@click.option("--warmup", help="Leave this first stretch out of the statistics (default 30d).")
+@click.option("--start", help="Calendar date the clock starts (default 2026-01-05, a Monday).")
+@click.option(
+    "--priority", type=click.Choice(["fifo", "amount"]), default="fifo", show_default=True
+)
+@click.option("--unlimited-capacity", "unlimited", is_flag=True, help="Lift every headcount limit.")
+@click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
+@click.option("--cluster", help="Run replications on this Dask scheduler (tcp://host:8786).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-o", "--output", help="Write the result here instead of stdout.")
+@click.option("--log-out", help="Write the first baseline replication's deals as CSV/Parquet.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_guard
+def simulate(
+    file: str,
+    history: str | None,
+    chosen: tuple[str, ...],
+    no_scenarios: bool,
+    sweep: tuple[str, ...],
+    replications: int,
+    seed: int,
+    until: str | None,
+    deals: int | None,
+    warmup: str | None,
+    start: str | None,
+    priority: str,
+    unlimited: bool,
+    workers: int | None,
+    cluster: str | None,
+    fmt: str,
+    output: str | None,
+    log_out: str | None,
+    quiet: bool,
+    source: LogSource,
+) -> None:
+    """Simulate the process (or replay history through it) with what-if scenarios."""
+    import datetime as dt
+
+    from flowsim.sim.replay import UnknownStages
+    from flowsim.sim.simulate import simulate as run_simulation
+    from flowsim.sim.sweep import sweep_scenarios
+    from flowsim.sim.table import result_table
+
+    process = _load_or_exit(file)[0]
+    names = _scenario_names(process, chosen, no_scenarios or bool(sweep))
+    for spec in sweep:
+        try:
+            extra = sweep_scenarios(process, spec)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--sweep") from None
+        process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
+        names += [s.name for s in extra]
+    start_day = None
+    if start is not None:
+        try:
+            start_day = dt.date.fromisoformat(start)
+        except ValueError:
+            raise click.BadParameter(
+                f"{start!r} is not a date YYYY-MM-DD", param_hint="--start"
+            ) from None
+    deal_log = _read_log_or_exit(history, source) if history else None
+    try:
+        with _Progress(quiet) as progress:
+            result = run_simulation(
+                process,
+                deal_log,
+                scenarios=names,
+                replications=replications,
+                seed=seed,
+                until=_hours(until, "--until"),
+                deals=deals,
+                warmup=_hours(warmup, "--warmup"),
+                start=start_day,
+                priority=priority,  # type: ignore[arg-type]
+                unlimited=unlimited,
+                workers=workers,
+                cluster=cluster,
+                progress=progress,
+            )
+    except UnknownStages as err:
+        click.echo(f"flowsim: {history}: {err}", err=True)
+        sys.exit(1)
+    except ValueError as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    except RuntimeError as err:  # executor trouble: the cluster is unreachable
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    if log_out and result.event_log is not None:
+        frame = result.event_log.frame
+        if log_out.endswith(".parquet"):
+            frame.write_parquet(log_out)
+        else:
+            frame.write_csv(log_out)
+    if fmt == "json":
+        _emit(result.model_dump_json(indent=2) + "\n", output)
+    else:
+        _emit(result_table(result), output)
+        if not quiet and output not in (None, "-"):
+            for w in result.warnings:
+                click.echo(f"flowsim: warning: {w}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,577 @@
+"""One replication of a process on SimPy: deals walk the flowchart, people do the work.
+
+The semantics (docs/simulation.md pins each one):
+
+* A deal enters at the entry stage. In a stage it first waits any *lead time* (replay only:
+  customer time before work started), queues for a free person of the stage's owner role,
+  holds that person for the stage's **effort** (counted only inside the role's working
+  calendar), releases them, waits the stage's **wait** (customer-side latency, calendar time,
+  nobody held), then moves on by the transition probabilities. Stages without an owner have
+  no queue. An outcome ends the deal.
+* Each stay records its time split: queue for the role, effort, off-calendar time (the part
+  of the work span outside working hours) and customer wait, so a bottleneck is explained.
+* Stochastic mode samples arrivals and durations from the model; replay mode
+  (:mod:`flowsim.sim.replay`) sends history's deals along their real paths at their real
+  times, and only a scenario's changes move them off it.
+
+The engine records plain Python tuples while running and hands back numpy arrays
+(:class:`Run`): the statistics and the event log are built from those afterwards, vectorised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import simpy
+
+from flowsim.model import Distribution, Process, Stage
+from flowsim.sim.calendar import WorkingTime
+from flowsim.sim.capacity import Staff, available_person_hours, headcount_schedule
+from flowsim.sim.replay import ReplayDeal
+from flowsim.sim.sampling import Sampler, Streams
+
+__all__ = ["Run", "Settings", "run_once"]
+
+Priority = Literal["fifo", "amount"]
+
+#: visit record columns, in order
+VISIT_COLUMNS = (
+    "deal",
+    "node",
+    "entered",
+    "started",
+    "worked",
+    "left",
+    "queue",
+    "effort",
+    "off_calendar",
+    "wait",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how to run. Times are hours on the simulation clock (0 = ``epoch``)."""
+
+    epoch: datetime
+    until: float | None = None
+    deals: int | None = None
+    warmup: float = 0.0
+    priority: Priority = "fifo"
+    unlimited: bool = False
+    keep_log: bool = False
+
+
+@dataclass
+class Run:
+    """What one replication produced, as arrays (cheap to pickle between processes)."""
+
+    nodes: tuple[str, ...]
+    outcomes: dict[int, str]
+    results: dict[int, str]
+    roles: tuple[str, ...]
+    start: float
+    end: float
+    warmup: float
+    deal_ids: list[str]
+    arrival: np.ndarray
+    finish: np.ndarray  # NaN while open
+    outcome: np.ndarray  # node index, -1 open, -2 left at a dead end
+    amount: np.ndarray
+    visits: np.ndarray  # (n, len(VISIT_COLUMNS)) float; open stays have NaN left
+    busy: np.ndarray  # per role: effort hours worked inside the statistics window
+    available: np.ndarray  # per role: person-hours on calendar inside the window
+    queue_area: np.ndarray  # per role: ∫ queue length dt inside the window
+    max_queue: np.ndarray
+    owner_of: dict[int, str] = field(default_factory=dict)
+    events: int = 0
+
+
+class _StageRun:
+    """Everything the deal process needs about one stage, looked up once."""
+
+    __slots__ = (
+        "base_effort",
+        "cum",
+        "effort",
+        "idx",
+        "role",
+        "route",
+        "staff",
+        "targets",
+        "wait",
+        "wait_ratio",
+        "working",
+    )
+
+    def __init__(self) -> None:
+        self.idx = 0
+        self.role = -1
+        self.staff: Staff | None = None
+        self.working: WorkingTime
+        self.effort: Sampler | None = None
+        self.base_effort: Sampler | None = None
+        self.wait: Sampler | None = None
+        self.wait_ratio = 1.0
+        self.route: Sampler
+        self.targets: list[int] = []
+        self.cum: list[float] = []
+
+
+def _mean(dist: Distribution | None) -> float:
+    return 0.0 if dist is None else float(dist.expected)
+
+
+class Engine:
+    """Builds the SimPy world for one replication of ``process`` and runs it."""
+
+    def __init__(
+        self,
+        process: Process,
+        settings: Settings,
+        streams: Streams,
+        *,
+        base: Process | None = None,
+        replay: list[ReplayDeal] | None = None,
+    ) -> None:
+        self.process = process
+        self.base = base or process
+        self.settings = settings
+        self.streams = streams
+        self.env = simpy.Environment()
+        nodes = [n.id for n in process.iter_nodes()]
+        self.nodes = tuple(nodes)
+        self.index = {n: i for i, n in enumerate(nodes)}
+        self.n_stages = len(process.stages)
+        self.roles = tuple(r.id for r in process.roles)
+        self.role_index = {r: i for i, r in enumerate(self.roles)}
+        default_tz = (process.calendar.timezone if process.calendar else None) or "UTC"
+        self.default_tz = default_tz
+        self.process_time = WorkingTime(process.calendar, settings.epoch, default_tz)
+        self.role_time: list[WorkingTime] = []
+        self.staff: list[Staff | None] = []
+        self.schedules: list[list[tuple[float, int]]] = []
+        for role in process.roles:
+            working = (
+                WorkingTime(role.calendar, settings.epoch, default_tz)
+                if role.calendar is not None
+                else self.process_time
+            )
+            self.role_time.append(working)
+            schedule = headcount_schedule(role, settings.epoch, default_tz)
+            self.schedules.append(schedule)
+            self.staff.append(
+                None
+                if settings.unlimited
+                else Staff(self.env, role.id, schedule, priority=settings.priority == "amount")
+            )
+        self.stages = [self._stage_run(s, i) for i, s in enumerate(process.stages)]
+        self.entry = self.index[process.entry.id] if process.entry is not None else -1
+        self.amounts = streams.sampler(process.amount, "amount")
+        self.replay = replay
+        # recording
+        self.visits: list[tuple[float, ...]] = []
+        self.deal_ids: list[str] = []
+        self.arrival: list[float] = []
+        self.finish: list[float] = []
+        self.outcome: list[int] = []
+        self.amount: list[float] = []
+        self.where: dict[int, tuple[int, float]] = {}
+        self.working_now: dict[int, tuple[int, float, float]] = {}
+        n_roles = len(self.roles)
+        self.busy = [0.0] * n_roles
+        self.warm_stats: list[Any] = [None] * n_roles
+
+    # ---- set-up ----
+
+    def _stage_run(self, stage: Stage, i: int) -> _StageRun:
+        run = _StageRun()
+        run.idx = i
+        base_stage = self._base_stage(stage.id)
+        if stage.owner is not None and stage.owner in self.role_index:
+            run.role = self.role_index[stage.owner]
+            run.staff = self.staff[run.role]
+            run.working = self.role_time[run.role]
+        else:
+            run.working = self.process_time
+        run.effort = self.streams.sampler(stage.effort, f"effort:{stage.id}")
+        base_dist = base_stage.effort if base_stage is not None else None
+        run.base_effort = self.streams.sampler(base_dist, f"effort:{stage.id}")
+        run.wait = self.streams.sampler(stage.wait, f"wait:{stage.id}")
+        base_wait = _mean(base_stage.wait if base_stage is not None else None)
+        run.wait_ratio = _mean(stage.wait) / base_wait if base_wait > 0 else 1.0
+        run.route = self.streams.uniform(f"route:{stage.id}")
+        total = 0.0
+        for t, p in self.process.outgoing(stage.id):
+            total += p
+            run.targets.append(self.index[t.target])
+            run.cum.append(total)
+        return run
+
+    def _base_stage(self, stage_id: str) -> Stage | None:
+        for s in self.base.stages:
+            if s.id == stage_id:
+                return s
+        return None
+
+    # ---- running ----
+
+    def run(self) -> Run:
+        env = self.env
+        s = self.settings
+        if self.replay is not None:
+            env.process(self._replay_arrivals(self.replay))
+        elif self.entry >= 0 and self.process.arrivals is not None:
+            env.process(self._arrivals())
+        if s.warmup > 0:
+            env.process(self._warm())
+        until = s.until if s.until is not None else math.inf
+        events = 0
+        try:
+            # Not env.run(until=...): SimPy stops *before* events at exactly `until`; a
+            # horizon is inclusive here.
+            while env.peek() <= until:
+                env.step()
+                events += 1
+        except simpy.core.EmptySchedule:
+            pass
+        end = until if math.isfinite(until) else env.now
+        return self._collect(end, events)
+
+    def _warm(self) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(self.settings.warmup)
+        self.warm_stats = [st.stats(self.env.now) if st is not None else None for st in self.staff]
+
+    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+        from flowsim.model import IntervalArrivals, RateArrivals
+
+        env = self.env
+        arrivals = self.process.arrivals
+        limit = self.settings.deals
+        if isinstance(arrivals, RateArrivals):
+            gap = self.streams.sampler(_exp(1 / arrivals.per_hour), "arrivals")
+        else:
+            assert isinstance(arrivals, IntervalArrivals)
+            gap = self.streams.sampler(arrivals.interval, "arrivals")
+        assert gap is not None
+        k = 0
+        while limit is None or k < limit:
+            yield env.timeout(gap())
+            amount = self.amounts() if self.amounts is not None else math.nan
+            env.process(self._deal(self._new_deal(f"D{k + 1:06d}", amount), self.entry))
+            k += 1
+
+    def _new_deal(self, name: str, amount: float) -> int:
+        k = len(self.deal_ids)
+        self.deal_ids.append(name)
+        self.arrival.append(self.env.now)
+        self.finish.append(math.nan)
+        self.outcome.append(-1)
+        self.amount.append(amount)
+        return k
+
+    def _deal(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
+        """A deal walking the model from ``node`` on, sampling every duration and route."""
+        n_stages = self.n_stages
+        while 0 <= node < n_stages:
+            st = self.stages[node]
+            effort = st.effort() if st.effort is not None else 0.0
+            wait = st.wait() if st.wait is not None else 0.0
+            yield from self._stay(k, st, 0.0, effort, wait)
+            node = self._route(st)
+        self._end(k, node)
+
+    def _route(self, st: _StageRun) -> int:
+        if not st.targets:
+            return -2
+        u = st.route()
+        for target, c in zip(st.targets, st.cum, strict=True):
+            if u < c:
+                return target
+        return st.targets[-1]
+
+    def _end(self, k: int, node: int) -> None:
+        self.where.pop(k, None)
+        self.finish[k] = self.env.now
+        self.outcome[k] = node
+
+    def _stay(
+        self, k: int, st: _StageRun, lead: float, effort: float, wait: float
+    ) -> Generator[simpy.Event, Any, None]:
+        """One stay: lead time, queue for the role, effort on calendar, customer wait."""
+        env = self.env
+        t0 = env.now
+        self.where[k] = (st.idx, t0)
+        if lead > 0:
+            yield env.timeout(lead)
+        t_ready = env.now
+        staff = st.staff
+        if staff is not None:
+            req = staff.request(-self.amount[k] if staff.priority else 0.0)
+            yield req
+        t_work = env.now
+        end = t_work
+        if effort > 0:
+            end = st.working.add(t_work, effort)
+            if st.role >= 0:
+                self.working_now[k] = (st.role, t_work, end)
+            yield env.timeout(end - t_work)
+            if st.role >= 0:
+                del self.working_now[k]
+                self._count_busy(st, t_work, end, effort)
+        if staff is not None:
+            staff.release(req)
+        if wait > 0:
+            yield env.timeout(wait)
+        left = env.now
+        self.visits.append(
+            (
+                k,
+                st.idx,
+                t0,
+                t_work,
+                end,
+                left,
+                t_work - t_ready,
+                effort,
+                end - t_work - effort,
+                wait + lead,
+            )
+        )
+
+    def _count_busy(self, st: _StageRun, t_work: float, end: float, effort: float) -> None:
+        lo = self.settings.warmup
+        hi = self.settings.until if self.settings.until is not None else math.inf
+        if t_work >= lo and end <= hi:
+            self.busy[st.role] += effort
+        elif end > lo and t_work < hi:
+            self.busy[st.role] += st.working.working_hours(max(t_work, lo), min(end, hi))
+
+    # ---- replay ----
+
+    def _replay_arrivals(self, deals: list[ReplayDeal]) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        factor = self._arrival_factor()
+        extra = self.streams.rng("arrivals")
+        starts: list[tuple[float, int, ReplayDeal, str]] = []
+        for i, d in enumerate(deals):
+            copies = 1
+            if factor != 1.0:
+                # Thinning (f < 1) keeps each real deal with probability f; f > 1 adds
+                # Poisson(f - 1) copies of it, arriving within the following week.
+                copies = (
+                    int(extra.random() < factor) if factor < 1 else 1 + extra.poisson(factor - 1)
+                )
+            for c in range(copies):
+                shift = 0.0 if c == 0 else float(extra.random() * 168.0)
+                name = d.deal if c == 0 else f"{d.deal}+{c}"
+                starts.append((d.arrival + shift, i, d, name))
+        starts.sort(key=lambda s: (s[0], s[1], s[3]))
+        for t, _, d, name in starts:
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            amount = d.amount
+            if math.isnan(amount) and self.amounts is not None:
+                amount = self.amounts()
+            env.process(self._replay_deal(self._new_deal(name, amount), d))
+
+    def _arrival_factor(self) -> float:
+        new, old = self.process.arrivals, self.base.arrivals
+        if new is None or old is None or new == old:
+            return 1.0
+        return float(new.per_hour / old.per_hour) if old.per_hour > 0 else 1.0
+
+    def _replay_deal(self, k: int, deal: ReplayDeal) -> Generator[simpy.Event, Any, None]:
+        """A real deal on its real path; a scenario's routing change may divert it."""
+        stays = deal.stays
+        for i, stay in enumerate(stays):
+            if stay.gap > 0:
+                yield self.env.timeout(stay.gap)
+            if stay.node >= self.n_stages:  # an outcome reached
+                self._end(k, stay.node)
+                return
+            st = self.stages[stay.node]
+            if math.isinf(stay.span):  # open at the end of history: it stays in flight
+                self.where[k] = (st.idx, self.env.now)
+                return
+            lead, effort, wait = self._split(st, stay.start_offset, stay.span, self.env.now)
+            yield from self._stay(k, st, lead, effort, wait)
+            if i + 1 == len(stays):
+                break
+            nxt = stays[i + 1].node
+            diverted = self._divert(st, nxt)
+            if diverted != nxt:
+                yield from self._deal_from(k, diverted)
+                return
+        self._end(k, -2)
+
+    def _deal_from(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
+        if node >= self.n_stages or node < 0:
+            self._end(k, node)
+            return
+        yield from self._deal(k, node)
+
+    def _split(
+        self, st: _StageRun, start_offset: float | None, span: float, t0: float
+    ) -> tuple[float, float, float]:
+        """Observed stay → (lead, effort, wait) so that unhindered it takes exactly ``span``.
+
+        With a start timestamp the work is the observed start→end working time and the time
+        before it is lead time. Without one, the modelled effort (sampled, capped at the
+        working time the stay offers) comes first and the rest is customer wait. Under a
+        scenario the effort is the scenario's draw on the same random stream (common random
+        numbers) and the customer wait scales by the ratio of the modelled means.
+        """
+        working = st.working
+        if start_offset is not None:
+            lead = min(max(start_offset, 0.0), span)
+            base = working.working_hours(t0 + lead, t0 + span)
+            new = base
+            if st.effort is not None and st.base_effort is not None:
+                b, n = st.base_effort(), st.effort()
+                new = base * (n / b) if b > 0 else base
+        else:
+            lead = 0.0
+            avail = working.working_hours(t0, t0 + span)
+            b = st.base_effort() if st.base_effort is not None else 0.0
+            n = st.effort() if st.effort is not None else b
+            base = min(b, avail)
+            new = n if b <= avail else (n * avail / b if b > 0 else 0.0)
+        work_end = working.add(t0 + lead, base) if base > 0 else t0 + lead
+        wait = max(t0 + span - work_end, 0.0) * st.wait_ratio
+        return lead, new, wait
+
+    def _divert(self, st: _StageRun, observed: int) -> int:
+        """Keep the observed next node, or re-route it where the scenario moved probability.
+
+        A maximal coupling of the designed (baseline) and scenario routing: with p the
+        baseline and q the scenario probabilities, the observed target j stays with
+        probability min(1, q_j / p_j); otherwise the deal goes to k with probability
+        proportional to max(0, q_k - p_k). Unchanged routing never diverts (and draws
+        nothing), and transitions the design lacks are kept as they happened.
+        """
+        base = self._base_probs(st.idx)
+        new = dict(zip(st.targets, _diffs(st.cum), strict=True))
+        if base == new:
+            return observed
+        p_j = base.get(observed, 0.0)
+        q_j = new.get(observed, 0.0)
+        if p_j <= 0:
+            return observed
+        u = st.route()
+        if u < min(1.0, q_j / p_j):
+            return observed
+        gains = [(t, max(0.0, q - base.get(t, 0.0))) for t, q in new.items()]
+        total = sum(g for _, g in gains)
+        if total <= 0:
+            return observed
+        v = (u - q_j / p_j) / (1 - q_j / p_j) * total  # the rest of the same uniform
+        acc = 0.0
+        for t, g in gains:
+            acc += g
+            if v < acc:
+                return t
+        return gains[-1][0]
+
+    def _base_probs(self, i: int) -> dict[int, float]:
+        cache: dict[int, dict[int, float]] = self.__dict__.setdefault("_bp", {})
+        found = cache.get(i)
+        if found is None:
+            stage_id = self.nodes[i]
+            found = {}
+            for t, p in self.base.outgoing(stage_id):
+                if t.target in self.index:
+                    found[self.index[t.target]] = found.get(self.index[t.target], 0.0) + p
+            cache[i] = found
+        return found
+
+    # ---- results ----
+
+    def _collect(self, end: float, events: int) -> Run:
+        s = self.settings
+        lo, hi = s.warmup, end
+        n_roles = len(self.roles)
+        busy = np.array(self.busy, dtype=float)
+        for role, t_work, t_end in self.working_now.values():
+            a, b = max(t_work, lo), min(t_end, hi)
+            if b > a:
+                busy[role] += self.role_time[role].working_hours(a, b)
+        available = np.array(
+            [
+                available_person_hours(self.schedules[r], self.role_time[r], lo, hi)
+                for r in range(n_roles)
+            ],
+            dtype=float,
+        )
+        queue_area = np.zeros(n_roles)
+        max_queue = np.zeros(n_roles)
+        for r, staff in enumerate(self.staff):
+            if staff is None:
+                continue
+            now_stats = staff.stats(hi)
+            before = self.warm_stats[r]
+            queue_area[r] = now_stats.queue_hours - (before.queue_hours if before else 0.0)
+            max_queue[r] = now_stats.max_queue
+        visits = np.array(self.visits, dtype=float).reshape(-1, len(VISIT_COLUMNS))
+        open_rows = [
+            (k, node, t0, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
+            for k, (node, t0) in sorted(self.where.items())
+        ]
+        if open_rows:
+            visits = np.vstack([visits, np.array(open_rows, dtype=float)])
+        results: dict[int, str] = {
+            self.index[o.id]: o.result for o in self.process.outcomes if o.id in self.index
+        }
+        return Run(
+            nodes=self.nodes,
+            outcomes={self.index[o.id]: o.id for o in self.process.outcomes},
+            results=results,
+            roles=self.roles,
+            start=0.0,
+            end=end,
+            warmup=s.warmup,
+            deal_ids=self.deal_ids if s.keep_log else [],
+            arrival=np.array(self.arrival, dtype=float),
+            finish=np.array(self.finish, dtype=float),
+            outcome=np.array(self.outcome, dtype=np.int64),
+            amount=np.array(self.amount, dtype=float),
+            visits=visits,
+            busy=busy,
+            available=available,
+            queue_area=queue_area,
+            max_queue=max_queue,
+            owner_of={st.idx: self.roles[st.role] for st in self.stages if st.role >= 0},
+            events=events,
+        )
+
+
+def _diffs(cum: list[float]) -> Iterator[float]:
+    prev = 0.0
+    for c in cum:
+        yield c - prev
+        prev = c
+
+
+def _exp(mean: float) -> Distribution:
+    from flowsim.model import Exponential
+
+    return Exponential(mean=mean)
+
+
+def run_once(
+    process: Process,
+    settings: Settings,
+    seed: int,
+    replication: int,
+    *,
+    base: Process | None = None,
+    replay: list[ReplayDeal] | None = None,
+) -> Run:
+    """Run replication ``replication`` of ``process`` (a scenario of ``base``) and collect it."""
+    engine = Engine(process, settings, Streams(seed, replication), base=base, replay=replay)
+    return engine.run()

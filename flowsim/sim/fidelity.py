@@ -1,0 +1,193 @@
+"""Does the model reproduce history? Fidelity on a hold-out, against the noise floor.
+
+The protocol (the one Simod and the Tartu framework use, with flowsim's noise floor beside it):
+
+1. Split the history chronologically: the earlier part is what a model may be fitted on,
+   the later part (the *hold-out*) is what it must reproduce.
+2. Simulate the model stochastically from the hold-out's first arrival, for as many deals as
+   the hold-out has, until every one has finished (or a cap), ``replications`` times.
+3. Measure each replication's log against the hold-out with the distances of
+   :mod:`flowsim.history.distances` and average them.
+4. The **noise floor** is the same distances between two halves of the real history: what
+   two samples of the very same process differ by. A model within ~2× of the floor is as
+   good as the data can tell; far above it, its what-ifs are not to be trusted.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowsim.history.distances import (
+    FidelityReport,
+    chronological_split,
+    fidelity_report,
+    noise_floor,
+)
+from flowsim.history.log import DealLog
+from flowsim.model import Process
+from flowsim.sim.engine import Settings, run_once
+from flowsim.sim.replay import node_lookup
+from flowsim.sim.simulate import event_log
+
+__all__ = ["TRUST_FACTOR", "FidelityResult", "MeasureVerdict", "fidelity"]
+
+#: a measure worse than this many times its noise floor fails the trust gate
+TRUST_FACTOR = 2.0
+
+
+class MeasureVerdict(BaseModel):
+    """One measure: the model's distance, the noise floor, and their ratio."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    unit: str
+    model: float | None
+    floor: float | None
+    ratio: float | None
+    ok: bool | None = Field(description="ratio <= TRUST_FACTOR (None: not measurable).")
+
+
+class FidelityResult(BaseModel):
+    """Fidelity of a model against a history hold-out, measure by measure."""
+
+    model_config = ConfigDict(frozen=True)
+
+    process: str
+    history: str
+    train_deals: int
+    holdout_deals: int
+    replications: int
+    seed: int
+    measures: list[MeasureVerdict]
+    replication_reports: list[FidelityReport] = Field(default_factory=list, repr=False)
+    floor_report: FidelityReport | None = Field(default=None, repr=False)
+
+    @property
+    def failing(self) -> list[MeasureVerdict]:
+        return [m for m in self.measures if m.ok is False]
+
+    @property
+    def trusted(self) -> bool:
+        return not self.failing
+
+    def warning(self) -> str | None:
+        """The trust-gate sentence, or None when the model is within the noise."""
+        if self.trusted:
+            return None
+        worst = ", ".join(
+            f"{m.name.replace('_distribution_distance', '').replace('_distance', '')} "
+            f"{m.model:.3g} vs floor {m.floor:.3g} ({m.ratio:.1f}×)"
+            for m in self.failing
+            if m.model is not None and m.floor is not None and m.ratio is not None
+        )
+        return (
+            f"the model is worse than {TRUST_FACTOR:g}× the noise floor of the history on: "
+            f"{worst}; treat its what-if results with care (see `flowsim fidelity`)"
+        )
+
+    def text(self) -> str:
+        lines = [
+            f"fidelity of {self.process} against {self.history}: "
+            f"hold-out {self.holdout_deals} deals (fitted part {self.train_deals}), "
+            f"{self.replications} replications, seed {self.seed}",
+            "",
+        ]
+        width = max(len(m.name) for m in self.measures)
+        lines.append(f"{'measure':<{width}}  {'model':>10}  {'noise floor':>11}  {'ratio':>6}  ok")
+        for m in self.measures:
+            model = "-" if m.model is None else f"{m.model:.4g}"
+            floor = "-" if m.floor is None else f"{m.floor:.4g}"
+            ratio = "-" if m.ratio is None else f"{m.ratio:.2f}"
+            ok = "-" if m.ok is None else ("yes" if m.ok else "NO")
+            lines.append(f"{m.name:<{width}}  {model:>10}  {floor:>11}  {ratio:>6}  {ok}  {m.unit}")
+        w = self.warning()
+        lines += [
+            "",
+            f"warning: {w}" if w else "the model is within the noise floor on every measure",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _matched(log: DealLog, process: Process) -> DealLog:
+    """History with stage values renamed to the model's ids (labels match too)."""
+    import polars as pl
+
+    lookup = node_lookup(process)
+    names = log.frame["stage"].unique().to_list()
+    rename = {
+        n: lookup[str(n).strip().casefold()]
+        for n in names
+        if str(n).strip().casefold() in lookup and lookup[str(n).strip().casefold()] != n
+    }
+    if not rename:
+        return log
+    frame = log.frame.with_columns(pl.col("stage").replace(rename))
+    return DealLog(frame, log.report, log.roles)
+
+
+def fidelity(
+    process: Process,
+    history: DealLog,
+    *,
+    train_share: float = 0.5,
+    replications: int = 3,
+    seed: int = 0,
+    tz: str = "UTC",
+    max_days: float = 3 * 365,
+) -> FidelityResult:
+    """Measure how closely ``process`` reproduces the later part of ``history``."""
+    if process.arrivals is None:
+        raise ValueError("fidelity simulates the model: it needs `arrivals` in the process block")
+    history = _matched(history, process)
+    train, holdout = chronological_split(history, train_share)
+    n_deals = holdout.deals
+    if n_deals < 2:
+        raise ValueError("the hold-out has fewer than 2 deals: the history is too short")
+    first = holdout.frame["entered_at"].min()
+    floor = noise_floor(history, seed=seed, tz=tz)
+    reports: list[FidelityReport] = []
+    for r in range(replications):
+        settings = Settings(
+            epoch=first,  # type: ignore[arg-type]
+            until=max_days * 24,
+            deals=n_deals,
+            warmup=0.0,
+            keep_log=True,
+        )
+        run = run_once(process, settings, seed, r)
+        simulated = event_log(run, first, process.name)  # type: ignore[arg-type]
+        reports.append(fidelity_report(holdout, simulated, tz=tz))
+    names = list(reports[0].measures)
+    verdicts = []
+    for name in names:
+        values = [rep.value(name) for rep in reports]
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        model = sum(finite) / len(finite) if finite else None
+        f = floor.value(name) if name in floor.measures else None
+        ratio = model / f if model is not None and f is not None and f > 0 else None
+        # A floor of 0 (e.g. circadian distances on date-only history) cannot judge anything.
+        ok = None if ratio is None else ratio <= TRUST_FACTOR
+        verdicts.append(
+            MeasureVerdict(
+                name=name,
+                unit=reports[0].measures[name].unit,
+                model=model,
+                floor=f,
+                ratio=ratio,
+                ok=ok,
+            )
+        )
+    return FidelityResult(
+        process=process.name,
+        history=history.report.source,
+        train_deals=train.deals,
+        holdout_deals=n_deals,
+        replications=replications,
+        seed=seed,
+        measures=verdicts,
+        replication_reports=reports,
+        floor_report=floor,
+    )

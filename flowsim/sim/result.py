@@ -1,0 +1,107 @@
+"""What a simulation reports: KPIs with confidence intervals, per scenario, and paired deltas.
+
+:class:`SimulationResult` is plain data (pydantic): its JSON is the contract for reports and
+tools. Per-replication values are kept for process KPIs, so anything downstream (a report, a
+test) can recompute an interval or a paired difference. The event log of the first baseline
+replication rides along (not in the JSON) in the same schema as imported history, so every
+metric and chart works on simulated deals too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from flowsim.sim.analytic import RoleLoad
+from flowsim.sim.stats import Estimate
+
+__all__ = ["ScenarioResult", "SimulationResult"]
+
+
+class ScenarioResult(BaseModel):
+    """One scenario (or the baseline) over all replications."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kpis: dict[str, Estimate]
+    stages: dict[str, dict[str, Estimate]]
+    roles: dict[str, dict[str, Estimate]]
+    edges: dict[str, Estimate] = Field(
+        default_factory=dict, description="Moves per replication along 'source->target'."
+    )
+    deltas: dict[str, Estimate] = Field(
+        default_factory=dict, description="Paired scenario − baseline, per process KPI."
+    )
+    replications: dict[str, list[float | None]] = Field(
+        default_factory=dict, description="Each process KPI's value in every replication."
+    )
+    events_per_replication: float = 0.0
+
+
+class SimulationResult(BaseModel):
+    """The result of :func:`flowsim.simulate`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    process: str
+    mode: Literal["stochastic", "replay"]
+    seed: int
+    replications: int
+    epoch: str
+    horizon_hours: float
+    warmup_hours: float
+    history_deals: int | None = None
+    offered_load: list[RoleLoad] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    scenarios: list[ScenarioResult]
+
+    _event_log: Any = PrivateAttr(default=None)
+
+    @property
+    def baseline(self) -> ScenarioResult:
+        return self.scenarios[0]
+
+    def scenario(self, name: str) -> ScenarioResult:
+        for s in self.scenarios:
+            if s.name == name:
+                return s
+        raise KeyError(f"no scenario {name!r} in this result")
+
+    @property
+    def event_log(self) -> Any:
+        """The first baseline replication's deals as a :class:`flowsim.history.DealLog`."""
+        return self._event_log
+
+    def to_frame(self, view: Literal["kpis", "stages", "roles", "deltas"] = "kpis") -> Any:
+        """A tidy pandas view: one row per (scenario, [stage|role], kpi)."""
+        import pandas as pd
+
+        rows: list[dict[str, Any]] = []
+        for s in self.scenarios:
+            items: list[tuple[str | None, str, Estimate]]
+            if view == "kpis":
+                items = [(None, k, e) for k, e in s.kpis.items()]
+            elif view == "deltas":
+                items = [(None, k, e) for k, e in s.deltas.items()]
+            else:
+                table = s.stages if view == "stages" else s.roles
+                items = [(name, k, e) for name, d in table.items() for k, e in d.items()]
+            for key, kpi, e in items:
+                row: dict[str, Any] = {"scenario": s.name}
+                if key is not None:
+                    row["stage" if view == "stages" else "role"] = key
+                row.update(kpi=kpi, mean=e.mean, low=e.low, high=e.high, n=e.n)
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(s.name)}</th>" for s in self.scenarios)
+        body = []
+        for kpi in self.baseline.kpis:
+            cells = "".join(f"<td>{escape(str(s.kpis[kpi]))}</td>" for s in self.scenarios)
+            body.append(f"<tr><th>{escape(kpi)}</th>{cells}</tr>")
+        return f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>"

@@ -1,0 +1,114 @@
+"""Parameter sweeps: ``se.headcount=2..6`` becomes one scenario per value.
+
+A sweep is shorthand for scenarios the user would otherwise write by hand, so it produces
+ordinary :class:`~flowsim.model.Scenario` objects and everything downstream (common random
+numbers, paired deltas) works unchanged. Forms:
+
+* ``ROLE.headcount=2..6`` (step 1, or ``2..10:2``) or ``ROLE.headcount=2,3,5``
+* ``STAGE.effort=0.6,0.8`` and ``STAGE.wait=0.5..1:0.25`` — factors on the duration
+* ``SOURCE->TARGET=50%,60%`` (or fractions) — the transition's probability
+* ``arrivals=1.2,1.5`` — a factor on the arrival rate
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flowsim.model import (
+    ArrivalsChange,
+    DurationChange,
+    Process,
+    RoleChange,
+    Scenario,
+    TransitionChange,
+)
+
+__all__ = ["sweep_scenarios"]
+
+_RANGE = re.compile(r"^\s*([0-9.]+)\s*\.\.\s*([0-9.]+)\s*(?::\s*([0-9.]+))?\s*$")
+
+
+def _values(text: str, what: str) -> list[Decimal]:
+    m = _RANGE.match(text)
+    try:
+        if m:
+            lo, hi = Decimal(m.group(1)), Decimal(m.group(2))
+            step = Decimal(m.group(3) or "1")
+            if step <= 0 or hi < lo:
+                raise ValueError(f"{what}: a range is LOW..HIGH[:STEP] with LOW <= HIGH, STEP > 0")
+            out: list[Decimal] = []
+            v = lo
+            while v <= hi and len(out) <= 1000:
+                out.append(v)
+                v += step
+            return out
+        return [
+            Decimal(v.strip().rstrip("%")) / (100 if v.strip().endswith("%") else 1)
+            for v in text.split(",")
+            if v.strip()
+        ]
+    except InvalidOperation:
+        raise ValueError(f"{what}: cannot read the values {text!r}") from None
+
+
+def sweep_scenarios(process: Process, spec: str) -> list[Scenario]:
+    """The scenarios of one sweep ``spec`` on ``process`` (``ValueError`` explains a bad one)."""
+    if "=" not in spec:
+        raise ValueError(f"a sweep is KEY=VALUES, like se.headcount=2..6 (got {spec!r})")
+    key, _, text = spec.partition("=")
+    key = key.strip()
+    values = _values(text, spec)
+    if not values:
+        raise ValueError(f"{spec}: no values")
+    stages = {s.id for s in process.stages}
+    roles = {r.id for r in process.roles}
+    nodes = stages | {o.id for o in process.outcomes}
+    out: list[Scenario] = []
+    if "->" in key:
+        src, _, dst = (part.strip() for part in key.partition("->"))
+        if src not in stages or dst not in nodes:
+            raise ValueError(f"{spec}: the model has no transition {src} -> {dst}")
+        if not any(t.source == src and t.target == dst for t in process.transitions):
+            raise ValueError(f"{spec}: the model has no transition {src} -> {dst}")
+        for v in values:
+            if not 0 <= v <= 1:
+                raise ValueError(f"{spec}: probability {v} is outside 0..1 (or 0%..100%)")
+            change = TransitionChange(source=src, target=dst, probability=float(v))
+            out.append(Scenario(name=f"{src}->{dst}={float(v):.0%}", changes=(change,)))
+        return out
+    if key == "arrivals":
+        for v in values:
+            if v <= 0:
+                raise ValueError(f"{spec}: an arrivals factor must be > 0")
+        return [
+            Scenario(name=f"arrivals*{v}", changes=(ArrivalsChange(factor=float(v)),))
+            for v in values
+        ]
+    name, _, field = key.rpartition(".")
+    if field == "headcount":
+        if name not in roles:
+            raise ValueError(f"{spec}: no role {name!r} (roles: {', '.join(sorted(roles))})")
+        for v in values:
+            if v != int(v) or v < 1:
+                raise ValueError(f"{spec}: a headcount is a whole number >= 1 (got {v})")
+        return [
+            Scenario(
+                name=f"{name}.headcount={int(v)}",
+                changes=(RoleChange(role=name, headcount=int(v)),),
+            )
+            for v in values
+        ]
+    if field in ("effort", "wait"):
+        if name not in stages:
+            raise ValueError(f"{spec}: no stage {name!r}")
+        return [
+            Scenario(
+                name=f"{name}.{field}*{v}",
+                changes=(DurationChange(stage=name, field=field, factor=float(v)),),
+            )
+            for v in values
+        ]
+    raise ValueError(
+        f"{spec}: sweep ROLE.headcount, STAGE.effort, STAGE.wait, SOURCE->TARGET or arrivals"
+    )

@@ -1,0 +1,122 @@
+"""A simulation result as terminal text: KPIs with intervals, scenario deltas, warnings."""
+
+from __future__ import annotations
+
+from flowsim.sim.kpis import PROCESS_KPIS
+from flowsim.sim.result import SimulationResult
+from flowsim.sim.stats import Estimate
+
+__all__ = ["result_table"]
+
+#: the KPIs the terminal table shows, in order (JSON has them all)
+SHOWN = (
+    "arrived",
+    "won",
+    "lost",
+    "open_at_end",
+    "win_rate",
+    "revenue",
+    "won_per_week",
+    "wip_mean",
+    "cycle_days_mean",
+    "cycle_days_p90",
+    "won_cycle_days_mean",
+)
+
+
+def _fmt(e: Estimate, share: bool = False) -> str:
+    if e.mean is None:
+        return "n/a"
+    if share:
+        text = f"{e.mean:.1%}"
+        if e.half_width is not None:
+            text += f" ± {e.half_width * 100:.1f}pt"
+        return text
+    text = f"{e.mean:,.1f}" if abs(e.mean) < 1e6 else f"{e.mean:,.0f}"
+    if e.half_width is not None:
+        text += f" ± {e.half_width:,.1f}"
+    return text
+
+
+def _delta(e: Estimate, share: bool = False) -> str:
+    if e.mean is None:
+        return ""
+    scale, unit = (100, "pt") if share else (1, "")
+    text = f"{e.mean * scale:+,.1f}{unit}"
+    if e.low is not None and e.high is not None:
+        text += f" [{e.low * scale:+,.1f}, {e.high * scale:+,.1f}]"
+    return text + (" *" if e.significant else "")
+
+
+def _grid(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for j, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def result_table(result: SimulationResult) -> str:
+    """The terminal report of :func:`flowsim.simulate`."""
+    out: list[str] = []
+    horizon = result.horizon_hours / 24
+    head = (
+        f"{result.process}: {result.mode} simulation, {result.replications} replications, "
+        f"seed {result.seed}, {horizon:g} days from {result.epoch[:10]}"
+    )
+    if result.warmup_hours:
+        head += f" (first {result.warmup_hours / 24:g} days are warm-up, not counted)"
+    if result.history_deals is not None:
+        head += f"; {result.history_deals} deals replayed from history"
+    out.append(head)
+    out.append("means with 95% confidence intervals over replications")
+    out.append("")
+    names = [s.name for s in result.scenarios]
+    rows = [["kpi", *names]]
+    for kpi in SHOWN:
+        unit = PROCESS_KPIS[kpi][0]
+        share = unit == "share"
+        label = kpi if unit in ("share", "money") else f"{kpi} ({unit})"
+        rows.append([label, *(_fmt(s.kpis[kpi], share) for s in result.scenarios)])
+    out.append(_grid(rows))
+    if len(result.scenarios) > 1:
+        out.append("")
+        out.append("paired differences vs baseline, 95% CI (* = the interval excludes 0)")
+        drows = [["kpi", *names[1:]]]
+        for kpi in SHOWN:
+            share = PROCESS_KPIS[kpi][0] == "share"
+            drows.append([kpi, *(_delta(s.deltas[kpi], share) for s in result.scenarios[1:])])
+        out.append(_grid(drows))
+    base = result.baseline
+    out.append("")
+    srows = [["stage", "entered", "queue h", "effort h", "off-cal h", "cust. wait h", "in stage h"]]
+    for stage, m in base.stages.items():
+        srows.append(
+            [
+                stage,
+                _fmt(m["entered"]),
+                _fmt(m["queue_hours"]),
+                _fmt(m["effort_hours"]),
+                _fmt(m["off_calendar_hours"]),
+                _fmt(m["customer_wait_hours"]),
+                _fmt(m["time_in_stage_hours"]),
+            ]
+        )
+    out.append(_grid(srows))
+    if base.roles:
+        out.append("")
+        rrows = [["role", "utilization", "queue (mean)", "queue (max)"]]
+        for role, m in base.roles.items():
+            rrows.append(
+                [role, _fmt(m["utilization"], True), _fmt(m["queue_mean"]), _fmt(m["queue_max"])]
+            )
+        out.append(_grid(rrows))
+    for w in result.warnings:
+        out.append("")
+        out.append(f"warning: {w}")
+    return "\n".join(out) + "\n"
