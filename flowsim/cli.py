@@ -865,6 +865,9 @@ def simulate(
     except RuntimeError as err:  # executor trouble: the cluster is unreachable
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)
+    gate = _trust_gate(process, deal_log, seed)
+    if gate:
+        result = result.model_copy(update={"warnings": [*result.warnings, gate]})
     if log_out and result.event_log is not None:
         frame = result.event_log.frame
         if log_out.endswith(".parquet"):
@@ -878,6 +881,182 @@ def simulate(
         if not quiet and output not in (None, "-"):
             for w in result.warnings:
                 click.echo(f"flowsim: warning: {w}", err=True)
+
+
+def _simulate_options(func: F) -> F:
+    """The run options shared by bottlenecks (and any command that simulates)."""
+    options = [
+        click.option(
+            "--history", type=click.Path(dir_okay=False), help="Replay the deals of this log."
+        ),
+        click.option("--replications", "-n", type=click.IntRange(1), default=30, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option(
+            "--until", help="Horizon: 180d, 26w (default: 365d; a replay: history's end)."
+        ),
+        click.option("--warmup", help="Leave this first stretch out of the statistics."),
+        click.option(
+            "--workers", type=click.IntRange(1), help="Local worker processes (default: cores)."
+        ),
+        click.option("--cluster", help="Run replications on this Dask scheduler."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _trust_gate(process: Process, deal_log: Any, seed: int) -> str | None:
+    """The fidelity warning when the model is worse than 2x the history's noise floor."""
+    from flowsim.sim.fidelity import fidelity as measure
+
+    if deal_log is None or process.arrivals is None:
+        return None
+    try:
+        result = measure(process, deal_log, replications=1, seed=seed)
+    except ValueError:
+        return None
+    return result.warning()
+
+
+@main.command()
+@_log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@_simulate_options
+@click.option("--suggest", is_flag=True, help="Run the one-step what-ifs and rank them.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-o", "--output", help="Write the report here instead of stdout.")
+@click.option("--overlay", "overlay_out", help="Write a flowchart overlay JSON here.")
+@_guard
+def bottlenecks(
+    file: str,
+    history: str | None,
+    replications: int,
+    seed: int,
+    until: str | None,
+    warmup: str | None,
+    workers: int | None,
+    cluster: str | None,
+    quiet: bool,
+    suggest: bool,
+    fmt: str,
+    output: str | None,
+    overlay_out: str | None,
+    source: LogSource,
+) -> None:
+    """Rank the bottlenecks (capacity, time, conversion) and name the principal one."""
+    from flowsim.sim.bottlenecks import analyse, one_step_scenarios, overlay, suggestions
+    from flowsim.sim.replay import UnknownStages
+    from flowsim.sim.simulate import simulate as run_simulation
+
+    process = _load_or_exit(file)[0]
+    extra = one_step_scenarios(process) if suggest else []
+    if extra:
+        process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
+    deal_log = _read_log_or_exit(history, source) if history else None
+    try:
+        with _Progress(quiet) as progress:
+            result = run_simulation(
+                process,
+                deal_log,
+                scenarios=[s.name for s in extra],
+                replications=replications,
+                seed=seed,
+                until=_hours(until, "--until"),
+                warmup=_hours(warmup, "--warmup"),
+                workers=workers,
+                cluster=cluster,
+                progress=progress,
+                keep_log=False,
+            )
+    except UnknownStages as err:
+        click.echo(f"flowsim: {history}: {err}", err=True)
+        sys.exit(1)
+    except (ValueError, RuntimeError) as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    report = analyse(result, process)
+    if extra:
+        report = report.model_copy(
+            update={"suggestions": suggestions(result, [s.name for s in extra])}
+        )
+    gate = _trust_gate(process, deal_log, seed)
+    if gate:
+        report = report.model_copy(update={"warnings": [*report.warnings, gate]})
+    if overlay_out:
+        _emit(overlay(result, process).model_dump_json(indent=2) + "\n", overlay_out)
+    if fmt == "json":
+        _emit(report.model_dump_json(indent=2) + "\n", output)
+    else:
+        from flowsim.sim.table import bottleneck_table
+
+        _emit(bottleneck_table(report), output)
+
+
+@main.command()
+@_log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--history", required=True, type=click.Path(dir_okay=False), help="The real deals.")
+@click.option(
+    "--train-share",
+    type=click.FloatRange(0.1, 0.9),
+    default=0.5,
+    show_default=True,
+    help="Share of deals (the earliest) left out; the later ones are the hold-out.",
+)
+@click.option("--discovered", is_flag=True, help="Judge a model discovered from the earlier part.")
+@click.option("--replications", "-n", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-o", "--output", help="Write here instead of stdout.")
+@_guard
+def fidelity(
+    file: str,
+    history: str,
+    train_share: float,
+    discovered: bool,
+    replications: int,
+    seed: int,
+    fmt: str,
+    output: str | None,
+    source: LogSource,
+) -> None:
+    """Does the model reproduce history? Distances on a hold-out vs the noise floor."""
+    from flowsim.history.discover import discover as learn
+    from flowsim.history.distances import chronological_split
+    from flowsim.sim.fidelity import fidelity as measure
+
+    process = _load_or_exit(file)[0]
+    deal_log = _read_log_or_exit(history, source)
+    try:
+        if discovered:
+            train, _ = chronological_split(deal_log, train_share)
+            process = learn(train, tz=source.tz).process
+        result = measure(
+            process,
+            deal_log,
+            train_share=train_share,
+            replications=replications,
+            seed=seed,
+            tz=source.tz,
+        )
+    except ValueError as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    if fmt == "json":
+        _emit(
+            result.model_dump_json(indent=2, exclude={"replication_reports", "floor_report"})
+            + "\n",
+            output,
+        )
+    else:
+        _emit(result.text(), output)
+    if not result.trusted:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

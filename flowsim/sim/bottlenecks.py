@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim.graph import back_edges
 from flowsim.model import (
     DurationChange,
     Process,
@@ -130,11 +131,11 @@ def analyse(
     queue_share: dict[str, float] = {}
     for sid, m in base.stages.items():
         stay = m["time_in_stage_hours"].mean
-        if stay is None or not cycle_h:
+        in_stage = m["hours_per_closed_deal"].mean
+        if stay is None or in_stage is None or not cycle_h:
             continue
-        share = per_deal[sid] * stay / cycle_h
-        q = m["queue_hours"].mean or 0.0
-        queue_share[sid] = per_deal[sid] * q / cycle_h
+        share = in_stage / cycle_h
+        queue_share[sid] = (m["queue_hours_per_closed_deal"].mean or 0.0) / cycle_h
         time.append(
             Bottleneck(
                 kind="time",
@@ -276,11 +277,12 @@ def one_step_scenarios(process: Process) -> list[Scenario]:
                 )
             )
     lost = {o.id for o in process.outcomes if o.result == "lost"}
+    rework = back_edges(process)
     seen: set[tuple[str, str]] = set()
     for s in process.stages:
         for t, p in process.outgoing(s.id):
             key = (t.source, t.target)
-            if t.target in lost or key in seen or p >= 1 or p <= 0:
+            if t.target in lost or key in rework or key in seen or p >= 1 or p <= 0:
                 continue
             seen.add(key)
             out.append(

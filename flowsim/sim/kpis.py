@@ -53,6 +53,11 @@ STAGE_KPIS: dict[str, tuple[str, str]] = {
     "customer_wait_hours": ("hours", "mean customer-side wait (nobody held)"),
     "time_in_stage_hours": ("hours", "mean entry to exit"),
     "time_in_stage_p90_hours": ("hours", "90th percentile entry to exit"),
+    "hours_per_closed_deal": (
+        "hours",
+        "time a closed deal of the cohort spent in the stage, all its stays, per deal",
+    ),
+    "queue_hours_per_closed_deal": ("hours", "of that, queueing for the owner role"),
 }
 
 #: per-role KPIs over the window
@@ -110,7 +115,7 @@ def kpis(run: Run) -> Kpis:
         out[f"{prefix}cycle_days_p90"] = _q(c, 0.9)
     return {
         "process": out,
-        "stages": _stages(run, lo, hi),
+        "stages": _stages(run, lo, hi, cohort),
         "roles": _roles(run, span),
         "edges": _edges(run, lo, hi),
     }
@@ -144,7 +149,7 @@ def _wip_mean(run: Run, lo: float, hi: float) -> float:
     return float(np.clip(overlap, 0, None).sum())
 
 
-def _stages(run: Run, lo: float, hi: float) -> dict[str, dict[str, Value]]:
+def _stages(run: Run, lo: float, hi: float, cohort: np.ndarray) -> dict[str, dict[str, Value]]:
     v = run.visits
     node = v[:, _C["node"]].astype(np.int64)
     entered = v[:, _C["entered"]]
@@ -153,6 +158,14 @@ def _stages(run: Run, lo: float, hi: float) -> dict[str, dict[str, Value]]:
     done = began & ~np.isnan(left) & (left <= hi)
     out: dict[str, dict[str, Value]] = {}
     n_stages = len(run.nodes) - len(run.outcomes)
+    # The time composition of closed deals (the same cohort as the cycle time), so that the
+    # stages' shares of the cycle time add up to at most 100%.
+    n_cohort = int(cohort.sum())
+    mine = cohort[v[:, _C["deal"]].astype(np.int64)] if len(v) else np.zeros(0, dtype=bool)
+    stays = np.where(mine, left - entered, 0.0)
+    queued = np.where(mine, v[:, _C["queue"]], 0.0)
+    per_deal = np.bincount(node, weights=stays, minlength=n_stages)
+    queue_per_deal = np.bincount(node, weights=queued, minlength=n_stages)
     for i in range(n_stages):
         here = node == i
         d = done & here
@@ -167,6 +180,10 @@ def _stages(run: Run, lo: float, hi: float) -> dict[str, dict[str, Value]]:
             "customer_wait_hours": _m(rows[:, _C["wait"]]),
             "time_in_stage_hours": _m(stay),
             "time_in_stage_p90_hours": _q(stay, 0.9),
+            "hours_per_closed_deal": float(per_deal[i]) / n_cohort if n_cohort else None,
+            "queue_hours_per_closed_deal": (
+                float(queue_per_deal[i]) / n_cohort if n_cohort else None
+            ),
         }
     return out
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from flowsim.sim.bottlenecks import BottleneckReport
 from flowsim.sim.kpis import PROCESS_KPIS
 from flowsim.sim.result import SimulationResult
 from flowsim.sim.stats import Estimate
 
-__all__ = ["result_table"]
+__all__ = ["bottleneck_table", "result_table"]
 
 #: the KPIs the terminal table shows, in order (JSON has them all)
 SHOWN = (
@@ -119,4 +120,47 @@ def result_table(result: SimulationResult) -> str:
     for w in result.warnings:
         out.append("")
         out.append(f"warning: {w}")
+    return "\n".join(out) + "\n"
+
+
+def bottleneck_table(report: BottleneckReport) -> str:
+    """The terminal report of ``flowsim bottlenecks``."""
+    out = [report.principal, ""]
+    out.append("capacity (share of cycle time spent queueing for the role)")
+    for i, b in enumerate(report.capacity, 1):
+        out.append(f"  {i}. {b.text}")
+    out.append("")
+    out.append("time (share of cycle time spent in the stage)")
+    for i, b in enumerate(report.time, 1):
+        ev = b.evidence
+        split = ", ".join(
+            f"{name} {_fmt(ev[key])} h"
+            for name, key in (
+                ("queue", "queue_hours"),
+                ("off-calendar", "off_calendar_hours"),
+                ("effort", "effort_hours"),
+                ("customer wait", "customer_wait_hours"),
+            )
+        )
+        out.append(f"  {i}. {b.text} ({split})")
+    out.append("")
+    out.append("conversion (share of the deals reaching the stage that are lost there)")
+    for i, b in enumerate(report.conversion, 1):
+        out.append(f"  {i}. {b.text}")
+    if report.suggestions:
+        out.append("")
+        out.append("one-step what-ifs, paired with the baseline (95% CI; * = excludes 0)")
+        rows = [["what-if", "cycle days", "revenue", "won"]]
+        for s in report.suggestions:
+            rows.append(
+                [
+                    s.name,
+                    _delta(s.cycle_days),
+                    _delta(s.revenue) if s.revenue is not None else "",
+                    _delta(s.won) if s.won is not None else "",
+                ]
+            )
+        out.append(_grid(rows))
+    for w in report.warnings:
+        out += ["", f"warning: {w}"]
     return "\n".join(out) + "\n"
