@@ -36,6 +36,7 @@ from flowsim.render import RenderOptions
 __version__ = "0.1.0"
 
 __all__ = [
+    "BottleneckReport",
     "Calendar",
     "CheckResult",
     "ConformanceReport",
@@ -44,6 +45,7 @@ __all__ = [
     "Diagnostic",
     "Discovery",
     "Distribution",
+    "FidelityResult",
     "FlowError",
     "FunnelMetrics",
     "LogError",
@@ -55,21 +57,25 @@ __all__ = [
     "Role",
     "Scenario",
     "Severity",
+    "SimulationResult",
     "Span",
     "Stage",
     "Touchpoint",
     "Transition",
     "__version__",
+    "bottlenecks",
     "check",
     "check_file",
     "check_text",
     "conformance",
     "discover",
+    "fidelity",
     "load",
     "metrics",
     "parse",
     "read_log",
     "render",
+    "simulate",
 ]
 
 # Deal history pulls in polars and pandas; import it only when used, so `flowsim check`
@@ -84,6 +90,12 @@ _LAZY = {
     "ConformanceReport": "flowsim.history.conformance",
     "discover": "flowsim.history.discover",
     "Discovery": "flowsim.history.discover",
+    "simulate": "flowsim.sim.simulate",
+    "SimulationResult": "flowsim.sim.result",
+    "bottlenecks": "flowsim.sim.bottlenecks",
+    "BottleneckReport": "flowsim.sim.bottlenecks",
+    "fidelity": "flowsim.sim.fidelity",
+    "FidelityResult": "flowsim.sim.fidelity",
 }
 
 

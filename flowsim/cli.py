@@ -947,21 +947,18 @@ def bottlenecks(
     source: LogSource,
 ) -> None:
     """Rank the bottlenecks (capacity, time, conversion) and name the principal one."""
-    from flowsim.sim.bottlenecks import analyse, one_step_scenarios, overlay, suggestions
+    from flowsim.sim.bottlenecks import bottlenecks as find
+    from flowsim.sim.bottlenecks import overlay
     from flowsim.sim.replay import UnknownStages
-    from flowsim.sim.simulate import simulate as run_simulation
 
     process = _load_or_exit(file)[0]
-    extra = one_step_scenarios(process) if suggest else []
-    if extra:
-        process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
     deal_log = _read_log_or_exit(history, source) if history else None
     try:
         with _Progress(quiet) as progress:
-            result = run_simulation(
+            report, result = find(
                 process,
                 deal_log,
-                scenarios=[s.name for s in extra],
+                suggest=suggest,
                 replications=replications,
                 seed=seed,
                 until=_hours(until, "--until"),
@@ -969,7 +966,6 @@ def bottlenecks(
                 workers=workers,
                 cluster=cluster,
                 progress=progress,
-                keep_log=False,
             )
     except UnknownStages as err:
         click.echo(f"flowsim: {history}: {err}", err=True)
@@ -977,11 +973,6 @@ def bottlenecks(
     except (ValueError, RuntimeError) as err:
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)
-    report = analyse(result, process)
-    if extra:
-        report = report.model_copy(
-            update={"suggestions": suggestions(result, [s.name for s in extra])}
-        )
     gate = _trust_gate(process, deal_log, seed)
     if gate:
         report = report.model_copy(update={"warnings": [*report.warnings, gate]})

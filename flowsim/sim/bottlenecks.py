@@ -33,7 +33,14 @@ from flowsim.overlay import EdgeFigures, Overlay, RoleFigures, StageFigures
 from flowsim.sim.result import SimulationResult
 from flowsim.sim.stats import Estimate
 
-__all__ = ["Bottleneck", "BottleneckReport", "Suggestion", "analyse", "one_step_scenarios"]
+__all__ = [
+    "Bottleneck",
+    "BottleneckReport",
+    "Suggestion",
+    "analyse",
+    "bottlenecks",
+    "one_step_scenarios",
+]
 
 BUSY = 0.85
 QUEUE_SHARE = 0.10
@@ -362,3 +369,26 @@ def base_edges(result: SimulationResult) -> dict[tuple[str, str], Estimate]:
 
 def _pos(x: float | None) -> float | None:
     return None if x is None else max(0.0, x)
+
+
+def bottlenecks(
+    process: Process, history: Any = None, *, suggest: bool = False, **options: Any
+) -> tuple[BottleneckReport, SimulationResult]:
+    """Simulate ``process`` (replaying ``history`` if given) and rank its bottlenecks.
+
+    ``options`` go to :func:`flowsim.simulate` (replications, seed, until, workers, ...).
+    With ``suggest`` the one-step what-ifs run too, with common random numbers.
+    """
+    from flowsim.sim.simulate import simulate
+
+    extra = one_step_scenarios(process) if suggest else []
+    if extra:
+        process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
+    options.setdefault("keep_log", False)
+    result = simulate(process, history, scenarios=[s.name for s in extra], **options)
+    report = analyse(result, process)
+    if extra:
+        report = report.model_copy(
+            update={"suggestions": suggestions(result, [s.name for s in extra])}
+        )
+    return report, result

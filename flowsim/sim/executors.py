@@ -77,7 +77,6 @@ def _futures(
 def _dask(fn: Callable[..., T], payload: Any, batches: Sequence[Any], address: str) -> Iterator[T]:
     try:
         from distributed import Client
-        from distributed import as_completed as dask_completed
     except ImportError as err:  # pragma: no cover - the cluster extra is missing
         raise RuntimeError(
             "--cluster needs Dask distributed: pip install 'flowsim[cluster]'"
@@ -89,7 +88,9 @@ def _dask(fn: Callable[..., T], payload: Any, batches: Sequence[Any], address: s
     try:
         shared = client.scatter(payload, broadcast=True)  # type: ignore[no-untyped-call]
         futures = [client.submit(fn, shared, b, pure=False) for b in batches]
-        for future in dask_completed(futures):  # type: ignore[no-untyped-call]
+        # In submission order: the caller sorts results anyway, and distributed's
+        # as_completed wants a default client, which a library must not install.
+        for future in futures:
             yield future.result()
     finally:
         client.close()  # type: ignore[no-untyped-call]
