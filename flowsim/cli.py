@@ -778,6 +778,11 @@ def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> li
 @click.option("--warmup", help="Leave this first stretch out of the statistics (default 30d).")
 @click.option("--start", help="Calendar date the clock starts (default 2026-01-05, a Monday).")
 @click.option(
+    "--as-of",
+    "as_of",
+    help="With --history: start from the pipeline open at this date instead of replaying.",
+)
+@click.option(
     "--priority", type=click.Choice(["fifo", "amount"]), default="fifo", show_default=True
 )
 @click.option("--unlimited-capacity", "unlimited", is_flag=True, help="Lift every headcount limit.")
@@ -802,6 +807,7 @@ def simulate(
     deals: int | None,
     warmup: str | None,
     start: str | None,
+    as_of: str | None,
     priority: str,
     unlimited: bool,
     workers: int | None,
@@ -837,6 +843,14 @@ def simulate(
             raise click.BadParameter(
                 f"{start!r} is not a date YYYY-MM-DD", param_hint="--start"
             ) from None
+    when = None
+    if as_of is not None:
+        if history is None:
+            raise click.UsageError("--as-of needs --history (the deals open at that date)")
+        try:
+            when = _parse_as_of(as_of, source.tz)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--as-of") from None
     deal_log = _read_log_or_exit(history, source) if history else None
     try:
         with _Progress(quiet) as progress:
@@ -850,6 +864,7 @@ def simulate(
                 deals=deals,
                 warmup=_hours(warmup, "--warmup"),
                 start=start_day,
+                as_of=when,
                 priority=priority,  # type: ignore[arg-type]
                 unlimited=unlimited,
                 workers=workers,

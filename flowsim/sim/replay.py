@@ -22,7 +22,15 @@ import polars as pl
 from flowsim.history.log import DealLog
 from flowsim.model import Process
 
-__all__ = ["ReplayDeal", "ReplayPlan", "Stay", "UnknownStages", "prepare_replay"]
+__all__ = [
+    "OpenDeal",
+    "ReplayDeal",
+    "ReplayPlan",
+    "Stay",
+    "UnknownStages",
+    "open_deals",
+    "prepare_replay",
+]
 
 _US_PER_HOUR = 3_600_000_000
 
@@ -176,3 +184,56 @@ def _deal(deal: str, group: pl.DataFrame, n_stages: int) -> ReplayDeal:
         stays=tuple(stays),
         open=is_open,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDeal:
+    """A deal still open at ``as_of``: where it is, for how long, since when it exists."""
+
+    deal: str
+    node: int
+    age: float  # hours in its current stage at as_of
+    since: float  # hours since its first entry at as_of
+    amount: float
+
+
+def open_deals(log: DealLog, process: Process, as_of: datetime) -> list[OpenDeal]:
+    """The deals of ``log`` open at ``as_of``: in a stage of the model, no outcome yet.
+
+    Records after ``as_of`` are ignored (the future is what a forecast predicts). Stage values
+    match node ids or labels; deals whose current stage the model lacks are left out.
+    """
+    nodes = [n.id for n in process.iter_nodes()]
+    index = {n: i for i, n in enumerate(nodes)}
+    lookup = node_lookup(process)
+    n_stages = len(process.stages)
+    cut = log.frame.filter(pl.col("entered_at") <= as_of).sort(["deal", "entered_at", "source_row"])
+    if cut.height == 0:
+        return []
+    last = cut.group_by("deal", maintain_order=True).agg(
+        pl.col("stage").last(),
+        pl.col("entered_at").last().alias("current"),
+        pl.col("entered_at").first().alias("first"),
+        pl.col("left_at").last().alias("left"),
+        pl.col("amount").drop_nulls().last().alias("amount"),
+    )
+    out: list[OpenDeal] = []
+    for deal, stage, current, first, left, amount in last.iter_rows():
+        node_id = lookup.get(str(stage).strip().casefold())
+        if node_id is None:
+            continue
+        node = index[node_id]
+        if node >= n_stages:  # closed with an outcome
+            continue
+        if left is not None and left <= as_of:
+            continue  # it left its last stage before as_of without a recorded successor
+        out.append(
+            OpenDeal(
+                deal=str(deal),
+                node=node,
+                age=(as_of - current).total_seconds() / 3600,
+                since=(as_of - first).total_seconds() / 3600,
+                amount=float(amount) if amount is not None else math.nan,
+            )
+        )
+    return out

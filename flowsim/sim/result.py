@@ -46,7 +46,7 @@ class SimulationResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     process: str
-    mode: Literal["stochastic", "replay"]
+    mode: Literal["stochastic", "replay", "from_today"]
     seed: int
     replications: int
     epoch: str

@@ -24,7 +24,7 @@ from flowsim.sim.analytic import offered_load
 from flowsim.sim.engine import VISIT_COLUMNS, Priority, Run, Settings, run_once
 from flowsim.sim.executors import default_workers, run_batches
 from flowsim.sim.kpis import kpis
-from flowsim.sim.replay import ReplayPlan, prepare_replay
+from flowsim.sim.replay import OpenDeal, ReplayPlan, open_deals, prepare_replay
 from flowsim.sim.result import ScenarioResult, SimulationResult
 from flowsim.sim.stats import Estimate, estimate, paired
 
@@ -59,6 +59,7 @@ def simulate(
     deals: int | None = None,
     warmup: float | None = None,
     start: date | datetime | None = None,
+    as_of: datetime | None = None,
     priority: Priority = "fifo",
     unlimited: bool = False,
     workers: int | None = None,
@@ -75,6 +76,9 @@ def simulate(
     (a :class:`~flowsim.history.DealLog`) it is a *replay*: history's deals arrive at their
     real times and follow their real paths until the end of history (``until`` overrides).
     ``unlimited`` lifts every headcount limit (a replay then reproduces history exactly).
+    With ``history`` and ``as_of`` the run *starts from today*: the deals open at ``as_of``
+    continue from their current stage (conditioned on the time spent there so far) and new
+    deals arrive by the model, for ``until`` hours (default 90 days).
     Times are hours. Same arguments and ``seed`` give the same result whatever ``workers``,
     ``cluster`` or ``executor`` runs the replications.
     """
@@ -84,12 +88,22 @@ def simulate(
     processes = [process] + [process.with_scenario(n) for n in names]
     plan: ReplayPlan | None = None
     horizon: float | None
-    if history is not None:
+    pipeline: tuple[OpenDeal, ...] = ()
+    if history is not None and as_of is not None:
+        if as_of.tzinfo is None:
+            raise ValueError("as_of needs a time zone")
+        epoch = as_of.astimezone(UTC)
+        pipeline = tuple(open_deals(history, process, epoch))
+        horizon = until if until is not None else 90 * 24.0
+        warm = warmup if warmup is not None else 0.0
+        mode: Literal["stochastic", "replay", "from_today"] = "from_today"
+        rate = None
+    elif history is not None:
         plan = prepare_replay(history, process, epoch=_epoch(start, process) if start else None)
         epoch = plan.epoch
         horizon = until if until is not None else plan.end
         warm = warmup if warmup is not None else 0.0
-        mode: Literal["stochastic", "replay"] = "replay"
+        mode = "replay"
         rate = _history_rate(plan)
     else:
         epoch = _epoch(start, process)
@@ -113,8 +127,11 @@ def simulate(
         warmup=warm,
         priority=priority,
         unlimited=unlimited,
+        open_deals=pipeline,
     )
     payload = _Payload(tuple(processes), process, settings, int(seed), plan)
+    if mode == "from_today" and process.arrivals is None and not pipeline:
+        raise ValueError(f"no deal is open at {as_of} and the model has no arrivals")
     jobs = [(s, r) for s in range(len(processes)) for r in range(replications)]
     n_workers = 1 if executor is None and cluster is None and workers == 1 else workers
     if n_workers is None and executor is None and cluster is None:
@@ -157,7 +174,7 @@ def simulate(
         epoch=_local(epoch, process).isoformat(),
         horizon_hours=float(horizon) if horizon is not None else float("nan"),
         warmup_hours=warm,
-        history_deals=len(plan.deals) if plan is not None else None,
+        history_deals=len(plan.deals) if plan is not None else (len(pipeline) or None),
         offered_load=loads,
         warnings=warnings,
         scenarios=results_by_scenario,

@@ -73,7 +73,10 @@ def result_table(result: SimulationResult) -> str:
     if result.warmup_hours:
         head += f" (first {result.warmup_hours / 24:g} days are warm-up, not counted)"
     if result.history_deals is not None:
-        head += f"; {result.history_deals} deals replayed from history"
+        if result.mode == "from_today":
+            head += f"; {result.history_deals} deals open at the start continue from history"
+        else:
+            head += f"; {result.history_deals} deals replayed from history"
     out.append(head)
     out.append("means with 95% confidence intervals over replications")
     out.append("")

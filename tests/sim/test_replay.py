@@ -88,3 +88,28 @@ def test_unknown_stage_is_a_clear_error() -> None:
     process = flowsim.load("examples/b2b-cn.flow")
     with pytest.raises(UnknownStages, match="register request"):
         prepare_replay(log, process)
+
+
+def test_start_from_today_continues_the_open_pipeline() -> None:
+    from datetime import UTC, datetime
+
+    from flowsim.sim.replay import open_deals
+
+    log = flowsim.read_log(MAVEN)
+    process = flowsim.discover(log).process
+    as_of = datetime(2017, 9, 30, tzinfo=UTC)
+    pipeline = open_deals(log, process, as_of)
+    # open at as_of: entered a stage by then and no outcome by then
+    cut = log.frame.filter(pl.col("entered_at") <= as_of)
+    last = cut.sort("entered_at").group_by("deal").agg(pl.col("stage").last())
+    expected = last.filter(~pl.col("stage").is_in(["Won", "Lost"])).height
+    assert len(pipeline) == expected > 100
+    assert all(d.age >= 0 and d.since >= d.age for d in pipeline)
+    result = simulate(process, log, as_of=as_of, until=24 * 90.0, replications=2, workers=1, seed=1)
+    assert result.mode == "from_today"
+    k = result.baseline.kpis
+    # the open deals close too (won + lost exceed what arrived after as_of)
+    assert (k["won"].mean or 0) + (k["lost"].mean or 0) > (k["arrived"].mean or 0)
+    # before as_of nothing happens in the simulated log except the open deals' stays
+    first = result.event_log.frame["entered_at"].min()
+    assert first >= as_of
