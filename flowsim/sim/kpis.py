@@ -204,3 +204,15 @@ def _roles(run: Run, span: float) -> dict[str, dict[str, Value]]:
 
 def finite(value: Value) -> bool:
     return value is not None and math.isfinite(value)
+
+
+def _markdown() -> str:
+    """The KPI definitions as a Markdown table (docs/simulation.md is built from this)."""
+    rows = ["| level | KPI | unit | definition |", "|---|---|---|---|"]
+    for level, table in (("process", PROCESS_KPIS), ("stage", STAGE_KPIS), ("role", ROLE_KPIS)):
+        rows += [f"| {level} | `{k}` | {u} | {d} |" for k, (u, d) in table.items()]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # pragma: no cover - used by scripts/build_docs.py
+    print(_markdown())
