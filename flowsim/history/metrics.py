@@ -289,6 +289,46 @@ class FunnelMetrics(_M):
             _round(self.model_dump(mode="json")), sort_keys=True, indent=indent, ensure_ascii=False
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the funnel as one compact table (every value HTML-escaped).
+
+        Stage names and the source come from a user's CRM export, so they are escaped; the
+        full figures stay in :meth:`to_frame` and :meth:`to_json`.
+        """
+        from html import escape
+
+        def pct(x: float | None) -> str:
+            return "" if x is None else f"{x:.0%}"
+
+        def hours(x: float | None) -> str:
+            if x is None:
+                return ""
+            return f"{x / 24:.1f} d" if x >= 24 else f"{x:.1f} h"
+
+        h = self.header
+        caption = (
+            f"{escape(h.source)}: {h.deals} deals ({h.won} won, {h.lost} lost, {h.open} open),"
+            f" win rate {pct(self.process.win_rate) or 'n/a'}"
+        )
+        cols = ("stage", "entered", "reached", "conversion", "leakage", "median time", "win prob.")
+        head = "".join(f"<th>{c}</th>" for c in cols)
+        rows = []
+        for s in self.stages.values():
+            cells = (
+                escape(s.stage),
+                str(s.entered),
+                str(s.reached),
+                pct(s.cohort_conversion),
+                pct(s.leakage),
+                hours(s.time_latest.median),
+                pct(s.win_probability),
+            )
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        return (
+            f'<table class="flowsim-metrics"><caption>{caption}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+
 
 def _round(value: Any) -> Any:
     if isinstance(value, float):
