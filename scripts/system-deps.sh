@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system binaries flowsim's tests and renderers need, when they are missing:
-# Graphviz (`dot`), cairo, and a CJK font (WenQuanYi Micro Hei). Debian/Ubuntu via apt-get.
+# Graphviz (`dot`), cairo, a CJK font (WenQuanYi Micro Hei), and Chromium (the report and
+# studio pages are tested in real headless Chromium). Debian/Ubuntu via apt-get.
 set -euo pipefail
 
 need=()
@@ -10,6 +11,7 @@ ldconfig -p 2>/dev/null | grep -q "libcairo.so.2" || need+=(libcairo2)
 if ! fc-list 2>/dev/null | grep -qi -e "wenquanyi" -e "wqy" -e "noto sans cjk"; then
     need+=(fonts-wqy-microhei fontconfig)
 fi
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 # shellcheck source=scripts/apt.sh
