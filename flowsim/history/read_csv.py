@@ -108,7 +108,9 @@ def read_csv(
     """Import a long-shape CSV deal log; bad data raises :class:`LogError` unless ``lenient``.
 
     Rows are numbered as a spreadsheet shows them: the header is row 1, the first record
-    row 2 (a quoted field holding a newline does not shift the numbering).
+    row 2 (a quoted field holding a newline does not shift the numbering). Lines starting
+    with ``#`` before the header are a preamble (e.g. where the data came from): skipped,
+    and counted in the numbering, so row numbers still match the file's lines.
     """
     path = Path(path)
     name = source or path.name
@@ -122,6 +124,15 @@ def read_csv(
         raise _fail(
             p.EMPTY_FILE, name, "the file is empty", hint="export the log with a header row"
         )
+    preamble = 0
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        preamble += 1
+    if preamble:
+        text = "\n".join(text.splitlines()[preamble:]) + "\n"
+        if not text.strip():
+            raise _fail(p.EMPTY_FILE, name, "the file has only # comment lines, no header")
     sep = delimiter or sniff_delimiter(text)
     try:
         table = pl.read_csv(
@@ -178,6 +189,7 @@ def read_csv(
         lenient=lenient,
         encoding=used_encoding,
         delimiter=sep,
+        first_row=2 + preamble,
     )
     log.report.problems = joined + log.report.problems
     return log
