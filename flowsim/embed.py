@@ -1,0 +1,225 @@
+"""A .flow file drawn for a documentation page: inline SVG, the files it read, located errors.
+
+The Sphinx directive (:mod:`flowsim.sphinx`) and the Markdown extension (:mod:`flowsim.mkdocs`)
+both go through here, so a picture takes the same options in both, a bad file is reported the
+same way (compiler-style ``file:line:col`` lines, never a traceback) and the markup is the same.
+
+Several pictures can share one HTML page, and Graphviz names its elements ``graph0``, ``e1`` and
+so on while the journey map's ``aria-labelledby`` points at its own ``<title>`` id: inlined
+as-is, two pictures would have clashing ids and one picture's label would name the other's
+title. :func:`inline_svg` therefore puts a page-unique prefix on every id and reference.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowsim.api import check_file
+from flowsim.diagnostics import Diagnostic
+from flowsim.overlay import COLOR_METRICS, Overlay
+from flowsim.render import VIEWS, GraphvizError, ThemeError, load_theme, render_with_notes
+from flowsim.render import options as render_options
+from flowsim.render.i18n import words
+
+__all__ = [
+    "OPTIONS",
+    "EmbedError",
+    "Picture",
+    "Spec",
+    "draw",
+    "figure_html",
+    "inline_svg",
+    "suggest",
+    "unique_id",
+]
+
+#: Options a picture takes in both Sphinx and Markdown, with what each means (for messages).
+OPTIONS: dict[str, str] = {
+    "view": "flowchart or journey",
+    "scenario": "draw the process as this scenario changes it",
+    "overlay": "metrics overlay JSON (flowsim metrics/simulate --format overlay)",
+    "color-by": ", ".join(COLOR_METRICS) + " (needs overlay)",
+    "theme": "default, mono, dark, print or a .toml file",
+    "lang": "en or zh (default: the process's own language)",
+    "alt": "text for screen readers and text-only output",
+    "caption": "caption under the picture",
+}
+LANGS = ("en", "zh")
+
+
+class EmbedError(Exception):
+    """The picture cannot be drawn; ``messages`` are one-line, located where possible."""
+
+    def __init__(self, messages: list[str]) -> None:
+        self.messages = messages
+        super().__init__("\n".join(messages))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to draw. Paths are resolved by the caller (each tool has its own convention)."""
+
+    path: str
+    view: str = "flowchart"
+    scenario: str | None = None
+    overlay: str | None = None
+    color_by: str | None = None
+    theme: str | None = None
+    lang: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.view not in VIEWS:
+            problems.append(f"unknown view {self.view!r}: use {' or '.join(VIEWS)}")
+        if self.lang is not None and self.lang not in LANGS:
+            problems.append(f"unknown lang {self.lang!r}: use {' or '.join(LANGS)}")
+        if self.color_by is not None:
+            if self.color_by not in COLOR_METRICS:
+                problems.append(f"unknown color-by {self.color_by!r}: use {OPTIONS['color-by']}")
+            elif self.overlay is None:
+                problems.append("color-by needs an overlay (the figures to colour by)")
+        if problems:
+            raise EmbedError(problems)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A drawn picture: the bytes, words for its default alt text, and every file it read."""
+
+    data: bytes
+    alt: str
+    files: tuple[str, ...]
+
+
+def _located(diag: Diagnostic) -> str:
+    """One line a build log can show: ``file:line:col: error[E104]: message (hint: ...)``."""
+    return f"{diag} (hint: {diag.hint})" if diag.hint else str(diag)
+
+
+def _overlay(path: str) -> Overlay:
+    try:
+        return Overlay.load(path)
+    except OSError as err:
+        raise EmbedError([f"{path}: cannot read the overlay: {err.strerror}"]) from None
+    except ValueError as err:  # bad JSON, or JSON that is not an overlay (pydantic)
+        reason = str(err).splitlines()
+        detail = "; ".join(line.strip() for line in reason[:3])
+        raise EmbedError([f"{path}: not a flowsim overlay: {detail}"]) from None
+
+
+def draw(spec: Spec, *, format: str = "svg") -> Picture:
+    """Check, load and draw ``spec``; every problem is an :class:`EmbedError`, not a traceback.
+
+    ``files`` lists the .flow file, the files it includes, the overlay and a theme file, which is
+    what a documentation tool must watch to redraw the page when one of them changes.
+    """
+    result = check_file(spec.path)
+    files = [spec.path, *(f for f in result.sources if f != spec.path)]
+    if result.process is None or result.errors:
+        raise EmbedError([_located(d) for d in result.errors])
+    process = result.process
+    if spec.scenario is not None:
+        try:
+            process = process.with_scenario(spec.scenario)
+        except KeyError as err:
+            raise EmbedError([f"{spec.path}: {err.args[0]}"]) from None
+    overlay = None
+    if spec.overlay is not None:
+        files.append(spec.overlay)
+        overlay = _overlay(spec.overlay)
+    if spec.theme is not None and spec.theme.lower().endswith(".toml"):
+        files.append(spec.theme)
+    try:
+        opts = render_options(
+            view=spec.view,
+            format=format,
+            theme=load_theme(spec.theme),
+            overlay=overlay,
+            color_by=spec.color_by,
+            lang=spec.lang,
+            process=process,
+        )
+        data = render_with_notes(process, opts)[0]
+    except ThemeError as err:
+        raise EmbedError([str(err)]) from None
+    except GraphvizError as err:
+        raise EmbedError([f"{spec.path}: {err}"]) from None
+    w = words(opts.lang)
+    alt = f"{process.name}: {w[spec.view]}"
+    return Picture(data, alt, tuple(os.path.abspath(f) for f in files))
+
+
+def suggest(name: str, known: list[str]) -> str:
+    """``unknown option 'veiw' (did you mean 'view'?)``, for hand-typed option names."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f" (options: {', '.join(known)})"
+    return f"unknown option {name!r}{hint}"
+
+
+_PROLOG = re.compile(r"^\s*<\?xml[^>]*\?>\s*(<!DOCTYPE[^>]*>\s*)?", re.S)
+_ID = re.compile(r'(?<=\s)id="([^"]*)"')
+_URL_REF = re.compile(r"url\(#([^)]*)\)")
+_HREF = re.compile(r'((?:xlink:)?href)="#([^"]*)"')
+_ARIA = re.compile(r'(aria-(?:labelledby|describedby))="([^"]*)"')
+
+
+def inline_svg(svg: bytes, prefix: str) -> str:
+    """An SVG document as an element to inline in HTML: no XML prolog, ids made page-unique.
+
+    Every ``id`` becomes ``{prefix}--{id}`` and so does every reference to one (``url(#..)``,
+    ``href="#.."``, ``aria-labelledby``). Ids made by :func:`unique_id` never contain ``--``,
+    so a prefixed id cannot equal another picture's id or prefixed id.
+    """
+    text = _PROLOG.sub("", svg.decode("utf-8")).strip()
+    text = _ID.sub(lambda m: f'id="{prefix}--{m.group(1)}"', text)
+    text = _URL_REF.sub(lambda m: f"url(#{prefix}--{m.group(1)})", text)
+    text = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}--{m.group(2)}"', text)
+    return _ARIA.sub(
+        lambda m: m.group(1) + '="' + " ".join(f"{prefix}--{r}" for r in m.group(2).split()) + '"',
+        text,
+    )
+
+
+def slug(text: str) -> str:
+    """Lower-case ASCII letters, digits and single hyphens (like docutils' ``make_id``)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def unique_id(path: str, view: str, taken: set[str] | dict[str, object]) -> str:
+    """A stable id for a picture: ``flowsim-<file stem>-<view>``, then ``-2``, ``-3`` on a page
+    that shows the same file and view again. Stable ids keep links and diffs of built pages
+    from changing on every build."""
+    base = slug(f"flowsim-{Path(path).stem}-{view}")
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def figure_html(
+    svg: bytes,
+    *,
+    element_id: str,
+    view: str,
+    alt: str,
+    caption: str | None = None,
+    tag: str = "figure",
+) -> str:
+    """The picture as HTML: a ``<figure>`` (or ``tag``) holding the inline SVG and a caption.
+
+    The SVG sits in a horizontally scrolling box so a wide flowchart keeps readable text on a
+    narrow page; ``role="img"`` with the alt text is what screen readers announce.
+    """
+    body = inline_svg(svg, element_id)
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (
+        f'<{tag} class="flowsim flowsim-{view}" id="{html.escape(element_id)}">'
+        f'<div class="flowsim-svg" style="overflow-x:auto" role="img"'
+        f' aria-label="{html.escape(alt)}">\n{body}\n</div>{cap}</{tag}>'
+    )

@@ -1,0 +1,175 @@
+"""The Sphinx extension, through real ``sphinx-build`` runs on tiny projects in tmp_path.
+
+Each project copies the bundled examples next to its pages, so paths in the pages read as a
+user would write them (relative to the page, or to the source directory with a leading ``/``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sphinx.cmd.build import build_main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+INDEX = """Sales process
+=============
+
+.. flowsim:: b2b-cn.flow
+   :view: journey
+
+.. flowsim:: b2b-cn.flow
+   :overlay: overlay/b2b-cn.metrics.json
+   :color-by: dwell
+   :caption: 售前是 *瓶颈*
+   :name: heat
+
+.. flowsim:: scenarios.flow
+   :scenario: Sharper qualification
+   :alt: Sharper qualification flowchart
+
+.. toctree::
+
+   sub/page
+"""
+
+PAGE = """Sub page
+========
+
+.. flowsim:: ../b2b-cn.flow
+
+.. flowsim:: /b2b-cn.flow
+   :lang: en
+"""
+
+BAD_FLOW = """process "Broken"
+
+role rep "Sales rep" headcount 2
+
+stage contact "Contact" {
+  owner reps
+}
+
+outcome won "Won"
+
+contact -> won
+"""
+
+
+def make_project(root: Path, index: str = INDEX) -> Path:
+    src = root / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "overlay").mkdir()
+    shutil.copy(ROOT / "examples" / "b2b-cn.flow", src / "b2b-cn.flow")
+    shutil.copy(ROOT / "examples" / "language" / "10-scenarios.flow", src / "scenarios.flow")
+    shutil.copy(ROOT / "examples" / "overlay" / "b2b-cn.metrics.json", src / "overlay")
+    (src / "conf.py").write_text(
+        'project = "demo"\nextensions = ["flowsim.sphinx"]\n', encoding="utf-8"
+    )
+    (src / "index.rst").write_text(index, encoding="utf-8")
+    if "sub/page" in index:
+        (src / "sub" / "page.rst").write_text(PAGE, encoding="utf-8")
+    return src
+
+
+def build(src: Path, out: Path, *args: str) -> tuple[int, str]:
+    """Run sphinx-build; the exit code and the warnings it wrote."""
+    warnings = out.parent / f"{out.name}-warnings.txt"
+    code = build_main(["-q", "-b", "html", *args, "-w", str(warnings), str(src), str(out)])
+    return code, warnings.read_text(encoding="utf-8") if warnings.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sphinx")
+    src = make_project(root)
+    code, warnings = build(src, root / "html", "-W")
+    assert (code, warnings) == (0, "")
+    return root
+
+
+def figures(html: str) -> list[str]:
+    return re.findall(r'<div class="flowsim flowsim-\w+".*?</svg>\s*</div>', html, re.S)
+
+
+def test_pictures_are_inline_svg_with_chinese_labels(site: Path) -> None:
+    html = (site / "html" / "index.html").read_text(encoding="utf-8")
+    pictures = figures(html)
+    assert len(pictures) == 3
+    journey, heat, scenario = pictures
+    assert journey.startswith('<div class="flowsim flowsim-journey" id="flowsim-b2b-cn-journey"')
+    assert "<svg" in journey and "<?xml" not in html
+    assert "客户旅程" in journey and "初步接触" in journey
+    assert 'aria-label="B2B 大客户销售: 客户旅程"' in journey  # default alt, the file's language
+    assert "停留时间: 9.8天" in heat and "CRM 2026&#45;Q3, 400 deals" in heat  # overlay drawn
+    assert 'aria-label="Sharper qualification flowchart"' in scenario
+    assert re.findall(r">(\d+%)</text>", scenario) == ["35%", "65%", "55%", "45%"]
+
+
+def test_caption_name_and_unique_ids(site: Path) -> None:
+    html = (site / "html" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<figure class="[^"]*" id="heat">\s*<div class="flowsim flowsim-fl', html)
+    assert re.search(r"<figcaption>\s*<p><span class=\"caption-text\">售前是 <em>瓶颈</em>", html)
+    ids = Counter(re.findall(r'\sid="([^"]*)"', html))
+    assert [i for i, n in ids.items() if n > 1] == []
+    # The journey's accessible name points at its own (prefixed) title.
+    assert 'aria-labelledby="flowsim-b2b-cn-journey--journey-title' in html
+    assert 'id="flowsim-b2b-cn-journey--journey-title"' in html
+
+
+def test_paths_relative_to_the_page_or_the_source_dir(site: Path) -> None:
+    html = (site / "html" / "sub" / "page.html").read_text(encoding="utf-8")
+    first, second = figures(html)
+    assert 'id="flowsim-b2b-cn-flowchart"' in first and "初步接触" in first
+    assert 'id="flowsim-b2b-cn-flowchart-2"' in second
+    assert "负责人: 销售代表" in first  # the file's own language
+    assert "owner: 销售代表" in second  # :lang: en: flowsim's own words in English
+
+
+def test_editing_the_flow_file_rebuilds_the_page(tmp_path: Path) -> None:
+    src = make_project(tmp_path, ".. flowsim:: b2b-cn.flow\n")
+    assert build(src, tmp_path / "html", "-W") == (0, "")
+    flow = src / "b2b-cn.flow"
+    flow.write_text(flow.read_text(encoding="utf-8").replace("初步接触", "首次接触"), "utf-8")
+    assert build(src, tmp_path / "html", "-W") == (0, "")  # incremental: same output dir
+    html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert "首次接触" in html and "初步接触" not in html
+
+
+def test_bad_flow_file_is_a_located_warning_not_a_traceback(tmp_path: Path) -> None:
+    index = ".. flowsim:: bad.flow\n\n.. flowsim:: b2b-cn.flow\n   :scenario: nope\n"
+    src = make_project(tmp_path, index)
+    (src / "bad.flow").write_text(BAD_FLOW, encoding="utf-8")
+    code, warnings = build(src, tmp_path / "html")
+    assert code == 0
+    lines = warnings.splitlines()
+    assert lines[0] == (
+        f"{src / 'index.rst'}:1: WARNING: flowsim: {src / 'bad.flow'}:6:9: error[E104]:"
+        " unknown role 'reps' (did you mean 'rep'?)"
+        ' (hint: declare it with `role <id> "label" in <department> headcount <n>`)'
+        " [flowsim]"
+    )
+    assert "Traceback" not in warnings
+    assert f"{src / 'index.rst'}:3: WARNING: flowsim: {src / 'b2b-cn.flow'}: no scenario" in (
+        warnings
+    )
+    html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert "<svg" not in html  # no picture where the input is wrong; the page is still built
+    code, _ = build(src, tmp_path / "strict", "-W")
+    assert code != 0
+
+
+def test_latex_gets_a_pdf_and_text_gets_the_alt_text(tmp_path: Path) -> None:
+    src = make_project(tmp_path, ".. flowsim:: b2b-cn.flow\n   :view: journey\n")
+    assert build_main(["-q", "-W", "-b", "latex", str(src), str(tmp_path / "latex")]) == 0
+    tex = (tmp_path / "latex" / "demo.tex").read_text(encoding="utf-8")
+    name = re.search(r"\\sphinxincludegraphics\{(flowsim-[0-9a-f]{16}\.pdf)\}", tex)
+    assert name is not None
+    assert (tmp_path / "latex" / name.group(1)).read_bytes().startswith(b"%PDF")
+    assert build_main(["-q", "-W", "-b", "text", str(src), str(tmp_path / "text")]) == 0
+    text = (tmp_path / "text" / "index.txt").read_text(encoding="utf-8")
+    assert text.strip() == "[B2B 大客户销售: 客户旅程]"
