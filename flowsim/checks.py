@@ -33,7 +33,7 @@ KEYWORDS = frozenset(
     (
         "process include currency arrivals per every amount calendar department role in headcount "
         "from persona goal note stage owner exit effort wait start touchpoint channel "
-        "emotion pain idea action outcome result scenario"
+        "emotion pain idea action outcome result scenario target"
     ).split()
 )
 

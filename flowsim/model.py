@@ -56,6 +56,7 @@ __all__ = [
     "RoleChange",
     "Scenario",
     "Stage",
+    "Target",
     "TimeWindow",
     "Touchpoint",
     "Transition",
@@ -393,6 +394,19 @@ class RateArrivals(Node):
         return self.count / RATE_PERIODS_IN_HOURS[self.per]
 
 
+class Target(Node):
+    """A sales target: ``amount`` of won revenue per calendar ``per`` (``target 2000000 CNY
+    per quarter``). The forecast reports the probability of reaching it in each period.
+
+    ``currency`` is optional; written next to a process currency it must be the same one (the
+    forecast adds up deal amounts, which are in the process currency).
+    """
+
+    amount: float = Field(gt=0, le=1e15)
+    currency: Word | None = None
+    per: Literal["week", "month", "quarter", "year"]
+
+
 class IntervalArrivals(Node):
     """New deals arrive one after another, ``interval`` apart (``arrivals every ...``)."""
 
@@ -606,6 +620,9 @@ class Process(Node):
         default=None, description="Value of one deal, in the process currency (no time unit)."
     )
     calendar: Calendar | None = None
+    target: Target | None = Field(
+        default=None, description="Won revenue to reach per week, month, quarter or year."
+    )
     includes: tuple[Include, ...] = ()
     departments: tuple[Department, ...] = ()
     roles: tuple[Role, ...] = ()

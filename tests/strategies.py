@@ -33,6 +33,7 @@ from flowsim.model import (
     RoleChange,
     Scenario,
     Stage,
+    Target,
     TimeWindow,
     Touchpoint,
     Transition,
@@ -208,11 +209,20 @@ def processes(draw: Any) -> Process:
         )
         for name in draw(st.lists(texts, max_size=2, unique=True))
     )
+    currency = draw(st.none() | ids)
+    # a target's currency word, when written, is the process currency (else E506)
+    target = st.builds(
+        Target,
+        amount=positive,
+        currency=st.just(currency) if currency is not None else st.none() | ids,
+        per=st.sampled_from(["week", "month", "quarter", "year"]),
+    )
     return Process(
         name=draw(texts),
-        currency=draw(st.none() | ids),
+        currency=currency,
         arrivals=draw(st.none() | arrivals),
         amount=draw(st.none() | distributions()),
+        target=draw(st.none() | target),
         calendar=draw(st.none() | calendars()),
         departments=departments,
         roles=roles,

@@ -44,6 +44,7 @@ from flowsim.model import (
     RoleChange,
     Scenario,
     Stage,
+    Target,
     TimeWindow,
     Touchpoint,
     Transition,
@@ -622,23 +623,29 @@ class _Builder:
             dist = self.dist(node.nodes()[0])
             return None if dist is None else IntervalArrivals(interval=dist, span=self.span(node))
         count = self.number(node.nodes("number")[0])
-        per_tok = node.tokens("NAME")[0]
-        per = str(per_tok).lower()
         periods = ["hour", "day", "week", "month", "quarter", "year"]
-        if per.endswith("s") and per[:-1] in periods:
-            per = per[:-1]
-        if per not in periods:
-            self.error(
-                "E503",
-                f"unknown period '{per_tok}'{self.suggest(per, periods)}",
-                per_tok,
-                "rates are given per " + ", ".join(periods),
-            )
+        per = self.period(node.tokens("NAME")[0], periods, "E503", "period", "rates are")
+        if per is None:
             return None
         if count <= 0:
             self.error("E503", "the arrival rate must be greater than 0", node)
             return None
         return RateArrivals(count=count, per=per, span=self.span(node))
+
+    def period(self, tok: Token, periods: list[str], code: str, what: str, subject: str) -> Any:
+        """The period word after ``per`` (plurals accepted), or None after an error."""
+        per = str(tok).lower()
+        if per.endswith("s") and per[:-1] in periods:
+            per = per[:-1]
+        if per not in periods:
+            self.error(
+                code,
+                f"unknown {what} '{tok}'{self.suggest(per, periods)}",
+                tok,
+                f"{subject} given per " + ", ".join(periods),
+            )
+            return None
+        return per
 
     def headcount(self, node: SyntaxNode) -> int | None:
         value = self.number(node)
@@ -784,6 +791,41 @@ class _Builder:
                 amount = self.amount(prop.nodes()[0])
                 if amount is not None:
                     self.process_fields["amount"] = amount
+            elif prop.kind == "target":
+                target = self.target(prop)
+                if target is not None:
+                    self.process_fields["target"] = target
+        self.target_currency(seen.get("target"))
+
+    def target(self, node: SyntaxNode) -> Target | None:
+        """``target 2000000 CNY per quarter``: won revenue to reach per calendar period."""
+        value = self.number(node.nodes("number")[0])
+        names = node.tokens("NAME")
+        periods = ["week", "month", "quarter", "year"]
+        per = self.period(names[-1], periods, "E506", "target period", "a target is")
+        if per is None:
+            return None
+        if value <= 0:
+            self.error("E506", f"a target must be greater than 0 (got {value:g})", node)
+            return None
+        currency = str(names[0]) if len(names) == 2 else None
+        return Target(amount=value, currency=currency, per=per, span=self.span(node))
+
+    def target_currency(self, node: SyntaxNode | None) -> None:
+        """A target's currency word must be the process currency: amounts are not converted."""
+        target = self.process_fields.get("target")
+        currency = self.process_fields.get("currency")
+        if node is None or target is None or target.currency is None or currency is None:
+            return
+        if target.currency != currency:
+            self.error(
+                "E506",
+                f"the target is in {target.currency} but the process currency is {currency}",
+                node.tokens("NAME")[0],
+                f"write the target in {currency} (deal amounts are in the process currency), "
+                "or leave the currency word out",
+            )
+            del self.process_fields["target"]
 
     def on_department_decl(self, node: SyntaxNode) -> None:
         name, label, spans = self.header(node)

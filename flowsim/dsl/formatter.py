@@ -176,6 +176,12 @@ def fmt_arrivals(a: Any) -> str:
     return f"every {fmt_dist(a.interval)}"
 
 
+def fmt_target(t: Any) -> str:
+    """``2000000 CNY per quarter`` (the currency word only when one was given)."""
+    currency = f" {t.currency}" if t.currency is not None else ""
+    return f"{fmt_number(t.amount)}{currency} per {t.per}"
+
+
 def _header(kind: str, node: Any) -> str:
     text = f"{kind} {node.id}"
     if node.label is not None:
@@ -257,6 +263,8 @@ class _Printer:
         if p.amount is not None:
             text = fmt_dist(p.amount, fmt_number)
             body.append(_Line(0, f"amount {text}", self.at(p, "amount")))
+        if p.target is not None:
+            body.append(_Line(0, f"target {fmt_target(p.target)}", self.at(p, "target")))
         if p.calendar is not None:
             body.append(_Line(0, f"calendar {fmt_calendar(p.calendar)}", self.at(p, "calendar")))
         if not written and not body and self.main is not None:

@@ -151,6 +151,37 @@ def test_deal_amount_is_money_without_units(text: str, expected: object) -> None
     assert flowsim.parse(p.to_flow()).amount == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "amount", "currency", "per"),
+    [
+        ("currency CNY target 2000000 CNY per quarter", 2000000, "CNY", "quarter"),
+        ("target 2000000 CNY per quarter currency CNY", 2000000, "CNY", "quarter"),
+        ("target 50000.5 per months", 50000.5, None, "month"),
+        ("currency EUR target 12000 per week", 12000, None, "week"),
+        ("target 1 per year", 1, None, "year"),
+    ],
+)
+def test_sales_target(text: str, amount: float, currency: str | None, per: str) -> None:
+    p = flowsim.parse(f'process "x" {{ {text} }}\nstage a\noutcome won\na -> won')
+    assert p.target is not None
+    assert (p.target.amount, p.target.currency, p.target.per) == (amount, currency, per)
+    assert flowsim.parse(p.to_flow()).target == p.target
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("currency USD target 100 CNY per month", "the process currency is USD"),
+        ("target 0 per month", "greater than 0"),
+        ("target 100 per fortnight", "unknown target period"),
+    ],
+)
+def test_bad_sales_target(text: str, message: str) -> None:
+    result = flowsim.check_text(f'process "x" {{ {text} }}\nstage a\noutcome won\na -> won')
+    assert [d.code for d in result.diagnostics if d.is_error] == ["E506"]
+    assert message in result.diagnostics[0].message
+
+
 def test_probabilities_percent_and_fraction() -> None:
     p = flowsim.parse("stage a\noutcome w\noutcome l\na -> w 0.25\na -> l 75%\n")
     assert [t.probability for t in p.transitions] == [0.25, 0.75]
