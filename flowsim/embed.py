@@ -34,6 +34,7 @@ __all__ = [
     "draw",
     "figure_html",
     "inline_svg",
+    "slug",
     "suggest",
     "unique_id",
 ]
@@ -161,7 +162,6 @@ def suggest(name: str, known: list[str]) -> str:
     return f"unknown option {name!r}{hint}"
 
 
-_PROLOG = re.compile(r"^\s*<\?xml[^>]*\?>\s*(<!DOCTYPE[^>]*>\s*)?", re.S)
 _ID = re.compile(r'(?<=\s)id="([^"]*)"')
 _URL_REF = re.compile(r"url\(#([^)]*)\)")
 _HREF = re.compile(r'((?:xlink:)?href)="#([^"]*)"')
@@ -169,13 +169,14 @@ _ARIA = re.compile(r'(aria-(?:labelledby|describedby))="([^"]*)"')
 
 
 def inline_svg(svg: bytes, prefix: str) -> str:
-    """An SVG document as an element to inline in HTML: no XML prolog, ids made page-unique.
+    """An SVG document as an element to inline in HTML: from ``<svg`` on, ids made page-unique.
 
     Every ``id`` becomes ``{prefix}--{id}`` and so does every reference to one (``url(#..)``,
     ``href="#.."``, ``aria-labelledby``). Ids made by :func:`unique_id` never contain ``--``,
     so a prefixed id cannot equal another picture's id or prefixed id.
     """
-    text = _PROLOG.sub("", svg.decode("utf-8")).strip()
+    text = svg.decode("utf-8")
+    text = text[max(text.find("<svg"), 0) :].strip()  # no XML prolog, DOCTYPE or comments
     text = _ID.sub(lambda m: f'id="{prefix}--{m.group(1)}"', text)
     text = _URL_REF.sub(lambda m: f"url(#{prefix}--{m.group(1)})", text)
     text = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}--{m.group(2)}"', text)

@@ -46,18 +46,7 @@ PAGE = """Sub page
    :lang: en
 """
 
-BAD_FLOW = """process "Broken"
-
-role rep "Sales rep" headcount 2
-
-stage contact "Contact" {
-  owner reps
-}
-
-outcome won "Won"
-
-contact -> won
-"""
+BAD_FLOW = (Path(__file__).parent / "bad.flow").read_text(encoding="utf-8")
 
 
 def make_project(root: Path, index: str = INDEX) -> Path:
