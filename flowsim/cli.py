@@ -1065,5 +1065,95 @@ def fidelity(
         sys.exit(1)
 
 
+@main.command("run")
+@_log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--history", type=click.Path(dir_okay=False), help="The real deals (any format).")
+@click.option("-o", "--output", default="report", show_default=True, help="Report directory.")
+@click.option(
+    "--lang", type=click.Choice(["en", "zh"]), help="Report language (default: the model's)."
+)
+@click.option("--replications", "-n", type=click.IntRange(2), default=30, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--until", help="Simulated horizon without history (default 365d).")
+@click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@_guard
+def run_cmd(
+    file: str,
+    history: str | None,
+    output: str,
+    lang: str | None,
+    replications: int,
+    seed: int,
+    until: str | None,
+    workers: int | None,
+    quiet: bool,
+    source: LogSource,
+) -> None:
+    """The whole job: check, render, measure, simulate, find bottlenecks, forecast, report."""
+    from flowsim.history import LogError
+    from flowsim.report.build import build_report
+    from flowsim.sim.replay import UnknownStages
+
+    _load_or_exit(file)
+    options: dict[str, Any] = {"tz": source.tz, "lenient": source.lenient}
+    if source.encoding:
+        options["encoding"] = source.encoding
+    steps = _Steps(quiet)
+    try:
+        with steps:
+            report = build_report(
+                file,
+                history,
+                output,
+                lang=lang,
+                seed=seed,
+                replications=replications,
+                until=_hours(until, "--until"),
+                workers=workers,
+                log_options=options,
+                step=steps,
+            )
+    except LogError as err:
+        _exit_on_log_error(err)
+        return
+    except UnknownStages as err:
+        click.echo(f"flowsim: {history}: {err}", err=True)
+        sys.exit(1)
+    except ValueError as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    for w in report.warnings:
+        if not quiet:
+            click.echo(f"flowsim: warning: {w}", err=True)
+    index = Path(output) / "index.html"
+    click.echo(f"report: {index}")
+
+
+class _Steps:
+    """The job's steps on a terminal (a rich status line); quiet when asked or not a TTY."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.status: Any = None
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status("starting")
+
+    def __enter__(self) -> _Steps:
+        if self.status is not None:
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.__exit__(*exc)
+
+    def __call__(self, name: str) -> None:
+        if self.status is not None:
+            self.status.update(name)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -110,22 +110,72 @@ def _scale(e: Estimate, f: float) -> Estimate:
     return Estimate(mean=m(e.mean), low=m(e.low), high=m(e.high), sd=m(e.sd), n=e.n, level=e.level)
 
 
-def _days(h: float | None) -> str:
+#: the report's sentences, in English and Chinese (``lang``)
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "days": "{x:.1f} days",
+        "hours": "{x:.1f} h",
+        "ci": " (95% CI {lo}–{hi})",
+        "time": "{stage} takes {share:.0%} of the cycle time: {stay} a stay, "
+        "{visits:.2f} stays per deal",
+        "capacity": "{role}: {util} busy; waiting for them takes {share:.0%} of the cycle time",
+        "conversion": "{stage} loses {share:.0%} of the deals that reach it",
+        "principal": "The principal bottleneck is {stage}: deals wait {wait}{ci} for one of the "
+        "{n} {role}, who are {util} busy; that wait is {share:.0%} of the mean cycle time "
+        "of {cycle}.",
+        "no_capacity": "No role is a capacity bottleneck; {stage} takes the most time: "
+        "{share:.0%} of the mean cycle time of {cycle} ({stay} a stay{ci}, {why}).",
+        "mostly_wait": "mostly customer-side waiting",
+        "mostly_work": "mostly work",
+        "no_deal": "No deal finished inside the window: run longer to find the bottleneck.",
+    },
+    "zh": {
+        "days": "{x:.1f} 天",
+        "hours": "{x:.1f} 小时",
+        "ci": "（95% 置信区间 {lo}–{hi}）",
+        "time": "{stage}占销售周期的 {share:.0%}：每次停留 {stay}，每个商机 {visits:.2f} 次",
+        "capacity": "{role}：忙碌 {util}；等待他们占销售周期的 {share:.0%}",
+        "conversion": "{stage}流失到达该阶段商机的 {share:.0%}",
+        "principal": "主要瓶颈是{stage}：商机平均等待 {wait}{ci}，才能分配到 {n} 名{role}"
+        "之一，他们的忙碌程度为 {util}；该等待占平均销售周期（{cycle}）的 {share:.0%}。",
+        "no_capacity": "没有角色构成产能瓶颈；{stage}耗时最多：占平均销售周期（{cycle}）的 "
+        "{share:.0%}（每次停留 {stay}{ci}，{why}）。",
+        "mostly_wait": "主要是客户方等待",
+        "mostly_work": "主要是工作时间",
+        "no_deal": "统计窗口内没有商机结束：请延长仿真时间以找出瓶颈。",
+    },
+}
+
+
+def _t(lang: str) -> dict[str, str]:
+    return TEXT.get(lang, TEXT["en"])
+
+
+def _days(h: float | None, lang: str = "en") -> str:
     if h is None:
         return "n/a"
-    return f"{h / 24:.1f} days" if h >= 48 else f"{h:.1f} h"
+    t = _t(lang)
+    return t["days"].format(x=h / 24) if h >= 48 else t["hours"].format(x=h)
 
 
-def _ci_days(e: Estimate) -> str:
+def _ci_days(e: Estimate, lang: str = "en") -> str:
     if e.low is None or e.high is None:
         return ""
-    return f" (95% CI {_days(e.low)}–{_days(e.high)})"
+    return _t(lang)["ci"].format(lo=_days(e.low, lang), hi=_days(e.high, lang))
 
 
 def analyse(
-    result: SimulationResult, process: Process, *, conversion: dict[str, float] | None = None
+    result: SimulationResult,
+    process: Process,
+    *,
+    conversion: dict[str, float] | None = None,
+    lang: str = "en",
 ) -> BottleneckReport:
-    """Rank the baseline's bottlenecks. ``conversion``: observed lost share per stage."""
+    """Rank the baseline's bottlenecks. ``conversion``: observed lost share per stage.
+
+    ``lang`` (``en`` or ``zh``) chooses the language of the sentences.
+    """
+    t = _t(lang)
     base = result.baseline
     arrived = base.kpis["arrived"].mean or 0.0
     cycle = base.kpis["cycle_days_mean"].mean
@@ -159,9 +209,11 @@ def analyse(
                         "customer_wait_hours",
                     )
                 },
-                text=(
-                    f"{_label(process, sid)} takes {share:.0%} of the cycle time: "
-                    f"{_days(stay)} a stay, {per_deal[sid]:.2f} stays per deal"
+                text=t["time"].format(
+                    stage=_label(process, sid),
+                    share=share,
+                    stay=_days(stay, lang),
+                    visits=per_deal[sid],
                 ),
             )
         )
@@ -178,9 +230,8 @@ def analyse(
                 label=_role_label(process, rid),
                 score=share,
                 evidence={"utilization": util, "queue_mean": m["queue_mean"]},
-                text=(
-                    f"{_role_label(process, rid)}: {_pct(util)} busy; waiting for them takes "
-                    f"{share:.0%} of the cycle time"
+                text=t["capacity"].format(
+                    role=_role_label(process, rid), util=_pct(util, lang), share=share
                 ),
             )
         )
@@ -192,12 +243,12 @@ def analyse(
             name=sid,
             label=_label(process, sid),
             score=share,
-            text=f"{_label(process, sid)} loses {share:.0%} of the deals that reach it",
+            text=t["conversion"].format(stage=_label(process, sid), share=share),
         )
         for sid, share in lost.items()
     ]
     conv.sort(key=lambda b: (-b.score, b.name))
-    principal = _principal(process, base, capacity, time, queue_share, cycle_h)
+    principal = _principal(process, base, capacity, time, queue_share, cycle_h, lang)
     return BottleneckReport(
         principal=principal,
         capacity=capacity,
@@ -207,12 +258,12 @@ def analyse(
     )
 
 
-def _pct(e: Estimate) -> str:
+def _pct(e: Estimate, lang: str = "en") -> str:
     if e.mean is None:
         return "n/a"
     text = f"{e.mean:.0%}"
     if e.low is not None and e.high is not None:
-        text += f" (95% CI {e.low:.0%}–{e.high:.0%})"
+        text += _t(lang)["ci"].format(lo=f"{e.low:.0%}", hi=f"{e.high:.0%}")
     return text
 
 
@@ -236,9 +287,11 @@ def _principal(
     time: list[Bottleneck],
     queue_share: dict[str, float],
     cycle_h: float | None,
+    lang: str = "en",
 ) -> str:
+    t = _t(lang)
     if not time or not cycle_h:
-        return "No deal finished inside the window: run longer to find the bottleneck."
+        return t["no_deal"]
     owners = {s.id: s.owner for s in process.stages}
     roles = {b.name: b for b in capacity}
     candidates = sorted(queue_share.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -250,21 +303,27 @@ def _principal(
         if share >= QUEUE_SHARE or (util.mean or 0) >= BUSY:
             m = base.stages[sid]
             role = process.role(rid)
-            return (
-                f"The principal bottleneck is {_label(process, sid)}: deals wait "
-                f"{_days(m['queue_hours'].mean)}{_ci_days(m['queue_hours'])} for one of the "
-                f"{role.headcount} {_role_label(process, rid)}, who are {_pct(util)} busy; "
-                f"that wait is {share:.0%} of the mean cycle time of "
-                f"{_days(cycle_h)}."
+            return t["principal"].format(
+                stage=_label(process, sid),
+                wait=_days(m["queue_hours"].mean, lang),
+                ci=_ci_days(m["queue_hours"], lang),
+                n=role.headcount,
+                role=_role_label(process, rid),
+                util=_pct(util, lang),
+                share=share,
+                cycle=_days(cycle_h, lang),
             )
     top = time[0]
     stay = top.evidence["time_in_stage_hours"]
     wait = top.evidence["customer_wait_hours"].mean or 0.0
-    why = "mostly customer-side waiting" if stay.mean and wait > stay.mean / 2 else "mostly work"
-    return (
-        f"No role is a capacity bottleneck; {top.label} takes the most time: "
-        f"{top.score:.0%} of the mean cycle time of {_days(cycle_h)} "
-        f"({_days(stay.mean)} a stay{_ci_days(stay)}, {why})."
+    why = t["mostly_wait"] if stay.mean and wait > stay.mean / 2 else t["mostly_work"]
+    return t["no_capacity"].format(
+        stage=top.label,
+        share=top.score,
+        cycle=_days(cycle_h, lang),
+        stay=_days(stay.mean, lang),
+        ci=_ci_days(stay, lang),
+        why=why,
     )
 
 
@@ -372,7 +431,12 @@ def _pos(x: float | None) -> float | None:
 
 
 def bottlenecks(
-    process: Process, history: Any = None, *, suggest: bool = False, **options: Any
+    process: Process,
+    history: Any = None,
+    *,
+    suggest: bool = False,
+    lang: str = "en",
+    **options: Any,
 ) -> tuple[BottleneckReport, SimulationResult]:
     """Simulate ``process`` (replaying ``history`` if given) and rank its bottlenecks.
 
@@ -386,7 +450,7 @@ def bottlenecks(
         process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
     options.setdefault("keep_log", False)
     result = simulate(process, history, scenarios=[s.name for s in extra], **options)
-    report = analyse(result, process)
+    report = analyse(result, process, lang=lang)
     if extra:
         report = report.model_copy(
             update={"suggestions": suggestions(result, [s.name for s in extra])}

@@ -1,0 +1,691 @@
+"""``flowsim run``: the whole job in one command, and the report it writes.
+
+check → render both views → history metrics and conformance (with history) → fidelity →
+simulate the baseline and every scenario → bottlenecks (with one-step what-ifs) → forecast →
+report. The report is three things made from the same figures:
+
+* ``index.html`` — one self-contained page: inline SVG and CSS, no script, no network;
+* ``report.md`` plus ``*.svg`` — for Markdown docs and Git hosting;
+* ``results.json`` — every number, for tools (sorted keys, no timestamps: deterministic).
+
+Every section is built by one function from the results; a section whose inputs are missing
+(no history, no amounts) is left out rather than drawn empty.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from flowsim.model import Process
+from flowsim.report import charts
+from flowsim.report.i18n import words
+
+__all__ = ["Report", "Section", "build_report"]
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class Section:
+    """One part of the report: a title, an optional chart, a paragraph or a table."""
+
+    key: str
+    title: str
+    svg: str | None = None
+    text: str = ""
+    table: list[list[str]] | None = None
+
+
+@dataclass
+class Report:
+    """What ``flowsim run`` produced: the sections, every result, and the files written."""
+
+    title: str
+    sections: list[Section]
+    results: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _fmt(x: float | None, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def _ci(e: Any, digits: int = 1, scale: float = 1.0) -> str:
+    if e is None or e.mean is None:
+        return "n/a"
+    text = _fmt(e.mean * scale, digits)
+    if e.low is not None and e.high is not None:
+        text += f" [{_fmt(e.low * scale, digits)}, {_fmt(e.high * scale, digits)}]"
+    return text
+
+
+def _label(process: Process, node_id: str) -> str:
+    try:
+        node = process.node(node_id)
+    except KeyError:
+        return node_id
+    return node.label or node.id
+
+
+def build_report(
+    flow: str | Path,
+    history: str | Path | None = None,
+    out: str | Path = "report",
+    *,
+    lang: str | None = None,
+    seed: int = 0,
+    replications: int = 30,
+    until: float | None = None,
+    workers: int | None = None,
+    log_options: dict[str, Any] | None = None,
+    step: Step | None = None,
+) -> Report:
+    """Run the whole job on ``flow`` (and ``history``) and write the report into ``out``."""
+    import flowsim
+    from flowsim.render import render as draw
+    from flowsim.sim.bottlenecks import analyse, one_step_scenarios, overlay, suggestions
+    from flowsim.sim.simulate import simulate
+
+    say = step or (lambda _msg: None)
+    flow = Path(flow)
+    out = Path(out)
+    say("check")
+    checked = flowsim.check_file(flow)
+    if checked.process is None or not checked.ok:
+        raise ValueError(checked.render())
+    process = checked.process
+    lang = lang or _language(process)
+    w = words(lang)
+    results: dict[str, Any] = {
+        "flowsim": flowsim.__version__,
+        "process": process.name,
+        "file": flow.name,
+        "lang": lang,
+        "seed": seed,
+        "replications": replications,
+        "check": {
+            "warnings": [
+                {"code": d.code, "message": d.message, "line": d.span.line if d.span else None}
+                for d in checked.warnings
+            ]
+        },
+    }
+    sections: list[Section] = []
+    warnings: list[str] = []
+
+    deal_log = None
+    if history is not None:
+        say("history")
+        deal_log = flowsim.read_log(history, **(log_options or {}))
+        results["data_quality"] = deal_log.report.model_dump(mode="json", exclude={"problems"})
+
+    # --- simulate the baseline and every scenario, with the one-step what-ifs --------------
+    say("simulate")
+    extra = one_step_scenarios(process)
+    names = [s.name for s in process.scenarios]
+    model = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
+    sim = simulate(
+        model,
+        deal_log,
+        scenarios=names + [s.name for s in extra],
+        replications=replications,
+        seed=seed,
+        until=until,
+        workers=workers,
+    )
+    warnings += sim.warnings
+    say("bottlenecks")
+    bottleneck = analyse(sim, process, lang=lang)
+    bottleneck = bottleneck.model_copy(
+        update={"suggestions": suggestions(sim, [s.name for s in extra])}
+    )
+    heat = overlay(sim, process)
+    file_scenarios = [sim.scenario(n) for n in names]
+    results["simulation"] = json.loads(
+        sim.model_copy(update={"scenarios": [sim.baseline, *file_scenarios]}).model_dump_json()
+    )
+    results["bottlenecks"] = json.loads(bottleneck.model_dump_json())
+    src_sim = w["source_sim"].format(process=process.name, n=replications, seed=seed)
+
+    # --- history: metrics, conformance, fidelity ---------------------------------------------
+    history_metrics = None
+    if deal_log is not None:
+        say("metrics")
+        history_metrics = flowsim.metrics(deal_log, process)
+        results["metrics"] = json.loads(history_metrics.to_json(indent=None))
+        say("conformance")
+        conf = flowsim.conformance(deal_log, process)
+        results["conformance"] = json.loads(conf.model_dump_json())
+        fid = None
+        if process.arrivals is not None:
+            say("fidelity")
+            try:
+                fid = flowsim.fidelity(process, deal_log, replications=2, seed=seed)
+            except ValueError as err:
+                warnings.append(f"fidelity: {err}")
+        if fid is not None:
+            results["fidelity"] = json.loads(
+                fid.model_dump_json(exclude={"replication_reports", "floor_report"})
+            )
+            gate = fid.warning()
+            if gate:
+                warnings.append(gate)
+    else:
+        conf = None
+        fid = None
+
+    # --- forecast -------------------------------------------------------------------------
+    fc = None
+    if deal_log is not None:
+        say("forecast")
+        fc = _forecast(process, deal_log, seed, workers)
+        if fc is not None:
+            results["forecast"] = json.loads(fc.model_dump_json())
+
+    # --- sections ---------------------------------------------------------------------------
+    say("charts")
+    sections.append(_finding(w, bottleneck, sim, file_scenarios))
+    sections.append(
+        Section(
+            "flowchart",
+            w["flowchart"],
+            svg=draw(
+                process, view="flowchart", format="svg", overlay=heat, color_by="queue", lang=lang
+            ).decode(),
+        )
+    )
+    sections.append(
+        Section(
+            "journey",
+            w["journey"],
+            svg=draw(process, view="journey", format="svg", lang=lang).decode(),
+        )
+    )
+    sim_metrics = flowsim.metrics(sim.event_log, process) if sim.event_log is not None else None
+    sections.append(_funnel(w, process, history_metrics, sim_metrics, src_sim))
+    sections.append(_stage_times(w, process, sim, src_sim))
+    sections.append(_distributions(w, process, deal_log or sim.event_log, src_sim))
+    sections.append(_cycle(w, deal_log or sim.event_log, process, src_sim))
+    sections.append(_cfd(w, process, deal_log or sim.event_log, src_sim))
+    sections.append(_utilization(w, process, sim, src_sim))
+    if file_scenarios:
+        sections.append(_scenarios(w, sim, file_scenarios, src_sim))
+    sections.append(_tornado(w, bottleneck, src_sim))
+    if fid is not None:
+        sections.append(_scorecard(w, fid))
+    if fc is not None:
+        sections.append(_fan(w, fc, src_sim))
+    if conf is not None:
+        sections.append(_conformance(w, conf))
+    if deal_log is not None:
+        sections.append(_quality(w, deal_log))
+    report = Report(title=f"{process.name} — {w['title']}", sections=sections, results=results)
+    report.warnings = warnings
+    results["warnings"] = warnings
+    say("write")
+    _write(report, out, w, flow)
+    return report
+
+
+def _language(process: Process) -> str:
+    text = process.name + "".join(s.label or "" for s in process.stages)
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+
+
+def _forecast(process: Process, deal_log: Any, seed: int, workers: int | None) -> Any:
+    from flowsim.sim.forecast import forecast
+
+    try:
+        return forecast(process, deal_log, seed=seed, replications=100, workers=workers)
+    except ValueError:
+        return None
+
+
+# ---- sections ---------------------------------------------------------------------------------
+
+
+def _finding(w: dict[str, str], bottleneck: Any, sim: Any, scenarios: list[Any]) -> Section:
+    text = bottleneck.principal
+    candidates = [
+        s
+        for s in [*scenarios, *(sim.scenario(x.name) for x in bottleneck.suggestions)]
+        if s.deltas["cycle_days_mean"].mean is not None
+    ]
+    significant = [s for s in candidates if s.deltas["cycle_days_mean"].significant]
+    if significant:
+        best = min(significant, key=lambda s: (s.deltas["cycle_days_mean"].mean, s.name))
+        d, won = best.deltas["cycle_days_mean"], best.deltas["won"]
+        text += " " + w["best_whatif"].format(
+            name=best.name,
+            delta=f"{d.mean:+.1f}",
+            low=f"{d.low:+.1f}",
+            high=f"{d.high:+.1f}",
+            won=f"{won.mean:+.1f}" if won.mean is not None else "n/a",
+            wlow=f"{won.low:+.1f}" if won.low is not None else "n/a",
+            whigh=f"{won.high:+.1f}" if won.high is not None else "n/a",
+        )
+    else:
+        text += " " + w["no_whatif"]
+    return Section("finding", w["finding"], text=text)
+
+
+def _funnel(w: dict[str, str], process: Process, hist: Any, simulated: Any, source: str) -> Section:
+    stages = [s.id for s in process.stages]
+    series: dict[str, list[float | None]] = {}
+    for name, m in ((w["history"], hist), (w["model"], simulated)):
+        if m is None:
+            continue
+        series[name] = [m.stages[s].cohort_conversion if s in m.stages else None for s in stages]
+    svg = charts.funnel(
+        [_label(process, s) for s in stages],
+        series,
+        title=w["funnel"],
+        ylabel=w["funnel_y"],
+        source=source,
+    )
+    return Section("funnel", w["funnel"], svg=svg)
+
+
+def _stage_times(w: dict[str, str], process: Process, sim: Any, source: str) -> Section:
+    base = sim.baseline
+    stages = [s.id for s in process.stages]
+    keys = (
+        ("queue_hours", "queue"),
+        ("off_calendar_hours", "off_calendar"),
+        ("effort_hours", "effort"),
+        ("customer_wait_hours", "customer_wait"),
+    )
+    parts = {w[name]: [base.stages[s][k].mean or 0.0 for s in stages] for k, name in keys}
+    svg = charts.stage_times(
+        [_label(process, s) for s in stages],
+        parts,
+        title=w["stage_times"],
+        xlabel=w["hours"],
+        source=source,
+    )
+    return Section("stage_times", w["stage_times"], svg=svg)
+
+
+def _stays(log: Any) -> pl.DataFrame:
+    """Each finished stay with its hours: to its exit, or else to the deal's next record."""
+    f = log.frame.sort(["deal", "entered_at", "source_row"]).with_columns(
+        pl.col("entered_at").shift(-1).over("deal").alias("next")
+    )
+    end = pl.coalesce(pl.col("left_at"), pl.col("next"))
+    out: pl.DataFrame = (
+        f.with_columns(end.alias("end"))
+        .filter(pl.col("end").is_not_null())
+        .with_columns(
+            ((pl.col("end") - pl.col("entered_at")).dt.total_seconds() / 3600).alias("hours")
+        )
+    )
+    return out
+
+
+def _distributions(w: dict[str, str], process: Process, log: Any, source: str) -> Section:
+    stays = _stays(log)
+    from flowsim.sim.replay import node_lookup
+
+    lookup = node_lookup(process)
+    stays = stays.with_columns(
+        pl.col("stage")
+        .map_elements(lambda s: lookup.get(str(s).strip().casefold(), ""), return_dtype=pl.String)
+        .alias("node")
+    )
+    stages = [s.id for s in process.stages]
+    samples = [stays.filter(pl.col("node") == s)["hours"].to_list() for s in stages]
+    svg = charts.distributions(
+        [_label(process, s) for s in stages],
+        samples,
+        title=w["distributions"],
+        xlabel=w["hours"],
+        source=_source(w, log, source),
+        log_scale=True,
+    )
+    return Section("distributions", w["distributions"], svg=svg)
+
+
+def _source(w: dict[str, str], log: Any, sim_source: str) -> str:
+    if log.report.format == "simulation":
+        return sim_source
+    return w["source_history"].format(source=log.report.source)
+
+
+def _outcomes(log: Any, process: Process) -> pl.DataFrame:
+    """Per closed deal: outcome result and cycle days."""
+    from flowsim.sim.replay import node_lookup
+
+    lookup = node_lookup(process)
+    results = {o.id: o.result for o in process.outcomes}
+    f = log.frame.sort(["deal", "entered_at"])
+    g = f.group_by("deal").agg(
+        pl.col("stage").last().alias("last"),
+        pl.col("entered_at").min().alias("start"),
+        pl.col("entered_at").max().alias("end"),
+    )
+    g = g.with_columns(
+        pl.col("last")
+        .map_elements(
+            lambda s: results.get(lookup.get(str(s).strip().casefold(), ""), ""),
+            return_dtype=pl.String,
+        )
+        .alias("result"),
+        ((pl.col("end") - pl.col("start")).dt.total_seconds() / 86400).alias("days"),
+    )
+    closed: pl.DataFrame = g.filter(pl.col("result").is_in(["won", "lost"]))
+    return closed
+
+
+def _cycle(w: dict[str, str], log: Any, process: Process, source: str) -> Section:
+    closed = _outcomes(log, process)
+    groups = {
+        w[r]: closed.filter(pl.col("result") == r)["days"].sort().to_list() for r in ("won", "lost")
+    }
+    svg = charts.histogram(
+        groups, title=w["cycle"], xlabel=w["days"], source=_source(w, log, source)
+    )
+    return Section("cycle", w["cycle"], svg=svg)
+
+
+def _cfd(w: dict[str, str], process: Process, log: Any, source: str) -> Section:
+    """Cumulative entries into each stage (in flow order) at the end of each day."""
+    from flowsim.sim.replay import node_lookup
+
+    lookup = node_lookup(process)
+    f = log.frame.with_columns(
+        pl.col("stage")
+        .map_elements(lambda s: lookup.get(str(s).strip().casefold(), ""), return_dtype=pl.String)
+        .alias("node")
+    ).filter(pl.col("node") != "")
+    if f.height == 0:
+        return Section(
+            "cfd",
+            w["cfd"],
+            svg=charts.cumulative_flow([], {}, title=w["cfd"], ylabel=w["deals"], source=source),
+        )
+    firsts = f.group_by(["deal", "node"]).agg(pl.col("entered_at").min())
+    start = firsts["entered_at"].min()
+    end = firsts["entered_at"].max()
+    days = max(1, math.ceil((end - start).total_seconds() / 86400))
+    step = max(1, days // 120)
+    ticks = (
+        [start + (end - start) * (i / 120) for i in range(121)]
+        if days > 120
+        else [start + (end - start) * (i / days) for i in range(0, days + 1, step)]
+    )
+    order = [n.id for n in process.iter_nodes()]
+    counts: dict[str, list[float]] = {}
+    tick_us = np.array([int(t.timestamp() * 1e6) for t in ticks])
+    for node in order:
+        times = np.sort(
+            firsts.filter(pl.col("node") == node)["entered_at"].dt.epoch("us").to_numpy()
+        )
+        counts[_label(process, node)] = (
+            np.searchsorted(times, tick_us, side="right").astype(float).tolist()
+        )
+    svg = charts.cumulative_flow(
+        [t.strftime("%Y-%m-%d") for t in ticks],
+        counts,
+        title=w["cfd"],
+        ylabel=w["deals"],
+        source=_source(w, log, source),
+    )
+    return Section("cfd", w["cfd"], svg=svg)
+
+
+def _utilization(w: dict[str, str], process: Process, sim: Any, source: str) -> Section:
+    roles = [r for r in process.roles if r.id in sim.baseline.roles]
+    est = [sim.baseline.roles[r.id]["utilization"] for r in roles]
+    svg = charts.intervals(
+        [r.label or r.id for r in roles],
+        [e.mean for e in est],
+        [e.low for e in est],
+        [e.high for e in est],
+        title=w["utilization"],
+        xlabel=w["utilization_x"],
+        source=source,
+        percent=True,
+    )
+    return Section("utilization", w["utilization"], svg=svg)
+
+
+_SCENARIO_KPIS = ("won", "win_rate", "revenue", "cycle_days_mean", "wip_mean")
+
+
+def _scenarios(w: dict[str, str], sim: Any, scenarios: list[Any], source: str) -> Section:
+    header = [w["kpi"], w["baseline"], *(s.name for s in scenarios)]
+    rows = [header]
+    for kpi in _SCENARIO_KPIS:
+        scale = 100.0 if kpi == "win_rate" else 1.0
+        row = [kpi, _ci(sim.baseline.kpis[kpi], scale=scale)]
+        for s in scenarios:
+            d = s.deltas[kpi]
+            mark = " *" if d.significant else ""
+            row.append(f"{_ci(s.kpis[kpi], scale=scale)} (Δ {_ci(d, scale=scale)}{mark})")
+        rows.append(row)
+    deltas = [s.deltas["cycle_days_mean"] for s in scenarios]
+    svg = charts.intervals(
+        [s.name for s in scenarios],
+        [d.mean for d in deltas],
+        [d.low for d in deltas],
+        [d.high for d in deltas],
+        title=w["forest"],
+        xlabel=w["forest_x"],
+        source=source,
+        zero_line=True,
+    )
+    return Section("scenarios", w["scenarios"], svg=svg, table=rows)
+
+
+def _tornado(w: dict[str, str], bottleneck: Any, source: str) -> Section:
+    items = [s for s in bottleneck.suggestions if s.cycle_days.mean is not None]
+    items.sort(key=lambda s: (-abs(s.cycle_days.mean), s.name))
+    items = items[:12]
+    svg = charts.tornado(
+        [s.name for s in items],
+        [s.cycle_days.mean for s in items],
+        None,
+        title=w["tornado"],
+        xlabel=w["tornado_x"],
+        source=source,
+    )
+    return Section("tornado", w["tornado"], svg=svg)
+
+
+def _scorecard(w: dict[str, str], fid: Any) -> Section:
+    ms = fid.measures
+    svg = charts.scorecard(
+        [m.name.replace("_distribution_distance", "").replace("_distance", "") for m in ms],
+        [m.model for m in ms],
+        [m.floor for m in ms],
+        title=w["fidelity"],
+        xlabel=w["fidelity_x"],
+        source=w["source_history"].format(source=fid.history),
+    )
+    return Section("fidelity", w["fidelity"], svg=svg, text=fid.warning() or "")
+
+
+def _fan(w: dict[str, str], fc: Any, source: str) -> Section:
+    weeks = fc.weekly
+    svg = charts.fan(
+        [p.period for p in weeks],
+        [p.wins.p10 for p in weeks],
+        [p.wins.p50 for p in weeks],
+        [p.wins.p90 for p in weeks],
+        title=w["forecast"],
+        ylabel=w["forecast_y"],
+        source=source,
+    )
+    return Section("forecast", w["forecast"], svg=svg)
+
+
+def _conformance(w: dict[str, str], conf: Any) -> Section:
+    labels = [w["fitting"], w["non_fitting"]] + [str(k) for k in conf.reasons]
+    values = [float(conf.fitting), float(conf.non_fitting)] + [
+        float(v.deals) for v in conf.reasons.values()
+    ]
+    svg = charts.bars(
+        labels,
+        values,
+        title=w["conformance"],
+        xlabel=w["deals"],
+        source=w["source_history"].format(source=conf.source),
+    )
+    return Section("conformance", w["conformance"], svg=svg, text="\n".join(conf.verdicts()))
+
+
+def _quality(w: dict[str, str], log: Any) -> Section:
+    r = log.report
+    labels = [w["used"]] + [f"{w['skipped']}: {k}" for k in sorted(r.skipped_by_reason)]
+    values = [float(r.rows_used)] + [
+        float(r.skipped_by_reason[k]) for k in sorted(r.skipped_by_reason)
+    ]
+    svg = charts.bars(
+        labels,
+        values,
+        title=w["quality"],
+        xlabel=w["rows"],
+        source=w["source_history"].format(source=r.source),
+    )
+    return Section(
+        "quality", w["quality"], svg=svg, text=r.summary() if hasattr(r, "summary") else ""
+    )
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif;
+max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}
+h1{font-size:1.6em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
+figure{margin:1em 0}figure svg{max-width:100%;height:auto}
+table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .6em;
+text-align:right}td:first-child,th:first-child{text-align:left}
+.finding{font-size:1.1em;background:#f5f7fa;border-left:4px solid #0072B2;padding:.8em 1em}
+.warning{color:#8a4b00}nav ol{columns:2}
+@media print{nav{display:none}h2{page-break-before:auto}figure{page-break-inside:avoid}}
+"""
+
+
+def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
+    import flowsim
+
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    for s in report.sections:
+        if s.svg is not None:
+            path = out / f"{s.key}.svg"
+            path.write_text(s.svg, encoding="utf-8")
+            files.append(path)
+    esc = html.escape
+    body = [f"<h1>{esc(report.title)}</h1>"]
+    body.append(
+        f"<nav><h2>{esc(w['contents'])}</h2><ol>"
+        + "".join(f'<li><a href="#{s.key}">{esc(s.title)}</a></li>' for s in report.sections)
+        + "</ol></nav>"
+    )
+    md = [f"# {report.title}", ""]
+    for s in report.sections:
+        body.append(f'<section id="{s.key}"><h2>{esc(s.title)}</h2>')
+        md += [f"## {s.title}", ""]
+        if s.text:
+            cls = ' class="finding"' if s.key == "finding" else ""
+            for para in s.text.split("\n"):
+                body.append(f"<p{cls}>{esc(para)}</p>")
+            md += [s.text, ""]
+        if s.svg is not None:
+            body.append(f"<figure>{_inline(s.svg, s.key)}</figure>")
+            md += [f"![{s.title}]({s.key}.svg)", ""]
+        if s.table:
+            head, *rows = s.table
+            body.append(
+                "<table><tr>"
+                + "".join(f"<th>{esc(c)}</th>" for c in head)
+                + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+                + "</table>"
+            )
+            md += ["| " + " | ".join(_md(c) for c in head) + " |"]
+            md += ["|" + "---|" * len(head)]
+            md += ["| " + " | ".join(_md(c) for c in r) + " |" for r in rows]
+            md += [""]
+        body.append("</section>")
+    if report.warnings:
+        body.append(f'<section id="warnings"><h2>{esc(w["warnings"])}</h2>')
+        body += [f'<p class="warning">{esc(x)}</p>' for x in report.warnings]
+        body.append("</section>")
+        md += [f"## {w['warnings']}", ""] + [f"- {x}" for x in report.warnings] + [""]
+    footer = w["generated"].format(version=flowsim.__version__, file=flow.name)
+    body.append(f"<footer><p>{esc(footer)}</p></footer>")
+    md += [f"_{footer}_", ""]
+    page = (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{"zh-CN" if w is words("zh") else "en"}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">"
+        f"<title>{esc(report.title)}</title><style>{_CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )
+    (out / "index.html").write_text(page, encoding="utf-8")
+    (out / "report.md").write_text("\n".join(md), encoding="utf-8")
+    (out / "results.json").write_text(
+        json.dumps(report.results, ensure_ascii=False, indent=2, sort_keys=True, default=_json)
+        + "\n",
+        encoding="utf-8",
+    )
+    files += [out / "index.html", out / "report.md", out / "results.json"]
+    report.files = files
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _inline(svg: str, prefix: str) -> str:
+    """An SVG document as inline markup in a page holding several.
+
+    The XML prolog and DOCTYPE go, and every ``id`` (and each reference to it) gets the
+    section's prefix, so two charts' clip paths or Graphviz's ``node1`` never collide.
+    """
+    start = svg.find("<svg")
+    if start < 0:
+        return ""
+    svg = svg[start:]
+    ids = set(_ID.findall(svg))
+    if not ids:
+        return svg
+
+    def rename(m: re.Match[str]) -> str:
+        name = m.group(2)
+        return f"{m.group(1)}{prefix}-{name}" if name in ids else m.group(0)
+
+    svg = re.sub(r'(\bid=")([^"]+)', rename, svg)
+    svg = re.sub(r"(url\(#)([^)]+)", rename, svg)
+    return re.sub(r'((?:xlink:)?href="#)([^"]+)', rename, svg)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(f"not JSON: {type(value).__name__}")
