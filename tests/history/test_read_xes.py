@@ -85,13 +85,6 @@ def test_bpic2012_amount_and_owner(bpic: tuple[DealLog, float]) -> None:
     assert log.frame.filter(pl.col("stage").str.starts_with("A_"))["owner"].null_count() == 0
 
 
-def test_bpic2012_read_time(bpic: tuple[DealLog, float]) -> None:
-    _, seconds = bpic
-    # the target is <= 4 s (5x pm4py's ~20 s); this shared machine is noisy, so the test
-    # only catches gross regressions and the figure is reported by bench runs
-    assert seconds < 12, seconds
-
-
 LIFECYCLE_XES = """<?xml version="1.0" encoding="UTF-8"?>
 <log xes.version="1.0" xmlns="http://www.xes-standard.org/">
   <global scope="event"><string key="concept:name" value="x"/></global>

@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 B2B = ROOT / "examples" / "b2b-cn.flow"
-DATA = ROOT.parent / "shared" / "data"
+from tests.data import DATA  # noqa: E402
+
 RUNNING = DATA / "pm4py-logs" / "running-example.xes"
 MAVEN = DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -11,8 +9,8 @@ import pytest
 import flowsim
 from flowsim.sim.replay import UnknownStages, prepare_replay
 from flowsim.sim.simulate import simulate
+from tests.data import DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 RUNNING = DATA / "pm4py-logs" / "running-example.xes"
 BPIC = DATA / "bpic2012" / "bpic2012.xes.gz"
 MAVEN = DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
