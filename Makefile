@@ -28,11 +28,9 @@ pg-deps:
 
 demo: install system-deps
 	$(BIN)/flowsim check -q examples/b2b-cn.flow
-	@mkdir -p out
-	$(BIN)/flowsim render examples/b2b-cn.flow --view flowchart --touchpoints -o out/b2b-cn.flowchart.svg
-	$(BIN)/flowsim render examples/b2b-cn.flow --view journey -o out/b2b-cn.journey.svg
-	$(BIN)/flowsim render examples/b2b-cn.flow --format html -o out/b2b-cn.html
-	@echo "demo: pictures of examples/b2b-cn.flow are in out/ (open out/b2b-cn.html in a browser)"
+	$(BIN)/flowsim run examples/b2b-cn.flow --history examples/history/b2b-cn-deals.csv \
+		--tz Asia/Shanghai -o out/report
+	@echo "demo: open out/report/index.html in a browser (Markdown: out/report/report.md)"
 
 # The pictures the README shows; tests/render/test_pictures.py checks they are current.
 pictures: install system-deps
@@ -53,6 +51,7 @@ test: lint typecheck unit
 bench: install system-deps
 	$(BIN)/python bench/bench_language.py
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_sim.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis out
