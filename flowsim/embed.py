@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flowsim.api import check_file
 from flowsim.diagnostics import Diagnostic
@@ -27,6 +28,7 @@ from flowsim.render import options as render_options
 from flowsim.render.i18n import words
 
 __all__ = [
+    "CHOICES",
     "OPTIONS",
     "EmbedError",
     "Picture",
@@ -39,7 +41,17 @@ __all__ = [
     "unique_id",
 ]
 
-#: Options a picture takes in both Sphinx and Markdown, with what each means (for messages).
+#: Options with a fixed set of values (shared by the Sphinx directive and the Markdown fence).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "view": VIEWS,
+    "color-by": tuple(COLOR_METRICS),
+    "lang": ("en", "zh"),
+    "detail": ("none", "brief", "full"),
+    "direction": ("LR", "TB"),
+    "lanes": ("department", "role", "none"),
+}
+
+#: Every option a picture takes, with what it means (for messages and the docs).
 OPTIONS: dict[str, str] = {
     "view": "flowchart or journey",
     "scenario": "draw the process as this scenario changes it",
@@ -47,10 +59,13 @@ OPTIONS: dict[str, str] = {
     "color-by": ", ".join(COLOR_METRICS) + " (needs overlay)",
     "theme": "default, mono, dark, print or a .toml file",
     "lang": "en or zh (default: the process's own language)",
+    "detail": "none, brief or full: what a flowchart stage shows",
+    "direction": "LR or TB: flowchart left to right or top to bottom",
+    "lanes": "department, role or none: flowchart lanes",
+    "touchpoints": "flowchart notes with each stage's touchpoints",
     "alt": "text for screen readers and text-only output",
     "caption": "caption under the picture",
 }
-LANGS = ("en", "zh")
 
 
 class EmbedError(Exception):
@@ -72,20 +87,28 @@ class Spec:
     color_by: str | None = None
     theme: str | None = None
     lang: str | None = None
+    detail: str | None = None
+    direction: str | None = None
+    lanes: str | None = None
+    touchpoints: bool = False
 
     def __post_init__(self) -> None:
         problems = []
-        if self.view not in VIEWS:
-            problems.append(f"unknown view {self.view!r}: use {' or '.join(VIEWS)}")
-        if self.lang is not None and self.lang not in LANGS:
-            problems.append(f"unknown lang {self.lang!r}: use {' or '.join(LANGS)}")
-        if self.color_by is not None:
-            if self.color_by not in COLOR_METRICS:
-                problems.append(f"unknown color-by {self.color_by!r}: use {OPTIONS['color-by']}")
-            elif self.overlay is None:
-                problems.append("color-by needs an overlay (the figures to colour by)")
+        for option, values in CHOICES.items():
+            value = getattr(self, option.replace("-", "_"))
+            if value is not None and value not in values:
+                problems.append(f"unknown {option} {value!r}: use {', '.join(values)}")
+        if self.color_by is not None and self.overlay is None:
+            problems.append("color-by needs an overlay (the figures to colour by)")
         if problems:
             raise EmbedError(problems)
+
+    def render_fields(self) -> dict[str, Any]:
+        """The :class:`~flowsim.render.RenderOptions` fields this spec sets (others default)."""
+        fields = {"detail": self.detail, "direction": self.direction, "lanes": self.lanes}
+        return {k: v for k, v in fields.items() if v is not None} | {
+            "touchpoints": self.touchpoints
+        }
 
 
 @dataclass(frozen=True)
@@ -144,6 +167,7 @@ def draw(spec: Spec, *, format: str = "svg") -> Picture:
             color_by=spec.color_by,
             lang=spec.lang,
             process=process,
+            **spec.render_fields(),
         )
         data = render_with_notes(process, opts)[0]
     except ThemeError as err:

@@ -150,6 +150,10 @@ class FlowsimFences(Preprocessor):  # type: ignore[misc]
             color_by=fields.get("color-by"),
             theme=theme,
             lang=fields.get("lang"),
+            detail=fields.get("detail"),
+            direction=fields.get("direction"),
+            lanes=fields.get("lanes"),
+            touchpoints=_flag(fields.get("touchpoints", "false")),
         )
 
 
@@ -162,6 +166,16 @@ def _closing(lines: list[str], start: int, opener: re.Match[str]) -> int | None:
         if close.match(lines[j]):
             return j
     return None
+
+
+def _flag(value: str) -> bool:
+    """``touchpoints: true`` (YAML's spellings of yes and no)."""
+    word = value.lower()
+    if word in ("true", "yes", "on", ""):
+        return True
+    if word in ("false", "no", "off"):
+        return False
+    raise EmbedError([f"touchpoints: expected true or false, got {value!r}"])
 
 
 def _fields(body: list[str]) -> dict[str, str]:

@@ -33,9 +33,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from flowsim import __version__
-from flowsim.embed import LANGS, EmbedError, Spec, draw, figure_html, unique_id
-from flowsim.overlay import COLOR_METRICS
-from flowsim.render import VIEWS
+from flowsim.embed import CHOICES, EmbedError, Spec, draw, figure_html, unique_id
 
 __all__ = ["FlowsimDirective", "flowsim_diagram", "setup"]
 
@@ -48,8 +46,14 @@ class flowsim_diagram(nodes.General, nodes.Element):  # type: ignore[misc]
 
 
 def _choice(values: tuple[str, ...]) -> Any:
-    def check(argument: str) -> str:
-        return str(directives.choice(argument, values))
+    """An option converter for one of ``values``, exactly as written (docutils' own
+    ``choice`` lower-cases, which would refuse ``:direction: TB``)."""
+
+    def check(argument: str | None) -> str:
+        value = (argument or "").strip()
+        if value not in values:
+            raise ValueError(f"{value!r} unknown; use {', '.join(values)}")
+        return value
 
     return check
 
@@ -62,12 +66,11 @@ class FlowsimDirective(SphinxDirective):
     optional_arguments = 0
     final_argument_whitespace = True
     option_spec: ClassVar[dict[str, Any]] = {
-        "view": _choice(VIEWS),
+        **{option: _choice(values) for option, values in CHOICES.items()},
         "scenario": directives.unchanged_required,
         "overlay": directives.path,
-        "color-by": _choice(tuple(COLOR_METRICS)),
         "theme": directives.unchanged_required,
-        "lang": _choice(LANGS),
+        "touchpoints": directives.flag,
         "alt": directives.unchanged,
         "caption": directives.unchanged,
         "name": directives.unchanged,
@@ -99,6 +102,10 @@ class FlowsimDirective(SphinxDirective):
             color_by=self.options.get("color-by"),
             theme=self._theme(),
             lang=self.options.get("lang"),
+            detail=self.options.get("detail"),
+            direction=self.options.get("direction"),
+            lanes=self.options.get("lanes"),
+            touchpoints="touchpoints" in self.options,
         )
 
     def run(self) -> list[Any]:

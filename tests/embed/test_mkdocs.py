@@ -116,10 +116,14 @@ def convert(text: str, **config: str) -> str:
 
 
 def test_paths_relative_to_base_path_and_explicit_id() -> None:
-    text = "```flowsim\nfile: b2b-cn.flow\nid: Sales Map\nlang: en\n```\n"
+    text = (
+        "```flowsim\nfile: b2b-cn.flow\nid: Sales Map\nlang: en\nscenario: 方案提速30%\n"
+        "detail: full\ndirection: TB\ntouchpoints: yes\n```\n"
+    )
     html = convert(text, base_path=str(ROOT / "examples"))
     assert html.startswith('<figure class="flowsim flowsim-flowchart" id="sales-map">')
     assert 'id="sales-map--graph0"' in html and "owner: 销售代表" in html
+    assert "effort ≈6.5h · wait ≈4.0d" in html and "[video] 方案演示 · 4/5" in html
 
 
 def test_other_fences_showing_the_syntax_stay_text() -> None:
@@ -138,5 +142,19 @@ def test_fence_mistakes_are_reported_in_the_page() -> None:
     )
     html = convert(f"```flowsim\nfile: {ROOT}/examples/b2b-cn.flow\ncolor-by: dwell\n```\n")
     assert "color-by needs an overlay" in html
+    html = convert("```flowsim\nfile: x.flow\nview: map\ntouchpoints: maybe\n```\n")
+    assert "touchpoints: expected true or false, got &#x27;maybe&#x27;" in html
+    html = convert("```flowsim\nfile: x.flow\nview: map\n```\n")
+    assert "unknown view &#x27;map&#x27;: use flowchart, journey" in html
     html = convert(f"```flowsim\nfile: {ROOT}/examples/b2b-cn.flow\nscenario: nope\n```\n")
     assert "no scenario named &#x27;nope&#x27; (known: &#x27;增加两名售前&#x27;" in html
+
+
+def test_the_bundled_handbook_builds(tmp_path: Path) -> None:
+    """examples/embed/mkdocs, which docs/embedding.md shows, builds under --strict."""
+    site = ROOT / "examples" / "embed" / "mkdocs"
+    done = mkdocs_build(site, "--strict", "--site-dir", str(tmp_path / "site"))
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert html.count('<figure class="flowsim flowsim-') == 3
+    assert '<figure class="flowsim flowsim-flowchart" id="where-deals-wait">' in html

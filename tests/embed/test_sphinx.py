@@ -44,6 +44,10 @@ PAGE = """Sub page
 
 .. flowsim:: /b2b-cn.flow
    :lang: en
+   :scenario: 方案提速30%
+   :detail: full
+   :direction: TB
+   :touchpoints:
 """
 
 BAD_FLOW = (Path(__file__).parent / "bad.flow").read_text(encoding="utf-8")
@@ -117,20 +121,35 @@ def test_paths_relative_to_the_page_or_the_source_dir(site: Path) -> None:
     assert 'id="flowsim-b2b-cn-flowchart-2"' in second
     assert "负责人: 销售代表" in first  # the file's own language
     assert "owner: 销售代表" in second  # :lang: en: flowsim's own words in English
+    assert "effort ≈6.5h · wait ≈4.0d" in second  # the scenario's effort * 0.7, shown in full
+    assert "[video] 方案演示 · 4/5" in second  # touchpoint notes
 
 
-def test_editing_the_flow_file_rebuilds_the_page(tmp_path: Path) -> None:
+def test_editing_the_flow_file_or_the_theme_rebuilds_the_page(tmp_path: Path) -> None:
     src = make_project(tmp_path, ".. flowsim:: b2b-cn.flow\n")
+    shutil.copy(ROOT / "examples" / "themes" / "acme.toml", src / "acme.toml")
+    with (src / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write('flowsim_theme = "acme.toml"\n')  # relative to the source directory
     assert build(src, tmp_path / "html", "-W") == (0, "")
+    html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert 'stroke="#e35205"' in html  # acme's entry_border
+    theme = src / "acme.toml"
+    theme.write_text(theme.read_text(encoding="utf-8").replace("#e35205", "#123456"), "utf-8")
+    assert build(src, tmp_path / "html", "-W") == (0, "")  # incremental: same output dir
+    html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert 'stroke="#123456"' in html and "#e35205" not in html
     flow = src / "b2b-cn.flow"
     flow.write_text(flow.read_text(encoding="utf-8").replace("初步接触", "首次接触"), "utf-8")
-    assert build(src, tmp_path / "html", "-W") == (0, "")  # incremental: same output dir
+    assert build(src, tmp_path / "html", "-W") == (0, "")
     html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
     assert "首次接触" in html and "初步接触" not in html
 
 
 def test_bad_flow_file_is_a_located_warning_not_a_traceback(tmp_path: Path) -> None:
-    index = ".. flowsim:: bad.flow\n\n.. flowsim:: b2b-cn.flow\n   :scenario: nope\n"
+    index = (
+        ".. flowsim:: bad.flow\n\n.. flowsim:: b2b-cn.flow\n   :scenario: nope\n\n"
+        ".. flowsim:: b2b-cn.flow\n   :direction: lr\n"
+    )
     src = make_project(tmp_path, index)
     (src / "bad.flow").write_text(BAD_FLOW, encoding="utf-8")
     code, warnings = build(src, tmp_path / "html")
@@ -145,6 +164,10 @@ def test_bad_flow_file_is_a_located_warning_not_a_traceback(tmp_path: Path) -> N
     assert "Traceback" not in warnings
     assert f"{src / 'index.rst'}:3: WARNING: flowsim: {src / 'b2b-cn.flow'}: no scenario" in (
         warnings
+    )
+    assert (
+        f'{src / "index.rst"}:6: ERROR: Error in "flowsim" directive:\ninvalid option value:'
+        " (option: \"direction\"; value: 'lr')\n'lr' unknown; use LR, TB." in warnings
     )
     html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
     assert "<svg" not in html  # no picture where the input is wrong; the page is still built
@@ -162,3 +185,12 @@ def test_latex_gets_a_pdf_and_text_gets_the_alt_text(tmp_path: Path) -> None:
     assert build_main(["-q", "-W", "-b", "text", str(src), str(tmp_path / "text")]) == 0
     text = (tmp_path / "text" / "index.txt").read_text(encoding="utf-8")
     assert text.strip() == "[B2B 大客户销售: 客户旅程]"
+
+
+def test_the_bundled_handbook_builds(tmp_path: Path) -> None:
+    """examples/embed/sphinx, which docs/embedding.md shows, builds without a warning."""
+    code, warnings = build(ROOT / "examples" / "embed" / "sphinx", tmp_path / "html", "-W")
+    assert (code, warnings) == (0, "")
+    html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert len(figures(html)) == 3
+    assert '<figure class="align-default" id="where-deals-wait">' in html
