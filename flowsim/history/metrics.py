@@ -313,14 +313,19 @@ class FunnelMetrics(_M):
         cols = ("stage", "entered", "reached", "conversion", "leakage", "median time", "win prob.")
         head = "".join(f"<th>{c}</th>" for c in cols)
         rows = []
-        for s in self.stages.values():
+        # Funnel order (stages by position, then outcomes), not the dict's order.
+        ordered = sorted(
+            self.stages.values(),
+            key=lambda s: (s.kind == "outcome", s.position is None, s.position or 0, s.stage),
+        )
+        for s in ordered:
             cells = (
                 escape(s.stage),
                 str(s.entered),
                 str(s.reached),
                 pct(s.cohort_conversion),
                 pct(s.leakage),
-                hours(s.time_latest.median),
+                "" if s.kind == "outcome" else hours(s.time_latest.median),
                 pct(s.win_probability),
             )
             rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")

@@ -6,6 +6,7 @@ the notebook escaped, so a stage called ``<script>`` is shown, never run.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -79,6 +80,9 @@ def test_funnel_metrics_repr_html_is_an_escaped_table(tmp_path: Path) -> None:
     assert HOSTILE not in html
     assert "<td>&lt;b&gt;&amp;x&lt;/b&gt;</td><td>3</td>" in html  # the stage and its entries
     assert "3 deals (1 won, 1 lost, 1 open), win rate 50%" in html
+    rows = re.findall(r"<tr><td>([^<]*)</td>", html)
+    assert rows == ["&lt;b&gt;&amp;x&lt;/b&gt;", "demo", "lost", "won"]  # funnel order
+    assert "<td>won</td><td>1</td><td>1</td><td>33%</td><td></td><td></td>" in html
 
 
 def test_simulation_result_repr_html_is_an_escaped_table() -> None:
