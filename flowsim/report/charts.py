@@ -16,20 +16,25 @@ kept byte-identical and self-contained.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 from matplotlib import dates as mdates
-from matplotlib.axes import Axes
-from matplotlib.ticker import (
-    FuncFormatter,
-    LogLocator,
-    MaxNLocator,
-    NullLocator,
-    PercentFormatter,
-)
+from matplotlib.ticker import MaxNLocator
 
+from flowsim.report.marks import (
+    MAX_TICKS,
+    annotate,
+    fmt,
+    fmts,
+    gaps,
+    label_bars,
+    lits,
+    log_axis,
+    pad_x,
+    percent_axis,
+    thin_ticks,
+)
 from flowsim.report.style import (
     ACCENT,
     MUTED,
@@ -39,8 +44,8 @@ from flowsim.report.style import (
     chart,
     check_aligned,
     finite,
+    literal,
 )
-from flowsim.report.style import literal as _lit
 
 __all__ = [
     "ChartError",
@@ -57,105 +62,6 @@ __all__ = [
 ]
 
 NO_DATA = "no data"
-_MAX_TICKS = 8
-
-
-def _lits(texts: Sequence[str]) -> list[str]:
-    return [_lit(t) for t in texts]
-
-
-def _decimals(values: Sequence[float]) -> int:
-    """Decimals that show ``values`` with about three significant digits, the same for all."""
-    if all(v == int(v) for v in values):
-        return 0
-    biggest = max(abs(v) for v in values)
-    return 0 if biggest >= 100 else 1 if biggest >= 10 else 2
-
-
-def _fmts(values: Sequence[float], *, percent: bool = False) -> list[str]:
-    """Value annotations sharing one precision, with separators and a real minus sign."""
-    if percent:
-        digits = 0 if all(abs(v) >= 0.1 or v == 0 for v in values) else 1
-        texts = [f"{v:.{digits}%}" for v in values]
-    else:
-        digits = _decimals(values)
-        texts = [f"{v:,.{digits}f}" for v in values]
-    return [t.replace("-", "\u2212") for t in texts]
-
-
-def _fmt(value: float, *, percent: bool = False) -> str:
-    return _fmts([value], percent=percent)[0]
-
-
-def _log_axis(ax: Axes) -> None:
-    """Log x axis with plain tick labels at 1-2-5 steps (no ``10^n`` notation, no minor labels)."""
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _log_tick(float(v))))
-
-
-def _log_tick(value: float) -> str:
-    """A 1-2-5 tick as plain digits: 0.05, 0.5, 1, 20, 5,000."""
-    if value <= 0:
-        return ""
-    digits = max(0, -math.floor(math.log10(value) + 1e-9))
-    return f"{value:,.{digits}f}"
-
-
-def _percent_axis(ax: Axes, axis: str = "x") -> None:
-    target = ax.xaxis if axis == "x" else ax.yaxis
-    target.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-
-
-def _annotate(ax: Axes, x: float, y: float, text: str, *, left: bool = False) -> None:
-    """Small value label just past the end of a bar or interval."""
-    ax.annotate(
-        text,
-        (x, y),
-        xytext=(-3 if left else 3, 0),
-        textcoords="offset points",
-        ha="right" if left else "left",
-        va="center",
-        fontsize=7.5,
-        color=MUTED,
-    )
-
-
-def _label_bars(
-    ax: Axes,
-    ys: Sequence[float],
-    xs: Sequence[float],
-    *,
-    percent: bool = False,
-    suffix: str = "",
-    origin: float = 0.0,
-) -> None:
-    """Write each bar's value past its end (left of bars below ``origin``); NaN bars get none."""
-    shown = [(float(y), float(x)) for y, x in zip(ys, xs, strict=True) if not math.isnan(x)]
-    if not shown:
-        return
-    texts = _fmts([x for _, x in shown], percent=percent)
-    for (y, x), text in zip(shown, texts, strict=True):
-        _annotate(ax, x, y, text + suffix, left=x < origin)
-
-
-def _pad_x(ax: Axes, lo: float, hi: float, *, share: float = 0.12) -> None:
-    """Widen the x range so value labels at the bar ends stay inside the axes."""
-    span = (hi - lo) or abs(hi) or 1.0
-    ax.set_xlim(lo - (share * span if lo < 0 else 0.0), hi + share * span)
-
-
-def _thin_ticks(ax: Axes, labels: Sequence[str]) -> None:
-    """Category labels along x, at most `_MAX_TICKS` of them, always including the first."""
-    step = max(1, math.ceil(len(labels) / _MAX_TICKS))
-    idx = list(range(0, len(labels), step))
-    ax.set_xticks([float(i) for i in idx], [_lit(labels[i]) for i in idx])
-
-
-def _gaps(values: Sequence[float | None]) -> np.ndarray:
-    """Values as floats with NaN for gaps (matplotlib breaks lines and areas at NaN)."""
-    return np.array([np.nan if (v := finite(x)) is None else v for x in values], dtype=float)
 
 
 def funnel(
@@ -179,22 +85,22 @@ def funnel(
         if not stages or not any(finite(v) is not None for vs in series.values() for v in vs):
             c.empty(empty_note)
         else:
-            ys = np.array(c.categories(_lits(stages)))
+            ys = np.array(c.categories(lits(stages)))
             height = 0.8 / len(series)
             for i, (name, values) in enumerate(series.items()):
                 pos = ys - 0.4 + height * (i + 0.5)
-                shares = _gaps(values)
+                shares = gaps(values)
                 c.ax.barh(
                     pos,
                     shares,
                     height=height * 0.92,
-                    label=_lit(name),
+                    label=literal(name),
                     color=PALETTE[i % len(PALETTE)],
                 )
-                _label_bars(c.ax, list(pos), list(shares), percent=True)
-            top = max(1.0, float(np.nanmax([np.nanmax(_gaps(v)) for v in series.values()])))
-            _pad_x(c.ax, 0.0, top)
-            _percent_axis(c.ax)
+                label_bars(c.ax, list(pos), list(shares), percent=True)
+            top = max(1.0, float(np.nanmax([np.nanmax(gaps(v)) for v in series.values()])))
+            pad_x(c.ax, 0.0, top)
+            percent_axis(c.ax)
             c.decorate(xlabel=ylabel, grid="x", legend=True)
     return c.svg
 
@@ -216,13 +122,13 @@ def stage_times(
     for name, values in parts.items():
         check_aligned("stage_times", len(stages), **{f"part {name!r}": values})
     with chart(title=title, source=source, rows=len(stages)) as c:
-        matrix = np.array([np.nan_to_num(_gaps(v)) for v in parts.values()]).reshape(
+        matrix = np.array([np.nan_to_num(gaps(v)) for v in parts.values()]).reshape(
             len(parts), len(stages)
         )
         if not stages or not parts or not matrix.any():
             c.empty(empty_note)
         else:
-            ys = c.categories(_lits(stages))
+            ys = c.categories(lits(stages))
             left = np.zeros(len(stages))
             for i, (name, row) in enumerate(zip(parts, matrix, strict=True)):
                 c.ax.barh(
@@ -230,12 +136,12 @@ def stage_times(
                     row,
                     left=left,
                     height=0.62,
-                    label=_lit(name),
+                    label=literal(name),
                     color=PALETTE[i % len(PALETTE)],
                 )
                 left = left + row
-            _label_bars(c.ax, ys, [t if t > 0 else math.nan for t in left])
-            _pad_x(c.ax, 0.0, float(left.max()))
+            label_bars(c.ax, ys, [t if t > 0 else math.nan for t in left])
+            pad_x(c.ax, 0.0, float(left.max()))
             c.decorate(xlabel=xlabel, grid="x", legend=True)
     return c.svg
 
@@ -260,14 +166,14 @@ def distributions(
     check_aligned("distributions", len(stages), samples=samples)
     cleaned: list[np.ndarray] = []
     for values in samples:
-        arr = _gaps(values)
+        arr = gaps(values)
         arr = arr[~np.isnan(arr)]
         cleaned.append(arr[arr > 0] if log_scale else arr)
     with chart(title=title, source=source, rows=len(stages)) as c:
         if not any(len(a) for a in cleaned):
             c.empty(empty_note)
         else:
-            ys = c.categories(_lits(stages))
+            ys = c.categories(lits(stages))
             rows = [(y, a) for y, a in zip(ys, cleaned, strict=True) if len(a)]
             c.ax.boxplot(
                 [a for _, a in rows],
@@ -282,9 +188,9 @@ def distributions(
                 whiskerprops={"color": PALETTE[0], "linewidth": 1.0},
                 capprops={"color": PALETTE[0], "linewidth": 1.0},
             )
-            c.categories(_lits(stages))  # boxplot resets the ticks to its positions
+            c.categories(lits(stages))  # boxplot resets the ticks to its positions
             if log_scale:
-                _log_axis(c.ax)
+                log_axis(c.ax)
             c.decorate(xlabel=xlabel, grid="x")
     return c.svg
 
@@ -306,7 +212,7 @@ def histogram(
     """
     if bins < 1:
         raise ChartError(f"histogram: bins must be at least 1, got {bins}")
-    cleaned = {name: _gaps(v) for name, v in groups.items()}
+    cleaned = {name: gaps(v) for name, v in groups.items()}
     cleaned = {name: a[~np.isnan(a)] for name, a in cleaned.items()}
     with chart(title=title, source=source) as c:
         pooled = np.concatenate([np.zeros(0), *cleaned.values()])
@@ -320,7 +226,12 @@ def histogram(
                     continue
                 c.ax.hist(values, bins=edges_list, histtype="stepfilled", color=color, alpha=0.28)
                 c.ax.hist(
-                    values, bins=edges_list, histtype="step", color=color, lw=1.3, label=_lit(name)
+                    values,
+                    bins=edges_list,
+                    histtype="step",
+                    color=color,
+                    lw=1.3,
+                    label=literal(name),
                 )
             c.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             c.decorate(xlabel=xlabel, ylabel=ylabel, grid="y", legend=True)
@@ -346,7 +257,7 @@ def cumulative_flow(
     for name, values in counts.items():
         check_aligned("cumulative_flow", len(times), **{f"counts {name!r}": values})
     with chart(title=title, source=source) as c:
-        layers = [_gaps(v) for v in counts.values()]
+        layers = [gaps(v) for v in counts.values()]
         if not times or not any(np.any(~np.isnan(layer)) for layer in layers):
             c.empty(empty_note)
         else:
@@ -357,15 +268,15 @@ def cumulative_flow(
                 xs = np.arange(len(times), dtype=float)
             colors = [PALETTE[i % len(PALETTE)] for i in range(len(layers))]
             c.ax.stackplot(
-                xs, *layers, labels=_lits(list(counts)), colors=colors, alpha=0.85, lw=0.0
+                xs, *layers, labels=lits(list(counts)), colors=colors, alpha=0.85, lw=0.0
             )
             c.ax.set_xlim(float(xs[0]), float(xs[-1]) if len(xs) > 1 else float(xs[0]) + 1.0)
             if dated:
-                locator = mdates.AutoDateLocator(maxticks=_MAX_TICKS)  # type: ignore[no-untyped-call]
+                locator = mdates.AutoDateLocator(maxticks=MAX_TICKS)  # type: ignore[no-untyped-call]
                 c.ax.xaxis.set_major_locator(locator)
                 c.ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
             else:
-                _thin_ticks(c.ax, [str(t) for t in times])
+                thin_ticks(c.ax, [str(t) for t in times])
             c.ax.set_ylim(bottom=0.0)
             c.decorate(xlabel=xlabel, ylabel=ylabel, grid="y", legend=True, reverse=True)
     return c.svg
@@ -399,7 +310,7 @@ def intervals(
         if not any(m is not None for m, _, _ in rows):
             c.empty(empty_note)
         else:
-            ys = c.categories(_lits(labels))
+            ys = c.categories(lits(labels))
             if zero_line:
                 c.ax.axvline(0.0, color=NEUTRAL, lw=0.9, ls="--", zorder=1)
             seen: list[float] = [0.0] if zero_line else []
@@ -413,7 +324,7 @@ def intervals(
                     c.ax.plot(ends, [y, y], color=color, lw=2.0, solid_capstyle="butt")
                     c.ax.plot(ends, [y, y], ls="none", marker="|", ms=8, color=color)
                 c.ax.plot([mean], [y], ls="none", marker="o", ms=6, color=color, zorder=3)
-                mid, *around = _fmts([mean, *ends], percent=percent)
+                mid, *around = fmts([mean, *ends], percent=percent)
                 text = f"{mid} [{around[0]}, {around[1]}]" if len(around) == 2 else mid
                 # Values in a column right of the axes, as in a printed forest plot.
                 c.ax.annotate(
@@ -432,7 +343,7 @@ def intervals(
             margin = 0.05 * ((max(seen) - min(seen)) or 1.0)
             c.ax.set_xlim(min(seen) - margin, max(seen) + margin)
             if percent:
-                _percent_axis(c.ax)
+                percent_axis(c.ax)
             c.decorate(xlabel=xlabel, grid="x")
     return c.svg
 
@@ -469,20 +380,20 @@ def tornado(
         if not any(v is not None for v in (*lows, *highs)):
             c.empty(empty_note)
         else:
-            ys = c.categories([_lit(labels[i]) for i in order])
+            ys = c.categories([literal(labels[i]) for i in order])
             two = high_effect is not None
             height = 0.62
-            series = [(lows, _lit(low_label), PALETTE[0])]
+            series = [(lows, literal(low_label), PALETTE[0])]
             if two:
-                series.append((highs, _lit(high_label), PALETTE[1]))
+                series.append((highs, literal(high_label), PALETTE[1]))
             values: list[float] = [0.0]
             for effects, name, color in series:
                 row = np.array([np.nan if effects[i] is None else effects[i] for i in order])
                 c.ax.barh(ys, row, height=height, color=color, label=name if name else None)
-                _label_bars(c.ax, ys, list(row))
+                label_bars(c.ax, ys, list(row))
                 values += [float(v) for v in row if not np.isnan(v)]
             c.ax.axvline(0.0, color=MUTED, lw=0.9)
-            _pad_x(c.ax, min(values), max(values), share=0.18)
+            pad_x(c.ax, min(values), max(values), share=0.18)
             c.decorate(xlabel=xlabel, grid="x", legend=True)
     return c.svg
 
@@ -517,24 +428,24 @@ def scorecard(
         if not measures:
             c.empty(empty_note)
         else:
-            ys = c.categories(_lits(measures))
-            _log_axis(c.ax)
+            ys = c.categories(lits(measures))
+            log_axis(c.ax)
             known = [r for r in ratios if r is not None]
             lo = min([0.5, *known]) / 1.6
             hi = max([threshold * 1.5, *known]) * 2.2
             c.ax.set_xlim(lo, hi)
             for y, r in zip(ys, ratios, strict=True):
                 if r is None:
-                    _annotate(c.ax, 1.0, y, _lit(na_label))
+                    annotate(c.ax, 1.0, y, literal(na_label))
                     continue
                 color = ACCENT if r > threshold else PALETTE[0]
                 c.ax.barh([y], [r - 1.0], left=1.0, height=0.6, color=color)
             drawn = [math.nan if r is None else r for r in ratios]
-            _label_bars(c.ax, ys, drawn, suffix="×", origin=1.0)
+            label_bars(c.ax, ys, drawn, suffix="×", origin=1.0)
             c.ax.axvline(1.0, color=MUTED, lw=0.9)
             c.ax.axvline(threshold, color=ACCENT, lw=1.1, ls="--")
             c.ax.annotate(
-                f"{_fmt(threshold)}×",
+                f"{fmt(threshold)}×",
                 (threshold, 0.0),
                 xycoords=("data", "axes fraction"),
                 xytext=(3, 3),
@@ -577,31 +488,31 @@ def fan(
         else:
             xs = np.arange(len(periods), dtype=float)
             c.ax.fill_between(
-                xs, _gaps(p10), _gaps(p90), color=PALETTE[0], alpha=0.22, lw=0.0, label="P10–P90"
+                xs, gaps(p10), gaps(p90), color=PALETTE[0], alpha=0.22, lw=0.0, label="P10–P90"
             )
-            c.ax.plot(xs, _gaps(p50), color=PALETTE[0], lw=1.8, marker="o", ms=3, label="P50")
+            c.ax.plot(xs, gaps(p50), color=PALETTE[0], lw=1.8, marker="o", ms=3, label="P50")
             if actual is not None:
                 c.ax.plot(
                     xs,
-                    _gaps(actual),
+                    gaps(actual),
                     color=PALETTE[7],
                     lw=0.0,
                     marker="o",
                     ms=4.5,
-                    label=_lit(actual_label) if actual_label else None,
+                    label=literal(actual_label) if actual_label else None,
                 )
             if reference is not None:
                 ref = [reference] * len(periods) if not isinstance(reference, list) else reference
                 c.ax.plot(
                     xs,
-                    _gaps(ref),
+                    gaps(ref),
                     color=PALETTE[1],
                     lw=1.4,
                     ls="--",
-                    label=_lit(reference_label) if reference_label else None,
+                    label=literal(reference_label) if reference_label else None,
                 )
             c.ax.set_xlim(-0.3, len(periods) - 0.7)
-            _thin_ticks(c.ax, periods)
+            thin_ticks(c.ax, periods)
             c.decorate(xlabel=xlabel, ylabel=ylabel, grid="y", legend=True)
     return c.svg
 
@@ -619,15 +530,15 @@ def bars(
     """Plain horizontal bars with their values written at the end (data-quality, conformance)."""
     check_aligned("bars", len(labels), values=values)
     with chart(title=title, source=source, rows=len(labels)) as c:
-        row = _gaps(values)
+        row = gaps(values)
         if not labels or np.all(np.isnan(row)):
             c.empty(empty_note)
         else:
-            ys = c.categories(_lits(labels))
+            ys = c.categories(lits(labels))
             c.ax.barh(ys, row, height=0.62, color=PALETTE[0])
-            _label_bars(c.ax, ys, list(row), percent=percent)
-            _pad_x(c.ax, min(0.0, float(np.nanmin(row))), max(0.0, float(np.nanmax(row))))
+            label_bars(c.ax, ys, list(row), percent=percent)
+            pad_x(c.ax, min(0.0, float(np.nanmin(row))), max(0.0, float(np.nanmax(row))))
             if percent:
-                _percent_axis(c.ax)
+                percent_axis(c.ax)
             c.decorate(xlabel=xlabel, grid="x")
     return c.svg

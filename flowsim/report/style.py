@@ -149,7 +149,6 @@ def _rc() -> dict[str, Any]:
     return {
         "svg.fonttype": "path",
         "svg.hashsalt": "flowsim-report",
-        "svg.image_inline": True,
         "path.simplify": True,
         "font.family": list(font_families()),
         "font.size": 9.0,

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from flowsim.report import charts
+from flowsim.report.marks import fmts
 from flowsim.report.style import ChartError, font_families
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,3 +367,46 @@ def test_empty_data_gives_a_chart_with_a_note(name: str) -> None:
 def test_misaligned_input_is_a_clear_error(call: Callable[[], str], message: str) -> None:
     with pytest.raises(ChartError, match=re.escape(message)):
         call()
+
+
+def test_numbers_share_one_precision_and_a_true_minus() -> None:
+    assert fmts([-6.8, -8.9, -4.7]) == ["\u22126.80", "\u22128.90", "\u22124.70"]
+    assert fmts([1248.0, 37.0, 3.0]) == ["1,248", "37", "3"]
+    assert fmts([-0.001, 12.5]) == ["0.0", "12.5"]
+    assert fmts([0.48, 0.05], percent=True) == ["48.0%", "5.0%"]
+
+
+def test_large_samples_and_zero_hours_on_a_log_axis() -> None:
+    """100,000 stays (a third of them zero hours) give a small file: no outlier dots drawn."""
+    many = [float(i % 500) for i in range(100_000)]
+    svg = charts.distributions(
+        ["a", "b"], [many, [0.0, 0.0]], title="t", xlabel="h", source="s", log_scale=True
+    )
+    assert len(svg) < 60_000
+    assert "no-data" not in svg
+
+
+def test_fan_with_a_reference_per_period() -> None:
+    svg = charts.fan(
+        ["Q1", "Q2"],
+        [1.0, 2.0],
+        [2.0, 3.0],
+        [3.0, 4.0],
+        title="t",
+        ylabel="y",
+        source="s",
+        reference=[2.5, 2.5],
+        reference_label="pipeline",
+    )
+    assert "<!-- pipeline -->" in svg
+    with pytest.raises(ChartError, match="reference has 1 values for 2 labels"):
+        charts.fan(
+            ["Q1", "Q2"],
+            [1.0, 2.0],
+            [2.0, 3.0],
+            [3.0, 4.0],
+            title="t",
+            ylabel="y",
+            source="s",
+            reference=[2.5],
+        )
