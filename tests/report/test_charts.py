@@ -387,26 +387,13 @@ def test_large_samples_and_zero_hours_on_a_log_axis() -> None:
 
 
 def test_fan_with_a_reference_per_period() -> None:
-    svg = charts.fan(
-        ["Q1", "Q2"],
-        [1.0, 2.0],
-        [2.0, 3.0],
-        [3.0, 4.0],
-        title="t",
-        ylabel="y",
-        source="s",
-        reference=[2.5, 2.5],
-        reference_label="pipeline",
-    )
-    assert "<!-- pipeline -->" in svg
+    def fan(reference: list[float]) -> str:
+        quantiles = ([1.0, 2.0], [2.0, 3.0], [3.0, 4.0])
+        return charts.fan(
+            ["Q1", "Q2"], *quantiles, title="t", ylabel="y", source="s",
+            reference=reference, reference_label="pipeline",
+        )  # fmt: skip
+
+    assert "<!-- pipeline -->" in fan([2.5, 2.5])
     with pytest.raises(ChartError, match="reference has 1 values for 2 labels"):
-        charts.fan(
-            ["Q1", "Q2"],
-            [1.0, 2.0],
-            [2.0, 3.0],
-            [3.0, 4.0],
-            title="t",
-            ylabel="y",
-            source="s",
-            reference=[2.5],
-        )
+        fan([2.5])
