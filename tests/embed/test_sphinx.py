@@ -32,6 +32,8 @@ INDEX = """Sales process
    :scenario: Sharper qualification
    :alt: Sharper qualification flowchart
 
+See :ref:`heat` and :numref:`heat`.
+
 .. toctree::
 
    sub/page
@@ -61,7 +63,7 @@ def make_project(root: Path, index: str = INDEX) -> Path:
     shutil.copy(ROOT / "examples" / "language" / "10-scenarios.flow", src / "scenarios.flow")
     shutil.copy(ROOT / "examples" / "overlay" / "b2b-cn.metrics.json", src / "overlay")
     (src / "conf.py").write_text(
-        'project = "demo"\nextensions = ["flowsim.sphinx"]\n', encoding="utf-8"
+        'project = "demo"\nextensions = ["flowsim.sphinx"]\nnumfig = True\n', encoding="utf-8"
     )
     (src / "index.rst").write_text(index, encoding="utf-8")
     if "sub/page" in index:
@@ -106,7 +108,18 @@ def test_pictures_are_inline_svg_with_chinese_labels(site: Path) -> None:
 def test_caption_name_and_unique_ids(site: Path) -> None:
     html = (site / "html" / "index.html").read_text(encoding="utf-8")
     assert re.search(r'<figure class="[^"]*" id="heat">\s*<div class="flowsim flowsim-fl', html)
-    assert re.search(r"<figcaption>\s*<p><span class=\"caption-text\">售前是 <em>瓶颈</em>", html)
+    assert re.search(
+        r"<figcaption>\s*<p><span class=\"caption-number\">Fig. 1 </span>"
+        r"<span class=\"caption-text\">售前是 <em>瓶颈</em>",
+        html,
+    )
+    # :ref: and :numref: reach the captioned picture by its :name:.
+    assert re.search(
+        r'<a class="reference internal" href="#heat"><span class="std std-ref">'
+        r"售前是 瓶颈</span></a>",
+        html,
+    )
+    assert re.search(r'href="#heat"><span class="std std-numref">Fig. 1</span></a>', html)
     ids = Counter(re.findall(r'\sid="([^"]*)"', html))
     assert [i for i, n in ids.items() if n > 1] == []
     # The journey's accessible name points at its own (prefixed) title.
