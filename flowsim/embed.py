@@ -16,6 +16,7 @@ import difflib
 import html
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,16 +236,22 @@ def figure_html(
     alt: str,
     caption: str | None = None,
     tag: str = "figure",
+    classes: Sequence[str] = (),
+    own_id: bool = True,
 ) -> str:
     """The picture as HTML: a ``<figure>`` (or ``tag``) holding the inline SVG and a caption.
 
     The SVG sits in a horizontally scrolling box so a wide flowchart keeps readable text on a
     narrow page; ``role="img"`` with the alt text is what screen readers announce.
+    ``element_id`` prefixes the SVG's ids; ``own_id=False`` leaves it off the element itself
+    (when a surrounding figure carries it).
     """
     body = inline_svg(svg, element_id)
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    names = html.escape(" ".join(["flowsim", f"flowsim-{view}", *classes]))
+    ident = f' id="{html.escape(element_id)}"' if own_id else ""
     return (
-        f'<{tag} class="flowsim flowsim-{view}" id="{html.escape(element_id)}">'
+        f'<{tag} class="{names}"{ident}>'
         f'<div class="flowsim-svg" style="overflow-x:auto" role="img"'
         f' aria-label="{html.escape(alt)}">\n{body}\n</div>{cap}</{tag}>'
     )

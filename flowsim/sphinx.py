@@ -155,17 +155,16 @@ class FlowsimDirective(SphinxDirective):
 
 
 def _visit_html(translator: Any, node: Any) -> None:
-    # Inside a captioned figure the figure carries the id; the picture needs no second one.
-    in_figure = isinstance(node.parent, nodes.figure)
     html = figure_html(
         node["svg"].encode("utf-8"),
         element_id=node["prefix"],
         view=node["view"],
         alt=node["alt"],
         tag="div",
+        classes=node["classes"],
+        # Inside a captioned figure the figure carries the id; the picture needs no second one.
+        own_id=not isinstance(node.parent, nodes.figure),
     )
-    if in_figure:
-        html = html.replace(f' id="{node["prefix"]}"', "", 1)
     translator.body.append(html + "\n")
     raise nodes.SkipNode
 

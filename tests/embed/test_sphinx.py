@@ -31,6 +31,7 @@ INDEX = """Sales process
 .. flowsim:: scenarios.flow
    :scenario: Sharper qualification
    :alt: Sharper qualification flowchart
+   :class: wide
 
 See :ref:`heat` and :numref:`heat`.
 
@@ -88,7 +89,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def figures(html: str) -> list[str]:
-    return re.findall(r'<div class="flowsim flowsim-\w+".*?</svg>\s*</div>', html, re.S)
+    return re.findall(r'<div class="flowsim flowsim-\w+[^"]*".*?</svg>\s*</div>', html, re.S)
 
 
 def test_pictures_are_inline_svg_with_chinese_labels(site: Path) -> None:
@@ -101,6 +102,7 @@ def test_pictures_are_inline_svg_with_chinese_labels(site: Path) -> None:
     assert "客户旅程" in journey and "初步接触" in journey
     assert 'aria-label="B2B 大客户销售: 客户旅程"' in journey  # default alt, the file's language
     assert "停留时间: 9.8天" in heat and "CRM 2026&#45;Q3, 400 deals" in heat  # overlay drawn
+    assert scenario.startswith('<div class="flowsim flowsim-flowchart wide" id="flowsim-scenarios-')
     assert 'aria-label="Sharper qualification flowchart"' in scenario
     assert re.findall(r">(\d+%)</text>", scenario) == ["35%", "65%", "55%", "45%"]
 
@@ -156,6 +158,17 @@ def test_editing_the_flow_file_or_the_theme_rebuilds_the_page(tmp_path: Path) ->
     assert build(src, tmp_path / "html", "-W") == (0, "")
     html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
     assert "首次接触" in html and "初步接触" not in html
+
+
+def test_editing_an_included_file_rebuilds_the_page(tmp_path: Path) -> None:
+    src = make_project(tmp_path, ".. flowsim:: language/11-include.flow\n")
+    shutil.copytree(ROOT / "examples" / "language", src / "language")
+    assert build(src, tmp_path / "html", "-W") == (0, "")
+    assert "owner: Account executive" in (tmp_path / "html" / "index.html").read_text("utf-8")
+    org = src / "language" / "shared" / "org.flow"
+    org.write_text(org.read_text("utf-8").replace("Account executive", "Closer"), "utf-8")
+    assert build(src, tmp_path / "html", "-W") == (0, "")
+    assert "owner: Closer" in (tmp_path / "html" / "index.html").read_text("utf-8")
 
 
 def test_bad_flow_file_is_a_located_warning_not_a_traceback(tmp_path: Path) -> None:
