@@ -194,7 +194,8 @@ _ARIA = re.compile(r'(aria-(?:labelledby|describedby))="([^"]*)"')
 
 
 def inline_svg(svg: bytes, prefix: str) -> str:
-    """An SVG document as an element to inline in HTML: from ``<svg`` on, ids made page-unique.
+    """An SVG document as an element to inline in HTML: from ``<svg`` on, ids made page-unique,
+    links not underlined by the page's CSS.
 
     Every ``id`` becomes ``{prefix}--{id}`` and so does every reference to one (``url(#..)``,
     ``href="#.."``, ``aria-labelledby``). Ids made by :func:`unique_id` never contain ``--``,
@@ -202,6 +203,9 @@ def inline_svg(svg: bytes, prefix: str) -> str:
     """
     text = svg.decode("utf-8")
     text = text[max(text.find("<svg"), 0) :].strip()  # no XML prolog, DOCTYPE or comments
+    # Graphviz wraps nodes in <a xlink:title> for tooltips; page CSS for links (Sphinx themes
+    # underline every <a>) would otherwise underline every label of the picture.
+    text = text.replace("<a ", '<a style="text-decoration:none" ')
     text = _ID.sub(lambda m: f'id="{prefix}--{m.group(1)}"', text)
     text = _URL_REF.sub(lambda m: f"url(#{prefix}--{m.group(1)})", text)
     text = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}--{m.group(2)}"', text)

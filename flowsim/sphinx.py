@@ -151,6 +151,9 @@ class FlowsimDirective(SphinxDirective):
         deps = [self._path(self.arguments[0])]
         if self.options.get("overlay"):
             deps.append(self._path(self.options["overlay"]))
+        theme = self._theme()
+        if theme is not None and theme.lower().endswith(".toml"):
+            deps.append(theme)
         return deps
 
 

@@ -101,6 +101,7 @@ def test_pictures_are_inline_svg_with_chinese_labels(site: Path) -> None:
     assert "<svg" in journey and "<?xml" not in html
     assert "客户旅程" in journey and "初步接触" in journey
     assert 'aria-label="B2B 大客户销售: 客户旅程"' in journey  # default alt, the file's language
+    assert '<a style="text-decoration:none" xlink:title="初步接触">' in heat  # not underlined
     assert "停留时间: 9.8天" in heat and "CRM 2026&#45;Q3, 400 deals" in heat  # overlay drawn
     assert scenario.startswith('<div class="flowsim flowsim-flowchart wide" id="flowsim-scenarios-')
     assert 'aria-label="Sharper qualification flowchart"' in scenario
