@@ -47,6 +47,7 @@ __all__ = [
     "Distribution",
     "FidelityResult",
     "FlowError",
+    "Forecast",
     "FunnelMetrics",
     "LogError",
     "Outcome",
@@ -63,6 +64,7 @@ __all__ = [
     "Touchpoint",
     "Transition",
     "__version__",
+    "backtest",
     "bottlenecks",
     "check",
     "check_file",
@@ -70,6 +72,7 @@ __all__ = [
     "conformance",
     "discover",
     "fidelity",
+    "forecast",
     "load",
     "metrics",
     "parse",
@@ -96,6 +99,9 @@ _LAZY = {
     "BottleneckReport": "flowsim.sim.bottlenecks",
     "fidelity": "flowsim.sim.fidelity",
     "FidelityResult": "flowsim.sim.fidelity",
+    "forecast": "flowsim.sim.forecast",
+    "Forecast": "flowsim.sim.forecast",
+    "backtest": "flowsim.sim.backtest",
 }
 
 

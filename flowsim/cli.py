@@ -1155,5 +1155,103 @@ class _Steps:
             self.status.update(name)
 
 
+@main.command()
+@_log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--history", required=True, type=click.Path(dir_okay=False), help="The deals so far.")
+@click.option("--horizon", default="90d", show_default=True, help="How far ahead: 90d, 13w.")
+@click.option(
+    "--as-of",
+    "as_of",
+    help="Forecast from the pipeline open at this date (default: the log's last event); "
+    "earlier than the log's end, the forecast is also scored against what happened.",
+)
+@click.option("--replications", "-n", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
+@click.option("--cluster", help="Run replications on this Dask scheduler (tcp://host:8786).")
+@click.option(
+    "--keep-stale", is_flag=True, help="Keep open deals older than the model's stays in the run."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-o", "--output", help="Write the forecast here instead of stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_guard
+def forecast(
+    file: str,
+    history: str,
+    horizon: str,
+    as_of: str | None,
+    replications: int,
+    seed: int,
+    workers: int | None,
+    cluster: str | None,
+    keep_stale: bool,
+    fmt: str,
+    output: str | None,
+    quiet: bool,
+    source: LogSource,
+) -> None:
+    """Forecast wins and revenue from the open pipeline, beside the CRM weighted pipeline."""
+    import datetime as dt
+
+    from flowsim.sim.backtest import backtest as score
+    from flowsim.sim.forecast import forecast as predict
+    from flowsim.sim.forecast import last_event
+
+    process = _load_or_exit(file)[0]
+    hours = _hours(horizon, "--horizon")
+    if not hours:
+        raise click.BadParameter("the horizon must be longer than 0", param_hint="--horizon")
+    try:
+        when = _parse_as_of(as_of, source.tz) if as_of is not None else None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--as-of") from None
+    deal_log = _read_log_or_exit(history, source)
+    try:
+        end = last_event(deal_log)
+    except ValueError as err:
+        click.echo(f"flowsim: {history}: {err}", err=True)
+        sys.exit(1)
+    scored = None
+    note = None
+    options: dict[str, Any] = {
+        "replications": replications,
+        "seed": seed,
+        "workers": workers,
+        "cluster": cluster,
+        "drop_stale": not keep_stale,
+    }
+    try:
+        with _Progress(quiet) as progress:
+            if when is not None and when + dt.timedelta(hours=hours) <= end:
+                scored = score(process, deal_log, when, hours, progress=progress, **options)
+                result = scored.forecast
+            else:
+                if when is not None and when < end:
+                    note = (
+                        f"no backtest: the horizon runs past the history's last event "
+                        f"({end:%Y-%m-%d}); choose an earlier --as-of or a shorter --horizon"
+                    )
+                result = predict(
+                    process, deal_log, horizon_hours=hours, as_of=when, progress=progress, **options
+                )
+    except (ValueError, RuntimeError) as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    if note is not None:
+        result = result.model_copy(update={"notes": [*result.notes, note]})
+    if fmt == "json":
+        data = {
+            "forecast": result.model_dump(mode="json"),
+            "backtest": scored.model_dump(mode="json", exclude={"forecast"}) if scored else None,
+        }
+        _emit(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
+    else:
+        _emit(result.text() + ("\n" + scored.text() if scored is not None else ""), output)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

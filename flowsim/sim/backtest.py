@@ -1,0 +1,319 @@
+"""Backtest: forecast from an earlier date and score it against what happened afterwards.
+
+``backtest(process, history, as_of)`` cuts the history at ``as_of`` (what was known then),
+forecasts the horizon from that state with both methods, and compares them with the wins and
+revenue the full history records inside the horizon, per calendar week, per month and in
+total.
+
+No peeking: the forecast sees only records that began by ``as_of``, with exits and work
+starts after it removed. Amounts are the subtle part: a wide CRM export (Maven's
+``close_value``) writes a deal's *final* value on all its records, and 0 on lost deals, so an
+open deal's amount in the file is news from the future. The backtest therefore blanks the
+amount of every deal without an outcome by ``as_of``; those deals draw from the model's
+``amount`` instead. Without a ``process`` the model is discovered from the cut history, and
+a model without ``amount`` gets one: the amounts of the deals won before ``as_of``.
+
+Scores, for wins and revenue, per week and per month:
+
+Per-period scores use the *whole* calendar weeks and months inside the horizon: the partial
+first and last periods (a two-day week) would weigh as much as a full one in the mean.
+
+* **MAPE**: mean of |forecast − actual| / actual over the periods with a non-zero actual
+  (periods with nothing won are left out of the mean and counted).
+* **coverage**: the share of periods whose actual lies inside the forecast's P10–P90 band.
+* **total**: the absolute percentage error over the whole horizon, and whether the band
+  holds the actual total.
+
+The Monte Carlo's forecast is its P50 and its band P10–P90. The weighted pipeline predicts a
+single total (today's open deals' eventual wins, no timing, no new deals): per period it is
+spread evenly over the horizon (each period gets the total × its share of the horizon's
+hours, and so does its band, P10–P90 of independent coin flips per deal). That flat
+run-rate is how a CRM's number is read against a weekly or monthly actual.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowsim.history.log import DealLog
+from flowsim.model import Empirical, Process
+from flowsim.sim.forecast import (
+    Band,
+    Forecast,
+    PeriodForecast,
+    Progress,
+    forecast,
+    last_event,
+    won_records,
+)
+from flowsim.sim.periods import calendar_periods
+from flowsim.sim.replay import node_lookup
+
+__all__ = ["Actual", "Backtest", "Score", "backtest", "history_at"]
+
+Method = Literal["monte_carlo", "weighted_pipeline"]
+
+
+class Actual(BaseModel):
+    """What happened in one period's part of the window."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period: str
+    whole: bool = Field(description="The window covers the whole calendar period.")
+    wins: float
+    revenue: float | None
+
+
+class Score(BaseModel):
+    """One method's accuracy on one measure at one granularity."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: Method
+    measure: Literal["wins", "revenue"]
+    view: Literal["week", "month", "total"]
+    mape: float | None = Field(description="Mean absolute percentage error (0.1 = 10%).")
+    coverage: float | None = Field(description="Share of periods inside the P10-P90 band.")
+    periods: int
+    zero_periods: int = Field(0, description="Periods with an actual of 0 (not in the MAPE).")
+
+
+class Backtest(BaseModel):
+    """The result of :func:`backtest`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    as_of: str
+    data_end: str
+    model: str = Field(description="Which model forecast, and what it was fitted on.")
+    forecast: Forecast
+    actual_weeks: list[Actual]
+    actual_months: list[Actual]
+    actual_total: Actual
+    scores: list[Score]
+    notes: list[str] = Field(default_factory=list)
+
+    def score(self, method: Method, measure: str, view: str) -> Score:
+        for s in self.scores:
+            if (s.method, s.measure, s.view) == (method, measure, view):
+                return s
+        raise KeyError((method, measure, view))
+
+    def text(self) -> str:
+        from flowsim.sim.forecast_text import backtest_text
+
+        return backtest_text(self)
+
+
+def history_at(log: DealLog, as_of: datetime, process: Process | None = None) -> DealLog:
+    """The log as it stood at ``as_of``: later records dropped, later exits and starts blanked.
+
+    With ``process``, the amounts of deals without an outcome by ``as_of`` are blanked too
+    (see the module docstring: an export's amount of an open deal is its final value).
+    """
+    cut = log.frame.filter(pl.col("entered_at") <= as_of).with_columns(
+        pl.when(pl.col(c) <= as_of).then(pl.col(c)).otherwise(None).alias(c)
+        for c in ("left_at", "started_at")
+    )
+    if process is not None:
+        lookup = node_lookup(process)
+        ends = {o.id for o in process.outcomes}
+        names = [
+            n
+            for n in cut["stage"].unique().to_list()
+            if lookup.get(str(n).strip().casefold()) in ends
+        ]
+        closed = cut.filter(pl.col("stage").is_in(names))["deal"].unique()
+        cut = cut.with_columns(
+            pl.when(pl.col("deal").is_in(closed.to_list())).then(pl.col("amount")).otherwise(None)
+        )
+    return DealLog(cut, log.report, log.roles)
+
+
+def backtest(
+    process: Process | None,
+    history: DealLog,
+    as_of: datetime,
+    horizon_hours: float = 90 * 24,
+    *,
+    replications: int = 200,
+    seed: int = 0,
+    workers: int | None = None,
+    cluster: str | None = None,
+    progress: Progress | None = None,
+    tz: str = "UTC",
+    drop_stale: bool = True,
+) -> Backtest:
+    """Forecast from the state at ``as_of`` and score both methods against the history after.
+
+    ``process=None`` discovers the model from the history before ``as_of`` only (``tz`` is
+    the discovery's time zone). The horizon must end inside the history.
+    """
+    from flowsim.history.discover import discover
+
+    if as_of.tzinfo is None:
+        raise ValueError("as_of needs a time zone")
+    as_of = as_of.astimezone(UTC)
+    data_end = last_event(history)
+    end = as_of + timedelta(hours=horizon_hours)
+    if end > data_end:
+        raise ValueError(
+            f"the backtest horizon ends {end:%Y-%m-%d}, after the history's last event "
+            f"({data_end:%Y-%m-%d}): choose an earlier as-of date or a shorter horizon"
+        )
+    notes: list[str] = []
+    known = history_at(history, as_of)
+    if known.frame.height == 0:
+        raise ValueError(f"the history has no records by {as_of:%Y-%m-%d}: nothing to start from")
+    if process is None:
+        process = discover(known, tz=tz).process
+        model = f"discovered from the {known.deals} deals with records by the as-of date"
+    else:
+        model = "the given model (fitted on whatever it was fitted on: check it saw no later data)"
+    known = history_at(history, as_of, process)
+    if process.amount is None:
+        won = won_records(known, process)["amount"].drop_nulls()
+        won = won.filter(won.is_finite() & (won >= 0))
+        if won.len():
+            process = process.model_copy(update={"amount": Empirical(values=tuple(won.to_list()))})
+            notes.append(
+                f"the model has no amount: deals are valued like the {won.len()} deals won "
+                "before the as-of date (resampled)"
+            )
+    notes.append(
+        "open deals' amounts in the history were hidden (an export holds their final value); "
+        "they draw from the model's amount"
+    )
+    result = forecast(
+        process,
+        known,
+        horizon_hours=horizon_hours,
+        as_of=as_of,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        cluster=cluster,
+        progress=progress,
+        drop_stale=drop_stale,
+    )
+    tz_f = result.timezone
+    won_all = won_records(history, process).filter(
+        (pl.col("entered_at") > as_of) & (pl.col("entered_at") <= end)
+    )
+    hours = (
+        (won_all["entered_at"].dt.epoch("us") - int(as_of.timestamp() * 1e6)) / 3.6e9
+    ).to_numpy()
+    amounts = won_all["amount"].to_numpy().astype(float)
+    has_amount = result.revenue_known and not bool(np.isnan(amounts).all())
+    amounts = np.where(np.isnan(amounts), 0.0, amounts)
+
+    def actual(view: Literal["week", "month"]) -> list[Actual]:
+        from flowsim.sim.periods import bin_sums
+
+        periods = calendar_periods(as_of, horizon_hours, view, tz_f)
+        wins = bin_sums(hours, None, periods)
+        revenue = bin_sums(hours, amounts, periods)
+        return [
+            Actual(
+                period=p.label,
+                whole=p.whole,
+                wins=float(w),
+                revenue=float(r) if has_amount else None,
+            )
+            for p, w, r in zip(periods, wins, revenue, strict=True)
+        ]
+
+    weeks, months = actual("week"), actual("month")
+    total = Actual(
+        period="total",
+        whole=True,
+        wins=float(len(hours)),
+        revenue=float(amounts.sum()) if has_amount else None,
+    )
+    scores: list[Score] = []
+    for view, fc, act in (
+        ("week", result.weeks, weeks),
+        ("month", result.months, months),
+        ("total", [result.total], [total]),
+    ):
+        for measure in ("wins", "revenue"):
+            if measure == "revenue" and not has_amount:
+                continue
+            scores.append(_score("monte_carlo", measure, view, _mc(fc, measure), act))
+            scores.append(
+                _score("weighted_pipeline", measure, view, _flat(result, fc, measure), act)
+            )
+    return Backtest(
+        as_of=result.as_of,
+        data_end=data_end.isoformat(),
+        model=model,
+        forecast=result,
+        actual_weeks=weeks,
+        actual_months=months,
+        actual_total=total,
+        scores=scores,
+        notes=notes,
+    )
+
+
+def _mc(periods: list[PeriodForecast], measure: str) -> list[Band]:
+    out = []
+    for p in periods:
+        band = p.wins if measure == "wins" else p.revenue
+        assert band is not None
+        out.append(band)
+    return out
+
+
+def _flat(result: Forecast, periods: list[PeriodForecast], measure: str) -> list[Band]:
+    """The weighted pipeline spread evenly over the horizon, period by period."""
+    whole = result.weighted.wins if measure == "wins" else result.weighted.revenue
+    assert whole is not None
+    out = []
+    for p in periods:
+        share = (
+            (datetime.fromisoformat(p.end) - datetime.fromisoformat(p.start)).total_seconds()
+            / 3600
+            / result.horizon_hours
+        )
+        out.append(
+            Band(
+                mean=whole.mean * share,
+                p10=whole.p10 * share,
+                p50=whole.mean * share,
+                p90=whole.p90 * share,
+            )
+        )
+    return out
+
+
+def _score(
+    method: Method, measure: Any, view: Any, bands: list[Band], actuals: list[Actual]
+) -> Score:
+    pairs = [(b, a) for b, a in zip(bands, actuals, strict=True) if a.whole]
+    values = [a.wins if measure == "wins" else a.revenue for _, a in pairs]
+    errors: list[float] = []
+    inside = 0
+    zero = 0
+    for (band, _), value in zip(pairs, values, strict=True):
+        assert value is not None
+        inside += band.p10 <= value <= band.p90
+        if value == 0:
+            zero += 1
+            continue
+        errors.append(abs(band.p50 - value) / value)
+    return Score(
+        method=method,
+        measure=measure,
+        view=view,
+        mape=float(np.mean(errors)) if errors else None,
+        coverage=inside / len(values) if values else None,
+        periods=len(values),
+        zero_periods=zero,
+    )

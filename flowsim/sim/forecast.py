@@ -1,0 +1,560 @@
+"""Pipeline forecast: Monte Carlo from today's open deals, beside the CRM weighted pipeline.
+
+``forecast(process, history)`` starts from the deals open at ``as_of`` (each continues from
+its current stage, conditioned on the time it has already spent there: the engine's "start
+from today"), adds new deals arriving by the model, and runs the horizon ``replications``
+times. Every replication's wins and revenue are binned by calendar week and month in the
+worker (a few numbers per replication travel back, not the deals), and the bands are the
+10th, 50th and 90th percentiles over replications.
+
+Beside it stands the number a CRM shows: the *weighted pipeline*, Σ over open deals of
+P(win | current stage) × amount. P(win | stage) is taken from the model (the probability of
+eventually reaching a ``won`` outcome from the stage: an absorbing Markov chain over the
+transition probabilities), so both methods rest on the same fitted model and differ only in
+what they assume about time and new deals. Its P10-P90 band treats each open deal as an
+independent coin with that probability.
+
+Amounts: an open deal's amount from history, else a draw from the model's ``amount``; new
+deals draw from ``amount``. Without any amount the forecast counts deals only, and says so.
+A ``target`` in the model adds the probability of reaching it in each target period (revenue
+won since the period start before ``as_of`` counts), and which scenario raises it most: every
+scenario runs the same replications on the same random streams (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowsim.model import Distribution, Process
+from flowsim.sim.engine import Settings, run_once
+from flowsim.sim.executors import default_workers, run_batches
+from flowsim.sim.periods import Per, Period, bin_sums, calendar_periods
+from flowsim.sim.replay import OpenDeal, node_lookup, open_deals
+from flowsim.sim.sampling import Streams, block_sampler
+
+__all__ = [
+    "Band",
+    "Forecast",
+    "PeriodForecast",
+    "StageWin",
+    "TargetForecast",
+    "TargetPeriod",
+    "WeightedPipeline",
+    "forecast",
+    "last_event",
+    "win_probabilities",
+]
+
+Progress = Callable[[int, int], None]
+
+#: the views every forecast bins into (the target's period is added when there is a target)
+VIEWS: tuple[Per, ...] = ("week", "month")
+
+
+class Band(BaseModel):
+    """A quantity over replications: mean and the 10th, 50th and 90th percentiles."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mean: float
+    p10: float
+    p50: float
+    p90: float
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Band:
+        q = np.quantile(values, [0.1, 0.5, 0.9]) if values.size else np.zeros(3)
+        return cls(
+            mean=float(values.mean()) if values.size else 0.0,
+            p10=float(q[0]),
+            p50=float(q[1]),
+            p90=float(q[2]),
+        )
+
+
+class PeriodForecast(BaseModel):
+    """Wins (deals) and revenue inside one calendar period's part of the forecast window."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period: str = Field(description="'2026-W03', '2026-01', or 'total'.")
+    start: str = Field(description="Start of the window part (ISO, process time zone).")
+    end: str
+    whole: bool = Field(description="The window covers the whole calendar period.")
+    wins: Band
+    revenue: Band | None = None
+
+
+class StageWin(BaseModel):
+    """One stage's line of the weighted pipeline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = Field(description="The stage id.")
+    win_probability: float = Field(description="P(eventually won | in this stage).")
+    open_deals: int
+    amount: float | None = Field(description="Sum of the open deals' amounts.")
+    expected_wins: float
+    expected_revenue: float | None
+
+
+class WeightedPipeline(BaseModel):
+    """The classic CRM number: Σ over open deals of P(win | stage) × amount."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: str = (
+        "P(win | stage) from the model: the probability of eventually reaching a won outcome "
+        "from the stage (absorbing Markov chain over the transition probabilities)"
+    )
+    open_deals: int
+    amounts_from_model: int = Field(
+        0, description="Open deals without an amount in history, valued at the model's mean."
+    )
+    stages: list[StageWin]
+    wins: Band = Field(description="Expected eventual wins; P10-P90 from independent deals.")
+    revenue: Band | None = None
+
+
+class TargetPeriod(BaseModel):
+    """The probability of reaching the target in one target period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period: str = Field(description="'2026-Q1', '2026-03', '2026-W09' or '2026'.")
+    complete: bool = Field(description="The horizon reaches the period's end.")
+    already_won: float = Field(description="Revenue won in the period before as_of.")
+    start: str = Field(description="The calendar period's start (ISO).")
+    end: str
+    revenue: Band = Field(description="already_won + forecast revenue up to the horizon.")
+    probability: float = Field(description="Share of replications reaching the target.")
+    scenarios: dict[str, float] = Field(
+        default_factory=dict, description="The same probability under each scenario."
+    )
+
+
+class TargetForecast(BaseModel):
+    """The model's sales target against the forecast."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: float
+    currency: str | None
+    per: Per
+    periods: list[TargetPeriod]
+    best_scenario: str | None = Field(
+        None, description="The scenario raising the probability most (mean over periods)."
+    )
+    best_gain: float | None = Field(None, description="Its gain in probability (0..1).")
+
+
+class Forecast(BaseModel):
+    """The result of :func:`forecast` (plain data; its JSON is the contract)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    process: str
+    as_of: str
+    end: str
+    horizon_hours: float
+    timezone: str
+    seed: int
+    replications: int
+    open_deals: int
+    stale_deals: int = Field(
+        0, description="Open deals in their stage longer than 99% of the model's stays."
+    )
+    stale_dropped: bool = Field(True, description="The Monte Carlo left the stale deals out.")
+    arrivals_per_week: float | None
+    currency: str | None
+    revenue_known: bool
+    weeks: list[PeriodForecast]
+    months: list[PeriodForecast]
+    total: PeriodForecast
+    weighted: WeightedPipeline
+    target: TargetForecast | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    def text(self) -> str:
+        """The report a person reads (see :mod:`flowsim.sim.forecast_text`)."""
+        from flowsim.sim.forecast_text import forecast_text
+
+        return forecast_text(self)
+
+
+# ---- the model's stage win probabilities ------------------------------------------------------
+
+
+def win_probabilities(process: Process) -> dict[str, float]:
+    """P(a deal in each stage eventually reaches a ``won`` outcome), from the model.
+
+    Solves ``x = r + Q x`` (``Q``: stage-to-stage probabilities, ``r``: the probability of
+    moving straight to a won outcome). The language refuses trap loops (E215), so ``I - Q`` is
+    invertible.
+    """
+    stages = [s.id for s in process.stages]
+    index = {s: i for i, s in enumerate(stages)}
+    won = {o.id for o in process.outcomes if o.result == "won"}
+    n = len(stages)
+    q = np.zeros((n, n))
+    r = np.zeros(n)
+    for s in stages:
+        for t, p in process.outgoing(s):
+            if t.target in index:
+                q[index[s], index[t.target]] += p
+            elif t.target in won:
+                r[index[s]] += p
+    x = np.linalg.solve(np.eye(n) - q, r) if n else r
+    return {s: float(min(1.0, max(0.0, x[i]))) for i, s in enumerate(stages)}
+
+
+# ---- history helpers ---------------------------------------------------------------------------
+
+
+def last_event(log: Any) -> datetime:
+    """The log's last timestamp (entry, start or exit): where "today" is by default."""
+    frame = log.frame
+    ends = [
+        v
+        for v in (frame["entered_at"].max(), frame["left_at"].max(), frame["started_at"].max())
+        if isinstance(v, datetime)
+    ]
+    if not ends:
+        raise ValueError("the history has no timestamps")
+    return max(ends)
+
+
+def won_records(log: Any, process: Process) -> pl.DataFrame:
+    """The log's arrivals in a won outcome: one row per deal (its first), with its amount."""
+    lookup = node_lookup(process)
+    won = {o.id for o in process.outcomes if o.result == "won"}
+    frame: pl.DataFrame = log.frame
+    names = [
+        n for n in frame["stage"].unique().to_list() if lookup.get(str(n).strip().casefold()) in won
+    ]
+    return (
+        frame.filter(pl.col("stage").is_in(names))
+        .sort(["deal", "entered_at", "source_row"])
+        .group_by("deal", maintain_order=True)
+        .agg(pl.col("entered_at").first(), pl.col("amount").drop_nulls().last())
+    )
+
+
+# ---- the Monte Carlo ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Payload:
+    """What every worker needs, shipped once per batch: the runs, and how to bin them."""
+
+    processes: tuple[Process, ...]  # the baseline first, then each scenario
+    settings: Settings
+    seed: int
+    won: tuple[int, ...]  # node indices of won outcomes
+    fill: Distribution | None  # amount for deals without one (open deals from history)
+    views: dict[str, list[Period]]
+
+
+def _run_batch(payload: _Payload, batch: list[tuple[int, int]]) -> list[tuple[int, int, Any]]:
+    """Run each (scenario, replication) and bin its wins and revenue by period (in the worker)."""
+    out: list[tuple[int, int, Any]] = []
+    horizon = payload.settings.until or 0.0
+    for s, r in batch:
+        base = payload.processes[0]
+        run = run_once(payload.processes[s], payload.settings, payload.seed, r, base=base)
+        amount = run.amount.copy()
+        unknown = np.isnan(amount)
+        if payload.fill is not None and unknown.any():
+            rng = Streams(payload.seed, r).rng("amount:open-deals")
+            amount[unknown] = block_sampler(payload.fill)(rng, int(unknown.sum()))
+        won = np.isin(run.outcome, payload.won) & (run.finish >= 0) & (run.finish <= horizon)
+        t, a = run.finish[won], amount[won]
+        a = np.where(np.isnan(a), 0.0, a)
+        out.append(
+            (
+                s,
+                r,
+                {v: (bin_sums(t, None, ps), bin_sums(t, a, ps)) for v, ps in payload.views.items()},
+            )
+        )
+    return out
+
+
+def _batches(jobs: list[tuple[int, int]], workers: int) -> list[list[tuple[int, int]]]:
+    size = max(1, math.ceil(len(jobs) / (4 * max(workers, 1))))
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+
+def _limits(process: Process, seed: int) -> dict[int, float]:
+    """Per stage index, the 99th percentile of the model's stay (effort + wait, 4,096 draws).
+
+    An open deal older than that is *stale*: the model knows almost no stay that long.
+    """
+    streams = Streams(seed, 0)
+    q99: dict[int, float] = {}
+    for i, stage in enumerate(process.stages):
+        total = np.zeros(4096)
+        for dist, name in ((stage.effort, "effort"), (stage.wait, "wait")):
+            if dist is not None:
+                total += block_sampler(dist)(streams.rng(f"stale:{name}:{stage.id}"), 4096)
+        q99[i] = float(np.quantile(total, 0.99))
+    return q99
+
+
+def _weighted(
+    process: Process, pipeline: list[OpenDeal], fill: float | None, seed: int
+) -> WeightedPipeline:
+    probs = win_probabilities(process)
+    stages = [s.id for s in process.stages]
+    p = np.array([probs[stages[d.node]] for d in pipeline])
+    raw = np.array([d.amount for d in pipeline], dtype=float)
+    missing = np.isnan(raw)
+    known = not missing.any() or fill is not None
+    amount = np.where(missing, fill if fill is not None else 0.0, raw)
+    rows: list[StageWin] = []
+    for i, s in enumerate(stages):
+        here = np.array([d.node == i for d in pipeline], dtype=bool)
+        if not here.any():
+            continue
+        rows.append(
+            StageWin(
+                stage=s,
+                win_probability=probs[s],
+                open_deals=int(here.sum()),
+                amount=float(amount[here].sum()) if known else None,
+                expected_wins=float(p[here].sum()),
+                expected_revenue=float((p * amount)[here].sum()) if known else None,
+            )
+        )
+    # the band: each open deal an independent coin with its stage's probability
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x5EED,)))
+    wins = np.zeros(2000)
+    revenue = np.zeros(2000)
+    for lo in range(0, len(pipeline), 512):
+        coins = rng.random((2000, len(p[lo : lo + 512]))) < p[lo : lo + 512]
+        wins += coins.sum(axis=1)
+        revenue += coins @ amount[lo : lo + 512]
+
+    def band(draws: np.ndarray, mean: float) -> Band:
+        b = Band.of(draws)
+        return b.model_copy(update={"mean": mean})
+
+    return WeightedPipeline(
+        open_deals=len(pipeline),
+        amounts_from_model=int(missing.sum()) if fill is not None else 0,
+        stages=rows,
+        wins=band(wins, float(p.sum())),
+        revenue=band(revenue, float(p @ amount)) if known else None,
+    )
+
+
+def _iso(moment: datetime, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(tz)).isoformat()
+
+
+def forecast(
+    process: Process,
+    history: Any,
+    *,
+    horizon_hours: float = 90 * 24,
+    as_of: datetime | None = None,
+    replications: int = 200,
+    seed: int = 0,
+    workers: int | None = None,
+    cluster: str | None = None,
+    progress: Progress | None = None,
+    drop_stale: bool = True,
+) -> Forecast:
+    """Forecast wins and revenue from the pipeline open at ``as_of`` (default: the log's end).
+
+    ``history`` is a :class:`~flowsim.history.DealLog`; records after ``as_of`` are ignored.
+    Same arguments and ``seed`` give the same result whatever ``workers`` or ``cluster`` runs
+    the replications. ``drop_stale`` leaves out of the Monte Carlo the open deals older than
+    99% of the model's stays in their stage (the weighted pipeline always counts them).
+    """
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    if not horizon_hours > 0:
+        raise ValueError("the horizon must be longer than 0 hours")
+    when = last_event(history) if as_of is None else as_of
+    if when.tzinfo is None:
+        raise ValueError("as_of needs a time zone")
+    when = when.astimezone(UTC)
+    tz = (process.calendar.timezone if process.calendar else None) or "UTC"
+    pipeline = open_deals(history, process, when)
+    limits = _limits(process, int(seed))
+    stale = [d for d in pipeline if d.age > limits.get(d.node, math.inf)]
+    running = [d for d in pipeline if not drop_stale or d.age <= limits.get(d.node, math.inf)]
+    if not running and process.arrivals is None:
+        raise ValueError(
+            f"no deal of the history is open at {when:%Y-%m-%d %H:%M} UTC and the model has no "
+            "arrivals: nothing to forecast"
+        )
+    notes: list[str] = []
+    fill = process.amount
+    missing = sum(1 for d in pipeline if math.isnan(d.amount))
+    revenue_known = fill is not None or (missing == 0 and process.arrivals is None)
+    if fill is None and not revenue_known:
+        notes.append(
+            "deal counts only: "
+            + (
+                f"{missing} open deals have no amount in history and "
+                if missing
+                else "new deals have no amount and "
+            )
+            + "the model has no `amount` (add e.g. `amount lognormal(mean 20000, sd 8000)` to the "
+            "process block)"
+        )
+    elif missing and fill is not None:
+        notes.append(
+            f"{missing} of {len(pipeline)} open deals have no amount in history: each replication "
+            "draws theirs from the model's `amount`"
+        )
+    target = process.target if revenue_known else None
+    if process.target is not None and target is None:
+        notes.append("the target cannot be assessed without deal amounts")
+    names = [s.name for s in process.scenarios] if target is not None else []
+    processes = (process, *(process.with_scenario(n) for n in names))
+    views: dict[str, list[Period]] = {
+        v: calendar_periods(when, horizon_hours, v, tz) for v in VIEWS
+    }
+    views["total"] = [
+        Period("total", when, when + timedelta(hours=horizon_hours), 0.0, horizon_hours, True)
+    ]
+    if target is not None:
+        views["target"] = calendar_periods(when, horizon_hours, target.per, tz)
+    index = {n.id: i for i, n in enumerate(process.iter_nodes())}
+    won_nodes = tuple(index[o.id] for o in process.outcomes if o.result == "won")
+    if not won_nodes:
+        notes.append("the model has no outcome with `result won`: every forecast is zero")
+    settings = Settings(epoch=when, until=float(horizon_hours), open_deals=tuple(running))
+    payload = _Payload(processes, settings, int(seed), won_nodes, fill, views)
+    jobs = [(s, r) for s in range(len(processes)) for r in range(replications)]
+    n_workers = 1 if cluster is None and workers == 1 else workers
+    if n_workers is None and cluster is None:
+        n_workers = default_workers()
+    per_view = {v: np.zeros((len(processes), replications, 2, len(ps))) for v, ps in views.items()}
+    done = 0
+    for results in run_batches(
+        _run_batch, payload, _batches(jobs, n_workers or 8), workers=n_workers, cluster=cluster
+    ):
+        for s, r, binned in results:
+            for v, (wins, revenue) in binned.items():
+                per_view[v][s, r, 0] = wins
+                per_view[v][s, r, 1] = revenue
+        done += len(results)
+        if progress is not None:
+            progress(done, len(jobs))
+
+    def table(view: str) -> list[PeriodForecast]:
+        data = per_view[view][0]
+        return [
+            PeriodForecast(
+                period=p.label,
+                start=_iso(when + timedelta(hours=p.lo), tz),
+                end=_iso(when + timedelta(hours=p.hi), tz),
+                whole=p.whole,
+                wins=Band.of(data[:, 0, k]),
+                revenue=Band.of(data[:, 1, k]) if revenue_known else None,
+            )
+            for k, p in enumerate(views[view])
+        ]
+
+    if stale:
+        notes.append(
+            f"{len(stale)} open deals have been in their stage longer than 99% of the model's "
+            "stays (stale, in CRM terms): "
+            + (
+                "the Monte Carlo leaves them out (the model knows no stay that long)"
+                if drop_stale
+                else "the Monte Carlo keeps them, and they move on within days of as_of"
+            )
+            + "; the weighted pipeline counts them, as a CRM does"
+        )
+    arrivals = process.arrivals
+    return Forecast(
+        process=process.name,
+        as_of=_iso(when, tz),
+        end=_iso(when + timedelta(hours=horizon_hours), tz),
+        horizon_hours=float(horizon_hours),
+        timezone=tz,
+        seed=int(seed),
+        replications=replications,
+        open_deals=len(pipeline),
+        stale_deals=len(stale),
+        stale_dropped=drop_stale,
+        arrivals_per_week=arrivals.per_hour * 168 if arrivals is not None else None,
+        currency=process.currency,
+        revenue_known=revenue_known,
+        weeks=table("week"),
+        months=table("month"),
+        total=table("total")[0],
+        weighted=_weighted(
+            process, pipeline, fill.expected if fill is not None else None, int(seed)
+        ),
+        target=(
+            _target(target, views["target"], per_view["target"], names, history, process, when, tz)
+            if target is not None
+            else None
+        ),
+        notes=notes,
+    )
+
+
+def _target(
+    target: Any,
+    periods: list[Period],
+    data: np.ndarray,
+    names: list[str],
+    history: Any,
+    process: Process,
+    when: datetime,
+    tz: str,
+) -> TargetForecast:
+    """P(revenue in the period >= target), per period and scenario; the best scenario."""
+    won = won_records(history, process).filter(pl.col("entered_at") <= when)
+    horizon_end = when + timedelta(hours=periods[-1].hi) if periods else when
+    rows: list[TargetPeriod] = []
+    gains = np.zeros(len(names))
+    for k, p in enumerate(periods):
+        before = won.filter(pl.col("entered_at") >= p.start)["amount"].fill_null(0.0).sum()
+        already = float(before) if p.start < when else 0.0
+        revenue = data[:, :, 1, k] + already  # (scenario, replication)
+        reached = (revenue >= target.amount).mean(axis=1)
+        gains += reached[1:] - reached[0]
+        rows.append(
+            TargetPeriod(
+                period=p.label,
+                start=_iso(p.start, tz),
+                end=_iso(p.end, tz),
+                complete=p.end <= horizon_end,
+                already_won=already,
+                revenue=Band.of(revenue[0]),
+                probability=float(reached[0]),
+                scenarios={n: float(reached[i + 1]) for i, n in enumerate(names)},
+            )
+        )
+    best: str | None = None
+    gain: float | None = None
+    if names and periods:
+        i = int(np.argmax(gains))
+        if gains[i] > 0:
+            best, gain = names[i], float(gains[i] / len(periods))
+    return TargetForecast(
+        amount=target.amount,
+        currency=target.currency or process.currency,
+        per=target.per,
+        periods=rows,
+        best_scenario=best,
+        best_gain=gain,
+    )

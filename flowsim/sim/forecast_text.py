@@ -1,0 +1,184 @@
+"""The forecast and the backtest as text: tables a person reads in a terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flowsim.sim.periods import Per
+
+if TYPE_CHECKING:
+    from flowsim.sim.backtest import Backtest, Score
+    from flowsim.sim.forecast import Band, Forecast, PeriodForecast
+
+__all__ = ["backtest_text", "forecast_text"]
+
+
+def _n(x: float) -> str:
+    """Deals: whole numbers stay whole, others get one decimal."""
+    return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 or abs(x) >= 100 else f"{x:,.1f}"
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def _table(rows: list[list[str]], right: int = 1) -> list[str]:
+    """Columns padded to their widest cell; all but the first ``right``-aligned."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [
+            c.ljust(w) if i < right else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        out.append("  " + "  ".join(cells).rstrip())
+    return out
+
+
+def _band_cells(b: Band | None, fmt: object) -> list[str]:
+    if b is None:
+        return ["", "", "", ""]
+    f = fmt if callable(fmt) else _n
+    return [f(b.p10), f(b.p50), f(b.p90), f(b.mean)]
+
+
+def _periods(
+    title: str, periods: list[PeriodForecast], total: PeriodForecast, money: bool
+) -> list[str]:
+    head = [title, "wins P10", "P50", "P90", "mean"]
+    if money:
+        head += ["revenue P10", "P50", "P90", "mean"]
+    rows = [head]
+    for p in [*periods, total]:
+        label = p.period if p.whole or p.period == "total" else f"{p.period} (part)"
+        cells = [label, *_band_cells(p.wins, _n)]
+        if money:
+            cells += _band_cells(p.revenue, _money)
+        rows.append(cells)
+    return _table(rows)
+
+
+def forecast_text(f: Forecast) -> str:
+    """The forecast: per-week and per-month bands, the weighted pipeline, the target."""
+    money = f.revenue_known
+    cur = f" {f.currency}" if f.currency else ""
+    lines = [
+        f"Forecast for {f.process!r}: {f.as_of[:16].replace('T', ' ')} to "
+        f"{f.end[:16].replace('T', ' ')} ({f.timezone}), {f.horizon_hours / 24:g} days, "
+        f"{f.replications} replications, seed {f.seed}",
+        f"Open pipeline: {f.open_deals} deals"
+        + (f" ({f.stale_deals} stale)" if f.stale_deals else "")
+        + (
+            f"; new deals: {f.arrivals_per_week:,.1f} a week by the model"
+            if f.arrivals_per_week
+            else "; no new deals (the model has no arrivals)"
+        ),
+        "",
+        "Monte Carlo (wins = deals won in the period"
+        + (
+            f"; revenue = their amounts{', ' + f.currency if f.currency else ''})" if money else ")"
+        ),
+        *_periods("week", f.weeks, f.total, money),
+        "",
+        *_periods("month", f.months, f.total, money),
+        "",
+    ]
+    w = f.weighted
+    lines.append(
+        "Weighted pipeline (classic CRM: Σ P(win | stage) × amount over the open deals; "
+        "P(win | stage) from the model, an absorbing Markov chain)"
+    )
+    rows = [
+        ["stage", "P(win)", "open deals", "expected wins"] + (["expected revenue"] if money else [])
+    ]
+    for s in w.stages:
+        row = [s.stage, _pct(s.win_probability), str(s.open_deals), _n(s.expected_wins)]
+        if money:
+            row.append(_money(s.expected_revenue) if s.expected_revenue is not None else "")
+        rows.append(row)
+    total_row = ["total", "", str(w.open_deals), _n(w.wins.mean)]
+    if money:
+        total_row.append(_money(w.revenue.mean) if w.revenue is not None else "")
+    rows.append(total_row)
+    lines += _table(rows)
+    band = f"  P10–P90 (independent deals): wins {_n(w.wins.p10)}–{_n(w.wins.p90)}"
+    if money and w.revenue is not None:
+        band += f", revenue {_money(w.revenue.p10)}–{_money(w.revenue.p90)}{cur}"
+    lines.append(band)
+    mc = f"  Monte Carlo over the horizon: wins P50 {_n(f.total.wins.p50)}"
+    if money and f.total.revenue is not None:
+        mc += f", revenue P50 {_money(f.total.revenue.p50)}{cur}"
+    lines.append(mc + " (new deals included; the weighted pipeline counts eventual wins)")
+    if w.amounts_from_model:
+        lines.append(
+            f"  {w.amounts_from_model} open deals without an amount are valued at the model's mean"
+        )
+    if f.target is not None:
+        t = f.target
+        tcur = f" {t.currency}" if t.currency else ""
+        lines += ["", f"Target {_money(t.amount)}{tcur} per {t.per}"]
+        names = list(t.periods[0].scenarios) if t.periods else []
+        rows = [["period", "already won", "revenue P50", "P(reach)", *names]]
+        for p in t.periods:
+            label = p.period if p.complete else f"{p.period} (to horizon)"
+            rows.append(
+                [
+                    label,
+                    _money(p.already_won),
+                    _money(p.revenue.p50),
+                    _pct(p.probability),
+                    *(_pct(p.scenarios[n]) for n in names),
+                ]
+            )
+        lines += _table(rows)
+        if t.best_scenario is not None and t.best_gain is not None:
+            lines.append(
+                f"  Raises it most: scenario {t.best_scenario!r}, "
+                f"+{100 * t.best_gain:.1f} points on average over the periods"
+            )
+        elif names:
+            lines.append("  No scenario of the model raises it.")
+    if f.notes:
+        lines += ["", *(f"Note: {n}" for n in f.notes)]
+    return "\n".join(lines) + "\n"
+
+
+def _score_cells(s: Score) -> list[str]:
+    cov = "—" if s.coverage is None else f"{round(s.coverage * s.periods)}/{s.periods}"
+    return [_pct(s.mape), cov]
+
+
+def backtest_text(b: Backtest) -> str:
+    """The backtest's scores for both methods, then the actuals beside the forecast."""
+    lines = [
+        f"Backtest from {b.as_of[:10]} (history to {b.data_end[:10]}); model: {b.model}",
+        "MAPE of the forecast (Monte Carlo P50; weighted pipeline spread evenly over the "
+        "horizon) and how many periods' actuals lie inside the P10–P90 band",
+    ]
+    rows = [["measure", "Monte Carlo MAPE", "in band", "weighted MAPE", "in band"]]
+    for measure in ("wins", "revenue"):
+        view: Per | str
+        for view in ("week", "month", "total"):
+            try:
+                mc = b.score("monte_carlo", measure, view)
+                wp = b.score("weighted_pipeline", measure, view)
+            except KeyError:
+                continue
+            label = f"{measure} per {view}" if view != "total" else f"{measure}, whole horizon"
+            rows.append([label, *_score_cells(mc), *_score_cells(wp)])
+    lines += _table(rows)
+    lines += ["", "Actual against the Monte Carlo band (wins)"]
+    rows = [["period", "actual", "P10", "P50", "P90"]]
+    for a, p in zip(b.actual_months, b.forecast.months, strict=True):
+        rows.append([a.period, _n(a.wins), _n(p.wins.p10), _n(p.wins.p50), _n(p.wins.p90)])
+    t = b.forecast.total.wins
+    rows.append(["total", _n(b.actual_total.wins), _n(t.p10), _n(t.p50), _n(t.p90)])
+    lines += _table(rows)
+    lines.append(f"  weighted pipeline: {_n(b.forecast.weighted.wins.mean)} wins")
+    if b.notes:
+        lines += ["", *(f"Note: {n}" for n in b.notes)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,259 @@
+"""Pipeline forecast and backtest: known answers, targets, no peeking, the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+import flowsim
+from flowsim.sim.backtest import backtest, history_at
+from flowsim.sim.forecast import forecast, win_probabilities
+from flowsim.sim.periods import calendar_periods
+from tests.data import DATA
+
+MAVEN = DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
+AS_OF = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
+
+#: one stage, a fixed 10-day stay, 30% won: every open deal closes on day 10, 30% of them won
+MODEL = """
+process "Renewals" {{
+  currency EUR
+  {amount}
+  {target}
+}}
+stage work "Work" {{ wait 10d }}
+outcome won "Won" {{ result won }}
+outcome lost "Lost" {{ result lost }}
+work -> won 30%
+work -> lost
+{scenarios}
+"""
+
+SCENARIOS = """
+scenario "better close" { work -> won 60% }
+scenario "slower" { stage work wait * 4 }
+"""
+
+
+def model(amount: str = "amount 1000", target: str = "", scenarios: str = "") -> flowsim.Process:
+    return flowsim.parse(MODEL.format(amount=amount, target=target, scenarios=scenarios))
+
+
+def history(tmp_path: Path, *, amounts: bool = True, outcomes: bool = False) -> Path:
+    """400 deals entering 'work' on 2026-01-05 and 10 won on 2026-01-02 (1,000 each).
+
+    With ``outcomes`` the open deals also close on 2026-01-15, 120 of them won: what a
+    backtest from 2026-01-05 should find.
+    """
+    amount = "1000" if amounts else ""
+    rows = ["deal,stage,timestamp,amount"]
+    for i in range(10):
+        rows += [f"W{i},work,2025-12-20 00:00,{amount}", f"W{i},won,2026-01-02 00:00,{amount}"]
+    for i in range(400):
+        rows.append(f"D{i:03d},work,2026-01-05 00:00,{amount}")
+        if outcomes:
+            rows.append(f"D{i:03d},{'won' if i < 120 else 'lost'},2026-01-15 00:00,{amount}")
+    path = tmp_path / "deals.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_known_answer_wins_per_week(tmp_path: Path) -> None:
+    log = flowsim.read_log(history(tmp_path))
+    f = forecast(model(), log, horizon_hours=28 * 24, replications=100, seed=3, workers=1)
+    assert f.as_of.startswith("2026-01-05T00:00")  # default: the log's last event
+    assert f.open_deals == 400 and f.stale_deals == 0
+    assert [w.period for w in f.weeks] == ["2026-W02", "2026-W03", "2026-W04", "2026-W05"]
+    # every deal closes on 2026-01-15 (week 3): Binomial(400, 0.3) wins there, none elsewhere
+    w3 = f.weeks[1].wins
+    assert abs(w3.mean - 120) < 4  # sd of the mean over 100 replications: 0.92
+    assert w3.p10 < 120 < w3.p90
+    assert 0.7 * 9.17 < (w3.p90 - w3.p10) / 2.563 < 1.3 * 9.17  # the binomial's spread
+    assert all(w.wins.p90 == 0 for i, w in enumerate(f.weeks) if i != 1)
+    assert f.total.wins.mean == w3.mean
+    assert f.weeks[1].revenue is not None and f.weeks[1].revenue.mean == 1000 * w3.mean
+    # the classic CRM number: 400 × 30% × 1,000
+    assert f.weighted.stages[0].win_probability == pytest.approx(0.3)
+    assert f.weighted.wins.mean == pytest.approx(120)
+    assert f.weighted.revenue is not None and f.weighted.revenue.mean == pytest.approx(120_000)
+    assert f.weighted.wins.p10 < 120 < f.weighted.wins.p90
+
+
+def test_win_probability_through_a_loop() -> None:
+    p = flowsim.parse(
+        "stage a\nstage b\noutcome won { result won }\noutcome lost { result lost }\n"
+        "a -> b 50%\na -> lost\nb -> won 50%\nb -> a\n"
+    )
+    # x_b = 0.5 + 0.5 x_a and x_a = 0.5 x_b  =>  x_b = 2/3, x_a = 1/3
+    assert win_probabilities(p) == pytest.approx({"a": 1 / 3, "b": 2 / 3})
+
+
+def test_target_probability_and_the_best_scenario(tmp_path: Path) -> None:
+    log = flowsim.read_log(history(tmp_path))
+
+    def run(target: str) -> Any:
+        p = model(target=target, scenarios=SCENARIOS)
+        return forecast(p, log, horizon_hours=28 * 24, replications=40, seed=1, workers=1)
+
+    tiny = run("target 1 EUR per month").target
+    huge = run("target 1000000000 per month").target
+    assert tiny is not None and huge is not None
+    assert [p.period for p in tiny.periods] == ["2026-01", "2026-02"]
+    jan = tiny.periods[0]
+    assert jan.already_won == 10_000  # the 10 deals won on 2026-01-02
+    assert jan.probability == 1.0 and huge.periods[0].probability == 0.0
+    assert not tiny.periods[1].complete  # the horizon ends on 2 February
+    # 10,000 won + ~120 wins × 1,000 against 140,000: the baseline rarely reaches it; doubling
+    # the win rate always does; a stay four times as long ends after the horizon
+    mid = run("target 140000 EUR per month").target
+    assert mid is not None
+    jan = mid.periods[0]
+    assert 0 < jan.probability < 0.5
+    assert jan.scenarios == {"better close": 1.0, "slower": 0.0}
+    assert mid.best_scenario == "better close"
+    assert mid.best_gain is not None and mid.best_gain > 0.2
+
+
+def test_counts_only_without_amounts(tmp_path: Path) -> None:
+    log = flowsim.read_log(history(tmp_path, amounts=False))
+    p = model(amount="", target="target 5 per week")
+    f = forecast(p, log, horizon_hours=14 * 24, replications=5, workers=1)
+    assert not f.revenue_known and f.total.revenue is None and f.target is None
+    assert f.weighted.revenue is None
+    assert any("deal counts only" in n for n in f.notes)
+    assert "revenue" not in f.text().split("Weighted")[0]
+
+
+def test_calendar_periods_cut_the_window_at_boundaries() -> None:
+    start = datetime(2026, 3, 28, 12, tzinfo=UTC)
+    weeks = calendar_periods(start, 10 * 24, "week", "Europe/Berlin")
+    assert [w.period for w in []] == []
+    assert [w.label for w in weeks] == ["2026-W13", "2026-W14", "2026-W15"]
+    assert weeks[0].lo == 0 and not weeks[0].whole and weeks[1].whole
+    # Monday 30 March 00:00 in Berlin (summer time since the 29th) is 22:00 UTC on the 29th
+    assert weeks[1].lo == pytest.approx(34)
+    quarters = calendar_periods(start, 10 * 24, "quarter", "UTC")
+    assert [q.label for q in quarters] == ["2026-Q1", "2026-Q2"]
+
+
+def test_history_at_hides_the_future() -> None:
+    log = flowsim.read_log(MAVEN)
+    when = datetime(2017, 7, 1, tzinfo=UTC)
+    process = flowsim.discover(history_at(log, when)).process
+    cut = history_at(log, when, process)
+    assert cut.frame["entered_at"].max() <= when  # type: ignore[operator]
+    closed = cut.frame.filter(pl.col("stage").is_in(["Won", "Lost"]))["deal"].unique()
+    open_rows = cut.frame.filter(~pl.col("deal").is_in(closed.to_list()))
+    assert open_rows.height > 1000 and open_rows["amount"].null_count() == open_rows.height
+
+
+def test_backtest_on_maven_fits_on_the_past_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowsim.history.discover as disc
+
+    seen: list[datetime] = []
+    real = disc.discover
+
+    def spy(log: Any, **kw: Any) -> Any:
+        seen.append(log.frame["entered_at"].max())
+        return real(log, **kw)
+
+    monkeypatch.setattr(disc, "discover", spy)
+    when = datetime(2017, 7, 1, tzinfo=UTC)
+    log = flowsim.read_log(MAVEN)
+    b = backtest(None, log, when, 60 * 24, replications=8, seed=0, workers=2)
+    assert seen and all(t <= when for t in seen)  # discovery saw nothing after as_of
+    assert b.forecast.open_deals > 1000
+    actual = log.frame.filter(
+        (pl.col("stage") == "Won")
+        & (pl.col("entered_at") > when)
+        & (pl.col("entered_at") <= datetime(2017, 8, 30, tzinfo=UTC))
+    )
+    assert b.actual_total.wins == actual.height
+    assert b.actual_total.revenue == pytest.approx(actual["amount"].sum())
+    assert {(s.method, s.measure, s.view) for s in b.scores} >= {
+        (m, q, v)
+        for m in ("monte_carlo", "weighted_pipeline")
+        for q in ("wins", "revenue")
+        for v in ("week", "month", "total")
+    }
+    for s in b.scores:
+        if s.view != "month":  # July is the only whole month of the window
+            assert s.mape is not None and math.isfinite(s.mape), s
+        assert s.coverage is not None and 0 <= s.coverage <= 1
+    assert "Backtest from 2017-07-01" in b.text()
+    with pytest.raises(ValueError, match="after the history's last event"):
+        backtest(None, log, datetime(2017, 12, 1, tzinfo=UTC), 60 * 24)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("flowsim", path=str(Path(sys.executable).parent)) or "flowsim"
+    return subprocess.run(
+        [exe, *args], capture_output=True, text=True, encoding="utf-8", check=False
+    )
+
+
+def test_cli_forecast_backtest_and_json_determinism(tmp_path: Path) -> None:
+    flow = tmp_path / "renewals.flow"
+    flow.write_text(
+        MODEL.format(amount="amount 1000", target="target 100000 per month", scenarios=""),
+        encoding="utf-8",
+    )
+    deals = str(history(tmp_path, outcomes=True))
+    common = ("forecast", str(flow), "--history", deals, "-n", "20", "-q")
+    one = ("--workers", "1")
+    r = _cli(*common, *one, "--as-of", "2026-01-05", "--horizon", "10d")
+    assert r.returncode == 0, r.stderr
+    assert "Weighted pipeline" in r.stdout and "Target 100,000 EUR per month" in r.stdout
+    assert "Backtest from 2026-01-05" in r.stdout
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"f{workers}.json"
+        r = _cli(
+            *common,
+            "--as-of",
+            "2026-01-05",
+            "--horizon",
+            "10d",
+            "--format",
+            "json",
+            "--workers",
+            workers,
+            "-o",
+            str(out),
+        )
+        assert r.returncode == 0, r.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    data = json.loads(outs[0])
+    assert data["backtest"]["actual_total"]["wins"] == 120
+    assert abs(data["forecast"]["total"]["wins"]["mean"] - 120) < 10
+    # a horizon past the end of the data: a forecast only, and a note saying why
+    r = _cli(*common, *one, "--as-of", "2026-01-10", "--horizon", "30d", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["backtest"] is None and "no backtest" in data["forecast"]["notes"][-1]
+
+
+def test_cli_bad_input(tmp_path: Path) -> None:
+    flow = tmp_path / "renewals.flow"
+    flow.write_text(MODEL.format(amount="", target="", scenarios=""), encoding="utf-8")
+    deals = str(history(tmp_path))
+    r = _cli("forecast", str(flow), "--history", deals, "--horizon", "soon")
+    assert r.returncode == 2 and "is not a duration" in r.stderr
+    r = _cli("forecast", str(flow), "--history", deals, "--as-of", "yesterday")
+    assert r.returncode == 2 and "--as-of" in r.stderr
+    r = _cli("forecast", str(flow), "--history", str(tmp_path / "none.csv"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    empty = tmp_path / "other.flow"
+    empty.write_text("stage a\noutcome won { result won }\na -> won\n", encoding="utf-8")
+    r = _cli("forecast", str(empty), "--history", deals, "-q")
+    assert r.returncode == 1 and "nothing to forecast" in r.stderr
