@@ -520,7 +520,7 @@ def _scorecard(w: dict[str, str], fid: Any) -> Section:
 
 
 def _fan(w: dict[str, str], fc: Any, source: str) -> Section:
-    weeks = fc.weekly
+    weeks = fc.weeks
     svg = charts.fan(
         [p.period for p in weeks],
         [p.wins.p10 for p in weeks],
@@ -530,7 +530,17 @@ def _fan(w: dict[str, str], fc: Any, source: str) -> Section:
         ylabel=w["forecast_y"],
         source=source,
     )
-    return Section("forecast", w["forecast"], svg=svg)
+    lines = []
+    if fc.target is not None:
+        for period in fc.target.periods:
+            lines.append(
+                w["target_probability"].format(
+                    target=f"{fc.target.amount:,.0f} {fc.target.currency or ''}".strip(),
+                    period=period.period,
+                    p=f"{period.probability:.0%}",
+                )
+            )
+    return Section("forecast", w["forecast"], svg=svg, text="\n".join(lines))
 
 
 def _conformance(w: dict[str, str], conf: Any) -> Section:

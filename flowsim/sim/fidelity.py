@@ -4,19 +4,27 @@ The protocol (the one Simod and the Tartu framework use, with flowsim's noise fl
 
 1. Split the history chronologically: the earlier part is what a model may be fitted on,
    the later part (the *hold-out*) is what it must reproduce.
-2. Simulate the model stochastically from the hold-out's first arrival, for as many deals as
-   the hold-out has, until every one has finished (or a cap), ``replications`` times.
+2. Simulate the model stochastically over the whole span of the history, ``replications``
+   times: from its first arrival (so the queues the model builds up by the hold-out's start
+   are its own) to its last event (so deals still open at the end are open in both logs).
+   The simulated deals arriving in the hold-out's period are compared.
 3. Measure each replication's log against the hold-out with the distances of
    :mod:`flowsim.history.distances` and average them.
-4. The **noise floor** is the same distances between two halves of the real history: what
-   two samples of the very same process differ by. A model within ~2× of the floor is as
-   good as the data can tell; far above it, its what-ifs are not to be trusted.
+4. The **noise floor** is the same distances between two random halves of the hold-out:
+   what two samples of the very same process, in the very same period, differ by. The
+   halves hold half as many deals as the comparison, and these distances shrink like
+   1/√n with sample size, so the floor is their value ÷ √2. Halves of the *whole* history
+   would compare other periods (a queue that grows, a season) and understate the noise of
+   the hold-out's period. A model within ~2× of the floor is as good as the data can tell;
+   far above it, its what-ifs are not to be trusted.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim.history.distances import (
@@ -128,6 +136,19 @@ def _matched(log: DealLog, process: Process) -> DealLog:
     return DealLog(frame, log.report, log.roles)
 
 
+def _instant(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError("the history has no timestamps")
+    return value
+
+
+def _arrived_from(log: DealLog, cut: datetime) -> DealLog:
+    """The deals of ``log`` whose first record is at or after ``cut``."""
+    firsts = log.frame.group_by("deal").agg(pl.col("entered_at").min().alias("first"))
+    keep = firsts.filter(pl.col("first") >= cut)["deal"]
+    return DealLog(log.frame.filter(pl.col("deal").is_in(keep.implode())), log.report)
+
+
 def fidelity(
     process: Process,
     history: DealLog,
@@ -146,19 +167,23 @@ def fidelity(
     n_deals = holdout.deals
     if n_deals < 2:
         raise ValueError("the hold-out has fewer than 2 deals: the history is too short")
-    first = holdout.frame["entered_at"].min()
-    floor = noise_floor(history, seed=seed, tz=tz)
+    frame = history.frame
+    start = _instant(frame["entered_at"].min())
+    firsts = holdout.frame.group_by("deal").agg(pl.col("entered_at").min())
+    cut = _instant(firsts["entered_at"].min())
+    end = max(
+        _instant(v) for v in (frame["entered_at"].max(), frame["left_at"].max()) if v is not None
+    )
+    horizon = min((end - start).total_seconds() / 3600, max_days * 24)
+    floor = noise_floor(holdout, seed=seed, tz=tz)
     reports: list[FidelityReport] = []
     for r in range(replications):
-        settings = Settings(
-            epoch=first,  # type: ignore[arg-type]
-            until=max_days * 24,
-            deals=n_deals,
-            warmup=0.0,
-            keep_log=True,
-        )
+        # The model runs over the whole history (so the state it reaches by the hold-out's
+        # start is its own, queues included) and is cut where history ends (so deals open
+        # at the end are open in both); the deals arriving in the hold-out are compared.
+        settings = Settings(epoch=start, until=horizon, warmup=0.0, keep_log=True)
         run = run_once(process, settings, seed, r)
-        simulated = event_log(run, first, process.name)  # type: ignore[arg-type]
+        simulated = _arrived_from(event_log(run, start, process.name), cut)
         reports.append(fidelity_report(holdout, simulated, tz=tz))
     names = list(reports[0].measures)
     verdicts = []
@@ -166,7 +191,8 @@ def fidelity(
         values = [rep.value(name) for rep in reports]
         finite = [v for v in values if v is not None and math.isfinite(v)]
         model = sum(finite) / len(finite) if finite else None
-        f = floor.value(name) if name in floor.measures else None
+        raw = floor.value(name) if name in floor.measures else None
+        f = raw / math.sqrt(2) if raw is not None else None
         ratio = model / f if model is not None and f is not None and f > 0 else None
         # A floor of 0 (e.g. circadian distances on date-only history) cannot judge anything.
         ok = None if ratio is None else ratio <= TRUST_FACTOR

@@ -315,14 +315,14 @@ def test_chronological_split_holds_out_the_later_deals() -> None:
         chronological_split(log, 0.1)
 
 
-def test_split_half_pairs_deals_by_arrival_and_follows_the_seed() -> None:
+def test_split_half_is_a_random_half_and_follows_the_seed() -> None:
     rows: list[Row] = [(f"D{i:02}", "lead", i * 5.0, None, None) for i in range(20)]
     log = make_log(rows)
     a, b = split_half(log, seed=3)
     assert deals(a) | deals(b) == deals(log) and not deals(a) & deals(b)
     assert len(deals(a)) == len(deals(b)) == 10
-    for pair in range(10):  # one deal of each consecutive pair on each side
-        assert len({f"D{2 * pair:02}", f"D{2 * pair + 1:02}"} & deals(a)) == 1
+    odd = make_log(rows[:7])
+    assert sorted(len(deals(h)) for h in split_half(odd, seed=1)) == [3, 4]
     again = split_half(log, seed=3)
     assert again[0].frame.equals(a.frame) and again[1].frame.equals(b.frame)
     assert deals(split_half(log, seed=4)[0]) != deals(a)
@@ -355,11 +355,11 @@ def test_bpic2012_noise_floor_is_small_next_to_a_week_shift(bpic: DealLog) -> No
     # every instant and every arrival moves by exactly 168 hour bins
     assert week.value("absolute_event_distribution_distance") == 168.0
     assert week.value("case_arrival_distribution_distance") == 168.0
-    # ... while two halves of the same history are far closer
+    # ... while two random halves of the same history are far closer
     floor_absolute = values["absolute_event_distribution_distance"]
     floor_arrival = values["case_arrival_distribution_distance"]
-    assert floor_absolute is not None and 5 * floor_absolute < 168.0
-    assert floor_arrival is not None and 100 * floor_arrival < 168.0
+    assert floor_absolute is not None and 3 * floor_absolute < 168.0
+    assert floor_arrival is not None and 3 * floor_arrival < 168.0
     # n-grams, durations and the weekly clock cannot see a shift by one week
     for name in (
         "n_gram_distance",
