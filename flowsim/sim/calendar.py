@@ -204,9 +204,8 @@ class WorkingTime:
 
     def _locate(self, t: float) -> tuple[int, float, bool]:
         """Index of the last interval starting at or before ``t``, ``W(t)``, open at ``t``."""
-        if not math.isfinite(t):
-            raise ValueError(f"a simulation time must be a finite number of hours (got {t!r})")
-        self._cover_time(t)
+        if not self._lo <= t < self._hi:  # false for NaN too
+            self._cover_time(t)
         i = bisect_right(self._starts, t) - 1
         if i < 0:
             return i, 0.0, False
@@ -218,6 +217,8 @@ class WorkingTime:
 
     def _cover_time(self, t: float) -> None:
         """Materialise the calendar so that ``_lo <= t < _hi``."""
+        if not math.isfinite(t):
+            raise ValueError(f"a simulation time must be a finite number of hours (got {t!r})")
         if abs(t) > MAX_CLOCK_HOURS:
             raise ValueError(
                 f"simulation time {t:g} h is more than 200 years from the epoch; "

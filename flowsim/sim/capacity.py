@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import Literal
 
 import simpy
+from simpy.events import PENDING
 
 from flowsim.model import Role
 from flowsim.sim.calendar import WorkingTime, local_instant, to_clock, zone
@@ -60,7 +61,10 @@ class StaffRequest(simpy.Event):
     """
 
     def __init__(self, staff: Staff, priority: float, order: int) -> None:
-        super().__init__(staff.env)
+        # simpy.Event.__init__, inlined (as simpy.Process does): one request per stay.
+        self.env = staff.env
+        self.callbacks = []
+        self._value = PENDING
         self.staff = staff
         self.priority = priority
         self.order = order
@@ -164,9 +168,10 @@ class Staff:
         Granted at once (in this instant) when someone is free and nobody is waiting;
         otherwise queued. ``priority`` only matters for a pool made with ``priority=True``.
         """
-        if math.isnan(priority):
+        if priority != priority:  # NaN
             raise ValueError(f"staff {self.name!r}: a request priority must be a number, not NaN")
-        self._advance()
+        if self.env.now != self._last:
+            self._advance()
         self._order += 1
         self._requests += 1
         req = StaffRequest(self, priority, self._order)
@@ -183,16 +188,19 @@ class Staff:
 
     def release(self, request: StaffRequest) -> None:
         """Give the person back; the next waiter (if any) gets them in the same instant."""
-        self._own(request)
+        if request.staff is not self:
+            self._own(request)
         if request.state != "granted":
             raise ValueError(
                 f"staff {self.name!r}: only a granted request can be released "
                 f"(request #{request.order} is {request.state})"
             )
-        self._advance()
+        if self.env.now != self._last:
+            self._advance()
         request.state = "released"
         self.busy -= 1
-        self._serve()
+        if self._waiting:
+            self._serve()
 
     def cancel(self, request: StaffRequest) -> None:
         """Withdraw a waiting request; a granted one is released; otherwise nothing happens.
@@ -258,7 +266,10 @@ class Staff:
         self._grants += 1
         req.state = "granted"
         req.granted_at = self.env.now
-        req.succeed()
+        # req.succeed(), inlined: a fresh request is always pending
+        req._ok = True
+        req._value = None
+        self.env.schedule(req)
 
     def _serve(self) -> None:
         """Hand free people to waiting requests, in queue order."""

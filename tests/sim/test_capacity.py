@@ -139,6 +139,29 @@ def test_with_block_cleans_up_after_an_interrupt() -> None:
     assert staff.busy == 0
 
 
+@pytest.mark.parametrize("priority", [False, True])
+def test_many_cancellations_keep_the_order_of_the_rest(priority: bool) -> None:
+    env = simpy.Environment()
+    staff = Staff(env, "rep", [(0, 1)], priority=priority)
+    holder = staff.request()
+    waiting = [staff.request(float(k % 5)) for k in range(300)]
+    for k, req in enumerate(waiting):
+        if k % 4:
+            staff.cancel(req)  # 225 cancelled: the queue is compacted on the way
+    assert staff.queue_length == 75
+    served = []
+    staff.release(holder)
+    while staff.busy:
+        granted = [r for r in waiting if r.state == "granted"]
+        assert len(granted) == 1
+        served.append(granted[0])
+        staff.release(granted[0])
+    kept = waiting[::4]
+    expected = sorted(kept, key=lambda r: (r.priority, r.order)) if priority else kept
+    assert served == expected
+    assert staff.stats(env.now).cancelled == 225
+
+
 def test_cancel_of_a_granted_request_releases_it() -> None:
     env = simpy.Environment()
     staff = Staff(env, "rep", [(0, 1)])
