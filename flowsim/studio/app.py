@@ -1,0 +1,107 @@
+"""The studio's Starlette application: the page, its three assets, the API, the file watcher.
+
+Static files are read from the package once, into a dict, and served by name: a request can
+only ever get one of those few files (anything else, ``..`` or encoded or not, is 404), so
+the server never turns a URL into a file-system path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Collection
+from importlib import resources
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from flowsim.studio import routes
+from flowsim.studio.document import Document
+from flowsim.studio.guard import MAX_BODY, Guard
+from flowsim.studio.watch import Broadcaster, watch_file
+from flowsim.studio.whatif import Runner
+
+__all__ = ["ASSETS", "create_app"]
+
+#: the page's own files: name → media type
+ASSETS = {
+    "index.html": "text/html; charset=utf-8",
+    "studio.js": "text/javascript; charset=utf-8",
+    "studio.css": "text/css; charset=utf-8",
+}
+
+
+def _load_assets() -> dict[str, bytes]:
+    folder = resources.files("flowsim.studio") / "static"
+    return {name: (folder / name).read_bytes() for name in ASSETS}
+
+
+def create_app(
+    path: str | os.PathLike[str],
+    token: str,
+    *,
+    watch: bool = True,
+    hosts: Collection[str] | None = None,
+    max_body: int = MAX_BODY,
+    time_limit: float = 120.0,
+) -> Starlette:
+    """The studio for the ``.flow`` file at ``path``, guarded by ``token``.
+
+    ``hosts``: the only ``Host`` header names accepted (``None``: any); ``watch``: follow the
+    file on disk and push changes to ``/api/events``; ``time_limit``: seconds a quick
+    simulation may take.
+    """
+    studio = routes.Studio(Document(path), Broadcaster(), Runner(time_limit))
+    assets = _load_assets()
+
+    def asset(name: str) -> Response:
+        return Response(assets[name], media_type=ASSETS[name])
+
+    async def index(request: Request) -> Response:
+        return asset("index.html")
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in assets or name == "index.html":
+            return Response("not found", status_code=404, media_type="text/plain")
+        return asset(name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        studio.closing = asyncio.Event()
+        watcher = (
+            asyncio.ensure_future(watch_file(studio.document, studio.events, studio.closing))
+            if watch
+            else None
+        )
+        try:
+            yield
+        finally:
+            studio.closing.set()
+            studio.runner.close()
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/static/{name:path}", static),
+            Route("/api/source", routes.get_source, methods=["GET"]),
+            Route("/api/source", routes.put_source, methods=["PUT"]),
+            Route("/api/render", routes.post_render, methods=["POST"]),
+            Route("/api/simulate", routes.post_simulate, methods=["POST"]),
+            Route("/api/simulate/cancel", routes.cancel_simulate, methods=["POST"]),
+            Route("/api/events", routes.events, methods=["GET"]),
+        ],
+        middleware=[Middleware(Guard, token=token, max_body=max_body, hosts=hosts)],
+        exception_handlers={routes.ApiError: routes.api_error},
+        lifespan=lifespan,
+    )
+    app.state.studio = studio
+    return app

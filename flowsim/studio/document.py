@@ -1,0 +1,132 @@
+"""The one file the studio edits: read it with a version, save it atomically, never blindly.
+
+The version is the SHA-256 of the file's bytes on disk. A client saves with the version it
+loaded; when the file has changed since (another editor, a ``git checkout``), the save is
+refused with :class:`Conflict`, so the user decides instead of one side's work vanishing.
+Writes go to a temporary file in the same directory, are flushed to disk, then
+``os.replace``-d over the original, so a crash or a full disk leaves either the old or the new
+file, never half of one. Line endings and a UTF-8 BOM are kept as the file had them: the
+browser's textarea speaks ``\\n`` only, and a save should not rewrite every line of a CRLF file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowsim.dsl.builder import decode_source
+
+__all__ = ["Conflict", "Document", "DocumentError", "Snapshot", "version_of"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def version_of(data: bytes | None) -> str | None:
+    """The version of a file's bytes (``None``: the file does not exist)."""
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The file as it is on disk now: its text (``\\n`` line endings) and version."""
+
+    text: str
+    version: str | None
+
+    @property
+    def exists(self) -> bool:
+        return self.version is not None
+
+
+class DocumentError(Exception):
+    """The file cannot be read or written (permissions, not UTF-8, a directory...)."""
+
+
+class Conflict(Exception):
+    """The file changed on disk since the client loaded it; ``current`` is what is there now."""
+
+    def __init__(self, current: Snapshot) -> None:
+        super().__init__("the file changed on disk since it was loaded")
+        self.current = current
+
+
+class Document:
+    """The opened ``.flow`` file. Thread-safe: one save at a time, check and write together."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        # Resolved once, so a symlinked file is saved through to its target (``os.replace``
+        # over the link would turn it into a plain file) and the watcher sees the real path.
+        self.path = Path(path).resolve()
+        self.name = os.path.basename(os.fspath(path))
+        self._lock = threading.Lock()
+
+    def _raw(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise DocumentError(f"cannot read {self.name}: {err.strerror or err}") from err
+
+    def current_version(self) -> str | None:
+        """The version on disk now, without decoding (what the file watcher compares)."""
+        return version_of(self._raw())
+
+    def read(self) -> Snapshot:
+        """The file now; a missing file is empty text with version ``None`` (saved on demand)."""
+        with self._lock:
+            return self._read()
+
+    def _read(self) -> Snapshot:
+        data = self._raw()
+        if data is None:
+            return Snapshot("", None)
+        text, problem = decode_source(data, self.name)
+        if text is None:
+            assert problem is not None
+            raise DocumentError(f"{self.name}: {problem.message}; {problem.hint}")
+        return Snapshot(text.replace("\r\n", "\n"), version_of(data))
+
+    def save(self, text: str, base_version: str | None) -> str:
+        """Write ``text`` if the file is still at ``base_version``; the new version.
+
+        Raises :class:`Conflict` when the file changed on disk since ``base_version``.
+        """
+        with self._lock:
+            data = self._raw()
+            if version_of(data) != base_version:
+                raise Conflict(self._read())
+            # the line endings and BOM the file has now, so a save changes only what was edited
+            newline = "\r\n" if data is not None and b"\r\n" in data else "\n"
+            body = text.replace("\r\n", "\n").replace("\n", newline).encode("utf-8")
+            if data is not None and data.startswith(_BOM):
+                body = _BOM + body
+            self._write(body)
+            return version_of(body) or ""
+
+    def _write(self, body: bytes) -> None:
+        directory = self.path.parent
+        try:
+            mode = self.path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
+        except OSError as err:
+            raise DocumentError(f"cannot save {self.name}: {err.strerror or err}") from err
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, self.path)
+        except OSError as err:
+            Path(tmp).unlink(missing_ok=True)
+            raise DocumentError(f"cannot save {self.name}: {err.strerror or err}") from err

@@ -1,0 +1,254 @@
+"""The studio's HTTP API (documented in docs/studio.md). Every handler answers JSON.
+
+Handlers are thin: the file is :mod:`flowsim.studio.document`, quick runs are
+:mod:`flowsim.studio.whatif`, checking and drawing is the ordinary flowsim API. Blocking work
+(checking, Graphviz, SimPy) runs in worker threads so the event loop keeps serving the page
+and its event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from flowsim.api import CheckResult, check_text
+from flowsim.overlay import ColorMetric, Overlay
+from flowsim.render import VIEWS, GraphvizError, GraphvizMissing, render
+from flowsim.studio.document import Conflict, Document, DocumentError
+from flowsim.studio.watch import Broadcaster
+from flowsim.studio.whatif import Cancelled, RunError, Runner, TimeLimit, parse_run
+
+__all__ = ["ApiError", "Studio", "api_error", "events", "get_source", "post_render"]
+
+#: seconds between keep-alive comments on the event stream (proxies drop silent streams)
+KEEPALIVE = 15.0
+
+
+@dataclass
+class Studio:
+    """What the handlers share: the file, the event fan-out, the what-if runner."""
+
+    document: Document
+    events: Broadcaster
+    runner: Runner
+    closing: asyncio.Event | None = None  # set when the server stops; made in the lifespan
+
+
+class ApiError(Exception):
+    """A request the API refuses, with the status and the message the client shows."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse({"error": str(exc), **exc.extra}, status_code=exc.status)
+
+
+def _studio(request: Request) -> Studio:
+    studio: Studio = request.app.state.studio
+    return studio
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the request body must be JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return data
+
+
+def _text(body: dict[str, Any]) -> str:
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise ApiError(400, "'text' (the .flow source) must be a string")
+    return text
+
+
+def _diagnostics(result: CheckResult, document: Document) -> list[dict[str, Any]]:
+    """Diagnostics as JSON; ``local`` marks those in the edited file (not an included one)."""
+    here = str(document.path)
+    out = []
+    for d in result.diagnostics:
+        item = d.model_dump(mode="json")
+        item["local"] = d.span is not None and d.span.file == here
+        if d.span is not None and not item["local"]:
+            item["span"]["file"] = d.span.file.rsplit("/", 1)[-1]
+        out.append(item)
+    return out
+
+
+def _check(document: Document, text: str) -> CheckResult:
+    # the real path as the file name, so `include "..."` resolves next to the file
+    return check_text(text, str(document.path))
+
+
+async def get_source(request: Request) -> Response:
+    """``GET /api/source``: the file's text and version."""
+    document = _studio(request).document
+    try:
+        snap = await run_in_threadpool(document.read)
+    except DocumentError as err:
+        raise ApiError(422, str(err)) from err
+    return JSONResponse(
+        {"file": document.name, "text": snap.text, "version": snap.version, "exists": snap.exists}
+    )
+
+
+async def put_source(request: Request) -> Response:
+    """``PUT /api/source``: save atomically if the file is still at ``base_version``, else 409."""
+    document = _studio(request).document
+    body = await _body(request)
+    text = _text(body)
+    base = body.get("base_version")
+    if base is not None and not isinstance(base, str):
+        raise ApiError(400, "'base_version' must be the version string from GET /api/source")
+    try:
+        version = await run_in_threadpool(document.save, text, base)
+    except Conflict as err:
+        raise ApiError(
+            409,
+            "the file changed on disk since it was loaded",
+            version=err.current.version,
+            text=err.current.text,
+        ) from err
+    except DocumentError as err:
+        raise ApiError(500, str(err)) from err
+    return JSONResponse({"version": version})
+
+
+def _render(
+    document: Document, text: str, view: str, overlay: Overlay | None, color_by: str | None
+) -> dict[str, Any]:
+    result = _check(document, text)
+    out: dict[str, Any] = {
+        "ok": result.ok,
+        "summary": result.summary() or None,
+        "diagnostics": _diagnostics(result, document),
+        "scenarios": [],
+        "view": view,
+        "svg": None,
+    }
+    if result.process is None or not result.ok:
+        return out
+    out["scenarios"] = [s.name for s in result.process.scenarios]
+    options: dict[str, Any] = {}
+    if overlay is not None and view == "flowchart":
+        options = {"overlay": overlay, "color_by": color_by}
+    out["svg"] = render(result.process, view=view, format="svg", **options).decode("utf-8")
+    return out
+
+
+async def post_render(request: Request) -> Response:
+    """``POST /api/render``: check the text; when it has no errors, the picture as SVG."""
+    body = await _body(request)
+    text = _text(body)
+    view = body.get("view", "flowchart")
+    if view not in VIEWS:
+        raise ApiError(400, f"'view' must be one of {', '.join(VIEWS)}")
+    color_by = body.get("color_by")
+    if color_by is not None and color_by not in get_args(ColorMetric):
+        raise ApiError(400, f"'color_by' must be one of {', '.join(get_args(ColorMetric))}")
+    overlay = None
+    if body.get("overlay") is not None:
+        try:
+            overlay = Overlay.model_validate(body["overlay"])
+        except ValidationError as err:
+            raise ApiError(
+                400, f"'overlay' is not a valid overlay: {err.errors()[0]['msg']}"
+            ) from err
+    document = _studio(request).document
+    try:
+        out = await run_in_threadpool(_render, document, text, view, overlay, color_by)
+    except (GraphvizMissing, GraphvizError) as err:
+        raise ApiError(503, str(err)) from err
+    return JSONResponse(out)
+
+
+async def post_simulate(request: Request) -> Response:
+    """``POST /api/simulate``: a quick what-if run; stops when the client goes away."""
+    studio = _studio(request)
+    body = await _body(request)
+    text = _text(body)
+    try:
+        spec = parse_run(body)
+    except RunError as err:
+        raise ApiError(400, str(err)) from err
+    result = await run_in_threadpool(_check, studio.document, text)
+    if result.process is None or not result.ok:
+        raise ApiError(
+            422,
+            "the text has errors: fix them to run a simulation",
+            diagnostics=_diagnostics(result, studio.document),
+        )
+    flag = studio.runner.start()
+    task = asyncio.ensure_future(run_in_threadpool(studio.runner.run, result.process, spec, flag))
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.2)
+        if not task.done() and await request.is_disconnected():
+            flag.set()  # the page aborted the request: stop computing
+    try:
+        return JSONResponse(task.result())
+    except Cancelled:
+        raise ApiError(409, "the simulation was cancelled") from None
+    except TimeLimit:
+        limit = studio.runner.time_limit
+        message = f"the quick run took over {limit:g} s: try fewer days or replications"
+        raise ApiError(504, message) from None
+    except RunError as err:
+        raise ApiError(422, str(err)) from err
+
+
+async def cancel_simulate(request: Request) -> Response:
+    """``POST /api/simulate/cancel``: stop the run in progress (if any)."""
+    runner = _studio(request).runner
+    was = runner.running
+    runner.cancel()
+    return JSONResponse({"cancelled": was})
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+async def events(request: Request) -> Response:
+    """``GET /api/events``: server-sent events; ``hello`` now, ``change`` per new version."""
+    studio = _studio(request)
+    queue = studio.events.subscribe()
+    closing = studio.closing or asyncio.Event()
+
+    async def stream() -> Any:
+        try:
+            version = await run_in_threadpool(studio.document.current_version)
+            yield _sse("hello", {"version": version, "exists": version is not None})
+            stop = asyncio.ensure_future(closing.wait())
+            try:
+                while not closing.is_set():
+                    get = asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait(
+                        {get, stop}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if get in done:
+                        yield _sse("change", get.result())
+                    else:
+                        get.cancel()
+                        if not done:
+                            yield ": keep-alive\n\n"
+            finally:
+                stop.cancel()
+        finally:
+            studio.events.unsubscribe(queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream")

@@ -1,0 +1,200 @@
+"""The studio's HTTP API on a live server: source, save, render, simulate."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from tests.studio.helpers import Live, call, live_studio
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_get_source_gives_text_and_the_version_of_the_bytes(live: Live, flow: Path) -> None:
+    r = call(live, "GET", "/api/source")
+    assert r.status == 200
+    body = r.json()
+    assert body["file"] == "sales.flow"
+    assert body["text"] == flow.read_text(encoding="utf-8")
+    assert body["version"] == sha(flow.read_bytes())
+    assert body["exists"] is True
+
+
+def test_save_writes_the_file_and_returns_its_new_version(live: Live, flow: Path) -> None:
+    base = call(live, "GET", "/api/source").json()
+    text = base["text"].replace("headcount 2", "headcount 4")
+    r = call(live, "PUT", "/api/source", {"text": text, "base_version": base["version"]})
+    assert r.status == 200
+    assert flow.read_text(encoding="utf-8") == text
+    assert r.json()["version"] == sha(flow.read_bytes())
+    # no temporary file is left next to it
+    assert sorted(p.name for p in flow.parent.iterdir()) == ["sales.flow"]
+
+
+def test_save_refuses_with_409_when_the_disk_changed(live: Live, flow: Path) -> None:
+    base = call(live, "GET", "/api/source").json()
+    flow.write_text(base["text"] + "\n# edited elsewhere\n", encoding="utf-8")
+    r = call(live, "PUT", "/api/source", {"text": "# mine\n", "base_version": base["version"]})
+    assert r.status == 409
+    body = r.json()
+    assert body["text"].endswith("# edited elsewhere\n")
+    assert body["version"] == sha(flow.read_bytes())
+    assert flow.read_text(encoding="utf-8").endswith("# edited elsewhere\n")  # nothing lost
+    # saving again on top of what is on disk now is allowed: the user chose to
+    again = call(live, "PUT", "/api/source", {"text": "# mine\n", "base_version": body["version"]})
+    assert again.status == 200
+    assert flow.read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_save_keeps_crlf_bom_and_file_mode(live: Live, flow: Path) -> None:
+    flow.write_bytes(b"\xef\xbb\xbf# one\r\n# two\r\n")
+    os.chmod(flow, 0o640)
+    base = call(live, "GET", "/api/source").json()
+    assert base["text"] == "# one\n# two\n"  # the editor works with \n
+    r = call(live, "PUT", "/api/source", {"text": "# one\n# 2\n", "base_version": base["version"]})
+    assert r.status == 200
+    assert flow.read_bytes() == b"\xef\xbb\xbf# one\r\n# 2\r\n"
+    assert stat.S_IMODE(flow.stat().st_mode) == 0o640
+
+
+def test_save_writes_through_a_symlink(tmp_path: Path, flow: Path) -> None:
+    link = tmp_path / "link.flow"
+    link.symlink_to(flow)
+    with live_studio(link) as live:
+        base = call(live, "GET", "/api/source").json()
+        assert base["file"] == "link.flow"
+        body = {"text": "# via link\n", "base_version": base["version"]}
+        assert call(live, "PUT", "/api/source", body).status == 200
+    assert link.is_symlink()
+    assert flow.read_text(encoding="utf-8") == "# via link\n"
+
+
+def test_a_missing_file_is_created_by_the_first_save(tmp_path: Path) -> None:
+    path = tmp_path / "new.flow"
+    with live_studio(path) as live:
+        base = call(live, "GET", "/api/source").json()
+        assert base == {"file": "new.flow", "text": "", "version": None, "exists": False}
+        r = call(live, "PUT", "/api/source", {"text": "# new\n", "base_version": None})
+        assert r.status == 200
+        # a second page that still thinks the file is missing must not overwrite it
+        r = call(live, "PUT", "/api/source", {"text": "# other\n", "base_version": None})
+        assert r.status == 409
+    assert path.read_text(encoding="utf-8") == "# new\n"
+
+
+def test_an_undecodable_file_is_a_clear_error(live: Live, flow: Path) -> None:
+    flow.write_bytes('stage 初步 "x"\n'.encode("gb18030"))
+    r = call(live, "GET", "/api/source")
+    assert r.status == 422
+    assert "UTF-8" in r.json()["error"]
+
+
+def test_render_draws_the_text_it_is_given(live: Live, flow: Path) -> None:
+    text = flow.read_text(encoding="utf-8").replace('"Offer"', '"Written proposal"')
+    r = call(live, "POST", "/api/render", {"text": text, "view": "flowchart"})
+    assert r.status == 200
+    body = r.json()
+    assert body["ok"] is True
+    assert body["diagnostics"] == []
+    assert body["scenarios"] == ["One more rep"]
+    assert body["svg"].lstrip().startswith(("<?xml", "<svg"))
+    assert "Written proposal" in body["svg"]
+    journey = call(live, "POST", "/api/render", {"text": text, "view": "journey"}).json()
+    assert journey["view"] == "journey"
+    assert journey["svg"] != body["svg"]
+
+
+def test_render_with_errors_returns_located_diagnostics_and_no_picture(
+    live: Live, flow: Path
+) -> None:
+    lines = flow.read_text(encoding="utf-8").splitlines()
+    row = lines.index("  owner rep")
+    lines[row] = "  owner reps"  # an unknown role
+    r = call(live, "POST", "/api/render", {"text": "\n".join(lines) + "\n"})
+    body = r.json()
+    assert r.status == 200
+    assert body["ok"] is False
+    assert body["svg"] is None
+    first = body["diagnostics"][0]
+    assert first["code"] == "E104"
+    assert first["span"]["line"] == row + 1
+    assert first["span"]["column"] == 9
+    assert first["local"] is True
+    assert "rep" in first["message"]
+
+
+def test_render_refuses_bad_options(live: Live, flow: Path) -> None:
+    text = flow.read_text(encoding="utf-8")
+    assert call(live, "POST", "/api/render", {"text": text, "view": "gantt"}).status == 400
+    assert call(live, "POST", "/api/render", {"view": "flowchart"}).status == 400
+    assert call(live, "POST", "/api/render", b"not json").status == 400
+    assert call(live, "POST", "/api/render", ["text"]).status == 400
+    r = call(live, "POST", "/api/render", {"text": text, "overlay": {"stages": 3}})
+    assert r.status == 400
+    assert "overlay" in r.json()["error"]
+    r = call(live, "POST", "/api/render", {"text": text, "color_by": "mood"})
+    assert r.status == 400
+
+
+def test_simulate_returns_deltas_with_cis_and_an_overlay_that_colours(
+    live: Live, flow: Path
+) -> None:
+    text = flow.read_text(encoding="utf-8")
+    r = call(
+        live,
+        "POST",
+        "/api/simulate",
+        {"text": text, "scenarios": ["One more rep"], "replications": 3, "days": 60},
+    )
+    assert r.status == 200, r.body
+    body = r.json()
+    assert body["replications"] == 3
+    assert body["principal"]
+    assert body["baseline"]["arrived"]["mean"] > 0
+    (scenario,) = body["scenarios"]
+    assert scenario["name"] == "One more rep"
+    delta = scenario["deltas"]["cycle_days_mean"]
+    assert delta["low"] <= delta["mean"] <= delta["high"]
+    assert set(body["overlay"]["stages"]) == {"lead", "offer"}
+    plain = call(live, "POST", "/api/render", {"text": text}).json()["svg"]
+    coloured = call(
+        live, "POST", "/api/render", {"text": text, "overlay": body["overlay"], "color_by": "queue"}
+    ).json()["svg"]
+    assert coloured != plain
+    # same input and seed: the same numbers
+    again = call(
+        live,
+        "POST",
+        "/api/simulate",
+        {"text": text, "scenarios": ["One more rep"], "replications": 3, "days": 60},
+    ).json()
+    assert again["scenarios"] == body["scenarios"]
+
+
+def test_simulate_refuses_what_it_cannot_run(live: Live, flow: Path) -> None:
+    text = flow.read_text(encoding="utf-8")
+    r = call(live, "POST", "/api/simulate", {"text": text, "scenarios": ["Nope"]})
+    assert r.status == 422
+    assert "Nope" in r.json()["error"]
+    r = call(live, "POST", "/api/simulate", {"text": text, "replications": 1})
+    assert r.status == 422
+    r = call(live, "POST", "/api/simulate", {"text": text, "replications": "five"})
+    assert r.status == 400
+    r = call(live, "POST", "/api/simulate", {"text": text, "scenarios": "One more rep"})
+    assert r.status == 400
+    r = call(live, "POST", "/api/simulate", {"text": text.replace("owner rep", "owner nobody")})
+    assert r.status == 422
+    assert r.json()["diagnostics"][0]["code"] == "E104"
+    r = call(live, "POST", "/api/simulate", {"text": text.replace("arrivals 20 per week", "")})
+    assert r.status == 422
+    assert "arrivals" in r.json()["error"]
+
+
+def test_cancel_without_a_run_is_harmless(live: Live) -> None:
+    r = call(live, "POST", "/api/simulate/cancel", {})
+    assert r.status == 200
+    assert r.json() == {"cancelled": False}
