@@ -22,10 +22,12 @@ from flowsim.history.join import join_for, join_table
 from flowsim.history.log import DealLog, ImportReport, build_log
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
-from flowsim.history.timestamps import check_timezone
+from flowsim.history.textcol import as_text, text_expr
+from flowsim.history.timestamps import check_timezone, read_timestamps
 
 DELIMITERS = ",;\t|"
 AUTO_ENCODINGS = ("utf-8", "gb18030")
+TIME_FIELDS = ("timestamp", "start", "end")
 
 
 def _fail(code: str, source: str, message: str, **extra: str | None) -> LogError:
@@ -115,23 +117,104 @@ def read_csv(
     path = Path(path)
     name = source or path.name
     tz = check_timezone(tz)
+    fast = _read_plain_utf8(path, delimiter) if encoding in (None, "utf-8", "utf8") else None
+    if fast is not None:
+        table, sep = fast
+        used_encoding, preamble = encoding or "utf-8", 0
+    else:
+        table, sep, used_encoding, preamble = _read_decoded(path, name, encoding, delimiter)
+    _refuse_repeated_header(table.columns, name)
+    target = join_for(table, mapping or Mapping(), path)
+    joined: list[LogProblem] = []
+    if target is not None:
+        table, joined = join_table(table, *target, source=name, encoding=encoding, lenient=lenient)
+        joined.insert(
+            0,
+            LogProblem(
+                code=p.JOINED,
+                severity="info",
+                source=name,
+                message=f"joined {Path(target[0]).name} on {target[1]}",
+            ),
+        )
+    log = from_table(
+        table,
+        source=name,
+        format="csv",
+        mapping=mapping,
+        tz=tz,
+        dayfirst=dayfirst,
+        lenient=lenient,
+        encoding=used_encoding,
+        delimiter=sep,
+        first_row=2 + preamble,
+    )
+    log.report.problems = joined + log.report.problems
+    return log
+
+
+#: bytes read to validate the header and sniff the delimiter before polars reads the file
+HEAD_BYTES = 1 << 16
+
+
+def _read_plain_utf8(path: Path, delimiter: str | None) -> tuple[pl.DataFrame, str] | None:
+    """The common case read in one pass: UTF-8 without BOM or ``#`` preamble.
+
+    Decoding the whole file in Python and encoding it again for polars was ≈ 1 s per 250 MB;
+    polars validates UTF-8 in every String column itself, so only the head (the header, which
+    polars would read lossily, and the delimiter sniff) is decoded here. ``None`` sends the
+    file to :func:`_read_decoded`, which reads it as before and words every error.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError:
+        return None
+    whole = len(head) < HEAD_BYTES
+    if not head or head.startswith((codecs.BOM_UTF8, b"#")):
+        return None
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
+    except UnicodeDecodeError:
+        return None
+    if text.isspace() or not (whole or "\n" in text):
+        return None
+    sep = delimiter or sniff_delimiter(text)
+    try:
+        table = pl.read_csv(
+            path, separator=sep, infer_schema=False, has_header=True, raise_if_empty=False
+        )
+    except (pl.exceptions.PolarsError, OSError):
+        return None
+    return table, sep
+
+
+def _read_decoded(
+    path: Path, name: str, encoding: str | None, delimiter: str | None
+) -> tuple[pl.DataFrame, str, str, int]:
+    """Decode the whole file (:func:`decode`), skip a ``#`` preamble, read it with polars.
+
+    Returns the table, the delimiter, the encoding and the number of preamble lines; every
+    file-level problem (encoding, emptiness, ragged rows) is refused here with its message.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise _fail(p.BAD_CSV, name, f"cannot read the file: {exc.strerror}") from None
     text, used_encoding = decode(data, name, encoding)
-    if not text.strip():
+    if not text or text.isspace():
         raise _fail(
             p.EMPTY_FILE, name, "the file is empty", hint="export the log with a header row"
         )
     preamble = 0
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        preamble += 1
-    if preamble:
-        text = "\n".join(text.splitlines()[preamble:]) + "\n"
-        if not text.strip():
+    if text.startswith("#"):  # splitting 250 MB into lines costs ≈ 0.7 s: only for a preamble
+        lines = text.splitlines()
+        for line in lines:
+            if not line.startswith("#"):
+                break
+            preamble += 1
+        text = "\n".join(lines[preamble:]) + "\n"
+        if text.isspace():
             raise _fail(p.EMPTY_FILE, name, "the file has only # comment lines, no header")
     sep = delimiter or sniff_delimiter(text)
     try:
@@ -165,34 +248,7 @@ def read_csv(
             f"not a readable CSV file: {first}",
             hint="check the delimiter (--delimiter) and unbalanced quotes",
         ) from None
-    _refuse_repeated_header(table.columns, name)
-    target = join_for(table, mapping or Mapping(), path)
-    joined: list[LogProblem] = []
-    if target is not None:
-        table, joined = join_table(table, *target, source=name, encoding=encoding, lenient=lenient)
-        joined.insert(
-            0,
-            LogProblem(
-                code=p.JOINED,
-                severity="info",
-                source=name,
-                message=f"joined {Path(target[0]).name} on {target[1]}",
-            ),
-        )
-    log = from_table(
-        table,
-        source=name,
-        format="csv",
-        mapping=mapping,
-        tz=tz,
-        dayfirst=dayfirst,
-        lenient=lenient,
-        encoding=used_encoding,
-        delimiter=sep,
-        first_row=2 + preamble,
-    )
-    log.report.problems = joined + log.report.problems
-    return log
+    return table, sep, used_encoding, preamble
 
 
 def _ragged_row(text: str, sep: str) -> tuple[int, int, int] | None:
@@ -237,28 +293,29 @@ def stringify(table: pl.DataFrame) -> pl.DataFrame:
     """Every column as text, the way a CSV export would write it (vectorised).
 
     Datetimes become ISO 8601 (with the offset when they have a time zone), dates
-    ``YYYY-MM-DD``, numbers their shortest text, so typed sources (Parquet, databases) go
-    through the same parsing and checks as CSV.
+    ``YYYY-MM-DD``, numbers their shortest text (:func:`flowsim.history.textcol.text_expr`).
+    Used for the wide shape and the columns the long shape reads as text; typed time and
+    amount columns of a long table are read directly (:func:`_long_fields`).
+    """
+    return table.select([text_expr(name, dtype) for name, dtype in table.schema.items()])
+
+
+def _long_fields(table: pl.DataFrame, fields: dict[str, str]) -> pl.DataFrame:
+    """The mapped columns of a long table, named by field, typed where the checks can use it.
+
+    Datetime and Date time columns stay typed (no text round trip: writing 4M datetimes as
+    text and parsing them back was most of a Parquet import), numeric amounts stay numbers;
+    everything else becomes text as a CSV export would write it.
     """
     exprs: list[pl.Expr] = []
-    for name, dtype in table.schema.items():
-        col = pl.col(name)
-        if isinstance(dtype, pl.Datetime):
-            fmt = "%Y-%m-%d %H:%M:%S%.f" + ("%:z" if dtype.time_zone else "")
-            exprs.append(col.dt.to_string(fmt))
-        elif dtype == pl.Date:
-            exprs.append(col.dt.to_string("%Y-%m-%d"))
-        elif dtype.is_float():
-            # whole numbers without ".0" (Excel-serial days and ids stay integral text)
-            exprs.append(
-                pl.when(col == col.round(0))
-                .then(col.cast(pl.Int64, strict=False).cast(pl.String))
-                .otherwise(col.cast(pl.String))
-            )
-        elif dtype == pl.String:
-            exprs.append(col)
+    for field, column in fields.items():
+        dtype = table.schema[column]
+        temporal = isinstance(dtype, pl.Datetime) or dtype == pl.Date
+        numeric = dtype.is_integer() or dtype.is_float()
+        if (field in TIME_FIELDS and temporal) or (field == "amount" and numeric):
+            exprs.append(pl.col(column).alias(field))
         else:
-            exprs.append(col.cast(pl.String, strict=False))
+            exprs.append(text_expr(column, dtype).alias(field))
     return table.select(exprs)
 
 
@@ -288,8 +345,6 @@ def from_table(
     tz = check_timezone(tz)
     if isinstance(table, dict):
         table = pl.DataFrame(table, schema={c: pl.String for c in table})
-    else:
-        table = stringify(table)
     rows = (
         pl.Series("source_row", source_rows, dtype=pl.Int64)
         if source_rows is not None
@@ -325,13 +380,19 @@ def from_table(
     )
     if resolved.shape == "wide":
         return wide_log(
-            table, resolved, report, source_rows=rows, tz=tz, dayfirst=dayfirst, lenient=lenient
+            stringify(table),
+            resolved,
+            report,
+            source_rows=rows,
+            tz=tz,
+            dayfirst=dayfirst,
+            lenient=lenient,
         )
     fields = {f: c for f, c in resolved.columns.items() if f != "lifecycle"}
-    raw = table.select([pl.col(c).alias(f) for f, c in fields.items()]).with_columns(rows)
+    raw = _long_fields(table, fields).with_columns(rows)
     lifecycle = resolved.get("lifecycle")
     if lifecycle is not None:
-        values = table[lifecycle].str.strip_chars().str.to_lowercase()
+        values = as_text(table[lifecycle]).str.strip_chars().str.to_lowercase()
         other = values.is_not_null() & (values != "") & (values != "complete")
         if other.any():
             raise _fail(
@@ -342,10 +403,19 @@ def from_table(
                 value=str(values.filter(other)[0]),
                 hint="use start_timestamp and time:timestamp columns, or XES",
             )
-    times = {fields[f]: raw[f] for f in ("timestamp", "start", "end") if f in fields}
-    mixed, mixed_rows = mixed_offset_problems(
-        times, raw["source_row"], source=name, tz=tz, lenient=lenient
-    )
+    parsed = {
+        f: read_timestamps(raw[f], column=f, tz=tz, dayfirst=dayfirst, source=name)
+        for f in TIME_FIELDS
+        if f in fields
+    }
+    # only text columns where some value has an offset (or failed) can mix offset styles
+    suspects = {fields[f]: raw[f] for f, read in parsed.items() if read.offsets}
+    mixed: list[LogProblem] = []
+    mixed_rows: pl.Series | None = None
+    if suspects:
+        mixed, mixed_rows = mixed_offset_problems(
+            suspects, raw["source_row"], source=name, tz=tz, lenient=lenient
+        )
     try:
         log = build_log(
             raw,
@@ -356,12 +426,13 @@ def from_table(
             lenient=lenient,
             stage_aliases=resolved.stage_aliases,
             collapse_repeats=resolved.collapse_repeats,
+            parsed=parsed,
         )
     except LogError as err:  # strict: every error of the pass, in row order
         raise LogError(sorted(mixed + err.problems, key=lambda q: q.row or 0)) from None
     if mixed and not lenient:
         raise LogError(mixed)
-    if mixed:
+    if mixed and mixed_rows is not None:
         bad = log.frame["source_row"].is_in(raw["source_row"].filter(mixed_rows).implode())
         log = drop_records(log, bad, p.MIXED_TIMEZONE, mixed, weight=bad.cast(pl.Int64))
     log.roles = dict(resolved.roles)

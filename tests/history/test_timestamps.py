@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
 from flowsim.history import LogError
-from flowsim.history.timestamps import check_timezone, parse_timestamps
+from flowsim.history.timestamps import SAMPLE, check_timezone, parse_timestamps, read_timestamps
 
 
 def iso(values: list[str | None], **kw: object) -> tuple[str, list[str | None], list[bool]]:
@@ -95,3 +97,49 @@ def test_large_column_is_vectorised() -> None:
     r = parse_timestamps(values, column="t")
     assert r.failed.sum() == 0
     assert r.values.null_count() == 0
+
+
+def test_whole_seconds_fractions_and_t_mix_in_one_column() -> None:
+    # the fast whole-second formats go first; what they leave is read by the others
+    _, out, failed = iso(
+        ["2024-01-01 10:00:00", "2024-01-01 10:00:00.25", "2024-01-01T10:00:00", "2024-01-01t10:00"]
+    )
+    assert out == [
+        "2024-01-01T10:00:00+00:00",
+        "2024-01-01T10:00:00.250000+00:00",
+        "2024-01-01T10:00:00+00:00",
+        "2024-01-01T10:00:00+00:00",
+    ]
+    assert failed == [False] * 4
+
+
+def test_offsets_flag_says_when_a_column_can_mix_styles() -> None:
+    def offsets(values: list[str]) -> bool:
+        return parse_timestamps(pl.Series(values), column="c").offsets
+
+    assert not offsets(["2024-01-01 10:00:00", "2024-01-02"])
+    assert not offsets(["01.02.2024 10:00"])
+    assert offsets(["2024-01-01 10:00:00", "2024-01-01T10:00:00Z"])
+    assert offsets(["2024-01-01 10:00:00", "not a date"])  # a failure: cannot tell
+
+
+def test_day_month_order_decided_by_a_value_past_the_sample() -> None:
+    values = ["03/04/2024"] * (SAMPLE + 10) + ["25/04/2024"]
+    r = parse_timestamps(pl.Series(values), column="c")
+    assert r.format == "DD/MM/YYYY"
+    assert not r.notes
+    assert r.values[0].month == 4
+
+
+def test_typed_columns_read_without_text() -> None:
+    naive = pl.Series([dt.datetime(2024, 1, 15, 9, 0), None])
+    r = read_timestamps(naive, column="c", tz="Asia/Shanghai")
+    assert r.values.to_list()[0] == dt.datetime(2024, 1, 15, 1, 0, tzinfo=dt.UTC)
+    assert r.failed.to_list() == [False, False]
+    assert (r.format, r.offsets) == ("ISO 8601", False)
+    aware = naive.dt.replace_time_zone("America/New_York").dt.cast_time_unit("ms")
+    r = read_timestamps(aware, column="c", tz="Asia/Shanghai")  # its own zone wins
+    assert r.values[0] == dt.datetime(2024, 1, 15, 14, 0, tzinfo=dt.UTC)
+    assert r.values.dtype == pl.Datetime("us", "UTC")
+    dates = pl.Series([dt.date(2024, 1, 15)])
+    assert read_timestamps(dates, column="c").values[0] == dt.datetime(2024, 1, 15, tzinfo=dt.UTC)
