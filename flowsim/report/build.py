@@ -146,6 +146,7 @@ def build_report(
         seed=seed,
         until=until,
         workers=workers,
+        strict_stages=False,
     )
     warnings += sim.warnings
     say("bottlenecks")

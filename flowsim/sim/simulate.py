@@ -67,6 +67,7 @@ def simulate(
     executor: Executor | None = None,
     progress: Progress | None = None,
     keep_log: bool = True,
+    strict_stages: bool = True,
 ) -> SimulationResult:
     """Simulate ``process`` (and each named scenario) ``replications`` times.
 
@@ -80,7 +81,9 @@ def simulate(
     continue from their current stage (conditioned on the time spent there so far) and new
     deals arrive by the model, for ``until`` hours (default 90 days).
     Times are hours. Same arguments and ``seed`` give the same result whatever ``workers``,
-    ``cluster`` or ``executor`` runs the replications.
+    ``cluster`` or ``executor`` runs the replications. A replay refuses history with stages
+    the model lacks unless ``strict_stages`` is False: then their records are left out of the
+    replay, and the result's warnings count them.
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")
@@ -99,7 +102,12 @@ def simulate(
         mode: Literal["stochastic", "replay", "from_today"] = "from_today"
         rate = None
     elif history is not None:
-        plan = prepare_replay(history, process, epoch=_epoch(start, process) if start else None)
+        plan = prepare_replay(
+            history,
+            process,
+            epoch=_epoch(start, process) if start else None,
+            strict=strict_stages,
+        )
         epoch = plan.epoch
         horizon = until if until is not None else plan.end
         warm = warmup if warmup is not None else 0.0
@@ -151,7 +159,14 @@ def simulate(
         if progress is not None:
             progress(done, len(jobs))
     loads = offered_load(process, rate)
-    warnings = [
+    warnings: list[str] = []
+    if plan is not None and plan.unmatched:
+        lacking = ", ".join(f"{k!r} ({v})" for k, v in sorted(plan.unmatched.items())[:8])
+        warnings.append(
+            f"{sum(plan.unmatched.values())} history records of stages the model lacks were "
+            f"left out of the replay: {lacking}"
+        )
+    warnings += [
         f"role {x.role!r} is offered {x.load:.0%} of its capacity "
         f"({x.offered_hours_per_week:.1f} of {x.capacity_hours_per_week:.1f} person-hours a "
         "week): its queue grows without bound, so averages depend on the run length"
