@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import ValidationError
@@ -84,8 +85,8 @@ def _diagnostics(result: CheckResult, document: Document) -> list[dict[str, Any]
     for d in result.diagnostics:
         item = d.model_dump(mode="json")
         item["local"] = d.span is not None and d.span.file == here
-        if d.span is not None and not item["local"]:
-            item["span"]["file"] = d.span.file.rsplit("/", 1)[-1]
+        if d.span is not None:  # names, not the machine's absolute paths
+            item["span"]["file"] = document.name if item["local"] else Path(d.span.file).name
         out.append(item)
     return out
 

@@ -277,12 +277,12 @@
       return;
     }
     showDiagnostics(r.data.diagnostics);
-    showScenarios(r.data.scenarios);
     if (r.data.svg === null) {
       el.note.textContent = state.pictureUrl ? "Showing the last good picture: fix the errors to update it." : "";
       el.picture.classList.add("stale");
       return;
     }
+    showScenarios(r.data.scenarios); // only from a text without errors: keep the list meanwhile
     const url = URL.createObjectURL(new Blob([r.data.svg], { type: "image/svg+xml" }));
     const previous = state.pictureUrl;
     state.pictureUrl = url;
@@ -400,7 +400,7 @@
       box.type = "checkbox";
       box.checked = state.checked.get(name);
       box.addEventListener("change", () => state.checked.set(name, box.checked));
-      label.append(box, " ", name);
+      label.append(box, name);
       li.append(label);
       el.scenarios.append(li);
     }
@@ -419,10 +419,14 @@
 
   function fmt(value, kind, signed) {
     if (value === null || value === undefined) return "n/a";
-    const sign = signed && value > 0 ? "+" : "";
-    if (kind === "pct") return `${sign}${(value * 100).toFixed(1)}${signed ? " pp" : "%"}`;
-    if (kind === "money") return sign + Math.round(value).toLocaleString("en-US");
-    return sign + (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2));
+    let text;
+    if (kind === "pct") text = (value * 100).toFixed(1);
+    else if (kind === "money") text = Math.round(value).toLocaleString("en-US");
+    else text = Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
+    if (Number(text.replace(/,/g, "")) === 0) text = text.replace("-", ""); // no "-0.00"
+    else if (signed && value > 0) text = "+" + text;
+    if (kind === "pct") text += signed ? " pp" : "%";
+    return text;
   }
 
   function cell(tag, text, className) {

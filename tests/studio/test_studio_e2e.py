@@ -1,0 +1,357 @@
+"""The studio page in a real headless Chromium (Playwright, the system's Chromium).
+
+One browser for the module, a fresh server and page per test. Every test fails on a page
+error, a console error or a JavaScript dialog; screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Response, sync_playwright
+
+from tests.studio.helpers import Live, live_studio, wait_for
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def wait_js(page: Page, expression: str, timeout: float = 20.0) -> None:
+    """Poll a JavaScript expression until it is truthy.
+
+    ``page.wait_for_function`` evaluates its predicate with ``eval`` inside the page, which
+    the studio's Content-Security-Policy forbids (as it should); ``page.evaluate`` goes
+    through the debugger protocol instead.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(30)
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError("Chromium is missing: `make test` installs it (scripts/system-deps.sh)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@dataclass
+class Session:
+    """A page on a live studio, with what the page said and asked for on the way."""
+
+    page: Page
+    live: Live
+    flow: Path
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    renders: list[dict[str, Any]] = field(default_factory=list)
+    render_requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def text(self) -> str:
+        return self.page.input_value("#source")
+
+    def renders_done(self) -> int:
+        return int(self.page.get_attribute("#image", "data-renders") or 0)
+
+    def wait_render(self, after: int) -> None:
+        wait_js(self.page, f"Number(document.querySelector('#image').dataset.renders) > {after}")
+
+    def caret_line_col(self) -> tuple[int, int]:
+        offset = self.page.evaluate("document.querySelector('#source').selectionStart")
+        before = self.text()[:offset]
+        return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+    def put_caret(self, offset: int) -> None:
+        self.page.focus("#source")
+        self.page.evaluate(
+            f"document.querySelector('#source').setSelectionRange({offset}, {offset})"
+        )
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"studio-{name}.png"))
+
+
+@pytest.fixture
+def session(browser: Browser, flow: Path) -> Iterator[Session]:
+    with live_studio(flow) as live:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        s = Session(page, live, flow)
+        page.on("console", lambda m: s.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: s.errors.append(str(e)))
+
+        def dialog(d: Any) -> None:
+            s.dialogs.append(d.message)
+            d.dismiss()
+
+        def response(r: Response) -> None:
+            if r.url.endswith("/api/render") and r.status == 200:
+                s.renders.append(r.json())
+                s.render_requests.append(json.loads(r.request.post_data or "{}"))
+
+        page.on("dialog", dialog)
+        page.on("response", response)
+        page.goto(live.url)
+        page.wait_for_selector("#image[data-renders='1']")
+        yield s
+        context.close()
+    assert s.dialogs == []
+    assert s.errors == []
+
+
+def test_edit_error_jump_fix_and_switch_views(session: Session) -> None:
+    page = session.page
+    assert session.text() == session.flow.read_text(encoding="utf-8")
+    assert page.locator("#diagnostics li.ok").inner_text() == "No problems."
+    assert page.locator("#gutter div").count() == session.text().count("\n") + 1
+    assert page.locator("#highlight .tk-kw").first.inner_text() == "process"
+    assert page.locator("#highlight .tk-dur", has_text="1h").count() == 1
+    assert page.locator("#highlight .tk-com").first.inner_text().startswith("# A small")
+    session.shot("loaded")
+
+    # edit: rename a stage; the picture follows, with one request for the whole word
+    label = session.text().index('"Offer"')
+    page.evaluate(f"document.querySelector('#source').setSelectionRange({label}, {label + 7})")
+    page.focus("#source")
+    before = session.renders_done()
+    requests = len(session.render_requests)
+    page.keyboard.type('"Written proposal"')
+    session.wait_render(before)
+    assert "Written proposal" in session.renders[-1]["svg"]
+    assert len(session.render_requests) - requests < len('"Written proposal"')  # debounced
+    first_picture = page.get_attribute("#image", "src")
+    assert page.evaluate("document.querySelector('#image').naturalWidth") > 100
+
+    # an error: the diagnostic names the right line, the gutter marks it, the picture stays
+    lines = session.text().split("\n")
+    row = max(i for i, line in enumerate(lines) if line == "  owner rep") + 1  # stage offer
+    end_of_row = sum(len(line) + 1 for line in lines[: row - 1]) + len(lines[row - 1])
+    session.put_caret(end_of_row)
+    page.keyboard.type("s")
+    item = page.locator(f"#diagnostics button.error[data-line='{row}']")
+    item.wait_for()
+    assert item.locator(".where").inner_text() == f"{row}:9"
+    assert "reps" in item.inner_text() and "E104" in item.inner_text()
+    assert page.locator(f"#gutter div:nth-child({row})").get_attribute("class") == "error"
+    assert page.locator("#highlight .mark-error").inner_text() == "reps"
+    assert page.get_attribute("#image", "src") == first_picture
+    assert "stale" in (page.get_attribute("#picture", "class") or "")
+    assert "last good picture" in page.inner_text("#picture-note")
+    assert page.locator("#scenarios li").all_inner_texts() == ["One more rep"]  # kept meanwhile
+    session.shot("error")
+
+    # click the diagnostic: the caret goes to its line and column
+    session.put_caret(0)
+    item.click()
+    assert session.caret_line_col() == (row, 9)
+    assert page.evaluate("document.activeElement.id") == "source"
+
+    # fix it
+    session.put_caret(end_of_row + 1)
+    before = session.renders_done()
+    page.keyboard.press("Backspace")
+    session.wait_render(before)
+    page.locator("#diagnostics li.ok").wait_for()
+    assert "stale" not in (page.get_attribute("#picture", "class") or "")
+
+    # switch to the journey map and back
+    before = session.renders_done()
+    page.click("[role=tab][data-view=journey]")
+    session.wait_render(before)
+    assert page.get_attribute("#image", "data-view") == "journey"
+    assert session.render_requests[-1]["view"] == "journey"
+    assert page.get_attribute("[data-view=journey][role=tab]", "aria-selected") == "true"
+    session.shot("journey")
+    before = session.renders_done()
+    page.click("[role=tab][data-view=flowchart]")
+    session.wait_render(before)
+    assert page.get_attribute("#image", "data-view") == "flowchart"
+
+
+def test_what_if_run_colour_and_cancel(session: Session) -> None:
+    page = session.page
+    assert page.locator("#scenarios li").all_inner_texts() == ["One more rep"]
+    assert page.is_disabled("#color-by")
+    page.fill("#reps", "3")
+    page.fill("#days", "60")
+    page.click("#run")
+    page.locator("#results table").wait_for()
+    assert page.inner_text("#principal").strip()
+    assert "Done: 3 replications of 60 days" in page.inner_text("#run-status")
+    headers = page.locator("#results th").all_inner_texts()
+    assert headers[:3] == ["KPI", "baseline", "One more rep"]
+    cycle = page.locator("#results tr[data-kpi=cycle_days_mean] td.delta")
+    assert cycle.locator(".ci").inner_text().startswith("95% CI ")
+    assert cycle.inner_text().split("\n")[0][0] in "+-0"
+
+    # colour the flowchart by the simulated queue time
+    assert page.is_enabled("#color-by")
+    before = session.renders_done()
+    page.select_option("#color-by", "queue")
+    session.wait_render(before)
+    assert session.render_requests[-1]["color_by"] == "queue"
+    assert set(session.render_requests[-1]["overlay"]["stages"]) == {"lead", "offer"}
+    assert "queue time" in page.inner_text("#picture-note")
+    session.shot("whatif")
+
+    # a long run, cancelled: the page says so and the server stops computing
+    page.fill("#reps", "50")
+    page.fill("#days", "730")
+    page.click("#run")
+    wait_for(lambda: session.live.studio.runner.running)
+    assert page.is_visible("#cancel")
+    page.click("#cancel")
+    wait_js(page, "document.querySelector('#run-status').textContent === 'Cancelled.'")
+    wait_for(lambda: not session.live.studio.runner.running, timeout=10)
+    assert page.is_enabled("#run") and page.is_hidden("#cancel")
+    # the earlier results stay
+    assert page.locator("#results table").count() == 1
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_save_reload_and_conflicts(session: Session) -> None:
+    page, flow = session.page, session.flow
+    original = flow.read_text(encoding="utf-8")
+
+    # save: the file on disk is the editor's text
+    session.put_caret(len(session.text()))
+    page.keyboard.type("# saved from the studio\n")
+    assert page.is_visible("#dirty")
+    page.keyboard.press("Control+s")
+    wait_js(page, "document.querySelector('#status').textContent === 'Saved.'")
+    assert flow.read_text(encoding="utf-8") == original + "# saved from the studio\n"
+    assert page.is_hidden("#dirty")
+
+    # a clean page follows the disk
+    disk = flow.read_text(encoding="utf-8").replace("headcount 2", "headcount 5")
+    flow.write_text(disk, encoding="utf-8")
+    wait_js(page, "document.querySelector('#source').value.includes('headcount 5')")
+    assert session.text() == disk
+    assert page.is_hidden("#conflict")
+    assert "Reloaded" in page.inner_text("#status")
+
+    # unsaved edits + a disk change: a conflict, and nothing of either side is lost
+    session.put_caret(0)
+    page.keyboard.type("# my unsaved line\n")
+    mine = session.text()
+    theirs = disk + "# their line\n"
+    flow.write_text(theirs, encoding="utf-8")
+    page.locator("#conflict").wait_for()
+    assert "unsaved edits" in page.inner_text("#conflict-text")
+    assert session.text() == mine
+    assert flow.read_text(encoding="utf-8") == theirs
+    session.shot("conflict")
+    page.click("#conflict-load")
+    assert session.text() == theirs
+    assert page.is_hidden("#conflict") and page.is_hidden("#dirty")
+
+    # the same again, keeping my version this time: saving then overwrites on purpose
+    session.put_caret(0)
+    page.keyboard.type("# mine again\n")
+    mine = session.text()
+    flow.write_text(theirs + "# and theirs again\n", encoding="utf-8")
+    page.locator("#conflict").wait_for()
+    page.click("#conflict-keep")
+    page.click("#save")
+    wait_js(page, "document.querySelector('#status').textContent === 'Saved.'")
+    assert flow.read_text(encoding="utf-8") == mine
+
+
+HOSTILE = """# <script>alert("comment")</script>
+process "<script>alert(1)</script>" {
+  arrivals 20 per week
+}
+
+department sales "</textarea><script>alert(2)</script>"
+role rep "\\" onload=\\"alert(3)" in sales headcount 2
+
+stage lead "<img src=x onerror=alert(4)>" {
+  owner rep
+  goal "<svg onload=alert(5)>"
+  exit "]]><script>alert(6)</script>"
+  effort 1h
+  wait 1d
+  touchpoint "<iframe src=javascript:alert(7)>" channel web emotion 3 pain "&lt;b&gt; &amp; <b>"
+}
+
+outcome won "<a href=javascript:alert(8)>Won</a>"
+outcome lost "Lost"
+
+lead -> won 50% "<style>*{display:none}</style>"
+lead -> lost
+
+scenario "<script>alert(9)</script>" {
+  role rep headcount 3
+}
+"""
+
+
+def test_a_hostile_file_cannot_run_script(browser: Browser, tmp_path: Path) -> None:
+    path = tmp_path / "hostile.flow"
+    path.write_text(HOSTILE, encoding="utf-8")
+    with live_studio(path) as live:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        errors: list[str] = []
+        dialogs: list[str] = []
+        svgs: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on(
+            "response",
+            lambda r: svgs.append(r.json()["svg"] or "") if r.url.endswith("/api/render") else None,
+        )
+        page.goto(live.url)
+        page.wait_for_selector("#image[data-renders='1']")
+        assert page.evaluate("document.querySelector('#image').naturalWidth") > 100
+        # the what-if list and results carry the hostile scenario name as text
+        page.fill("#reps", "2")
+        page.fill("#days", "30")
+        page.click("#run")
+        page.locator("#results table").wait_for()
+        page.click("[role=tab][data-view=journey]")
+        page.wait_for_selector("#image[data-view='journey']")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "studio-hostile.png"))
+        assert page.input_value("#source") == HOSTILE
+        assert page.inner_text("#highlight").rstrip("\n") == HOSTILE.rstrip("\n")
+        assert page.locator("#scenarios li").all_inner_texts() == ["<script>alert(9)</script>"]
+        assert "<script>alert(9)</script>" in page.locator("#results th").all_inner_texts()
+        assert page.evaluate("document.scripts.length") == 1
+        handlers = page.evaluate(
+            "[...document.querySelectorAll('*')].flatMap(e => [...e.attributes]"
+            ".filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))"
+        )
+        assert handlers == []
+        assert page.locator("iframe, object, embed, svg, #picture script").count() == 0
+        context.close()
+    assert dialogs == []
+    assert errors == []
+    assert len(svgs) >= 2
+    for svg in svgs:
+        assert "<script" not in svg and "<iframe" not in svg and "<img" not in svg
+        assert "&lt;script&gt;" in svg or "&lt;img" in svg
