@@ -368,6 +368,10 @@ def median(samples: list[dict], key: str) -> float:
     return statistics.median(s[key] for s in samples)
 
 
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
 def _row(label: str, case: str, samples: dict) -> tuple[str, list[str]]:
     """One table row and its verdicts. Ratios are the tool's time / flowsim's (> 1: faster).
 
@@ -391,10 +395,9 @@ def _row(label: str, case: str, samples: dict) -> tuple[str, list[str]]:
         if case == "xes-pm4py":
             sp = total / r_load
             total_ratio = f"{sp:.2f}x"
-            ok = sp >= TARGET_XES
             verdicts.append(
                 f"{label}: flowsim {sp:.2f}x faster than pm4py.read_xes "
-                f"(target >= {TARGET_XES:.0f}x): {'met' if ok else 'NOT met'}"
+                f"(target >= {TARGET_XES:.0f}x): {_met(sp >= TARGET_XES)}"
             )
         else:
             target = TARGET_PM4PY if case == "pm4py" else 1.0
@@ -403,12 +406,23 @@ def _row(label: str, case: str, samples: dict) -> tuple[str, list[str]]:
             sp_total = total / (r_load + mine)
             ratio, total_ratio = f"{sp:.2f}x", f"{sp_total:.2f}x"
             what = "full metrics" if case == "pm4py" else "same figures"
-            ok = sp >= target
             verdicts.append(
                 f"{label}: flowsim {what} {sp:.2f}x faster than {case} (target >= "
-                f"{target:.0f}x): {'met' if ok else 'NOT met'}; full metrics {sp_full:.2f}x, "
+                f"{target:.0f}x): {_met(sp >= target)}; full metrics {sp_full:.2f}x, "
                 f"with load {sp_total:.2f}x"
             )
+            if case == "pm4py":  # the issue's measure: pm4py's DFG vs flowsim from the file
+                sp_file = compute / (r_load + r_full)
+                verdicts.append(
+                    f"{label}: flowsim load + full metrics {sp_file:.2f}x faster than pm4py "
+                    f"format + performance DFG (target >= {target:.0f}x): {_met(sp_file >= target)}"
+                )
+            else:
+                verdicts.append(
+                    f"{label}: flowsim load + same figures {sp_total:.2f}x faster than {case} "
+                    f"load + query (target >= 1x): {_met(sp_total >= 1.0)}; load alone "
+                    f"{load / r_load:.2f}x"
+                )
     row = (
         f"| {label} | {case} | {load:.3f} | {compute:.3f} | "
         f"{'–' if full is None else f'{full:.3f}'} | {total:.3f} | {ratio} | {total_ratio} "

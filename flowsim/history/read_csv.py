@@ -5,6 +5,10 @@ encoding is forced), the delimiter is sniffed from the first KB (``,`` ``;`` tab
 column is read as a string by polars, and the mapping decides which column is which. Dates
 are parsed vectorised per column (:mod:`flowsim.history.timestamps`); every row check is in
 :func:`flowsim.history.log.build_log`.
+
+A plain UTF-8 file (no BOM, no ``#`` preamble) skips the Python decode: only its head is
+decoded here and polars, which validates UTF-8 in every String column, reads the file itself.
+Anything polars refuses is read again the general way, which words the error.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Read a deal log from a Parquet file (long or wide shape).
 
-``pl.read_parquet`` loads the typed columns; :func:`flowsim.history.read_csv.from_table`
-writes them as text the way a CSV export would (datetimes as ISO 8601 with their offset) and
-runs the same mapping, shape detection and row checks as CSV. Row numbers are 1-based record
-numbers (Parquet has no header row).
+``pl.read_parquet`` loads the typed columns and :func:`flowsim.history.read_csv.from_table`
+runs the same mapping, shape detection and row checks as CSV. Datetime and date columns of a
+long log are read as they are (a naive one as local time in ``tz``), numeric amounts as
+numbers; other columns are read as the text a CSV export would hold (wide logs entirely).
+This gives the DealLog and the problems the same rows give as CSV text, without writing 4M
+datetimes out as text and parsing them back. Row numbers are 1-based record numbers
+(Parquet has no header row).
 """
 
 from __future__ import annotations

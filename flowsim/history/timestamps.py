@@ -15,6 +15,12 @@ are each applied once to the column and coalesced, never a Python loop per row.
   ``ambiguous-date-order`` note is reported;
 - numbers: Excel serial days (10,000-99,999, days since 1899-12-30, local time), epoch
   seconds (10⁸-10¹¹) or milliseconds (10¹¹-10¹⁴), both UTC.
+
+Speed (4M values): whole-second formats come before their ``%.f`` variants (polars parses
+them ≈ 5x faster), ISO values are read without rewriting ``T`` first, the column is parsed
+unstripped and only what fails is cleaned and tried again, and the whole-column day/month
+scan runs only when detection reaches the slashed families. Typed Datetime/Date columns
+(Parquet, databases) skip text entirely (:func:`typed_timestamps`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import polars as pl
 
 from flowsim.history import problems as p
 from flowsim.history.problems import LogError, LogProblem
-from flowsim.history.textcol import clean
+from flowsim.history.textcol import as_text, clean
 
 UTC_US = pl.Datetime("us", "UTC")
 SAMPLE = 2000
@@ -228,6 +234,16 @@ def _by_hits(steps: list[Step], sample: pl.Series, tz: str) -> list[Step]:
     return [steps[i] for i in order]
 
 
+def _sample(text: pl.Series) -> pl.Series:
+    """The first :data:`SAMPLE` non-empty values of ``text``, cleaned, read from its head."""
+    rows = 4 * SAMPLE
+    while True:
+        sample = clean(text.head(rows)).drop_nulls()
+        if sample.len() >= SAMPLE or rows >= text.len():
+            return sample.head(SAMPLE)
+        rows *= 4
+
+
 def parse_timestamps(
     text: pl.Series,
     *,
@@ -236,10 +252,13 @@ def parse_timestamps(
     dayfirst: bool | None = None,
     source: str | None = None,
 ) -> ParsedTimestamps:
-    """Parse ``text`` (strings) into UTC datetimes; empty values stay null and do not fail."""
-    text = clean(text)
-    present = text.is_not_null()
-    sample = text.drop_nulls().head(SAMPLE)
+    """Parse ``text`` (strings) into UTC datetimes; empty values stay null and do not fail.
+
+    The column is parsed as it is; only the values that do not parse are stripped and tried
+    again (or found empty), which saves two passes over a clean 4M-value column.
+    """
+    text = as_text(text)
+    sample = _sample(text)
     # The day/month order needs the whole column; only needed once detection reaches the
     # slashed families (a column whose sample parses as ISO never does).
     drop: str | None = None
@@ -256,8 +275,17 @@ def parse_timestamps(
             best_name, best_steps, best_hits = name, steps, hits
         if hits == sample.len():
             break  # every sample value parses: no later family can do better
-    values, offset = _apply(_by_hits(best_steps, sample, tz), text, tz)
-    failed = present & values.is_null()
+    steps = _by_hits(best_steps, sample, tz)
+    values, offset = _apply(steps, text, tz)
+    failed = pl.repeat(False, text.len(), eager=True)
+    todo = values.is_null() & text.is_not_null()
+    if todo.any():  # padded, empty or bad values: clean, and parse again
+        idx = todo.arg_true()
+        retry = clean(text.filter(todo))
+        again, offset_again = _apply(steps, retry, tz)
+        values = values.scatter(idx, again)
+        failed = failed.scatter(idx, retry.is_not_null() & again.is_null())
+        offset = offset or offset_again
     notes: list[LogProblem] = []
     if ambiguous and dayfirst is None and best_name in _SLASHED:
         notes.append(

@@ -143,3 +143,17 @@ def test_typed_columns_read_without_text() -> None:
     assert r.values.dtype == pl.Datetime("us", "UTC")
     dates = pl.Series([dt.date(2024, 1, 15)])
     assert read_timestamps(dates, column="c").values[0] == dt.datetime(2024, 1, 15, tzinfo=dt.UTC)
+
+
+def test_padded_values_are_read_like_stripped_ones() -> None:
+    # the column is parsed as it is first; what fails is stripped and parsed again
+    _, out, failed = iso([" 2024-01-01 10:00:00 ", "\u30002024-01-02", "2024-01-03 10:00:00", "\t"])
+    assert out == [
+        "2024-01-01T10:00:00+00:00",
+        "2024-01-02T00:00:00+00:00",
+        "2024-01-03T10:00:00+00:00",
+        None,
+    ]
+    assert failed == [False, False, False, False]
+    _, _, failed = iso([" 2024-01-01 10:00:00 ", " soon "])
+    assert failed == [False, True]
