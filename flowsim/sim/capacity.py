@@ -170,13 +170,14 @@ class Staff:
         """
         if priority != priority:  # NaN
             raise ValueError(f"staff {self.name!r}: a request priority must be a number, not NaN")
-        if self.env.now != self._last:
-            self._advance()
+        now = self.env.now  # read once: a property call, and this runs once per stay
+        if now != self._last:
+            self._advance(now)
         self._order += 1
         self._requests += 1
         req = StaffRequest(self, priority, self._order)
         if self._waiting == 0 and self.busy < self.capacity:
-            self._grant(req)
+            self._grant(req, now)
             return req
         if self.priority:
             heapq.heappush(self._heap, (priority, req.order, req))
@@ -195,12 +196,13 @@ class Staff:
                 f"staff {self.name!r}: only a granted request can be released "
                 f"(request #{request.order} is {request.state})"
             )
-        if self.env.now != self._last:
-            self._advance()
+        now = self.env.now
+        if now != self._last:
+            self._advance(now)
         request.state = "released"
         self.busy -= 1
         if self._waiting:
-            self._serve()
+            self._serve(now)
 
     def cancel(self, request: StaffRequest) -> None:
         """Withdraw a waiting request; a granted one is released; otherwise nothing happens.
@@ -213,7 +215,7 @@ class Staff:
             return
         if request.state != "waiting":
             return
-        self._advance()
+        self._advance(self.env.now)
         request.state = "cancelled"
         self._waiting -= 1
         self._dead += 1
@@ -251,9 +253,8 @@ class Staff:
                 f"staff {request.staff.name!r}"
             )
 
-    def _advance(self) -> None:
-        """Add the time since the last change to the integrals (state is about to change)."""
-        now = self.env.now
+    def _advance(self, now: float) -> None:
+        """Add the time up to ``now`` to the integrals (state is about to change)."""
         dt = now - self._last
         if dt > 0:
             self._busy_area += self.busy * dt
@@ -261,21 +262,21 @@ class Staff:
             self._headcount_area += self.capacity * dt
             self._last = now
 
-    def _grant(self, req: StaffRequest) -> None:
+    def _grant(self, req: StaffRequest, now: float) -> None:
         self.busy += 1
         self._grants += 1
         req.state = "granted"
-        req.granted_at = self.env.now
+        req.granted_at = now
         # req.succeed(), inlined: a fresh request is always pending
         req._ok = True
         req._value = None
         self.env.schedule(req)
 
-    def _serve(self) -> None:
+    def _serve(self, now: float) -> None:
         """Hand free people to waiting requests, in queue order."""
         while self._waiting and self.busy < self.capacity:
             self._waiting -= 1
-            self._grant(self._pop_live())
+            self._grant(self._pop_live(), now)
 
     def _pop_live(self) -> StaffRequest:
         while True:
@@ -293,9 +294,10 @@ class Staff:
         self._dead = 0
 
     def _on_step(self, headcount: int, _event: simpy.Event) -> None:
-        self._advance()
+        now = self.env.now
+        self._advance(now)
         self.capacity = headcount
-        self._serve()
+        self._serve(now)
 
 
 def _checked_schedule(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -75,23 +76,22 @@ class Streams:
 
 
 class Sampler:
-    """Hands out values of one distribution, drawn from numpy in blocks."""
+    """Hands out values of one distribution, drawn from numpy in blocks.
 
-    __slots__ = ("_block", "_draw", "_i", "_rng", "_values")
+    ``sampler()`` or, in hot loops, ``sampler.next()``: ``next`` is the ``__next__`` of a
+    ``chain`` over the blocks, so handing out a value runs in C and only a new block calls
+    back into Python (numpy). Blocks are drawn lazily, one when the last one is used up, so
+    the values and the stream's consumption are the same whichever way they are asked for.
+    """
+
+    __slots__ = ("next",)
 
     def __init__(self, draw: Block, rng: np.random.Generator) -> None:
-        self._draw = draw
-        self._rng = rng
-        self._values: list[float] = []
-        self._i = 0
+        blocks = (draw(rng, BLOCK).tolist() for _ in repeat(None))
+        self.next: Callable[[], float] = chain.from_iterable(blocks).__next__
 
     def __call__(self) -> float:
-        i = self._i
-        if i >= len(self._values):
-            self._values = self._draw(self._rng, BLOCK).tolist()
-            i = 0
-        self._i = i + 1
-        return self._values[i]
+        return self.next()
 
 
 def block_sampler(dist: Distribution) -> Block:
