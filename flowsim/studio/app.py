@@ -37,7 +37,13 @@ ASSETS = {
 
 def _load_assets() -> dict[str, bytes]:
     folder = resources.files("flowsim.studio") / "static"
-    return {name: (folder / name).read_bytes() for name in ASSETS}
+    try:
+        return {name: (folder / name).read_bytes() for name in ASSETS}
+    except FileNotFoundError as err:  # a build that left out the package data
+        raise RuntimeError(
+            f"this flowsim installation lacks the studio's page files ({err.filename}): "
+            "reinstall flowsim"
+        ) from err
 
 
 def create_app(

@@ -36,18 +36,15 @@ def wait_js(page: Page, expression: str, timeout: float = 20.0) -> None:
         page.wait_for_timeout(30)
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    raise RuntimeError("Chromium is missing: `make test` installs it (scripts/system-deps.sh)")
+#: the system's Chromium (Debian's package, installed by `make test`)
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    assert CHROMIUM, "Chromium is missing: `make test` installs it (scripts/system-deps.sh)"
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield b
         b.close()
 
@@ -72,6 +69,10 @@ class Session:
 
     def wait_render(self, after: int) -> None:
         wait_js(self.page, f"Number(document.querySelector('#image').dataset.renders) > {after}")
+
+    def wait_idle(self) -> None:
+        """Wait until the page shows the render of the text as it is now."""
+        wait_js(self.page, "document.querySelector('#picture').dataset.state === 'ready'")
 
     def caret_line_col(self) -> tuple[int, int]:
         offset = self.page.evaluate("document.querySelector('#source').selectionStart")
@@ -135,7 +136,9 @@ def test_edit_error_jump_fix_and_switch_views(session: Session) -> None:
     before = session.renders_done()
     requests = len(session.render_requests)
     page.keyboard.type('"Written proposal"')
-    session.wait_render(before)
+    session.wait_idle()
+    assert session.renders_done() > before
+    assert session.render_requests[-1]["text"] == session.text()
     assert "Written proposal" in session.renders[-1]["svg"]
     assert len(session.render_requests) - requests < len('"Written proposal"')  # debounced
     first_picture = page.get_attribute("#image", "src")

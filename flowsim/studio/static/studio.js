@@ -248,8 +248,10 @@
 
   // ---- the picture -------------------------------------------------------------------------
 
+  // #picture[data-state] is "pending" from a keystroke until the latest render is shown.
   function scheduleRender(delay = DEBOUNCE_MS) {
     clearTimeout(state.renderTimer);
+    el.picture.dataset.state = "pending";
     state.renderTimer = setTimeout(renderNow, delay);
   }
 
@@ -267,10 +269,13 @@
     try {
       r = await api("POST", "/api/render", body, abort.signal);
     } catch (err) {
-      if (err.name !== "AbortError") el.note.textContent = "The server is not answering.";
+      if (err.name === "AbortError") return; // a newer render replaced this one
+      el.note.textContent = "The server is not answering.";
+      if (seq === state.renderSeq) el.picture.dataset.state = "ready";
       return;
     }
     if (seq !== state.renderSeq) return; // a newer render is on its way
+    el.picture.dataset.state = "ready";
     if (r.status !== 200) {
       el.note.textContent = r.data.error || `render failed (${r.status})`;
       el.picture.classList.add("stale");
