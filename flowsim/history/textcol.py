@@ -14,12 +14,24 @@ from __future__ import annotations
 
 import polars as pl
 
+#: "few distinct values": at most this many (and at most 1/16 of it in the first this many rows)
+_FEW = 4096
+
 #: the text of a typed datetime, as :func:`text_expr` writes it (with the offset when aware)
 DATETIME_TEXT = "%Y-%m-%d %H:%M:%S%.f"
 
 
 def stripped(series: pl.Series) -> pl.Series:
-    """``series`` (String) without surrounding whitespace (``≈ 25 ns`` a value: one pass)."""
+    """``series`` (String) without surrounding whitespace.
+
+    A long column with few distinct values (stages, owners) is checked on its distinct
+    values, ≈ 2.5x cheaper than stripping every value, and returned as it is when none
+    needs stripping; anything else is stripped (≈ 25 ns a value).
+    """
+    if series.len() > 16 * _FEW and series.head(_FEW).n_unique() <= _FEW // 16:
+        distinct = series.unique()
+        if distinct.len() <= _FEW and bool((distinct.str.strip_chars() == distinct).all()):
+            return series
     return series.str.strip_chars()
 
 

@@ -18,6 +18,7 @@ import pytest
 from flowsim.history import LogError, read_csv, read_log, read_parquet
 from flowsim.history.log import DealLog
 from flowsim.history.read_csv import HEAD_BYTES
+from flowsim.history.textcol import stripped
 from tests.history.test_read_csv import accounted
 
 
@@ -221,3 +222,12 @@ def write(tmp_path: Path, name: str, text: str, encoding: str) -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def test_few_distinct_values_checked_once_but_a_late_padded_one_is_stripped() -> None:
+    stages = pl.Series(["contact", "needs", None, "won"] * 20_000)
+    assert stripped(stages).equals(stages)
+    late = pl.concat([stages, pl.Series(["\u3000needs "])])
+    assert stripped(late).to_list()[-1] == "needs"
+    ids = pl.Series([f" D{i} " for i in range(100_000)])  # many distinct values
+    assert stripped(ids)[0] == "D0"
