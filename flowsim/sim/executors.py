@@ -56,10 +56,29 @@ def run_batches(
     # fork where there is one: workers start in milliseconds and, unlike spawn/forkserver,
     # do not re-import the caller's __main__ (a script without a main guard still works).
     # Workers only run the engine (numpy, SimPy), never polars, so its thread pool is safe.
+    # The payload (models, settings, a replay plan) reaches each worker once, through the
+    # pool's initializer (inherited by fork, not pickled), rather than with every batch:
+    # batches can then be small enough to balance the load without paying for it.
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-        yield from _futures(pool, fn, payload, batches)
+    with ProcessPoolExecutor(
+        max_workers=n, mp_context=ctx, initializer=_keep, initargs=(payload,)
+    ) as pool:
+        yield from _futures(pool, _with_kept, fn, batches)
+
+
+#: the payload of the pool this worker process belongs to (set by ``_keep``)
+_KEPT: Any = None
+
+
+def _keep(payload: Any) -> None:
+    """Pool initializer: hold the payload for every batch this worker will run."""
+    global _KEPT
+    _KEPT = payload
+
+
+def _with_kept(fn: Callable[..., T], batch: Any) -> T:
+    return fn(_KEPT, batch)
 
 
 def _futures(
