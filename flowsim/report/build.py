@@ -135,7 +135,7 @@ def build_report(
 
     # --- simulate the baseline and every scenario, with the one-step what-ifs --------------
     say("simulate")
-    extra = one_step_scenarios(process)
+    extra = one_step_scenarios(process, limit=5)
     names = [s.name for s in process.scenarios]
     model = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
     sim = simulate(

@@ -327,41 +327,62 @@ def _principal(
     )
 
 
-def one_step_scenarios(process: Process) -> list[Scenario]:
-    """+1 person per role, −20% effort per stage, +5 points per forward (non-lost) edge."""
+def one_step_scenarios(process: Process, limit: int | None = None) -> list[Scenario]:
+    """+1 person per role, −20% effort per stage, +5 points per forward (non-lost) edge.
+
+    With ``limit``, at most ``limit`` of each kind, the ones that matter most by the
+    traffic equations: roles by offered load, stages by expected effort per deal (visits ×
+    mean effort), edges by the expected visits of their source. A discovered model of a
+    real log can have dozens of roles and stages; a report needs the few that can matter.
+    """
+    from flowsim.checks import expected_visits
+    from flowsim.sim.analytic import offered_load
+
+    visits = expected_visits(process)
+    load = {x.role: x.load or 0.0 for x in offered_load(process)}
+    roles = sorted(process.roles, key=lambda r: (-load.get(r.id, 0.0), r.id))[:limit]
+    staged = [s for s in process.stages if s.effort is not None]
+    staged.sort(
+        key=lambda s: (-visits.get(s.id, 0.0) * (s.effort.expected if s.effort else 0.0), s.id)
+    )
     out: list[Scenario] = []
-    for r in process.roles:
+    for r in roles:
         out.append(
             Scenario(name=f"+1 {r.id}", changes=(RoleChange(role=r.id, headcount=r.headcount + 1),))
         )
-    for s in process.stages:
-        if s.effort is not None:
-            out.append(
-                Scenario(
-                    name=f"{s.id} effort -20%",
-                    changes=(DurationChange(stage=s.id, field="effort", factor=0.8),),
-                )
+    for s in staged[:limit]:
+        out.append(
+            Scenario(
+                name=f"{s.id} effort -20%",
+                changes=(DurationChange(stage=s.id, field="effort", factor=0.8),),
             )
+        )
     lost = {o.id for o in process.outcomes if o.result == "lost"}
     rework = back_edges(process)
     seen: set[tuple[str, str]] = set()
+    edges: list[tuple[float, int, Scenario]] = []
     for s in process.stages:
         for t, p in process.outgoing(s.id):
             key = (t.source, t.target)
             if t.target in lost or key in rework or key in seen or p >= 1 or p <= 0:
                 continue
             seen.add(key)
-            out.append(
-                Scenario(
-                    name=f"{t.source}->{t.target} +5pt",
-                    changes=(
-                        TransitionChange(
-                            source=t.source, target=t.target, probability=min(1.0, p + 0.05)
+            edges.append(
+                (
+                    -visits.get(s.id, 0.0),
+                    len(edges),
+                    Scenario(
+                        name=f"{t.source}->{t.target} +5pt",
+                        changes=(
+                            TransitionChange(
+                                source=t.source, target=t.target, probability=min(1.0, p + 0.05)
+                            ),
                         ),
                     ),
                 )
             )
-    return out
+    edges.sort(key=lambda e: (e[0], e[1]))
+    return out + [e[2] for e in edges[:limit]]
 
 
 def suggestions(result: SimulationResult, names: list[str]) -> list[Suggestion]:
