@@ -14,14 +14,15 @@ The semantics (docs/simulation.md pins each one):
   (:mod:`flowsim.sim.replay`) sends history's deals along their real paths at their real
   times, and only a scenario's changes move them off it.
 
-The engine records plain Python tuples while running and hands back numpy arrays
-(:class:`Run`): the statistics and the event log are built from those afterwards, vectorised.
+The engine records plain Python values while running (each finished stay packed as ten
+doubles into one buffer) and hands back numpy arrays (:class:`Run`): the statistics and the
+event log are built from those afterwards, vectorised.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
+import struct
 from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ VISIT_COLUMNS = (
     "off_calendar",
     "wait",
 )
+#: one finished stay as packed doubles (VISIT_COLUMNS), native byte order as numpy reads it
+_VISIT = struct.Struct(f"={len(VISIT_COLUMNS)}d")
 
 
 @dataclass(frozen=True)
@@ -191,9 +194,9 @@ class Engine:
         self.amounts = streams.sampler(process.amount, "amount")
         self.replay = replay
         # recording
-        # one row of VISIT_COLUMNS per finished stay, as raw doubles: no tuple (and its ten
-        # float objects) kept per stay, nothing for the GC to track, and no conversion at the end
-        self.visits = array("d")
+        # one _VISIT row per finished stay: no tuple (and its ten float objects) kept per
+        # stay, nothing for the GC to track, and numpy reads the buffer as it is at the end
+        self.visits = bytearray()
         self.deal_ids: list[str] = []
         self.arrival: list[float] = []
         self.finish: list[float] = []
@@ -378,7 +381,7 @@ class Engine:
             return
         env = self.env
         where, working_now, busy = self.where, self.working_now, self.busy
-        record = self.visits.extend
+        record, pack = self.visits.extend, _VISIT.pack
         lo, hi = self.busy_lo, self.busy_hi
         while True:
             st = stages[node]
@@ -417,7 +420,7 @@ class Engine:
             if wait > 0:
                 yield Timeout(env, wait)
             record(
-                (
+                pack(
                     k,
                     node,
                     t0,
