@@ -398,7 +398,9 @@ class Engine:
             staff = st.staff
             t_work = t_ready
             if staff is not None:
-                req = staff.request(-self.amount[k] if staff.priority else 0.0)
+                # Largest deal first; a deal without an amount counts as 0 (never NaN).
+                amount = self.amount[k] if staff.priority else 0.0
+                req = staff.request(-amount if amount == amount else 0.0)
                 yield req
                 t_work = env.now
             end = t_work

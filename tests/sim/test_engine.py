@@ -157,3 +157,12 @@ def test_dead_end_and_horizon_accounting() -> None:
     open_ = run.outcome == -1
     assert closed.sum() + open_.sum() == len(run.arrival)
     assert math.isclose(run.end, 24 * 100.0)
+
+
+def test_amount_priority_without_amounts_runs_fifo() -> None:
+    process = flowsim.load("examples/b2b-cn.flow")  # no `amount`: every deal counts as 0
+    fifo = simulate(process, replications=1, until=24 * 30.0, warmup=0, workers=1, seed=3)
+    by_amount = simulate(
+        process, replications=1, until=24 * 30.0, warmup=0, workers=1, seed=3, priority="amount"
+    )
+    assert by_amount.model_dump_json() == fifo.model_dump_json()
