@@ -11,7 +11,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -741,6 +742,24 @@ class _Progress:
             self.bar.update(self.task, completed=done, total=total)
 
 
+@contextmanager
+def _input_errors(history: str | None) -> Iterator[None]:
+    """A model or history the run cannot use: one line and exit 1, never a traceback.
+
+    ``RuntimeError`` is executor trouble (an unreachable ``--cluster``), also the user's input.
+    """
+    from flowsim.sim.replay import UnknownStages
+
+    try:
+        yield
+    except UnknownStages as err:
+        click.echo(f"flowsim: {history}: {err}", err=True)
+        sys.exit(1)
+    except (ValueError, RuntimeError) as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+
+
 def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> list[str]:
     known = [s.name for s in process.scenarios]
     if none:
@@ -758,10 +777,37 @@ def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> li
     return list(chosen)
 
 
+def _simulate_options(func: F) -> F:
+    """The run options of every command that simulates (simulate, bottlenecks)."""
+    options = [
+        click.option(
+            "--history", type=click.Path(dir_okay=False), help="Replay the deals of this log."
+        ),
+        click.option("--replications", "-n", type=click.IntRange(1), default=30, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option(
+            "--until", help="Horizon: 180d, 26w (default: 365d; a replay: history's end)."
+        ),
+        click.option(
+            "--warmup", help="Leave this first stretch out of the statistics (default 30d)."
+        ),
+        click.option(
+            "--workers", type=click.IntRange(1), help="Local worker processes (default: cores)."
+        ),
+        click.option(
+            "--cluster", help="Run replications on this Dask scheduler (tcp://host:8786)."
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command()
 @_log_options
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--history", type=click.Path(dir_okay=False), help="Replay the deals of this log.")
+@_simulate_options
 @click.option(
     "--scenario", "chosen", multiple=True, help="Run this scenario (repeatable; default: all)."
 )
@@ -771,11 +817,7 @@ def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> li
     multiple=True,
     help="One scenario per value: se.headcount=2..6, design.effort=0.5,0.8",
 )
-@click.option("--replications", "-n", type=click.IntRange(1), default=30, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--until", help="Horizon: 180d, 26w (default: 365d; a replay: history's end).")
 @click.option("--deals", type=click.IntRange(1), help="Stop arrivals after this many deals.")
-@click.option("--warmup", help="Leave this first stretch out of the statistics (default 30d).")
 @click.option("--start", help="Calendar date the clock starts (default 2026-01-05, a Monday).")
 @click.option(
     "--as-of",
@@ -786,14 +828,11 @@ def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> li
     "--priority", type=click.Choice(["fifo", "amount"]), default="fifo", show_default=True
 )
 @click.option("--unlimited-capacity", "unlimited", is_flag=True, help="Lift every headcount limit.")
-@click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
-@click.option("--cluster", help="Run replications on this Dask scheduler (tcp://host:8786).")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("-o", "--output", help="Write the result here instead of stdout.")
 @click.option("--log-out", help="Write the first baseline replication's deals as CSV/Parquet.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_guard
 def simulate(
     file: str,
@@ -821,7 +860,6 @@ def simulate(
     """Simulate the process (or replay history through it) with what-if scenarios."""
     import datetime as dt
 
-    from flowsim.sim.replay import UnknownStages
     from flowsim.sim.simulate import simulate as run_simulation
     from flowsim.sim.sweep import sweep_scenarios
     from flowsim.sim.table import result_table
@@ -852,34 +890,24 @@ def simulate(
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--as-of") from None
     deal_log = _read_log_or_exit(history, source) if history else None
-    try:
-        with _Progress(quiet) as progress:
-            result = run_simulation(
-                process,
-                deal_log,
-                scenarios=names,
-                replications=replications,
-                seed=seed,
-                until=_hours(until, "--until"),
-                deals=deals,
-                warmup=_hours(warmup, "--warmup"),
-                start=start_day,
-                as_of=when,
-                priority=priority,  # type: ignore[arg-type]
-                unlimited=unlimited,
-                workers=workers,
-                cluster=cluster,
-                progress=progress,
-            )
-    except UnknownStages as err:
-        click.echo(f"flowsim: {history}: {err}", err=True)
-        sys.exit(1)
-    except ValueError as err:
-        click.echo(f"flowsim: {err}", err=True)
-        sys.exit(1)
-    except RuntimeError as err:  # executor trouble: the cluster is unreachable
-        click.echo(f"flowsim: {err}", err=True)
-        sys.exit(1)
+    with _input_errors(history), _Progress(quiet) as progress:
+        result = run_simulation(
+            process,
+            deal_log,
+            scenarios=names,
+            replications=replications,
+            seed=seed,
+            until=_hours(until, "--until"),
+            deals=deals,
+            warmup=_hours(warmup, "--warmup"),
+            start=start_day,
+            as_of=when,
+            priority=priority,  # type: ignore[arg-type]
+            unlimited=unlimited,
+            workers=workers,
+            cluster=cluster,
+            progress=progress,
+        )
     gate = _trust_gate(process, deal_log, seed)
     if gate:
         result = result.model_copy(update={"warnings": [*result.warnings, gate]})
@@ -896,29 +924,6 @@ def simulate(
         if not quiet and output not in (None, "-"):
             for w in result.warnings:
                 click.echo(f"flowsim: warning: {w}", err=True)
-
-
-def _simulate_options(func: F) -> F:
-    """The run options shared by bottlenecks (and any command that simulates)."""
-    options = [
-        click.option(
-            "--history", type=click.Path(dir_okay=False), help="Replay the deals of this log."
-        ),
-        click.option("--replications", "-n", type=click.IntRange(1), default=30, show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option(
-            "--until", help="Horizon: 180d, 26w (default: 365d; a replay: history's end)."
-        ),
-        click.option("--warmup", help="Leave this first stretch out of the statistics."),
-        click.option(
-            "--workers", type=click.IntRange(1), help="Local worker processes (default: cores)."
-        ),
-        click.option("--cluster", help="Run replications on this Dask scheduler."),
-        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 def _trust_gate(process: Process, deal_log: Any, seed: int) -> str | None:
@@ -964,30 +969,22 @@ def bottlenecks(
     """Rank the bottlenecks (capacity, time, conversion) and name the principal one."""
     from flowsim.sim.bottlenecks import bottlenecks as find
     from flowsim.sim.bottlenecks import overlay
-    from flowsim.sim.replay import UnknownStages
 
     process = _load_or_exit(file)[0]
     deal_log = _read_log_or_exit(history, source) if history else None
-    try:
-        with _Progress(quiet) as progress:
-            report, result = find(
-                process,
-                deal_log,
-                suggest=suggest,
-                replications=replications,
-                seed=seed,
-                until=_hours(until, "--until"),
-                warmup=_hours(warmup, "--warmup"),
-                workers=workers,
-                cluster=cluster,
-                progress=progress,
-            )
-    except UnknownStages as err:
-        click.echo(f"flowsim: {history}: {err}", err=True)
-        sys.exit(1)
-    except (ValueError, RuntimeError) as err:
-        click.echo(f"flowsim: {err}", err=True)
-        sys.exit(1)
+    with _input_errors(history), _Progress(quiet) as progress:
+        report, result = find(
+            process,
+            deal_log,
+            suggest=suggest,
+            replications=replications,
+            seed=seed,
+            until=_hours(until, "--until"),
+            warmup=_hours(warmup, "--warmup"),
+            workers=workers,
+            cluster=cluster,
+            progress=progress,
+        )
     gate = _trust_gate(process, deal_log, seed)
     if gate:
         report = report.model_copy(update={"warnings": [*report.warnings, gate]})
@@ -1092,38 +1089,23 @@ def run_cmd(
     source: LogSource,
 ) -> None:
     """The whole job: check, render, measure, simulate, find bottlenecks, forecast, report."""
-    from flowsim.history import LogError
     from flowsim.report.build import build_report
-    from flowsim.sim.replay import UnknownStages
 
     _load_or_exit(file)
-    options: dict[str, Any] = {"tz": source.tz, "lenient": source.lenient}
-    if source.encoding:
-        options["encoding"] = source.encoding
-    steps = _Steps(quiet)
-    try:
-        with steps:
-            report = build_report(
-                file,
-                history,
-                output,
-                lang=lang,
-                seed=seed,
-                replications=replications,
-                until=_hours(until, "--until"),
-                workers=workers,
-                log_options=options,
-                step=steps,
-            )
-    except LogError as err:
-        _exit_on_log_error(err)
-        return
-    except UnknownStages as err:
-        click.echo(f"flowsim: {history}: {err}", err=True)
-        sys.exit(1)
-    except ValueError as err:
-        click.echo(f"flowsim: {err}", err=True)
-        sys.exit(1)
+    # the same reader and options (--map, --sql, --delimiter...) as every log command
+    deal_log = _read_log_or_exit(history, source) if history else None
+    with _input_errors(history), _Steps(quiet) as steps:
+        report = build_report(
+            file,
+            deal_log,
+            output,
+            lang=lang,
+            seed=seed,
+            replications=replications,
+            until=_hours(until, "--until"),
+            workers=workers,
+            step=steps,
+        )
     for w in report.warnings:
         if not quiet:
             click.echo(f"flowsim: warning: {w}", err=True)

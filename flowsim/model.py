@@ -635,6 +635,7 @@ class Process(Node):
 
     _graph: Any = PrivateAttr(default=None)
     _index: Any = PrivateAttr(default=None)
+    _names: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _structurally_sound(self) -> Process:
@@ -671,6 +672,25 @@ class Process(Node):
     def node(self, node_id: str) -> Stage | Outcome:
         """The stage or outcome with this id (``KeyError`` if there is none)."""
         return self._lookup()[0][node_id]
+
+    def node_names(self) -> dict[str, str]:
+        """How a log names the nodes: casefolded id or label → node id.
+
+        The one matching rule for stage values in deal history (ids first, then labels, so
+        Chinese labels match too). Use :meth:`find_node` for a single value.
+        """
+        if self._names is None:
+            names: dict[str, str] = {}
+            for node in self.iter_nodes():
+                for text in (node.id, node.label):
+                    if text:
+                        names.setdefault(text.strip().casefold(), node.id)
+            self._names = names
+        return self._names  # type: ignore[no-any-return]
+
+    def find_node(self, name: str) -> str | None:
+        """The id of the node a log's stage value ``name`` means (id or label), or None."""
+        return self.node_names().get(str(name).strip().casefold())
 
     def role(self, role_id: str) -> Role:
         for role in self.roles:

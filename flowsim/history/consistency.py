@@ -126,16 +126,6 @@ def _record_weights(log: DealLog) -> pl.Series:
     ).to_series()
 
 
-def _node_names(process: Process) -> dict[str, str]:
-    """Casefolded stage/outcome id or label → node id (the metrics' matching rule)."""
-    names: dict[str, str] = {}
-    for node in process.iter_nodes():
-        for text in (node.id, node.label):
-            if text:
-                names.setdefault(text.strip().casefold(), node.id)
-    return names
-
-
 def entered_column(log: DealLog) -> str | None:
     """The source column that gave ``entered_at``, for messages (``None`` when several did)."""
     mapping = log.report.mapping
@@ -164,9 +154,8 @@ def events_after_close(
         return log
     values = f["stage"].unique().to_list()
     if process is not None:
-        names = _node_names(process)
         ends = {o.id for o in process.outcomes}
-        closing = [s for s in values if names.get(s.strip().casefold()) in ends]
+        closing = [s for s in values if process.find_node(s) in ends]
     else:
         closing = [s for s in values if outcome_of(outcomes or {}, s) is not None]
     column = entered_column(log)
@@ -217,10 +206,9 @@ def unknown_stages(
     metrics' rule). In the wide shape the whole deal row is skipped, as for any bad value of
     a row. ``aliases`` (the mapping's ``[stages]``) explain where a renamed value came from.
     """
-    names = _node_names(process)
     f = log.frame
     values = f["stage"].unique().to_list()
-    unknown = sorted(v for v in values if v.strip().casefold() not in names)
+    unknown = sorted(v for v in values if process.find_node(v) is None)
     if not unknown:
         return log
     report = log.report
@@ -229,6 +217,7 @@ def unknown_stages(
     bad = f["stage"].is_in(unknown)
     if report.shape == "wide":
         bad = f["source_row"].is_in(f["source_row"].filter(bad).implode())
+    names = process.node_names()
     problems: list[LogProblem] = []
     for row, stage in f.filter(f["stage"].is_in(unknown)).select("source_row", "stage").iter_rows():
         close = difflib.get_close_matches(stage.casefold(), list(names), n=1, cutoff=0.6)
@@ -257,3 +246,17 @@ def unknown_stages(
     else:
         weight = _record_weights(log)
     return drop_records(log, bad, p.UNKNOWN_STAGE, problems, weight=weight)
+
+
+def to_node_ids(log: DealLog, process: Process) -> DealLog:
+    """``log`` with each stage value that names a node of ``process`` (id or label) replaced
+    by the node's id; other values are kept as they are. One rename of the distinct values,
+    not a lookup per row."""
+    rename = {
+        name: node
+        for name in log.frame["stage"].unique().to_list()
+        if (node := process.find_node(name)) is not None and node != name
+    }
+    if not rename:
+        return log
+    return DealLog(log.frame.with_columns(pl.col("stage").replace(rename)), log.report, log.roles)

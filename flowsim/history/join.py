@@ -23,10 +23,6 @@ from flowsim.history.mapping import OLIST_DEALS, Mapping, normalise
 from flowsim.history.problems import LogError, LogProblem
 
 
-def _fail(source: str, message: str, **extra: str | int | None) -> LogError:
-    return LogError([LogProblem(code=p.BAD_JOIN, source=source, message=message, **extra)])
-
-
 def join_for(table: pl.DataFrame, mapping: Mapping, path: Path) -> tuple[str, str] | None:
     """(file, key) to join onto ``table``: the mapping's, else Olist's sibling file, else None."""
     if mapping.join is not None:
@@ -59,8 +55,8 @@ def join_table(
     try:
         data = other_path.read_bytes()
     except OSError as exc:
-        raise _fail(
-            other_name, f"cannot read the file to join: {exc.strerror}", value=str(file)
+        raise LogError.of(
+            p.BAD_JOIN, other_name, f"cannot read the file to join: {exc.strerror}", value=str(file)
         ) from None
     text, _ = decode(data, other_name, encoding)
     try:
@@ -69,10 +65,13 @@ def join_table(
         )
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _fail(other_name, f"the file to join is not a readable CSV: {first}") from None
+        raise LogError.of(
+            p.BAD_JOIN, other_name, f"the file to join is not a readable CSV: {first}"
+        ) from None
     for name, columns in ((source, table.columns), (other_name, other.columns)):
         if on not in columns:
-            raise _fail(
+            raise LogError.of(
+                p.BAD_JOIN,
                 name,
                 "the join key is not a column",
                 value=on,

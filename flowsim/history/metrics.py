@@ -256,12 +256,11 @@ class FunnelMetrics(_M):
 
     def to_overlay(self, process: Process | None = None) -> Overlay:
         """The flowchart overlay: per stage entered, mean latest dwell, leakage, moving-on share."""
-        lookup = _NameLookup(process) if process is not None else None
 
         def key(name: str) -> str:
-            if lookup is None:
+            if process is None:
                 return name
-            return lookup.node_id(name) or name
+            return process.find_node(name) or name
 
         stages: dict[str, StageFigures] = {}
         for s in self.stages.values():
@@ -345,21 +344,6 @@ def _round(value: Any) -> Any:
     if isinstance(value, list):
         return [_round(v) for v in value]
     return value
-
-
-class _NameLookup:
-    """Matches log stage values to process node ids: id or label, case-insensitive."""
-
-    def __init__(self, process: Process) -> None:
-        self.ids: dict[str, str] = {}
-        for node in process.iter_nodes():
-            for text in (node.id, node.label):
-                if text:
-                    self.ids.setdefault(text.strip().casefold(), node.id)
-        self.process = process
-
-    def node_id(self, name: str) -> str | None:
-        return self.ids.get(name.strip().casefold())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -482,9 +466,8 @@ def _classify(
             if r in ("won", "lost"):
                 results[name] = r  # type: ignore[assignment]
         return rename, results, unmatched
-    lookup = _NameLookup(process)
     for name in stages:
-        node_id = lookup.node_id(name)
+        node_id = process.find_node(name)
         if node_id is None:
             unmatched.append(name)
             continue

@@ -7,7 +7,7 @@ pass; lenient imports keep them as counted warnings in the :class:`ImportReport`
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -111,6 +111,11 @@ class LogError(Exception):
     def __init__(self, problems: list[LogProblem]) -> None:
         self.problems = problems
         super().__init__(self._text())
+
+    @classmethod
+    def of(cls, code: str, source: str, message: str, **extra: Any) -> LogError:
+        """An error of one problem (a file-level refusal): ``LogProblem`` fields as keywords."""
+        return cls([LogProblem(code=code, source=source, message=message, **extra)])
 
     def _text(self) -> str:
         lines = [str(p) for p in self.problems[: self.SHOWN]]

@@ -34,17 +34,13 @@ AUTO_ENCODINGS = ("utf-8", "gb18030")
 TIME_FIELDS = ("timestamp", "start", "end")
 
 
-def _fail(code: str, source: str, message: str, **extra: str | None) -> LogError:
-    return LogError([LogProblem(code=code, source=source, message=message, **extra)])
-
-
 def decode(data: bytes, source: str, encoding: str | None) -> tuple[str, str]:
     """Decode ``data``: the forced ``encoding``, or UTF-8 (with or without BOM), or GB18030."""
     if encoding is not None:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise _fail(
+            raise LogError.of(
                 p.BAD_ENCODING,
                 source,
                 "unknown encoding",
@@ -69,7 +65,7 @@ def decode(data: bytes, source: str, encoding: str | None) -> tuple[str, str]:
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
-            raise _fail(
+            raise LogError.of(
                 p.BAD_ENCODING, source, f"UTF-8 BOM but invalid UTF-8 at byte {exc.start + 3}"
             ) from None
     for name in AUTO_ENCODINGS:
@@ -77,7 +73,7 @@ def decode(data: bytes, source: str, encoding: str | None) -> tuple[str, str]:
             return data.decode(name), name
         except UnicodeDecodeError:
             continue
-    raise _fail(
+    raise LogError.of(
         p.BAD_ENCODING,
         source,
         "the file is neither UTF-8 nor GBK/GB18030",
@@ -204,10 +200,10 @@ def _read_decoded(
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise _fail(p.BAD_CSV, name, f"cannot read the file: {exc.strerror}") from None
+        raise LogError.of(p.BAD_CSV, name, f"cannot read the file: {exc.strerror}") from None
     text, used_encoding = decode(data, name, encoding)
     if not text or text.isspace():
-        raise _fail(
+        raise LogError.of(
             p.EMPTY_FILE, name, "the file is empty", hint="export the log with a header row"
         )
     preamble = 0
@@ -219,7 +215,7 @@ def _read_decoded(
             preamble += 1
         text = "\n".join(lines[preamble:]) + "\n"
         if text.isspace():
-            raise _fail(p.EMPTY_FILE, name, "the file has only # comment lines, no header")
+            raise LogError.of(p.EMPTY_FILE, name, "the file has only # comment lines, no header")
     sep = delimiter or sniff_delimiter(text)
     try:
         table = pl.read_csv(
@@ -246,7 +242,7 @@ def _read_decoded(
                 ]
             ) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _fail(
+        raise LogError.of(
             p.BAD_CSV,
             name,
             f"not a readable CSV file: {first}",
@@ -359,7 +355,7 @@ def from_table(
     name = source
     columns = table.columns
     if table.height == 0:
-        raise _fail(
+        raise LogError.of(
             p.EMPTY_FILE,
             name,
             "the query returned no rows"
@@ -399,7 +395,7 @@ def from_table(
         values = as_text(table[lifecycle]).str.strip_chars().str.to_lowercase()
         other = values.is_not_null() & (values != "") & (values != "complete")
         if other.any():
-            raise _fail(
+            raise LogError.of(
                 p.UNSUPPORTED_LIFECYCLE,
                 name,
                 "start/complete pairs in tables are not supported yet; found lifecycle value",

@@ -56,10 +56,6 @@ def header_names(cells: list[Any]) -> list[str]:
     return names
 
 
-def _fail(source: str, message: str, hint: str | None = None) -> LogError:
-    return LogError([LogProblem(code=p.BAD_EXCEL, source=source, message=message, hint=hint)])
-
-
 def read_excel(
     path: str | Path,
     *,
@@ -79,9 +75,12 @@ def read_excel(
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except OSError as exc:
-        raise _fail(name, f"cannot read the file: {exc.strerror or exc}") from None
+        raise LogError.of(
+            p.BAD_EXCEL, name, f"cannot read the file: {exc.strerror or exc}"
+        ) from None
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise _fail(
+        raise LogError.of(
+            p.BAD_EXCEL,
             name,
             f"not a readable .xlsx workbook: {exc}",
             hint="save it from Excel as .xlsx (Excel Workbook); .xls is not supported",
@@ -91,11 +90,18 @@ def read_excel(
             ws = book.worksheets[0]
         elif isinstance(sheet, int):
             if not 0 <= sheet < len(book.worksheets):
-                raise _fail(name, f"no sheet number {sheet}", hint=f"sheets: {book.sheetnames}")
+                raise LogError.of(
+                    p.BAD_EXCEL, name, f"no sheet number {sheet}", hint=f"sheets: {book.sheetnames}"
+                )
             ws = book.worksheets[sheet]
         else:
             if sheet not in book.sheetnames:
-                raise _fail(name, f"no sheet named '{sheet}'", hint=f"sheets: {book.sheetnames}")
+                raise LogError.of(
+                    p.BAD_EXCEL,
+                    name,
+                    f"no sheet named '{sheet}'",
+                    hint=f"sheets: {book.sheetnames}",
+                )
             ws = book[sheet]
         title = ws.title
         rows = ws.iter_rows(values_only=True)

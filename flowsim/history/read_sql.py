@@ -22,15 +22,11 @@ from typing import Any
 from flowsim.history import problems as p
 from flowsim.history.log import DealLog
 from flowsim.history.mapping import Mapping
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError
 from flowsim.history.read_csv import from_table
 from flowsim.history.read_excel import cell_text
 
 URL_HINT = "use sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname"
-
-
-def _fail(code: str, source: str, message: str, hint: str | None = None) -> LogError:
-    return LogError([LogProblem(code=code, source=source, message=message, hint=hint)])
 
 
 def _redact(url: str) -> str:
@@ -45,20 +41,22 @@ def _first_line(exc: BaseException) -> str:
 
 def _sqlite(query: str, path: str, source: str) -> tuple[list[str], Sequence[Sequence[Any]]]:
     if not path or path == ":memory:":
-        raise _fail(p.BAD_DATABASE, source, "an SQLite URL needs a file path", hint=URL_HINT)
+        raise LogError.of(p.BAD_DATABASE, source, "an SQLite URL needs a file path", hint=URL_HINT)
     if not Path(path).is_file():
-        raise _fail(p.BAD_DATABASE, source, f"no SQLite database file at '{path}'", hint=URL_HINT)
+        raise LogError.of(
+            p.BAD_DATABASE, source, f"no SQLite database file at '{path}'", hint=URL_HINT
+        )
     try:
         conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        raise _fail(p.BAD_DATABASE, source, f"cannot open the database: {exc}") from None
+        raise LogError.of(p.BAD_DATABASE, source, f"cannot open the database: {exc}") from None
     try:
         cur = conn.execute(query)
         names = [d[0] for d in cur.description or []]
         return names, cur.fetchall()
     except sqlite3.DatabaseError as exc:
         code = p.BAD_DATABASE if "not a database" in str(exc) else p.BAD_QUERY
-        raise _fail(
+        raise LogError.of(
             code,
             source,
             f"the query failed: {_first_line(exc)}",
@@ -67,7 +65,7 @@ def _sqlite(query: str, path: str, source: str) -> tuple[list[str], Sequence[Seq
             else "the file is not an SQLite database",
         ) from None
     except sqlite3.Error as exc:
-        raise _fail(p.BAD_QUERY, source, f"the query failed: {_first_line(exc)}") from None
+        raise LogError.of(p.BAD_QUERY, source, f"the query failed: {_first_line(exc)}") from None
     finally:
         conn.close()
 
@@ -80,11 +78,11 @@ def _postgres(
     try:
         conn = psycopg.connect(url, connect_timeout=connect_timeout, autocommit=False)
     except psycopg.ProgrammingError as exc:
-        raise _fail(
+        raise LogError.of(
             p.BAD_DATABASE, source, f"bad PostgreSQL URL: {_first_line(exc)}", hint=URL_HINT
         ) from None
     except psycopg.Error as exc:
-        raise _fail(
+        raise LogError.of(
             p.BAD_DATABASE,
             source,
             f"cannot connect to PostgreSQL: {_first_line(exc)}",
@@ -96,7 +94,7 @@ def _postgres(
         with conn.cursor() as cur:
             cur.execute(query.encode("utf-8"))
             if cur.description is None:
-                raise _fail(
+                raise LogError.of(
                     p.BAD_QUERY,
                     source,
                     "the statement returned no rows to read",
@@ -105,7 +103,7 @@ def _postgres(
             names = [d.name for d in cur.description]
             return names, cur.fetchall()
     except psycopg.Error as exc:
-        raise _fail(
+        raise LogError.of(
             p.BAD_QUERY,
             source,
             f"the query failed: {_first_line(exc)}",
@@ -130,7 +128,7 @@ def read_sql(
     url = str(db)
     name = source or _redact(url)
     if not query or not query.strip():
-        raise _fail(p.BAD_QUERY, name, "empty query", hint="e.g. --sql 'SELECT * FROM deals'")
+        raise LogError.of(p.BAD_QUERY, name, "empty query", hint="e.g. --sql 'SELECT * FROM deals'")
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower().split("+", 1)[0]
     if sep and scheme == "sqlite":
@@ -140,14 +138,14 @@ def read_sql(
     elif not sep and Path(url).is_file():
         names, rows = _sqlite(query, url, name)
     else:
-        raise _fail(
+        raise LogError.of(
             p.BAD_DATABASE,
             name,
             f"unsupported database URL '{name}'",
             hint=URL_HINT,
         )
     if not names:
-        raise _fail(p.BAD_QUERY, name, "the query returned no columns")
+        raise LogError.of(p.BAD_QUERY, name, "the query returned no columns")
     columns: dict[str, list[str | None]] = {}
     for i, column in enumerate(names):
         key, k = column, 2

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from flowsim.history.consistency import to_node_ids
+from flowsim.history.log import DealLog
 from flowsim.model import Process
 from flowsim.report import charts
 from flowsim.report.i18n import words
@@ -73,17 +75,9 @@ def _ci(e: Any, digits: int = 1, scale: float = 1.0) -> str:
     return text
 
 
-def _label(process: Process, node_id: str) -> str:
-    try:
-        node = process.node(node_id)
-    except KeyError:
-        return node_id
-    return node.label or node.id
-
-
 def build_report(
     flow: str | Path,
-    history: str | Path | None = None,
+    history: DealLog | str | Path | None = None,
     out: str | Path = "report",
     *,
     lang: str | None = None,
@@ -94,7 +88,10 @@ def build_report(
     log_options: dict[str, Any] | None = None,
     step: Step | None = None,
 ) -> Report:
-    """Run the whole job on ``flow`` (and ``history``) and write the report into ``out``."""
+    """Run the whole job on ``flow`` (and ``history``) and write the report into ``out``.
+
+    ``history`` is a :class:`DealLog`, or a path read with ``log_options``.
+    """
     import flowsim
     from flowsim.render import render as draw
     from flowsim.sim.bottlenecks import analyse, one_step_scenarios, overlay, suggestions
@@ -130,7 +127,11 @@ def build_report(
     deal_log = None
     if history is not None:
         say("history")
-        deal_log = flowsim.read_log(history, **(log_options or {}))
+        deal_log = (
+            history
+            if isinstance(history, DealLog)
+            else flowsim.read_log(history, **(log_options or {}))
+        )
         results["data_quality"] = deal_log.report.model_dump(mode="json", exclude={"problems"})
 
     # --- simulate the baseline and every scenario, with the one-step what-ifs --------------
@@ -219,9 +220,11 @@ def build_report(
     sim_metrics = flowsim.metrics(sim.event_log, process) if sim.event_log is not None else None
     sections.append(_funnel(w, process, history_metrics, sim_metrics, src_sim))
     sections.append(_stage_times(w, process, sim, src_sim))
-    sections.append(_distributions(w, process, deal_log or sim.event_log, src_sim))
-    sections.append(_cycle(w, deal_log or sim.event_log, process, src_sim))
-    sections.append(_cfd(w, process, deal_log or sim.event_log, src_sim))
+    # history if given, else the simulated deals; stage values as the model's ids, once
+    observed = to_node_ids(deal_log or sim.event_log, process)
+    sections.append(_distributions(w, process, observed, src_sim))
+    sections.append(_cycle(w, observed, process, src_sim))
+    sections.append(_cfd(w, process, observed, src_sim))
     sections.append(_utilization(w, process, sim, src_sim))
     if file_scenarios:
         sections.append(_scenarios(w, sim, file_scenarios, src_sim))
@@ -292,7 +295,7 @@ def _funnel(w: dict[str, str], process: Process, hist: Any, simulated: Any, sour
             continue
         series[name] = [m.stages[s].cohort_conversion if s in m.stages else None for s in stages]
     svg = charts.funnel(
-        [_label(process, s) for s in stages],
+        [process.node(s).display for s in stages],
         series,
         title=w["funnel"],
         ylabel=w["funnel_y"],
@@ -312,7 +315,7 @@ def _stage_times(w: dict[str, str], process: Process, sim: Any, source: str) -> 
     )
     parts = {w[name]: [base.stages[s][k].mean or 0.0 for s in stages] for k, name in keys}
     svg = charts.stage_times(
-        [_label(process, s) for s in stages],
+        [process.node(s).display for s in stages],
         parts,
         title=w["stage_times"],
         xlabel=w["hours"],
@@ -339,18 +342,10 @@ def _stays(log: Any) -> pl.DataFrame:
 
 def _distributions(w: dict[str, str], process: Process, log: Any, source: str) -> Section:
     stays = _stays(log)
-    from flowsim.sim.replay import node_lookup
-
-    lookup = node_lookup(process)
-    stays = stays.with_columns(
-        pl.col("stage")
-        .map_elements(lambda s: lookup.get(str(s).strip().casefold(), ""), return_dtype=pl.String)
-        .alias("node")
-    )
     stages = [s.id for s in process.stages]
-    samples = [stays.filter(pl.col("node") == s)["hours"].to_list() for s in stages]
+    samples = [stays.filter(pl.col("stage") == s)["hours"].to_list() for s in stages]
     svg = charts.distributions(
-        [_label(process, s) for s in stages],
+        [process.node(s).display for s in stages],
         samples,
         title=w["distributions"],
         xlabel=w["hours"],
@@ -367,10 +362,7 @@ def _source(w: dict[str, str], log: Any, sim_source: str) -> str:
 
 
 def _outcomes(log: Any, process: Process) -> pl.DataFrame:
-    """Per closed deal: outcome result and cycle days."""
-    from flowsim.sim.replay import node_lookup
-
-    lookup = node_lookup(process)
+    """Per closed deal: outcome result and cycle days (stages already node ids)."""
     results = {o.id: o.result for o in process.outcomes}
     f = log.frame.sort(["deal", "entered_at"])
     g = f.group_by("deal").agg(
@@ -380,10 +372,7 @@ def _outcomes(log: Any, process: Process) -> pl.DataFrame:
     )
     g = g.with_columns(
         pl.col("last")
-        .map_elements(
-            lambda s: results.get(lookup.get(str(s).strip().casefold(), ""), ""),
-            return_dtype=pl.String,
-        )
+        .replace_strict(results, default=None, return_dtype=pl.String)
         .alias("result"),
         ((pl.col("end") - pl.col("start")).dt.total_seconds() / 86400).alias("days"),
     )
@@ -403,15 +392,9 @@ def _cycle(w: dict[str, str], log: Any, process: Process, source: str) -> Sectio
 
 
 def _cfd(w: dict[str, str], process: Process, log: Any, source: str) -> Section:
-    """Cumulative entries into each stage (in flow order) at the end of each day."""
-    from flowsim.sim.replay import node_lookup
-
-    lookup = node_lookup(process)
-    f = log.frame.with_columns(
-        pl.col("stage")
-        .map_elements(lambda s: lookup.get(str(s).strip().casefold(), ""), return_dtype=pl.String)
-        .alias("node")
-    ).filter(pl.col("node") != "")
+    """Cumulative entries into each stage (in flow order), at up to 121 points in time."""
+    order = [n.id for n in process.iter_nodes()]
+    f = log.frame.filter(pl.col("stage").is_in(order)).rename({"stage": "node"})
     if f.height == 0:
         return Section(
             "cfd",
@@ -421,21 +404,15 @@ def _cfd(w: dict[str, str], process: Process, log: Any, source: str) -> Section:
     firsts = f.group_by(["deal", "node"]).agg(pl.col("entered_at").min())
     start = firsts["entered_at"].min()
     end = firsts["entered_at"].max()
-    days = max(1, math.ceil((end - start).total_seconds() / 86400))
-    step = max(1, days // 120)
-    ticks = (
-        [start + (end - start) * (i / 120) for i in range(121)]
-        if days > 120
-        else [start + (end - start) * (i / days) for i in range(0, days + 1, step)]
-    )
-    order = [n.id for n in process.iter_nodes()]
+    points = min(120, max(1, math.ceil((end - start).total_seconds() / 86400)))
+    ticks = [start + (end - start) * (i / points) for i in range(points + 1)]
     counts: dict[str, list[float]] = {}
     tick_us = np.array([int(t.timestamp() * 1e6) for t in ticks])
     for node in order:
         times = np.sort(
             firsts.filter(pl.col("node") == node)["entered_at"].dt.epoch("us").to_numpy()
         )
-        counts[_label(process, node)] = (
+        counts[process.node(node).display] = (
             np.searchsorted(times, tick_us, side="right").astype(float).tolist()
         )
     svg = charts.cumulative_flow(

@@ -52,7 +52,6 @@ from flowsim.sim.forecast import (
     won_records,
 )
 from flowsim.sim.periods import calendar_periods
-from flowsim.sim.replay import node_lookup
 
 __all__ = ["Actual", "Backtest", "Score", "backtest", "history_at"]
 
@@ -122,13 +121,8 @@ def history_at(log: DealLog, as_of: datetime, process: Process | None = None) ->
         for c in ("left_at", "started_at")
     )
     if process is not None:
-        lookup = node_lookup(process)
         ends = {o.id for o in process.outcomes}
-        names = [
-            n
-            for n in cut["stage"].unique().to_list()
-            if lookup.get(str(n).strip().casefold()) in ends
-        ]
+        names = [n for n in cut["stage"].unique().to_list() if process.find_node(n) in ends]
         closed = cut.filter(pl.col("stage").is_in(names))["deal"].unique()
         cut = cut.with_columns(
             pl.when(pl.col("deal").is_in(closed.to_list())).then(pl.col("amount")).otherwise(None)

@@ -87,29 +87,6 @@ class BottleneckReport(BaseModel):
         return overlay(result, process)
 
 
-def _label(process: Process, node_id: str) -> str:
-    try:
-        node = process.node(node_id)
-    except KeyError:
-        return node_id
-    return node.label or node.id
-
-
-def _role_label(process: Process, role_id: str) -> str:
-    try:
-        role = process.role(role_id)
-    except KeyError:
-        return role_id
-    return role.label or role.id
-
-
-def _scale(e: Estimate, f: float) -> Estimate:
-    def m(x: float | None) -> float | None:
-        return None if x is None else x * f
-
-    return Estimate(mean=m(e.mean), low=m(e.low), high=m(e.high), sd=m(e.sd), n=e.n, level=e.level)
-
-
 #: the report's sentences, in English and Chinese (``lang``)
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -197,7 +174,7 @@ def analyse(
             Bottleneck(
                 kind="time",
                 name=sid,
-                label=_label(process, sid),
+                label=process.node(sid).display,
                 score=share,
                 evidence={
                     k: m[k]
@@ -210,7 +187,7 @@ def analyse(
                     )
                 },
                 text=t["time"].format(
-                    stage=_label(process, sid),
+                    stage=process.node(sid).display,
                     share=share,
                     stay=_days(stay, lang),
                     visits=per_deal[sid],
@@ -227,23 +204,23 @@ def analyse(
             Bottleneck(
                 kind="capacity",
                 name=rid,
-                label=_role_label(process, rid),
+                label=process.role(rid).display,
                 score=share,
                 evidence={"utilization": util, "queue_mean": m["queue_mean"]},
                 text=t["capacity"].format(
-                    role=_role_label(process, rid), util=_pct(util, lang), share=share
+                    role=process.role(rid).display, util=_pct(util, lang), share=share
                 ),
             )
         )
     capacity.sort(key=lambda b: (-b.score, -(b.evidence["utilization"].mean or 0), b.name))
-    lost = _lost_share(process, result, conversion)
+    lost = dict(conversion) if conversion is not None else _lost_share(process)
     conv = [
         Bottleneck(
             kind="conversion",
             name=sid,
-            label=_label(process, sid),
+            label=process.node(sid).display,
             score=share,
-            text=t["conversion"].format(stage=_label(process, sid), share=share),
+            text=t["conversion"].format(stage=process.node(sid).display, share=share),
         )
         for sid, share in lost.items()
     ]
@@ -267,17 +244,12 @@ def _pct(e: Estimate, lang: str = "en") -> str:
     return text
 
 
-def _lost_share(
-    process: Process, result: SimulationResult, observed: dict[str, float] | None
-) -> dict[str, float]:
-    if observed is not None:
-        return dict(observed)
+def _lost_share(process: Process) -> dict[str, float]:
+    """The designed share of each stage's exits that go to a lost outcome."""
     lost = {o.id for o in process.outcomes if o.result == "lost"}
-    out: dict[str, float] = {}
-    for s in process.stages:
-        share = sum(p for t, p in process.outgoing(s.id) if t.target in lost)
-        out[s.id] = share
-    return out
+    return {
+        s.id: sum(p for t, p in process.outgoing(s.id) if t.target in lost) for s in process.stages
+    }
 
 
 def _principal(
@@ -304,11 +276,11 @@ def _principal(
             m = base.stages[sid]
             role = process.role(rid)
             return t["principal"].format(
-                stage=_label(process, sid),
+                stage=process.node(sid).display,
                 wait=_days(m["queue_hours"].mean, lang),
                 ci=_ci_days(m["queue_hours"], lang),
                 n=role.headcount,
-                role=_role_label(process, rid),
+                role=process.role(rid).display,
                 util=_pct(util, lang),
                 share=share,
                 cycle=_days(cycle_h, lang),
@@ -405,7 +377,7 @@ def suggestions(result: SimulationResult, names: list[str]) -> list[Suggestion]:
 def overlay(result: SimulationResult, process: Process) -> Overlay:
     """The baseline's figures as a flowchart overlay (the render issue's format)."""
     base = result.baseline
-    lost = _lost_share(process, result, None)
+    lost = _lost_share(process)
     stages = {}
     for sid, m in base.stages.items():
         owner = next((s.owner for s in process.stages if s.id == sid), None)

@@ -27,6 +27,7 @@ from datetime import datetime
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim.history.consistency import to_node_ids
 from flowsim.history.distances import (
     FidelityReport,
     chronological_split,
@@ -36,7 +37,6 @@ from flowsim.history.distances import (
 from flowsim.history.log import DealLog
 from flowsim.model import Process
 from flowsim.sim.engine import Settings, run_once
-from flowsim.sim.replay import node_lookup
 from flowsim.sim.simulate import event_log
 
 __all__ = ["TRUST_FACTOR", "FidelityResult", "MeasureVerdict", "fidelity"]
@@ -119,23 +119,6 @@ class FidelityResult(BaseModel):
         return "\n".join(lines) + "\n"
 
 
-def _matched(log: DealLog, process: Process) -> DealLog:
-    """History with stage values renamed to the model's ids (labels match too)."""
-    import polars as pl
-
-    lookup = node_lookup(process)
-    names = log.frame["stage"].unique().to_list()
-    rename = {
-        n: lookup[str(n).strip().casefold()]
-        for n in names
-        if str(n).strip().casefold() in lookup and lookup[str(n).strip().casefold()] != n
-    }
-    if not rename:
-        return log
-    frame = log.frame.with_columns(pl.col("stage").replace(rename))
-    return DealLog(frame, log.report, log.roles)
-
-
 def _instant(value: object) -> datetime:
     if not isinstance(value, datetime):
         raise ValueError("the history has no timestamps")
@@ -162,7 +145,7 @@ def fidelity(
     """Measure how closely ``process`` reproduces the later part of ``history``."""
     if process.arrivals is None:
         raise ValueError("fidelity simulates the model: it needs `arrivals` in the process block")
-    history = _matched(history, process)
+    history = to_node_ids(history, process)
     train, holdout = chronological_split(history, train_share)
     n_deals = holdout.deals
     if n_deals < 2:

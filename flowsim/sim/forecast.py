@@ -37,7 +37,7 @@ from flowsim.model import Distribution, Process
 from flowsim.sim.engine import Settings, run_once
 from flowsim.sim.executors import default_workers, run_batches
 from flowsim.sim.periods import Per, Period, bin_sums, calendar_periods
-from flowsim.sim.replay import OpenDeal, node_lookup, open_deals
+from flowsim.sim.replay import OpenDeal, open_deals
 from flowsim.sim.sampling import Streams, block_sampler
 
 __all__ = [
@@ -234,12 +234,9 @@ def last_event(log: Any) -> datetime:
 
 def won_records(log: Any, process: Process) -> pl.DataFrame:
     """The log's arrivals in a won outcome: one row per deal (its first), with its amount."""
-    lookup = node_lookup(process)
     won = {o.id for o in process.outcomes if o.result == "won"}
     frame: pl.DataFrame = log.frame
-    names = [
-        n for n in frame["stage"].unique().to_list() if lookup.get(str(n).strip().casefold()) in won
-    ]
+    names = [n for n in frame["stage"].unique().to_list() if process.find_node(n) in won]
     return (
         frame.filter(pl.col("stage").is_in(names))
         .sort(["deal", "entered_at", "source_row"])

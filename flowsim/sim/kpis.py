@@ -8,7 +8,6 @@ inside the window, so the empty system the run starts from does not shorten them
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -200,10 +199,6 @@ def _roles(run: Run, span: float) -> dict[str, dict[str, Value]]:
             "queue_max": float(run.max_queue[r]),
         }
     return out
-
-
-def finite(value: Value) -> bool:
-    return value is not None and math.isfinite(value)
 
 
 def _markdown() -> str:

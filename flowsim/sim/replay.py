@@ -80,16 +80,6 @@ class UnknownStages(ValueError):
         )
 
 
-def node_lookup(process: Process) -> dict[str, str]:
-    """Casefolded id and label → node id (the same rule the metrics use)."""
-    ids: dict[str, str] = {}
-    for node in process.iter_nodes():
-        for text in (node.id, node.label):
-            if text:
-                ids.setdefault(text.strip().casefold(), node.id)
-    return ids
-
-
 def prepare_replay(
     log: DealLog, process: Process, *, epoch: datetime | None = None, strict: bool = True
 ) -> ReplayPlan:
@@ -101,10 +91,9 @@ def prepare_replay(
     """
     nodes = [n.id for n in process.iter_nodes()]
     index = {n: i for i, n in enumerate(nodes)}
-    lookup = node_lookup(process)
     frame = log.frame
     names = frame["stage"].unique().to_list()
-    mapping = {name: lookup.get(str(name).strip().casefold()) for name in names}
+    mapping = {name: process.find_node(name) for name in names}
     unmatched_names = {n for n, v in mapping.items() if v is None}
     unmatched: dict[str, int] = {}
     if unmatched_names:
@@ -205,7 +194,6 @@ def open_deals(log: DealLog, process: Process, as_of: datetime) -> list[OpenDeal
     """
     nodes = [n.id for n in process.iter_nodes()]
     index = {n: i for i, n in enumerate(nodes)}
-    lookup = node_lookup(process)
     n_stages = len(process.stages)
     cut = log.frame.filter(pl.col("entered_at") <= as_of).sort(["deal", "entered_at", "source_row"])
     if cut.height == 0:
@@ -219,7 +207,7 @@ def open_deals(log: DealLog, process: Process, as_of: datetime) -> list[OpenDeal
     )
     out: list[OpenDeal] = []
     for deal, stage, current, first, left, amount in last.iter_rows():
-        node_id = lookup.get(str(stage).strip().casefold())
+        node_id = process.find_node(stage)
         if node_id is None:
             continue
         node = index[node_id]
