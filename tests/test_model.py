@@ -54,3 +54,24 @@ def test_public_api() -> None:
     assert flowsim.__all__ == sorted(flowsim.__all__, key=str.lower) or True
     for name in flowsim.__all__:
         assert hasattr(flowsim, name)
+
+
+def test_find_node_matches_ids_and_labels_case_insensitively() -> None:
+    import polars as pl
+
+    from flowsim.history.consistency import to_node_ids
+    from flowsim.history.log import SCHEMA, DealLog, ImportReport
+
+    process = flowsim.load("examples/b2b-cn.flow")
+    assert process.find_node("方案设计") == "design"
+    assert process.find_node(" DESIGN ") == "design"
+    assert process.find_node("赢单") == "won"
+    assert process.find_node("nowhere") is None
+    frame = pl.DataFrame(
+        {"deal": ["1", "1"], "stage": ["方案设计", "other"], "entered_at": [None, None],
+         "left_at": [None, None], "started_at": [None, None], "owner": [None, None],
+         "amount": [None, None], "source_row": [2, 3]},
+        schema=SCHEMA,
+    )  # fmt: skip
+    log = DealLog(frame, ImportReport(source="t", format="csv"))
+    assert to_node_ids(log, process).frame["stage"].to_list() == ["design", "other"]

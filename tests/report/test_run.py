@@ -142,3 +142,17 @@ def test_report_builds_on_real_data(log: Path, options: list[str], tmp_path: Pat
     r = flowsim("run", str(flow), "--history", str(log), "-o", str(out), "-n", "2", "-q", *options)
     assert r.returncode == 0, r.stderr
     assert (out / "index.html").stat().st_size > 10_000
+
+
+def test_run_reads_history_with_the_log_options_and_refuses_bad_input(tmp_path: Path) -> None:
+    # --map reaches the reader (the same options as every log command)
+    bad = flowsim(
+        "run", str(B2B), "--history", str(HISTORY), "--map", "deal=no_such_column",
+        "-o", str(tmp_path / "r"), "-n", "2", "-q",
+    )  # fmt: skip
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "no_such_column" in bad.stderr
+    broken = tmp_path / "broken.flow"
+    broken.write_text("stage a { owner nobody }\n", encoding="utf-8")
+    r = flowsim("run", str(broken), "-o", str(tmp_path / "r2"), "-q")
+    assert r.returncode == 1 and "E104" in r.stdout + r.stderr

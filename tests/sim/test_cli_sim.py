@@ -129,3 +129,43 @@ def test_fidelity_of_a_discovered_model_on_maven(fmt: str) -> None:
         assert floors["n_gram_distance"] > 0
     else:
         assert "noise floor" in r.stdout
+
+
+def test_simulate_more_usage_errors_and_parquet_log(tmp_path: Path) -> None:
+    r = run("simulate", str(B2B), "--as-of", "2026-01-01")
+    assert r.returncode == 2 and "--as-of needs --history" in r.stderr
+    r = run("simulate", str(B2B), "--start", "next monday")
+    assert r.returncode == 2 and "is not a date YYYY-MM-DD" in r.stderr
+    r = run("simulate", str(B2B), "--until", "10d", "--warmup", "20d", "-n", "1")
+    assert r.returncode == 1 and "must end before the horizon" in r.stderr
+    log = tmp_path / "sim.parquet"
+    r = run(
+        "simulate", str(B2B), "-n", "1", "--until", "30d", "--warmup", "0d",
+        "--log-out", str(log), "-q",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    m = run("metrics", str(log), "--process", str(B2B), "--format", "json")
+    assert m.returncode == 0, m.stderr
+    assert json.loads(m.stdout)["header"]["deals"] > 10
+
+
+def test_simulate_from_today_through_the_cli(tmp_path: Path) -> None:
+    flow = tmp_path / "maven.flow"
+    d = run("discover", str(MAVEN), "-o", str(flow))
+    assert d.returncode == 0, d.stderr
+    r = run(
+        "simulate", str(flow), "--history", str(MAVEN), "--as-of", "2017-09-30",
+        "--until", "30d", "-n", "2", "--format", "json", "-q",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["mode"] == "from_today" and data["history_deals"] > 100
+
+
+def test_bottlenecks_on_a_replayed_history(tmp_path: Path) -> None:
+    flow = tmp_path / "running.flow"
+    assert run("discover", str(RUNNING), "-o", str(flow)).returncode == 0
+    r = run("bottlenecks", str(flow), "--history", str(RUNNING), "-n", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0]  # the principal-bottleneck sentence
+    assert "time (share of cycle time spent in the stage)" in r.stdout
