@@ -68,11 +68,20 @@ class Session:
         return int(self.page.get_attribute("#image", "data-renders") or 0)
 
     def wait_render(self, after: int) -> None:
+        """Wait for the page to show a new picture and for every render answer to arrive here."""
         wait_js(self.page, f"Number(document.querySelector('#image').dataset.renders) > {after}")
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Let the answers of the render requests sent so far reach the recorded list."""
+        deadline = time.monotonic() + 20
+        while len(self.renders) < len(self.render_requests) and time.monotonic() < deadline:
+            self.page.wait_for_timeout(20)
 
     def wait_idle(self) -> None:
         """Wait until the page shows the render of the text as it is now."""
         wait_js(self.page, "document.querySelector('#picture').dataset.state === 'ready'")
+        self._catch_up()
 
     def caret_line_col(self) -> tuple[int, int]:
         offset = self.page.evaluate("document.querySelector('#source').selectionStart")
@@ -104,12 +113,17 @@ def session(browser: Browser, flow: Path) -> Iterator[Session]:
             s.dialogs.append(d.message)
             d.dismiss()
 
+        def request(r: Any) -> None:
+            # recorded when sent, so the last one is always the page's latest render request
+            if r.url.endswith("/api/render"):
+                s.render_requests.append(json.loads(r.post_data or "{}"))
+
         def response(r: Response) -> None:
-            if r.url.endswith("/api/render") and r.status == 200:
-                s.renders.append(r.json())
-                s.render_requests.append(json.loads(r.request.post_data or "{}"))
+            if r.url.endswith("/api/render"):
+                s.renders.append(r.json() if r.status == 200 else {})
 
         page.on("dialog", dialog)
+        page.on("request", request)
         page.on("response", response)
         page.goto(live.url)
         page.wait_for_selector("#image[data-renders='1']")
