@@ -436,6 +436,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="only the 200k-deal log (and XES)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per case, round-robin")
     ap.add_argument("--no-xes", action="store_true", help="skip the BPIC 2012 XES case")
+    ap.add_argument("--xes-only", action="store_true", help="only the BPIC 2012 XES case")
     ap.add_argument("--tools", default=",".join(TOOLS), help="metrics tools to run")
     ap.add_argument("--json", type=Path, help="write every sample here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -450,7 +451,7 @@ def main() -> None:
     from gen_deals import write
 
     tools = [t for t in args.tools.split(",") if t]
-    sizes = SIZES[:1] if args.quick else SIZES
+    sizes = [] if args.xes_only else SIZES[:1] if args.quick else SIZES
     plan: list[tuple[str, str, str]] = []  # (label, case, path)
     logs = {}
     for n in sizes:
