@@ -222,8 +222,25 @@ def _instances(
         sources=pl.lit(1, pl.Int64),
         instant=pl.lit(True),
     )
-    rows = _pair(
+    # schedule/start/complete in runs (S? T? C, one instance after another): vectorised
+    groups = ["trace", "stage"]
+    paired = (
         ev.filter(pl.col("paired"))
+        .sort("trace", "stage", "event", nulls_last=True)
+        .with_columns(
+            prv=pl.col("lc").shift(1).over(groups), nxt=pl.col("lc").shift(-1).over(groups)
+        )
+    )
+    tangled = (
+        ~pl.col("lc").is_in(["schedule", "start", "complete"])
+        | ((pl.col("lc") == "schedule") & (pl.col("nxt") == "schedule"))
+        | ((pl.col("lc") == "start") & pl.col("nxt").is_in(["schedule", "start"]))
+    ).fill_null(False)
+    paired = paired.with_columns(simple=~tangled.any().over(groups))
+    runs = _pair_runs(paired.filter(pl.col("simple")), warnings)
+    # anything else (queued schedules or starts, other transitions): the rule, event by event
+    rows = _pair(
+        paired.filter(~pl.col("simple"))
         .sort("event")
         .select(
             "trace",
@@ -241,8 +258,69 @@ def _instances(
         skipped,
         warnings,
     )
-    paired = pl.DataFrame(rows, schema=_RAW_SCHEMA, orient="row")
-    return pl.concat([instants.cast(_RAW_SCHEMA), paired]).sort("source_row")  # type: ignore[arg-type]
+    rest = pl.DataFrame(rows, schema=_RAW_SCHEMA, orient="row")
+    parts = [instants.cast(_RAW_SCHEMA), runs.cast(_RAW_SCHEMA), rest]  # type: ignore[arg-type]
+    return pl.concat(parts).sort("source_row")
+
+
+def _last_set(column: str) -> pl.Expr:
+    """``a or b or c`` read backwards: the last non-empty value, else the first one."""
+    c = pl.col(column)
+    return c.filter(c.is_not_null() & (c != "")).last().fill_null(c.first())
+
+
+def _pair_runs(events: pl.DataFrame, warnings: list[tuple[str, int, str | None]]) -> pl.DataFrame:
+    """Instances of (trace, activity) groups whose transitions come in runs.
+
+    In such a group (sorted by trace, stage, event) a schedule is followed by a start or
+    complete, a start by a complete (or the group ends), so the FIFO rule pairs neighbours:
+    an instance is a run that begins at a schedule, a start not after a schedule, or a
+    complete after neither, which is what :func:`_pair` does one event at a time.
+    """
+    lc, prv = pl.col("lc"), pl.col("prv")
+    begins = (
+        (lc == "schedule")
+        | ((lc == "start") & (prv != "schedule").fill_null(True))
+        | ((lc == "complete") & ~prv.is_in(["schedule", "start"]).fill_null(False))
+    )
+    ts = pl.col("timestamp")
+    inst = (
+        events.with_columns(instance=begins.cum_sum())
+        .group_by("instance", maintain_order=True)
+        .agg(
+            deal=pl.col("deal").first(),
+            stage=pl.col("stage").first(),
+            timestamp=ts.first(),
+            start=ts.filter(lc == "start").first(),
+            end=ts.filter((lc == "complete") & (pl.int_range(pl.len()) > 0)).first(),
+            owner=_last_set("owner"),
+            amount=_last_set("amount"),
+            trace_amount=pl.col("trace_amount").first(),
+            source_row=pl.col("event").first(),
+            sources=pl.len().cast(pl.Int64),
+            first=lc.first(),
+            started=(lc == "start").any(),
+            completed=(lc == "complete").any(),
+        )
+    )
+    open_starts = inst.filter(pl.col("started") & ~pl.col("completed"))
+    open_schedules = inst.filter((pl.col("first") == "schedule") & (pl.col("sources") == 1))
+    for code, part in ((p.UNPAIRED_START, open_starts), (p.UNPAIRED_SCHEDULE, open_schedules)):
+        warnings.extend(
+            (code, row, stage) for row, stage in part.select("source_row", "stage").iter_rows()
+        )
+    return inst.select(
+        "deal",
+        "stage",
+        "timestamp",
+        "start",
+        "end",
+        "owner",
+        amount=pl.coalesce("amount", "trace_amount"),
+        source_row="source_row",
+        sources="sources",
+        instant=(pl.col("first") == "complete") & (pl.col("sources") == 1),
+    )
 
 
 _Open = tuple[str | None, int, str | None, str | None, str | None, int]

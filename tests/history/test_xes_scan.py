@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ import flowsim.history.xes_fast as xes_fast
 from flowsim.history import LogError, read_xes
 from flowsim.history.read_xes import AMOUNT_KEYS
 from flowsim.history.xes_fast import scan_fast
-from flowsim.history.xes_scan import Keys, Scan, scan_expat
+from flowsim.history.xes_scan import EVENT_SCHEMA, TRACE_SCHEMA, Keys, Scan, scan_expat
 from tests.data import DATA
 
 KEYS = Keys(
@@ -287,3 +288,53 @@ def test_random_documents_in_tiny_blocks(data: bytes) -> None:
     if fast is not None:
         assert_frame_equal(fast.events, slow.events)
         assert_frame_equal(fast.traces, slow.traces)
+
+
+# ---- property: vectorised lifecycle pairing == the event-by-event rule ------------------------
+
+EVENT_ROWS = st.lists(
+    st.tuples(
+        st.integers(1, 3),  # trace
+        st.sampled_from(["a", "b", None]),  # stage
+        st.sampled_from(["schedule", "start", "complete", "START", "suspend", None, ""]),
+        st.sampled_from([None, "", "ann", "bob"]),  # owner
+        st.sampled_from([None, "", "5", "7"]),  # amount
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(EVENT_ROWS, st.sampled_from([None, "", "100"]))
+def test_vectorised_pairing_equals_the_rule(rows: list[tuple], trace_amount: str | None) -> None:
+    from flowsim.history.read_xes import _RAW_SCHEMA, _instances, _pair
+
+    events = pl.DataFrame(
+        [
+            (i + 1, t, s, f"2024-01-01T00:00:{i:02d}Z", o, lc, a)
+            for i, (t, s, lc, o, a) in enumerate(rows)
+        ],
+        schema=EVENT_SCHEMA,
+        orient="row",
+    )
+    traces = pl.DataFrame(
+        [(t, f"d{t}", trace_amount) for t in (1, 2, 3)], schema=TRACE_SCHEMA, orient="row"
+    )
+    skipped: dict[str, int] = {}
+    warnings: list[tuple[str, int, str | None]] = []
+    got = _instances(Scan(events=events, traces=traces), skipped, warnings)
+    # the reference: every event through the rule, one at a time
+    ref_skipped: dict[str, int] = {}
+    ref_warnings: list[tuple[str, int, str | None]] = []
+    ref_rows = _pair(
+        (
+            (t, f"d{t}", trace_amount, s, ts, o, (lc or "complete").lower(), lc, a, n)
+            for n, t, s, ts, o, lc, a in events.iter_rows()
+        ),
+        ref_skipped,
+        ref_warnings,
+    )
+    ref = pl.DataFrame(ref_rows, schema=_RAW_SCHEMA, orient="row").sort("source_row")
+    assert_frame_equal(got, ref)
+    assert skipped == ref_skipped
+    assert sorted(warnings) == sorted(ref_warnings)
