@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -593,7 +594,17 @@ def _measure(
     # a transition lasts until the next entry, whatever left_at says
     move_us = r.next_at - r.entered if r.has_left.any() else dwell_us
     censored = ~has_end & (row_deal_res == 0) & is_last
-
+    src, dst = r.stage[has_next], r.next_stage[has_next]
+    # The performance DFG and the Kaplan–Meier curves need only the arrays above: they run
+    # on a second thread while this one does the rest. numpy's sorts and ufuncs release the
+    # GIL, so both cores work, as they do for the polars and DuckDB baselines (bench/).
+    pool = ThreadPoolExecutor(max_workers=2)
+    dfg_job = pool.submit(_dfg, src * max(size, 1) + dst, move_us[has_next], size)
+    km_job = (
+        pool.submit(_km, r, names, res_of, row_res, has_next, has_end, censored, dwell_us, as_of_us)
+        if with_survival
+        else None
+    )
     # --- one entry per deal -------------------------------------------------------------------
     first_at, last_at = r.entered[r.starts], r.entered[r.ends]
     last_stage = r.stage[r.ends]
@@ -609,6 +620,10 @@ def _measure(
     first_rows, last_rows = order_k[gstarts], order_k[gends]
     first_code = r.stage[first_rows]
     first_pos = r.pos[first_rows]
+    times_job = pool.submit(
+        _stage_times, r, names, has_end, dwell_us, order_k, gstarts, first_code, last_rows
+    )
+    pool.shutdown(wait=False)
     entered_n = np.bincount(first_code, minlength=size)
     entered = {names[i]: int(c) for i, c in enumerate(entered_n) if c}
 
@@ -645,11 +660,10 @@ def _measure(
         reached = _strict_reached(order, code_of, entered, first_code, first_pos, r, first_rows)
 
     # --- transitions (directly-follows) -------------------------------------------------------
-    src, dst = r.stage[has_next], r.next_stage[has_next]
     exits_n = np.bincount(src, minlength=size)
     transitions: list[TransitionMetrics] = []
     exits_to: dict[str, dict[str, int]] = {}
-    for pair, cnt, mean_h, median_h in _dfg(src * max(size, 1) + dst, move_us[has_next], size):
+    for pair, cnt, mean_h, median_h in dfg_job.result():
         a, b = names[pair // size], names[pair % size]
         exits_to.setdefault(a, {})[b] = cnt
         transitions.append(
@@ -674,12 +688,7 @@ def _measure(
     censored_n = _per_code(censored, r.stage, size)
     still_open_n = _per_code(is_last & (row_deal_res == 0), r.stage, size)
     leaked_n = _per_code(res_of[dst] == _RESULT_CODE["lost"], src, size)
-    lat_ok = has_end[last_rows]  # a censored visit has no end
-    lat_stats = _durations_by(r.stage[last_rows], dwell_us[last_rows], lat_ok, names)
-    # cumulative time of each (deal, stage): unknown when any of its visits has no end
-    unknown = np.logical_or.reduceat(~has_end[order_k], gstarts) if n else has_end
-    cum = np.add.reduceat(np.where(has_end, dwell_us, 0)[order_k], gstarts) if n else dwell_us
-    cum_stats = _durations_by(first_code, cum, ~unknown, names)
+    lat_stats, cum_stats = times_job.result()
     # win probability per stage: closed deals that entered it
     first_res = deal_res[r.deal[first_rows]]
     closed_n = np.bincount(first_code, weights=(first_res != 0).astype(np.float64), minlength=size)
@@ -722,16 +731,7 @@ def _measure(
         )
 
     # --- Kaplan–Meier per stage ---------------------------------------------------------------
-    survival: dict[str, StageSurvival] = {}
-    if with_survival:
-        km = ((row_res == 0) | has_next) & (has_end | censored)
-        t_us = np.where(has_end, dwell_us, np.maximum(as_of_us - r.entered, 0))[km]
-        cause = np.where(
-            censored,
-            0,
-            np.where(~has_next, 3, np.where(res_of[r.next_stage] == _RESULT_CODE["lost"], 2, 1)),
-        )[km]
-        survival = _survival(r.stage[km], t_us, cause, names)
+    survival: dict[str, StageSurvival] = km_job.result() if km_job is not None else {}
 
     # --- process figures ----------------------------------------------------------------------
     days = np.where(deal_res == 0, as_of_us - first_at, last_at - first_at) / US_PER_DAY
@@ -875,6 +875,48 @@ def _strict_reached(
         ok, prev = cond, fp
         reached[s] = int(cond.sum())
     return reached
+
+
+def _stage_times(
+    r: Records,
+    names: list[str],
+    has_end: np.ndarray,
+    dwell_us: np.ndarray,
+    order_k: np.ndarray,
+    gstarts: np.ndarray,
+    first_code: np.ndarray,
+    last_rows: np.ndarray,
+) -> tuple[dict[str, Durations], dict[str, Durations]]:
+    """Time in stage per stage: of each deal's latest visit, and cumulative over its visits."""
+    n = len(r.stage)
+    lat_ok = has_end[last_rows]  # a censored visit has no end
+    lat_stats = _durations_by(r.stage[last_rows], dwell_us[last_rows], lat_ok, names)
+    # cumulative time of each (deal, stage): unknown when any of its visits has no end
+    unknown = np.logical_or.reduceat(~has_end[order_k], gstarts) if n else has_end
+    cum = np.add.reduceat(np.where(has_end, dwell_us, 0)[order_k], gstarts) if n else dwell_us
+    return lat_stats, _durations_by(first_code, cum, ~unknown, names)
+
+
+def _km(
+    r: Records,
+    names: list[str],
+    res_of: np.ndarray,
+    row_res: np.ndarray,
+    has_next: np.ndarray,
+    has_end: np.ndarray,
+    censored: np.ndarray,
+    dwell_us: np.ndarray,
+    as_of_us: int,
+) -> dict[str, StageSurvival]:
+    """Kaplan–Meier per stage: every stay that ended (by cause) or is censored at ``as_of``."""
+    km = ((row_res == 0) | has_next) & (has_end | censored)
+    t_us = np.where(has_end, dwell_us, np.maximum(as_of_us - r.entered, 0))[km]
+    cause = np.where(
+        censored,
+        0,
+        np.where(~has_next, 3, np.where(res_of[r.next_stage] == _RESULT_CODE["lost"], 2, 1)),
+    )[km]
+    return _survival(r.stage[km], t_us, cause, names)
 
 
 def _survival(
