@@ -191,7 +191,7 @@ def _classify(tokens: pl.Series) -> _Tags | None:
         .unnest("p")
     )
     f0, f1, f2, f3, f4 = (pl.col(c) for c in f.columns[2:7])
-    f = f.with_columns(end=f4.str.strip_chars_end(_WS)).with_columns(
+    f = f.with_columns(end=f4.str.strip_chars(_WS)).with_columns(
         canonical=(
             (f2 == " value=") & pl.col("end").is_in(["/>", ">"]) & f0.str.ends_with(" key=")
         ).fill_null(False),

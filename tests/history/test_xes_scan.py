@@ -338,3 +338,19 @@ def test_vectorised_pairing_equals_the_rule(rows: list[tuple], trace_amount: str
     assert_frame_equal(got, ref)
     assert skipped == ref_skipped
     assert sorted(warnings) == sorted(ref_warnings)
+
+
+def test_the_pm4py_writer_layout_is_read_the_quick_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pm4py writes ``value="..." />``: still the split-at-quotes shape, not the general regex."""
+    raw = gzip.decompress((DATA / "pm4py-logs/helpdesk.xes.gz").read_bytes())
+    assert b'" />' in raw
+    general: list[int] = []
+    original = xes_fast._general
+
+    def counting(rest: pl.DataFrame) -> pl.DataFrame | None:
+        general.append(rest.height)
+        return original(rest)
+
+    monkeypatch.setattr(xes_fast, "_general", counting)
+    assert_same(raw)
+    assert sum(general) < 50  # the log header's extension and classifier tags only
