@@ -270,7 +270,8 @@ def _plain_shapes(texts: pl.Series) -> pl.DataFrame | None:
         .then(pl.lit(_OTHER))
         .cast(pl.Int8),
         name=pl.col("2"),
-        pi_xml=(pi & u.str.contains(r"^<\?xml[ \t\r\n?]")).fill_null(False),
+        # the target 'xml' in any case: only the declaration itself, first in the file
+        pi_xml=(pi & u.str.contains(r"^<\?(?i:xml)[ \t\r\n?]")).fill_null(False),
     )
     if out["kind"].null_count():
         return None
@@ -282,7 +283,7 @@ def _general(rest: pl.DataFrame) -> pl.DataFrame | None:
     g = rest.select("i", g=pl.col("u").str.extract_groups(_TAG)).unnest("g")
     if g["2"].null_count():
         return None  # not a tag we read: expat decides
-    names = g["3"].str.extract_all(r"[^\s=]+[ \t\r\n]*=")
+    names = g["3"].str.replace_all(r"[ \t\r\n]+=", "=").str.extract_all(r"[^\s=]+=")
     if (names.list.len() != names.list.n_unique()).any():
         return None  # an attribute given twice
     if ((g["1"] == "/") & ((g["3"] != "") | (g["4"] == "/"))).any():

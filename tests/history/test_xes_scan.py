@@ -132,6 +132,12 @@ def test_features_read_the_same() -> None:
     ]
 
 
+@pytest.mark.parametrize("newline", [b"\r\n", b"\r"])
+def test_windows_and_old_mac_line_ends_read_the_same(newline: bytes) -> None:
+    assert_same(FEATURES.replace(b"\n", newline))
+    assert_same((DATA / SHARED[0]).read_bytes().replace(b"\n", newline))
+
+
 def test_namespaced_elements_read_the_same() -> None:
     doc = (
         b'<x:log xmlns:x="http://www.xes-standard.org/"><x:trace>'
@@ -183,6 +189,9 @@ BROKEN = {
     b"</event></trace></log>",
     "double-dash-comment": b"<log><!-- a -- b --><trace><event/></trace></log>",
     "text-after-root": b"<log><trace><event/></trace></log>junk",
+    "uppercase-declaration": b'<?XML version="1.0"?><log><trace><event/></trace></log>',
+    "duplicate-attribute-spaced": b'<log a="1" a ="2"><trace><event/></trace></log>',
+    "whitespace-before-declaration": b' <?xml version="1.0"?><log><trace><event/></trace></log>',
 }
 
 
