@@ -97,9 +97,9 @@ TEXT: dict[str, dict[str, str]] = {
         "{visits:.2f} stays per deal",
         "capacity": "{role}: {util} busy; waiting for them takes {share:.0%} of the cycle time",
         "conversion": "{stage} loses {share:.0%} of the deals that reach it",
-        "principal": "The principal bottleneck is {stage}: deals wait {wait}{ci} for one of the "
-        "{n} {role}, who are {util} busy; that wait is {share:.0%} of the mean cycle time "
-        "of {cycle}.",
+        "principal": "The principal bottleneck is {stage}: a deal that gets there waits {wait}{ci} "
+        "for one of the {n} {role}, who are {util} busy; over all deals (not every deal gets "
+        "there) that waiting is {share:.0%} of the mean cycle time of {cycle}.",
         "no_capacity": "No role is a capacity bottleneck; {stage} takes the most time: "
         "{share:.0%} of the mean cycle time of {cycle} ({stay} a stay{ci}, {why}).",
         "mostly_wait": "mostly customer-side waiting",
@@ -113,8 +113,9 @@ TEXT: dict[str, dict[str, str]] = {
         "time": "{stage}占销售周期的 {share:.0%}：每次停留 {stay}，每个商机 {visits:.2f} 次",
         "capacity": "{role}：忙碌 {util}；等待他们占销售周期的 {share:.0%}",
         "conversion": "{stage}流失到达该阶段商机的 {share:.0%}",
-        "principal": "主要瓶颈是{stage}：商机平均等待 {wait}{ci}，才能分配到 {n} 名{role}"
-        "之一，他们的忙碌程度为 {util}；该等待占平均销售周期（{cycle}）的 {share:.0%}。",
+        "principal": "主要瓶颈是{stage}：到达该阶段的商机平均等待 {wait}{ci}，才能分配到 {n} 名"
+        "{role}之一，他们的忙碌程度为 {util}；按全部商机计（并非每个商机都会到达该阶段），"
+        "该等待占平均销售周期（{cycle}）的 {share:.0%}。",
         "no_capacity": "没有角色构成产能瓶颈；{stage}耗时最多：占平均销售周期（{cycle}）的 "
         "{share:.0%}（每次停留 {stay}{ci}，{why}）。",
         "mostly_wait": "主要是客户方等待",
@@ -128,17 +129,27 @@ def _t(lang: str) -> dict[str, str]:
     return TEXT.get(lang, TEXT["en"])
 
 
-def _days(h: float | None, lang: str = "en") -> str:
+def _days(h: float | None, lang: str = "en", in_days: bool | None = None) -> str:
+    """Hours as days from two days up (or in the unit ``in_days`` says)."""
     if h is None:
         return "n/a"
     t = _t(lang)
-    return t["days"].format(x=h / 24) if h >= 48 else t["hours"].format(x=h)
+    if in_days is None:
+        in_days = h >= 48
+    return t["days"].format(x=h / 24) if in_days else t["hours"].format(x=h)
 
 
 def _ci_days(e: Estimate, lang: str = "en") -> str:
+    """The CI of a duration, in the unit of its mean; a bound below 0 reads as 0.
+
+    A t-interval over few, skewed replications can dip below zero; a time cannot.
+    """
     if e.low is None or e.high is None:
         return ""
-    return _t(lang)["ci"].format(lo=_days(e.low, lang), hi=_days(e.high, lang))
+    in_days = (e.mean if e.mean is not None else e.high) >= 48
+    return _t(lang)["ci"].format(
+        lo=_days(max(e.low, 0.0), lang, in_days), hi=_days(e.high, lang, in_days)
+    )
 
 
 def analyse(
