@@ -583,16 +583,23 @@ def _measure(
     as_of_us = _micros_of(as_of) if as_of is not None else 0
 
     # --- one entry per record: the deal's next record, its outcome, the dwell ---------------
-    res_of = np.array([_RESULT_CODE.get(results.get(s, ""), 0) for s in names], dtype=np.int64)
+    res_of = np.array([_RESULT_CODE.get(results.get(s, ""), 0) for s in names], dtype=np.int8)
     row_res = res_of[r.stage]
     deal_res = row_res[r.ends]  # the outcome of each deal's last record, 0 = open
     row_deal_res = deal_res[r.deal]
     is_last = r.is_last
     has_next = ~is_last
     has_end = r.has_left | has_next
-    dwell_us = np.where(r.has_left, r.left, r.next_at) - r.entered
+    next_at = r.next_at
+    dwell_us = np.where(r.has_left, r.left, next_at)
+    dwell_us -= r.entered
     # a transition lasts until the next entry, whatever left_at says
-    move_us = r.next_at - r.entered if r.has_left.any() else dwell_us
+    if r.has_left.any():
+        move_us = next_at
+        move_us -= r.entered
+    else:
+        move_us = dwell_us
+    del next_at
     censored = ~has_end & (row_deal_res == 0) & is_last
     src, dst = r.stage[has_next], r.next_stage[has_next]
     # The performance DFG and the Kaplan–Meier curves need only the arrays above: they run
@@ -608,7 +615,9 @@ def _measure(
     # --- one entry per deal -------------------------------------------------------------------
     first_at, last_at = r.entered[r.starts], r.entered[r.ends]
     last_stage = r.stage[r.ends]
-    amount_at = np.maximum.accumulate(np.where(r.has_amount, np.arange(n), -1))
+    amount_at = np.arange(n, dtype=np.int64)
+    amount_at[~r.has_amount] = -1
+    np.maximum.accumulate(amount_at, out=amount_at)
     deal_has_amount = amount_at[r.ends] >= r.starts
     deal_amount = np.where(deal_has_amount, r.amount[amount_at[r.ends]], np.nan)
     won, lost, other = (int((deal_res == c).sum()) for c in (1, 2, 3))
@@ -619,7 +628,7 @@ def _measure(
     gends = np.append(gstarts[1:], n) - 1
     first_rows, last_rows = order_k[gstarts], order_k[gends]
     first_code = r.stage[first_rows]
-    first_pos = r.pos[first_rows]
+    first_pos = r.position(first_rows)
     times_job = pool.submit(
         _stage_times, r, names, has_end, dwell_us, order_k, gstarts, first_code, last_rows
     )

@@ -36,7 +36,6 @@ class Records:
     names: list[str]  # stage names, sorted; code i is names[i]
     stage: I64  # stage code
     deal: I64  # deal index, 0..deals-1 in log order
-    pos: I64  # position within the deal, 0-based
     starts: I64  # index of each deal's first record
     ends: I64  # index of each deal's last record
     entered: I64  # entered_at, µs since the epoch (UTC)
@@ -57,6 +56,15 @@ class Records:
         return len(self.starts)
 
     @property
+    def pos(self) -> I64:
+        """Each record's position within its deal, 0-based (see :meth:`position`)."""
+        return self.position(np.arange(self.n, dtype=np.int64))
+
+    def position(self, rows: I64) -> I64:
+        """The position within its deal of each record in ``rows``, without a full array."""
+        return rows - self.starts[self.deal[rows]]
+
+    @property
     def is_last(self) -> Bool:
         return self.next_stage < 0
 
@@ -74,6 +82,8 @@ def _micros(series: pl.Series) -> tuple[I64, Bool]:
     phys = series.to_physical()
     if phys.null_count() == 0:
         return phys.to_numpy().astype(np.int64, copy=False), np.ones(len(phys), dtype=np.bool_)
+    if phys.null_count() == len(phys):  # e.g. no start times at all: no array to fill
+        return np.broadcast_to(np.int64(NO_TIME), len(phys)), np.zeros(len(phys), dtype=np.bool_)
     mask = phys.is_not_null().to_numpy()
     return phys.fill_null(NO_TIME).to_numpy().astype(np.int64, copy=False), mask
 
@@ -105,7 +115,6 @@ def records(
     lengths = np.diff(np.append(starts, n)).astype(np.int64)
     ends = starts + lengths - 1
     deal = np.repeat(np.arange(len(starts), dtype=np.int64), lengths)
-    pos = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
     next_stage = np.full(n, -1, dtype=np.int64)
     if n:
         next_stage[:-1] = stage[1:]
@@ -120,7 +129,6 @@ def records(
         names=names,
         stage=stage,
         deal=deal,
-        pos=pos,
         starts=starts,
         ends=ends,
         entered=entered,
