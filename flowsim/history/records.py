@@ -55,13 +55,8 @@ class Records:
     def deals(self) -> int:
         return len(self.starts)
 
-    @property
-    def pos(self) -> I64:
-        """Each record's position within its deal, 0-based (see :meth:`position`)."""
-        return self.position(np.arange(self.n, dtype=np.int64))
-
     def position(self, rows: I64) -> I64:
-        """The position within its deal of each record in ``rows``, without a full array."""
+        """The 0-based position within its deal of each record in ``rows``."""
         return rows - self.starts[self.deal[rows]]
 
     @property

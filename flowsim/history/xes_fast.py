@@ -250,26 +250,33 @@ def _classify(tokens: pl.Series) -> _Tags | None:
     return tags
 
 
+def _kind(groups: pl.Expr) -> pl.Expr:
+    """Start, empty-element or end tag from a :data:`_TAG` match (null for ``</x/>``)."""
+    slash, empty = groups.struct.field("1") == "/", groups.struct.field("4") == "/"
+    return (
+        pl.when(slash & empty)
+        .then(pl.lit(None))
+        .when(slash)
+        .then(pl.lit(_CLOSE))
+        .when(empty)
+        .then(pl.lit(_EMPTY))
+        .otherwise(pl.lit(_OPEN))
+        .cast(pl.Int8)
+    )
+
+
 def _plain_shapes(texts: pl.Series) -> pl.DataFrame | None:
     """kind and name of each distinct tag text without quotes (None: one is not a tag)."""
     u = pl.col("u")
-    tag = r"^<(/?)(" + _NAME + r")[ \t\r\n]*(/?)>$"
     comment = u.str.contains(r"^<!--(?:[^-]|-[^-])*-->$")
     pi = u.str.contains(r"^<\?" + _NAME + r"(?:[ \t\r\n][\s\S]*)?\?>$")
-    out = texts.to_frame("u").with_columns(g=u.str.extract_groups(tag)).unnest("g")
-    out = out.select(
-        kind=pl.when(pl.col("2").is_not_null() & ~((pl.col("1") == "/") & (pl.col("3") == "/")))
-        .then(
-            pl.when(pl.col("1") == "/")
-            .then(pl.lit(_CLOSE))
-            .when(pl.col("3") == "/")
-            .then(pl.lit(_EMPTY))
-            .otherwise(pl.lit(_OPEN))
-        )
+    g = u.str.extract_groups(_TAG)
+    out = texts.to_frame("u").select(
+        kind=pl.when(g.struct.field("2").is_not_null())
+        .then(_kind(g))
         .when(comment | pi)
-        .then(pl.lit(_OTHER))
-        .cast(pl.Int8),
-        name=pl.col("2"),
+        .then(pl.lit(_OTHER, pl.Int8)),
+        name=g.struct.field("2"),
         # the target 'xml' in any case: only the declaration itself, first in the file
         pi_xml=(pi & u.str.contains(r"^<\?(?i:xml)[ \t\r\n?]")).fill_null(False),
     )
@@ -280,25 +287,26 @@ def _plain_shapes(texts: pl.Series) -> pl.DataFrame | None:
 
 def _general(rest: pl.DataFrame) -> pl.DataFrame | None:
     """Tags with attributes in any other layout, by the general tag regex."""
-    g = rest.select("i", g=pl.col("u").str.extract_groups(_TAG)).unnest("g")
-    if g["2"].null_count():
-        return None  # not a tag we read: expat decides
-    names = g["3"].str.replace_all(r"[ \t\r\n]+=", "=").str.extract_all(r"[^\s=]+=")
+    g = rest.select("i", g=pl.col("u").str.extract_groups(_TAG))
+    out = g.select(
+        "i",
+        kind=_kind(pl.col("g")),
+        name=pl.col("g").struct.field("2"),
+        attrs=pl.col("g").struct.field("3"),
+    )
+    if out["name"].null_count() or out["kind"].null_count():
+        return None  # not a tag we read, or </name/>: expat decides
+    names = out["attrs"].str.replace_all(r"[ \t\r\n]+=", "=").str.extract_all(r"[^\s=]+=")
     if (names.list.len() != names.list.n_unique()).any():
         return None  # an attribute given twice
-    if ((g["1"] == "/") & ((g["3"] != "") | (g["4"] == "/"))).any():
-        return None  # attributes on an end tag, or </name/>
-    return g.select(
+    if ((out["kind"] == _CLOSE) & (out["attrs"] != "")).any():
+        return None  # attributes on an end tag
+    return out.select(
         "i",
-        kind=pl.when(pl.col("1") == "/")
-        .then(pl.lit(_CLOSE))
-        .when(pl.col("4") == "/")
-        .then(pl.lit(_EMPTY))
-        .otherwise(pl.lit(_OPEN))
-        .cast(pl.Int8),
-        name=pl.col("2"),
-        key=_attribute(pl.col("3"), "key"),
-        value=_attribute(pl.col("3"), "value"),
+        "kind",
+        "name",
+        key=_attribute(pl.col("attrs"), "key"),
+        value=_attribute(pl.col("attrs"), "value"),
     )
 
 

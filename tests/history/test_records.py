@@ -31,7 +31,7 @@ def test_records_codes_positions_and_next_stage(tmp_path: Path) -> None:
     # sorted by deal: A (lead, won), then B (lead, demo, lead)
     assert r.stage.tolist() == [2, 0, 2, 1, 2]
     assert r.deal.tolist() == [0, 0, 1, 1, 1]
-    assert r.pos.tolist() == [0, 1, 0, 1, 2]
+    assert r.position(np.arange(r.n)).tolist() == [0, 1, 0, 1, 2]
     assert (r.starts.tolist(), r.ends.tolist()) == ([0, 2], [1, 4])
     assert r.next_stage.tolist() == [0, -1, 1, 2, -1]
     assert r.has_amount.tolist() == [True, False, False, True, False]

@@ -9,11 +9,13 @@ from xml.sax.saxutils import quoteattr
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import flowsim.history.xes_fast as xes_fast
+from flowsim.cli import main
 from flowsim.history import LogError, read_xes
 from flowsim.history.read_xes import AMOUNT_KEYS
 from flowsim.history.xes_fast import scan_fast
@@ -209,18 +211,34 @@ def test_broken_xml_is_refused_with_expats_words(name: str, tmp_path: Path) -> N
     assert "not a readable XES file" in problem.message
 
 
+STRAY = (
+    b'<log><event><string key="concept:name" value="stray"/></event><trace>'
+    b'<string key="concept:name" value="d1"/><event><string key="concept:name" value="a"/>'
+    b'<date key="time:timestamp" value="2024-01-01T00:00:00Z"/></event></trace></log>'
+)
+
+
 def test_event_outside_trace_is_counted_not_lost(tmp_path: Path) -> None:
     path = tmp_path / "outside.xes"
-    path.write_bytes(
-        b'<log><event><string key="concept:name" value="stray"/></event><trace>'
-        b'<string key="concept:name" value="d1"/><event><string key="concept:name" value="a"/>'
-        b'<date key="time:timestamp" value="2024-01-01T00:00:00Z"/></event></trace></log>'
-    )
+    path.write_bytes(STRAY)
     log = read_xes(path)
     r = log.report
     assert r.rows_read == 2 and r.rows_used == 1 and r.rows_skipped == 1
     assert r.skipped_by_reason == {"event-outside-trace": 1}
     assert [(q.code, q.row, q.value) for q in r.problems] == [("event-outside-trace", 1, "stray")]
+
+
+def test_event_outside_trace_through_the_cli(tmp_path: Path) -> None:
+    path = tmp_path / "outside.xes"
+    path.write_bytes(STRAY)
+    result = CliRunner().invoke(main, ["metrics", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert "rows read 2, used 1, skipped 1 (event-outside-trace 1)" in result.stdout
+    assert (
+        "flowsim: warning: outside.xes:1: event outside any trace (no deal); skipped 'stray'"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
 
 
 # ---- property: any XES document built from random values reads the same both ways ----------
