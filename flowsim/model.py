@@ -175,6 +175,11 @@ class _Dist(Node):
             )
             for k, v in data.items()
         }
+        values = [x for v in data.values() for x in (v if isinstance(v, tuple | list) else [v])]
+        new = [x for v in scaled.values() for x in (v if isinstance(v, tuple | list) else [v])]
+        if any(a != 0 and b == 0 for a, b in zip(values, new, strict=True)):
+            # a factor so small that the durations underflow to 0: what `* 0` means
+            return Fixed(value=0.0)
         return type(self)(**scaled)  # type: ignore[return-value]
 
 

@@ -62,3 +62,13 @@ def test_unknown_scenario() -> None:
     p = flowsim.parse("stage a\noutcome won\na -> won\nscenario x { arrivals * 2 }")
     with pytest.raises(KeyError, match="known: 'x'"):
         p.with_scenario("y")
+
+
+def test_a_factor_too_small_for_floats_means_zero_not_a_traceback() -> None:
+    """hypothesis found ``effort * 5e-324``: the mean underflowed to 0, a refused mean."""
+    from flowsim.model import Empirical, Exponential, Fixed, LogNormal
+
+    assert Exponential(mean=0.5).scaled(5e-324) == Fixed(value=0.0)
+    assert LogNormal(mean=0.5, sd=0.2).scaled(5e-324) == Fixed(value=0.0)
+    assert Empirical(values=(0.4, 2.0)).scaled(5e-324) == Fixed(value=0.0)
+    assert Exponential(mean=0.5).scaled(0.7) == Exponential(mean=0.35)
