@@ -513,35 +513,41 @@ def _quantile(seg: np.ndarray, q: float) -> float:
 
 
 def _sorted_groups(
-    codes: np.ndarray, micros: np.ndarray, groups: int
+    codes: np.ndarray, micros: np.ndarray, groups: int, valid: np.ndarray | None = None
 ) -> list[tuple[int, np.ndarray]] | None:
-    """``(code, its micros sorted)`` for every code present, from ONE sort of packed int64s.
+    """``(code, its valid micros sorted)`` for every code present, from ONE sort of int64s.
 
     Code in the high bits, the duration in the low ones: a single ``np.sort`` replaces a
     group-by with a median and a quantile per group (each of which sorts or selects again).
-    None when a value is negative or too wide to pack; callers then take the polars path.
+    Invalid entries are packed with the code ``groups``, which sorts after every real one, so
+    nothing is compressed or copied before the sort. None when a valid value is negative or
+    too wide to pack; callers then take the polars path.
     """
     if len(micros) == 0:
         return []
-    room = 62 - max(1, (groups - 1).bit_length())
-    if int(micros.min()) < 0 or int(micros.max()) >= (1 << room):
+    room = 62 - max(1, groups.bit_length())
+    packed = micros.copy() if valid is None else np.where(valid, micros, 0)
+    if int(packed.min()) < 0 or int(packed.max()) >= (1 << room):
         return None
-    packed = np.sort((codes << room) | micros)
-    code = packed >> room
-    cuts = np.flatnonzero(code[1:] != code[:-1]) + 1
-    bounds = np.concatenate(([0], cuts, [len(packed)]))
-    values = packed & ((1 << room) - 1)
-    return [(int(code[a]), values[a:b]) for a, b in itertools.pairwise(bounds)]
+    packed |= codes << room
+    if valid is not None:
+        packed[~valid] = groups << room
+    packed.sort()
+    bounds = np.searchsorted(packed, np.arange(groups + 1, dtype=np.int64) << room)
+    return [
+        (code, packed[a:b] - (code << room))
+        for code, (a, b) in enumerate(itertools.pairwise(bounds))
+        if b > a
+    ]
 
 
 def _durations_by(
     codes: np.ndarray, micros: np.ndarray, valid: np.ndarray, names: list[str]
 ) -> dict[str, Durations]:
     """Durations in hours per stage code from int64 µs (``valid`` masks missing values)."""
-    codes, micros = codes[valid], micros[valid]
-    parts = _sorted_groups(codes, micros, len(names))
+    parts = _sorted_groups(codes, micros, len(names), valid)
     if parts is None:
-        return _stats(codes, micros / US_PER_HOUR, names)
+        return _stats(codes[valid], micros[valid] / US_PER_HOUR, names)
     out: dict[str, Durations] = {}
     for code, part in parts:
         hours = part / US_PER_HOUR
@@ -575,9 +581,13 @@ def _measure(
     rep = log.report
     if not frame["deal"].is_sorted():
         frame = frame.sort(["deal", "entered_at", "source_row"], maintain_order=True)
-    raw_names = sorted(frame["stage"].unique().to_list())
-    rename, results, unmatched = _classify(raw_names, process)
-    r = records(frame, raw_names, rename)
+    # Helper threads: numpy's sorts and ufuncs and polars release the GIL, so both cores
+    # work, as they do for the polars and DuckDB baselines (bench/). The longest jobs (the
+    # Kaplan–Meier curves, the performance DFG, time in stage) start as soon as their inputs
+    # exist; this thread meanwhile computes the rest.
+    pool = ThreadPoolExecutor(max_workers=2)
+    r = records(frame, lambda raw: _classify(raw, process)[0], executor=pool)
+    _, results, unmatched = _classify(r.raw_names, process)
     names, n, n_deals, size = r.names, r.n, r.deals, len(r.names)
     code_of = {s: i for i, s in enumerate(names)}
     as_of_us = _micros_of(as_of) if as_of is not None else 0
@@ -586,7 +596,6 @@ def _measure(
     res_of = np.array([_RESULT_CODE.get(results.get(s, ""), 0) for s in names], dtype=np.int8)
     row_res = res_of[r.stage]
     deal_res = row_res[r.ends]  # the outcome of each deal's last record, 0 = open
-    row_deal_res = deal_res[r.deal]
     is_last = r.is_last
     has_next = ~is_last
     has_end = r.has_left | has_next
@@ -600,18 +609,17 @@ def _measure(
     else:
         move_us = dwell_us
     del next_at
-    censored = ~has_end & (row_deal_res == 0) & is_last
-    src, dst = r.stage[has_next], r.next_stage[has_next]
-    # The performance DFG and the Kaplan–Meier curves need only the arrays above: they run
-    # on a second thread while this one does the rest. numpy's sorts and ufuncs release the
-    # GIL, so both cores work, as they do for the polars and DuckDB baselines (bench/).
-    pool = ThreadPoolExecutor(max_workers=2)
-    dfg_job = pool.submit(_dfg, src * max(size, 1) + dst, move_us[has_next], size)
+    # censored: the last record of an open deal, still running (no left_at)
+    open_ends = r.ends[deal_res == 0]
+    censored = np.zeros(n, dtype=np.bool_)
+    censored[open_ends] = ~r.has_left[open_ends]
     km_job = (
         pool.submit(_km, r, names, res_of, row_res, has_next, has_end, censored, dwell_us, as_of_us)
         if with_survival
         else None
     )
+    dfg_job = pool.submit(_dfg_of, r, has_next, move_us, size)
+    src, dst = r.stage[has_next], r.next_stage[has_next]
     # --- one entry per deal -------------------------------------------------------------------
     first_at, last_at = r.entered[r.starts], r.entered[r.ends]
     last_stage = r.stage[r.ends]
@@ -624,7 +632,7 @@ def _measure(
     n_open = int((deal_res == 0).sum())
 
     # --- first and latest visit of each (deal, stage) ---------------------------------------
-    order_k, gstarts, _ = group_bounds(r.deal * max(size, 1) + r.stage)
+    order_k, gstarts = group_bounds(r.deal * max(size, 1) + r.stage)
     gends = np.append(gstarts[1:], n) - 1
     first_rows, last_rows = order_k[gstarts], order_k[gends]
     first_code = r.stage[first_rows]
@@ -695,7 +703,7 @@ def _measure(
     # --- per-stage figures --------------------------------------------------------------------
     visits = np.bincount(r.stage, minlength=size)
     censored_n = _per_code(censored, r.stage, size)
-    still_open_n = _per_code(is_last & (row_deal_res == 0), r.stage, size)
+    still_open_n: list[int] = np.bincount(r.stage[open_ends], minlength=size).tolist()
     leaked_n = _per_code(res_of[dst] == _RESULT_CODE["lost"], src, size)
     lat_stats, cum_stats = times_job.result()
     # win probability per stage: closed deals that entered it
@@ -825,6 +833,15 @@ def _measure(
     )
 
 
+def _dfg_of(
+    r: Records, has_next: np.ndarray, move_us: np.ndarray, size: int
+) -> list[tuple[int, int, float, float]]:
+    """:func:`_dfg` of the records' moves (a helper-thread job: its inputs are built there)."""
+    pairs = r.stage * max(size, 1)
+    pairs += r.next_stage
+    return _dfg(pairs[has_next], move_us[has_next], size)
+
+
 def _dfg(pairs: np.ndarray, micros: np.ndarray, size: int) -> list[tuple[int, int, float, float]]:
     """(pair code, count, mean hours, median hours) of every directly-follows pair, sorted.
 
@@ -947,8 +964,8 @@ def _survival(
         firsts = np.arange(len(names), dtype=np.int64) << (room + 2)
         bounds = np.append(np.searchsorted(packed, firsts), len(packed))
         parts = [
-            (((packed[a:b] >> 2) & ((1 << room) - 1)), packed[a:b] & 3)
-            for a, b in itertools.pairwise(bounds)
+            ((packed[a:b] - (code << (room + 2))) >> 2, packed[a:b] & 3)
+            for code, (a, b) in enumerate(itertools.pairwise(bounds))
         ]
     else:
         parts = []
@@ -959,8 +976,10 @@ def _survival(
     for code, (t, c) in enumerate(parts):
         if len(t) == 0:
             continue
-        curve, incidence, still = competing_risks(t / US_PER_HOUR, c, len(_CAUSES))
-        out[names[code]] = StageSurvival(
+        curve, incidence, still = competing_risks(t, c, len(_CAUSES), unit=US_PER_HOUR)
+        # built, not validated: every field is a typed value computed here, and validating
+        # a million-point step list costs more than computing it
+        out[names[code]] = StageSurvival.model_construct(
             visits=curve.n,
             exits=curve.n_exits,
             censored=curve.n_censored,

@@ -15,13 +15,15 @@ Datetime column's physical values are exactly that (no copy, no Duration dtype).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["NO_TIME", "Records", "group_bounds", "records"]
+__all__ = ["NO_TIME", "Records", "group_bounds", "records", "stage_codes"]
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
@@ -34,6 +36,7 @@ class Records:
     """One entry per record, in the log's order; ``-1`` codes and ``has_*`` masks mark gaps."""
 
     names: list[str]  # stage names, sorted; code i is names[i]
+    raw_names: list[str]  # the frame's distinct stage values, sorted (before any renaming)
     stage: I64  # stage code
     deal: I64  # deal index, 0..deals-1 in log order
     starts: I64  # index of each deal's first record
@@ -83,45 +86,61 @@ def _micros(series: pl.Series) -> tuple[I64, Bool]:
     return phys.fill_null(NO_TIME).to_numpy().astype(np.int64, copy=False), mask
 
 
+def stage_codes(stage: pl.Series) -> tuple[list[str], npt.NDArray[np.uint32]]:
+    """The distinct values of ``stage``, sorted, and each row's index among them."""
+    raw_names = sorted(stage.drop_nulls().unique().to_list())
+    if len(stage) == 0:
+        return raw_names, np.zeros(0, dtype=np.uint32)
+    codes = stage.cast(pl.Enum(raw_names)).to_physical().to_numpy()
+    return raw_names, codes
+
+
 def records(
-    frame: pl.DataFrame, raw_names: list[str], rename: dict[str, str] | None = None
+    frame: pl.DataFrame,
+    rename: Callable[[list[str]], Mapping[str, str]] | Mapping[str, str] | None = None,
+    *,
+    executor: Executor | None = None,
 ) -> Records:
     """The arrays of ``frame`` (a DealLog frame, sorted by deal).
 
-    ``raw_names`` are the frame's distinct stages, sorted; ``rename`` maps some of them to the
-    names the output uses (process ids), so two raw names may share one code.
+    ``rename`` maps some of the frame's distinct stages to the names the output uses (process
+    ids), so two raw names may share one code; it may be a function of the sorted distinct
+    stages. With an ``executor`` the stage codes (two hash passes over the strings, in polars,
+    which releases the GIL) are found on it while this thread reads the deals and times.
     """
     n = frame.height
-    mapped = [(rename or {}).get(s, s) for s in raw_names]
-    names = sorted(set(mapped))
-    code_of = {s: i for i, s in enumerate(names)}
-    # raw stage -> output code through the Enum's physical codes (no string hashing per row)
-    lookup = np.array([code_of[s] for s in mapped], dtype=np.int64)
-    stage = np.zeros(0, dtype=np.int64)
-    if n:
-        raw_codes = frame["stage"].cast(pl.Enum(raw_names)).to_physical().to_numpy()
-        stage = lookup[raw_codes]
+    job = executor.submit(stage_codes, frame["stage"]) if executor is not None else None
     deal_col = frame["deal"]
     new_deal = np.empty(n, dtype=np.bool_)
     if n:
         new_deal[0] = True
         new_deal[1:] = (deal_col.slice(1) != deal_col.slice(0, n - 1)).to_numpy()
-    starts = np.flatnonzero(new_deal).astype(np.int64)
-    lengths = np.diff(np.append(starts, n)).astype(np.int64)
-    ends = starts + lengths - 1
-    deal = np.repeat(np.arange(len(starts), dtype=np.int64), lengths)
-    next_stage = np.full(n, -1, dtype=np.int64)
-    if n:
-        next_stage[:-1] = stage[1:]
-        next_stage[ends] = -1
+    starts = np.flatnonzero(new_deal)
+    ends = np.append(starts[1:], n) - 1
+    deal = np.cumsum(new_deal, dtype=np.int64)  # 1-based deal numbers ...
+    deal -= 1  # ... made 0-based in place
     entered, _ = _micros(frame["entered_at"])
     left, has_left = _micros(frame["left_at"])
     started, has_started = _micros(frame["started_at"])
     amount_col = frame["amount"]
     has_amount = amount_col.is_not_null().to_numpy()
     amount = amount_col.to_numpy().astype(np.float64, copy=False)
+
+    raw_names, raw_codes = job.result() if job is not None else stage_codes(frame["stage"])
+    table = rename(raw_names) if callable(rename) else (rename or {})
+    mapped = [table.get(s, s) for s in raw_names]
+    names = sorted(set(mapped))
+    code_of = {s: i for i, s in enumerate(names)}
+    # raw stage -> output code through the Enum's physical codes (no string hashing per row)
+    lookup = np.array([code_of[s] for s in mapped], dtype=np.int64)
+    stage = lookup[raw_codes] if n else np.zeros(0, dtype=np.int64)
+    next_stage = np.empty(n, dtype=np.int64)
+    if n:
+        next_stage[:-1] = stage[1:]
+        next_stage[ends] = -1
     return Records(
         names=names,
+        raw_names=raw_names,
         stage=stage,
         deal=deal,
         starts=starts,
@@ -137,19 +156,16 @@ def records(
     )
 
 
-def group_bounds(keys: I64) -> tuple[I64, I64, I64]:
-    """Rows grouped by ``keys``: (order, group starts in that order, group of each row).
+def group_bounds(keys: I64) -> tuple[I64, I64]:
+    """Rows grouped by ``keys``: (order, group starts in that order).
 
     ``order`` is a stable argsort, so rows of a group keep the log's order; keys that are
     nearly sorted already (deal-major codes) sort in a few linear passes.
     """
-    order = np.argsort(keys, kind="stable").astype(np.int64)
+    order = np.argsort(keys, kind="stable")
     k = keys[order]
     new = np.empty(len(k), dtype=np.bool_)
     if len(k):
         new[0] = True
         np.not_equal(k[1:], k[:-1], out=new[1:])
-    group_starts = np.flatnonzero(new).astype(np.int64)
-    group = np.empty(len(k), dtype=np.int64)
-    group[order] = np.cumsum(new) - 1
-    return order, group_starts, group
+    return order, np.flatnonzero(new)

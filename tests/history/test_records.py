@@ -26,7 +26,8 @@ def test_records_codes_positions_and_next_stage(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     path.write_text(LOG, encoding="utf-8")
     frame = read_csv(path).frame
-    r = records(frame, sorted(frame["stage"].unique().to_list()), {"won": "Won"})
+    r = records(frame, {"won": "Won"})
+    assert r.raw_names == ["demo", "lead", "won"]
     assert r.names == ["Won", "demo", "lead"]
     # sorted by deal: A (lead, won), then B (lead, demo, lead)
     assert r.stage.tolist() == [2, 0, 2, 1, 2]
@@ -37,9 +38,9 @@ def test_records_codes_positions_and_next_stage(tmp_path: Path) -> None:
     assert r.has_amount.tolist() == [True, False, False, True, False]
     hour = 3_600_000_000
     assert (r.next_at[0] - r.entered[0], r.next_at[2] - r.entered[2]) == (hour, 10 * hour)
-    order, starts, group = group_bounds(r.deal * 3 + r.stage)
+    order, starts = group_bounds(r.deal * 3 + r.stage)
     assert order[starts].tolist() == [1, 0, 3, 2]  # first row of each (deal, stage)
-    assert group.tolist() == [1, 0, 3, 2, 3]
+    assert order.tolist() == [1, 0, 3, 2, 4] and starts.tolist() == [0, 1, 2, 3]
 
 
 def test_competing_risks_equals_the_two_estimators() -> None:
