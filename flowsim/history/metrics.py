@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flowsim.dsl.builder import infer_result
 from flowsim.history.log import DealLog
 from flowsim.history.records import Records, group_bounds, records
-from flowsim.history.survival import competing_risks
+from flowsim.history.survival import Steps, competing_risks
 from flowsim.model import Outcome, Process
 from flowsim.overlay import EdgeFigures, Overlay, StageFigures
 
@@ -198,8 +198,8 @@ class StageSurvival(_M):
     exits: int
     censored: int
     median_hours: float | None = Field(description="First t with S(t) <= 0.5.")
-    times_hours: list[float] = Field(description="Distinct exit times (the curve's steps).")
-    survival: list[float] = Field(description="S(t) = P(still in stage after t hours).")
+    times_hours: Steps = Field(description="Distinct exit times (the curve's steps).")
+    survival: Steps = Field(description="S(t) = P(still in stage after t hours).")
     p_advance: float = Field(description="Aalen–Johansen F(moved on, not to a lost outcome).")
     p_lost: float = Field(description="Aalen–Johansen F(exit to a lost outcome).")
     p_unknown: float = Field(description="F(left the stage, next record not seen).")
@@ -594,8 +594,7 @@ def _measure(
 
     # --- one entry per record: the deal's next record, its outcome, the dwell ---------------
     res_of = np.array([_RESULT_CODE.get(results.get(s, ""), 0) for s in names], dtype=np.int8)
-    row_res = res_of[r.stage]
-    deal_res = row_res[r.ends]  # the outcome of each deal's last record, 0 = open
+    deal_res = res_of[r.stage[r.ends]]  # the outcome of each deal's last record, 0 = open
     is_last = r.is_last
     has_next = ~is_last
     has_end = r.has_left | has_next
@@ -611,10 +610,9 @@ def _measure(
     del next_at
     # censored: the last record of an open deal, still running (no left_at)
     open_ends = r.ends[deal_res == 0]
-    censored = np.zeros(n, dtype=np.bool_)
-    censored[open_ends] = ~r.has_left[open_ends]
+    censored = open_ends[~r.has_left[open_ends]]
     km_job = (
-        pool.submit(_km, r, names, res_of, row_res, has_next, has_end, censored, dwell_us, as_of_us)
+        pool.submit(_km, r, names, res_of, deal_res, censored, dwell_us, as_of_us)
         if with_survival
         else None
     )
@@ -702,10 +700,9 @@ def _measure(
 
     # --- per-stage figures --------------------------------------------------------------------
     visits = np.bincount(r.stage, minlength=size)
-    censored_n = _per_code(censored, r.stage, size)
+    censored_n: list[int] = np.bincount(r.stage[censored], minlength=size).tolist()
     still_open_n: list[int] = np.bincount(r.stage[open_ends], minlength=size).tolist()
     leaked_n = _per_code(res_of[dst] == _RESULT_CODE["lost"], src, size)
-    lat_stats, cum_stats = times_job.result()
     # win probability per stage: closed deals that entered it
     first_res = deal_res[r.deal[first_rows]]
     closed_n = np.bincount(first_code, weights=(first_res != 0).astype(np.float64), minlength=size)
@@ -719,36 +716,6 @@ def _measure(
         st = r.has_started
         wait_stats = _durations_by(r.stage, r.started - r.entered, st, names)
         work_stats = _durations_by(r.stage, r.left - r.started, st & r.has_left, names)
-
-    stages: dict[str, StageMetrics] = {}
-    for code, name in enumerate(names):
-        ex = int(exits_n[code])
-        to = dict(sorted(exits_to.get(name, {}).items()))
-        stages[name] = StageMetrics(
-            stage=name,
-            kind="outcome" if name in results else "stage",
-            result=results.get(name),
-            position=position.get(name),
-            entered=int(entered.get(name, 0)),
-            reached=int(reached.get(name, 0)),
-            visits=int(visits[code]),
-            reentries=int(visits[code]) - int(entered.get(name, 0)),
-            still_open=still_open_n[code],
-            exits=ex,
-            exits_to=to,
-            next_step_conversion={k: v / ex for k, v in to.items()},
-            cohort_conversion=(reached.get(name, 0) / first_reached) if first_reached else None,
-            leakage=(leaked_n[code] / ex) if ex else None,
-            win_probability=win_p.get(name),
-            time_latest=lat_stats.get(name, Durations()),
-            time_cumulative=cum_stats.get(name, Durations()),
-            censored_visits=censored_n[code],
-            waiting=wait_stats.get(name, Durations()) if has_start else None,
-            working=work_stats.get(name, Durations()) if has_start else None,
-        )
-
-    # --- Kaplan–Meier per stage ---------------------------------------------------------------
-    survival: dict[str, StageSurvival] = km_job.result() if km_job is not None else {}
 
     # --- process figures ----------------------------------------------------------------------
     days = np.where(deal_res == 0, as_of_us - first_at, last_at - first_at) / US_PER_DAY
@@ -828,6 +795,36 @@ def _measure(
             as_of,
         ),
     )
+    # --- the helper threads' results ----------------------------------------------------------
+    lat_stats, cum_stats = times_job.result()
+    stages: dict[str, StageMetrics] = {}
+    for code, name in enumerate(names):
+        ex = int(exits_n[code])
+        to = dict(sorted(exits_to.get(name, {}).items()))
+        stages[name] = StageMetrics(
+            stage=name,
+            kind="outcome" if name in results else "stage",
+            result=results.get(name),
+            position=position.get(name),
+            entered=int(entered.get(name, 0)),
+            reached=int(reached.get(name, 0)),
+            visits=int(visits[code]),
+            reentries=int(visits[code]) - int(entered.get(name, 0)),
+            still_open=still_open_n[code],
+            exits=ex,
+            exits_to=to,
+            next_step_conversion={k: v / ex for k, v in to.items()},
+            cohort_conversion=(reached.get(name, 0) / first_reached) if first_reached else None,
+            leakage=(leaked_n[code] / ex) if ex else None,
+            win_probability=win_p.get(name),
+            time_latest=lat_stats.get(name, Durations()),
+            time_cumulative=cum_stats.get(name, Durations()),
+            censored_visits=censored_n[code],
+            waiting=wait_stats.get(name, Durations()) if has_start else None,
+            working=work_stats.get(name, Durations()) if has_start else None,
+        )
+
+    survival: dict[str, StageSurvival] = km_job.result() if km_job is not None else {}
     return FunnelMetrics(
         header=header, stages=stages, transitions=transitions, process=proc, survival=survival
     )
@@ -927,65 +924,84 @@ def _km(
     r: Records,
     names: list[str],
     res_of: np.ndarray,
-    row_res: np.ndarray,
-    has_next: np.ndarray,
-    has_end: np.ndarray,
+    deal_res: np.ndarray,
     censored: np.ndarray,
     dwell_us: np.ndarray,
     as_of_us: int,
 ) -> dict[str, StageSurvival]:
-    """Kaplan–Meier per stage: every stay that ended (by cause) or is censored at ``as_of``."""
-    km = ((row_res == 0) | has_next) & (has_end | censored)
-    t_us = np.where(has_end, dwell_us, np.maximum(as_of_us - r.entered, 0))[km]
-    cause = np.where(
-        censored,
-        0,
-        np.where(~has_next, 3, np.where(res_of[r.next_stage] == _RESULT_CODE["lost"], 2, 1)),
-    )[km]
-    return _survival(r.stage[km], t_us, cause, names)
+    """Kaplan–Meier per stage: every stay that ended (by cause) or is censored at ``as_of``.
+
+    A stay is every record but a closed deal's last one (its outcome). ``censored`` holds
+    the rows still running at ``as_of``; the others ended after ``dwell_us``: into the next
+    record (cause 1, or 2 when that is a lost outcome) or, with no next record, by their own
+    ``left_at`` (cause 3, next step unknown).
+    """
+    # exit cause by the next record's stage; index -1 (no next record) is the last entry
+    cause_of_next = np.append(np.where(res_of == _RESULT_CODE["lost"], 2, 1), 3)
+    t_us = dwell_us.copy()
+    t_us[censored] = np.maximum(as_of_us - r.entered[censored], 0)
+    cause = cause_of_next[r.next_stage]
+    cause[censored] = 0
+    return _survival(r.stage, t_us, cause, names, skip=r.ends[deal_res != 0])
 
 
 def _survival(
-    codes: np.ndarray, t_us: np.ndarray, cause: np.ndarray, names: list[str]
+    codes: np.ndarray,
+    t_us: np.ndarray,
+    cause: np.ndarray,
+    names: list[str],
+    skip: np.ndarray | None = None,
 ) -> dict[str, StageSurvival]:
     """Kaplan–Meier and exit incidences of every stage, from one sort of all visits.
 
     Stage, time and cause are packed into one int64 (stage in the high bits, cause in the
-    two low ones), so a single ``np.sort`` orders every stage's visits by time; times too
-    wide to pack fall back to one sort per stage.
+    two low ones), so a single ``np.sort`` orders every stage's visits by time; the rows in
+    ``skip`` get a stage code past the last one and sort after all (nothing is compressed
+    first). Times too wide to pack fall back to one sort per stage. ``t_us`` is reused.
     """
     out: dict[str, StageSurvival] = {}
-    if len(codes) == 0:
+    size = len(names)
+    if skip is not None and len(skip):
+        t_us[skip] = 0
+    if len(codes) == 0 or (skip is not None and len(skip) == len(codes)):
         return out
-    stage_bits = max(1, (len(names) - 1).bit_length())
+    stage_bits = max(1, size.bit_length())  # room for the code ``size`` of skipped rows
     room = 63 - stage_bits - 2
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
     if int(t_us.min()) >= 0 and int(t_us.max()) < (1 << room):
-        packed = np.sort((codes << (room + 2)) | (t_us << 2) | cause)
-        firsts = np.arange(len(names), dtype=np.int64) << (room + 2)
-        bounds = np.append(np.searchsorted(packed, firsts), len(packed))
-        parts = [
-            ((packed[a:b] - (code << (room + 2))) >> 2, packed[a:b] & 3)
-            for code, (a, b) in enumerate(itertools.pairwise(bounds))
-        ]
+        packed = t_us
+        packed <<= 2
+        packed |= cause
+        packed |= codes << (room + 2)
+        if skip is not None:
+            packed[skip] = size << (room + 2)
+        packed.sort()
+        firsts = np.arange(size + 1, dtype=np.int64) << (room + 2)
+        bounds = np.searchsorted(packed, firsts)
+        for code, (a, b) in enumerate(itertools.pairwise(bounds)):
+            t = packed[a:b] >> 2
+            t -= code << room
+            parts.append((t, packed[a:b] & 3))
     else:
-        parts = []
-        for code in range(len(names)):
-            mine = codes == code
+        keep = np.ones(len(codes), dtype=np.bool_)
+        if skip is not None:
+            keep[skip] = False
+        for code in range(size):
+            mine = (codes == code) & keep
             o = np.argsort(t_us[mine], kind="stable")
             parts.append((t_us[mine][o], cause[mine][o]))
     for code, (t, c) in enumerate(parts):
         if len(t) == 0:
             continue
         curve, incidence, still = competing_risks(t, c, len(_CAUSES), unit=US_PER_HOUR)
-        # built, not validated: every field is a typed value computed here, and validating
-        # a million-point step list costs more than computing it
+        # built, not validated: every field is a typed value computed here
         out[names[code]] = StageSurvival.model_construct(
             visits=curve.n,
             exits=curve.n_exits,
             censored=curve.n_censored,
             median_hours=curve.median,
-            times_hours=curve.times.tolist(),
-            survival=curve.survival.tolist(),
+            times_hours=Steps.of(curve.times),
+            survival=Steps.of(curve.survival),
             p_advance=float(incidence[0]),
             p_lost=float(incidence[1]),
             p_unknown=float(incidence[2]),

@@ -17,13 +17,19 @@ Everything is vectorised with numpy (sort once, ``np.unique`` + ``bincount``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 __all__ = [
     "KMCurve",
+    "Steps",
     "competing_risks",
     "cumulative_incidence",
     "kaplan_meier",
@@ -31,6 +37,98 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class Steps(Sequence[float]):
+    """An immutable sequence of floats held in one read-only numpy array.
+
+    A Kaplan–Meier curve has a step at every distinct exit time: a million steps per stage on
+    a log of a million deals. As Python lists, its times and values were 32 bytes per point
+    and the single most expensive part of the metrics (converting them took longer than the
+    estimate). ``Steps`` keeps the array and behaves as the list did: ``len``, indexing,
+    iteration, equality with a list or tuple of the same floats, and a JSON list in
+    ``model_dump(mode="json")``; ``np.asarray(steps)`` gives the array without a copy.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Iterable[float] | npt.ArrayLike = ()) -> None:
+        array = np.array(values, dtype=np.float64)  # a copy: nobody else may change it
+        if array.ndim != 1:
+            raise ValueError(f"Steps holds a flat sequence of floats, not shape {array.shape}")
+        array.setflags(write=False)
+        self._values = array
+
+    @classmethod
+    def of(cls, array: FloatArray) -> Steps:
+        """Wrap ``array`` (1-D float64, no longer written by its owner) without copying it."""
+        out = cls.__new__(cls)
+        array.setflags(write=False)
+        out._values = array
+        return out
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Steps: ...
+
+    def __getitem__(self, index: int | slice) -> float | Steps:
+        if isinstance(index, slice):
+            return Steps.of(self._values[index])
+        return float(self._values[index])
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self.tolist())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> FloatArray:
+        if copy:
+            return np.array(self._values, dtype=dtype)
+        return self._values if dtype is None else self._values.astype(dtype, copy=False)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Steps):
+            return bool(np.array_equal(self._values, other._values))
+        if isinstance(other, list | tuple):
+            return len(other) == len(self._values) and self.tolist() == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values.tobytes())
+
+    def __repr__(self) -> str:
+        if len(self._values) <= 8:
+            return f"Steps({self.tolist()!r})"
+        head = ", ".join(repr(v) for v in self._values[:3].tolist())
+        tail = ", ".join(repr(v) for v in self._values[-2:].tolist())
+        return f"Steps([{head}, ..., {tail}], n={len(self._values)})"
+
+    def tolist(self) -> list[float]:
+        values: list[float] = self._values.tolist()
+        return values
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def validate(value: Any) -> Steps:
+            return value if isinstance(value, Steps) else Steps(value)
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                Steps.tolist, return_schema=core_schema.list_schema(core_schema.float_schema())
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "array", "items": {"type": "number"}}
 
 
 @dataclass(frozen=True)
@@ -79,13 +177,19 @@ def _curve(
     n_exits: int,
 ) -> tuple[KMCurve, FloatArray]:
     """The curve kept at exit times, and ``S`` at every distinct time (for the incidences)."""
-    surv = np.cumprod(1.0 - exits / at_risk).astype(np.float64)
+    surv: FloatArray = np.divide(exits, at_risk, dtype=np.float64)
+    np.subtract(1.0, surv, out=surv)
+    np.cumprod(surv, out=surv)
     keep = exits > 0
+    if keep.all():  # no censoring-only times: the arrays are the curve
+        times_k, surv_k, at_risk_k, exits_k = times, surv, at_risk, exits
+    else:
+        times_k, surv_k, at_risk_k, exits_k = times[keep], surv[keep], at_risk[keep], exits[keep]
     curve = KMCurve(
-        times=times[keep],
-        survival=surv[keep],
-        at_risk=at_risk[keep],
-        exits=exits[keep],
+        times=times_k,
+        survival=surv_k,
+        at_risk=at_risk_k,
+        exits=exits_k,
         n=n,
         n_exits=n_exits,
         n_censored=n - n_exits,
@@ -141,8 +245,9 @@ def competing_risks(
     ties = len(starts) < n
     at_risk = n - starts
     exited = cause > 0
-    if ties:
-        exits = np.add.reduceat(exited.view(np.int8), starts, dtype=np.int64)
+    if ties:  # exits per distinct time: differences of a running count at each time's end
+        ends = np.append(starts[1:], n) - 1
+        exits = np.diff(np.cumsum(exited, dtype=np.int64)[ends], prepend=0)
     else:
         exits = exited.astype(np.int64)
     n_exits = int(exits.sum())
@@ -152,8 +257,8 @@ def competing_risks(
     weight[0] = 1.0
     weight[1:] = surv[:-1]
     weight /= at_risk
-    if ties:
-        weight = weight[np.cumsum(new) - 1]
+    if ties:  # per visit: each time's weight repeated for the visits at that time
+        weight = np.repeat(weight, np.diff(starts, append=n))
     per_cause = np.bincount(cause, weights=weight, minlength=n_causes + 1).astype(np.float64)
     return curve, per_cause[1 : n_causes + 1], float(surv[-1])
 
