@@ -617,7 +617,18 @@ def _measure(
         else None
     )
     dfg_job = pool.submit(_dfg_of, r, has_next, move_us, size)
+
+    # --- first and latest visit of each (deal, stage) ---------------------------------------
+    order_k, gstarts = group_bounds(r.deal * max(size, 1) + r.stage)
+    gends = np.append(gstarts[1:], n) - 1
+    first_rows, last_rows = order_k[gstarts], order_k[gends]
+    first_code = r.stage[first_rows]
+    times_job = pool.submit(
+        _stage_times, r, names, has_end, dwell_us, order_k, gstarts, first_code, last_rows
+    )
+    pool.shutdown(wait=False)
     src, dst = r.stage[has_next], r.next_stage[has_next]
+
     # --- one entry per deal -------------------------------------------------------------------
     first_at, last_at = r.entered[r.starts], r.entered[r.ends]
     last_stage = r.stage[r.ends]
@@ -629,16 +640,7 @@ def _measure(
     won, lost, other = (int((deal_res == c).sum()) for c in (1, 2, 3))
     n_open = int((deal_res == 0).sum())
 
-    # --- first and latest visit of each (deal, stage) ---------------------------------------
-    order_k, gstarts = group_bounds(r.deal * max(size, 1) + r.stage)
-    gends = np.append(gstarts[1:], n) - 1
-    first_rows, last_rows = order_k[gstarts], order_k[gends]
-    first_code = r.stage[first_rows]
     first_pos = r.position(first_rows)
-    times_job = pool.submit(
-        _stage_times, r, names, has_end, dwell_us, order_k, gstarts, first_code, last_rows
-    )
-    pool.shutdown(wait=False)
     entered_n = np.bincount(first_code, minlength=size)
     entered = {names[i]: int(c) for i, c in enumerate(entered_n) if c}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -403,11 +404,14 @@ def from_table(
                 value=str(values.filter(other)[0]),
                 hint="use start_timestamp and time:timestamp columns, or XES",
             )
-    parsed = {
-        f: read_timestamps(raw[f], column=f, tz=tz, dayfirst=dayfirst, source=name)
-        for f in TIME_FIELDS
-        if f in fields
-    }
+    # the time columns are read side by side (polars releases the GIL while it parses)
+    times = [f for f in TIME_FIELDS if f in fields]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reads = pool.map(
+            lambda f: read_timestamps(raw[f], column=f, tz=tz, dayfirst=dayfirst, source=name),
+            times,
+        )
+        parsed = dict(zip(times, reads, strict=True))
     # only text columns where some value has an offset (or failed) can mix offset styles
     suspects = {fields[f]: raw[f] for f, read in parsed.items() if read.offsets}
     mixed: list[LogProblem] = []
