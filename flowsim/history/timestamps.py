@@ -87,7 +87,10 @@ class Step:
 
 
 def _strptime(expr: pl.Expr, fmt: str) -> pl.Expr:
-    return expr.str.to_datetime(fmt, strict=False, time_unit="us", exact=True)
+    # polars' cache of parsed strings pays off for dates, which repeat; times to the second
+    # are nearly all distinct, and parse 2x faster without it (4M values: 0.2 s vs 0.4 s)
+    cache = "%H" not in fmt
+    return expr.str.to_datetime(fmt, strict=False, time_unit="us", exact=True, cache=cache)
 
 
 def _to_utc(local: pl.Expr, tz: str) -> pl.Expr:
