@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -348,8 +348,8 @@ def assemble(
     return DealLog(frame, report)
 
 
-def _amounts(raw: pl.Series, checks: RowChecks, column: str) -> pl.Series:
-    """The amount column as Float64, bad text flagged; typed numbers are taken as they are.
+def read_amounts(raw: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """The amount column as Float64, and which rows hold text that is not a number (or None).
 
     Text is cast directly; only the values that fail (padded, ``12 500,00`` style, bad) are
     read again without whitespace and thousands separators, so a clean column is one pass.
@@ -357,26 +357,34 @@ def _amounts(raw: pl.Series, checks: RowChecks, column: str) -> pl.Series:
     """
     if raw.dtype.is_integer() or raw.dtype.is_float():
         amount = raw.cast(pl.Float64)
-        return pl.select(pl.when(pl.lit(amount).is_finite()).then(pl.lit(amount))).to_series()
+        finite = pl.select(pl.when(pl.lit(amount).is_finite()).then(pl.lit(amount))).to_series()
+        return finite.rename("amount"), None
     text = as_text(raw)
     amount = text.cast(pl.Float64, strict=False)
     todo = amount.is_null() & text.is_not_null()
-    if todo.any():
-        idx = todo.arg_true()
-        squeezed = text.filter(todo).str.replace_all(r"[\s,]", "")
-        retried = squeezed.cast(pl.Float64, strict=False)
-        amount = amount.scatter(idx, retried)
-        wrong = retried.is_null() & (squeezed != "")
-        bad = pl.repeat(False, raw.len(), eager=True).scatter(idx, wrong)
-        checks.flag(
-            p.BAD_AMOUNT,
-            bad,
-            message="not a number",
-            column=column,
-            values=raw,
-            hint="amounts are plain numbers such as 12500 or 12500.50",
-        )
-    return amount.rename("amount")
+    if not todo.any():
+        return amount.rename("amount"), None
+    idx = todo.arg_true()
+    squeezed = text.filter(todo).str.replace_all(r"[\s,]", "")
+    retried = squeezed.cast(pl.Float64, strict=False)
+    amount = amount.scatter(idx, retried)
+    wrong = retried.is_null() & (squeezed != "")
+    return amount.rename("amount"), pl.repeat(False, raw.len(), eager=True).scatter(idx, wrong)
+
+
+def start_columns(raw: pl.DataFrame, pool: Executor) -> dict[str, Future[Any]]:
+    """Start reading the text columns (:func:`clean`) and the amounts on ``pool``.
+
+    They are independent column passes in polars, which releases the GIL, so they run side by
+    side, and beside the time columns' parsing when the caller submits that too: stripping
+    4M deal ids alone is a third of reading a Parquet log.
+    """
+    jobs: dict[str, Future[Any]] = {
+        c: pool.submit(clean, raw[c]) for c in ("deal", "stage", "owner") if c in raw.columns
+    }
+    if "amount" in raw.columns:
+        jobs["amount"] = pool.submit(read_amounts, raw["amount"])
+    return jobs
 
 
 def build_log(
@@ -390,6 +398,7 @@ def build_log(
     stage_aliases: dict[str, str] | None = None,
     collapse_repeats: bool = False,
     parsed: dict[str, ParsedTimestamps] | None = None,
+    columns: dict[str, Future[Any]] | None = None,
 ) -> DealLog:
     """Turn a table (text, or typed columns) into a :class:`DealLog`, checking every row.
 
@@ -398,7 +407,8 @@ def build_log(
     ``source_row`` and optionally ``sources``; ``labels`` gives each field's name in the
     source, for messages. Columns are text, except that time columns may be Datetime or Date
     (Parquet, databases: read directly, no text round trip) and ``amount`` numeric.
-    ``parsed`` holds time columns the caller already read (:func:`read_timestamps`).
+    ``parsed`` holds time columns the caller already read (:func:`read_timestamps`);
+    ``columns`` the caller's :func:`start_columns` jobs, when it started them.
     Timestamps (see :mod:`flowsim.history.timestamps`):
 
     - ``entered_at`` is ``timestamp`` when that field is mapped, else ``start``, else ``end``;
@@ -410,11 +420,10 @@ def build_log(
     source = report.source
     n = raw.height
     checks = RowChecks(source, raw["source_row"], lenient=lenient)
-    # the text columns are cleaned side by side: polars releases the GIL, and stripping 4M
-    # deal ids is a third of reading a Parquet log
-    texts = [c for c in ("deal", "stage", "owner") if c in raw.columns]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        cleaned = dict(zip(texts, pool.map(clean, (raw[c] for c in texts)), strict=True))
+    if columns is None:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            columns = start_columns(raw, pool)
+    cleaned = {name: job.result() for name, job in columns.items()}
     deal, stage = cleaned["deal"], cleaned["stage"]
     checks.flag(
         p.EMPTY_DEAL,
@@ -484,8 +493,17 @@ def build_log(
             values=raw[column],
             hint="check the column mapping and the time zones of the two columns",
         )
-    if "amount" in raw.columns:
-        amount = _amounts(raw["amount"], checks, labels["amount"])
+    if "amount" in cleaned:
+        amount, bad_amount = cleaned["amount"]
+        if bad_amount is not None:
+            checks.flag(
+                p.BAD_AMOUNT,
+                bad_amount,
+                message="not a number",
+                column=labels["amount"],
+                values=raw["amount"],
+                hint="amounts are plain numbers such as 12500 or 12500.50",
+            )
     else:
         amount = pl.repeat(None, n, dtype=pl.Float64, eager=True)
     if stage_aliases:

@@ -24,7 +24,7 @@ import polars as pl
 from flowsim.history import problems as p
 from flowsim.history.consistency import drop_records, mixed_offset_problems
 from flowsim.history.join import join_for, join_table
-from flowsim.history.log import DealLog, ImportReport, build_log
+from flowsim.history.log import DealLog, ImportReport, build_log, start_columns
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
 from flowsim.history.textcol import as_text, text_expr
@@ -404,14 +404,17 @@ def from_table(
                 value=str(values.filter(other)[0]),
                 hint="use start_timestamp and time:timestamp columns, or XES",
             )
-    # the time columns are read side by side (polars releases the GIL while it parses)
+    # every column pass runs on two threads (polars releases the GIL): the time columns'
+    # parsing, the text columns' cleaning and the amounts, side by side
+    pool = ThreadPoolExecutor(max_workers=2)
     times = [f for f in TIME_FIELDS if f in fields]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reads = pool.map(
-            lambda f: read_timestamps(raw[f], column=f, tz=tz, dayfirst=dayfirst, source=name),
-            times,
-        )
-        parsed = dict(zip(times, reads, strict=True))
+    reads = [
+        pool.submit(read_timestamps, raw[f], column=f, tz=tz, dayfirst=dayfirst, source=name)
+        for f in times
+    ]
+    column_jobs = start_columns(raw, pool)
+    pool.shutdown(wait=False)
+    parsed = {f: job.result() for f, job in zip(times, reads, strict=True)}
     # only text columns where some value has an offset (or failed) can mix offset styles
     suspects = {fields[f]: raw[f] for f, read in parsed.items() if read.offsets}
     mixed: list[LogProblem] = []
@@ -431,6 +434,7 @@ def from_table(
             stage_aliases=resolved.stage_aliases,
             collapse_repeats=resolved.collapse_repeats,
             parsed=parsed,
+            columns=column_jobs,
         )
     except LogError as err:  # strict: every error of the pass, in row order
         raise LogError(sorted(mixed + err.problems, key=lambda q: q.row or 0)) from None
