@@ -100,6 +100,7 @@ def records(
     rename: Callable[[list[str]], Mapping[str, str]] | Mapping[str, str] | None = None,
     *,
     executor: Executor | None = None,
+    first_records: npt.NDArray[np.bool_] | None = None,
 ) -> Records:
     """The arrays of ``frame`` (a DealLog frame, sorted by deal).
 
@@ -107,14 +108,19 @@ def records(
     ids), so two raw names may share one code; it may be a function of the sorted distinct
     stages. With an ``executor`` the stage codes (two hash passes over the strings, in polars,
     which releases the GIL) are found on it while this thread reads the deals and times.
+    ``first_records`` says which records start a deal when that is known already
+    (:meth:`~flowsim.history.log.DealLog.first_records`); otherwise the ids are compared.
     """
     n = frame.height
     job = executor.submit(stage_codes, frame["stage"]) if executor is not None else None
-    deal_col = frame["deal"]
-    new_deal = np.empty(n, dtype=np.bool_)
-    if n:
-        new_deal[0] = True
-        new_deal[1:] = (deal_col.slice(1) != deal_col.slice(0, n - 1)).to_numpy()
+    if first_records is not None:
+        new_deal = first_records
+    else:
+        deal_col = frame["deal"]
+        new_deal = np.empty(n, dtype=np.bool_)
+        if n:
+            new_deal[0] = True
+            new_deal[1:] = (deal_col.slice(1) != deal_col.slice(0, n - 1)).to_numpy()
     starts = np.flatnonzero(new_deal)
     ends = np.append(starts[1:], n) - 1
     deal = np.cumsum(new_deal, dtype=np.int64)  # 1-based deal numbers ...

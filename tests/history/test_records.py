@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from flowsim.history import read_csv
+from flowsim.history import DealLog, read_csv
 from flowsim.history.metrics import _durations_by, metrics
 from flowsim.history.records import group_bounds, records
 from flowsim.history.survival import competing_risks, cumulative_incidence, kaplan_meier
@@ -89,3 +89,26 @@ def test_metrics_without_survival_is_the_same_report_minus_the_curves(tmp_path: 
     full, lean = metrics(log), metrics(log, survival=False)
     assert full.survival and lean.survival == {}
     assert lean.model_copy(update={"survival": full.survival}) == full
+
+
+def test_import_remembers_where_deals_start_and_metrics_agree_without_it(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(LOG, encoding="utf-8")
+    log = read_csv(path)
+    known = log.first_records()
+    assert known is not None and known.tolist() == [True, False, True, False, False]
+    fresh = DealLog(log.frame, log.report)  # built by hand: nothing known
+    assert fresh.first_records() is None
+    assert metrics(fresh) == metrics(log)
+    log.frame = log.frame.head(3)  # replaced: the remembered runs no longer apply
+    assert log.first_records() is None
+    with pytest.raises(ValueError, match="one flag per record"):
+        log.remember_first_records(np.ones(5, dtype=np.bool_))
+
+
+def test_a_log_with_dropped_duplicates_recomputes_its_deal_runs(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(LOG + "A,won,2024-01-01 03:00,\n", encoding="utf-8")
+    log = read_csv(path, lenient=True)  # the repeated row is skipped after the order check
+    assert log.report.rows_skipped == 1 and log.first_records() is None
+    assert metrics(log).header.deals == 2
