@@ -634,7 +634,6 @@ def _measure(
         _stage_times, r, names, has_end, dwell_us, order_k, gstarts, first_code, last_rows
     )
     pool.shutdown(wait=False)
-    src, dst = r.stage[has_next], r.next_stage[has_next]
 
     # --- one entry per deal -------------------------------------------------------------------
     first_at, last_at = r.entered[r.starts], r.entered[r.ends]
@@ -684,7 +683,8 @@ def _measure(
         reached = _strict_reached(order, code_of, entered, first_code, first_pos, r, first_rows)
 
     # --- transitions (directly-follows) -------------------------------------------------------
-    exits_n = np.bincount(src, minlength=size)
+    visits = np.bincount(r.stage, minlength=size)
+    exits_n = visits - np.bincount(r.stage[r.ends], minlength=size)  # all but deals' last
     transitions: list[TransitionMetrics] = []
     exits_to: dict[str, dict[str, int]] = {}
     for pair, cnt, mean_h, median_h in dfg_job.result():
@@ -701,17 +701,18 @@ def _measure(
                 move=_move_kind(a, b, position, results),
             )
         )
-    posc = np.array([position.get(s, -1) for s in names], dtype=np.int64)
-    pa, pb = posc[src], posc[dst]
+    # moves over every record (no compress to the records with a next one): index -1, no
+    # next record, reads the appended -1 (no position) or False (not lost)
+    posc = np.array([position.get(s, -1) for s in names] + [-1], dtype=np.int32)
+    pa, pb = posc[r.stage], posc[r.next_stage]
     both = (pa >= 0) & (pb >= 0)
     skip, back = both & (pb - pa > 1), both & (pb < pa)
-    move_deal = r.deal[has_next]
 
     # --- per-stage figures --------------------------------------------------------------------
-    visits = np.bincount(r.stage, minlength=size)
     censored_n: list[int] = np.bincount(r.stage[censored], minlength=size).tolist()
     still_open_n: list[int] = np.bincount(r.stage[open_ends], minlength=size).tolist()
-    leaked_n = _per_code(res_of[dst] == _RESULT_CODE["lost"], src, size)
+    lost_next = np.append(res_of == _RESULT_CODE["lost"], False)[r.next_stage]
+    leaked_n = _per_code(lost_next, r.stage, size)
     # win probability per stage: closed deals that entered it
     first_res = deal_res[r.deal[first_rows]]
     closed_n = np.bincount(first_code, weights=(first_res != 0).astype(np.float64), minlength=size)
@@ -794,9 +795,9 @@ def _measure(
         weighted_pipeline_unpriced=int(is_open.sum()) - int(priced.sum()),
         skips=int(skip.sum()),
         backward_moves=int(back.sum()),
-        repeats=int((src == dst).sum()),
-        deals_with_skips=int(np.unique(move_deal[skip]).size),
-        deals_with_backward_moves=int(np.unique(move_deal[back]).size),
+        repeats=int((r.stage == r.next_stage).sum()),
+        deals_with_skips=int(np.unique(r.deal[skip]).size),
+        deals_with_backward_moves=int(np.unique(r.deal[back]).size),
         wip=_wip(
             first_at,
             last_at[deal_res != 0],
