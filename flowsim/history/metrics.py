@@ -627,7 +627,7 @@ def _measure(
 
     # --- first and latest visit of each (deal, stage) ---------------------------------------
     order_k, gstarts = group_bounds(r.deal * max(size, 1) + r.stage)
-    gends = np.append(gstarts[1:], n) - 1
+    gends = np.append(gstarts[1:], n) - 1 if n else gstarts
     first_rows, last_rows = order_k[gstarts], order_k[gends]
     first_code = r.stage[first_rows]
     times_job = pool.submit(

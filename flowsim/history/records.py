@@ -122,7 +122,7 @@ def records(
             new_deal[0] = True
             new_deal[1:] = (deal_col.slice(1) != deal_col.slice(0, n - 1)).to_numpy()
     starts = np.flatnonzero(new_deal)
-    ends = np.append(starts[1:], n) - 1
+    ends = np.append(starts[1:], n) - 1 if n else starts.copy()
     deal = np.cumsum(new_deal, dtype=np.int64)  # 1-based deal numbers ...
     deal -= 1  # ... made 0-based in place
     entered, _ = _micros(frame["entered_at"])

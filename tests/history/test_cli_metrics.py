@@ -70,6 +70,17 @@ def test_bad_rows_fail_with_location_then_lenient_counts(tmp_path: Path) -> None
     assert "rows read 3, used 2, skipped 1" in ok.stdout
 
 
+def test_lenient_import_that_skips_every_row_still_reports(tmp_path: Path) -> None:
+    bad = tmp_path / "deals.csv"
+    bad.write_text("deal,stage,timestamp\nA,lead,not a date\nB,lead,also bad\n", encoding="utf-8")
+    r = run("metrics", str(bad), "--lenient", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "unparseable date" in r.stderr
+    header = json.loads(r.stdout)["header"]
+    assert (header["rows_read"], header["rows_used"], header["records"]) == (2, 0, 0)
+    assert header["skipped_by_reason"] == {"bad-date": 2}
+
+
 @pytest.mark.parametrize("args", [["metrics"], ["metrics", "x.csv", "--as-of", "yesterday"]])
 def test_usage_errors(args: list[str], tmp_path: Path) -> None:
     assert run(*args).returncode == 2

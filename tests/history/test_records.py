@@ -112,3 +112,12 @@ def test_a_log_with_dropped_duplicates_recomputes_its_deal_runs(tmp_path: Path) 
     log = read_csv(path, lenient=True)  # the repeated row is skipped after the order check
     assert log.report.rows_skipped == 1 and log.first_records() is None
     assert metrics(log).header.deals == 2
+
+
+def test_metrics_of_a_log_without_records() -> None:
+    from flowsim.history.log import SCHEMA, ImportReport
+
+    report = ImportReport(source="none", format="csv", shape="long", rows_read=0)
+    m = metrics(DealLog(pl.DataFrame(schema=SCHEMA), report))
+    assert (m.header.records, m.header.deals, m.stages, m.survival) == (0, 0, {}, {})
+    assert records(pl.DataFrame(schema=SCHEMA)).ends.tolist() == []
