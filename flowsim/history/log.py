@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim.history import problems as p
 from flowsim.history.problems import LogError, LogProblem, Severity
+from flowsim.history.records import same_as_previous
 from flowsim.history.textcol import as_text, clean
 
 if TYPE_CHECKING:
@@ -238,10 +239,7 @@ def _neighbours(frame: pl.DataFrame) -> tuple[bool, np.ndarray, np.ndarray]:
     than sorting 4M rows by a string key. Nulls in the keys: not known to be in order.
     """
     deal, entered = frame["deal"], frame["entered_at"]
-    n = frame.height
-    same = np.zeros(n, dtype=np.bool_)
-    if n > 1:  # each id against the one before: two slices, no shifted copy
-        same[1:] = (deal.slice(1) == deal.slice(0, n - 1)).fill_null(False).to_numpy()
+    same = same_as_previous(deal)
     step = np.diff(entered.to_physical().to_numpy(), prepend=0)
     tie = same & (step == 0)
     if deal.null_count() or entered.null_count() or not deal.is_sorted():

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["NO_TIME", "Records", "group_bounds", "records", "stage_codes"]
+__all__ = ["NO_TIME", "Records", "group_bounds", "records", "same_as_previous", "stage_codes"]
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
@@ -86,6 +86,17 @@ def _micros(series: pl.Series) -> tuple[I64, Bool]:
     return phys.fill_null(NO_TIME).to_numpy().astype(np.int64, copy=False), mask
 
 
+def same_as_previous(series: pl.Series) -> Bool:
+    """Which values equal the one before (the first, and nulls, never do): one comparison of
+    two slices, no shifted copy. On a frame sorted by deal, ``~`` of it marks each deal's start.
+    """
+    n = series.len()
+    same = np.zeros(n, dtype=np.bool_)
+    if n > 1:
+        same[1:] = (series.slice(1) == series.slice(0, n - 1)).fill_null(False).to_numpy()
+    return same
+
+
 def stage_codes(stage: pl.Series) -> tuple[list[str], npt.NDArray[np.uint32]]:
     """The distinct values of ``stage``, sorted, and each row's index among them."""
     raw_names = sorted(stage.drop_nulls().unique().to_list())
@@ -113,14 +124,7 @@ def records(
     """
     n = frame.height
     job = executor.submit(stage_codes, frame["stage"]) if executor is not None else None
-    if first_records is not None:
-        new_deal = first_records
-    else:
-        deal_col = frame["deal"]
-        new_deal = np.empty(n, dtype=np.bool_)
-        if n:
-            new_deal[0] = True
-            new_deal[1:] = (deal_col.slice(1) != deal_col.slice(0, n - 1)).to_numpy()
+    new_deal = first_records if first_records is not None else ~same_as_previous(frame["deal"])
     starts = np.flatnonzero(new_deal)
     ends = np.append(starts[1:], n) - 1 if n else starts.copy()
     deal = np.cumsum(new_deal, dtype=np.int64)  # 1-based deal numbers ...

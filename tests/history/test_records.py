@@ -121,3 +121,11 @@ def test_metrics_of_a_log_without_records() -> None:
     m = metrics(DealLog(pl.DataFrame(schema=SCHEMA), report))
     assert (m.header.records, m.header.deals, m.stages, m.survival) == (0, 0, {}, {})
     assert records(pl.DataFrame(schema=SCHEMA)).ends.tolist() == []
+
+
+def test_same_as_previous_compares_neighbours_and_never_matches_nulls() -> None:
+    from flowsim.history.records import same_as_previous
+
+    ids = pl.Series(["a", "a", None, None, "b", "b", "a"])
+    assert same_as_previous(ids).tolist() == [False, True, False, False, False, True, False]
+    assert same_as_previous(pl.Series([], dtype=pl.String)).tolist() == []
