@@ -79,7 +79,26 @@ def read_log(
     db: str | Path | None = None,
     **options: Any,
 ) -> DealLog:
-    """Import a deal log, choosing the reader from the file name, ``format``, or ``sql``/``db``."""
+    """Import a deal log, choosing the reader from the file name, ``format``, or ``sql``/``db``.
+
+    A ``mapping`` with an ``[outcomes]`` table declares which stage values close a deal: the
+    log remembers them (:attr:`DealLog.outcomes`) for metrics, conformance and discovery.
+    """
+    log = _read(path, format=format, sql=sql, db=db, **options)
+    mapping = options.get("mapping")
+    if mapping is not None and mapping.outcomes:
+        log.outcomes = dict(mapping.outcomes)
+    return log
+
+
+def _read(
+    path: str | Path | None,
+    *,
+    format: str | None,
+    sql: str | None,
+    db: str | Path | None,
+    **options: Any,
+) -> DealLog:
     if sql is not None or db is not None or format == "sql":
         if path is not None and db is None:
             db = path

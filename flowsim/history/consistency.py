@@ -103,7 +103,7 @@ def drop_records(
     shown = problems[:MAX_PROBLEMS_PER_CODE]
     report.problems = report.problems + shown
     report.problems_omitted += len(problems) - len(shown)
-    return DealLog(frame, report, roles=log.roles)
+    return log.derive(frame, report)
 
 
 def _record_weights(log: DealLog) -> pl.Series:
@@ -259,4 +259,4 @@ def to_node_ids(log: DealLog, process: Process) -> DealLog:
     }
     if not rename:
         return log
-    return DealLog(log.frame.with_columns(pl.col("stage").replace(rename)), log.report, log.roles)
+    return log.derive(log.frame.with_columns(pl.col("stage").replace(rename)))

@@ -548,7 +548,7 @@ def _subset(log: DealLog, deals: pl.Series, label: str) -> DealLog:
             "problems_omitted": 0,
         }
     )
-    return DealLog(frame, report, log.roles)
+    return log.derive(frame, report)
 
 
 def chronological_split(log: DealLog, train_share: float = 0.5) -> tuple[DealLog, DealLog]:

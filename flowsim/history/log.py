@@ -78,18 +78,30 @@ class ImportReport(BaseModel):
 class DealLog:
     """An imported log: ``frame`` in the canonical :data:`SCHEMA` plus its ``report``.
 
-    ``roles`` is the owner → role table given with the import (empty when none was given).
+    ``roles`` is the owner → role table given with the import (empty when none was given);
+    ``outcomes`` maps the stage values that close a deal to ``"won"`` or ``"lost"`` (a
+    mapping's ``[outcomes]`` table; empty: stages named Won/Lost/Closed Won... close deals).
     """
 
     def __init__(
-        self, frame: pl.DataFrame, report: ImportReport, roles: dict[str, str] | None = None
+        self,
+        frame: pl.DataFrame,
+        report: ImportReport,
+        roles: dict[str, str] | None = None,
+        outcomes: dict[str, str] | None = None,
     ) -> None:
         if dict(frame.schema) != SCHEMA:
             raise ValueError(f"DealLog frame schema {dict(frame.schema)} is not {SCHEMA}")
         self.frame = frame
         self.report = report
         self.roles: dict[str, str] = dict(roles or {})
+        self.outcomes: dict[str, str] = dict(outcomes or {})
         self._first_records: tuple[pl.DataFrame, np.ndarray] | None = None
+
+    def derive(self, frame: pl.DataFrame, report: ImportReport | None = None) -> DealLog:
+        """A log of ``frame`` (a subset or a rewrite of this one) that keeps the roles and
+        outcomes declared with the import (and this report unless ``report`` is given)."""
+        return DealLog(frame, report or self.report, self.roles, self.outcomes)
 
     def first_records(self) -> np.ndarray | None:
         """Which records start a deal (one bool per record), when the import found it.

@@ -455,15 +455,19 @@ def _durations(series: pl.Series) -> Durations:
 
 
 def _classify(
-    stages: list[str], process: Process | None
+    stages: list[str], process: Process | None, outcomes: dict[str, str] | None = None
 ) -> tuple[dict[str, str], dict[str, Result], list[str]]:
-    """Log stage value → name used in the output, outcome results, unmatched names."""
+    """Log stage value → name used in the output, outcome results, unmatched names.
+
+    Without a process, the import's declared ``outcomes`` (stage value → won/lost) name the
+    outcomes when there are any; else a stage whose name reads won or lost is one.
+    """
     rename: dict[str, str] = {}
     results: dict[str, Result] = {}
     unmatched: list[str] = []
     if process is None:
         for name in stages:
-            r = infer_result(name, None)
+            r = outcomes.get(name, "") if outcomes else infer_result(name, None)
             if r in ("won", "lost"):
                 results[name] = r  # type: ignore[assignment]
         return rename, results, unmatched
@@ -560,6 +564,24 @@ def _durations_by(
     return out
 
 
+def _deal_results(record_res: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Each deal's result code (0 = open): its last record's, or its first outcome record's.
+
+    A deal closes at its first outcome record. Records after it at the same instant (an event
+    log's closing step: BPIC 2012 cancels the offers with the application) do not reopen it,
+    nor, once the import let them through (``--lenient`` drops later ones), do later records.
+    """
+    deal_res: np.ndarray = record_res[ends].copy()
+    if len(record_res) == 0:
+        return deal_res
+    n = len(record_res)
+    at = np.where(record_res > 0, np.arange(n, dtype=np.int64), n)
+    first = np.minimum.reduceat(at, starts) if len(starts) else at[:0]
+    closed = first <= ends
+    deal_res[closed] = record_res[first[closed]]
+    return deal_res
+
+
 def _per_code(values: np.ndarray, codes: np.ndarray, size: int) -> list[int]:
     """How many of ``values`` (a boolean mask over ``codes``) fall on each code."""
     counts: list[int] = np.bincount(codes[values], minlength=size).tolist()
@@ -590,18 +612,18 @@ def _measure(
     pool = ThreadPoolExecutor(max_workers=2)
     r = records(
         frame,
-        lambda raw: _classify(raw, process)[0],
+        lambda raw: _classify(raw, process, log.outcomes)[0],
         executor=pool,
         first_records=first_records,
     )
-    _, results, unmatched = _classify(r.raw_names, process)
+    _, results, unmatched = _classify(r.raw_names, process, log.outcomes)
     names, n, n_deals, size = r.names, r.n, r.deals, len(r.names)
     code_of = {s: i for i, s in enumerate(names)}
     as_of_us = _micros_of(as_of) if as_of is not None else 0
 
     # --- one entry per record: the deal's next record, its outcome, the dwell ---------------
     res_of = np.array([_RESULT_CODE.get(results.get(s, ""), 0) for s in names], dtype=np.int8)
-    deal_res = res_of[r.stage[r.ends]]  # the outcome of each deal's last record, 0 = open
+    deal_res = _deal_results(res_of[r.stage], r.starts, r.ends)
     is_last = r.is_last
     has_next = ~is_last
     has_end = r.has_left | has_next

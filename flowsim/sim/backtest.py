@@ -127,7 +127,7 @@ def history_at(log: DealLog, as_of: datetime, process: Process | None = None) ->
         cut = cut.with_columns(
             pl.when(pl.col("deal").is_in(closed.to_list())).then(pl.col("amount")).otherwise(None)
         )
-    return DealLog(cut, log.report, log.roles)
+    return log.derive(cut)
 
 
 def backtest(

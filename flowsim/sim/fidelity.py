@@ -129,7 +129,7 @@ def _arrived_from(log: DealLog, cut: datetime) -> DealLog:
     """The deals of ``log`` whose first record is at or after ``cut``."""
     firsts = log.frame.group_by("deal").agg(pl.col("entered_at").min().alias("first"))
     keep = firsts.filter(pl.col("first") >= cut)["deal"]
-    return DealLog(log.frame.filter(pl.col("deal").is_in(keep.implode())), log.report)
+    return log.derive(log.frame.filter(pl.col("deal").is_in(keep.implode())))
 
 
 def fidelity(
