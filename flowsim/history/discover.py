@@ -27,6 +27,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -35,8 +36,11 @@ import polars as pl
 
 from flowsim.checks import KEYWORDS
 from flowsim.dsl.builder import infer_result
+from flowsim.history.closing import closing_stages, cut_after_close
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import US_PER_HOUR, metrics
+from flowsim.history.pools import SIMILARITY, resource_pools
+from flowsim.history.survival import cumulative_incidence
 from flowsim.model import (
     UNITS_IN_HOURS,
     WORD_RE,
@@ -485,7 +489,7 @@ def _mean_first_positions(frame: pl.DataFrame) -> dict[str, float]:
     return {str(s): float(v) for s, v in agg.iter_rows()}
 
 
-def _reach(starts: list[str], adj: dict[str, dict[str, int]]) -> set[str]:
+def _reach(starts: list[str], adj: dict[str, dict[str, float]]) -> set[str]:
     seen = set(starts)
     todo = list(starts)
     while todo:
@@ -496,60 +500,230 @@ def _reach(starts: list[str], adj: dict[str, dict[str, int]]) -> set[str]:
     return seen
 
 
-def discover(
-    log: DealLog,
-    *,
-    min_share: float = 0.02,
-    name: str | None = None,
-    roles: dict[str, str] | None = None,
-    tz: str = "UTC",
-) -> Discovery:
-    """Learn a process from ``log`` (see the module docstring and docs/metrics.md)."""
-    if not 0 <= min_share < 0.5:
-        raise ValueError(f"min_share must be in [0, 0.5), not {min_share}")
-    frame = log.frame
-    if frame.height == 0:
-        raise ValueError("the log has no records: nothing to discover")
-    notes: list[str] = []
-    m = metrics(log)
-    position = _mean_first_positions(frame)
+RoleMode = Literal["pools", "per-person", "none"]
+_ASK_MAPPING = ": add it to a mapping's [outcomes] table to say won or lost)"
 
-    # --- outcomes: final stages -------------------------------------------------------------
-    results: dict[str, str] = {}
-    dropped_after: dict[str, int] = {}
-    for stage, sm in m.stages.items():
-        words = infer_result(stage, None)
-        if sm.exits == 0:
-            results[stage] = words
-            if words == "other":
-                notes.append(
-                    f"'{stage}': no deal ever leaves it, so it is an outcome; its words read "
-                    "neither won nor lost: result other (add `result won` or `result lost`)"
-                )
-        elif words in ("won", "lost"):
-            share = sm.exits / sm.visits
-            if share <= min_share:
-                results[stage] = words
-                dropped_after[stage] = sm.exits
-                notes.append(
-                    f"'{stage}' reads as {words}: an outcome; {sm.exits} of {sm.visits} visits "
-                    f"({_pct(share)}) continue after it, below min-share: those moves dropped"
-                )
-            else:
-                notes.append(
-                    f"'{stage}' reads as {words} but {_pct(share)} of its visits continue "
-                    "afterwards: kept as a stage"
-                )
-    stage_names = sorted((s for s in m.stages if s not in results), key=lambda s: (position[s], s))
-    if not stage_names:
-        raise ValueError("every stage of the log ends deals: there is no stage to discover")
 
-    # --- entry: the most common first stage (among stages) ----------------------------------
+@dataclass
+class _Work:
+    """What discovery knows while it builds the model (one place instead of many locals)."""
+
+    frame: pl.DataFrame
+    results: dict[str, str]
+    stages: list[str]
+    visits: dict[str, int]
+    notes: list[str]
+    edges: dict[str, dict[str, float]] = field(default_factory=dict)
+    folded: dict[str, dict[str, float]] = field(default_factory=dict)
+    folded_into: dict[str, str] = field(default_factory=dict)
+
+
+def _outcomes(log: DealLog) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
+    """The log cut at each deal's close, the outcomes with their results, and notes."""
+    closing = closing_stages(log.frame, log.outcomes)
+    notes = list(closing.notes)
+    frame, cut = cut_after_close(log.frame, closing.results)
+    if cut:
+        notes.append(
+            f"{cut} records after a deal's close (its first outcome record) are not modelled: "
+            "they are the closing step's own bookkeeping or moves out of an outcome"
+        )
+    results = dict(closing.results)
+    nexts = frame.with_columns(nxt=pl.col("stage").shift(-1).over("deal"))
+    left = set(nexts.filter(pl.col("nxt").is_not_null())["stage"].unique().to_list())
+    for stage in sorted(set(frame["stage"].unique().to_list()) - left - set(results)):
+        if closing.declared:
+            continue
+        results[stage] = infer_result(stage, None)
+        notes.append(
+            f"'{stage}': no deal ever leaves it, so it is an outcome (result {results[stage]}"
+            + (
+                ": add it to a mapping's [outcomes] table to say won or lost)"
+                if results[stage] == "other"
+                else ")"
+            )
+        )
+    return frame, results, notes
+
+
+def _rare_stages(
+    frame: pl.DataFrame, results: dict[str, str], min_support: float, notes: list[str]
+) -> pl.DataFrame:
+    """Leave out the stages fewer than ``min_support`` of the deals visit (their records)."""
+    if min_support <= 0:
+        return frame
+    n = frame["deal"].n_unique()
+    per = frame.group_by("stage").agg(pl.col("deal").n_unique().alias("deals"))
+    rare = sorted(s for s, d in per.iter_rows() if d < min_support * n and s not in results)
+    if rare:
+        notes.append(
+            f"left out below min-support {min_support:g} of the deals: "
+            + ", ".join(f"'{s}'" for s in rare)
+            + " (their visits are read as absent: the moves around them join)"
+        )
+        frame = frame.filter(~pl.col("stage").is_in(rare))
+    return frame
+
+
+def _exits(
+    frame: pl.DataFrame,
+    results: dict[str, str],
+    as_of: datetime | None,
+    raw: dict[str, dict[str, float]],
+) -> dict[str, dict[str, float]]:
+    """Per stage, the expected number of its visits that go to each next stage or outcome.
+
+    Visits of deals still open at the end of the history are censored at ``as_of``: the
+    Aalen–Johansen cumulative incidence of each destination ``F_k`` (the competing-risks
+    estimate ``flowsim metrics`` reports) times the visits. What the history cannot place
+    (``S`` at the longest observed stay, deals that never moved) goes to :data:`ENDED`.
+    ``raw`` receives the plain counts (histories that end in a stage counted to ENDED).
+    """
+    rec = frame.with_columns(
+        nxt=pl.col("stage").shift(-1).over("deal"),
+        nxt_at=pl.col("entered_at").shift(-1).over("deal"),
+    ).filter(~pl.col("stage").is_in(list(results)))
+    hours = 1 / US_PER_HOUR
+    end = (
+        pl.lit(as_of, dtype=pl.Datetime("us", "UTC")) if as_of is not None else pl.col("entered_at")
+    )
+    rec = rec.with_columns(
+        d=(
+            (pl.coalesce("nxt_at", end) - pl.col("entered_at")).dt.total_microseconds() * hours
+        ).clip(0),
+        cause=pl.col("nxt").fill_null(""),
+    )
+    out: dict[str, dict[str, float]] = {}
+    for (stage,), part in rec.partition_by("stage", as_dict=True, maintain_order=True).items():
+        causes = sorted(c for c in part["cause"].unique().to_list() if c)
+        n = part.height
+        counts = {c or ENDED: float(k) for c, k in part.group_by("cause").len().iter_rows()}
+        raw[str(stage)] = counts
+        if "" not in part["cause"]:
+            out[str(stage)] = counts
+            continue
+        inc = cumulative_incidence(part["d"].to_numpy(), part["cause"].to_numpy(), causes)
+        row = {c: inc[c] * n for c in causes if inc[c] > 0}
+        if inc["still"] * n > 0:
+            row[ENDED] = inc["still"] * n
+        out[str(stage)] = row
+    return out
+
+
+def _fold(w: _Work, order: dict[str, int], min_share: float) -> None:
+    """Fold the moves below ``min_share`` of a stage's exits into its largest move."""
+    for s in w.stages:
+        counts = dict(w.edges.get(s, {}))
+        if not counts:
+            continue
+        total = sum(counts.values())
+        largest = min(counts, key=lambda t: (-counts[t], order.get(t, len(order)), t))
+        small = {t: c for t, c in counts.items() if t != largest and c / total < min_share}
+        for t, c in small.items():
+            counts[largest] += c
+            del counts[t]
+        if small:
+            w.folded[s] = small
+            w.folded_into[s] = largest
+            what = ", ".join(
+                f"'{_name(t)}' ({_pct(c / total)}, {c:.0f})" for t, c in sorted(small.items())
+            )
+            w.notes.append(
+                f"'{s}': moves below min-share to {what} folded into -> '{_name(largest)}'"
+            )
+        w.edges[s] = counts
+
+
+def _name(stage: str) -> str:
+    return "ended" if stage == ENDED else stage
+
+
+def _unfold(w: _Work, s: str, t: str, why: str) -> None:
+    c = w.folded[s].pop(t)
+    w.edges[s][w.folded_into[s]] -= c
+    w.edges[s][t] = c
+    w.notes.append(f"'{s}' -> '{_name(t)}' kept although rare: {why}")
+
+
+def _keep_reachable(w: _Work, entry: str) -> None:
+    """Undo the folding that would cut a stage off from the entry (rare behaviour is kept)."""
+    while True:
+        reached = _reach([entry], w.edges)
+        lost = [s for s in w.stages if s not in reached]
+        ways = [
+            (c, s, t)
+            for s in sorted(reached)
+            for t, c in w.folded.get(s, {}).items()
+            if t not in reached
+        ]
+        if not lost or not ways:
+            break
+        _, s, t = max(ways, key=lambda x: (x[0], x[1], x[2]))
+        _unfold(w, s, t, "it is the way into a stage")
+    for s in [s for s in w.stages if s not in _reach([entry], w.edges)]:
+        w.notes.append(f"'{s}' ({w.visits[s]} visits) cannot be reached from '{entry}': left out")
+        w.stages.remove(s)
+        w.edges.pop(s, None)
+
+
+def _trapped(w: _Work, outcomes: list[str]) -> list[str]:
+    rev: dict[str, dict[str, float]] = {}
+    for s, out in w.edges.items():
+        for t in out:
+            rev.setdefault(t, {})[s] = 1
+    ok = _reach(outcomes, rev)
+    return [s for s in w.stages if s not in ok]
+
+
+def _routes(w: _Work, entry: str, as_of: datetime | None, min_share: float) -> list[str]:
+    """Fill ``w.edges`` (censoring-aware, folded, every stage reachable); the outcomes used."""
+    raw: dict[str, dict[str, float]] = {}
+    exits = _exits(w.frame, w.results, as_of, raw)
+    w.edges = {s: dict(exits.get(s, {})) for s in w.stages}
+    order = {t: i for i, t in enumerate([*w.stages, *sorted(w.results), ENDED])}
+    _fold(w, order, min_share)
+    outcomes = [*w.results, ENDED]
+    trap = _trapped(w, outcomes)
+    for s in trap:  # first undo folding that led out of a trap
+        for t in list(w.folded.get(s, {})):
+            if t not in trap:
+                _unfold(w, s, t, "it is the way out of a loop")
+    _keep_reachable(w, entry)
+    kept = {*w.stages, *w.results, ENDED}
+    w.edges = {
+        s: {t: c for t, c in w.edges.get(s, {}).items() if t in kept and c > 0} for s in w.stages
+    }
+    trap = _trapped(w, outcomes)
+    for s in trap:  # a loop no history leaves: the histories that end there end the deal
+        w.edges[s] = {t: c for t, c in raw.get(s, {}).items() if t in kept}
+        w.edges[s][ENDED] = max(1.0, raw.get(s, {}).get(ENDED, 0.0))
+    if trap:
+        w.notes.append(
+            "no outcome can be reached from "
+            + ", ".join(f"'{s}'" for s in trap)
+            + ": a move to 'ended' (no outcome recorded) is added"
+        )
+    used = {t for out in w.edges.values() for t in out}
+    if ENDED in used:
+        ended = sorted(s for s in w.stages if ENDED in w.edges[s])
+        w.notes.append(
+            "deals still open at the end of the history are censored (Aalen–Johansen, as "
+            "`flowsim metrics` estimates); the share no move can account for goes to 'ended' "
+            "(no outcome recorded) from "
+            + ", ".join(
+                f"'{s}' ({_pct(w.edges[s][ENDED] / sum(w.edges[s].values()))})" for s in ended
+            )
+        )
+    return [o for o in outcomes if o in used]
+
+
+def _entry(frame: pl.DataFrame, stages: list[str], notes: list[str]) -> tuple[str, int]:
+    """The most common first stage (among stages) and the number of deals."""
     firsts = Counter(frame.group_by("deal").agg(pl.col("stage").first())["stage"].to_list())
     entry = min(
-        (s for s in stage_names if firsts.get(s)),
+        (s for s in stages if firsts.get(s)),
         key=lambda s: (-firsts[s], s),
-        default=stage_names[0],
+        default=stages[0],
     )
     n_deals = sum(firsts.values())
     if firsts.get(entry, 0) < n_deals:
@@ -558,122 +732,101 @@ def discover(
             f"entry '{entry}': {firsts.get(entry, 0)} of {n_deals} deals start there; "
             f"{others} start elsewhere"
         )
+    return entry, n_deals
 
-    # --- transitions: directly-follows shares, noise folded ---------------------------------
-    edges: dict[str, dict[str, int]] = {}
-    folded: dict[str, dict[str, int]] = {}
-    folded_into: dict[str, str] = {}
-    for s in stage_names:
-        sm = m.stages[s]
-        counts = dict(sm.exits_to)
-        if not counts:
-            continue
-        order = {t: i for i, t in enumerate([*stage_names, *sorted(results)])}
-        largest = min(counts, key=lambda t: (-counts[t], order.get(t, len(order)), t))
-        small = {t: c for t, c in counts.items() if t != largest and c / sm.exits < min_share}
-        for t, c in small.items():
-            counts[largest] += c
-            del counts[t]
-        if small:
-            folded[s] = small
-            folded_into[s] = largest
-            what = ", ".join(f"'{t}' ({_pct(c / sm.exits)}, {c})" for t, c in sorted(small.items()))
-            notes.append(f"'{s}': moves below min-share to {what} folded into -> '{largest}'")
-        edges[s] = counts
 
-    # --- traps: stages from which no outcome is reachable -----------------------------------
-    def trapped() -> list[str]:
-        rev: dict[str, dict[str, int]] = {}
-        for s, out in edges.items():
-            for t in out:
-                rev.setdefault(t, {})[s] = 1
-        ok = _reach(list(outcome_names), rev)
-        return [s for s in stage_names if s not in ok]
-
-    outcome_names = list(results)
-    trap = trapped()
-    if trap:
-        for s in trap:  # first undo folding that led out of the trap
-            for t, c in folded.get(s, {}).items():
-                if t not in trap:
-                    edges[s][folded_into[s]] -= c
-                    edges[s][t] = c
-                    notes.append(f"'{s}' -> '{t}' kept although rare: it is the way out of a loop")
-
-    # --- reachability: stages and outcomes the entry cannot reach are left out ---------------
-    reached = _reach([entry], edges)
-    for s in [s for s in stage_names if s not in reached]:
-        notes.append(
-            f"'{s}' ({m.stages[s].visits} visits) cannot be reached from '{entry}' along the "
-            "kept moves: left out"
+def _last_timestamp(frame: pl.DataFrame) -> datetime | None:
+    value = frame.select(
+        pl.max_horizontal(
+            pl.col("entered_at").max(), pl.col("left_at").max(), pl.col("started_at").max()
         )
-    for o in [o for o in results if o not in reached]:
-        notes.append(f"outcome '{o}' is reached only by folded or dropped moves: left out")
-    stage_names = [s for s in stage_names if s in reached]
-    outcome_names = [o for o in results if o in reached]
-    edges = {s: {t: c for t, c in edges[s].items() if t in reached} for s in stage_names}
+    ).item()
+    return value if isinstance(value, datetime) else None
 
-    trap = trapped()
-    ended: str | None = None
-    if trap:
-        ended = ENDED
-        outcome_names.append(ended)
-        results[ended] = "other"
-        for s in trap:
-            ends = m.stages[s].visits - m.stages[s].exits
-            if ends:
-                edges[s][ended] = ends
-        for s in trapped():  # no deal's history ends there either: assume one would
-            edges[s][ended] = 1
-        notes.append(
-            "no outcome can be reached from "
-            + ", ".join(f"'{s}'" for s in trap)
-            + ": the deals whose history ends there are read as ended (outcome 'ended', "
-            "result other), not as open"
-        )
 
-    # --- ids and labels ----------------------------------------------------------------------
-    taken: set[str] = set()
-    ids = _unique_ids([*stage_names, *(o for o in outcome_names if o != ENDED)], taken, "stage")
-    ids[ENDED] = _unique_ids(["ended"], taken, "outcome")["ended"]
+def _work_stages(frame: pl.DataFrame, stages: list[str], notes: list[str]) -> list[str]:
+    """The stages people work in: owned, and not instant events of a log with lifecycles.
 
-    # --- roles from owners -------------------------------------------------------------------
-    table = dict(roles if roles is not None else log.roles)
-    owned = frame.filter(pl.col("owner").is_not_null())
-    owners = sorted(owned["owner"].unique().to_list())
-    role_of = {o: table.get(o, o) for o in owners}
-    missing = [o for o in owners if table and o not in table]
-    if missing:
-        notes.append(
-            f"{len(missing)} owner(s) not in the owner → role table get a role of their own: "
-            + ", ".join(missing[:5])
-            + (" ..." if len(missing) > 5 else "")
+    In an event log with start/complete lifecycles (BPIC 2012's W_ work items), the stages
+    recorded as single instants (its A_ and O_ state changes) are system steps; so is a stage
+    whose records mostly name no resource. They get no owner.
+    """
+    lifecycle = frame.select(pl.col("left_at").is_not_null().any()).item()
+    per = (
+        frame.filter(pl.col("stage").is_in(stages))
+        .group_by("stage")
+        .agg(
+            owned=pl.col("owner").is_not_null().mean(),
+            instant=pl.col("left_at").is_null().mean(),
         )
-    role_names = sorted(set(role_of.values()))
-    role_ids = _unique_ids(role_names, set(), "role")
-    headcount = Counter(role_of.values())
-    stage_owner: dict[str, str] = {}
-    if owners:
-        per = owned.group_by("stage", "owner").len().iter_rows()
-        tally: dict[str, Counter[str]] = {}
-        for st, ow, n in per:
-            tally.setdefault(st, Counter())[role_ids[role_of[ow]]] += n
-        for st, votes in tally.items():
-            stage_owner[st] = min(votes, key=lambda r: (-votes[r], r))
-    role_models = tuple(
-        Role(
-            id=role_ids[r],
-            label=r if r != role_ids[r] else None,
-            headcount=headcount[r],
-        )
-        for r in role_names
     )
+    system = sorted(
+        s for s, owned, instant in per.iter_rows() if owned < 0.5 or (lifecycle and instant >= 0.9)
+    )
+    if system:
+        notes.append(
+            "system steps (no resource, or instant events in a log with lifecycles) get no "
+            "owner: " + ", ".join(f"'{s}'" for s in system)
+        )
+    return [s for s in stages if s not in system]
 
-    # --- durations ---------------------------------------------------------------------------
-    samples = _durations(frame)
+
+def _roles(
+    log: DealLog,
+    frame: pl.DataFrame,
+    stages: list[str],
+    table: dict[str, str] | None,
+    mode: RoleMode,
+    notes: list[str],
+) -> tuple[tuple[Role, ...], dict[str, str]]:
+    """The roles (pools, one per person, or none) and each work stage's owner role id."""
+    if mode == "none" or frame.select(pl.col("owner").is_null().all()).item():
+        return (), {}
+    work = _work_stages(frame, stages, notes)
+    teams = dict(table if table is not None else log.roles)
+    if mode == "per-person" and not teams:
+        owners = frame.filter(pl.col("owner").is_not_null())["owner"].unique().to_list()
+        teams = {o: o for o in owners}
+    pools = resource_pools(frame, work, teams or None)
+    if not pools:
+        return (), {}
+    if teams:
+        ids = _unique_ids([p.label for p in pools], set(), "role")
+        role_ids = [ids[p.label] for p in pools]
+        how = "the owner → role table" if mode == "pools" else "one role per person"
+    else:
+        role_ids = [f"pool_{k}" for k in range(1, len(pools) + 1)]
+        how = f"pools of resources by activity profile (cosine ≥ {SIMILARITY:g})"
+    owner: dict[str, str] = {}
+    for s in work:
+        best = max(range(len(pools)), key=lambda k: (pools[k].work.get(s, 0), -k))
+        if pools[best].work.get(s, 0):
+            owner[s] = role_ids[best]
+    people = sum(len(p.members) for p in pools)
+    notes.append(
+        f"roles: {len(pools)} from {people} people, {how}; headcount = the median of the "
+        "members active per week: "
+        + ", ".join(
+            f"{r} '{p.label}' {len(p.members)} {'person' if len(p.members) == 1 else 'people'}, "
+            f"headcount {p.headcount}"
+            for r, p in list(zip(role_ids, pools, strict=True))[:8]
+        )
+        + (" ..." if len(pools) > 8 else "")
+    )
+    models = tuple(
+        Role(id=r, label=p.label if p.label != r else None, headcount=p.headcount)
+        for r, p in zip(role_ids, pools, strict=True)
+    )
+    return models, owner
+
+
+def _stage_models(
+    w: _Work, ids: dict[str, str], owner: dict[str, str], entry: str
+) -> tuple[list[Stage], dict[str, dict[str, Fit]]]:
+    samples = _durations(w.frame)
     fits: dict[str, dict[str, Fit]] = {}
-    stage_models: list[Stage] = []
-    for s in stage_names:
+    models: list[Stage] = []
+    for s in w.stages:
         data = samples[s]
         split = len(data["waiting"]) > 0 and len(data["waiting"]) * 2 >= len(data["dwell"])
         if split:
@@ -682,86 +835,126 @@ def discover(
         else:
             wait_fit, effort_fit = fit_duration(data["dwell"]), None
             fits[s] = {"wait": wait_fit}
-        stage_models.append(
+        models.append(
             Stage(
                 id=ids[s],
                 label=s if s != ids[s] else None,
-                owner=stage_owner.get(s),
+                owner=owner.get(s),
                 effort=effort_fit.distribution if effort_fit else None,
                 wait=wait_fit.distribution,
-                start=s == entry and s != stage_names[0],
+                start=s == entry and s != w.stages[0],
             )
         )
     chosen = Counter(f.chosen for per in fits.values() for f in per.values())
-    notes.append(
+    w.notes.append(
         "durations (hours of closed visits; wait = time in stage, or entered → started and "
         "effort = started → left where start times exist): "
         + ", ".join(f"{k} {v}" for k, v in sorted(chosen.items()))
         + f" (AIC among exponential, lognormal, gamma; empirical below {MIN_FIT_SAMPLES} values "
         f"or when the best fit's KS distance exceeds {MAX_KS})"
     )
+    return models, fits
 
-    # --- outcomes, transitions ---------------------------------------------------------------
-    rank = {"won": 0, "lost": 1, "other": 2}
-    outcome_names.sort(
-        key=lambda o: (
-            o == ended,
-            rank[results[o]],
-            -(m.stages[o].entered if o in m.stages else 0),
-            o,
-        )
-    )
-    outcome_models = tuple(
-        Outcome(
-            id=ids[o],
-            label="Ended (no outcome recorded)" if o == ended else o if o != ids[o] else None,
-            result=results[o],
-        )
-        for o in outcome_names
-    )
-    transitions: list[Transition] = []
-    for s in stage_names:
-        counts = {t: c for t, c in edges[s].items() if c > 0}
+
+def _transitions(w: _Work, ids: dict[str, str], outcomes: list[str]) -> list[Transition]:
+    order = {t: i for i, t in enumerate([*w.stages, *outcomes])}
+    out: list[Transition] = []
+    for s in w.stages:
+        counts = {t: c for t, c in w.edges[s].items() if c > 0}
         total = sum(counts.values())
-        order = {t: i for i, t in enumerate([*stage_names, *outcome_names])}
         ranked = sorted(counts, key=lambda t: (-counts[t], order[t]))
-        remainder = ranked[0]
         for t in ranked[1:]:
-            transitions.append(
+            out.append(
                 Transition(
                     source=ids[s], target=ids[t], probability=_probability(counts[t] / total)
                 )
             )
-        transitions.append(Transition(source=ids[s], target=ids[remainder]))
+        out.append(Transition(source=ids[s], target=ids[ranked[0]]))
+    return out
 
-    # --- arrivals ----------------------------------------------------------------------------
-    arrivals = None
-    profile = None
-    weeks = m.process.observation_weeks
-    if weeks:
-        rate = n_deals / weeks
-        arrivals = RateArrivals(count=nice_rate(rate), per="week")
-        notes.append(
-            f"arrivals: {n_deals} deals over {weeks:.1f} weeks (first record to the last "
-            f"timestamp) = {rate:.3g} per week"
-        )
-        profile = arrival_profile(frame, weeks, tz)
-        day = max(WEEKDAYS, key=lambda d: profile.weekday[d])
-        hour = max(range(24), key=lambda h: profile.hour[h])
-        notes.append(
-            f"arrival profile ({tz}): busiest weekday {day} ({profile.weekday[day]:.0%}), "
-            f"busiest hour {hour:02d}:00 ({profile.hour[hour]:.0%}); written as a comment "
-            "above arrivals"
-        )
-    else:
+
+def _arrivals(
+    frame: pl.DataFrame, n_deals: int, weeks: float | None, tz: str, notes: list[str]
+) -> tuple[RateArrivals | None, ArrivalProfile | None]:
+    if not weeks:
         notes.append("arrivals left out: the log spans no time")
+        return None, None
+    rate = n_deals / weeks
+    notes.append(
+        f"arrivals: {n_deals} deals over {weeks:.1f} weeks (first record to the last "
+        f"timestamp) = {rate:.3g} per week"
+    )
+    profile = arrival_profile(frame, weeks, tz)
+    day = max(WEEKDAYS, key=lambda d: profile.weekday[d])
+    hour = max(range(24), key=lambda h: profile.hour[h])
+    notes.append(
+        f"arrival profile ({tz}): busiest weekday {day} ({profile.weekday[day]:.0%}), "
+        f"busiest hour {hour:02d}:00 ({profile.hour[hour]:.0%}); written as a comment "
+        "above arrivals"
+    )
+    return RateArrivals(count=nice_rate(rate), per="week"), profile
 
+
+def discover(
+    log: DealLog,
+    *,
+    min_share: float = 0.02,
+    min_support: float = 0.0,
+    name: str | None = None,
+    roles: dict[str, str] | None = None,
+    role_mode: RoleMode = "pools",
+    tz: str = "UTC",
+) -> Discovery:
+    """Learn a process from ``log`` (see the module docstring and docs/metrics.md).
+
+    ``min_share`` folds a stage's rarer moves into its largest; ``min_support`` leaves out
+    stages fewer than that share of the deals visit; ``role_mode`` makes the roles resource
+    pools (default), one per person, or none; ``roles`` (owner → team) names the pools.
+    """
+    if not 0 <= min_share < 0.5:
+        raise ValueError(f"min_share must be in [0, 0.5), not {min_share}")
+    if not 0 <= min_support < 1:
+        raise ValueError(f"min_support must be in [0, 1), not {min_support}")
+    if log.frame.height == 0:
+        raise ValueError("the log has no records: nothing to discover")
+    frame, results, notes = _outcomes(log)
+    frame = _rare_stages(frame, results, min_support, notes)
+    position = _mean_first_positions(frame)
+    stage_names = sorted((s for s in position if s not in results), key=lambda s: (position[s], s))
+    if not stage_names:
+        raise ValueError("every stage of the log ends deals: there is no stage to discover")
+    visits = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}
+    w = _Work(frame, results, stage_names, visits, notes)
+    entry, n_deals = _entry(frame, stage_names, notes)
+    outcome_names = _routes(w, entry, _last_timestamp(log.frame), min_share)
+
+    taken: set[str] = set()
+    ids = _unique_ids([*w.stages, *(o for o in outcome_names if o != ENDED)], taken, "stage")
+    ids[ENDED] = _unique_ids(["ended"], taken, "outcome")["ended"]
+    role_models, owner = _roles(log, frame, w.stages, roles, role_mode, notes)
+    stage_models, fits = _stage_models(w, ids, owner, entry)
+
+    rank = {"won": 0, "lost": 1, "other": 2}
+    entered = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}
+    outcome_names.sort(
+        key=lambda o: (o == ENDED, rank[results.get(o, "other")], -entered.get(o, 0), o)
+    )
+    outcome_models = tuple(
+        Outcome(
+            id=ids[o],
+            label="Ended (no outcome recorded)" if o == ENDED else o if o != ids[o] else None,
+            result=results.get(o, "other"),
+        )
+        for o in outcome_names
+    )
+    weeks = metrics(log, survival=False).process.observation_weeks
+    arrivals, profile = _arrivals(frame, n_deals, weeks, tz, notes)
     process = Process(
         name=name or _process_name(log),
         arrivals=arrivals,
         roles=role_models,
         stages=tuple(stage_models),
         outcomes=outcome_models,
-        transitions=tuple(transitions),
+        transitions=tuple(_transitions(w, ids, outcome_names)),
     )
     return Discovery(process=process, notes=notes, fits=fits, arrivals=profile)
