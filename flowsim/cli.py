@@ -657,12 +657,29 @@ def _list_skipped(report: Any, limit: int = 20) -> None:
     show_default=True,
     help="Fold moves rarer than this share of a stage's exits into its largest move.",
 )
+@click.option(
+    "--min-support",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Leave out stages fewer than this share of the deals visit (0: keep every stage).",
+)
+@click.option(
+    "--roles",
+    "role_mode",
+    type=click.Choice(["pools", "per-person", "none"]),
+    default="pools",
+    show_default=True,
+    help="Roles: pools of people who do the same work, one per person, or none.",
+)
 @click.option("--name", help="The process name (default: the log's file name).")
 @_guard
 def discover(
     log: str | None,
     output: str | None,
     min_share: float,
+    min_support: float,
+    role_mode: str,
     name: str | None,
     source: LogSource,
 ) -> None:
@@ -671,7 +688,14 @@ def discover(
 
     deal_log = _read_log_or_exit(log, source)
     try:
-        found = learn(deal_log, min_share=min_share, name=name, tz=source.tz)
+        found = learn(
+            deal_log,
+            min_share=min_share,
+            min_support=min_support,
+            role_mode=role_mode,  # type: ignore[arg-type]
+            name=name,
+            tz=source.tz,
+        )
     except ValueError as err:
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)

@@ -89,11 +89,12 @@ def fmt_duration(hours: float) -> str:
     for unit in ("d", "h", "m"):
         factor = UNITS_IN_HOURS[unit]
         value = hours * 60 if unit == "m" else hours / factor
-        text = fmt_number(value)
-        if float(text) * factor != hours:
-            continue
-        if "." not in text or (value >= 1 and len(text.split(".")[1]) == 1):
-            return f"{text}{unit}"
+        # 56.8 * 24 / 24 is 56.800000000000004: the rounded text may still parse back exactly
+        for text in (fmt_number(round(value)), fmt_number(round(value, 1)), fmt_number(value)):
+            if float(text) * factor != hours:
+                continue
+            if "." not in text or (value >= 1 and len(text.split(".")[1]) == 1):
+                return f"{text}{unit}"
     for unit in ("h", "m", "d"):  # fractions of a minute, or values no unit hits exactly
         factor = UNITS_IN_HOURS[unit]
         value = hours * 60 if unit == "m" else hours / factor

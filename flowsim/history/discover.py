@@ -228,30 +228,31 @@ def _unique_ids(names: list[str], taken: set[str], prefix: str) -> dict[str, str
 # ---- numbers that read like a person wrote them ---------------------------------------------
 
 
-def nice_hours(hours: float) -> float:
+def _unit_of(hours: float) -> str:
+    return "d" if hours >= 24 else "h" if hours >= 1 else "m"
+
+
+def nice_hours(hours: float, unit: str | None = None) -> float:
     """Round a duration so the file reads as a person would write it.
 
     One decimal (whole from 100) in the unit that reads naturally (days from 24 h, hours from
-    1 h, else minutes), falling back to finer units when the formatter could not print the
-    rounded value short (``5.9 * 24`` is not exactly ``141.6``); below a minute, two
-    significant digits in hours.
+    1 h, else minutes) or in ``unit`` when given (a spread in its mean's unit); below that,
+    two significant digits in that unit; below a minute, two significant digits in hours,
+    never finer than 0.0001 h (0.36 s: a sales process is not timed to the millisecond;
+    less is 0).
     """
-    from flowsim.dsl.formatter import fmt_duration, fmt_number
-
     if hours <= 0:
         return 0.0
-    units = ("d", "h", "m")
-    first = 0 if hours >= 24 else 1 if hours >= 1 else 2
-    for unit in units[first:]:
-        factor = UNITS_IN_HOURS[unit]
-        value = hours / factor
-        rounded = float(round(value) if value >= 100 else round(value, 1))
-        if rounded == 0:
-            continue
-        candidate = rounded * factor  # as the parser computes `2.5d`: 2.5 * 24.0
-        if len(fmt_duration(candidate)) <= len(fmt_number(rounded)) + 1:
-            return candidate
-    return float(f"{hours:.2g}")
+    if unit is None or hours < UNITS_IN_HOURS[unit]:  # 0.1d does not read: 2.4h
+        unit = _unit_of(hours)
+    factor = UNITS_IN_HOURS[unit]
+    value = hours / factor
+    rounded = float(round(value) if value >= 100 else round(value, 1))
+    if rounded == 0:
+        rounded = float(f"{value:.2g}")
+    if rounded * factor < 1 / 60:  # below a minute: two digits in hours, from 0.0001h (0.36 s)
+        return float(f"{hours:.2g}") if hours >= 1e-4 else 0.0
+    return rounded * factor  # as the parser computes `2.5d`: 2.5 * 24.0
 
 
 def nice_rate(per_week: float) -> float:
@@ -363,9 +364,11 @@ def _ks(family: Family, params: tuple[float, float], values: np.ndarray) -> floa
     return worst
 
 
-def _to_model(family: Family, params: tuple[float, float]) -> Distribution:
+def _to_model(family: Family, params: tuple[float, float]) -> Distribution | None:
+    """The fitted distribution as written; None when its mean rounds to nothing (instant)."""
     if family == "exponential":
-        return Exponential(mean=nice_hours(params[0]))
+        mean = nice_hours(params[0])
+        return Exponential(mean=mean) if mean > 0 else None
     if family == "lognormal":
         mu, sigma = params
         mean = math.exp(mu + sigma * sigma / 2)
@@ -373,8 +376,14 @@ def _to_model(family: Family, params: tuple[float, float]) -> Distribution:
     else:
         k, theta = params
         mean, sd = k * theta, math.sqrt(k) * theta
+    nice_mean = nice_hours(mean)
+    nice_sd = nice_hours(sd, _unit_of(mean))
+    if nice_mean == 0:
+        return None
+    if nice_sd == 0:
+        return Fixed(value=nice_mean)
     cls = LogNormal if family == "lognormal" else Gamma
-    return cls(mean=nice_hours(mean), sd=nice_hours(sd))
+    return cls(mean=nice_mean, sd=nice_sd)
 
 
 def _empirical(values: np.ndarray) -> Distribution | None:

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 import flowsim
+from flowsim.dsl.formatter import fmt_duration
 from flowsim.checks import expected_visits
 from flowsim.history import read_csv, read_log
 from flowsim.history.discover import Discovery, discover, fit_duration, nice_hours, slug
@@ -289,10 +290,19 @@ def test_distribution_choice_on_synthetic_samples() -> None:
 
 
 def test_nice_numbers_and_ids() -> None:
-    assert nice_hours(141.6) == 142.0  # 5.9d does not print exactly: whole hours
-    assert nice_hours(60.1) == 60.0 or nice_hours(60.1) == 2.5 * 24
+    # one decimal in the unit that reads naturally, printed in that unit
+    assert nice_hours(141.6) == 5.9 * 24
+    assert fmt_duration(nice_hours(141.6)) == "5.9d"
+    assert fmt_duration(nice_hours(1363.2)) == "56.8d"  # not "1363h"
+    assert nice_hours(60.1) == 2.5 * 24
     assert nice_hours(0.5666) == 34 * (1 / 60)
+    # a spread in its mean's unit
+    assert fmt_duration(nice_hours(4320.0, "d")) == "180d"
+    assert fmt_duration(nice_hours(36.0, "d")) == "1.5d"
+    assert fmt_duration(nice_hours(1.5, "d")) == "1.5h"  # below one day: its own unit
+    # below a minute two digits in hours, nothing finer than 0.0001 h (0.36 s)
     assert nice_hours(1e-4) == 0.0001
+    assert nice_hours(0.00000028) == 0.0
     assert slug("register request") == "register_request"
     assert slug("A_SUBMITTED") == "A_SUBMITTED"
     assert slug("Négociation en cours") == "negociation_en_cours"
