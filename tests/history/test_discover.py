@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 import flowsim
-from flowsim.dsl.formatter import fmt_duration
 from flowsim.checks import expected_visits
+from flowsim.dsl.formatter import fmt_duration
 from flowsim.history import read_csv, read_log
 from flowsim.history.discover import Discovery, discover, fit_duration, nice_hours, slug
 from flowsim.history.log import DealLog
