@@ -6,7 +6,8 @@ defined in ``docs/metrics.md`` ("Conformance"); the short version:
 - log stage values are matched to the process's stage and outcome ids or labels exactly as
   :func:`flowsim.history.metrics.metrics` does (case-insensitive, blanks ignored);
 - a deal **fits** when its first record is the process's entry stage, every consecutive move
-  is a designed transition, no record follows its first outcome, and every stage value is
+  is a designed transition, no record follows its first outcome later than it (the same
+  instant is the close's own bookkeeping), and every stage value is
   known; it may end in an outcome or be open in any stage;
 - for every designed edge: observed count, exits of the source, observed conversion, a Wilson
   score interval for it, and a flag when the designed probability lies outside the interval.
@@ -64,8 +65,8 @@ EXAMPLES = 3
 RULES = (
     "a deal fits when: its first record is the entry stage; every move between consecutive "
     "records is a designed transition (stage -> stage or stage -> outcome); no record follows "
-    "its first outcome; every stage value names a stage or outcome (id or label). It may end "
-    "in an outcome or be open in any stage."
+    "its first outcome at a later time; every stage value names a stage or outcome (id or "
+    "label). It may end in an outcome or be open in any stage."
 )
 
 
@@ -137,7 +138,9 @@ class EdgeConformance(_M):
     target: str
     designed: float = Field(description="The design's probability (remainder resolved).")
     count: int = Field(description="Moves source -> target in the log.")
-    exits: int = Field(description="Records of the source followed by any record of the deal.")
+    exits: int = Field(
+        description="Records of the source followed by any record of the deal, before its close."
+    )
     observed: float | None = Field(description="count / exits (None without exits).")
     low: float | None = Field(description="Wilson score interval, lower bound.")
     high: float | None = Field(description="Wilson score interval, upper bound.")
@@ -354,7 +357,7 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
     # with the deal boundaries masked out replace (slower) window expressions over "deal".
     deal = pl.col("deal")
     is_outcome = pl.col("stage").is_in(outcome_ids)
-    rec = frame.select("deal", "stage", "source_row").with_columns(
+    rec = frame.select("deal", "stage", "source_row", "entered_at").with_columns(
         pl.when(deal.shift(-1) == deal).then(pl.col("stage").shift(-1)).alias("next_stage"),
         (deal.shift(1) != deal).fill_null(True).alias("first"),
         pl.col("stage").is_in(node_ids).alias("known"),
@@ -370,10 +373,14 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
             .forward_fill()
         ).alias("outcomes_so_far")
     )
+    # records at the same instant as the close are its own bookkeeping (BPIC 2012 cancels the
+    # offers with the application), not moves out of the outcome: as the metrics read them
+    closed_at = pl.when(is_outcome).then(pl.col("entered_at")).min().over("deal")
     rec = rec.with_columns(
-        (pl.col("outcomes_so_far") - pl.col("is_outcome").cast(pl.Int32) > 0).alias(
-            "after_outcome"
-        ),
+        (
+            (pl.col("outcomes_so_far") - pl.col("is_outcome").cast(pl.Int32) > 0)
+            & (pl.col("entered_at") > closed_at)
+        ).alias("after_outcome"),
         pl.col("next_stage").is_in(node_ids).alias("next_known"),
     ).join(design_frame, on=["stage", "next_stage"], how="left", maintain_order="left")
     first = pl.col("first")
@@ -399,7 +406,7 @@ def _per_deal(rec: pl.DataFrame) -> pl.DataFrame:
     return (
         rec.group_by("deal")
         .agg(
-            pl.col("is_outcome").last().alias("closed"),
+            pl.col("is_outcome").any().alias("closed"),
             pl.col("wrong_start").any(),
             pl.col("undesigned").sum().cast(pl.Int64).alias("undesigned_moves"),
             pl.col("unknown").sum().cast(pl.Int64).alias("unknown_records"),
@@ -570,10 +577,12 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
     )
 
     # --- every designed edge: observed vs designed -------------------------------------------
-    exits = dict(rec.filter(pl.col("next_stage").is_not_null()).group_by("stage").len().iter_rows())
+    # moves on the way to the close: what a deal does after its outcome is not the design's
+    before = rec.filter(pl.col("next_stage").is_not_null() & (pl.col("outcomes_so_far") == 0))
+    exits = dict(before.group_by("stage").len().iter_rows())
     observed = {
         (s, t): int(n)
-        for s, t, n in rec.filter(pl.col("designed").is_not_null())
+        for s, t, n in before.filter(pl.col("designed").is_not_null())
         .group_by("stage", "next_stage")
         .len()
         .iter_rows()

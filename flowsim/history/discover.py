@@ -39,7 +39,7 @@ from flowsim.dsl.builder import infer_result
 from flowsim.history.closing import closing_stages, cut_after_close
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import US_PER_HOUR, metrics
-from flowsim.history.pools import SIMILARITY, resource_pools
+from flowsim.history.pools import SIMILARITY, Pool, resource_pools
 from flowsim.history.survival import cumulative_incidence
 from flowsim.model import (
     UNITS_IN_HOURS,
@@ -758,7 +758,7 @@ def _work_stages(frame: pl.DataFrame, stages: list[str], notes: list[str]) -> li
 
     In an event log with start/complete lifecycles (BPIC 2012's W_ work items), the stages
     recorded as single instants (its A_ and O_ state changes) are system steps; so is a stage
-    whose records mostly name no resource. They get no owner.
+    none of whose records names a resource. They get no owner.
     """
     lifecycle = frame.select(pl.col("left_at").is_not_null().any()).item()
     per = (
@@ -770,7 +770,7 @@ def _work_stages(frame: pl.DataFrame, stages: list[str], notes: list[str]) -> li
         )
     )
     system = sorted(
-        s for s, owned, instant in per.iter_rows() if owned < 0.5 or (lifecycle and instant >= 0.9)
+        s for s, owned, instant in per.iter_rows() if owned == 0 or (lifecycle and instant >= 0.9)
     )
     if system:
         notes.append(
@@ -778,6 +778,23 @@ def _work_stages(frame: pl.DataFrame, stages: list[str], notes: list[str]) -> li
             "owner: " + ", ".join(f"'{s}'" for s in system)
         )
     return [s for s in stages if s not in system]
+
+
+def _deal_owners(frame: pl.DataFrame) -> pl.DataFrame:
+    """A CRM log's records with the deal's owner where a record names none.
+
+    A CRM names one owner per deal (Olist names the closer on the won record only); an event
+    log with lifecycles names the resource of each work item, and is left as it is.
+    """
+    if frame.select(pl.col("left_at").is_not_null().any()).item():
+        return frame
+    return frame.with_columns(
+        pl.col("owner").backward_fill().forward_fill().over("deal").alias("owner")
+    )
+
+
+def _teams_of(pool: Pool, teams: dict[str, str]) -> set[str]:
+    return {teams.get(m, m) for m in pool.members}
 
 
 def _roles(
@@ -791,21 +808,23 @@ def _roles(
     """The roles (pools, one per person, or none) and each work stage's owner role id."""
     if mode == "none" or frame.select(pl.col("owner").is_null().all()).item():
         return (), {}
+    frame = _deal_owners(frame)
     work = _work_stages(frame, stages, notes)
     teams = dict(table if table is not None else log.roles)
-    if mode == "per-person" and not teams:
-        owners = frame.filter(pl.col("owner").is_not_null())["owner"].unique().to_list()
-        teams = {o: o for o in owners}
-    pools = resource_pools(frame, work, teams or None)
+    pools = resource_pools(frame, work, teams or None, cluster=mode == "pools")
     if not pools:
         return (), {}
-    if teams:
+    if mode == "per-person" or (teams and all(len(_teams_of(p, teams)) == 1 for p in pools)):
         ids = _unique_ids([p.label for p in pools], set(), "role")
         role_ids = [ids[p.label] for p in pools]
-        how = "the owner → role table" if mode == "pools" else "one role per person"
     else:
         role_ids = [f"pool_{k}" for k in range(1, len(pools) + 1)]
-        how = f"pools of resources by activity profile (cosine ≥ {SIMILARITY:g})"
+    how = (
+        "one per person or per role of the owner → role table"
+        if mode == "per-person"
+        else f"pools of resources by activity profile (cosine ≥ {SIMILARITY:g})"
+        + (", the owner → role table's teams as units" if teams else "")
+    )
     owner: dict[str, str] = {}
     for s in work:
         best = max(range(len(pools)), key=lambda k: (pools[k].work.get(s, 0), -k))
@@ -813,11 +832,10 @@ def _roles(
             owner[s] = role_ids[best]
     people = sum(len(p.members) for p in pools)
     notes.append(
-        f"roles: {len(pools)} from {people} people, {how}; headcount = the median of the "
-        "members active per week: "
+        f"roles: {len(pools)} from {people} people, {how}; headcount = the members active in "
+        "the period (a typical week: the median of the members active that week): "
         + ", ".join(
-            f"{r} '{p.label}' {len(p.members)} {'person' if len(p.members) == 1 else 'people'}, "
-            f"headcount {p.headcount}"
+            f"{r} '{p.label}' headcount {p.headcount} ({p.weekly} in a typical week)"
             for r, p in list(zip(role_ids, pools, strict=True))[:8]
         )
         + (" ..." if len(pools) > 8 else "")

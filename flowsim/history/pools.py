@@ -8,13 +8,15 @@ by the similarity of their *activity profiles* (the share of their records in ea
 - **profile** of a resource: its records per work stage, as shares (rows sum to 1);
 - **pools**: average-linkage agglomerative clustering on the cosine similarity of the profiles,
   merging while the most similar pair of clusters is at least :data:`SIMILARITY` alike;
-- **headcount** of a pool: the median, over the weeks of the log, of its members active that
-  week (a person with a record that week) — the people at work at a time, not everyone who
-  ever appeared (at least 1);
+- **headcount** of a pool: its members active in the period (every person the log shows doing
+  its work); ``weekly`` tells how many of them were active in a typical week (the median over
+  the log's weeks of the members with a record that week), which the notes report beside it;
 - **owner** of a stage: the pool that did most of its records.
 
-A ``roles`` table (owner → team, e.g. Maven's ``sales_teams.csv``) replaces the clustering:
-the teams are the pools.
+A ``roles`` table (owner → team, e.g. Maven's ``sales_teams.csv``) makes the teams the units
+of the clustering: a team stays whole, teams that do the same work become one pool (named
+after them: six managers' teams who all work ``Engaging`` are one pool of 30), teams that do
+different work stay apart.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ SIMILARITY = 0.7
 
 @dataclass(frozen=True)
 class Pool:
-    """People who do the same work: members, records per stage, weekly headcount, a label."""
+    """People who do the same work: members, records per stage, headcount, a label."""
 
     members: tuple[str, ...]
     work: dict[str, int]
     headcount: int
+    weekly: int
     label: str
 
 
@@ -90,19 +93,75 @@ def _weekly_headcount(frame: pl.DataFrame, members: list[str]) -> int:
     return max(1, round(float(np.median(counts))))
 
 
-def _label(work: Counter[str], team: str | None) -> str:
-    if team is not None:
-        return team
+def _label(work: Counter[str], teams: list[str], members: list[str], cluster: bool) -> str:
+    """A pool's name: its team (or its one person, unclustered), else its main stages' team."""
+    if len(teams) == 1:
+        return teams[0]
+    if not cluster and not teams and len(members) == 1:
+        return members[0]
     top = [s for s, _ in work.most_common(2)]
+    label = f"{top[0]} team"
     if len(top) == 2 and work[top[1]] >= 0.25 * work[top[0]]:
-        return f"{top[0]} / {top[1]} team"
-    return f"{top[0]} team"
+        label = f"{top[0]} / {top[1]} team"
+    if teams:
+        shown = ", ".join(teams[:3]) + (f" +{len(teams) - 3}" if len(teams) > 3 else "")
+        label += f" ({shown})"
+    return label
+
+
+def _profile_matrix(
+    counts: pl.DataFrame,
+) -> tuple[list[str], list[str], np.ndarray]:
+    people = sorted(set(counts["owner"].to_list()))
+    stages = sorted(set(counts["stage"].to_list()))
+    row = {o: k for k, o in enumerate(people)}
+    col = {s: k for k, s in enumerate(stages)}
+    matrix = np.zeros((len(people), len(stages)))
+    for o, s, n in counts.iter_rows():
+        matrix[row[o], col[s]] = n
+    return people, stages, matrix
+
+
+def _groups(
+    people: list[str], matrix: np.ndarray, teams: dict[str, str] | None, cluster: bool
+) -> list[tuple[list[int], list[str]]]:
+    """Clusters of people (row indices) and the declared teams each joins.
+
+    Without ``teams`` every person is a unit; with it every team is one (its members'
+    summed profile), and teams doing the same work are one pool, named after them.
+    """
+    if not teams:
+        units = [[i] for i in range(len(people))]
+        names: list[str] = []
+    else:
+        by_team: dict[str, list[int]] = {}
+        for i, o in enumerate(people):
+            by_team.setdefault(teams.get(o, o), []).append(i)
+        names = sorted(by_team)
+        units = [by_team[t] for t in names]
+    profiles = np.array([matrix[u].sum(axis=0) for u in units])
+    clusters = (
+        _cluster(profiles / profiles.sum(axis=1, keepdims=True))
+        if cluster
+        else [[u] for u in range(len(units))]
+    )
+    out = []
+    for c in clusters:
+        rows = sorted(i for u in c for i in units[u])
+        out.append((rows, [names[u] for u in c] if names else []))
+    return out
 
 
 def resource_pools(
-    frame: pl.DataFrame, stages: list[str], teams: dict[str, str] | None = None
+    frame: pl.DataFrame,
+    stages: list[str],
+    teams: dict[str, str] | None = None,
+    *,
+    cluster: bool = True,
 ) -> list[Pool]:
     """The pools of the owners who work in ``stages`` (largest first; see the module doc).
+
+    ``cluster=False`` keeps every unit (a person, or a team of ``teams``) a pool of its own.
 
     Examples
     --------
@@ -115,37 +174,26 @@ def resource_pools(
     ... })
     >>> [(p.members, p.headcount, p.label) for p in resource_pools(frame, ["call", "offer"])]
     [(('ann', 'bob'), 2, 'call team'), (('cy',), 1, 'offer team')]
+    >>> teams = {"ann": "North", "bob": "South", "cy": "Offers"}
+    >>> [p.label for p in resource_pools(frame, ["call", "offer"], teams)]
+    ['call team (North, South)', 'Offers']
     """
     owned = frame.filter(pl.col("owner").is_not_null() & pl.col("stage").is_in(stages))
     if owned.height == 0:
         return []
-    counts = owned.group_by("owner", "stage").len().sort("owner", "stage")
-    people = sorted(set(counts["owner"].to_list()))
-    col = {s: k for k, s in enumerate(sorted(set(counts["stage"].to_list())))}
-    row = {o: k for k, o in enumerate(people)}
-    matrix = np.zeros((len(people), len(col)))
-    for o, s, n in counts.iter_rows():
-        matrix[row[o], col[s]] = n
-    if teams:
-        by_team: dict[str, list[int]] = {}
-        for o in people:
-            by_team.setdefault(teams.get(o, o), []).append(row[o])
-        groups = list(by_team.values())
-    else:
-        groups = _cluster(matrix / matrix.sum(axis=1, keepdims=True))
-    names = {k: s for s, k in col.items()}
+    people, names, matrix = _profile_matrix(owned.group_by("owner", "stage").len())
     pools = []
-    for g in groups:
-        members = [people[i] for i in g]
-        totals = matrix[g].sum(axis=0)
+    for rows, joined in _groups(people, matrix, teams, cluster):
+        members = [people[i] for i in rows]
+        totals = matrix[rows].sum(axis=0)
         work = Counter({names[k]: int(v) for k, v in enumerate(totals) if v > 0})
-        team = teams.get(members[0], members[0]) if teams else None
         pools.append(
             Pool(
                 members=tuple(members),
                 work=dict(work),
-                headcount=_weekly_headcount(owned, members),
-                label=_label(work, team),
+                headcount=len(members),
+                weekly=_weekly_headcount(owned, members),
+                label=_label(work, joined, members, cluster),
             )
         )
     pools.sort(key=lambda p: (-sum(p.work.values()), p.members))
