@@ -178,14 +178,19 @@ def _results_by_company(
     return out
 
 
-def cut_after_close(frame: pl.DataFrame, closing: dict[str, str]) -> tuple[pl.DataFrame, int]:
-    """``frame`` without the records after each deal's first closing record, and how many.
+def cut_after_close(frame: pl.DataFrame, closing: dict[str, str]) -> tuple[pl.DataFrame, int, int]:
+    """``frame`` without the records after each deal's first closing record; how many at the
+    instant of the close (its own bookkeeping) and how many later (moves out of an outcome,
+    which conformance reports as ``after-outcome``).
 
     ``frame`` is sorted by deal and time (the :class:`DealLog` order).
     """
     if not closing or frame.height == 0:
-        return frame, 0
+        return frame, 0, 0
     is_close = pl.col("stage").is_in(list(closing))
     before = (is_close.cast(pl.Int32).cum_sum().over("deal") - is_close.cast(pl.Int32)) == 0
-    kept = frame.filter(before)
-    return kept, frame.height - kept.height
+    closed_at = pl.when(is_close).then(pl.col("entered_at")).min().over("deal")
+    marked = frame.with_columns(keep=before, later=pl.col("entered_at") > closed_at)
+    kept = marked.filter(pl.col("keep")).drop("keep", "later")
+    later = int(marked.select((~pl.col("keep") & pl.col("later").fill_null(False)).sum()).item())
+    return kept, frame.height - kept.height - later, later

@@ -531,11 +531,12 @@ def _outcomes(log: DealLog) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
     """The log cut at each deal's close, the outcomes with their results, and notes."""
     closing = closing_stages(log.frame, log.outcomes)
     notes = list(closing.notes)
-    frame, cut = cut_after_close(log.frame, closing.results)
-    if cut:
+    frame, same, later = cut_after_close(log.frame, closing.results)
+    if same or later:
         notes.append(
-            f"{cut} records after a deal's close (its first outcome record) are not modelled: "
-            "they are the closing step's own bookkeeping or moves out of an outcome"
+            f"{same + later} records after a deal's close (its first outcome record) are not "
+            f"modelled: {same} at the instant of the close (its own bookkeeping), {later} later "
+            "(moves out of an outcome: `flowsim conformance` lists them as after-outcome)"
         )
     results = dict(closing.results)
     nexts = frame.with_columns(nxt=pl.col("stage").shift(-1).over("deal"))
@@ -620,14 +621,22 @@ def _exits(
 
 
 def _fold(w: _Work, order: dict[str, int], min_share: float) -> None:
-    """Fold the moves below ``min_share`` of a stage's exits into its largest move."""
+    """Fold the moves below ``min_share`` of a stage's exits into its largest move.
+
+    Moves into an outcome are never folded: however rare, they carry the deal's result, and
+    folding them into a loop or a forward move would make the model win more than history.
+    """
     for s in w.stages:
         counts = dict(w.edges.get(s, {}))
         if not counts:
             continue
         total = sum(counts.values())
         largest = min(counts, key=lambda t: (-counts[t], order.get(t, len(order)), t))
-        small = {t: c for t, c in counts.items() if t != largest and c / total < min_share}
+        small = {
+            t: c
+            for t, c in counts.items()
+            if t != largest and c / total < min_share and t not in w.results
+        }
         for t, c in small.items():
             counts[largest] += c
             del counts[t]

@@ -177,15 +177,15 @@ def test_bpic2012_application_funnel(bpic_a: DealLog) -> None:
 
 
 @needs_data
-def test_bpic2012_default_min_share_folds_rare_moves(bpic_a: DealLog) -> None:
+def test_bpic2012_rare_moves_into_outcomes_are_kept(bpic_a: DealLog) -> None:
+    """A move into an outcome carries the deal's result: however rare, it is not folded
+    (folding A_ACCEPTED's 1.9% of cancellations and declines into A_FINALIZED would make
+    the model win more than the bank did)."""
     found = discover(bpic_a)
     probs = probabilities(found.process)
-    assert ("A_ACCEPTED", "A_CANCELLED") not in probs
-    assert probs[("A_ACCEPTED", "A_FINALIZED")] == 1.0
-    assert any(
-        "'A_ACCEPTED'" in n and "'A_CANCELLED' (1.3%, 69)" in n and "'A_DECLINED' (0.6%, 29)" in n
-        for n in found.notes
-    )
+    assert probs[("A_ACCEPTED", "A_CANCELLED")] == approx(69 / 5110, abs=0.001)
+    assert probs[("A_ACCEPTED", "A_DECLINED")] == approx(29 / 5110, abs=0.001)
+    assert not any("'A_ACCEPTED': moves below min-share" in n for n in found.notes)
     fits = {s: f["wait"].chosen for s, f in found.fits.items()}
     assert fits["A_PREACCEPTED"] in ("lognormal", "gamma", "exponential")
     assert_sound(found)
@@ -377,5 +377,5 @@ def test_rare_way_out_of_a_loop_is_not_folded(tmp_path: Path) -> None:
     probs = probabilities(found.process)
     assert probs[("a", "won")] == approx(0.008, abs=1e-9)
     assert [o.id for o in found.process.outcomes] == ["won"]
-    assert any("'a' -> 'won' kept although rare" in n for n in found.notes)
+    assert not any("folded" in n for n in found.notes)  # a move into an outcome never is
     assert_sound(found)

@@ -16,9 +16,15 @@ BPIC = DATA / "bpic2012" / "bpic2012.xes.gz"
 MAVEN = DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
 
 
-def _history_cycles(log: flowsim.DealLog) -> dict[str, float]:
-    """First entry to last recorded entry or exit (for an open deal: how far it got)."""
-    f = log.frame.group_by("deal").agg(
+def _history_cycles(log: flowsim.DealLog, process: flowsim.Process) -> dict[str, float]:
+    """First entry to the close (the first outcome record), else to the last recorded entry or
+    exit (for an open deal: how far it got). Records after the close are not the deal's path:
+    the replay, as the metrics, ends a deal at its first outcome."""
+    from flowsim.history.closing import cut_after_close
+
+    outcomes = {o.label or o.id: o.result for o in process.outcomes}
+    frame = cut_after_close(log.frame, outcomes)[0]
+    f = frame.group_by("deal").agg(
         pl.max_horizontal(pl.col("entered_at").max(), pl.col("left_at").max()).alias("end"),
         pl.col("entered_at").min().alias("start"),
     )
@@ -38,7 +44,7 @@ def _replayed_cycles(result: object) -> dict[str, float]:
 
 def _assert_exact(log: flowsim.DealLog, process: flowsim.Process, **kw: object) -> None:
     result = simulate(process, log, replications=1, unlimited=True, workers=1, **kw)  # type: ignore[arg-type]
-    want = _history_cycles(log)
+    want = _history_cycles(log, process)
     got = _replayed_cycles(result)
     closed = [d for d in want if d in got]
     assert len(closed) == len(want)
