@@ -33,7 +33,7 @@ KEYWORDS = frozenset(
     (
         "process include currency arrivals per every amount calendar department role in headcount "
         "from persona goal note stage owner exit effort wait start touchpoint channel "
-        "emotion pain idea action outcome result scenario target"
+        "emotion pain idea action outcome result idle scenario target"
     ).split()
 )
 
@@ -96,6 +96,16 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
         [(n.id, n.where("id")) for n in (*process.stages, *process.outcomes)],
     )
     unique("scenario", [(s.name, s.where("name")) for s in process.scenarios])
+    quiet = [o for o in process.outcomes if o.idle is not None]
+    for again in quiet[1:]:  # the builder reports this at parse time; a built model here
+        out.append(
+            _diag(
+                "E507",
+                f"outcomes '{quiet[0].id}' and '{again.id}' both have an idle rule",
+                again.where("idle"),
+                "one outcome takes the deals that go quiet: keep one `idle`",
+            )
+        )
     stage_ids = {s.id for s in process.stages}
     outcome_ids = {o.id for o in process.outcomes}
     for node in process.iter_nodes():

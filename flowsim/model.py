@@ -513,9 +513,17 @@ OutcomeResult = Literal["won", "lost", "other"]
 
 
 class Outcome(_Named):
-    """Where a deal ends. ``result`` says whether it counts as won, lost or neither."""
+    """Where a deal ends. ``result`` says whether it counts as won, lost or neither.
+
+    ``idle`` (hours) makes this the outcome of deals with no activity for that long: the
+    *idle rule* that metrics, discovery, conformance, replay and forecast apply alike to the
+    history (a CRM rarely records a loss; leads simply go quiet).
+    """
 
     result: OutcomeResult = "other"
+    idle: float | None = Field(
+        default=None, gt=0, description="No activity for this many hours ends a deal here."
+    )
     owner: Word | None = None
     goals: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -653,6 +661,11 @@ class Process(Node):
         return self
 
     # -- lookups --
+
+    @property
+    def idle_outcome(self) -> Outcome | None:
+        """The outcome of deals with no activity for its ``idle`` time (the idle rule)."""
+        return next((o for o in self.outcomes if o.idle is not None), None)
 
     @property
     def entry(self) -> Stage | None:

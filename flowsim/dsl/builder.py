@@ -219,6 +219,7 @@ class _Builder:
         self.personas: list[Persona] = []
         self.stages: list[Stage] = []
         self.outcomes: list[Outcome] = []
+        self.idle_span: Span | None = None
         self.transitions: list[Transition] = []
         self.scenarios: list[Scenario] = []
         self.comments: list[Comment] = []
@@ -961,8 +962,11 @@ class _Builder:
         name, label, spans = self.header(node)
         seen: dict[str, SyntaxNode] = {}
         values: dict[str, Any] = {}
-        for prop in node.nodes("owner", "result"):
+        for prop in node.nodes("owner", "result", "idle"):
             if not self.single(seen, prop.kind, prop):
+                continue
+            if prop.kind == "idle":
+                self.idle(prop, values, spans)
                 continue
             word = prop.tokens("NAME")[0]
             spans[prop.kind] = self.span(word)
@@ -992,6 +996,27 @@ class _Builder:
                 **values,
             )
         )
+
+    def idle(self, prop: SyntaxNode, values: dict[str, Any], spans: dict[str, Span]) -> None:
+        """``idle 90d``: no activity that long ends a deal in this outcome (one per process)."""
+        tok = prop.tokens("DURATION")[0]
+        spans["idle"] = self.span(tok)
+        hours = self.duration(tok, "an idle time")
+        if hours is None:
+            return
+        if hours <= 0:
+            self.error("E507", f"an idle time must be greater than 0 (got {tok})", tok)
+            return
+        if self.idle_span is not None:
+            self.error(
+                "E507",
+                f"a second idle rule (the first is at line {self.idle_span.line})",
+                tok,
+                "one outcome takes the deals that go quiet: keep one `idle`",
+            )
+            return
+        self.idle_span = self.span(tok)
+        values["idle"] = hours
 
     def on_transition(self, node: SyntaxNode) -> None:
         src, dst = node.tokens("NAME")[:2]

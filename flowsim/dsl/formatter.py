@@ -333,6 +333,8 @@ class _Printer:
             body.append(_Line(0, f"owner {o.owner}", self.at(o, "owner")))
         if o.result != infer_result(o.id, o.label):
             body.append(_Line(0, f"result {o.result}", self.at(o, "result")))
+        if o.idle is not None:
+            body.append(_Line(0, f"idle {fmt_duration(o.idle)}", self.at(o, "idle")))
         body += self.texts("goal", o, o.goals, "goals") + self.texts("note", o, o.notes, "notes")
         return self.block(_header("outcome", o), o, body, inline_ok=True)
 

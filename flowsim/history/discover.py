@@ -975,11 +975,13 @@ def discover(
     outcome_names.sort(
         key=lambda o: (o == ENDED, rank[results.get(o, "other")], -entered.get(o, 0), o)
     )
+    idle_stage, idle_hours = log.idle if log.idle is not None else (None, None)
     outcome_models = tuple(
         Outcome(
             id=ids[o],
             label="Ended (no outcome recorded)" if o == ENDED else o if o != ids[o] else None,
             result=results.get(o, "other"),
+            idle=idle_hours if o == idle_stage else None,
         )
         for o in outcome_names
     )

@@ -96,12 +96,17 @@ class DealLog:
         self.report = report
         self.roles: dict[str, str] = dict(roles or {})
         self.outcomes: dict[str, str] = dict(outcomes or {})
+        #: the idle rule applied (:func:`flowsim.history.idle.apply_idle_rule`): the outcome
+        #: stage of the deals it closed and its hours
+        self.idle: tuple[str, float] | None = None
         self._first_records: tuple[pl.DataFrame, np.ndarray] | None = None
 
     def derive(self, frame: pl.DataFrame, report: ImportReport | None = None) -> DealLog:
-        """A log of ``frame`` (a subset or a rewrite of this one) that keeps the roles and
-        outcomes declared with the import (and this report unless ``report`` is given)."""
-        return DealLog(frame, report or self.report, self.roles, self.outcomes)
+        """A log of ``frame`` (a subset or a rewrite of this one) that keeps the roles,
+        outcomes and idle rule of this one (and its report unless ``report`` is given)."""
+        out = DealLog(frame, report or self.report, self.roles, self.outcomes)
+        out.idle = self.idle
+        return out
 
     def first_records(self) -> np.ndarray | None:
         """Which records start a deal (one bool per record), when the import found it.

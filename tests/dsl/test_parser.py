@@ -182,6 +182,16 @@ def test_bad_sales_target(text: str, message: str) -> None:
     assert message in result.diagnostics[0].message
 
 
+def test_idle_rule_on_an_outcome() -> None:
+    """``idle 90d``: deals quiet that long end in this outcome; the formatter keeps it."""
+    p = flowsim.parse("stage a\noutcome won\noutcome quiet { result lost idle 90d }\na -> won")
+    assert p.idle_outcome is not None
+    assert (p.idle_outcome.id, p.idle_outcome.idle) == ("quiet", 90 * 24.0)
+    assert "outcome quiet { result lost idle 90d }" in p.to_flow()
+    assert flowsim.parse(p.to_flow()).idle_outcome == p.idle_outcome
+    assert flowsim.parse("stage a\noutcome won\na -> won").idle_outcome is None
+
+
 def test_probabilities_percent_and_fraction() -> None:
     p = flowsim.parse("stage a\noutcome w\noutcome l\na -> w 0.25\na -> l 75%\n")
     assert [t.probability for t in p.transitions] == [0.25, 0.75]
