@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -71,6 +71,11 @@ class LogSource:
     delimiter: str | None
     dayfirst: bool | None
     sheet: str | None
+    stages: tuple[str, ...] = ()
+    exclude_stages: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
+    where: tuple[str, ...] = ()
 
 
 _LOG_FIELDS = tuple(LogSource.__dataclass_fields__)
@@ -100,6 +105,27 @@ def _log_options(func: F) -> F:
             help="Read ambiguous slashed dates as DD/MM/YYYY (or MM/DD/YYYY).",
         ),
         click.option("--sheet", help="The sheet of an .xlsx workbook: a name or a 0-based index."),
+        click.option(
+            "--stages",
+            multiple=True,
+            help="Keep only records of these stages: names or globs, comma-separated ('A_*').",
+        ),
+        click.option(
+            "--exclude-stages",
+            "exclude_stages",
+            multiple=True,
+            help="Drop the records of these stages: names or globs, comma-separated.",
+        ),
+        click.option(
+            "--from", "start", help="Keep deals that entered on or after this date (YYYY-MM-DD)."
+        ),
+        click.option("--to", "end", help="Keep deals that entered on or before this date."),
+        click.option(
+            "--where",
+            multiple=True,
+            help="Keep deals whose COLUMN (any column of the source) is one of the values: "
+            "'product=GTXPro,GTK 500'; 'COLUMN!=VALUES' drops them. Repeatable (all must hold).",
+        ),
     ]
 
     @wraps(func)
@@ -451,7 +477,11 @@ def _why(err: Exception) -> str:
     "--funnel", type=click.Choice(["touched", "strict"]), default="touched", show_default=True
 )
 @click.option("--as-of", "as_of", help="Censor open deals at this date (default: last event).")
-@click.option("--by", help="Break down by owner, month, quarter or a column.")
+@click.option(
+    "--by",
+    help="One comparison table, a row per group: owner, month, quarter or any column of the "
+    "source (the deal's value on its first record).",
+)
 @_guard
 def metrics(
     log: str | None,
@@ -464,6 +494,7 @@ def metrics(
     source: LogSource,
 ) -> None:
     """Measure the real funnel in a deal log (CSV, Excel, Parquet, XES, SQL)."""
+    from flowsim.history.metrics import Funnel
     from flowsim.history.metrics import metrics as measure
 
     when = None
@@ -486,30 +517,36 @@ def metrics(
             deal_log, lenient=source.lenient, outcomes=outcomes, process=process
         )
 
+    if by is not None and fmt == "overlay":
+        raise click.BadParameter("an overlay is one picture: drop --by", param_hint="--format")
     deal_log = _read_log_or_exit(log, source, check)
-    result = measure(deal_log, process, funnel=funnel, as_of=when, by=by)  # type: ignore[call-overload]
+    if by is not None:
+        _emit_breakdown(deal_log, by, process, funnel, when, fmt, output)
+        return
+    result = measure(deal_log, process, funnel=cast("Funnel", funnel), as_of=when)
     if fmt == "overlay":
-        if isinstance(result, dict):
-            raise click.BadParameter("an overlay is one picture: drop --by", param_hint="--format")
         _emit(result.to_overlay(process).model_dump_json(indent=2) + "\n", output)
-        return
-    if fmt == "json":
-        if isinstance(result, dict):
-            parts = [
-                f"{json.dumps(k, ensure_ascii=False)}: {v.to_json()}"
-                for k, v in sorted(result.items())
-            ]
-            _emit("{" + ", ".join(parts) + "}\n", output)
-        else:
-            _emit(result.to_json() + "\n", output)
-        return
-    from flowsim.history.table import metrics_table
-
-    if isinstance(result, dict):
-        text = "\n".join(f"== {k} ==\n{metrics_table(v)}" for k, v in sorted(result.items()))
+    elif fmt == "json":
+        _emit(result.to_json() + "\n", output)
     else:
-        text = metrics_table(result)
-    _emit(text, output)
+        from flowsim.history.table import metrics_table
+
+        _emit(metrics_table(result), output)
+
+
+def _emit_breakdown(
+    deal_log: Any, by: str, process: Any, funnel: str, when: Any, fmt: str, output: str | None
+) -> None:
+    """``metrics --by``: one comparison table (or its JSON), a row per group and ``all``."""
+    from flowsim.history.breakdown import breakdown
+    from flowsim.history.metrics import Funnel
+    from flowsim.history.table import breakdown_table
+
+    try:
+        table = breakdown(deal_log, by, process, funnel=cast("Funnel", funnel), as_of=when)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--by") from None
+    _emit(table.to_json() + "\n" if fmt == "json" else breakdown_table(table), output)
 
 
 @main.command()
@@ -621,11 +658,13 @@ def _read_log_or_exit(
     sql, db = source.sql, source.db
     if log is None and sql is None:
         raise click.UsageError("give a log file, or --sql with --db")
+    subset = _log_filter(source)
     try:
         if sql is not None:
             deal_log = read_log(log, sql=sql, db=db, **options)
         else:
             deal_log = read_log(log, **options)
+        deal_log = _apply_filter(deal_log, subset)
         if check is not None:
             deal_log = check(deal_log, options.get("mapping"))
     except LogError as err:
@@ -633,6 +672,59 @@ def _read_log_or_exit(
     except TypeError as err:  # an option this reader does not take (e.g. --encoding for XES)
         raise click.UsageError(str(err)) from None
     _list_skipped(deal_log.report)
+    return deal_log
+
+
+def _split_values(text: str) -> list[str]:
+    """``a,b,"c, d"`` -> ``['a', 'b', 'c, d']`` (CSV quoting for values holding a comma)."""
+    import csv
+
+    return [v.strip() for v in next(csv.reader([text], skipinitialspace=True), [])]
+
+
+def _log_filter(source: LogSource) -> Any:
+    """The ``LogFilter`` of --stages, --exclude-stages, --from, --to and --where."""
+    from flowsim.history.subset import LogFilter, parse_when
+
+    where: dict[str, list[str]] = {}
+    where_not: dict[str, list[str]] = {}
+    for rule in source.where:
+        column, sep, values = rule.partition("=")
+        negate = column.endswith("!")
+        column = column.removesuffix("!").strip()
+        if not sep or not column:
+            raise click.BadParameter(
+                f"{rule!r}: use COLUMN=VALUE[,VALUE...] or COLUMN!=VALUE", param_hint="--where"
+            )
+        target = where_not if negate else where
+        target.setdefault(column, []).extend(_split_values(values) or [""])
+    bounds: dict[str, Any] = {}
+    for key, text, hint in (("start", source.start, "--from"), ("end", source.end, "--to")):
+        if text is not None:
+            try:
+                bounds[key] = parse_when(text)
+            except ValueError as err:
+                raise click.BadParameter(str(err), param_hint=hint) from None
+    return LogFilter(
+        stages=[v for text in source.stages for v in _split_values(text)],
+        exclude_stages=[v for text in source.exclude_stages for v in _split_values(text)],
+        where=where,
+        where_not=where_not,
+        tz=source.tz,
+        **bounds,
+    )
+
+
+def _apply_filter(deal_log: Any, subset: Any) -> Any:
+    """``deal_log`` filtered; what each rule kept goes to stderr (and the metrics header)."""
+    from flowsim.history.subset import FilterError, apply_filter
+
+    try:
+        deal_log = apply_filter(deal_log, subset)
+    except FilterError as err:
+        raise click.UsageError(str(err)) from None
+    for step in deal_log.report.filters:
+        click.echo(f"flowsim: note: filter {step.line()}", err=True)
     return deal_log
 
 

@@ -25,6 +25,7 @@ from flowsim.history.records import same_as_previous
 from flowsim.history.textcol import as_text, clean
 
 if TYPE_CHECKING:
+    from flowsim.history.subset import LogFilter
     from flowsim.history.timestamps import ParsedTimestamps
 
 UTC_US = pl.Datetime("us", "UTC")
@@ -43,6 +44,26 @@ SCHEMA: dict[str, pl.DataType] = {
 
 #: problems of one code spelled out in a report; the rest are counted in ``problems_omitted``
 MAX_PROBLEMS_PER_CODE = 200
+
+
+class FilterStep(BaseModel):
+    """One rule of a :class:`flowsim.history.subset.LogFilter` and what it removed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str = Field(description='The rule as written, e.g. "product = GTX Pro".')
+    selects: Literal["deals", "records"]
+    records_before: int
+    records_after: int
+    deals_before: int
+    deals_after: int
+
+    def line(self) -> str:
+        """``stages A_*: kept 60,849 of 164,580 records, 13,087 of 13,087 deals``."""
+        return (
+            f"{self.rule}: kept {self.deals_after:,} of {self.deals_before:,} deals, "
+            f"{self.records_after:,} of {self.records_before:,} records"
+        )
 
 
 class ImportReport(BaseModel):
@@ -65,13 +86,19 @@ class ImportReport(BaseModel):
     skipped_by_reason: dict[str, int] = Field(default_factory=dict)
     problems: list[LogProblem] = Field(default_factory=list)
     problems_omitted: int = 0
+    filters: list[FilterStep] = Field(
+        default_factory=list,
+        description="Filters applied after the import, in order, with what each removed.",
+    )
 
     def summary(self) -> str:
-        """One line for a metrics header: rows read / used / skipped and why."""
+        """One line for a metrics header: rows read / used / skipped and why, then filters."""
         text = f"{self.source}: {self.rows_read} rows read, {self.rows_used} used"
         if self.rows_skipped:
             why = ", ".join(f"{k} {v}" for k, v in sorted(self.skipped_by_reason.items()))
             text += f", {self.rows_skipped} skipped ({why})"
+        for step in self.filters:
+            text += f"; filter {step.line()}"
         return text
 
 
@@ -81,6 +108,12 @@ class DealLog:
     ``roles`` is the owner → role table given with the import (empty when none was given);
     ``outcomes`` maps the stage values that close a deal to ``"won"`` or ``"lost"`` (a
     mapping's ``[outcomes]`` table; empty: stages named Won/Lost/Closed Won... close deals).
+    ``attributes`` keeps every column of a tabular source as it was read (text for CSV,
+    typed for Parquet, Excel and SQL; a joined table's columns too), one row per source row,
+    keyed by the Int64 column ``source_row`` (the frame's ``source_row``), so a deal's
+    ``product`` or ``origin`` can be looked up for ``--where`` and ``--by``
+    (:mod:`flowsim.history.subset`). None when the source has no such table (XES, a
+    simulation's log). Keeping it costs no copy: the frame's columns are the read ones.
     """
 
     def __init__(
@@ -89,13 +122,17 @@ class DealLog:
         report: ImportReport,
         roles: dict[str, str] | None = None,
         outcomes: dict[str, str] | None = None,
+        attributes: pl.DataFrame | None = None,
     ) -> None:
         if dict(frame.schema) != SCHEMA:
             raise ValueError(f"DealLog frame schema {dict(frame.schema)} is not {SCHEMA}")
+        if attributes is not None and attributes.schema.get("source_row") != pl.Int64():
+            raise ValueError("DealLog attributes need an Int64 source_row column")
         self.frame = frame
         self.report = report
         self.roles: dict[str, str] = dict(roles or {})
         self.outcomes: dict[str, str] = dict(outcomes or {})
+        self.attributes = attributes
         #: the idle rule applied (:func:`flowsim.history.idle.apply_idle_rule`): the outcome
         #: stage of the deals it closed and its hours
         self.idle: tuple[str, float] | None = None
@@ -103,10 +140,21 @@ class DealLog:
 
     def derive(self, frame: pl.DataFrame, report: ImportReport | None = None) -> DealLog:
         """A log of ``frame`` (a subset or a rewrite of this one) that keeps the roles,
-        outcomes and idle rule of this one (and its report unless ``report`` is given)."""
-        out = DealLog(frame, report or self.report, self.roles, self.outcomes)
+        outcomes, attributes and idle rule of this one (and its report unless ``report`` is
+        given)."""
+        out = DealLog(frame, report or self.report, self.roles, self.outcomes, self.attributes)
         out.idle = self.idle
         return out
+
+    def filter(self, subset: LogFilter | None = None, **rules: Any) -> DealLog:
+        """The deals and records that ``subset`` (or a :class:`LogFilter` of ``rules``) keeps.
+
+        ``log.filter(stages=["A_*"], where={"product": ["GTX Pro"]}, start="2017-01-01")``;
+        what was removed is in ``report.filters`` (see :mod:`flowsim.history.subset`).
+        """
+        from flowsim.history.subset import LogFilter, apply_filter
+
+        return apply_filter(self, subset if subset is not None else LogFilter(**rules))
 
     def first_records(self) -> np.ndarray | None:
         """Which records start a deal (one bool per record), when the import found it.

@@ -33,7 +33,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim.dsl.builder import infer_result
-from flowsim.history.log import DealLog
+from flowsim.history.log import DealLog, FilterStep
 from flowsim.history.records import Records, group_bounds, records
 from flowsim.history.survival import Steps, competing_risks
 from flowsim.model import Outcome, Process
@@ -96,6 +96,11 @@ class Header(_M):
     order_from: Literal["process", "observed"]
     unmatched_stages: list[str] = Field(
         default_factory=list, description="Stages in the log that the process does not name."
+    )
+    filters: list[FilterStep] = Field(
+        default_factory=list,
+        description="Filters applied after the import (--where, --from/--to, --stages), in "
+        "order, with the deals and records each kept.",
     )
 
 
@@ -401,7 +406,7 @@ def metrics(
         as_of = _last_timestamp(frame)
     if by is None:
         return _measure(frame, log, process, funnel, as_of, survival)
-    keys = _group_keys(frame, by)
+    keys = _group_keys(log, by)
     out: dict[str, FunnelMetrics] = {}
     for group in sorted(keys["group"].unique().to_list()):
         deals = keys.filter(pl.col("group") == group)["deal"].implode()
@@ -422,24 +427,29 @@ def _last_timestamp(frame: pl.DataFrame) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def _group_keys(frame: pl.DataFrame, by: str) -> pl.DataFrame:
-    """One row per deal: its group, from the deal's first record (first non-null value)."""
+def _group_keys(log: DealLog, by: str) -> pl.DataFrame:
+    """One row per deal: its group, from the deal's first record (first non-null value).
+
+    ``month`` and ``quarter`` are of the first record's ``entered_at``; any other name is a
+    field or a column of the source (:func:`flowsim.history.subset.deal_values`).
+    """
+    from flowsim.history.subset import FilterError, deal_values
+
+    frame = log.frame
     first = pl.col("entered_at").min()
-    if by == "month":
-        expr = first.dt.strftime("%Y-%m")
-    elif by == "quarter":
-        expr = first.dt.year().cast(pl.String) + "-Q" + first.dt.quarter().cast(pl.String)
-    elif by in frame.columns:
-        expr = pl.col(by).drop_nulls().first().cast(pl.String)
-    else:
-        raise ValueError(
-            f"cannot break down by {by!r}: use owner, month, quarter or one of {frame.columns}"
+    if by in ("month", "quarter"):
+        expr = (
+            first.dt.strftime("%Y-%m")
+            if by == "month"
+            else first.dt.year().cast(pl.String) + "-Q" + first.dt.quarter().cast(pl.String)
         )
-    return (
-        frame.group_by("deal", maintain_order=True)
-        .agg(expr.alias("group"))
-        .with_columns(pl.col("group").fill_null(NONE_GROUP))
-    )
+        keys = frame.group_by("deal", maintain_order=True).agg(expr.alias("group"))
+    else:
+        try:
+            keys = deal_values(log, by).rename({"value": "group"})
+        except FilterError as err:
+            raise ValueError(f"cannot break down by {by!r}: {err}; or month, quarter") from None
+    return keys.with_columns(pl.col("group").fill_null(NONE_GROUP))
 
 
 def _durations(series: pl.Series) -> Durations:
@@ -800,6 +810,7 @@ def _measure(
         stage_order=order,
         order_from=order_from,
         unmatched_stages=unmatched,
+        filters=list(rep.filters),
     )
     proc = ProcessMetrics(
         win_rate=win_rate,

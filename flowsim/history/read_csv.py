@@ -380,7 +380,7 @@ def from_table(
         rows_read=table.height,
     )
     if resolved.shape == "wide":
-        return wide_log(
+        log = wide_log(
             stringify(table),
             resolved,
             report,
@@ -389,6 +389,8 @@ def from_table(
             dayfirst=dayfirst,
             lenient=lenient,
         )
+        log.attributes = _attributes(table, rows)
+        return log
     fields = {f: c for f, c in resolved.columns.items() if f != "lifecycle"}
     raw = _long_fields(table, fields).with_columns(rows)
     lifecycle = resolved.get("lifecycle")
@@ -444,6 +446,15 @@ def from_table(
         bad = log.frame["source_row"].is_in(raw["source_row"].filter(mixed_rows).implode())
         log = drop_records(log, bad, p.MIXED_TIMEZONE, mixed, weight=bad.cast(pl.Int64))
     log.roles = dict(resolved.roles)
+    log.attributes = _attributes(table, rows)
     if log.roles and "owner" in fields:
         note_unknown_owners(log, fields["owner"])
     return log
+
+
+def _attributes(table: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    """Every column of the source as read, keyed by ``source_row`` (no copy: same buffers).
+
+    A source column named ``source_row`` (a flowsim export's) gives way to the row numbers.
+    """
+    return table.drop("source_row", strict=False).with_columns(rows)

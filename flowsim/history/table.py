@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from flowsim.diagnostics import display_width
-from flowsim.history.metrics import Durations, FunnelMetrics
+from typing import TYPE_CHECKING
 
-__all__ = ["metrics_table"]
+from flowsim.diagnostics import display_width
+from flowsim.history.metrics import Durations, FunnelMetrics, Header
+
+if TYPE_CHECKING:
+    from flowsim.history.breakdown import Breakdown, GroupRow
+
+__all__ = ["breakdown_table", "metrics_table"]
 
 
 def _pct(x: float | None) -> str:
@@ -35,13 +40,21 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
+def _accounting(h: Header) -> list[str]:
+    """The source, the import's row accounting and every filter's effect."""
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(h.skipped_by_reason.items())) or "none"
+    return [
+        f"source: {h.source}",
+        f"rows read {h.rows_read:,}, used {h.rows_used:,}, skipped {h.rows_skipped:,} ({skipped})",
+        *(f"filter {step.line()}" for step in h.filters),
+    ]
+
+
 def metrics_table(m: FunnelMetrics) -> str:
     """Everything a person reads first; ``--format json`` has every figure."""
     h, p = m.header, m.process
-    skipped = ", ".join(f"{k} {v}" for k, v in sorted(h.skipped_by_reason.items())) or "none"
     out = [
-        f"source: {h.source}",
-        f"rows read {h.rows_read:,}, used {h.rows_used:,}, skipped {h.rows_skipped:,} ({skipped})",
+        *_accounting(h),
         f"deals {h.deals:,}: won {h.won:,}, lost {h.lost:,}, open {h.open:,}, other {h.other:,}"
         + (f"; open deals censored at {h.as_of:%Y-%m-%d %H:%M} UTC" if h.as_of else ""),
         f"funnel: {h.funnel} ({h.funnel_rule}); stage order: "
@@ -104,4 +117,42 @@ def metrics_table(m: FunnelMetrics) -> str:
             f"(peak {peak.open_deals:,} on {peak.at:%Y-%m-%d}; weekly series in --format json)"
         )
     out.append(f"moves: {p.skips:,} skips, {p.backward_moves:,} backward, {p.repeats:,} repeats")
+    return "\n".join(out) + "\n"
+
+
+def _group_cells(r: GroupRow, stages: list[str]) -> list[str]:
+    return [
+        r.group,
+        f"{r.deals:,}",
+        f"{r.won:,}",
+        f"{r.lost:,}",
+        f"{r.open:,}",
+        _pct(r.win_rate),
+        _pct(r.win_rate_all_deals),
+        _num(r.won_cycle_days),
+        _num(r.lost_cycle_days),
+        *(_num(r.stage_days.get(s)) for s in stages),
+    ]
+
+
+def breakdown_table(b: Breakdown) -> str:
+    """One row per group (most deals first), then ``all``; ``--format json`` has the same."""
+    h = b.header
+    out = [
+        *_accounting(h),
+        f"by {b.by}: {len(b.groups):,} groups of {h.deals:,} deals (each deal in the group of "
+        "its first record)"
+        + (f"; open deals censored at {h.as_of:%Y-%m-%d %H:%M} UTC" if h.as_of else ""),
+        f"funnel: {h.funnel}; win rate = won / (won + lost); cycle = median days from the first "
+        "record to the outcome; under each stage: median days in it (latest visit)",
+        "",
+    ]
+    headers = [b.by, "deals", "won", "lost", "open", "win rate", "won/deals"]
+    headers += ["won cycle", "lost cycle"]
+    rows = [_group_cells(r, b.stages) for r in b.groups]
+    table = _table([*headers, *b.stages], [*rows, _group_cells(b.all, b.stages)])
+    lines = table.split("\n")
+    # a rule above the "all" row, like a total
+    lines.insert(len(lines) - 1, lines[1])
+    out.append("\n".join(lines))
     return "\n".join(out) + "\n"

@@ -51,8 +51,10 @@ def test_breakdown_by_month() -> None:
         "json",
     )
     assert r.returncode == 0, r.stderr
-    groups = json.loads(r.stdout)
-    assert set(groups) == {"2010-12", "2011-01"} or len(groups) >= 1
+    table = json.loads(r.stdout)
+    assert table["by"] == "month"
+    assert {row["group"] for row in table["groups"]} == {"2010-12", "2011-01"}
+    assert sum(row["deals"] for row in table["groups"]) == table["all"]["deals"] == 6
 
 
 def test_bad_rows_fail_with_location_then_lenient_counts(tmp_path: Path) -> None:
