@@ -5,7 +5,8 @@
 ``.xes``/``.xes.gz`` → :func:`read_xes`; ``read_log(sql="SELECT ...", db=URL)`` →
 :func:`read_sql`. Tables come in the long or the wide shape (:mod:`.read_wide`), detected
 from their columns. Bad input raises :class:`LogError` with every problem located by file,
-row and column, unless ``lenient=True``.
+row and column, unless ``lenient=True``. ``read_log(..., subset=LogFilter(...))`` (or
+``DealLog.filter``) keeps part of the log: see :mod:`flowsim.history.subset`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from flowsim.history.read_parquet import read_parquet
 from flowsim.history.read_sql import read_sql
 from flowsim.history.read_wide import read_wide
 from flowsim.history.read_xes import read_xes
+from flowsim.history.subset import FilterError, LogFilter, apply_filter
 
 __all__ = [
     "FORMATS",
     "SCHEMA",
     "DealLog",
+    "FilterError",
     "ImportReport",
     "LogError",
+    "LogFilter",
     "LogProblem",
     "Mapping",
     "from_table",
@@ -77,18 +81,21 @@ def read_log(
     format: str | None = None,
     sql: str | None = None,
     db: str | Path | None = None,
+    subset: LogFilter | None = None,
     **options: Any,
 ) -> DealLog:
     """Import a deal log, choosing the reader from the file name, ``format``, or ``sql``/``db``.
 
     A ``mapping`` with an ``[outcomes]`` table declares which stage values close a deal: the
     log remembers them (:attr:`DealLog.outcomes`) for metrics, conformance and discovery.
+    ``subset`` filters the imported log (:class:`flowsim.history.subset.LogFilter`: stages,
+    a window of deal entries, values of any column); its effect is in ``report.filters``.
     """
     log = _read(path, format=format, sql=sql, db=db, **options)
     mapping = options.get("mapping")
     if mapping is not None and mapping.outcomes:
         log.outcomes = dict(mapping.outcomes)
-    return log
+    return log if subset is None else apply_filter(log, subset)
 
 
 def _read(

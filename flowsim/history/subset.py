@@ -138,7 +138,9 @@ def apply_filter(log: DealLog, subset: LogFilter) -> DealLog:
     if subset.start is not None or subset.end is not None:
         rule, keep = _window(frame, subset)
         step(rule, keep, "deals")
-    stages = frame["stage"].unique().drop_nulls().sort().to_list()
+    # patterns are checked against the whole log's stages: a typo is an error, a stage that
+    # the deal rules happened to leave out is not
+    stages = log.frame["stage"].unique().drop_nulls().sort().to_list()
     if subset.stages:
         chosen = _stages_matching(subset.stages, stages, "--stages")
         step("stages " + ", ".join(subset.stages), frame["stage"].is_in(chosen), "records")
@@ -245,9 +247,11 @@ def _bound(when: dt.date | dt.datetime, tz: str, *, end: bool) -> dt.datetime:
     """A window bound as an aware datetime; a date is its day's start (or the next day's)."""
     zone = zoneinfo.ZoneInfo(tz)
     if isinstance(when, dt.datetime):
-        return when if when.tzinfo is not None else when.replace(tzinfo=zone)
-    day = when + dt.timedelta(days=1) if end else when
-    return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+        aware = when if when.tzinfo is not None else when.replace(tzinfo=zone)
+    else:
+        day = when + dt.timedelta(days=1) if end else when
+        aware = dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+    return aware.astimezone(dt.UTC)  # the log's times are UTC
 
 
 def _window(frame: pl.DataFrame, subset: LogFilter) -> tuple[str, pl.Series]:
