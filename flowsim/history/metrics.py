@@ -42,6 +42,8 @@ from flowsim.overlay import EdgeFigures, Overlay, StageFigures
 if TYPE_CHECKING:
     import pandas as pd
 
+    from flowsim.history.subset import DealRuns
+
 __all__ = [
     "CycleTime",
     "Durations",
@@ -406,12 +408,22 @@ def metrics(
         as_of = _last_timestamp(frame)
     if by is None:
         return _measure(frame, log, process, funnel, as_of, survival)
-    keys = _group_keys(log, by)
+    from flowsim.history.subset import DealRuns
+
+    runs = DealRuns.of(log)
+    keys = _group_keys(log, runs, by)
+    # one pass splits the records by group, each part in the log's order
+    group = keys.gather(runs.spread(np.arange(len(runs))))
+    starts = np.zeros(frame.height, dtype=np.bool_)
+    starts[runs.starts] = True
+    tagged = frame.with_columns(group, pl.Series("\x00start", starts))
+    parts = tagged.partition_by("group", as_dict=True, maintain_order=True)
     out: dict[str, FunnelMetrics] = {}
-    for group in sorted(keys["group"].unique().to_list()):
-        deals = keys.filter(pl.col("group") == group)["deal"].implode()
-        part = frame.filter(pl.col("deal").is_in(deals))
-        out[group] = _measure(part, log, process, funnel, as_of, survival)
+    for (name,), part in sorted(parts.items(), key=lambda item: str(item[0][0])):
+        # whole deals in the log's order: each part knows where its deals start
+        part_log = log.derive(part.drop("group", "\x00start"))
+        part_log.remember_first_records(part["\x00start"].to_numpy())
+        out[str(name)] = _measure(part_log.frame, part_log, process, funnel, as_of, survival)
     return out
 
 
@@ -427,29 +439,28 @@ def _last_timestamp(frame: pl.DataFrame) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def _group_keys(log: DealLog, by: str) -> pl.DataFrame:
-    """One row per deal: its group, from the deal's first record (first non-null value).
+def _group_keys(log: DealLog, runs: DealRuns, by: str) -> pl.Series:
+    """Each deal's group (one value per run of ``runs``), from the deal's first record.
 
     ``month`` and ``quarter`` are of the first record's ``entered_at``; any other name is a
-    field or a column of the source (:func:`flowsim.history.subset.deal_values`).
+    field or a column of the source, its first non-empty value in the deal's records
+    (:func:`flowsim.history.subset.deal_values`).
     """
     from flowsim.history.subset import FilterError, deal_values
 
-    frame = log.frame
-    first = pl.col("entered_at").min()
     if by in ("month", "quarter"):
-        expr = (
-            first.dt.strftime("%Y-%m")
+        first = log.frame["entered_at"].gather(runs.starts).dt
+        keys = (
+            first.strftime("%Y-%m")
             if by == "month"
-            else first.dt.year().cast(pl.String) + "-Q" + first.dt.quarter().cast(pl.String)
+            else first.year().cast(pl.String) + "-Q" + first.quarter().cast(pl.String)
         )
-        keys = frame.group_by("deal", maintain_order=True).agg(expr.alias("group"))
     else:
         try:
-            keys = deal_values(log, by).rename({"value": "group"})
+            keys = deal_values(log, by)["value"]
         except FilterError as err:
             raise ValueError(f"cannot break down by {by!r}: {err}; or month, quarter") from None
-    return keys.with_columns(pl.col("group").fill_null(NONE_GROUP))
+    return keys.fill_null(NONE_GROUP).rename("group")
 
 
 def _durations(series: pl.Series) -> Durations:

@@ -29,15 +29,18 @@ import difflib
 import zoneinfo
 from fnmatch import fnmatchcase
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim.history.log import DealLog, FilterStep
+from flowsim.history.records import same_as_previous
 from flowsim.history.textcol import text_expr
 
 __all__ = [
     "FIELDS",
     "NONE_VALUE",
+    "DealRuns",
     "FilterError",
     "LogFilter",
     "apply_filter",
@@ -104,61 +107,96 @@ def parse_when(text: str) -> dt.date | dt.datetime:
         ) from None
 
 
+class DealRuns:
+    """The deals of a frame sorted by deal (a :class:`DealLog`'s order) as runs of records.
+
+    Deal-level work (a deal's first value, its entry time, keeping whole deals) is then
+    integer work on ``starts``/``lengths`` instead of a group-by or ``is_in`` on the deal ids
+    (≈ 0.4 s each on 800k records).
+    """
+
+    def __init__(self, frame: pl.DataFrame, first: np.ndarray | None = None) -> None:
+        if first is None:
+            first = ~same_as_previous(frame["deal"])
+        self.starts = np.flatnonzero(first)
+        self.lengths = np.diff(np.append(self.starts, frame.height))
+
+    @classmethod
+    def of(cls, log: DealLog, frame: pl.DataFrame | None = None) -> DealRuns:
+        """The runs of ``frame`` (default: the log's; its known deal starts are reused)."""
+        if frame is None or frame is log.frame:
+            return cls(log.frame, log.first_records())
+        return cls(frame)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def spread(self, per_deal: np.ndarray) -> np.ndarray:
+        """A value per deal repeated over the deal's records."""
+        return np.repeat(per_deal, self.lengths)
+
+    def any(self, per_record: np.ndarray) -> np.ndarray:
+        """Per deal: does any of its records hold ``per_record``?"""
+        if not len(self):
+            return np.zeros(0, dtype=np.bool_)
+        return np.add.reduceat(per_record.astype(np.int64), self.starts) > 0
+
+
 def apply_filter(log: DealLog, subset: LogFilter) -> DealLog:
     """The part of ``log`` that ``subset`` keeps, with each rule's effect in its report."""
     if subset.is_empty():
         return log
-    frame = log.frame
+    runs = DealRuns.of(log)
+    deals = np.ones(len(runs), dtype=np.bool_)  # the deals kept so far
+    records = np.ones(log.frame.height, dtype=np.bool_)  # and their records
     steps: list[FilterStep] = []
 
-    def step(rule: str, keep: pl.Series, selects: str) -> None:
-        nonlocal frame
-        after = frame.filter(keep)
+    def step(rule: str, selects: str, keep_deals: np.ndarray, keep_records: np.ndarray) -> None:
+        nonlocal deals, records
         steps.append(
             FilterStep(
                 rule=rule,
                 selects="deals" if selects == "deals" else "records",
-                records_before=frame.height,
-                records_after=after.height,
-                deals_before=_deals(frame),
-                deals_after=_deals(after),
+                records_before=int(records.sum()),
+                records_after=int(keep_records.sum()),
+                deals_before=int(deals.sum()),
+                deals_after=int(keep_deals.sum()),
             )
         )
-        frame = after
+        deals, records = keep_deals, keep_records
+
+    def deal_step(rule: str, per_deal: np.ndarray) -> None:
+        kept = deals & per_deal
+        step(rule, "deals", kept, records & runs.spread(kept))
 
     for negate, rules in ((False, subset.where), (True, subset.where_not)):
         for column, values in rules.items():
-            kept = _matching_deals(log, column, values, negate)
             shown = ", ".join(v if v.strip() else NONE_VALUE for v in values)
-            step(
-                f"{column} {'!=' if negate else '='} {shown}",
-                frame["deal"].is_in(kept.implode()),
-                "deals",
-            )
+            rule = f"{column} {'!=' if negate else '='} {shown}"
+            deal_step(rule, _matching(log, runs, column, values, negate))
     if subset.start is not None or subset.end is not None:
-        rule, keep = _window(frame, subset)
-        step(rule, keep, "deals")
+        deal_step(*_window(log.frame, runs, subset))
     # patterns are checked against the whole log's stages: a typo is an error, a stage that
     # the deal rules happened to leave out is not
-    stages = log.frame["stage"].unique().drop_nulls().sort().to_list()
-    if subset.stages:
-        chosen = _stages_matching(subset.stages, stages, "--stages")
-        step("stages " + ", ".join(subset.stages), frame["stage"].is_in(chosen), "records")
-    if subset.exclude_stages:
-        dropped = _stages_matching(subset.exclude_stages, stages, "--exclude-stages")
-        rule = "without stages " + ", ".join(subset.exclude_stages)
-        step(rule, ~frame["stage"].is_in(dropped), "records")
+    stage = log.frame["stage"]
+    stages = stage.unique().drop_nulls().sort().to_list()
+    for option, patterns, keep in (
+        ("--stages", subset.stages, True),
+        ("--exclude-stages", subset.exclude_stages, False),
+    ):
+        if patterns:
+            hit = stage.is_in(_stages_matching(patterns, stages, option)).fill_null(False)
+            kept = records & (hit.to_numpy() == keep)
+            rule = ("stages " if keep else "without stages ") + ", ".join(patterns)
+            step(rule, "records", runs.any(kept), kept)
     report = log.report.model_copy(update={"filters": [*log.report.filters, *steps]})
-    out = log.derive(frame, report)
-    if all(s.selects == "deals" for s in steps) and (mask := log.first_records()) is not None:
-        # whole deals removed: the deals that remain still start where they started
-        keep_rows = log.frame["deal"].is_in(frame["deal"].unique().implode()).to_numpy()
-        out.remember_first_records(mask[keep_rows])
+    out = log.derive(log.frame.filter(pl.Series(records)), report)
+    # the first kept record of each deal starts it: remembered for the metrics
+    deal_of = runs.spread(np.arange(len(runs)))[records]
+    first = np.ones(len(deal_of), dtype=np.bool_)
+    first[1:] = deal_of[1:] != deal_of[:-1]
+    out.remember_first_records(first)
     return out
-
-
-def _deals(frame: pl.DataFrame) -> int:
-    return int(frame["deal"].n_unique()) if frame.height else 0
 
 
 def columns_of(log: DealLog) -> list[str]:
@@ -167,24 +205,12 @@ def columns_of(log: DealLog) -> list[str]:
     return [*FIELDS, *(c for c in extra if c not in FIELDS and c != "source_row")]
 
 
-def deal_values(log: DealLog, column: str, frame: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per deal of ``frame`` (default: the log's): ``deal`` and its ``value`` (text).
-
-    The value is the deal's first non-empty value of ``column`` in record order (the first
-    record's, unless that one is empty), stripped; None when every record's is empty. A field
-    name (:data:`FIELDS`) reads the frame, anything else the source's columns
-    (``log.attributes``); a name that is neither is a :class:`FilterError`.
-    """
-    frame = log.frame if frame is None else frame
+def _record_values(log: DealLog, column: str, frame: pl.DataFrame) -> pl.Series:
+    """Each record's value of ``column`` as text (a field's, or its source row's)."""
     attrs = log.attributes
     if column in FIELDS:
-        values = frame.select("deal", pl.col(column).cast(pl.String).alias("value"))
-    elif attrs is not None and column in attrs.columns and column != "source_row":
-        lookup = attrs.select("source_row", text_expr(column, attrs.schema[column]).alias("value"))
-        values = frame.select("deal", "source_row").join(
-            lookup, on="source_row", how="left", maintain_order="left"
-        )
-    else:
+        return frame[column].cast(pl.String)
+    if attrs is None or column not in attrs.columns or column == "source_row":
         known = columns_of(log)
         close = difflib.get_close_matches(column, known, n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -192,33 +218,64 @@ def deal_values(log: DealLog, column: str, frame: pl.DataFrame | None = None) ->
         raise FilterError(
             f"the log has no column {column!r}{hint}; columns: {', '.join(known)}{where}"
         )
-    value = pl.col("value").str.strip_chars()
-    return (
-        values.with_columns(pl.when(value != "").then(value).alias("value"))
-        .group_by("deal", maintain_order=True)
-        .agg(pl.col("value").drop_nulls().first())
+    text = attrs.select(text_expr(column, attrs.schema[column])).to_series()
+    rows = attrs["source_row"]
+    first = rows[0] if rows.len() else 0
+    if rows.len() and rows[-1] - first == rows.len() - 1 and rows.is_sorted():
+        return text.gather(frame["source_row"] - first)  # numbered in order: an index
+    lookup = pl.DataFrame({"source_row": rows, "value": text})
+    joined = frame.select("source_row").join(
+        lookup, on="source_row", how="left", maintain_order="left"
     )
+    return joined["value"]
 
 
-def _matching_deals(log: DealLog, column: str, values: list[str], negate: bool) -> pl.Series:
-    """The deals whose value of ``column`` is (or, ``negate``, is not) one of ``values``.
+def deal_values(log: DealLog, column: str, frame: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per deal of ``frame`` (default: the log's), in its order: ``deal`` and ``value``.
+
+    The value is the deal's first non-empty value of ``column`` in record order (the first
+    record's, unless that one is empty), stripped, as text; None when every record's is
+    empty. A field name (:data:`FIELDS`) reads the frame, anything else the source's columns
+    (``log.attributes``); a name that is neither is a :class:`FilterError`.
+    """
+    frame = log.frame if frame is None else frame
+    runs = DealRuns.of(log, frame)
+    return _per_deal(frame, runs, _record_values(log, column, frame))
+
+
+def _per_deal(frame: pl.DataFrame, runs: DealRuns, values: pl.Series) -> pl.DataFrame:
+    """Each run's first non-empty value (stripped) beside the run's deal id."""
+    text = values.str.strip_chars()
+    present = np.flatnonzero((text.str.len_bytes() > 0).fill_null(False).to_numpy())
+    starts = runs.starts
+    at = np.searchsorted(present, starts)
+    found = at < len(present)
+    pos = present[np.minimum(at, max(len(present) - 1, 0))] if len(present) else starts
+    found &= pos < starts + runs.lengths
+    picked = text.gather(np.where(found, pos, 0)) if len(text) else text
+    value = pl.select(pl.when(pl.lit(pl.Series(found))).then(pl.lit(picked))).to_series()
+    return pl.DataFrame({"deal": frame["deal"].gather(starts), "value": value})
+
+
+def _matching(
+    log: DealLog, runs: DealRuns, column: str, values: list[str], negate: bool
+) -> np.ndarray:
+    """Per deal: is its value of ``column`` (or, ``negate``, is it not) one of ``values``?
 
     An empty value or ``(none)`` matches deals without a value. A value no deal has is a
     :class:`FilterError` listing the column's values (a typo would otherwise keep nothing).
     """
-    per_deal = deal_values(log, column)
-    present = per_deal["value"].drop_nulls().unique().sort().to_list()
+    per_deal = _per_deal(log.frame, runs, _record_values(log, column, log.frame))["value"]
+    present = per_deal.drop_nulls().unique().sort().to_list()
     wanted = {v.strip() for v in values}
-    blank = bool(wanted & {"", NONE_VALUE})
     unknown = sorted(wanted - set(present) - {"", NONE_VALUE})
     if unknown:
         raise FilterError(_unknown_values(column, unknown, present))
-    match = pl.col("value").is_in(sorted(wanted)).fill_null(False)
-    if blank:
-        match = match | pl.col("value").is_null()
-    if negate:
-        match = ~match
-    return per_deal.filter(match)["deal"]
+    match = per_deal.is_in(sorted(wanted)).fill_null(False)
+    if wanted & {"", NONE_VALUE}:
+        match = match | per_deal.is_null()
+    hit: np.ndarray = match.to_numpy()
+    return ~hit if negate else hit
 
 
 def _unknown_values(column: str, unknown: list[str], present: list[str]) -> str:
@@ -254,19 +311,18 @@ def _bound(when: dt.date | dt.datetime, tz: str, *, end: bool) -> dt.datetime:
     return aware.astimezone(dt.UTC)  # the log's times are UTC
 
 
-def _window(frame: pl.DataFrame, subset: LogFilter) -> tuple[str, pl.Series]:
-    """The rule's text and the records of the deals that entered in the window."""
-    first = frame.group_by("deal").agg(pl.col("entered_at").min().alias("first"))
-    keep = pl.lit(True)
+def _window(frame: pl.DataFrame, runs: DealRuns, subset: LogFilter) -> tuple[str, np.ndarray]:
+    """The rule's text and, per deal, did it enter (its first record) in the window?"""
+    entered = frame["entered_at"].gather(runs.starts)  # records are in time order per deal
+    keep = pl.repeat(True, len(runs), eager=True)
     parts = []
     if subset.start is not None:
-        keep = keep & (pl.col("first") >= _bound(subset.start, subset.tz, end=False))
+        keep = keep & (entered >= _bound(subset.start, subset.tz, end=False))
         parts.append(f"from {subset.start}")
     if subset.end is not None:
         bound = _bound(subset.end, subset.tz, end=True)
         # a date's end is the next day's start, excluded; a time is included
         inclusive = isinstance(subset.end, dt.datetime)
-        keep = keep & ((pl.col("first") <= bound) if inclusive else (pl.col("first") < bound))
+        keep = keep & ((entered <= bound) if inclusive else (entered < bound))
         parts.append(f"to {subset.end}")
-    kept = first.filter(keep)["deal"]
-    return "entered " + " ".join(parts), frame["deal"].is_in(kept.implode())
+    return "entered " + " ".join(parts), keep.fill_null(False).to_numpy()
