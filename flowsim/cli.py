@@ -73,8 +73,8 @@ class LogSource:
     sheet: str | None
     stages: tuple[str, ...] = ()
     exclude_stages: tuple[str, ...] = ()
-    start: str | None = None
-    end: str | None = None
+    entered_from: str | None = None
+    entered_to: str | None = None
     where: tuple[str, ...] = ()
 
 
@@ -117,9 +117,11 @@ def _log_options(func: F) -> F:
             help="Drop the records of these stages: names or globs, comma-separated.",
         ),
         click.option(
-            "--from", "start", help="Keep deals that entered on or after this date (YYYY-MM-DD)."
+            "--from",
+            "entered_from",
+            help="Keep deals that entered on or after this date (YYYY-MM-DD).",
         ),
-        click.option("--to", "end", help="Keep deals that entered on or before this date."),
+        click.option("--to", "entered_to", help="Keep deals that entered on or before this date."),
         click.option(
             "--where",
             multiple=True,
@@ -675,6 +677,16 @@ def _read_log_or_exit(
     return deal_log
 
 
+def _history_or_none(history: str | None, source: LogSource) -> Any:
+    """The ``--history`` log, or None; filters without a history to filter are refused."""
+    if history:
+        return _read_log_or_exit(history, source)
+    rules = (source.where, source.stages, source.exclude_stages)
+    if any(rules) or source.entered_from or source.entered_to:
+        raise click.UsageError("--where, --from, --to and --stages filter --history: give it")
+    return None
+
+
 def _split_values(text: str) -> list[str]:
     """``a,b,"c, d"`` -> ``['a', 'b', 'c, d']`` (CSV quoting for values holding a comma)."""
     import csv
@@ -699,7 +711,10 @@ def _log_filter(source: LogSource) -> Any:
         target = where_not if negate else where
         target.setdefault(column, []).extend(_split_values(values) or [""])
     bounds: dict[str, Any] = {}
-    for key, text, hint in (("start", source.start, "--from"), ("end", source.end, "--to")):
+    for key, text, hint in (
+        ("start", source.entered_from, "--from"),
+        ("end", source.entered_to, "--to"),
+    ):
         if text is not None:
             try:
                 bounds[key] = parse_when(text)
@@ -1005,7 +1020,7 @@ def simulate(
             when = _parse_as_of(as_of, source.tz)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--as-of") from None
-    deal_log = _read_log_or_exit(history, source) if history else None
+    deal_log = _history_or_none(history, source)
     with _input_errors(history), _Progress(quiet) as progress:
         result = run_simulation(
             process,
@@ -1087,7 +1102,7 @@ def bottlenecks(
     from flowsim.sim.bottlenecks import overlay
 
     process = _load_or_exit(file)[0]
-    deal_log = _read_log_or_exit(history, source) if history else None
+    deal_log = _history_or_none(history, source)
     with _input_errors(history), _Progress(quiet) as progress:
         report, result = find(
             process,
@@ -1209,7 +1224,7 @@ def run_cmd(
 
     _load_or_exit(file)
     # the same reader and options (--map, --sql, --delimiter...) as every log command
-    deal_log = _read_log_or_exit(history, source) if history else None
+    deal_log = _history_or_none(history, source)
     with _input_errors(history), _Steps(quiet) as steps:
         report = build_report(
             file,

@@ -430,3 +430,35 @@ def test_values_with_a_comma_are_quoted(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert json.loads(out)["header"]["deals"] == 1
+
+
+def test_conformance_measures_the_deals_of_the_window() -> None:
+    """The simulated Chinese example (times in Shanghai): deals that entered from September."""
+    log = Path(__file__).resolve().parents[2] / "examples" / "history" / "b2b-cn-deals.csv"
+    flow = log.parents[1] / "b2b-cn.flow"
+    raw = pl.read_csv(log, comment_prefix="#", infer_schema=False)
+    first = raw.group_by("商机编号").agg(pl.col("进入时间").min())
+    expected = first.filter(pl.col("进入时间") >= "2025-09-01").height
+    code, out, err = cli(
+        "conformance",
+        str(log),
+        "--process",
+        str(flow),
+        "--tz",
+        "Asia/Shanghai",
+        "--from",
+        "2025-09-01",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    assert 0 < expected < first.height
+    assert json.loads(out)["deals"] == expected
+    assert f"kept {expected:,} of {first.height:,} deals" in err
+
+
+def test_filters_without_a_history_are_refused() -> None:
+    flow = Path(__file__).resolve().parents[2] / "examples" / "saas-en.flow"
+    code, _, err = cli("simulate", str(flow), "--stages", "contact")
+    assert code == 2
+    assert "filter --history" in err
