@@ -408,8 +408,10 @@ def metrics(
         as_of = _last_timestamp(frame)
     if by is None:
         return _measure(frame, log, process, funnel, as_of, survival)
-    from flowsim.history.subset import DealRuns
+    from flowsim.history.subset import DealRuns, in_order
 
+    log = in_order(log)
+    frame = log.frame
     runs = DealRuns.of(log)
     keys = _group_keys(log, runs, by)
     # one pass splits the records by group, each part in the log's order

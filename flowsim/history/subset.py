@@ -142,10 +142,21 @@ class DealRuns:
         return np.add.reduceat(per_record.astype(np.int64), self.starts) > 0
 
 
+def in_order(log: DealLog) -> DealLog:
+    """``log`` itself when its records are grouped by deal (as imported), else sorted so.
+
+    A log built by hand may come in any order; runs of records need the deals together.
+    """
+    if log.first_records() is not None or log.frame["deal"].is_sorted():
+        return log
+    return log.derive(log.frame.sort(["deal", "entered_at", "source_row"], maintain_order=True))
+
+
 def apply_filter(log: DealLog, subset: LogFilter) -> DealLog:
     """The part of ``log`` that ``subset`` keeps, with each rule's effect in its report."""
     if subset.is_empty():
         return log
+    log = in_order(log)
     runs = DealRuns.of(log)
     deals = np.ones(len(runs), dtype=np.bool_)  # the deals kept so far
     records = np.ones(log.frame.height, dtype=np.bool_)  # and their records
@@ -238,7 +249,11 @@ def deal_values(log: DealLog, column: str, frame: pl.DataFrame | None = None) ->
     empty. A field name (:data:`FIELDS`) reads the frame, anything else the source's columns
     (``log.attributes``); a name that is neither is a :class:`FilterError`.
     """
-    frame = log.frame if frame is None else frame
+    if frame is None:
+        log = in_order(log)
+        frame = log.frame
+    elif not frame["deal"].is_sorted():
+        raise ValueError("deal_values needs a frame grouped by deal (sorted as a DealLog)")
     runs = DealRuns.of(log, frame)
     return _per_deal(frame, runs, _record_values(log, column, frame))
 

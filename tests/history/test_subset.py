@@ -157,6 +157,13 @@ def test_a_log_without_source_columns_says_so(tiny: DealLog) -> None:
     assert deals_of(bare.filter(where={"owner": ["ann"]})) == ["d1", "d3"]
 
 
+def test_a_log_built_in_any_order_is_grouped_by_deal_first(tiny: DealLog) -> None:
+    shuffled = DealLog(tiny.frame.reverse(), tiny.report, attributes=tiny.attributes)
+    assert deals_of(shuffled.filter(where={"product": ["MG"]})) == ["d2"]
+    assert deals_of(shuffled.filter(end=dt.date(2024, 1, 31))) == ["d1", "d2"]
+    assert breakdown(shuffled, "product") == breakdown(tiny, "product")
+
+
 def test_read_log_takes_the_same_filter(tmp_path: Path, tiny: DealLog) -> None:
     path = tmp_path / "deals.csv"
     path.write_text(TINY, encoding="utf-8")
@@ -462,3 +469,17 @@ def test_filters_without_a_history_are_refused() -> None:
     code, _, err = cli("simulate", str(flow), "--stages", "contact")
     assert code == 2
     assert "filter --history" in err
+
+
+@needs_data
+def test_typed_sources_give_the_same_table(tmp_path: Path, maven: DealLog) -> None:
+    """Maven as Parquet with typed columns (dates, integers): the same groups as the CSV."""
+    parquet = tmp_path / "sales_pipeline.parquet"
+    pl.read_csv(MAVEN, try_parse_dates=True).write_parquet(parquet)
+    typed = read_log(parquet)
+    assert typed.attributes is not None and typed.attributes["close_value"].dtype.is_integer()
+    assert breakdown(typed, "product").groups == breakdown(maven, "product").groups
+    raw = pl.read_csv(MAVEN, infer_schema=False)
+    zero = raw.filter(pl.col("close_value") == "0").height  # typed 0, text "0": one value
+    assert typed.filter(where={"close_value": ["0"]}).deals == zero
+    assert maven.filter(where={"close_value": ["0"]}).deals == zero
