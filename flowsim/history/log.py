@@ -112,8 +112,9 @@ class DealLog:
     typed for Parquet, Excel and SQL; a joined table's columns too), one row per source row,
     keyed by the Int64 column ``source_row`` (the frame's ``source_row``), so a deal's
     ``product`` or ``origin`` can be looked up for ``--where`` and ``--by``
-    (:mod:`flowsim.history.subset`). None when the source has no such table (XES, a
-    simulation's log). Keeping it costs no copy: the frame's columns are the read ones.
+    (:mod:`flowsim.history.subset`); for XES one row per event with its trace's attributes
+    as ``case:<key>`` columns. None when the source has none (a simulation's log). A table's
+    columns are kept without a copy: they are the read ones.
     """
 
     def __init__(

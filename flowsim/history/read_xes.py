@@ -151,7 +151,21 @@ def read_xes(
             )
         )
     report.problems_omitted += max(0, len(warnings) - 200)
-    return build_log(raw, labels, report, tz=tz, lenient=lenient, stage_aliases=m.stage_aliases)
+    log = build_log(raw, labels, report, tz=tz, lenient=lenient, stage_aliases=m.stage_aliases)
+    log.attributes = _case_attributes(scan)
+    return log
+
+
+def _case_attributes(scan: Scan) -> pl.DataFrame:
+    """Every trace attribute as a column ``case:<key>`` (pm4py's naming), one row per event
+    (``source_row`` = the event number, a record's first event), for ``--where``/``--by``."""
+    rows = scan.events.select(pl.col("event").alias("source_row"), "trace")
+    found = scan.trace_attributes
+    if found.height == 0:
+        return rows.drop("trace")
+    wide = found.pivot(on="key", index="trace", values="value")
+    wide = wide.rename({c: f"case:{c}" for c in wide.columns if c != "trace"})
+    return rows.join(wide, on="trace", how="left", maintain_order="left").drop("trace")
 
 
 _UNPAIRED = {

@@ -32,7 +32,14 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from flowsim.history.xes_scan import EVENT_SCHEMA, TRACE_SCHEMA, Keys, Scan, is_named
+from flowsim.history.xes_scan import (
+    EVENT_SCHEMA,
+    TRACE_SCHEMA,
+    Keys,
+    Scan,
+    is_named,
+    tidy_trace_attributes,
+)
 
 CHUNK = 16 << 20
 _WS = " \t\r\n"
@@ -388,11 +395,8 @@ def _content(
     ev_attrs = _in_order(
         _decoded(attrs.filter(pl.Series(of_event))).filter(pl.col("key").is_in(event_keys))
     )
-    tr_attrs = _in_order(
-        _decoded(attrs.filter(pl.Series(of_trace))).filter(
-            pl.col("key").is_in([keys.deal, *keys.amount])
-        )
-    )
+    # every trace attribute: the fields are picked by _pivot, all are the case attributes
+    tr_attrs = _in_order(_decoded(attrs.filter(pl.Series(of_trace))))
     return (
         events,
         ev_attrs.select(
@@ -453,6 +457,7 @@ def _assemble(
     return Scan(
         events=events.select(*(pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items())).sort("event"),
         traces=traces.select(*(pl.col(c).cast(t) for c, t in TRACE_SCHEMA.items())).sort("trace"),
+        trace_attributes=tidy_trace_attributes(tr_attrs.select("trace", "key", "value")),
     )
 
 

@@ -15,12 +15,14 @@ Which XML elements count (both scanners):
   element without ``value``, such as a ``<list>``, gives an empty value); nested attributes
   (XES meta-attributes, list items) are not the event's;
 - a key given twice on one event or trace: the later one wins;
-- the amount is the first of the amount keys that the event has (else the trace's).
+- the amount is the first of the amount keys that the event has (else the trace's);
+- every attribute of a trace is also kept as (trace, key, value) (``Scan.trace_attributes``),
+  the case attributes a deal can be selected or grouped by.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 from xml.parsers.expat import ParserCreate
 
@@ -41,6 +43,25 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     "deal": pl.String(),
     "amount": pl.String(),
 }
+#: every attribute of every trace (the case attributes: ``--where``/``--by`` read them)
+TRACE_ATTRIBUTE_SCHEMA: dict[str, pl.DataType] = {
+    "trace": pl.Int64(),
+    "key": pl.String(),
+    "value": pl.String(),
+}
+
+
+def tidy_trace_attributes(frame: pl.DataFrame) -> pl.DataFrame:
+    """(trace, key, value) rows in document order as both scanners give them: keyless
+    elements out, a missing value empty, the last value of a repeated key, sorted by
+    (trace, key)."""
+    return (
+        frame.filter(pl.col("key").is_not_null())
+        .with_columns(pl.col("value").fill_null(""))
+        .unique(subset=["trace", "key"], keep="last", maintain_order=True)
+        .sort("trace", "key")
+        .select(*(pl.col(c).cast(t) for c, t in TRACE_ATTRIBUTE_SCHEMA.items()))
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,9 @@ class Scan:
 
     events: pl.DataFrame
     traces: pl.DataFrame
+    trace_attributes: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=TRACE_ATTRIBUTE_SCHEMA)
+    )
 
 
 def is_named(name: str, local: str) -> bool:
@@ -87,6 +111,7 @@ class _Expat:
         self.trace_attrs: dict[str | None, str | None] = {}
         self.events: list[tuple[object, ...]] = []
         self.trace_rows: list[tuple[object, ...]] = []
+        self.trace_attr_rows: list[tuple[object, ...]] = []
         self.parser = ParserCreate()
         self.parser.buffer_text = False
         self.parser.StartElementHandler = self.start
@@ -138,12 +163,16 @@ class _Expat:
             t = self.trace_attrs
             amount = next((t[key] for key in self.keys.amount if key in t), None)
             self.trace_rows.append((self.trace_no, t.get(self.keys.deal), amount))
+            self.trace_attr_rows += [(self.trace_no, key, value) for key, value in t.items()]
             self.trace_no = None
 
     def scan(self) -> Scan:
         return Scan(
             events=pl.DataFrame(self.events, schema=EVENT_SCHEMA, orient="row"),
             traces=pl.DataFrame(self.trace_rows, schema=TRACE_SCHEMA, orient="row"),
+            trace_attributes=tidy_trace_attributes(
+                pl.DataFrame(self.trace_attr_rows, schema=TRACE_ATTRIBUTE_SCHEMA, orient="row")
+            ),
         )
 
 

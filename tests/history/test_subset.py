@@ -343,6 +343,24 @@ def test_bpic_application_events_only() -> None:
     assert _measured(only_a) == _measured(prefiltered)
 
 
+@needs_data
+def test_bpic_by_a_case_attribute() -> None:
+    """XES case attributes are columns ``case:<key>``: loans by the amount applied for,
+    counted in the XES text (each trace's attributes come before its first event)."""
+    text = gzip.decompress(BPIC.read_bytes())
+    heads = [t.split(b"<event", 1)[0] for t in text.split(b"<trace>")[1:]]
+    amounts = [re.search(rb'key="AMOUNT_REQ" value="([^"]*)"', h) for h in heads]
+    wanted = [m.group(1).decode() for m in amounts if m is not None]
+    assert len(heads) == len(wanted) == 13_087
+    log = read_log(BPIC)
+    assert log.filter(where={"case:AMOUNT_REQ": ["5000"]}).deals == wanted.count("5000")
+    table = breakdown(log, "case:AMOUNT_REQ")
+    top = table.groups[0]
+    most = min(set(wanted), key=lambda v: (-wanted.count(v), v))  # ties: by name
+    assert (top.group, top.deals) == (most, wanted.count(most))
+    assert sum(r.deals for r in table.groups) == 13_087
+
+
 # ---- the CLI, end to end -------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ def assert_same(data: bytes, keys: Keys = KEYS) -> Scan:
     assert fast is not None, "the fast scanner should vouch for this file"
     assert_frame_equal(fast.events, slow.events)
     assert_frame_equal(fast.traces, slow.traces)
+    assert_frame_equal(fast.trace_attributes, slow.trace_attributes)
     return fast
 
 
@@ -71,6 +72,7 @@ def test_bpic2012_in_small_blocks_equals_one_block(monkeypatch: pytest.MonkeyPat
     assert whole is not None and blocks is not None
     assert_frame_equal(whole.events, blocks.events)
     assert_frame_equal(whole.traces, blocks.traces)
+    assert_frame_equal(whole.trace_attributes, blocks.trace_attributes)
     assert_frame_equal(blocks.events, scan_expat(io.BytesIO(raw), KEYS).events)
 
 
@@ -131,6 +133,12 @@ def test_features_read_the_same() -> None:
         {"trace": 1, "deal": "d&1", "amount": "1500"},
         {"trace": 2, "deal": None, "amount": None},
         {"trace": 3, "deal": "late trace name", "amount": None},
+    ]
+    # every case attribute, for --where/--by: the trace's own, not its events'
+    assert scan.trace_attributes.rows() == [
+        (1, "AMOUNT_REQ", "1500"),
+        (1, "concept:name", "d&1"),
+        (3, "concept:name", "late trace name"),
     ]
 
 
@@ -303,6 +311,7 @@ def test_random_documents_read_the_same(data: bytes) -> None:
     assert fast is not None  # everything else the generator writes is a layout it reads
     assert_frame_equal(fast.events, slow.events)
     assert_frame_equal(fast.traces, slow.traces)
+    assert_frame_equal(fast.trace_attributes, slow.trace_attributes)
 
 
 @settings(max_examples=40, deadline=None)
@@ -315,6 +324,7 @@ def test_random_documents_in_tiny_blocks(data: bytes) -> None:
     if fast is not None:
         assert_frame_equal(fast.events, slow.events)
         assert_frame_equal(fast.traces, slow.traces)
+        assert_frame_equal(fast.trace_attributes, slow.trace_attributes)
 
 
 # ---- property: vectorised lifecycle pairing == the event-by-event rule ------------------------
