@@ -232,8 +232,10 @@ def _record_values(log: DealLog, column: str, frame: pl.DataFrame) -> pl.Series:
     text = attrs.select(text_expr(column, attrs.schema[column])).to_series()
     rows = attrs["source_row"]
     first = rows[0] if rows.len() else 0
-    if rows.len() and rows[-1] - first == rows.len() - 1 and rows.is_sorted():
-        return text.gather(frame["source_row"] - first)  # numbered in order: an index
+    at = frame["source_row"] - first
+    numbered = rows.len() and rows[-1] - first == rows.len() - 1 and rows.is_sorted()
+    if numbered and (at.len() == 0 or (at.min() >= 0 and at.max() < rows.len())):  # type: ignore[operator]
+        return text.gather(at)  # rows numbered in order: the number is an index
     lookup = pl.DataFrame({"source_row": rows, "value": text})
     joined = frame.select("source_row").join(
         lookup, on="source_row", how="left", maintain_order="left"
