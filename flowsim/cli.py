@@ -76,6 +76,7 @@ class LogSource:
     entered_from: str | None = None
     entered_to: str | None = None
     where: tuple[str, ...] = ()
+    idle_lost: str | None = None
 
 
 _LOG_FIELDS = tuple(LogSource.__dataclass_fields__)
@@ -127,6 +128,13 @@ def _log_options(func: F) -> F:
             multiple=True,
             help="Keep deals whose COLUMN (any column of the source) is one of the values: "
             "'product=GTXPro,GTK 500'; 'COLUMN!=VALUES' drops them. Repeatable (all must hold).",
+        ),
+        click.option(
+            "--idle-lost",
+            "idle_lost",
+            metavar="DURATION",
+            help="A deal open with no activity for this long is lost: 90d, 12w (the idle rule; "
+            "a process's `idle` outcome states it too).",
         ),
     ]
 
@@ -521,7 +529,7 @@ def metrics(
 
     if by is not None and fmt == "overlay":
         raise click.BadParameter("an overlay is one picture: drop --by", param_hint="--format")
-    deal_log = _read_log_or_exit(log, source, check)
+    deal_log = _read_log_or_exit(log, source, check, process)
     if by is not None:
         _emit_breakdown(deal_log, by, process, funnel, when, fmt, output)
         return
@@ -595,7 +603,7 @@ def conformance(
     from flowsim.history.conformance import conformance_table
 
     process = _load_or_exit(flow)[0]
-    deal_log = _read_log_or_exit(log, source)
+    deal_log = _read_log_or_exit(log, source, process=process)
     report = replay(deal_log, process, confidence=confidence)
     if fmt == "json":
         _emit(report.to_json() + "\n", output)
@@ -628,13 +636,17 @@ def _exit_on_log_error(err: Any) -> None:
 
 
 def _read_log_or_exit(
-    log: str | None, source: LogSource, check: Callable[[Any, Any], Any] | None = None
+    log: str | None,
+    source: LogSource,
+    check: Callable[[Any, Any], Any] | None = None,
+    process: Process | None = None,
 ) -> Any:
     """Read the log (exit 1 with every problem when it cannot be read).
 
     ``check(deal_log, mapping)`` runs before the skipped rows are listed: a command's own
     checks (``metrics --process``: unknown stages, events after the close), which may refuse
-    the log with a ``LogError`` or, lenient, return it with more rows skipped.
+    the log with a ``LogError`` or, lenient, return it with more rows skipped. The idle rule
+    (``--idle-lost``, or the ``process``'s ``idle`` outcome) applies last.
     """
     from flowsim.history import LogError, Mapping, read_log
 
@@ -674,16 +686,45 @@ def _read_log_or_exit(
     except TypeError as err:  # an option this reader does not take (e.g. --encoding for XES)
         raise click.UsageError(str(err)) from None
     _list_skipped(deal_log.report)
+    return _apply_idle(deal_log, source, process)
+
+
+def _apply_idle(deal_log: Any, source: LogSource, process: Process | None) -> Any:
+    """The idle rule of ``--idle-lost`` or of the process's ``idle`` outcome, with a note.
+
+    With a process, the deals it closes take the process's idle outcome; a process without
+    one cannot name where ``--idle-lost`` deals end (a usage error with the fix).
+    """
+    from flowsim.history.idle import apply_idle_rule
+
+    hours = _hours(source.idle_lost, "--idle-lost")
+    quiet = process.idle_outcome if process is not None else None
+    if hours is None and quiet is not None:
+        hours = quiet.idle
+    if hours is None:
+        return deal_log
+    if process is not None and quiet is None:
+        raise click.UsageError(
+            "--idle-lost needs an outcome for the deals that go quiet: add "
+            f"`idle {source.idle_lost}` to a lost outcome of {process.name!r}"
+        )
+    if hours <= 0:
+        raise click.BadParameter("an idle time must be greater than 0", param_hint="--idle-lost")
+    stage = (quiet.label or quiet.id) if quiet is not None else None
+    deal_log, rule = apply_idle_rule(deal_log, hours, stage=stage)
+    click.echo(f"flowsim: note: {rule.note()}", err=True)
     return deal_log
 
 
-def _history_or_none(history: str | None, source: LogSource) -> Any:
+def _history_or_none(history: str | None, source: LogSource, process: Process | None = None) -> Any:
     """The ``--history`` log, or None; filters without a history to filter are refused."""
     if history:
-        return _read_log_or_exit(history, source)
+        return _read_log_or_exit(history, source, process=process)
     rules = (source.where, source.stages, source.exclude_stages)
     if any(rules) or source.entered_from or source.entered_to:
         raise click.UsageError("--where, --from, --to and --stages filter --history: give it")
+    if source.idle_lost:
+        raise click.UsageError("--idle-lost applies to --history: give it")
     return None
 
 
@@ -1020,7 +1061,7 @@ def simulate(
             when = _parse_as_of(as_of, source.tz)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--as-of") from None
-    deal_log = _history_or_none(history, source)
+    deal_log = _history_or_none(history, source, process)
     with _input_errors(history), _Progress(quiet) as progress:
         result = run_simulation(
             process,
@@ -1102,7 +1143,7 @@ def bottlenecks(
     from flowsim.sim.bottlenecks import overlay
 
     process = _load_or_exit(file)[0]
-    deal_log = _history_or_none(history, source)
+    deal_log = _history_or_none(history, source, process)
     with _input_errors(history), _Progress(quiet) as progress:
         report, result = find(
             process,
@@ -1165,7 +1206,7 @@ def fidelity(
     from flowsim.sim.fidelity import fidelity as measure
 
     process = _load_or_exit(file)[0]
-    deal_log = _read_log_or_exit(history, source)
+    deal_log = _read_log_or_exit(history, source, process=process)
     try:
         if discovered:
             train, _ = chronological_split(deal_log, train_share)
@@ -1222,9 +1263,9 @@ def run_cmd(
     """The whole job: check, render, measure, simulate, find bottlenecks, forecast, report."""
     from flowsim.report.build import build_report
 
-    _load_or_exit(file)
+    process = _load_or_exit(file)[0]
     # the same reader and options (--map, --sql, --delimiter...) as every log command
-    deal_log = _history_or_none(history, source)
+    deal_log = _history_or_none(history, source, process)
     with _input_errors(history), _Steps(quiet) as steps:
         report = build_report(
             file,
@@ -1322,7 +1363,7 @@ def forecast(
         when = _parse_as_of(as_of, source.tz) if as_of is not None else None
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--as-of") from None
-    deal_log = _read_log_or_exit(history, source)
+    deal_log = _read_log_or_exit(history, source, process=process)
     try:
         end = last_event(deal_log)
     except ValueError as err:

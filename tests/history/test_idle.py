@@ -87,3 +87,42 @@ def test_olist_leads_that_go_quiet_are_lost() -> None:
     assert rule.closed == quiet
     m = metrics(idle)
     assert (m.header.won, m.header.lost, m.header.open) == (841, quiet, 7999 - 841 - quiet)
+
+
+# --- one rule on every command: the CLI ------------------------------------------------------
+
+
+def test_cli_discover_writes_the_rule_and_every_command_applies_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flowsim.cli import main
+
+    runner = CliRunner()
+    flow = tmp_path / "olist.flow"
+    found = runner.invoke(
+        main, ["discover", str(OLIST), "--lenient", "--idle-lost", "90d", "-o", str(flow)]
+    )
+    assert found.exit_code == 0, found.output
+    text = flow.read_text(encoding="utf-8")
+    assert 'outcome lost_idle_90d "Lost (idle 90d)" { idle 90d }' in text
+    assert "MQL -> won 10.5%" in text
+    # the model's rule applies to its history without the option: 841 won, the rest lost
+    measured = runner.invoke(main, ["metrics", str(OLIST), "--lenient", "--process", str(flow)])
+    assert measured.exit_code == 0, measured.output
+    assert "won 841, lost 7,158, open 0" in measured.output
+    assert "idle rule: 7158 open deal(s) with no activity for 90d are lost" in measured.output
+    checked = runner.invoke(
+        main, ["conformance", str(OLIST), "--lenient", "--process", str(flow), "--format", "json"]
+    )
+    assert checked.exit_code == 0, checked.output
+    # a model without an idle outcome cannot say where quiet deals end
+    plain = tmp_path / "plain.flow"
+    plain.write_text("stage MQL\noutcome won\nMQL -> won\n", encoding="utf-8")
+    refused = runner.invoke(
+        main,
+        ["metrics", str(OLIST), "--lenient", "--process", str(plain), "--idle-lost", "90d"],
+    )
+    assert refused.exit_code == 2
+    assert "add `idle 90d` to a lost outcome" in refused.output
+    bad = runner.invoke(main, ["metrics", str(OLIST), "--lenient", "--idle-lost", "soon"])
+    assert bad.exit_code == 2 and "is not a duration" in bad.output
