@@ -60,6 +60,7 @@ from flowsim.model import (
 
 __all__ = [
     "MAX_KS",
+    "MAX_TAIL",
     "MIN_FIT_SAMPLES",
     "ArrivalProfile",
     "Discovery",
@@ -67,6 +68,7 @@ __all__ = [
     "arrival_profile",
     "discover",
     "fit_duration",
+    "km_weights",
     "slug",
 ]
 
@@ -76,6 +78,9 @@ AIC_TIE = 2.0
 MIN_FIT_SAMPLES = 30
 #: The best fit's Kolmogorov–Smirnov distance above this: empirical instead.
 MAX_KS = 0.1
+#: A fit whose 99th percentile is beyond this many times the longest stay seen invents stays
+#: the history never had (a heavy tail): the stays are resampled instead.
+MAX_TAIL = 2.0
 #: Values an empirical distribution keeps when there are more observations (quantiles).
 EMPIRICAL_POINTS = 20
 #: Points of the empirical CDF the KS distance is evaluated at (order statistics).
@@ -349,9 +354,14 @@ def _cdf(family: Family, params: tuple[float, float], x: float) -> float:
     return _gammainc(k, x / theta)
 
 
-def _ks(family: Family, params: tuple[float, float], values: np.ndarray) -> float:
-    """Kolmogorov–Smirnov distance, evaluated at up to KS_POINTS order statistics."""
-    x = np.sort(values)
+def _ks(
+    family: Family, params: tuple[float, float], values: np.ndarray, weights: np.ndarray
+) -> float:
+    """Kolmogorov–Smirnov distance to the (weighted) ECDF, at up to KS_POINTS order statistics.
+
+    ``values`` sorted, ``weights`` theirs, summing to 1.
+    """
+    x, cum = values, np.concatenate(([0.0], np.cumsum(weights)))
     n = len(x)
     idx = np.unique(np.linspace(0, n - 1, min(n, KS_POINTS)).round().astype(int))
     worst = 0.0
@@ -360,7 +370,7 @@ def _ks(family: Family, params: tuple[float, float], values: np.ndarray) -> floa
         j = int(np.searchsorted(x, x[i], side="right"))
         lo = int(np.searchsorted(x, x[i], side="left"))
         f = _cdf(family, params, float(x[i]))
-        worst = max(worst, abs(f - j / n), abs(f - lo / n))
+        worst = max(worst, abs(f - cum[j]), abs(f - cum[lo]))
     return worst
 
 
@@ -386,10 +396,16 @@ def _to_model(family: Family, params: tuple[float, float]) -> Distribution | Non
     return cls(mean=nice_mean, sd=nice_sd)
 
 
-def _empirical(values: np.ndarray) -> Distribution | None:
-    x = np.sort(values)
+def _empirical(values: np.ndarray, weights: np.ndarray) -> Distribution | None:
+    """The values (sorted, with weights summing to 1), or that many midpoint quantiles."""
+    x = values
     if len(x) > EMPIRICAL_POINTS:
-        x = np.quantile(x, (np.arange(EMPIRICAL_POINTS) + 0.5) / EMPIRICAL_POINTS)
+        cum = np.cumsum(weights)
+        probs = (np.arange(EMPIRICAL_POINTS) + 0.5) / EMPIRICAL_POINTS
+        if np.allclose(weights, weights[0]):
+            x = np.quantile(x, probs)
+        else:
+            x = x[np.minimum(np.searchsorted(cum, probs), len(x) - 1)]
     kept = tuple(nice_hours(float(v)) for v in x)
     if not any(kept):
         return None
@@ -398,7 +414,68 @@ def _empirical(values: np.ndarray) -> Distribution | None:
     return Empirical(values=kept)
 
 
-def fit_duration(values: np.ndarray | list[float]) -> Fit:
+def km_weights(durations: np.ndarray, censored: np.ndarray) -> np.ndarray:
+    """Weights of the exits ``durations`` that make their distribution censoring-aware.
+
+    Kaplan–Meier: each exit at ``t`` weighs ``S(t-) / n(t)`` (``n``: visits still in the stage
+    at ``t``, censored ones included until their time), normalised to sum to 1. A deal still
+    open after 30 days lowers the weight of no exit before 30 days and shares in every later
+    one: without it, the long stays of open deals vanish and the stage looks faster than it is.
+
+    Examples
+    --------
+    >>> km_weights(np.array([1.0, 2.0, 3.0]), np.array([]))
+    array([0.33333333, 0.33333333, 0.33333333])
+    >>> km_weights(np.array([1.0, 3.0]), np.array([2.0]))  # the open deal shares in t=3
+    array([0.33333333, 0.66666667])
+    """
+    n = len(durations)
+    if len(censored) == 0:
+        return np.full(n, 1 / n) if n else np.zeros(0)
+    times = np.concatenate((durations, censored))
+    event = np.concatenate((np.ones(n, bool), np.zeros(len(censored), bool)))
+    order = np.lexsort((~event, times))  # by time, exits before censorings at a tie
+    at_risk = len(times) - np.arange(len(times))
+    factor = np.where(event[order], 1 - 1 / at_risk, 1.0)
+    before = np.concatenate(([1.0], np.cumprod(factor)[:-1]))
+    jump = np.where(event[order], before / at_risk, 0.0)
+    weights = np.empty(len(times))
+    weights[order] = jump
+    out = weights[:n]
+    total = out.sum()
+    return out / total if total > 0 else np.full(n, 1 / n)
+
+
+def _weighted_fits(
+    pos: np.ndarray, w: np.ndarray
+) -> tuple[dict[Family, tuple[float, float]], dict[str, float]]:
+    """ML parameters and AIC of each family on the positive values ``pos`` (weights sum 1).
+
+    With equal weights these are the usual maximum-likelihood fits; Kaplan–Meier weights
+    make them the fits of the censoring-aware distribution.
+    """
+    m = len(pos)
+    logs = np.log(pos)
+    mean = float(w @ pos)
+    mlog = float(w @ logs)
+    params: dict[Family, tuple[float, float]] = {"exponential": (mean, 0.0)}
+    aic: dict[str, float] = {"exponential": 2 - 2 * m * (-math.log(mean) - 1)}
+    sigma = math.sqrt(max(0.0, float(w @ (logs - mlog) ** 2)))
+    if sigma > 0:
+        params["lognormal"] = (mlog, sigma)
+        ll = m * (-mlog - math.log(sigma) - math.log(2 * math.pi) / 2 - 0.5)
+        aic["lognormal"] = 4 - 2 * ll
+    s = math.log(mean) - mlog
+    if s > 0:
+        k = _gamma_shape(s)
+        theta = mean / k
+        params["gamma"] = (k, theta)
+        ll = m * ((k - 1) * mlog - mean / theta - k * math.log(theta) - math.lgamma(k))
+        aic["gamma"] = 4 - 2 * ll
+    return params, aic
+
+
+def fit_duration(values: np.ndarray | list[float], weights: np.ndarray | None = None) -> Fit:
     """Summarise durations (hours) as the distribution a ``.flow`` file would state.
 
     Exponential, lognormal and gamma are fitted by maximum likelihood on the values above 0
@@ -406,43 +483,52 @@ def fit_duration(values: np.ndarray | list[float]) -> Fit:
     :data:`MIN_FIT_SAMPLES` values or its Kolmogorov–Smirnov distance to all the values
     (zeros included) exceeds :data:`MAX_KS`: then the values are resampled (``empirical``;
     above :data:`EMPIRICAL_POINTS` values, that many midpoint quantiles). Equal values give
-    ``fixed``; all zero (or none) gives no distribution.
+    ``fixed``; all zero (or none) gives no distribution. A fit whose 99th percentile is
+    beyond :data:`MAX_TAIL` times the longest value is a heavy tail the data does not show:
+    empirical too. ``weights`` (e.g.
+    :func:`km_weights`, for stays of deals still open) weigh the values in every step.
     """
     x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+    keep = np.isfinite(x)
+    x, w = x[keep], w[keep]
     n = len(x)
     if n == 0 or not (x > 0).any():
         return Fit(None, n, "none", reason="no duration above 0")
     if np.all(x == x[0]):
         return Fit(Fixed(value=nice_hours(float(x[0]))), n, "fixed", reason="all equal")
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order] / w.sum()
     if n < MIN_FIT_SAMPLES:
-        return Fit(_empirical(x), n, "empirical", reason=f"n = {n} < {MIN_FIT_SAMPLES}")
-    pos = x[x > 0]
-    m = len(pos)
-    logs = np.log(pos)
-    mean = float(pos.mean())
-    sum_logs = float(logs.sum())
-    params: dict[Family, tuple[float, float]] = {"exponential": (mean, 0.0)}
-    aic: dict[str, float] = {"exponential": 2 - 2 * (-m * math.log(mean) - m)}
-    mu, sigma = float(logs.mean()), float(logs.std())
-    if sigma > 0:
-        params["lognormal"] = (mu, sigma)
-        ll = -sum_logs - m * math.log(sigma) - m / 2 * math.log(2 * math.pi) - m / 2
-        aic["lognormal"] = 4 - 2 * ll
-    s = math.log(mean) - float(logs.mean())
-    if s > 0:
-        k = _gamma_shape(s)
-        theta = mean / k
-        params["gamma"] = (k, theta)
-        ll = (k - 1) * sum_logs - m * mean / theta - m * k * math.log(theta) - m * math.lgamma(k)
-        aic["gamma"] = 4 - 2 * ll
+        return Fit(_empirical(x, w), n, "empirical", reason=f"n = {n} < {MIN_FIT_SAMPLES}")
+    pos = x > 0
+    params, aic = _weighted_fits(x[pos], w[pos] / w[pos].sum())
     best: Family = min(params, key=lambda f: aic[f])
     if aic["exponential"] - aic[best] <= AIC_TIE:
         best = "exponential"  # as good within the AIC's resolution, with one parameter less
-    ks = _ks(best, params[best], x)
+    ks = _ks(best, params[best], x, w)
     if ks > MAX_KS:
-        return Fit(_empirical(x), n, "empirical", aic, ks, f"best fit {best} is poor (KS {ks:.2f})")
+        why = f"best fit {best} is poor (KS {ks:.2f})"
+        return Fit(_empirical(x, w), n, "empirical", aic, ks, why)
+    tail = _p99(best, params[best])
+    if tail > MAX_TAIL * float(x[-1]):
+        why = (
+            f"best fit {best} has a heavy tail (p99 {tail:.3g} h, longer than {MAX_TAIL:g} x "
+            f"the longest stay seen, {float(x[-1]):.3g} h)"
+        )
+        return Fit(_empirical(x, w), n, "empirical", aic, ks, why)
     return Fit(_to_model(best, params[best]), n, best, aic, ks, "lowest AIC")
+
+
+def _p99(family: Family, params: tuple[float, float]) -> float:
+    """The 99th percentile of a fitted family (gamma: the Wilson–Hilferty approximation)."""
+    z = 2.3263478740408408
+    if family == "exponential":
+        return params[0] * math.log(100)
+    if family == "lognormal":
+        return math.exp(params[0] + z * params[1])
+    k, theta = params
+    return k * theta * max(0.0, 1 - 1 / (9 * k) + z * math.sqrt(1 / (9 * k))) ** 3
 
 
 # ---- discovery -------------------------------------------------------------------------------
@@ -460,12 +546,21 @@ def _process_name(log: DealLog) -> str:
     return name or "discovered"
 
 
-def _durations(frame: pl.DataFrame) -> dict[str, dict[str, np.ndarray]]:
-    """Per stage: closed-visit dwell, and waiting/working where start times exist (hours)."""
+def _durations(frame: pl.DataFrame, as_of: datetime | None) -> dict[str, dict[str, np.ndarray]]:
+    """Per stage: closed-visit dwell, waiting/working where start times exist, and the stays
+    of deals still in it (``open``: entered → ``as_of``), all in hours."""
     hours = 1 / US_PER_HOUR
+    end = pl.lit(as_of, dtype=pl.Datetime("us", "UTC")) if as_of is not None else None
     rec = frame.with_columns(
         pl.col("entered_at").shift(-1).over("deal").alias("next_at"),
     ).with_columns(
+        (
+            pl.when(pl.col("next_at").is_null() & pl.col("left_at").is_null())
+            .then((end - pl.col("entered_at")).dt.total_microseconds() * hours)
+            .otherwise(None)
+            if end is not None
+            else pl.lit(None, pl.Float64)
+        ).alias("open"),
         (
             (pl.coalesce("left_at", "next_at") - pl.col("entered_at")).dt.total_microseconds()
             * hours
@@ -481,7 +576,7 @@ def _durations(frame: pl.DataFrame) -> dict[str, dict[str, np.ndarray]]:
     for key, part in rec.partition_by("stage", as_dict=True).items():
         out[str(key[0])] = {
             c: part[c].drop_nulls().to_numpy().astype(float)
-            for c in ("dwell", "waiting", "working")
+            for c in ("dwell", "waiting", "working", "open")
         }
     return out
 
@@ -857,9 +952,9 @@ def _roles(
 
 
 def _stage_models(
-    w: _Work, ids: dict[str, str], owner: dict[str, str], entry: str
+    w: _Work, ids: dict[str, str], owner: dict[str, str], entry: str, as_of: datetime | None
 ) -> tuple[list[Stage], dict[str, dict[str, Fit]]]:
-    samples = _durations(w.frame)
+    samples = _durations(w.frame, as_of)
     fits: dict[str, dict[str, Fit]] = {}
     models: list[Stage] = []
     for s in w.stages:
@@ -868,8 +963,9 @@ def _stage_models(
         if split:
             wait_fit, effort_fit = fit_duration(data["waiting"]), fit_duration(data["working"])
             fits[s] = {"wait": wait_fit, "effort": effort_fit}
-        else:
-            wait_fit, effort_fit = fit_duration(data["dwell"]), None
+        else:  # the time in stage: deals still in it are censored, not left out
+            weights = km_weights(data["dwell"], data["open"]) if len(data["dwell"]) else None
+            wait_fit, effort_fit = fit_duration(data["dwell"], weights), None
             fits[s] = {"wait": wait_fit}
         models.append(
             Stage(
@@ -883,8 +979,9 @@ def _stage_models(
         )
     chosen = Counter(f.chosen for per in fits.values() for f in per.values())
     w.notes.append(
-        "durations (hours of closed visits; wait = time in stage, or entered → started and "
-        "effort = started → left where start times exist): "
+        "durations (hours; wait = time in stage, the stays of deals still in it censored "
+        "(Kaplan–Meier weights), or entered → started and effort = started → left where "
+        "start times exist): "
         + ", ".join(f"{k} {v}" for k, v in sorted(chosen.items()))
         + f" (AIC among exponential, lognormal, gamma; empirical below {MIN_FIT_SAMPLES} values "
         f"or when the best fit's KS distance exceeds {MAX_KS})"
@@ -962,13 +1059,14 @@ def discover(
     visits = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}
     w = _Work(frame, results, stage_names, visits, notes)
     entry, n_deals = _entry(frame, stage_names, notes)
-    outcome_names = _routes(w, entry, _last_timestamp(log.frame), min_share)
+    as_of = _last_timestamp(log.frame)
+    outcome_names = _routes(w, entry, as_of, min_share)
 
     taken: set[str] = set()
     ids = _unique_ids([*w.stages, *(o for o in outcome_names if o != ENDED)], taken, "stage")
     ids[ENDED] = _unique_ids(["ended"], taken, "outcome")["ended"]
     role_models, owner = _roles(log, frame, w.stages, roles, role_mode, notes)
-    stage_models, fits = _stage_models(w, ids, owner, entry)
+    stage_models, fits = _stage_models(w, ids, owner, entry, as_of)
 
     rank = {"won": 0, "lost": 1, "other": 2}
     entered = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}

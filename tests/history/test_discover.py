@@ -15,7 +15,14 @@ import flowsim
 from flowsim.checks import expected_visits
 from flowsim.dsl.formatter import fmt_duration
 from flowsim.history import read_csv, read_log
-from flowsim.history.discover import Discovery, discover, fit_duration, nice_hours, slug
+from flowsim.history.discover import (
+    Discovery,
+    discover,
+    fit_duration,
+    km_weights,
+    nice_hours,
+    slug,
+)
 from flowsim.history.log import DealLog
 from flowsim.model import Empirical, Exponential, Fixed, Gamma, LogNormal, Process
 
@@ -186,9 +193,24 @@ def test_bpic2012_rare_moves_into_outcomes_are_kept(bpic_a: DealLog) -> None:
     assert probs[("A_ACCEPTED", "A_CANCELLED")] == approx(69 / 5110, abs=0.001)
     assert probs[("A_ACCEPTED", "A_DECLINED")] == approx(29 / 5110, abs=0.001)
     assert not any("'A_ACCEPTED': moves below min-share" in n for n in found.notes)
-    fits = {s: f["wait"].chosen for s, f in found.fits.items()}
-    assert fits["A_PREACCEPTED"] in ("lognormal", "gamma", "exponential")
+    fits = {s: f["wait"] for s, f in found.fits.items()}
+    assert fits["A_ACCEPTED"].chosen in ("lognormal", "gamma", "exponential")
+    # a lognormal would put 1% of the pre-accepted applications beyond 2,300 h, where the
+    # bank cancels them after 31 days (744 h): the stays are resampled instead
+    assert fits["A_PREACCEPTED"].chosen == "empirical"
+    assert "heavy tail" in fits["A_PREACCEPTED"].reason
     assert_sound(found)
+
+
+def test_stays_of_open_deals_are_censored_not_dropped() -> None:
+    """Kaplan–Meier weights: an open deal's stay counts as 'at least this long'."""
+    closed = np.array([1.0, 2.0, 3.0, 10.0] * 10)
+    plain = fit_duration(closed)
+    # 40 deals still in the stage after 5 h: the exits after 5 h weigh more
+    censored = fit_duration(closed, km_weights(closed, np.full(40, 5.0)))
+    assert censored.distribution != plain.distribution
+    assert km_weights(closed, np.full(40, 5.0))[closed == 10.0].sum() > 0.25
+    assert km_weights(closed, np.zeros(0)) == approx(np.full(40, 1 / 40))
 
 
 # --- a small CRM log: named outcomes, open deals, start times, an owner → role table ----------
