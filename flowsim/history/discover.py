@@ -2,22 +2,19 @@
 
 ``discover(log)`` returns a :class:`Discovery`: a :class:`~flowsim.model.Process` that passes
 ``flowsim.check`` without errors, written through the formatter like any hand-written model,
-and ``notes`` saying what was folded, fitted and assumed. The rules (also in
+and ``notes`` saying what was inferred, folded, fitted and assumed. The rules (in full in
 ``docs/metrics.md``, "Discovery"):
 
-- **Counts** come from :func:`flowsim.history.metrics.metrics` (records, directly-follows exits
-  per stage); the **stage order** is the metrics' observed order (mean first position).
-- **Outcomes** are the log's *final* stages: a stage no deal ever leaves, or a stage whose words
-  read won/lost (:func:`~flowsim.dsl.builder.infer_result`) that at most ``min_share`` of its
-  visits leave (those continuations are dropped). The result comes from the words.
-- **Open deals** (last record in a non-final stage) are censored: their last visit creates no
-  edge. Only where that would trap deals (stages that reach no outcome) are their ends read as
-  real ends, into an added outcome ``ended`` ("Ended (no outcome recorded)", result other).
-- **Transitions** are directly-follows shares per source; edges below ``min_share`` are folded
-  into the source's largest edge, which is written without a probability (the remainder).
-- **Durations** (hours, closed visits only) are fitted per stage by AIC among exponential,
-  lognormal and gamma (maximum likelihood); empirical when fewer than 30 values or when the best
-  fit is poor (Kolmogorov–Smirnov distance above 0.1).
+- **Outcomes** are declared (a mapping's ``[outcomes]``) or the log's closing activities
+  (:mod:`flowsim.history.closing`); each deal ends at its first one.
+- **Routing** is censoring-aware: deals still open are right-censored, each destination's
+  share is its Aalen–Johansen incidence, and what the history cannot place goes to ``ended``
+  (or, with the idle rule, to the idle outcome). Rare moves fold into the largest, never
+  those into an outcome, never those that keep a stage reachable.
+- **Roles** are resource pools (:mod:`flowsim.history.pools`); system steps have no owner.
+- **Durations** are fitted by AIC among exponential, lognormal and gamma on Kaplan–Meier
+  weighted stays; empirical when few, poorly fitted or heavy-tailed; written as a person
+  would write them.
 """
 
 from __future__ import annotations

@@ -588,11 +588,12 @@ def _durations_by(
 
 
 def _deal_results(record_res: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Each deal's result code (0 = open): its last record's, or its first outcome record's.
+    """Each deal's result code (0 = open): its first outcome record's.
 
-    A deal closes at its first outcome record. Records after it at the same instant (an event
-    log's closing step: BPIC 2012 cancels the offers with the application) do not reopen it,
-    nor, once the import let them through (``--lenient`` drops later ones), do later records.
+    With declared outcomes (a process, or a mapping's ``[outcomes]``) a deal closes at its
+    first outcome record. Records after it at the same instant (an event log's closing step:
+    BPIC 2012 cancels the offers with the application) do not reopen it, nor, once the import
+    let them through (``--lenient`` drops later ones), do later records.
     """
     deal_res: np.ndarray = record_res[ends].copy()
     if len(record_res) == 0:
@@ -646,7 +647,10 @@ def _measure(
 
     # --- one entry per record: the deal's next record, its outcome, the dwell ---------------
     res_of = np.array([_RESULT_CODE.get(results.get(s, ""), 0) for s in names], dtype=np.int8)
-    deal_res = _deal_results(res_of[r.stage], r.starts, r.ends)
+    if process is not None or log.outcomes:  # declared outcomes close a deal
+        deal_res = _deal_results(res_of[r.stage], r.starts, r.ends)
+    else:  # names that merely read won/lost (BPIC's O_DECLINED mid-deal) close nothing
+        deal_res = res_of[r.stage[r.ends]]
     is_last = r.is_last
     has_next = ~is_last
     has_end = r.has_left | has_next
