@@ -80,7 +80,8 @@ def olist(data: Path) -> dict[str, object]:
 
 def _traces(path: Path) -> list[list[str]]:
     """Each trace's activity names in file order (a regex over the XES text, no XES reader)."""
-    text = gzip.open(path, "rt", encoding="utf-8").read()
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        text = f.read()
     out = []
     for trace in re.findall(r"<trace>(.*?)</trace>", text, flags=re.S):
         events = re.findall(r"<event>(.*?)</event>", trace, flags=re.S)
