@@ -392,37 +392,91 @@ def _cycle(w: dict[str, str], log: Any, process: Process, source: str) -> Sectio
 
 
 def _cfd(w: dict[str, str], process: Process, log: Any, source: str) -> Section:
-    """Cumulative entries into each stage (in flow order), at up to 121 points in time."""
+    """A cumulative flow diagram at up to 121 points in time (:func:`cfd_bands`)."""
     order = [n.id for n in process.iter_nodes()]
-    f = log.frame.filter(pl.col("stage").is_in(order)).rename({"stage": "node"})
+    f = log.frame.filter(pl.col("stage").is_in(order))
     if f.height == 0:
         return Section(
             "cfd",
             w["cfd"],
             svg=charts.cumulative_flow([], {}, title=w["cfd"], ylabel=w["deals"], source=source),
         )
-    firsts = f.group_by(["deal", "node"]).agg(pl.col("entered_at").min())
-    start = firsts["entered_at"].min()
-    end = firsts["entered_at"].max()
+    start = f["entered_at"].min()
+    end = max(v for v in (f["entered_at"].max(), f["left_at"].max()) if v is not None)
     points = min(120, max(1, math.ceil((end - start).total_seconds() / 86400)))
     ticks = [start + (end - start) * (i / points) for i in range(points + 1)]
-    counts: dict[str, list[float]] = {}
-    tick_us = np.array([int(t.timestamp() * 1e6) for t in ticks])
-    for node in order:
-        times = np.sort(
-            firsts.filter(pl.col("node") == node)["entered_at"].dt.epoch("us").to_numpy()
-        )
-        counts[process.node(node).display] = (
-            np.searchsorted(times, tick_us, side="right").astype(float).tolist()
-        )
+    tick_us = np.array([int(t.timestamp() * 1e6) for t in ticks], dtype=np.int64)
+    bands = cfd_bands(f, [s.id for s in process.stages], [o.id for o in process.outcomes], tick_us)
+    names = {n: process.node(n).display for n in order} | {ENDED: w["cfd_ended"]}
     svg = charts.cumulative_flow(
         [t.strftime("%Y-%m-%d") for t in ticks],
-        counts,
+        {names[n]: v.astype(float).tolist() for n, v in bands.items()},
         title=w["cfd"],
         ylabel=w["deals"],
         source=_source(w, log, source),
     )
     return Section("cfd", w["cfd"], svg=svg)
+
+
+#: the cumulative flow diagram's state for a deal whose last stay ended without an outcome
+ENDED = "(ended)"  # not a node id: ids are words
+
+
+def cfd_bands(
+    frame: pl.DataFrame, stages: list[str], outcomes: list[str], ticks_us: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Deals in each state at each tick (µs since the Unix epoch), stacked bottom to top.
+
+    A deal is in one state at a time: from a record's entry to the next record's entry it is
+    in that record's stage (a gap before the next entry counts as still being there), and
+    after its last record it stays in that stage (open), in that outcome (closed) or, when
+    its last stage has an exit time and no outcome follows, in :data:`ENDED` from that exit
+    on. So the bands at any time add up to the deals arrived by then, the top line of the
+    diagram; each band's height is the stage's work in progress. Bottom to top: outcomes,
+    then :data:`ENDED` (only if any deal gets there), then the stages from the last to the
+    entry stage, so each boundary is the cumulative arrivals into the states below it when
+    the flow runs forward. ``frame`` has the log's columns, stage values as node ids.
+    """
+    f = frame.sort(["deal", "entered_at", "source_row"])
+    deal = f["deal"].to_numpy()
+    node = f["stage"].to_numpy()
+    start = f["entered_at"].dt.epoch("us").to_numpy()
+    left = f["left_at"].dt.epoch("us").fill_null(-1).to_numpy()
+    nxt = np.append(deal[1:] == deal[:-1], False)  # the deal has a later record
+    last = ~nxt
+    closed_here = np.isin(node, outcomes)
+    never = np.iinfo(np.int64).max
+    end = np.full(len(f), never, dtype=np.int64)
+    end[nxt] = start[1:][nxt[:-1]]
+    ended = last & ~closed_here & (left >= 0)
+    end[ended] = np.maximum(left[ended], start[ended])
+    # a deal's records after an outcome (if any) are not states: it is closed
+    closed_before = np.zeros(len(f), dtype=bool)
+    if len(f) > 1:
+        done = pl.Series(closed_here).cast(pl.Int32)
+        after = pl.DataFrame({"d": deal, "c": done}).select(
+            pl.col("c").cum_sum().over("d") - pl.col("c")
+        )
+        closed_before = after.to_series().to_numpy() > 0
+    end[closed_here] = never
+    keep = ~closed_before
+    ended &= keep
+    bands: dict[str, np.ndarray] = {}
+    for state in [*outcomes, ENDED, *reversed(stages)]:
+        if state == ENDED:
+            enter, leave = end[ended], np.zeros(0, dtype=np.int64)
+            if not enter.size:
+                continue
+        else:
+            mine = keep & (node == state)
+            enter, leave = start[mine], end[mine]
+        bands[state] = _at(np.sort(enter), ticks_us) - _at(np.sort(leave), ticks_us)
+    return bands
+
+
+def _at(times: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    """How many of the sorted ``times`` are at or before each tick."""
+    return np.searchsorted(times, ticks, side="right").astype(np.int64)
 
 
 def _utilization(w: dict[str, str], process: Process, sim: Any, source: str) -> Section:

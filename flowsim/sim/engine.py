@@ -38,7 +38,7 @@ from flowsim.gc_pause import gc_paused
 from flowsim.model import Distribution, Process, Stage
 from flowsim.sim.calendar import WorkingTime
 from flowsim.sim.capacity import Staff, available_person_hours, headcount_schedule
-from flowsim.sim.replay import OpenDeal, ReplayDeal
+from flowsim.sim.replay import OpenDeal, ReplayDeal, win_value
 from flowsim.sim.sampling import Sampler, Streams
 
 __all__ = ["Run", "Settings", "run_once"]
@@ -60,6 +60,8 @@ VISIT_COLUMNS = (
 )
 #: one finished stay as packed doubles (VISIT_COLUMNS), native byte order as numpy reads it
 _VISIT = struct.Struct(f"={len(VISIT_COLUMNS)}d")
+#: one minute in hours: a stay seen open at the end of history ends no earlier than this after
+_MINUTE = 1 / 60
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Settings:
     keep_log: bool = False
     #: deals already in the pipeline at time 0 ("start from today"), continued by the model
     open_deals: tuple[OpenDeal, ...] = ()
+    #: hours the run goes on after ``until`` (a replay: deals open at the end of history
+    #: finish by the model); the statistics window still ends at ``until``
+    run_past: float = 0.0
+    #: replay: mean amount of history's won deals, the last resort for a new win's value
+    won_amount: float = math.nan
 
 
 @dataclass
@@ -190,6 +197,17 @@ class Engine:
                 else Staff(self.env, role.id, schedule, priority=settings.priority == "amount")
             )
         self.stages = [self._stage_run(s, i) for i, s in enumerate(process.stages)]
+        # A replayed deal off its real path (diverted by a scenario, or open at the end of
+        # history) walks the model on streams of its own, so that the replayed stays' coupled
+        # draws (_split: baseline and scenario effort in step) never shift.
+        self.tail = (
+            [self._stage_run(s, i, "after:") for i, s in enumerate(process.stages)]
+            if replay is not None
+            else self.stages
+        )
+        self.won_nodes = frozenset(
+            self.index[o.id] for o in process.outcomes if o.result == "won" and o.id in self.index
+        )
         self.entry = self.index[process.entry.id] if process.entry is not None else -1
         self.amounts = streams.sampler(process.amount, "amount")
         self.replay = replay
@@ -210,10 +228,11 @@ class Engine:
         self.busy_lo = settings.warmup
         self.busy_hi = settings.until if settings.until is not None else math.inf
         self.warm_stats: list[Any] = [None] * n_roles
+        self.end_stats: list[Any] | None = None
 
     # ---- set-up ----
 
-    def _stage_run(self, stage: Stage, i: int) -> _StageRun:
+    def _stage_run(self, stage: Stage, i: int, prefix: str = "") -> _StageRun:
         run = _StageRun()
         run.idx = i
         base_stage = self._base_stage(stage.id)
@@ -223,13 +242,13 @@ class Engine:
             run.working = self.role_time[run.role]
         else:
             run.working = self.process_time
-        run.effort = self.streams.sampler(stage.effort, f"effort:{stage.id}")
+        run.effort = self.streams.sampler(stage.effort, f"{prefix}effort:{stage.id}")
         base_dist = base_stage.effort if base_stage is not None else None
-        run.base_effort = self.streams.sampler(base_dist, f"effort:{stage.id}")
-        run.wait = self.streams.sampler(stage.wait, f"wait:{stage.id}")
+        run.base_effort = self.streams.sampler(base_dist, f"{prefix}effort:{stage.id}")
+        run.wait = self.streams.sampler(stage.wait, f"{prefix}wait:{stage.id}")
         base_wait = _mean(base_stage.wait if base_stage is not None else None)
         run.wait_ratio = _mean(stage.wait) / base_wait if base_wait > 0 else 1.0
-        run.route = self.streams.uniform(f"route:{stage.id}")
+        run.route = self.streams.uniform(f"{prefix}route:{stage.id}")
         run.draw_effort = _draw(run.effort)
         run.draw_wait = _draw(run.wait)
         run.draw_route = run.route.next
@@ -262,6 +281,9 @@ class Engine:
         if s.warmup > 0:
             env.process(self._warm())
         until = s.until if s.until is not None else math.inf
+        stop = until + s.run_past
+        if s.run_past > 0 and math.isfinite(until):
+            env.process(self._window_end(until))
         # Not env.run(until=...): SimPy stops *before* events at exactly `until`; a horizon
         # is inclusive here. The loop counts steps (Run.events) with a C counter and binds
         # the methods once; without a horizon it runs until the schedule is empty.
@@ -273,12 +295,12 @@ class Engine:
         events = 0
         with gc_paused():
             try:
-                if math.isinf(until):
+                if math.isinf(stop):
                     for events in count():  # noqa: B007 - the counter is the result
                         step()
                 else:
                     for events in count():  # noqa: B007
-                        if peek() > until:
+                        if peek() > stop:
                             break
                         step()
             except simpy.core.EmptySchedule:
@@ -289,6 +311,11 @@ class Engine:
     def _warm(self) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(self.settings.warmup)
         self.warm_stats = [st.stats(self.env.now) if st is not None else None for st in self.staff]
+
+    def _window_end(self, until: float) -> Generator[simpy.Event, Any, None]:
+        """The queues' statistics at the end of the window, when the run goes on after it."""
+        yield self.env.timeout(until)
+        self.end_stats = [st.stats(self.env.now) if st is not None else None for st in self.staff]
 
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         from flowsim.model import IntervalArrivals, RateArrivals
@@ -332,13 +359,8 @@ class Engine:
         yet done (effort beyond the age) still needs a person of the owner role.
         """
         st = self.stages[od.node]
-        effort = wait = 0.0
-        for _ in range(100):
-            effort = st.effort() if st.effort is not None else 0.0
-            wait = st.wait() if st.wait is not None else 0.0
-            if effort + wait > od.age:
-                break
-        else:
+        effort, wait, found = _beyond(st, od.age)
+        if not found:
             effort = wait = 0.0
         done = min(od.age, effort)
         left_wait = max(0.0, effort + wait - max(od.age, effort)) if effort + wait else 0.0
@@ -363,7 +385,11 @@ class Engine:
         return self._walk(k, st.idx, (lead, effort, wait))
 
     def _walk(
-        self, k: int, node: int, given: tuple[float, float, float] | None
+        self,
+        k: int,
+        node: int,
+        given: tuple[float, float, float] | None,
+        stages: list[_StageRun] | None = None,
     ) -> Generator[simpy.Event, Any, None]:
         """Deal ``k``'s stays from ``node`` on: lead time, queue for the role, effort on
         calendar, customer wait, one record per stay.
@@ -373,9 +399,10 @@ class Engine:
         and wait as it starts and its next node as it ends, until an outcome or a dead end.
         One generator serves the whole walk (not one per stay, delegated to with ``yield
         from``): every SimPy event resumes one Python frame, which is most of the engine's
-        own cost per event.
+        own cost per event. ``stages`` (default ``self.stages``) gives the random streams.
         """
-        stages, n_stages = self.stages, self.n_stages
+        stages = self.stages if stages is None else stages
+        n_stages = self.n_stages
         if given is None and not 0 <= node < n_stages:
             self._end(k, node)
             return
@@ -475,7 +502,10 @@ class Engine:
                 name = d.deal if c == 0 else f"{d.deal}+{c}"
                 starts.append((d.arrival + shift, i, d, name))
         starts.sort(key=lambda s: (s[0], s[1], s[3]))
+        until = self.settings.until if self.settings.until is not None else math.inf
         for t, _, d, name in starts:
+            if t > until:  # the run may go on after the window; no deal arrives then
+                break
             if t > env.now:
                 yield env.timeout(t - env.now)
             amount = d.amount
@@ -499,8 +529,8 @@ class Engine:
                 self._end(k, stay.node)
                 return
             st = self.stages[stay.node]
-            if math.isinf(stay.span):  # open at the end of history: it stays in flight
-                self.where[k] = (st.idx, self.env.now)
+            if math.isinf(stay.span):  # open at the end of history
+                yield from self._open_stay(k, stay.node, stay.age)
                 return
             lead, effort, wait = self._split(st, stay.start_offset, stay.span, self.env.now)
             yield from self._stay(k, st, lead, effort, wait)
@@ -509,15 +539,39 @@ class Engine:
             nxt = stays[i + 1].node
             diverted = self._divert(st, nxt)
             if diverted != nxt:
-                yield from self._deal_from(k, diverted)
+                yield from self._off_path(k, diverted)
                 return
         self._end(k, -2)
 
-    def _deal_from(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
-        if node >= self.n_stages or node < 0:
+    def _open_stay(self, k: int, node: int, age: float) -> Generator[simpy.Event, Any, None]:
+        """A stay still open at the end of history, ``age`` hours old by then, and what follows.
+
+        It runs from its real entry like any stay: it queues for the owner role and holds a
+        person for the model's effort, then waits. Effort and wait are drawn conditioned on
+        the stay outlasting ``age``, as a start from today does (redrawn until their sum
+        exceeds it, at most 100 times: the last draw stands), and the stay never ends before
+        a minute past the end of history, when it was seen open. The deal then walks the
+        model on (:meth:`_off_path`).
+        """
+        st = self.tail[node]
+        effort, wait, _ = _beyond(st, age)
+        wait = max(wait, age + _MINUTE - effort)
+        yield from self._walk(k, node, (0.0, effort, wait), self.tail)
+        yield from self._off_path(k, self._route(st))
+
+    def _off_path(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
+        """Deal ``k`` leaves its real path for ``node`` and walks the model from there.
+
+        It samples durations and routes on the streams kept for deals off their real path
+        (``self.tail``). A win it reaches this way is a win history did not have: it brings
+        in :func:`~flowsim.sim.replay.win_value`, never the 0 a lost deal's amount may be.
+        """
+        if 0 <= node < self.n_stages:
+            yield from self._walk(k, node, None, self.tail)
+        else:
             self._end(k, node)
-            return
-        yield from self._deal(k, node)
+        if self.outcome[k] in self.won_nodes:
+            self.amount[k] = win_value(self.amount[k], self.amounts, self.settings.won_amount)
 
     def _split(
         self, st: _StageRun, start_offset: float | None, span: float, t0: float
@@ -616,7 +670,7 @@ class Engine:
         for r, staff in enumerate(self.staff):
             if staff is None:
                 continue
-            now_stats = staff.stats(hi)
+            now_stats = self.end_stats[r] if self.end_stats is not None else staff.stats(hi)
             before = self.warm_stats[r]
             queue_area[r] = now_stats.queue_hours - (before.queue_hours if before else 0.0)
             max_queue[r] = now_stats.max_queue
@@ -661,6 +715,21 @@ def _draw(sampler: Sampler | None) -> Callable[[], float]:
     or a ``None`` test, and gets exactly what ``sampler()`` (or the 0.0 default) would give.
     """
     return float if sampler is None else sampler.next
+
+
+def _beyond(st: _StageRun, age: float) -> tuple[float, float, bool]:
+    """Effort and wait of ``st`` whose sum exceeds ``age``, and whether they do.
+
+    Redrawn up to 100 times; when no draw lasts that long the last one is returned with
+    False (a stay longer than anything the model expects).
+    """
+    effort = wait = 0.0
+    for _ in range(100):
+        effort = st.effort() if st.effort is not None else 0.0
+        wait = st.wait() if st.wait is not None else 0.0
+        if effort + wait > age:
+            return effort, wait, True
+    return effort, wait, False
 
 
 def _diffs(cum: list[float]) -> Iterator[float]:

@@ -14,6 +14,7 @@ before it is waited as lead time. Summed, the stays cover exactly first entry â†
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ __all__ = [
     "UnknownStages",
     "open_deals",
     "prepare_replay",
+    "win_value",
 ]
 
 _US_PER_HOUR = 3_600_000_000
@@ -37,12 +39,17 @@ _US_PER_HOUR = 3_600_000_000
 
 @dataclass(frozen=True, slots=True)
 class Stay:
-    """One observed stay: node index, gap waited before it, hours it occupies, work start."""
+    """One observed stay: node index, gap waited before it, hours it occupies, work start.
+
+    A stay still open at the end of history has ``span`` infinite and ``age`` the hours it
+    had lasted by then (0 for the others).
+    """
 
     node: int
     gap: float
     span: float
     start_offset: float | None = None
+    age: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +65,19 @@ class ReplayDeal:
 
 @dataclass(frozen=True)
 class ReplayPlan:
-    """History ready for the engine: the clock's epoch, the deals, and where history ends."""
+    """History ready for the engine: the clock's epoch, the deals, and where history ends.
+
+    ``won_amount`` is the mean amount of the deals history shows won, counting only amounts
+    above 0 (NaN when there are none): the value of a deal a scenario turns into a win when
+    neither the deal nor the model has an amount (see :func:`win_value`).
+    """
 
     epoch: datetime
     deals: list[ReplayDeal]
     end: float
     records: int
     unmatched: dict[str, int]
+    won_amount: float = math.nan
 
 
 class UnknownStages(ValueError):
@@ -131,14 +144,49 @@ def prepare_replay(
     )
     deals: list[ReplayDeal] = []
     for (deal,), group in table.group_by(["deal"], maintain_order=True):
-        deals.append(_deal(str(deal), group, n_stages))
+        deals.append(_deal(str(deal), group, n_stages, end_hours))
     deals.sort(key=lambda d: (d.arrival, d.deal))
+    won = {index[o.id] for o in process.outcomes if o.result == "won" and o.id in index}
     return ReplayPlan(
-        epoch=epoch, deals=deals, end=end_hours, records=frame.height, unmatched=unmatched
+        epoch=epoch,
+        deals=deals,
+        end=end_hours,
+        records=frame.height,
+        unmatched=unmatched,
+        won_amount=_won_amount(deals, won),
     )
 
 
-def _deal(deal: str, group: pl.DataFrame, n_stages: int) -> ReplayDeal:
+def _won_amount(deals: list[ReplayDeal], won: set[int]) -> float:
+    """Mean amount above 0 of the deals that end in a won outcome (NaN without any)."""
+    values = [
+        d.amount
+        for d in deals
+        if d.stays and d.stays[-1].node in won and math.isfinite(d.amount) and d.amount > 0
+    ]
+    return math.fsum(values) / len(values) if values else math.nan
+
+
+def win_value(own: float, model: Callable[[], float] | None, history: float) -> float:
+    """What a deal a scenario turns into a win brings in: never 0 when anything is known.
+
+    Its own amount when that is above 0; else a draw of ``model`` (the process's ``amount``
+    distribution, drawn only when needed); else ``history`` (the mean amount of the deals
+    history shows won). An
+    amount of 0 or less is no amount here: exports such as Maven CRM's ``close_value``
+    write 0 for every lost deal, the value it did *not* bring in, not what it would bring
+    in if won. NaN only when none of the three is known (revenue is then not reported).
+    """
+    if math.isfinite(own) and own > 0:
+        return own
+    if model is not None:
+        drawn = model()
+        if math.isfinite(drawn) and drawn > 0:
+            return drawn
+    return history if math.isfinite(history) and history > 0 else math.nan
+
+
+def _deal(deal: str, group: pl.DataFrame, n_stages: int, history_end: float) -> ReplayDeal:
     node = group["node"].to_list()
     entered = group["entered"].to_list()
     left = group["left"].to_list()
@@ -160,7 +208,7 @@ def _deal(deal: str, group: pl.DataFrame, n_stages: int) -> ReplayDeal:
                 end = entered[i + 1]
             else:
                 is_open = True
-                stays.append(Stay(node[i], gap, math.inf))
+                stays.append(Stay(node[i], gap, math.inf, age=max(history_end - begin, 0.0)))
                 break
         end = max(end, begin)
         offset = started[i] - begin if started[i] is not None and started[i] >= begin else None

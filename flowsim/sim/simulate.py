@@ -28,11 +28,15 @@ from flowsim.sim.replay import OpenDeal, ReplayPlan, open_deals, prepare_replay
 from flowsim.sim.result import ScenarioResult, SimulationResult
 from flowsim.sim.stats import Estimate, estimate, paired
 
-__all__ = ["DEFAULT_START", "event_log", "simulate"]
+__all__ = ["DEFAULT_START", "REPLAY_RUN_PAST", "event_log", "simulate"]
 
 #: where a stochastic run's clock starts unless told otherwise: a fixed Monday, so that the
 #: same input and seed give the same output on any day
 DEFAULT_START = date(2026, 1, 5)
+
+#: hours a replay goes on after its window (the end of history) so that the deals still open
+#: then finish as the model says; the statistics stay those of the window
+REPLAY_RUN_PAST = 365 * 24.0
 
 Progress = Callable[[int, int], None]
 
@@ -75,7 +79,9 @@ def simulate(
     durations are sampled; ``until`` (hours, default 365 days) or ``deals`` bounds it, and the
     first ``warmup`` hours (default 30 days) are left out of the statistics. With ``history``
     (a :class:`~flowsim.history.DealLog`) it is a *replay*: history's deals arrive at their
-    real times and follow their real paths until the end of history (``until`` overrides).
+    real times and follow their real paths; the statistics cover history's span (``until``
+    overrides), and the run goes on up to :data:`REPLAY_RUN_PAST` hours more so that the
+    deals still open at the end of history finish by the model (the event log shows them).
     ``unlimited`` lifts every headcount limit (a replay then reproduces history exactly).
     With ``history`` and ``as_of`` the run *starts from today*: the deals open at ``as_of``
     continue from their current stage (conditioned on the time spent there so far) and new
@@ -136,6 +142,8 @@ def simulate(
         priority=priority,
         unlimited=unlimited,
         open_deals=pipeline,
+        run_past=REPLAY_RUN_PAST if plan is not None else 0.0,
+        won_amount=plan.won_amount if plan is not None else math.nan,
     )
     payload = _Payload(tuple(processes), process, settings, int(seed), plan)
     if mode == "from_today" and process.arrivals is None and not pipeline:
