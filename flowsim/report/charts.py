@@ -248,9 +248,12 @@ def cumulative_flow(
     xlabel: str = "",
     empty_note: str = NO_DATA,
 ) -> str:
-    """Cumulative flow diagram: one stacked band per stage or outcome over time.
+    """Cumulative flow diagram: one stacked band per state (stage or outcome) over time.
 
-    Bands stack bottom to top in the dict's order and the legend lists them top to bottom,
+    Each band is the number of deals in its state at each time (a stage's work in progress),
+    so the top of the stack is the deals arrived by then (see
+    :func:`flowsim.report.build.cfd_bands`, which computes them from a log). Bands stack
+    bottom to top in the dict's order and the legend lists them top to bottom,
     as the eye meets them. ``times`` are either labels (drawn evenly spaced, a few shown) or
     datetimes (a date axis, ISO-formatted so no month names need translating).
     """

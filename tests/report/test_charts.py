@@ -91,14 +91,14 @@ CASES: dict[str, Callable[[], str]] = {
     ),
     "cumulative_flow-en": lambda: charts.cumulative_flow(
         _weeks(12),
-        {
-            "Lost": [float(4 * i) for i in range(12)],
-            "Won": [float(2 * i) for i in range(12)],
-            "Negotiation": [float(3 * i + 2) for i in range(12)],
-            "First contact": [float(40 * i + 40) for i in range(12)],
+        {  # deals in each state each week: 40 arrive a week, the top is 40, 80, ... 480
+            "Lost": [float(12 * i) for i in range(12)],
+            "Won": [float(4 * i) for i in range(12)],
+            "Negotiation": [float(min(3 * i, 12)) for i in range(12)],
+            "First contact": [float(40 * (i + 1) - 16 * i - min(3 * i, 12)) for i in range(12)],
         },
-        title="Deals by stage over time",
-        ylabel="deals (cumulative)",
+        title="Work in progress over time (cumulative flow)",
+        ylabel="deals",
         source=EN_SOURCE,
     ),
     "intervals-utilization-zh": lambda: charts.intervals(
