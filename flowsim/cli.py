@@ -77,6 +77,7 @@ class LogSource:
     entered_to: str | None = None
     where: tuple[str, ...] = ()
     idle_lost: str | None = None
+    quiet: bool = False
 
 
 _LOG_FIELDS = tuple(LogSource.__dataclass_fields__)
@@ -135,6 +136,12 @@ def _log_options(func: F) -> F:
             metavar="DURATION",
             help="A deal open with no activity for this long is lost: 90d, 12w (the idle rule; "
             "a process's `idle` outcome states it too).",
+        ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            help="No warnings, notes or progress on stderr (errors are still printed).",
         ),
     ]
 
@@ -230,8 +237,9 @@ def _read_stdin() -> str:
     help="Do not write; exit 1 if any file is not in canonical form.",
 )
 @click.option("--diff", is_flag=True, help="Print a unified diff instead of writing.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not name the files reformatted.")
 @_guard
-def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
+def fmt(files: tuple[str, ...], check_only: bool, diff: bool, quiet: bool) -> None:
     """Rewrite .flow files in canonical form (comments kept). Use - for stdin to stdout."""
     status = 0
     for path in files:
@@ -268,7 +276,8 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
             status = 1
         elif not diff:
             _write_atomic(Path(path), formatted)
-            click.echo(f"reformatted {path}", err=True)
+            if not quiet:
+                click.echo(f"reformatted {path}", err=True)
     sys.exit(status)
 
 
@@ -381,6 +390,7 @@ def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str |
     type=click.Choice(["dwell", "queue", "leakage", "utilization"]),
     help="Colour stages by this overlay metric.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No notes on stderr (errors are still printed).")
 @_guard
 def render(
     file: str,
@@ -396,6 +406,7 @@ def render(
     touchpoints: bool,
     overlay: str | None,
     color_by: str | None,
+    quiet: bool,
 ) -> None:
     """Draw a .flow file: the swimlane flowchart or the customer journey map."""
     from flowsim.render import EXTENSIONS, GraphvizError, ThemeError, render_with_notes
@@ -436,7 +447,7 @@ def render(
         sys.exit(1)
     except ValueError as err:  # a view/format pair that does not exist
         raise click.UsageError(str(err)) from None
-    for note in notes:
+    for note in [] if quiet else notes:
         click.echo(f"flowsim: note: {note}", err=True)
     if output == "-":
         sys.stdout.buffer.write(data)
@@ -621,13 +632,19 @@ def _parse_as_of(text: str, tz: str) -> Any:
     return value
 
 
+#: lines of log problems printed at most (after folding repeats into one line per kind)
+_SHOWN_KINDS = 50
+
+
 def _exit_on_log_error(err: Any) -> None:
-    """Print every problem of a :class:`LogError` (up to 50), then exit 1."""
-    for problem in err.problems[:50]:
-        click.echo(f"flowsim: {problem}", err=True)
-    if len(err.problems) > 50:
-        click.echo(f"flowsim: ... and {len(err.problems) - 50} more problems", err=True)
-    from flowsim.history.problems import FILE_LEVEL
+    """Print the problems of a :class:`LogError`, one line per kind, then exit 1."""
+    from flowsim.history.problems import FILE_LEVEL, fold
+
+    lines = fold(err.problems, err.omitted)
+    for line in lines[:_SHOWN_KINDS]:
+        click.echo(f"flowsim: {line}", err=True)
+    if len(lines) > _SHOWN_KINDS:
+        click.echo(f"flowsim: ... and {len(lines) - _SHOWN_KINDS} more kinds of problem", err=True)
 
     rows = any(q.code not in FILE_LEVEL for q in err.problems)
     tail = " (use --lenient to skip bad rows)" if rows else ""
@@ -678,14 +695,15 @@ def _read_log_or_exit(
             deal_log = read_log(log, sql=sql, db=db, **options)
         else:
             deal_log = read_log(log, **options)
-        deal_log = _apply_filter(deal_log, subset)
+        deal_log = _apply_filter(deal_log, subset, quiet=source.quiet)
         if check is not None:
             deal_log = check(deal_log, options.get("mapping"))
     except LogError as err:
         _exit_on_log_error(err)
     except TypeError as err:  # an option this reader does not take (e.g. --encoding for XES)
         raise click.UsageError(str(err)) from None
-    _list_skipped(deal_log.report)
+    if not source.quiet:
+        _list_skipped(deal_log.report)
     return _apply_idle(deal_log, source, process)
 
 
@@ -712,7 +730,8 @@ def _apply_idle(deal_log: Any, source: LogSource, process: Process | None) -> An
         raise click.BadParameter("an idle time must be greater than 0", param_hint="--idle-lost")
     stage = (quiet.label or quiet.id) if quiet is not None else None
     deal_log, rule = apply_idle_rule(deal_log, hours, stage=stage)
-    click.echo(f"flowsim: note: {rule.note()}", err=True)
+    if not source.quiet:
+        click.echo(f"flowsim: note: {rule.note()}", err=True)
     return deal_log
 
 
@@ -771,7 +790,7 @@ def _log_filter(source: LogSource) -> Any:
     )
 
 
-def _apply_filter(deal_log: Any, subset: Any) -> Any:
+def _apply_filter(deal_log: Any, subset: Any, *, quiet: bool = False) -> Any:
     """``deal_log`` filtered; what each rule kept goes to stderr (and the metrics header)."""
     from flowsim.history.subset import FilterError, apply_filter
 
@@ -779,19 +798,28 @@ def _apply_filter(deal_log: Any, subset: Any) -> Any:
         deal_log = apply_filter(deal_log, subset)
     except FilterError as err:
         raise click.UsageError(str(err)) from None
-    for step in deal_log.report.filters:
+    for step in [] if quiet else deal_log.report.filters:
         click.echo(f"flowsim: note: filter {step.line()}", err=True)
     return deal_log
 
 
-def _list_skipped(report: Any, limit: int = 20) -> None:
-    """With --lenient, every skipped row is counted in the output; name the first few here."""
-    problems = [p for p in report.problems if p.severity == "warning" or p.row is not None]
-    for problem in problems[:limit]:
-        click.echo(f"flowsim: warning: {problem}", err=True)
-    more = len(problems) - limit + getattr(report, "problems_omitted", 0)
-    if more > 0:
-        click.echo(f"flowsim: ... and {more} more (all counted in the output header)", err=True)
+def _list_skipped(report: Any) -> None:
+    """The import's warnings and row notes, one line per kind: message, rows, examples.
+
+    Skipped rows are also counted by reason in a command's output header; warnings about
+    rows that were kept (e.g. XES completes without a start) are counted on their line only.
+    """
+    from flowsim.history.problems import fold
+
+    shown = [q for q in report.problems if q.severity == "warning" or q.row is not None]
+    notes = {q.code for q in shown if q.severity == "info"}
+    for kind in ("warning", "info"):
+        problems = [q for q in shown if q.severity == kind]
+        # a code is listed (up to 200 problems) before any of it is omitted
+        more = {c: n for c, n in report.omitted_by_code.items() if (c in notes) is (kind == "info")}
+        label = "warning" if kind == "warning" else "note"
+        for line in fold(problems, more)[:_SHOWN_KINDS]:
+            click.echo(f"flowsim: {label}: {line}", err=True)
 
 
 @main.command()
@@ -847,10 +875,11 @@ def discover(
     except ValueError as err:
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)
-    for note in found.notes:
-        click.echo(f"flowsim: note: {note}", err=True)
+    if not source.quiet:
+        for note in found.notes:
+            click.echo(f"flowsim: note: {note}", err=True)
     _emit(found.to_flow(), output)
-    if output not in (None, "-"):
+    if output not in (None, "-") and not source.quiet:
         click.echo(str(output), err=True)
 
 
@@ -969,7 +998,6 @@ def _simulate_options(func: F) -> F:
         click.option(
             "--cluster", help="Run replications on this Dask scheduler (tcp://host:8786)."
         ),
-        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -1026,7 +1054,6 @@ def simulate(
     fmt: str,
     output: str | None,
     log_out: str | None,
-    quiet: bool,
     source: LogSource,
 ) -> None:
     """Simulate the process (or replay history through it) with what-if scenarios."""
@@ -1062,7 +1089,7 @@ def simulate(
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--as-of") from None
     deal_log = _history_or_none(history, source, process)
-    with _input_errors(history), _Progress(quiet) as progress:
+    with _input_errors(history), _Progress(source.quiet) as progress:
         result = run_simulation(
             process,
             deal_log,
@@ -1093,7 +1120,7 @@ def simulate(
         _emit(result.model_dump_json(indent=2) + "\n", output)
     else:
         _emit(result_table(result), output)
-        if not quiet and output not in (None, "-"):
+        if not source.quiet and output not in (None, "-"):
             for w in result.warnings:
                 click.echo(f"flowsim: warning: {w}", err=True)
 
@@ -1131,7 +1158,6 @@ def bottlenecks(
     warmup: str | None,
     workers: int | None,
     cluster: str | None,
-    quiet: bool,
     suggest: bool,
     fmt: str,
     output: str | None,
@@ -1144,7 +1170,7 @@ def bottlenecks(
 
     process = _load_or_exit(file)[0]
     deal_log = _history_or_none(history, source, process)
-    with _input_errors(history), _Progress(quiet) as progress:
+    with _input_errors(history), _Progress(source.quiet) as progress:
         report, result = find(
             process,
             deal_log,
@@ -1246,7 +1272,6 @@ def fidelity(
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--until", help="Simulated horizon without history (default 365d).")
 @click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @_guard
 def run_cmd(
     file: str,
@@ -1257,7 +1282,6 @@ def run_cmd(
     seed: int,
     until: str | None,
     workers: int | None,
-    quiet: bool,
     source: LogSource,
 ) -> None:
     """The whole job: check, render, measure, simulate, find bottlenecks, forecast, report."""
@@ -1266,7 +1290,7 @@ def run_cmd(
     process = _load_or_exit(file)[0]
     # the same reader and options (--map, --sql, --delimiter...) as every log command
     deal_log = _history_or_none(history, source, process)
-    with _input_errors(history), _Steps(quiet) as steps:
+    with _input_errors(history), _Steps(source.quiet) as steps:
         report = build_report(
             file,
             deal_log,
@@ -1279,7 +1303,7 @@ def run_cmd(
             step=steps,
         )
     for w in report.warnings:
-        if not quiet:
+        if not source.quiet:
             click.echo(f"flowsim: warning: {w}", err=True)
     index = Path(output) / "index.html"
     click.echo(f"report: {index}")
@@ -1331,7 +1355,6 @@ class _Steps:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("-o", "--output", help="Write the forecast here instead of stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_guard
 def forecast(
     file: str,
@@ -1345,7 +1368,6 @@ def forecast(
     keep_stale: bool,
     fmt: str,
     output: str | None,
-    quiet: bool,
     source: LogSource,
 ) -> None:
     """Forecast wins and revenue from the open pipeline, beside the CRM weighted pipeline."""
@@ -1379,7 +1401,7 @@ def forecast(
         "drop_stale": not keep_stale,
     }
     try:
-        with _Progress(quiet) as progress:
+        with _Progress(source.quiet) as progress:
             if when is not None and when + dt.timedelta(hours=hours) <= end:
                 scored = score(process, deal_log, when, hours, progress=progress, **options)
                 result = scored.forecast
@@ -1418,8 +1440,9 @@ def forecast(
     help="Interface to listen on (not loopback: the network can reach the file).",
 )  # fmt: skip
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; just print the URL.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the URL (and errors).")
 @_guard
-def studio(file: str, port: int, host: str, no_browser: bool) -> None:
+def studio(file: str, port: int, host: str, no_browser: bool, quiet: bool) -> None:
     """Edit FILE in the browser: live picture, diagnostics and quick what-ifs (docs/studio.md).
 
     FILE may not exist yet: the first save creates it.
@@ -1446,14 +1469,15 @@ def studio(file: str, port: int, host: str, no_browser: bool) -> None:
         sys.exit(1)
     token = new_token()
     url = url_for(host, sock.getsockname()[1], token)
-    if host not in LOOPBACK:
+    if host not in LOOPBACK and not quiet:
         click.echo(
             f"flowsim: warning: listening on {host}: anyone who can reach this machine and has "
             "the URL can edit the file; the connection is not encrypted",
             err=True,
         )
     click.echo(f"flowsim studio: {url}")
-    click.echo("Press Ctrl+C to stop.", err=True)
+    if not quiet:
+        click.echo("Press Ctrl+C to stop.", err=True)
     sys.stdout.flush()
     try:
         serve(file, sock, token, url=url, open_browser=not no_browser)

@@ -17,6 +17,7 @@ Each check refuses the log (strict: :class:`LogError` naming file, row and colum
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 
 import polars as pl
 
@@ -87,10 +88,31 @@ def mixed_offset_problems(
     return problems, bad
 
 
+def _omitted(problems: list[LogProblem], found: int | None = None) -> dict[str, int]:
+    """Per code, the problems past :data:`MAX_PROBLEMS_PER_CODE` (not listed).
+
+    ``found``: how many rows the problems are about when ``problems`` was capped already
+    (one code): the difference is omitted too.
+    """
+    counts = Counter(q.code for q in problems[MAX_PROBLEMS_PER_CODE:])
+    if found is not None and problems and found > len(problems):
+        counts[problems[0].code] += found - len(problems)
+    return dict(counts)
+
+
 def drop_records(
-    log: DealLog, bad: pl.Series, code: str, problems: list[LogProblem], *, weight: pl.Series
+    log: DealLog,
+    bad: pl.Series,
+    code: str,
+    problems: list[LogProblem],
+    *,
+    weight: pl.Series,
+    found: int | None = None,
 ) -> DealLog:
-    """``log`` without the records where ``bad``; their ``weight`` (source rows) is skipped."""
+    """``log`` without the records where ``bad``; their ``weight`` (source rows) is skipped.
+
+    ``found``: the number of problems when ``problems`` lists only the first ones.
+    """
     report = log.report
     n = int(weight.filter(bad).sum())
     frame = log.frame.filter(~bad)
@@ -100,9 +122,7 @@ def drop_records(
     report.rows_used -= n
     report.rows_skipped += n
     report.records = frame.height
-    shown = problems[:MAX_PROBLEMS_PER_CODE]
-    report.problems = report.problems + shown
-    report.problems_omitted += len(problems) - len(shown)
+    report.add_problems(problems[:MAX_PROBLEMS_PER_CODE], _omitted(problems, found))
     return log.derive(frame, report)
 
 
@@ -189,7 +209,7 @@ def events_after_close(
         ).iter_rows()
     ]
     if not lenient:
-        raise LogError(problems[:MAX_PROBLEMS_PER_CODE])
+        raise LogError(problems[:MAX_PROBLEMS_PER_CODE], _omitted(problems))
     return drop_records(log, after, p.EVENT_AFTER_CLOSE, problems, weight=_record_weights(log))
 
 
@@ -239,7 +259,7 @@ def unknown_stages(
         )
     problems.sort(key=lambda q: q.row or 0)
     if not lenient:
-        raise LogError(problems[:MAX_PROBLEMS_PER_CODE])
+        raise LogError(problems[:MAX_PROBLEMS_PER_CODE], _omitted(problems))
     if report.shape == "wide":
         first = f["source_row"].is_first_distinct()
         weight = first.cast(pl.Int64)

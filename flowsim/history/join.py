@@ -107,10 +107,10 @@ def join_table(
             value=str(key[int(i)]),
             hint=f"add the deal to {source}, or remove the row (--lenient goes on without it)",
         )
-        for i in orphan.arg_true().to_list()[:MAX_PROBLEMS_PER_CODE]
+        for i in orphan.arg_true().to_list()[: None if lenient else MAX_PROBLEMS_PER_CODE]
     ]
-    if problems and not lenient:
-        raise LogError(problems)
+    if problems and not lenient:  # lenient: every orphan, which the importer's report caps
+        raise LogError(problems, {p.JOIN_WITHOUT_DEAL: int(orphan.sum()) - len(problems)})
     renamed = {
         c: f"{c} ({other_name})" for c in other.columns if c != on and c in set(table.columns)
     }

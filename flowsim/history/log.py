@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -85,11 +86,24 @@ class ImportReport(BaseModel):
     records: int = 0
     skipped_by_reason: dict[str, int] = Field(default_factory=dict)
     problems: list[LogProblem] = Field(default_factory=list)
+    #: problems found but not listed in ``problems`` (at most 200 per code are), in all and
+    #: by code: every problem is counted, listed or not
     problems_omitted: int = 0
     filters: list[FilterStep] = Field(
         default_factory=list,
         description="Filters applied after the import, in order, with what each removed.",
     )
+    omitted_by_code: dict[str, int] = Field(default_factory=dict)
+
+    def add_problems(
+        self, problems: Sequence[LogProblem], omitted: Mapping[str, int] | None = None
+    ) -> None:
+        """List ``problems`` and count ``omitted`` (per code) ones found but not listed."""
+        self.problems = self.problems + list(problems)
+        for code, n in (omitted or {}).items():
+            if n > 0:
+                self.omitted_by_code[code] = self.omitted_by_code.get(code, 0) + n
+                self.problems_omitted += n
 
     def summary(self) -> str:
         """One line for a metrics header: rows read / used / skipped and why, then filters."""
@@ -208,7 +222,8 @@ class RowChecks:
         self.lenient = lenient
         self.reason = pl.repeat(None, len(source_rows), dtype=pl.String, eager=True)
         self.problems: list[LogProblem] = []
-        self.omitted = 0
+        #: problems not listed (past :data:`MAX_PROBLEMS_PER_CODE`), by code
+        self.omitted: Counter[str] = Counter()
         self._per_code: Counter[str] = Counter()
 
     def flag(
@@ -263,7 +278,7 @@ class RowChecks:
         """Record problems for the given rows without marking them bad (warnings, notes)."""
         room = max(0, MAX_PROBLEMS_PER_CODE - self._per_code[code])
         self._per_code[code] += len(rows)
-        self.omitted += max(0, len(rows) - room)
+        self.omitted[code] += max(0, len(rows) - room)
         for i, row in enumerate(rows[:room]):
             value = None if values is None or values[i] is None else str(values[i])
             self.problems.append(
@@ -293,7 +308,8 @@ class RowChecks:
         errors = [q for q in self.problems if q.severity == "error"]
         if errors:
             errors.sort(key=lambda q: q.row or 0)  # stable: check order within a row
-            raise LogError(errors)
+            codes = {q.code for q in errors}
+            raise LogError(errors, {c: n for c, n in self.omitted.items() if c in codes})
 
 
 def _neighbours(frame: pl.DataFrame) -> tuple[bool, np.ndarray, np.ndarray]:
@@ -420,8 +436,7 @@ def assemble(
     report.rows_skipped = sum(skipped.values()) + report.rows_skipped
     report.skipped_by_reason = dict(sorted((Counter(report.skipped_by_reason) + skipped).items()))
     report.rows_used = used
-    report.problems = report.problems + checks.problems
-    report.problems_omitted += checks.omitted
+    report.add_problems(checks.problems, checks.omitted)
     if report.rows_read != report.rows_used + report.rows_skipped:
         raise AssertionError(
             f"row accounting broken: read {report.rows_read}, used {report.rows_used}, "

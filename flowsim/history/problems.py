@@ -7,6 +7,7 @@ pass; lenient imports keep them as counted warnings in the :class:`ImportReport`
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -109,8 +110,12 @@ class LogError(Exception):
     #: at most this many problems are spelled out in ``str(error)``
     SHOWN = 20
 
-    def __init__(self, problems: list[LogProblem]) -> None:
+    def __init__(
+        self, problems: list[LogProblem], omitted: Mapping[str, int] | None = None
+    ) -> None:
         self.problems = problems
+        #: problems found but not listed (a cap per code), by code
+        self.omitted: dict[str, int] = {k: v for k, v in (omitted or {}).items() if v}
         super().__init__(self._text())
 
     @classmethod
@@ -120,7 +125,60 @@ class LogError(Exception):
 
     def _text(self) -> str:
         lines = [str(p) for p in self.problems[: self.SHOWN]]
-        rest = len(self.problems) - self.SHOWN
+        rest = len(self.problems) - self.SHOWN + sum(self.omitted.values())
         if rest > 0:
             lines.append(f"... and {rest} more problem(s)")
         return "\n".join(lines) if lines else "the log could not be imported"
+
+
+#: rows named as examples in a folded line
+EXAMPLES = 3
+
+
+def fold(
+    problems: Sequence[LogProblem],
+    omitted: Mapping[str, int] | None = None,
+    examples: int = EXAMPLES,
+) -> list[str]:
+    """The problems as lines, one per kind: repeated problems folded into a count.
+
+    Problems of one kind (code, severity, source, column, message and hint alike) become one
+    line: the message, how many rows, and the first ``examples`` rows with their values. A
+    kind of one problem, or a problem without a row, is its own ``str``. ``omitted`` counts,
+    per code, problems found but not listed (the report's cap per code): added to the kind's
+    count when the code has one kind, else said on a line of its own.
+    """
+    groups: dict[tuple[Any, ...], list[LogProblem]] = {}
+    for i, q in enumerate(problems):
+        key = (q.code, q.severity, q.source, q.column, q.message, q.hint)
+        groups.setdefault(key if q.row is not None else (i,), []).append(q)
+    kinds: dict[str, int] = {}
+    for group in groups.values():
+        kinds[group[0].code] = kinds.get(group[0].code, 0) + 1
+    more = dict(omitted or {})
+    lines = []
+    for group in groups.values():
+        first = group[0]
+        extra = more.pop(first.code, 0) if kinds[first.code] == 1 else 0
+        lines.append(_folded(group, len(group) + extra, examples))
+    for code, n in more.items():
+        if n > 0:
+            lines.append(f"... and {n:,} more '{code}' problem(s), not listed")
+    return lines
+
+
+def _folded(group: list[LogProblem], count: int, examples: int) -> str:
+    """One line for ``count`` problems of one kind, ``group`` the listed ones."""
+    first = group[0]
+    if count == 1:
+        return str(first)
+    text = f"{first.source or '<input>'}: "
+    if first.column is not None:
+        text += f"column '{first.column}': "
+    shown = []
+    for q in group[:examples]:
+        shown.append(f"row {q.row}" + (f" '{q.value}'" if q.value is not None else ""))
+    text += f"{first.message}: {count:,} rows, e.g. " + ", ".join(shown)
+    if first.hint:
+        text += f" (hint: {first.hint})"
+    return text

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -24,7 +25,13 @@ import polars as pl
 from flowsim.history import problems as p
 from flowsim.history.consistency import drop_records, mixed_offset_problems
 from flowsim.history.join import join_for, join_table
-from flowsim.history.log import DealLog, ImportReport, build_log, start_columns
+from flowsim.history.log import (
+    MAX_PROBLEMS_PER_CODE,
+    DealLog,
+    ImportReport,
+    build_log,
+    start_columns,
+)
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
 from flowsim.history.textcol import as_text, text_expr
@@ -150,7 +157,12 @@ def read_csv(
         delimiter=sep,
         first_row=2 + preamble,
     )
-    log.report.problems = joined + log.report.problems
+    report = log.report
+    listed = [q for q in joined if q.code != p.JOIN_WITHOUT_DEAL]
+    orphans = [q for q in joined if q.code == p.JOIN_WITHOUT_DEAL]
+    listed += orphans[:MAX_PROBLEMS_PER_CODE]
+    report.problems = listed + report.problems
+    report.add_problems([], {p.JOIN_WITHOUT_DEAL: len(orphans) - MAX_PROBLEMS_PER_CODE})
     return log
 
 
@@ -439,12 +451,21 @@ def from_table(
             columns=column_jobs,
         )
     except LogError as err:  # strict: every error of the pass, in row order
-        raise LogError(sorted(mixed + err.problems, key=lambda q: q.row or 0)) from None
+        omitted = Counter(err.omitted) + Counter(_mixed_omitted(mixed, mixed_rows))
+        problems = sorted(mixed + err.problems, key=lambda q: q.row or 0)
+        raise LogError(problems, omitted) from None
     if mixed and not lenient:
-        raise LogError(mixed)
+        raise LogError(mixed, _mixed_omitted(mixed, mixed_rows))
     if mixed and mixed_rows is not None:
         bad = log.frame["source_row"].is_in(raw["source_row"].filter(mixed_rows).implode())
-        log = drop_records(log, bad, p.MIXED_TIMEZONE, mixed, weight=bad.cast(pl.Int64))
+        log = drop_records(
+            log,
+            bad,
+            p.MIXED_TIMEZONE,
+            mixed,
+            weight=bad.cast(pl.Int64),
+            found=int(mixed_rows.sum()),
+        )
     log.roles = dict(resolved.roles)
     log.attributes = _attributes(table, rows)
     if log.roles and "owner" in fields:
@@ -458,3 +479,9 @@ def _attributes(table: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
     A source column named ``source_row`` (a flowsim export's) gives way to the row numbers.
     """
     return table.drop("source_row", strict=False).with_columns(rows)
+
+
+def _mixed_omitted(mixed: list[LogProblem], rows: pl.Series | None) -> dict[str, int]:
+    """Mixed-offset rows found but not listed (the problems stop at 200 per column)."""
+    found = int(rows.sum()) if rows is not None else 0
+    return {p.MIXED_TIMEZONE: found - len(mixed)} if found > len(mixed) else {}

@@ -215,8 +215,8 @@ def wide_log(
         skipped[p.DEAL_WITHOUT_EVENTS] += int(empty.sum())
     report.rows_skipped = sum(skipped.values())
     report.skipped_by_reason = dict(sorted(skipped.items()))
-    report.problems = list(checks.problems)
-    report.problems_omitted = checks.omitted
+    report.problems = []
+    report.add_problems(checks.problems, checks.omitted)
     keep = ~bad & any_date
 
     owner = _text(table[cols["owner"]]) if "owner" in cols else pl.Series([None] * n)

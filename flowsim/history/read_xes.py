@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any, cast
@@ -36,7 +36,7 @@ from xml.parsers.expat import ExpatError
 import polars as pl
 
 from flowsim.history import problems as p
-from flowsim.history.log import DealLog, ImportReport, build_log
+from flowsim.history.log import MAX_PROBLEMS_PER_CODE, DealLog, ImportReport, build_log
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
 from flowsim.history.timestamps import check_timezone
@@ -138,7 +138,11 @@ def read_xes(
     _note_unpaired_completes(raw, warnings)
     raw = raw.drop("instant")
     warnings.sort(key=lambda w: (w[1], w[0]))
-    for code, row, stage in warnings[:200]:
+    per_code: Counter[str] = Counter()
+    for code, row, stage in warnings:
+        per_code[code] += 1
+        if per_code[code] > MAX_PROBLEMS_PER_CODE:
+            continue
         report.problems.append(
             LogProblem(
                 code=code,
@@ -150,7 +154,7 @@ def read_xes(
                 value=stage,
             )
         )
-    report.problems_omitted += max(0, len(warnings) - 200)
+    report.add_problems([], {c: n - MAX_PROBLEMS_PER_CODE for c, n in per_code.items()})
     log = build_log(raw, labels, report, tz=tz, lenient=lenient, stage_aliases=m.stage_aliases)
     log.attributes = _case_attributes(scan)
     return log

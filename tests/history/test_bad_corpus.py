@@ -163,9 +163,10 @@ CASES = [
     ),
     Case(
         "salesforce-history.csv",
-        "stage not in the process 'contactt' (hint: did you mean 'contact'?; it comes from "
-        "the stage alias 'Prospecting' = 'contactt'",
-        "salesforce-history.csv:2: column 'StageName'",
+        # two rows with one problem: one line, the count and the rows as examples
+        "stage not in the process: 2 rows, e.g. row 2 'contactt', row 4 'contactt' (hint: did "
+        "you mean 'contact'?; it comes from the stage alias 'Prospecting' = 'contactt'",
+        "salesforce-history.csv: column 'StageName'",
         ("--process", str(BAD / "sales.flow"), "--map", str(BAD / "alias.toml")),
         lenient="rows read 3, used 1, skipped 2 (unknown-stage 2)",
     ),
