@@ -70,6 +70,8 @@ class LogSource:
     db: str | None
     delimiter: str | None
     dayfirst: bool | None
+    date_format: str | None
+    decimal: str | None
     sheet: str | None
     stages: tuple[str, ...] = ()
     exclude_stages: tuple[str, ...] = ()
@@ -104,7 +106,20 @@ def _log_options(func: F) -> F:
         click.option(
             "--dayfirst/--monthfirst",
             default=None,
-            help="Read ambiguous slashed dates as DD/MM/YYYY (or MM/DD/YYYY).",
+            help="Read ambiguous slashed or dotted dates as DD/MM/YYYY (or MM/DD/YYYY).",
+        ),
+        click.option(
+            "--date-format",
+            "date_format",
+            metavar="PATTERN",
+            help="Read every time column with this strftime pattern, e.g. '%d-%b-%Y %H:%M' "
+            "(default: detected per column).",
+        ),
+        click.option(
+            "--decimal",
+            type=click.Choice(["comma", "point"]),
+            help="The amounts' decimal separator: comma (1.234,56) or point (1,234.56) "
+            "(default: decided per column).",
         ),
         click.option("--sheet", help="The sheet of an .xlsx workbook: a name or a 0-based index."),
         click.option(
@@ -674,6 +689,10 @@ def _read_log_or_exit(
         options["delimiter"] = source.delimiter.replace("\\t", "\t")
     if source.dayfirst is not None:
         options["dayfirst"] = source.dayfirst
+    if source.date_format is not None:
+        options["date_format"] = source.date_format
+    if source.decimal is not None:
+        options["decimal"] = source.decimal
     if source.sheet is not None:
         options["sheet"] = int(source.sheet) if source.sheet.isdigit() else source.sheet
     if source.mapping:

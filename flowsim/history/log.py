@@ -21,6 +21,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim.history import problems as p
+from flowsim.history.amounts import Amounts, DecimalMark, read_amounts
 from flowsim.history.problems import LogError, LogProblem, Severity
 from flowsim.history.records import same_as_previous
 from flowsim.history.textcol import as_text, clean
@@ -235,10 +236,13 @@ class RowChecks:
         column: str | None,
         values: pl.Series | None = None,
         hint: str | None = None,
+        summary: LogProblem | None = None,
     ) -> None:
         """Flag the rows where ``mask`` is true (nulls count as false) as bad with ``code``.
 
         ``values`` (text or typed) are written as text for the flagged rows only.
+        ``summary``: one problem about all of them (a column no value of which reads),
+        recorded instead of one per row, as an error or, lenient, a warning.
         """
         mask = mask.fill_null(False)
         if not mask.any():
@@ -252,6 +256,10 @@ class RowChecks:
             .to_series()
             .rename("reason")
         )
+        if summary is not None:
+            severity: Severity = "warning" if self.lenient else "error"
+            self.problems.append(summary.model_copy(update={"severity": severity}))
+            return
         rows = self.rows.filter(mask)
         vals = as_text(values.filter(mask)) if values is not None else None
         self.note_many(
@@ -448,31 +456,9 @@ def assemble(
     return log
 
 
-def read_amounts(raw: pl.Series) -> tuple[pl.Series, pl.Series | None]:
-    """The amount column as Float64, and which rows hold text that is not a number (or None).
-
-    Text is cast directly; only the values that fail (padded, ``12 500,00`` style, bad) are
-    read again without whitespace and thousands separators, so a clean column is one pass.
-    Typed numbers are taken as they are (NaN and infinities as no amount).
-    """
-    if raw.dtype.is_integer() or raw.dtype.is_float():
-        amount = raw.cast(pl.Float64)
-        finite = pl.select(pl.when(pl.lit(amount).is_finite()).then(pl.lit(amount))).to_series()
-        return finite.rename("amount"), None
-    text = as_text(raw)
-    amount = text.cast(pl.Float64, strict=False)
-    todo = amount.is_null() & text.is_not_null()
-    if not todo.any():
-        return amount.rename("amount"), None
-    idx = todo.arg_true()
-    squeezed = text.filter(todo).str.replace_all(r"[\s,]", "")
-    retried = squeezed.cast(pl.Float64, strict=False)
-    amount = amount.scatter(idx, retried)
-    wrong = retried.is_null() & (squeezed != "")
-    return amount.rename("amount"), pl.repeat(False, raw.len(), eager=True).scatter(idx, wrong)
-
-
-def start_columns(raw: pl.DataFrame, pool: Executor) -> dict[str, Future[Any]]:
+def start_columns(
+    raw: pl.DataFrame, pool: Executor, decimal: DecimalMark | None = None
+) -> dict[str, Future[Any]]:
     """Start reading the text columns (:func:`clean`) and the amounts on ``pool``.
 
     They are independent column passes in polars, which releases the GIL, so they run side by
@@ -483,8 +469,50 @@ def start_columns(raw: pl.DataFrame, pool: Executor) -> dict[str, Future[Any]]:
         c: pool.submit(clean, raw[c]) for c in ("deal", "stage", "owner") if c in raw.columns
     }
     if "amount" in raw.columns:
-        jobs["amount"] = pool.submit(read_amounts, raw["amount"])
+        jobs["amount"] = pool.submit(read_amounts, raw["amount"], decimal)
     return jobs
+
+
+def check_amounts(read: Amounts, raw: pl.Series, checks: RowChecks, label: str) -> pl.Series:
+    """Flag the amounts that are not numbers in the column's convention; the values.
+
+    A column whose decimal separator cannot be told (only ``1,234``-like values) is refused
+    as a whole: guessing would make every amount 1000x wrong, or not.
+    """
+    if read.ambiguous:
+        examples = ", ".join(f"'{v}'" for v in read.ambiguous)
+        raise LogError.of(
+            p.AMBIGUOUS_DECIMAL,
+            checks.source,
+            f"the decimal separator of the amounts is ambiguous (e.g. {examples}: a thousands "
+            "separator, or 3 decimals?) and no other value tells",
+            column=label,
+            hint="pass --decimal comma (1.234,56) or --decimal point (1,234.56); "
+            "API: decimal='comma' or 'point'",
+        )
+    usual = "a decimal comma (1.234,56)" if read.decimal == "comma" else "a decimal point"
+    if read.other is not None:
+        odd = "decimal point" if read.decimal == "comma" else "decimal comma"
+        checks.flag(
+            p.BAD_AMOUNT,
+            read.other,
+            message=f"written with a {odd}, but the column's amounts have {usual}",
+            column=label,
+            values=raw,
+            hint="export every amount the same way, or pass --decimal to choose",
+        )
+    if read.wrong is not None:
+        rest = read.wrong & ~read.other if read.other is not None else read.wrong
+        checks.flag(
+            p.BAD_AMOUNT,
+            rest,
+            message="not a number",
+            column=label,
+            values=raw,
+            hint=f"amounts are plain numbers; this column reads with {usual}, "
+            + ("such as 12.500,50 or 12500,5" if read.decimal == "comma" else "such as 12500.50"),
+        )
+    return read.values
 
 
 def build_log(
@@ -499,6 +527,8 @@ def build_log(
     collapse_repeats: bool = False,
     parsed: dict[str, ParsedTimestamps] | None = None,
     columns: dict[str, Future[Any]] | None = None,
+    date_format: str | None = None,
+    decimal: DecimalMark | None = None,
 ) -> DealLog:
     """Turn a table (text, or typed columns) into a :class:`DealLog`, checking every row.
 
@@ -509,20 +539,23 @@ def build_log(
     (Parquet, databases: read directly, no text round trip) and ``amount`` numeric.
     ``parsed`` holds time columns the caller already read (:func:`read_timestamps`);
     ``columns`` the caller's :func:`start_columns` jobs, when it started them.
+    ``date_format`` is a strftime/chrono pattern every time column is read with (else each
+    column's format is detected); ``decimal`` the amounts' decimal separator (else decided
+    per column, :mod:`flowsim.history.amounts`).
     Timestamps (see :mod:`flowsim.history.timestamps`):
 
     - ``entered_at`` is ``timestamp`` when that field is mapped, else ``start``, else ``end``;
     - ``started_at`` is ``start``;
     - ``left_at`` is ``end``, except when ``end`` is the only time (then it is ``entered_at``).
     """
-    from flowsim.history.timestamps import read_timestamps
+    from flowsim.history.timestamps import read_timestamps, unreadable_column
 
     source = report.source
     n = raw.height
     checks = RowChecks(source, raw["source_row"], lenient=lenient)
     if columns is None:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            columns = start_columns(raw, pool)
+            columns = start_columns(raw, pool, decimal)
     cleaned = {name: job.result() for name, job in columns.items()}
     deal, stage = cleaned["deal"], cleaned["stage"]
     checks.flag(
@@ -545,7 +578,12 @@ def build_log(
         if name not in raw.columns:
             continue
         read = (parsed or {}).get(name) or read_timestamps(
-            raw[name], column=name, tz=tz, dayfirst=dayfirst, source=source
+            raw[name],
+            column=name,
+            tz=tz,
+            dayfirst=dayfirst,
+            source=source,
+            date_format=date_format,
         )
         report.timestamp_formats[labels[name]] = read.format
         for note in read.notes:
@@ -557,6 +595,9 @@ def build_log(
             column=labels[name],
             values=raw[name],
             hint=f"the column reads as {read.format}; a local time in a DST gap fails too",
+            summary=unreadable_column(
+                read, raw[name], label=labels[name], source=source, date_format=date_format
+            ),
         )
         times[name] = read.values
         failed_any = failed_any | read.failed
@@ -594,16 +635,7 @@ def build_log(
             hint="check the column mapping and the time zones of the two columns",
         )
     if "amount" in cleaned:
-        amount, bad_amount = cleaned["amount"]
-        if bad_amount is not None:
-            checks.flag(
-                p.BAD_AMOUNT,
-                bad_amount,
-                message="not a number",
-                column=labels["amount"],
-                values=raw["amount"],
-                hint="amounts are plain numbers such as 12500 or 12500.50",
-            )
+        amount = check_amounts(cleaned["amount"], raw["amount"], checks, labels["amount"])
     else:
         amount = pl.repeat(None, n, dtype=pl.Float64, eager=True)
     if stage_aliases:

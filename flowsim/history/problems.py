@@ -26,6 +26,8 @@ BAD_TIMEZONE = "bad-timezone"
 BAD_DATE = "bad-date"
 MISSING_DATE = "missing-date"
 AMBIGUOUS_DATE_ORDER = "ambiguous-date-order"
+UNREADABLE_DATE_COLUMN = "unreadable-date-column"
+AMBIGUOUS_DECIMAL = "ambiguous-decimal"
 EMPTY_DEAL = "empty-deal"
 EMPTY_STAGE = "empty-stage"
 BAD_AMOUNT = "bad-amount"
@@ -71,6 +73,7 @@ FILE_LEVEL = frozenset(
         BAD_QUERY,
         UNKNOWN_FORMAT,
         BAD_JOIN,
+        AMBIGUOUS_DECIMAL,
     }
 )
 

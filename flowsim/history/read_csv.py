@@ -23,6 +23,7 @@ from typing import Literal
 import polars as pl
 
 from flowsim.history import problems as p
+from flowsim.history.amounts import DecimalMark
 from flowsim.history.consistency import drop_records, mixed_offset_problems
 from flowsim.history.join import join_for, join_table
 from flowsim.history.log import (
@@ -112,6 +113,8 @@ def read_csv(
     mapping: Mapping | None = None,
     tz: str = "UTC",
     dayfirst: bool | None = None,
+    date_format: str | None = None,
+    decimal: DecimalMark | None = None,
     lenient: bool = False,
     source: str | None = None,
 ) -> DealLog:
@@ -152,6 +155,8 @@ def read_csv(
         mapping=mapping,
         tz=tz,
         dayfirst=dayfirst,
+        date_format=date_format,
+        decimal=decimal,
         lenient=lenient,
         encoding=used_encoding,
         delimiter=sep,
@@ -340,6 +345,8 @@ def from_table(
     mapping: Mapping | None = None,
     tz: str = "UTC",
     dayfirst: bool | None = None,
+    date_format: str | None = None,
+    decimal: DecimalMark | None = None,
     lenient: bool = False,
     source_rows: pl.Series | list[int] | None = None,
     first_row: int = 2,
@@ -399,6 +406,8 @@ def from_table(
             source_rows=rows,
             tz=tz,
             dayfirst=dayfirst,
+            date_format=date_format,
+            decimal=decimal,
             lenient=lenient,
         )
         log.attributes = _attributes(table, rows)
@@ -423,10 +432,18 @@ def from_table(
     pool = ThreadPoolExecutor(max_workers=2)
     times = [f for f in TIME_FIELDS if f in fields]
     reads = [
-        pool.submit(read_timestamps, raw[f], column=f, tz=tz, dayfirst=dayfirst, source=name)
+        pool.submit(
+            read_timestamps,
+            raw[f],
+            column=f,
+            tz=tz,
+            dayfirst=dayfirst,
+            source=name,
+            date_format=date_format,
+        )
         for f in times
     ]
-    column_jobs = start_columns(raw, pool)
+    column_jobs = start_columns(raw, pool, decimal)
     pool.shutdown(wait=False)
     parsed = {f: job.result() for f, job in zip(times, reads, strict=True)}
     # only text columns where some value has an offset (or failed) can mix offset styles
@@ -444,6 +461,8 @@ def from_table(
             report,
             tz=tz,
             dayfirst=dayfirst,
+            date_format=date_format,
+            decimal=decimal,
             lenient=lenient,
             stage_aliases=resolved.stage_aliases,
             collapse_repeats=resolved.collapse_repeats,

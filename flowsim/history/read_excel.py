@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flowsim.history import problems as p
+from flowsim.history.amounts import DecimalMark
 from flowsim.history.log import DealLog
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
@@ -63,6 +64,8 @@ def read_excel(
     mapping: Mapping | None = None,
     tz: str = "UTC",
     dayfirst: bool | None = None,
+    date_format: str | None = None,
+    decimal: DecimalMark | None = None,
     lenient: bool = False,
     source: str | None = None,
 ) -> DealLog:
@@ -137,6 +140,8 @@ def read_excel(
         mapping=mapping,
         tz=tz,
         dayfirst=dayfirst,
+        date_format=date_format,
+        decimal=decimal,
         lenient=lenient,
         source_rows=numbers,
     )

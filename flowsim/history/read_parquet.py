@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from flowsim.history import problems as p
+from flowsim.history.amounts import DecimalMark
 from flowsim.history.log import DealLog
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
@@ -28,6 +29,8 @@ def read_parquet(
     mapping: Mapping | None = None,
     tz: str = "UTC",
     dayfirst: bool | None = None,
+    date_format: str | None = None,
+    decimal: DecimalMark | None = None,
     lenient: bool = False,
     source: str | None = None,
 ) -> DealLog:
@@ -63,6 +66,8 @@ def read_parquet(
         mapping=mapping,
         tz=tz,
         dayfirst=dayfirst,
+        date_format=date_format,
+        decimal=decimal,
         lenient=lenient,
         first_row=1,
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flowsim.history import problems as p
+from flowsim.history.amounts import DecimalMark
 from flowsim.history.log import DealLog
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError
@@ -120,6 +121,8 @@ def read_sql(
     mapping: Mapping | None = None,
     tz: str = "UTC",
     dayfirst: bool | None = None,
+    date_format: str | None = None,
+    decimal: DecimalMark | None = None,
     lenient: bool = False,
     source: str | None = None,
     connect_timeout: int = 10,
@@ -159,6 +162,8 @@ def read_sql(
         mapping=mapping,
         tz=tz,
         dayfirst=dayfirst,
+        date_format=date_format,
+        decimal=decimal,
         lenient=lenient,
         first_row=1,
     )

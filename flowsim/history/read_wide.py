@@ -26,11 +26,19 @@ from typing import Any
 import polars as pl
 
 from flowsim.history import problems as p
+from flowsim.history.amounts import DecimalMark, read_amounts
 from flowsim.history.consistency import mixed_offsets
-from flowsim.history.log import UTC_US, DealLog, ImportReport, RowChecks, assemble
+from flowsim.history.log import (
+    UTC_US,
+    DealLog,
+    ImportReport,
+    RowChecks,
+    assemble,
+    check_amounts,
+)
 from flowsim.history.mapping import PIPEDRIVE_CREATED, ResolvedMapping, outcome_of
 from flowsim.history.problems import LogProblem
-from flowsim.history.timestamps import parse_timestamps
+from flowsim.history.timestamps import parse_timestamps, unreadable_column
 
 
 def read_wide(path: str | Path, **options: Any) -> DealLog:
@@ -53,6 +61,8 @@ def wide_log(
     source_rows: pl.Series,
     tz: str = "UTC",
     dayfirst: bool | None = None,
+    date_format: str | None = None,
+    decimal: DecimalMark | None = None,
     lenient: bool = False,
 ) -> DealLog:
     """Turn a wide table of strings into a :class:`DealLog` (see the module doc)."""
@@ -94,7 +104,9 @@ def wide_log(
                 hint=f"times without an offset would be read in --tz {tz}; export every time "
                 "the same way, or pass --lenient to skip these rows",
             )
-        parsed = parse_timestamps(table[column], column=column, tz=tz, dayfirst=dayfirst)
+        parsed = parse_timestamps(
+            table[column], column=column, tz=tz, dayfirst=dayfirst, date_format=date_format
+        )
         report.timestamp_formats[column] = parsed.format
         for note in parsed.notes:
             checks.note(note.model_copy(update={"column": column, "source": source}))
@@ -105,6 +117,9 @@ def wide_log(
             column=column,
             values=table[column],
             hint=f"the column reads as {parsed.format}; a local time in a DST gap fails too",
+            summary=unreadable_column(
+                parsed, table[column], label=column, source=source, date_format=date_format
+            ),
         )
         failed_any = failed_any | parsed.failed
         return parsed.values
@@ -169,16 +184,8 @@ def wide_log(
     snapshot = _snapshot_events(table, resolved, checks, dates) if resolved.created_column else []
     amount = pl.Series([None] * n, dtype=pl.Float64)
     if "amount" in cols:
-        amount_text = _text(table[cols["amount"]]).str.replace_all(r"[\s,]", "")
-        amount = amount_text.cast(pl.Float64, strict=False)
-        checks.flag(
-            p.BAD_AMOUNT,
-            amount.is_null() & amount_text.is_not_null(),
-            message="not a number",
-            column=cols["amount"],
-            values=table[cols["amount"]],
-            hint="amounts are plain numbers such as 12500 or 12500.50",
-        )
+        read = read_amounts(_text(table[cols["amount"]]), decimal)
+        amount = check_amounts(read, table[cols["amount"]], checks, cols["amount"])
     any_date = pl.Series([False] * n)
     for when in [
         *entered.values(),

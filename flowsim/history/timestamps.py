@@ -25,6 +25,7 @@ scan runs only when detection reaches the slashed families. Typed Datetime/Date 
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -175,14 +176,29 @@ FAMILIES: list[tuple[str, list[Step]]] = [
         ],
     ),
     ("YYYY/MM/DD", _with_times("%Y/%m/%d")),
+    # named months (English, abbreviated or in full, any case): never ambiguous
+    ("DD Mon YYYY", [*_with_times("%d-%B-%Y"), *_with_times("%d %B %Y")]),
+    ("Mon DD, YYYY", [*_with_times("%B %d, %Y"), *_with_times("%B %d %Y")]),
+    ("YYYY年MM月DD日", _with_times("%Y年%m月%d日")),
     ("DD.MM.YYYY", _with_times("%d.%m.%Y")),
+    ("MM.DD.YYYY", _with_times("%m.%d.%Y")),
     ("MM/DD/YYYY", _with_times("%m/%d/%Y")),
     ("DD/MM/YYYY", _with_times("%d/%m/%Y")),
     ("epoch seconds", [_epoch(1_000_000, 1e8, 1e11)]),
     ("epoch milliseconds", [_epoch(1_000, 1e11, 1e14)]),
     ("Excel serial days", [Step(_excel)]),
 ]
-_SLASHED = ("MM/DD/YYYY", "DD/MM/YYYY")
+#: families whose day/month order is decided from the whole column: separator, and the
+#: (month-first, day-first) pair; the default order of an ambiguous column is the pair's
+#: ``DEFAULT_DAYFIRST`` (slashes: month-first, as US exports; dots: day-first, as in Europe)
+ORDERED = {
+    "/": ("MM/DD/YYYY", "DD/MM/YYYY"),
+    ".": ("MM.DD.YYYY", "DD.MM.YYYY"),
+}
+DEFAULT_DAYFIRST = {"/": False, ".": True}
+_ORDER_OF = {name: sep for sep, pair in ORDERED.items() for name in pair}
+#: families that cannot misread a value: tried on what the column's family leaves unparsed
+UNAMBIGUOUS = ("ISO 8601", "DD Mon YYYY", "Mon DD, YYYY", "YYYY年MM月DD日")
 
 
 def _apply(steps: list[Step], text: pl.Series, tz: str) -> tuple[pl.Series, bool]:
@@ -207,17 +223,24 @@ def _apply(steps: list[Step], text: pl.Series, tz: str) -> tuple[pl.Series, bool
     return result, offset
 
 
-def _slash_order(text: pl.Series, dayfirst: bool | None) -> tuple[str | None, bool]:
-    """Decide D/M vs M/D from the whole column: (family to drop, ambiguous?)."""
-    slashed = text.str.contains("/", literal=True)  # a fast pass; the regex only on those
-    parts = text.filter(slashed).str.extract_groups(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}")
+def _day_month_order(text: pl.Series, sep: str, dayfirst: bool | None) -> tuple[str, bool]:
+    """Decide D/M vs M/D for ``sep`` dates from the whole column: (family to drop, ambiguous?).
+
+    A first field above 12 makes the column day-first, a second one month-first; otherwise
+    ``dayfirst`` decides, or the separator's :data:`DEFAULT_DAYFIRST`.
+    """
+    month_first, day_first = ORDERED[sep]
+    marked = text.str.contains(sep, literal=True)  # a fast pass; the regex only on those
+    pattern = rf"^\s*(\d{{1,2}}){re.escape(sep)}(\d{{1,2}}){re.escape(sep)}\d{{4}}"
+    parts = text.filter(marked).str.extract_groups(pattern)
     first = parts.struct.field("1").cast(pl.Int32, strict=False)
     second = parts.struct.field("2").cast(pl.Int32, strict=False)
     if bool((first > 12).any()):
-        return "MM/DD/YYYY", False
+        return month_first, False
     if bool((second > 12).any()):
-        return "DD/MM/YYYY", False
-    return ("MM/DD/YYYY" if dayfirst else "DD/MM/YYYY"), first.drop_nulls().len() > 0
+        return day_first, False
+    chosen = DEFAULT_DAYFIRST[sep] if dayfirst is None else dayfirst
+    return (month_first if chosen else day_first), first.drop_nulls().len() > 0
 
 
 def _by_hits(steps: list[Step], sample: pl.Series, tz: str) -> list[Step]:
@@ -247,6 +270,61 @@ def _sample(text: pl.Series) -> pl.Series:
         rows *= 4
 
 
+def _detect(
+    text: pl.Series, sample: pl.Series, tz: str, dayfirst: bool | None
+) -> tuple[str, list[Step], bool]:
+    """The family that parses the most sample values: (name, steps, day/month ambiguous?).
+
+    The day/month order needs the whole column; it is only scanned once detection reaches
+    an ordered family (a column whose sample parses as ISO never does).
+    """
+    drops: dict[str, tuple[str, bool]] = {}
+    best_name, best_steps, best_hits = FAMILIES[0][0], FAMILIES[0][1], -1
+    for name, steps in FAMILIES:
+        sep = _ORDER_OF.get(name)
+        if sep is not None:
+            if sep not in drops:
+                drops[sep] = _day_month_order(text, sep, dayfirst)
+            if name == drops[sep][0]:
+                continue
+        hits = int(_apply(steps, sample, tz)[0].is_not_null().sum()) if sample.len() else 0
+        if hits > best_hits:
+            best_name, best_steps, best_hits = name, steps, hits
+        if hits == sample.len():
+            break  # every sample value parses: no later family can do better
+    sep = _ORDER_OF.get(best_name)
+    return best_name, best_steps, sep is not None and drops[sep][1]
+
+
+def _pattern_steps(fmt: str) -> list[Step]:
+    """A user's ``--date-format`` (strftime/chrono): with an offset directive, UTC; else local."""
+    if any(z in fmt for z in ("%z", "%:z", "%#z")):
+        return [Step(lambda expr, tz: _strptime(expr, fmt).dt.convert_time_zone("UTC"), True)]
+    return [_local(fmt)]
+
+
+def _fill_unambiguous(
+    values: pl.Series, text: pl.Series, tz: str, chosen: str
+) -> tuple[pl.Series, bool]:
+    """Values the column's family left unparsed, tried with the :data:`UNAMBIGUOUS` families.
+
+    A column mostly ISO with one ``2024年1月5日`` reads that one too: neither can be misread.
+    Only the failures are tried (usually none), vectorised.
+    """
+    offset = False
+    for name, steps in FAMILIES:
+        todo = values.is_null() & text.is_not_null()
+        if not todo.any():
+            break
+        if name == chosen or name not in UNAMBIGUOUS:
+            continue
+        idx = todo.arg_true()
+        parsed, found = _apply(steps, clean(text.filter(todo)), tz)
+        values = values.scatter(idx, parsed)
+        offset = offset or found
+    return values, offset
+
+
 def parse_timestamps(
     text: pl.Series,
     *,
@@ -254,60 +332,102 @@ def parse_timestamps(
     tz: str = "UTC",
     dayfirst: bool | None = None,
     source: str | None = None,
+    date_format: str | None = None,
 ) -> ParsedTimestamps:
     """Parse ``text`` (strings) into UTC datetimes; empty values stay null and do not fail.
 
     The column is parsed as it is; only the values that do not parse are stripped and tried
     again (or found empty), which saves two passes over a clean 4M-value column.
+    ``date_format`` (a strftime/chrono pattern such as ``%d-%b-%Y %H:%M``) replaces the
+    detection: every value must match it.
     """
     text = as_text(text)
-    sample = _sample(text)
-    # The day/month order needs the whole column; only needed once detection reaches the
-    # slashed families (a column whose sample parses as ISO never does).
-    drop: str | None = None
     ambiguous = False
-    best_name, best_steps, best_hits = FAMILIES[0][0], FAMILIES[0][1], -1
-    for name, steps in FAMILIES:
-        if name in _SLASHED:
-            if drop is None:
-                drop, ambiguous = _slash_order(text, dayfirst)
-            if name == drop:
-                continue
-        hits = int(_apply(steps, sample, tz)[0].is_not_null().sum()) if sample.len() else 0
-        if hits > best_hits:
-            best_name, best_steps, best_hits = name, steps, hits
-        if hits == sample.len():
-            break  # every sample value parses: no later family can do better
-    steps = _by_hits(best_steps, sample, tz)
+    if date_format is not None:
+        best_name, steps = date_format, _pattern_steps(date_format)
+    else:
+        sample = _sample(text)
+        best_name, best_steps, ambiguous = _detect(text, sample, tz, dayfirst)
+        steps = _by_hits(best_steps, sample, tz)
     values, offset = _apply(steps, text, tz)
-    failed = pl.repeat(False, text.len(), eager=True)
     todo = values.is_null() & text.is_not_null()
     if todo.any():  # padded, empty or bad values: clean, and parse again
         idx = todo.arg_true()
         retry = clean(text.filter(todo))
         again, offset_again = _apply(steps, retry, tz)
         values = values.scatter(idx, again)
-        failed = failed.scatter(idx, retry.is_not_null() & again.is_null())
         offset = offset or offset_again
-    notes: list[LogProblem] = []
-    if ambiguous and dayfirst is None and best_name in _SLASHED:
-        notes.append(
-            LogProblem(
-                code=p.AMBIGUOUS_DATE_ORDER,
-                severity="warning",
-                source=source,
-                column=column,
-                message="no day above 12, so the day/month order is ambiguous; "
-                f"read as {best_name}",
-                hint="pass --dayfirst (or dayfirst=True) if the dates are DD/MM/YYYY",
-            )
-        )
+        if date_format is None:
+            values, offset_again = _fill_unambiguous(values, text, tz, best_name)
+            offset = offset or offset_again
+        failed = pl.repeat(False, text.len(), eager=True).scatter(idx, retry.is_not_null())
+        failed = failed & values.is_null()
+    else:
+        failed = pl.repeat(False, text.len(), eager=True)
+    notes = _order_notes(best_name, column, source) if ambiguous and dayfirst is None else []
     return ParsedTimestamps(
         values=values.rename(column),
         failed=failed,
         format=best_name,
         notes=notes,
         offsets=offset or bool(failed.any()),
+    )
+
+
+def _order_notes(family: str, column: str, source: str | None) -> list[LogProblem]:
+    """The note of a column read in its separator's default day/month order."""
+    month_first, day_first = ORDERED[_ORDER_OF[family]]
+    hint = (
+        f"pass --monthfirst (or dayfirst=False) if the dates are {month_first}"
+        if family == day_first
+        else f"pass --dayfirst (or dayfirst=True) if the dates are {day_first}"
+    )
+    return [
+        LogProblem(
+            code=p.AMBIGUOUS_DATE_ORDER,
+            severity="warning",
+            source=source,
+            column=column,
+            message=f"no day above 12, so the day/month order is ambiguous; read as {family}",
+            hint=hint,
+        )
+    ]
+
+
+def unreadable_column(
+    read: ParsedTimestamps,
+    text: pl.Series,
+    *,
+    label: str,
+    source: str | None,
+    date_format: str | None = None,
+) -> LogProblem | None:
+    """One problem for a time column where no value reads as a date (two values or more).
+
+    One error naming the column, a few of its values and the formats read, instead of an
+    error per row: the column is in a format not read, or it is not a date column.
+    """
+    failed = read.failed
+    if int(failed.sum()) < 2 or read.values.is_not_null().any():
+        return None
+    examples = as_text(text).filter(failed).unique(maintain_order=True).head(3).to_list()
+    shown = ", ".join(f"'{v}'" for v in examples)
+    if date_format is not None:
+        hint = f"check --date-format '{date_format}' against the values"
+    else:
+        hint = (
+            "formats read: ISO 8601; YYYY/MM/DD; DD.MM.YYYY; MM/DD/YYYY; DD/MM/YYYY; "
+            "20-Oct-2016; Oct 20, 2016; 2016年10月20日; epoch seconds or milliseconds; Excel "
+            "serial days. Pass --date-format (e.g. '%d.%m.%y %H:%M') for another one, or "
+            "check the column mapping (--map)"
+        )
+    return LogProblem(
+        code=p.UNREADABLE_DATE_COLUMN,
+        source=source,
+        column=label,
+        message=f"no value of this column reads as a date ({int(failed.sum()):,} values, "
+        f"e.g. {shown})",
+        hint=hint,
     )
 
 
@@ -336,8 +456,11 @@ def read_timestamps(
     tz: str = "UTC",
     dayfirst: bool | None = None,
     source: str | None = None,
+    date_format: str | None = None,
 ) -> ParsedTimestamps:
     """Typed datetimes and dates directly (:func:`typed_timestamps`), anything else as text."""
     if isinstance(values.dtype, pl.Datetime) or values.dtype == pl.Date:
         return typed_timestamps(values, column=column, tz=tz)
-    return parse_timestamps(values, column=column, tz=tz, dayfirst=dayfirst, source=source)
+    return parse_timestamps(
+        values, column=column, tz=tz, dayfirst=dayfirst, source=source, date_format=date_format
+    )

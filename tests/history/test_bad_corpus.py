@@ -172,9 +172,31 @@ CASES = [
     ),
     Case(
         "gbk-chinese-date.csv",
-        "unparseable date '2024年1月5日'",
+        "unparseable date '2024年2月30日'",  # 2024年1月5日 reads; February has no 30th
         "gbk-chinese-date.csv:4: column '进入时间'",
         lenient="rows read 3, used 2, skipped 1 (bad-date 1)",
+    ),
+    Case(
+        "unreadable-dates.csv",
+        # one error for the column, not one per row (--lenient skips every row)
+        "no value of this column reads as a date (3 values, e.g. '20 Okt. 2024', "
+        "'3 Nov. 2024', '5 Dez. 2024') (hint: formats read: ISO 8601;",
+        "unreadable-dates.csv: column 'entered_at'",
+        lenient="rows read 3, used 0, skipped 3 (bad-date 3)",
+    ),
+    Case(
+        "ambiguous-decimal.csv",
+        "the decimal separator of the amounts is ambiguous (e.g. '1,234', '2,500', '12,000': "
+        "a thousands separator, or 3 decimals?) and no other value tells (hint: pass "
+        "--decimal comma",
+        "ambiguous-decimal.csv: column 'amount'",
+    ),
+    Case(
+        "mixed-decimal.csv",
+        "written with a decimal point, but the column's amounts have a decimal comma "
+        "(1.234,56) '1,234.56'",
+        "mixed-decimal.csv:4: column 'amount'",
+        lenient="rows read 3, used 2, skipped 1 (bad-amount 1)",
     ),
     Case("ragged-row.csv", "the row has 5 fields, the header 3", "ragged-row.csv:3: "),
     Case(

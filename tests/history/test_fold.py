@@ -68,7 +68,8 @@ def test_a_strict_error_counts_what_it_does_not_list(tmp_path: Path) -> None:
     """RowChecks lists 200 problems per code; the error still counts all 450."""
     rows = "\n".join(f"d{i},contact,someday" for i in range(450))
     log = tmp_path / "d.csv"
-    log.write_text("deal_id,stage,entered_at\n" + rows + "\n", encoding="utf-8")
+    good = "d,contact,2024-01-02\n"  # one date reads: a bad date per row, not a bad column
+    log.write_text("deal_id,stage,entered_at\n" + good + rows + "\n", encoding="utf-8")
     with pytest.raises(LogError) as caught:
         read_log(log)
     assert len(caught.value.problems) + sum(caught.value.omitted.values()) == 450
