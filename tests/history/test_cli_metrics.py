@@ -187,3 +187,37 @@ def test_every_format_end_to_end(tmp_path: Path) -> None:
         assert data["header"]["records"] == 42, kind
         assert data["stages"] == baseline["stages"], kind
         assert data["transitions"] == baseline["transitions"], kind
+
+
+def test_exports_with_named_months_chinese_dates_and_a_date_format(tmp_path: Path) -> None:
+    """Common export date styles read without options; anything else with --date-format."""
+    named = tmp_path / "named.csv"
+    named.write_text(
+        "deal_id,stage,entered_at\nd1,contact,20-Oct-2016\nd1,won,2-Nov-2016\n", encoding="utf-8"
+    )
+    chinese = tmp_path / "chinese.csv"
+    chinese.write_text(
+        "商机,阶段,进入时间\nS1,初步接触,2016年10月20日 09:30\nS1,赢单,2016年11月2日 17:00\n",
+        encoding="gbk",
+    )
+    for log in (named, chinese):
+        r = run("metrics", str(log), "--map", _map_for(log), "--format", "json")
+        assert r.returncode == 0, r.stderr
+        header = json.loads(r.stdout)["header"]
+        assert (header["rows_used"], header["deals"]) == (2, 1)
+    custom = tmp_path / "custom.csv"
+    custom.write_text(
+        "deal_id,stage,entered_at\nd1,contact,20|10|16 09h30\nd1,won,02|11|16 17h00\n",
+        encoding="utf-8",
+    )
+    refused = run("metrics", str(custom))
+    assert refused.returncode == 1
+    assert refused.stderr.count("custom.csv") == 1  # one line for the column, none per row
+    assert "no value of this column reads as a date (2 values" in refused.stderr
+    r = run("metrics", str(custom), "--date-format", "%d|%m|%y %Hh%M", "-q")
+    assert r.returncode == 0 and r.stderr == ""
+    assert "rows read 2, used 2, skipped 0" in r.stdout
+
+
+def _map_for(log: Path) -> str:
+    return "deal=商机,stage=阶段,timestamp=进入时间" if "chinese" in log.name else "deal=deal_id"

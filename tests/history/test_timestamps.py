@@ -157,3 +157,73 @@ def test_padded_values_are_read_like_stripped_ones() -> None:
     assert failed == [False, False, False, False]
     _, _, failed = iso([" 2024-01-01 10:00:00 ", " soon "])
     assert failed == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt", "first"),
+    [
+        (["20-Oct-2016", "3-jan-2017"], "DD Mon YYYY", "2016-10-20T00:00:00+00:00"),
+        (["20 October 2016", "3 Jan 2017"], "DD Mon YYYY", "2016-10-20T00:00:00+00:00"),
+        (["20-Oct-2016 14:30"], "DD Mon YYYY", "2016-10-20T14:30:00+00:00"),
+        (["Oct 20, 2016", "January 3, 2017"], "Mon DD, YYYY", "2016-10-20T00:00:00+00:00"),
+        (["Oct 20 2016 09:15:02"], "Mon DD, YYYY", "2016-10-20T09:15:02+00:00"),
+        (["2016年10月20日", "2017年1月3日"], "YYYY年MM月DD日", "2016-10-20T00:00:00+00:00"),
+        (["2016年10月20日 14:30"], "YYYY年MM月DD日", "2016-10-20T14:30:00+00:00"),
+        (["20.10.2016 08:00", "01.02.2017"], "DD.MM.YYYY", "2016-10-20T08:00:00+00:00"),
+        (["10.20.2016", "01.02.2017"], "MM.DD.YYYY", "2016-10-20T00:00:00+00:00"),
+    ],
+)
+def test_named_month_chinese_and_dotted_dates(values: list[str], fmt: str, first: str) -> None:
+    got_fmt, out, failed = iso(values)
+    assert (got_fmt, out[0], any(failed)) == (fmt, first, False)
+
+
+def test_dotted_dates_follow_the_dayfirst_rules() -> None:
+    """Dots are day-first by default (Europe), noted when no day is above 12; options decide."""
+    ambiguous = pl.Series(["01.02.2024", "03.04.2024"])
+    r = parse_timestamps(ambiguous, column="c")
+    assert r.format == "DD.MM.YYYY" and r.values[0] == dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    assert [n.code for n in r.notes] == ["ambiguous-date-order"]
+    assert "--monthfirst" in (r.notes[0].hint or "")
+    r = parse_timestamps(ambiguous, column="c", dayfirst=False)
+    assert r.format == "MM.DD.YYYY" and r.values[0] == dt.datetime(2024, 1, 2, tzinfo=dt.UTC)
+    assert r.notes == []
+    # a day above 12 anywhere settles it, whatever the option says
+    r = parse_timestamps(pl.Series(["01.02.2024", "25.12.2024"]), column="c", dayfirst=False)
+    assert r.format == "DD.MM.YYYY" and not r.notes
+
+
+def test_unambiguous_values_read_in_a_column_of_another_format() -> None:
+    fmt, out, failed = iso(["2024-01-02", "2024年1月5日", "5-Jan-2024", "01/05/2024"])
+    assert fmt == "ISO 8601"
+    assert out[1] == out[2] == "2024-01-05T00:00:00+00:00"
+    assert failed == [False, False, False, True]  # a slashed date could be read two ways
+
+
+def test_a_date_format_replaces_the_detection() -> None:
+    values = pl.Series(["20/10/16 14:30", "03/01/17 09:00", "2017-01-03"])
+    r = parse_timestamps(values, column="c", date_format="%d/%m/%y %H:%M", tz="Europe/Berlin")
+    assert r.format == "%d/%m/%y %H:%M"
+    assert r.values[0] == dt.datetime(2016, 10, 20, 12, 30, tzinfo=dt.UTC)  # 14:30 CEST
+    assert r.failed.to_list() == [False, False, True]  # only the pattern, even for ISO
+    aware = parse_timestamps(
+        pl.Series(["2016-10-20 14:30 +0800"]), column="c", date_format="%Y-%m-%d %H:%M %z"
+    )
+    assert aware.values[0] == dt.datetime(2016, 10, 20, 6, 30, tzinfo=dt.UTC)
+
+
+def test_a_column_where_nothing_reads_is_one_problem() -> None:
+    from flowsim.history.timestamps import unreadable_column
+
+    text = pl.Series(["20 Okt. 2024", "3 Nov. 2024", "", "5 Dez. 2024", "3 Nov. 2024"])
+    r = parse_timestamps(text, column="c")
+    problem = unreadable_column(r, text, label="Datum", source="d.csv")
+    assert problem is not None and problem.row is None and problem.column == "Datum"
+    assert problem.message == (
+        "no value of this column reads as a date (4 values, e.g. '20 Okt. 2024', "
+        "'3 Nov. 2024', '5 Dez. 2024')"
+    )
+    assert "--date-format" in (problem.hint or "")
+    one_good = pl.Series(["20 Okt. 2024", "2024-11-03", "5 Dez. 2024"])
+    r = parse_timestamps(one_good, column="c")
+    assert unreadable_column(r, one_good, label="Datum", source="d.csv") is None
