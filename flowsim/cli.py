@@ -833,7 +833,9 @@ def _list_skipped(report: Any) -> None:
     shown = [q for q in report.problems if q.severity == "warning" or q.row is not None]
     notes = {q.code for q in shown if q.severity == "info"}
     for kind in ("warning", "info"):
-        problems = [q for q in shown if q.severity == kind]
+        problems = sorted(
+            (q for q in shown if q.severity == kind), key=lambda q: (q.row is not None, q.row or 0)
+        )
         # a code is listed (up to 200 problems) before any of it is omitted
         more = {c: n for c, n in report.omitted_by_code.items() if (c in notes) is (kind == "info")}
         label = "warning" if kind == "warning" else "note"
