@@ -164,3 +164,32 @@ def test_check_several_files_as_json(tmp_path: Path) -> None:
     data = json.loads(r.stdout)
     assert [d["ok"] for d in data] == [True, False]
     assert data[1]["diagnostics"][0]["code"] == "E104"
+
+
+def test_every_command_that_talks_on_stderr_takes_quiet() -> None:
+    """-q/--quiet silences warnings, notes and progress (errors are always printed).
+
+    ``export`` and ``schema`` print only their result; every other command takes -q.
+    """
+    from flowsim.cli import main
+
+    silent = {"export", "schema"}
+    for name, command in main.commands.items():
+        flags = {o for p in command.params for o in getattr(p, "opts", [])}
+        if name in silent:
+            continue
+        assert {"-q", "--quiet"} <= flags, f"flowsim {name} has no -q/--quiet"
+
+
+def test_quiet_fmt_and_render(tmp_path: Path) -> None:
+    path = tmp_path / "x.flow"
+    path.write_text("stage a   owner r\nrole r\noutcome won\na->won\n", encoding="utf-8")
+    loud = run("fmt", str(path))
+    assert loud.returncode == 0 and f"reformatted {path}" in loud.stderr
+    path.write_text("stage a   owner r\nrole r\noutcome won\na->won\n", encoding="utf-8")
+    quiet = run("fmt", "-q", str(path))
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert "stage a {" in path.read_text(encoding="utf-8")
+    out = tmp_path / "x.svg"
+    r = run("render", str(B2B), "--format", "dot", "-o", str(out), "-q")
+    assert r.returncode == 0 and r.stderr == "" and out.exists()

@@ -93,15 +93,28 @@ def _dots_are_decimal(text: pl.Series) -> bool:
     """Every value casts as a number: do its dots read as decimal points for sure?
 
     Only a column whose every dotted value is ``1.234``-like (a thousands dot or 3 decimals)
-    needs the whole decision; one dot with 1, 2 or 4+ digits after it settles the column.
+    needs the whole decision; one dot with 1, 2 or 4+ digits after it settles the column,
+    so the head usually settles it without a pass over the column.
     """
-    dot = text.str.find(".", literal=True)
-    if dot.is_null().all():
-        return True  # integers only
-    after = text.str.len_chars() - dot - 1
-    if bool(((after != 3) & dot.is_not_null()).any()):
+    if _settling_dot(text.head(_HEAD)):
         return True
-    return bool(text.filter(dot.is_not_null()).str.contains(AMBIGUOUS).not_().any())
+    if not text.str.contains(".", literal=True).any():
+        return True  # integers only
+    return _settling_dot(text)
+
+
+#: values looked at first for a dot that settles the convention
+_HEAD = 1000
+
+
+def _settling_dot(text: pl.Series) -> bool:
+    """Does some value have a dot that can only be a decimal point (not ``1.234``-like)?"""
+    dot = text.str.find(".", literal=True)
+    after = text.str.len_chars() - dot - 1
+    if bool((after != 3).any()):  # null where there is no dot
+        return True
+    dotted = text.filter(dot.is_not_null())
+    return bool(dotted.len() and dotted.str.contains(AMBIGUOUS).not_().any())
 
 
 def _decide(values: pl.Series) -> DecimalMark | list[str]:

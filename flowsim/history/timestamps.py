@@ -25,6 +25,7 @@ scan runs only when detection reaches the slashed families. Typed Datetime/Date 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -38,6 +39,9 @@ from flowsim.history.textcol import as_text, clean
 
 UTC_US = pl.Datetime("us", "UTC")
 SAMPLE = 2000
+#: a year below is a two-digit year read by a four-digit format, never a deal's date
+MIN_YEAR = 1000
+_MIN_US = int((dt.datetime(MIN_YEAR, 1, 1) - dt.datetime(1970, 1, 1)).total_seconds()) * 1_000_000
 
 _EXCEL_EPOCH = pl.datetime(1899, 12, 30, time_unit="us")
 
@@ -201,6 +205,18 @@ _ORDER_OF = {name: sep for sep, pair in ORDERED.items() for name in pair}
 UNAMBIGUOUS = ("ISO 8601", "DD Mon YYYY", "Mon DD, YYYY", "YYYY年MM月DD日")
 
 
+def _plausible(values: pl.Series) -> pl.Series:
+    """``values`` without instants before :data:`MIN_YEAR` (null there, so they fail).
+
+    chrono's ``%Y`` takes any number of digits: ``02.01.24`` read as ``%d.%m.%Y`` is the year
+    24, silently. One integer comparison; a copy only when such a value exists.
+    """
+    early = values.to_physical() < _MIN_US
+    if not early.any():
+        return values
+    return values.scatter(early.arg_true(), None)
+
+
 def _apply(steps: list[Step], text: pl.Series, tz: str) -> tuple[pl.Series, bool]:
     """Parse ``text`` with each step in turn on the values still unparsed (vectorised).
 
@@ -209,14 +225,14 @@ def _apply(steps: list[Step], text: pl.Series, tz: str) -> tuple[pl.Series, bool
     if not steps:
         return pl.repeat(None, text.len(), dtype=UTC_US, eager=True), False
     # The first step sees the whole column: no filtering or scattering when it parses all.
-    result = pl.select(steps[0](pl.lit(text), tz).cast(UTC_US)).to_series()
+    result = _plausible(pl.select(steps[0](pl.lit(text), tz).cast(UTC_US)).to_series())
     todo = text.is_not_null() & result.is_null()
     offset = steps[0].offset and result.null_count() < text.len()
     for step in steps[1:]:
         if not todo.any():
             break
         idx = todo.arg_true()
-        parsed = pl.select(step(pl.lit(text.filter(todo)), tz).cast(UTC_US)).to_series()
+        parsed = _plausible(pl.select(step(pl.lit(text.filter(todo)), tz).cast(UTC_US)).to_series())
         offset = offset or (step.offset and parsed.null_count() < parsed.len())
         result = result.scatter(idx, parsed)
         todo = todo & result.is_null()

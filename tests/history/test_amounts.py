@@ -50,7 +50,13 @@ def test_the_convention_is_read_from_the_column(
 
 
 @pytest.mark.parametrize(
-    "values", [["1,234", "2,500"], ["1.500", "12"], ["1,234", "1.234", "5000"]]
+    "values",
+    [
+        ["1,234", "2,500"],
+        ["1.500", "12"],
+        ["1,234", "1.234", "5000"],
+        ["12"] * 1500 + ["1.500"],  # past the head a clean column is looked at first
+    ],
 )
 def test_an_undecidable_column_is_not_guessed(values: list[str]) -> None:
     r = read_amounts(pl.Series(values))
@@ -124,3 +130,25 @@ def test_an_ambiguous_column_is_refused_then_decided_on_the_command_line(tmp_pat
         assert r.exit_code == 0, r.stderr
         log = read_log(path, decimal=decimal)
         assert sum(log.frame["amount"].to_list()) == pytest.approx(total)
+
+
+def test_a_wide_export_reads_its_dates_and_amounts_the_same_way(tmp_path: Path) -> None:
+    """Maven-style wide rows, as a German Excel export writes them, with --date-format."""
+    path = tmp_path / "pipeline.csv"
+    path.write_text(
+        "opportunity_id;sales_agent;deal_stage;engage_date;close_date;close_value\n"
+        "O1;Anna;Won;02.01.24;10.02.24;1.200,50\n"
+        "O2;Bo;Lost;03.01.24;20.01.24;0\n"
+        "O3;Anna;Won;04.01.24;01.02.24;12.000\n",
+        encoding="utf-8",
+    )
+    log = read_log(path, date_format="%d.%m.%y", decimal="comma")
+    won = log.frame.filter(pl.col("stage") == "Won").sort("source_row")
+    assert won["amount"].to_list() == [1200.5, 12000.0]
+    assert won["entered_at"].dt.strftime("%Y-%m-%d").to_list() == ["2024-02-10", "2024-02-01"]
+    # without the options: the column decides (1.200,50 shows a decimal comma), and the
+    # two-digit years are no format flowsim guesses: one problem per column, not per row
+    with pytest.raises(LogError) as caught:
+        read_log(path)
+    assert {q.code for q in caught.value.problems} == {"unreadable-date-column"}
+    assert {q.column for q in caught.value.problems} == {"engage_date", "close_date"}

@@ -227,3 +227,11 @@ def test_a_column_where_nothing_reads_is_one_problem() -> None:
     one_good = pl.Series(["20 Okt. 2024", "2024-11-03", "5 Dez. 2024"])
     r = parse_timestamps(one_good, column="c")
     assert unreadable_column(r, one_good, label="Datum", source="d.csv") is None
+
+
+def test_two_digit_years_are_not_read_as_the_first_century() -> None:
+    """chrono's %Y reads '24' as the year 24: such dates fail, and --date-format '%y' reads them."""
+    values = pl.Series(["02.01.24", "13.01.24"])
+    assert parse_timestamps(values, column="c").failed.to_list() == [True, True]
+    r = parse_timestamps(values, column="c", date_format="%d.%m.%y")
+    assert r.values[1] == dt.datetime(2024, 1, 13, tzinfo=dt.UTC)
