@@ -7,19 +7,26 @@ alone, vectorised: a family's formats (with and without time, with and without f
 are each applied once to the column and coalesced, never a Python loop per row.
 
 - ISO 8601 with an offset (``2011-10-01T00:38:44.546+02:00``, ``...Z``) is converted to UTC;
-- naive values (ISO without offset, ``YYYY/MM/DD HH:MM[:SS]``, ``DD.MM.YYYY``, slashed
-  ``MM/DD/YYYY`` or ``DD/MM/YYYY``) are local times in ``tz`` (IANA name, default UTC);
-  a local time that does not exist (DST gap) fails, an ambiguous one takes the earlier instant;
-- slashed day/month order: day-first if any value's first field is above 12, month-first if
-  any second field is; otherwise ambiguous: ``dayfirst`` decides (default month-first) and an
-  ``ambiguous-date-order`` note is reported;
+- naive values (ISO without offset, ``YYYY/MM/DD HH:MM[:SS]``, named months ``20-Oct-2016``,
+  ``20 October 2016``, ``Oct 20, 2016``, Chinese ``2016年10月20日 14:30``, dotted
+  ``DD.MM.YYYY``/``MM.DD.YYYY``, slashed ``MM/DD/YYYY``/``DD/MM/YYYY``) are local times in
+  ``tz`` (IANA name, default UTC); a local time that does not exist (DST gap) fails, an
+  ambiguous one takes the earlier instant;
+- slashed and dotted day/month order: day-first if any value's first field is above 12,
+  month-first if any second field is; otherwise ambiguous: ``dayfirst`` decides (default:
+  slashes month-first, dots day-first) and an ``ambiguous-date-order`` note is reported;
 - numbers: Excel serial days (10,000-99,999, days since 1899-12-30, local time), epoch
-  seconds (10⁸-10¹¹) or milliseconds (10¹¹-10¹⁴), both UTC.
+  seconds (10⁸-10¹¹) or milliseconds (10¹¹-10¹⁴), both UTC;
+- values the chosen family leaves unparsed are tried with the :data:`UNAMBIGUOUS` families
+  (ISO, named months, Chinese): only the failures, usually none;
+- a year before :data:`MIN_YEAR` fails (``%Y`` would read ``02.01.24`` as the year 24);
+- ``date_format`` (``--date-format``): one strftime/chrono pattern replaces the detection;
+- :func:`unreadable_column`: one problem for a column where no value reads.
 
 Speed (4M values): whole-second formats come before their ``%.f`` variants (polars parses
 them ≈ 5x faster), ISO values are read without rewriting ``T`` first, the column is parsed
 unstripped and only what fails is cleaned and tried again, and the whole-column day/month
-scan runs only when detection reaches the slashed families. Typed Datetime/Date columns
+scan runs only when detection reaches the slashed or dotted families. Typed Datetime/Date columns
 (Parquet, databases) skip text entirely (:func:`typed_timestamps`).
 """
 
