@@ -73,6 +73,7 @@ def test_a_strict_error_counts_what_it_does_not_list(tmp_path: Path) -> None:
     with pytest.raises(LogError) as caught:
         read_log(log)
     assert len(caught.value.problems) + sum(caught.value.omitted.values()) == 450
+    assert str(caught.value).endswith("... and 430 more problem(s)")  # 20 spelled out
 
 
 @pytest.mark.skipif(not MAVEN.exists(), reason="needs the Maven CRM data")
@@ -123,4 +124,5 @@ def test_bpic_warnings_count_every_event_and_say_they_were_kept() -> None:
     assert len(counts) == len(warnings) == 3
     report = read_log(BPIC).report
     assert sum(counts) == len(report.problems) + report.problems_omitted == 1105
+    assert sum(report.omitted_by_code.values()) == report.problems_omitted
     assert "all counted in the output header" not in err
