@@ -124,6 +124,10 @@ def read_csv(
     row 2 (a quoted field holding a newline does not shift the numbering). Lines starting
     with ``#`` before the header are a preamble (e.g. where the data came from): skipped,
     and counted in the numbering, so row numbers still match the file's lines.
+
+    ``date_format`` (a strftime pattern) reads every time column instead of the detection;
+    ``decimal`` (``"comma"``/``"point"``) is the amounts' decimal separator, else decided per
+    column (:mod:`flowsim.history.amounts`).
     """
     path = Path(path)
     name = source or path.name

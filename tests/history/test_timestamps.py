@@ -6,6 +6,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowsim.history import LogError
 from flowsim.history.timestamps import SAMPLE, check_timezone, parse_timestamps, read_timestamps
@@ -235,3 +237,31 @@ def test_two_digit_years_are_not_read_as_the_first_century() -> None:
     assert parse_timestamps(values, column="c").failed.to_list() == [True, True]
     r = parse_timestamps(values, column="c", date_format="%d.%m.%y")
     assert r.values[1] == dt.datetime(2024, 1, 13, tzinfo=dt.UTC)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2060, 12, 31)),
+        min_size=1,
+        max_size=20,
+    ),
+    st.sampled_from(
+        [
+            "%d-%b-%Y %H:%M",
+            "%d %B %Y",
+            "%b %d, %Y %H:%M:%S",
+            "%Y年%m月%d日 %H:%M",
+            "%d.%m.%Y %H:%M",  # dots: day first unless a value says otherwise
+            "%m/%d/%Y %H:%M:%S",  # slashes: month first unless a value says otherwise
+        ]
+    ),
+)
+def test_written_dates_read_back(when: list[dt.datetime], pattern: str) -> None:
+    """Dates an export writes in a common style read back to the same instants, no option."""
+    truncated = [w.replace(microsecond=0, second=w.second if "%S" in pattern else 0) for w in when]
+    if "%H" not in pattern:
+        truncated = [w.replace(hour=0, minute=0, second=0) for w in truncated]
+    r = parse_timestamps(pl.Series([w.strftime(pattern) for w in truncated]), column="c")
+    assert not r.failed.any()
+    assert r.values.to_list() == [w.replace(tzinfo=dt.UTC) for w in truncated]
