@@ -70,7 +70,7 @@ def read_amounts(raw: pl.Series, decimal: DecimalMark | None = None) -> Amounts:
 
     Typed numbers are taken as they are (NaN and infinities as no amount).
     """
-    if raw.dtype.is_integer() or raw.dtype.is_float():
+    if raw.dtype.is_numeric():
         amount = raw.cast(pl.Float64)
         finite = pl.select(pl.when(pl.lit(amount).is_finite()).then(pl.lit(amount))).to_series()
         return Amounts(finite.rename("amount"))

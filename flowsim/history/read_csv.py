@@ -333,7 +333,7 @@ def _long_fields(table: pl.DataFrame, fields: dict[str, str]) -> pl.DataFrame:
     for field, column in fields.items():
         dtype = table.schema[column]
         temporal = isinstance(dtype, pl.Datetime) or dtype == pl.Date
-        numeric = dtype.is_integer() or dtype.is_float()
+        numeric = dtype.is_numeric()  # integers, floats and decimals (SQL NUMERIC)
         if (field in TIME_FIELDS and temporal) or (field == "amount" and numeric):
             exprs.append(pl.col(column).alias(field))
         else:
@@ -403,6 +403,9 @@ def from_table(
         rows_read=table.height,
     )
     if resolved.shape == "wide":
+        amount = resolved.get("amount")
+        if decimal is None and amount is not None and table.schema[amount].is_numeric():
+            decimal = "point"  # typed numbers, written as text: 1.234 is never a thousand
         log = wide_log(
             stringify(table),
             resolved,

@@ -152,3 +152,32 @@ def test_a_wide_export_reads_its_dates_and_amounts_the_same_way(tmp_path: Path) 
         read_log(path)
     assert {q.code for q in caught.value.problems} == {"unreadable-date-column"}
     assert {q.column for q in caught.value.problems} == {"engage_date", "close_date"}
+
+
+def test_typed_numbers_are_never_ambiguous(tmp_path: Path) -> None:
+    """Parquet floats such as 1.234 are numbers, long or wide, whatever their decimals."""
+    wide = pl.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2"],
+            "deal_stage": ["Won", "Lost"],
+            "engage_date": ["2024-01-02", "2024-01-03"],
+            "close_date": ["2024-02-10", "2024-01-20"],
+            "close_value": [1.234, 2.125],
+        }
+    )
+    wide.write_parquet(tmp_path / "wide.parquet")
+    log = read_log(tmp_path / "wide.parquet")
+    assert sorted(set(log.frame["amount"].to_list())) == [1.234, 2.125]
+    long = pl.DataFrame(
+        {"deal_id": ["D1", "D2"], "stage": ["a", "a"], "entered_at": ["2024-01-02"] * 2}
+    ).with_columns(amount=pl.Series([1.234, 2.125]))
+    long.write_parquet(tmp_path / "long.parquet")
+    assert read_log(tmp_path / "long.parquet").frame["amount"].to_list() == [1.234, 2.125]
+    # a database NUMERIC(10,3) column arrives as polars Decimal: a number too
+    from decimal import Decimal
+
+    from flowsim.history.read_csv import from_table
+
+    numeric = pl.Series([Decimal("1.234"), Decimal("2.125")], dtype=pl.Decimal(10, 3))
+    table = long.with_columns(amount=numeric)
+    assert from_table(table, source="q", format="sql").frame["amount"].to_list() == [1.234, 2.125]
