@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from flowsim.history import problems as p
 from flowsim.history.amounts import DecimalMark
 from flowsim.history.log import DealLog
@@ -43,6 +45,18 @@ def cell_text(value: Any) -> str | None:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("utf-8", errors="replace")
     return str(value)
+
+
+_NUMBER = {"fraction", "integer", "empty"}
+
+
+def _kind(cell: Any) -> str:
+    """What a cell holds, as far as telling number columns goes."""
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return "empty"
+    if isinstance(cell, bool) or not isinstance(cell, int | float | Decimal):
+        return "other"
+    return "integer" if float(cell).is_integer() else "fraction"
 
 
 def header_names(cells: list[Any]) -> list[str]:
@@ -123,18 +137,27 @@ def read_excel(
         names = header_names(list(header))
         width = len(names)
         columns: list[list[str | None]] = [[] for _ in names]
+        kinds: list[set[str]] = [set() for _ in names]
         numbers: list[int] = []
         for number, row in enumerate(rows, start=2):
             if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
                 continue
             numbers.append(number)
             for i in range(width):
-                columns[i].append(cell_text(row[i]) if i < len(row) else None)
+                cell = row[i] if i < len(row) else None
+                columns[i].append(cell_text(cell))
+                kinds[i].add(_kind(cell))
     finally:
         book.close()
     label = name if sheet is None else f"{name}[{title}]"
+    table = pl.DataFrame(
+        dict(zip(names, columns, strict=True)), schema=dict.fromkeys(names, pl.String)
+    )
+    # number cells with fractions are numbers: written as text, '1.125' would look like a
+    # thousands separator to the amounts' decimal check
+    fractions = [c for c, k in zip(names, kinds, strict=True) if "fraction" in k and k <= _NUMBER]
     return from_table(
-        dict(zip(names, columns, strict=True)),
+        table.with_columns(pl.col(fractions).cast(pl.Float64)),
         source=label,
         format="xlsx",
         mapping=mapping,

@@ -181,3 +181,28 @@ def test_typed_numbers_are_never_ambiguous(tmp_path: Path) -> None:
     numeric = pl.Series([Decimal("1.234"), Decimal("2.125")], dtype=pl.Decimal(10, 3))
     table = long.with_columns(amount=numeric)
     assert from_table(table, source="q", format="sql").frame["amount"].to_list() == [1.234, 2.125]
+
+
+def test_excel_number_cells_are_numbers(tmp_path: Path) -> None:
+    """Number cells with fractions stay numbers; text cells follow the column's convention."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["deal_id", "stage", "entered_at", "amount"])
+    sheet.append(["D1", "contact", "2024-02-01", 1.125])
+    sheet.append(["D2", "contact", "2024-02-02", 2.375])
+    sheet.append(["D3", "contact", "2024-02-03", None])
+    book.save(tmp_path / "numbers.xlsx")
+    log = read_log(tmp_path / "numbers.xlsx")
+    assert log.frame.sort("source_row")["amount"].to_list() == [1.125, 2.375, None]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["deal_id", "stage", "entered_at", "amount"])
+    sheet.append(["D1", "contact", "2024-02-01", "12.000,50"])  # text, as a German export
+    sheet.append(["D2", "contact", "2024-02-02", "1.250,00"])
+    book.save(tmp_path / "text.xlsx")
+    log = read_log(tmp_path / "text.xlsx")
+    assert log.frame.sort("source_row")["amount"].to_list() == [12000.5, 1250.0]
