@@ -25,6 +25,9 @@ from flowsim.api import CheckResult, check_file, check_text
 from flowsim.diagnostics import format_diagnostics
 from flowsim.model import Process
 
+#: what ``--objective`` ranks the what-ifs by (flowsim.sim.bottlenecks.OBJECTIVES)
+OBJECTIVE_CHOICES = ("revenue", "won", "win-rate", "cycle")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -934,9 +937,10 @@ def _hours(text: str | None, param: str) -> float | None:
 class _Progress:
     """A rich progress bar on a terminal; nothing when quiet or not a TTY."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, label: str = "replications") -> None:
         self.bar: Any = None
         self.task: Any = None
+        self.label = label
         if quiet or not sys.stderr.isatty():
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -952,7 +956,7 @@ class _Progress:
     def __enter__(self) -> _Progress:
         if self.bar is not None:
             self.bar.__enter__()
-            self.task = self.bar.add_task("replications", total=None)
+            self.task = self.bar.add_task(self.label, total=None)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -1128,9 +1132,9 @@ def simulate(
             cluster=cluster,
             progress=progress,
         )
-    gate = _trust_gate(process, deal_log, seed)
-    if gate:
-        result = result.model_copy(update={"warnings": [*result.warnings, gate]})
+    verdict = _trust_gate(process, deal_log, seed, source.tz)
+    if verdict:
+        result = result.model_copy(update={"warnings": [verdict, *result.warnings]})
     if log_out and result.event_log is not None:
         frame = result.event_log.frame
         if log_out.endswith(".parquet"):
@@ -1140,23 +1144,27 @@ def simulate(
     if fmt == "json":
         _emit(result.model_dump_json(indent=2) + "\n", output)
     else:
-        _emit(result_table(result), output)
+        _emit(result_table(result, verdict), output)
         if not source.quiet and output not in (None, "-"):
             for w in result.warnings:
                 click.echo(f"flowsim: warning: {w}", err=True)
 
 
-def _trust_gate(process: Process, deal_log: Any, seed: int) -> str | None:
-    """The fidelity warning when the model is worse than 2x the history's noise floor."""
+def _trust_gate(process: Process, deal_log: Any, seed: int, tz: str = "UTC") -> str | None:
+    """The fidelity verdict when the model is worse than 2x the history's noise floor.
+
+    One replication of :func:`flowsim.fidelity`; None without history, without arrivals to
+    simulate, or when the model is within the gate.
+    """
     from flowsim.sim.fidelity import fidelity as measure
 
     if deal_log is None or process.arrivals is None:
         return None
     try:
-        result = measure(process, deal_log, replications=1, seed=seed)
+        result = measure(process, deal_log, replications=1, seed=seed, tz=tz)
     except ValueError:
         return None
-    return result.warning()
+    return result.verdict()
 
 
 @main.command()
@@ -1164,6 +1172,18 @@ def _trust_gate(process: Process, deal_log: Any, seed: int) -> str | None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @_simulate_options
 @click.option("--suggest", is_flag=True, help="Run the one-step what-ifs and rank them.")
+@click.option(
+    "--objective",
+    type=click.Choice(OBJECTIVE_CHOICES),
+    help="Rank the what-ifs by this (default: revenue with amounts, else won).",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Run at most this many what-ifs (the most promising; the rest are listed).",
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -1180,6 +1200,8 @@ def bottlenecks(
     workers: int | None,
     cluster: str | None,
     suggest: bool,
+    objective: str | None,
+    budget: int,
     fmt: str,
     output: str | None,
     overlay_out: str | None,
@@ -1187,15 +1209,20 @@ def bottlenecks(
 ) -> None:
     """Rank the bottlenecks (capacity, time, conversion) and name the principal one."""
     from flowsim.sim.bottlenecks import bottlenecks as find
-    from flowsim.sim.bottlenecks import overlay
+    from flowsim.sim.bottlenecks import overlay, qualify
 
     process = _load_or_exit(file)[0]
+    if objective is not None and not suggest:
+        raise click.UsageError("--objective ranks the what-ifs of --suggest")
     deal_log = _history_or_none(history, source, process)
-    with _input_errors(history), _Progress(source.quiet) as progress:
+    label = "baseline and what-ifs" if suggest else "replications"
+    with _input_errors(history), _Progress(source.quiet, label) as progress:
         report, result = find(
             process,
             deal_log,
             suggest=suggest,
+            objective=objective,
+            budget=budget,
             replications=replications,
             seed=seed,
             until=_hours(until, "--until"),
@@ -1204,9 +1231,7 @@ def bottlenecks(
             cluster=cluster,
             progress=progress,
         )
-    gate = _trust_gate(process, deal_log, seed)
-    if gate:
-        report = report.model_copy(update={"warnings": [*report.warnings, gate]})
+    report = qualify(report, _trust_gate(process, deal_log, seed, source.tz))
     if overlay_out:
         _emit(overlay(result, process).model_dump_json(indent=2) + "\n", overlay_out)
     if fmt == "json":
@@ -1293,6 +1318,18 @@ def fidelity(
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--until", help="Simulated horizon without history (default 365d).")
 @click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
+@click.option(
+    "--objective",
+    type=click.Choice(OBJECTIVE_CHOICES),
+    help="Rank the what-ifs by this (default: revenue with amounts, else won).",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(0),
+    default=15,
+    show_default=True,
+    help="Run at most this many one-step what-ifs (the most promising; the rest are listed).",
+)
 @_guard
 def run_cmd(
     file: str,
@@ -1303,6 +1340,8 @@ def run_cmd(
     seed: int,
     until: str | None,
     workers: int | None,
+    objective: str | None,
+    budget: int,
     source: LogSource,
 ) -> None:
     """The whole job: check, render, measure, simulate, find bottlenecks, forecast, report."""
@@ -1322,6 +1361,8 @@ def run_cmd(
             until=_hours(until, "--until"),
             workers=workers,
             step=steps,
+            objective=objective,
+            budget=budget,
         )
     for w in report.warnings:
         if not source.quiet:

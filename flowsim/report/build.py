@@ -37,6 +37,9 @@ __all__ = ["Report", "Section", "build_report"]
 
 Step = Callable[[str], None]
 
+#: how many one-step what-ifs ``flowsim run`` tries by default
+BUDGET = 15
+
 
 @dataclass
 class Section:
@@ -87,14 +90,27 @@ def build_report(
     workers: int | None = None,
     log_options: dict[str, Any] | None = None,
     step: Step | None = None,
+    objective: str | None = None,
+    budget: int | None = BUDGET,
 ) -> Report:
     """Run the whole job on ``flow`` (and ``history``) and write the report into ``out``.
 
-    ``history`` is a :class:`DealLog`, or a path read with ``log_options``.
+    ``history`` is a :class:`DealLog`, or a path read with ``log_options``. The one-step
+    what-ifs (at most ``budget``; None: all) are ranked by ``objective`` (revenue, won,
+    win-rate or cycle; default: revenue when deals carry amounts, else won). When the model
+    fails its fidelity check the headline opens with the verdict.
     """
     import flowsim
     from flowsim.render import render as draw
-    from flowsim.sim.bottlenecks import analyse, one_step_scenarios, overlay, suggestions
+    from flowsim.sim.bottlenecks import (
+        analyse,
+        check_objective,
+        default_objective,
+        overlay,
+        plan_levers,
+        qualify,
+        suggestions,
+    )
     from flowsim.sim.simulate import simulate
 
     say = step or (lambda _msg: None)
@@ -135,8 +151,12 @@ def build_report(
         results["data_quality"] = deal_log.report.model_dump(mode="json", exclude={"problems"})
 
     # --- simulate the baseline and every scenario, with the one-step what-ifs --------------
+    check_objective(objective, process, deal_log)
     say("simulate")
-    extra = one_step_scenarios(process, limit=5)
+    # with history the baseline is a replay: deals keep their real paths, so only the levers
+    # of capacity and time can move it
+    plan = plan_levers(process, budget, replay=deal_log is not None)
+    extra = plan.scenarios
     names = [s.name for s in process.scenarios]
     model = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
     sim = simulate(
@@ -151,16 +171,21 @@ def build_report(
     )
     warnings += sim.warnings
     say("bottlenecks")
-    bottleneck = analyse(sim, process, lang=lang)
-    bottleneck = bottleneck.model_copy(
-        update={"suggestions": suggestions(sim, [s.name for s in extra])}
+    goal = objective or default_objective(sim, process)
+    kinds = {lv.scenario.name: lv.kind for lv in plan.levers}
+    bottleneck = analyse(sim, process, lang=lang).model_copy(
+        update={
+            "suggestions": suggestions(sim, list(kinds), goal, kinds),
+            "objective": goal,
+            "not_tried": plan.not_tried,
+            "idle_roles": plan.idle_roles,
+        }
     )
     heat = overlay(sim, process)
     file_scenarios = [sim.scenario(n) for n in names]
     results["simulation"] = json.loads(
         sim.model_copy(update={"scenarios": [sim.baseline, *file_scenarios]}).model_dump_json()
     )
-    results["bottlenecks"] = json.loads(bottleneck.model_dump_json())
     src_sim = w["source_sim"].format(process=process.name, n=replications, seed=seed)
 
     # --- history: metrics, conformance, fidelity ---------------------------------------------
@@ -183,12 +208,15 @@ def build_report(
             results["fidelity"] = json.loads(
                 fid.model_dump_json(exclude={"replication_reports", "floor_report"})
             )
-            gate = fid.warning()
-            if gate:
-                warnings.append(gate)
+            verdict = fid.verdict(lang)
+            if verdict:  # the report's warnings open with it, like its headline
+                warnings.insert(0, verdict)
     else:
         conf = None
         fid = None
+    verdict = fid.verdict(lang) if fid is not None else None  # None: passed or not checked
+    bottleneck = qualify(bottleneck, verdict, lang)
+    results["bottlenecks"] = json.loads(bottleneck.model_dump_json())
 
     # --- forecast -------------------------------------------------------------------------
     fc = None
@@ -200,7 +228,16 @@ def build_report(
 
     # --- sections ---------------------------------------------------------------------------
     say("charts")
-    sections.append(_finding(w, bottleneck, sim, file_scenarios))
+    finding = _finding(w, bottleneck, sim, file_scenarios)
+    sections.append(finding)
+    results["headline"] = {
+        "text": finding.text,
+        "verdict": verdict,
+        "trusted": None if fid is None else fid.trusted,
+        "objective": goal,
+        "budget": budget,
+        "not_tried": plan.not_tried,
+    }
     sections.append(
         Section(
             "flowchart",
@@ -228,7 +265,7 @@ def build_report(
     sections.append(_utilization(w, process, sim, src_sim))
     if file_scenarios:
         sections.append(_scenarios(w, sim, file_scenarios, src_sim))
-    sections.append(_tornado(w, bottleneck, src_sim))
+    sections.append(_tornado(w, bottleneck, src_sim, budget))
     if fid is not None:
         sections.append(_scorecard(w, fid))
     if fc is not None:
@@ -263,28 +300,51 @@ def _forecast(process: Process, deal_log: Any, seed: int, workers: int | None) -
 
 
 def _finding(w: dict[str, str], bottleneck: Any, sim: Any, scenarios: list[Any]) -> Section:
-    text = bottleneck.principal
-    candidates = [
-        s
-        for s in [*scenarios, *(sim.scenario(x.name) for x in bottleneck.suggestions)]
-        if s.deltas["cycle_days_mean"].mean is not None
-    ]
-    significant = [s for s in candidates if s.deltas["cycle_days_mean"].significant]
-    if significant:
-        best = min(significant, key=lambda s: (s.deltas["cycle_days_mean"].mean, s.name))
-        d, won = best.deltas["cycle_days_mean"], best.deltas["won"]
-        text += " " + w["best_whatif"].format(
+    """The headline: the fidelity verdict first (when the model fails), the principal
+    bottleneck, then the best what-if for the objective, worded as the model's alone."""
+    from flowsim.sim.bottlenecks import OBJECTIVES, improves, lower_first
+
+    goal = bottleneck.objective or "cycle"
+    kpi = OBJECTIVES[goal][0]
+    parts = [bottleneck.verdict] if bottleneck.verdict else []
+    parts.append(bottleneck.principal)
+    candidates = [*scenarios, *(sim.scenario(x.name) for x in bottleneck.suggestions)]
+    better = [s for s in candidates if improves(s.deltas.get(kpi), goal)]
+    what = w[f"obj_{goal}"]
+    if better:
+        sign = OBJECTIVES[goal][1]
+        best = min(better, key=lambda s: (-sign * s.deltas[kpi].mean, s.name))
+        other = "won" if goal == "cycle" else "cycle_days_mean"
+        text = w["best_whatif"].format(
+            objective=what,
             name=best.name,
-            delta=f"{d.mean:+.1f}",
-            low=f"{d.low:+.1f}",
-            high=f"{d.high:+.1f}",
-            won=f"{won.mean:+.1f}" if won.mean is not None else "n/a",
-            wlow=f"{won.low:+.1f}" if won.low is not None else "n/a",
-            whigh=f"{won.high:+.1f}" if won.high is not None else "n/a",
+            other=w["obj_won" if goal == "cycle" else "obj_cycle"],
+            **_delta_words(best.deltas[kpi], 100.0 if kpi == "win_rate" else 1.0, "", goal),
+            **_delta_words(best.deltas[other], 1.0, "o"),
         )
     else:
-        text += " " + w["no_whatif"]
-    return Section("finding", w["finding"], text=text)
+        text = w["no_whatif"].format(objective=what)
+    parts.append(w["conditional"] + lower_first(text) if bottleneck.verdict else text)
+    if bottleneck.verdict:  # the verdict is a paragraph of its own, the rest follows it
+        return Section("finding", w["finding"], text=parts[0] + "\n" + " ".join(parts[1:]))
+    return Section("finding", w["finding"], text=" ".join(parts))
+
+
+def _delta_words(e: Any, scale: float, prefix: str, goal: str = "") -> dict[str, str]:
+    """A paired delta's mean and bounds as signed text (``delta``, ``low``, ``high``).
+
+    Money in whole units, everything else to one decimal.
+    """
+    digits = 0 if goal == "revenue" else 1
+
+    def signed(x: float | None) -> str:
+        return "n/a" if x is None else f"{x * scale:+,.{digits}f}"
+
+    return {
+        f"{prefix}delta": signed(e.mean),
+        f"{prefix}low": signed(e.low),
+        f"{prefix}high": signed(e.high),
+    }
 
 
 def _funnel(w: dict[str, str], process: Process, hist: Any, simulated: Any, source: str) -> Section:
@@ -523,19 +583,35 @@ def _scenarios(w: dict[str, str], sim: Any, scenarios: list[Any], source: str) -
     return Section("scenarios", w["scenarios"], svg=svg, table=rows)
 
 
-def _tornado(w: dict[str, str], bottleneck: Any, source: str) -> Section:
-    items = [s for s in bottleneck.suggestions if s.cycle_days.mean is not None]
-    items.sort(key=lambda s: (-abs(s.cycle_days.mean), s.name))
-    items = items[:12]
-    svg = charts.tornado(
+def _tornado(w: dict[str, str], bottleneck: Any, source: str, budget: int | None) -> Section:
+    """The one-step what-ifs in the objective's rank order, each paired delta with its CI."""
+    goal = bottleneck.objective or "cycle"
+    scale = 100.0 if goal == "win-rate" else 1.0
+    items = [s for s in bottleneck.suggestions if s.objective is not None][:12]
+
+    def scaled(x: float | None) -> float | None:
+        return None if x is None else x * scale
+
+    what = w[f"obj_{goal}"]
+    svg = charts.intervals(
         [s.name for s in items],
-        [s.cycle_days.mean for s in items],
-        None,
-        title=w["tornado"],
-        xlabel=w["tornado_x"],
+        [scaled(s.objective.mean) for s in items],
+        [scaled(s.objective.low) for s in items],
+        [scaled(s.objective.high) for s in items],
+        title=w["tornado_obj"].format(objective=what),
+        xlabel=w["tornado_obj_x"].format(objective=what),
         source=source,
+        zero_line=True,
     )
-    return Section("tornado", w["tornado"], svg=svg)
+    text = ""
+    if bottleneck.not_tried:
+        shown = bottleneck.not_tried[:5]
+        text = w["not_tried"].format(
+            budget=budget,
+            n=len(bottleneck.not_tried),
+            names=", ".join(shown) + (", …" if len(bottleneck.not_tried) > len(shown) else ""),
+        )
+    return Section("tornado", w["tornado"], svg=svg, text=text)
 
 
 def _scorecard(w: dict[str, str], fid: Any) -> Section:
@@ -618,6 +694,7 @@ figure{margin:1em 0}figure svg{max-width:100%;height:auto}
 table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .6em;
 text-align:right}td:first-child,th:first-child{text-align:left}
 .finding{font-size:1.1em;background:#f5f7fa;border-left:4px solid #0072B2;padding:.8em 1em}
+.verdict{border-left-color:#D55E00;background:#fdf1e8;font-weight:600}
 .warning{color:#8a4b00}nav ol{columns:2}
 @media print{nav{display:none}h2{page-break-before:auto}figure{page-break-inside:avoid}}
 """
@@ -635,18 +712,24 @@ def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
             files.append(path)
     esc = html.escape
     body = [f"<h1>{esc(report.title)}</h1>"]
-    body.append(
+    nav = (
         f"<nav><h2>{esc(w['contents'])}</h2><ol>"
         + "".join(f'<li><a href="#{s.key}">{esc(s.title)}</a></li>' for s in report.sections)
         + "</ol></nav>"
     )
+    verdict = bool(report.results.get("headline", {}).get("verdict"))
     md = [f"# {report.title}", ""]
     for s in report.sections:
+        if s.key != "finding" and nav:  # the headline comes first, on the first screen
+            body.append(nav)
+            nav = ""
         body.append(f'<section id="{s.key}"><h2>{esc(s.title)}</h2>')
         md += [f"## {s.title}", ""]
         if s.text:
-            cls = ' class="finding"' if s.key == "finding" else ""
-            for para in s.text.split("\n"):
+            for i, para in enumerate(s.text.split("\n")):
+                cls = ""
+                if s.key == "finding":
+                    cls = ' class="finding verdict"' if verdict and i == 0 else ' class="finding"'
                 body.append(f"<p{cls}>{esc(para)}</p>")
             md += [s.text, ""]
         if s.svg is not None:

@@ -12,9 +12,18 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Sales process report",
         "finding": "Principal finding",
-        "best_whatif": "The best what-if is {name}: it changes the mean cycle time by {delta} days "
-        "(95% CI {low} to {high}) and the deals won by {won} (95% CI {wlow} to {whigh}).",
-        "no_whatif": "No what-if scenario changed the mean cycle time significantly.",
+        "best_whatif": "The best what-if for {objective} is {name}: it changes {objective} by "
+        "{delta} (95% CI {low} to {high}) and {other} by {odelta} (95% CI {olow} to {ohigh}).",
+        "no_whatif": "No what-if improved {objective} significantly.",
+        "conditional": "In the model only (not a forecast while it fails its fidelity check): ",
+        "obj_revenue": "revenue",
+        "obj_won": "the deals won",
+        "obj_win-rate": "the win rate (points)",
+        "obj_cycle": "the mean cycle time (days)",
+        "tornado_obj": "One-step what-ifs: paired effect on {objective} (95% CI)",
+        "tornado_obj_x": "change in {objective}",
+        "not_tried": "The budget of {budget} what-ifs left {n} untried (the most promising "
+        "first: {names}); results.json lists them all.",
         "flowchart": "Flowchart, coloured by queue time",
         "journey": "Customer journey map",
         "funnel": "Funnel: share of deals reaching each stage",
@@ -36,8 +45,7 @@ WORDS: dict[str, dict[str, str]] = {
         "scenarios": "Scenario comparison",
         "forest": "Paired effect on the mean cycle time vs baseline (95% CI)",
         "forest_x": "change in mean cycle time (days)",
-        "tornado": "One-step what-ifs: effect on the mean cycle time",
-        "tornado_x": "change in mean cycle time (days)",
+        "tornado": "One-step what-ifs",
         "fidelity": "Fidelity against history: distance ÷ noise floor",
         "fidelity_x": "ratio to the noise floor (log scale)",
         "forecast": "Forecast: deals won per week",
@@ -69,9 +77,19 @@ WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "销售流程报告",
         "finding": "主要结论",
-        "best_whatif": "最佳假设方案是「{name}」：平均周期变化 {delta} 天"
-        "（95% 置信区间 {low} 至 {high}），赢单数变化 {won}（95% 置信区间 {wlow} 至 {whigh}）。",
-        "no_whatif": "没有任何假设方案显著改变平均周期。",
+        "best_whatif": "对{objective}最佳的假设方案是「{name}」：{objective}变化 {delta}"
+        "（95% 置信区间 {low} 至 {high}），{other}变化 {odelta}"
+        "（95% 置信区间 {olow} 至 {ohigh}）。",
+        "no_whatif": "没有任何假设方案显著改善{objective}。",
+        "conditional": "仅在模型中成立（模型未通过保真度检验，这不是预测）：",
+        "obj_revenue": "赢单金额",
+        "obj_won": "赢单数",
+        "obj_win-rate": "赢率（百分点）",
+        "obj_cycle": "平均周期（天）",
+        "tornado_obj": "单步假设方案：对{objective}的配对影响（95% 置信区间）",
+        "tornado_obj_x": "{objective}变化",
+        "not_tried": "按 {budget} 个假设方案的预算，还有 {n} 个未尝试（最有希望的在前：{names}）；"
+        "results.json 列出全部。",
         "flowchart": "流程图（按排队时间着色）",
         "journey": "客户旅程图",
         "funnel": "漏斗：到达各阶段的商机比例",
@@ -93,8 +111,7 @@ WORDS: dict[str, dict[str, str]] = {
         "scenarios": "假设方案对比",
         "forest": "相对基线的平均周期配对差异（95% 置信区间）",
         "forest_x": "平均周期变化（天）",
-        "tornado": "单步假设方案：对平均周期的影响",
-        "tornado_x": "平均周期变化（天）",
+        "tornado": "单步假设方案",
         "fidelity": "与历史的拟合度：距离 ÷ 噪声基线",
         "fidelity_x": "与噪声基线之比（对数刻度）",
         "forecast": "预测：每周赢单数",

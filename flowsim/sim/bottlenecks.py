@@ -17,6 +17,9 @@ numbers and ranks them by their effect on cycle time and revenue: a sensitivity 
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,7 +42,10 @@ __all__ = [
     "Suggestion",
     "analyse",
     "bottlenecks",
+    "default_objective",
     "one_step_scenarios",
+    "plan_levers",
+    "qualify",
 ]
 
 BUSY = 0.85
@@ -65,9 +71,17 @@ class Suggestion(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
+    kind: str | None = Field(default=None, description="capacity, effort, conversion, ...")
     cycle_days: Estimate
     revenue: Estimate | None = None
     won: Estimate | None = None
+    win_rate: Estimate | None = None
+    objective: Estimate | None = Field(
+        default=None, description="The paired delta of the objective's KPI."
+    )
+    significant: bool = Field(
+        default=False, description="The objective's 95% CI lies wholly on the better side."
+    )
 
 
 class BottleneckReport(BaseModel):
@@ -80,6 +94,16 @@ class BottleneckReport(BaseModel):
     time: list[Bottleneck]
     conversion: list[Bottleneck]
     suggestions: list[Suggestion] = Field(default_factory=list)
+    objective: str | None = Field(default=None, description="What the suggestions rank by.")
+    not_tried: list[str] = Field(
+        default_factory=list, description="What-ifs the budget left out, most promising first."
+    )
+    idle_roles: list[str] = Field(
+        default_factory=list, description="Roles owning no stage with effort: no +1 person."
+    )
+    verdict: str | None = Field(
+        default=None, description="The fidelity verdict when the model fails its check."
+    )
     warnings: list[str] = Field(default_factory=list)
 
     def to_overlay(self, result: SimulationResult, process: Process) -> Overlay:
@@ -310,79 +334,341 @@ def _principal(
     )
 
 
-def one_step_scenarios(process: Process, limit: int | None = None) -> list[Scenario]:
-    """+1 person per role, −20% effort per stage, +5 points per forward (non-lost) edge.
+#: what a what-if can be ranked by: the KPI, and +1 when more is better (-1: less)
+OBJECTIVES: dict[str, tuple[str, int]] = {
+    "revenue": ("revenue", 1),
+    "won": ("won", 1),
+    "win-rate": ("win_rate", 1),
+    "cycle": ("cycle_days_mean", -1),
+}
 
-    With ``limit``, at most ``limit`` of each kind, the ones that matter most by the
-    traffic equations: roles by offered load, stages by expected effort per deal (visits ×
-    mean effort), edges by the expected visits of their source. A discovered model of a
-    real log can have dozens of roles and stages; a report needs the few that can matter.
+#: the levers a manager can pull, in the order a budget takes them (one of each kind per round)
+LEVER_KINDS = ("capacity", "effort", "conversion", "rework", "wait")
+
+#: the size of each one-step what-if
+STAFF_STEP = 1
+TIME_FACTOR = 0.8
+POINTS = 0.05
+
+
+class Lever(BaseModel):
+    """One candidate what-if: its kind and the scenario that pulls it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["capacity", "effort", "conversion", "rework", "wait"]
+    scenario: Scenario
+
+
+class LeverPlan(BaseModel):
+    """The one-step what-ifs to run, the ones a budget left out, and the roles skipped."""
+
+    model_config = ConfigDict(frozen=True)
+
+    levers: list[Lever]
+    not_tried: list[str] = Field(default_factory=list)
+    idle_roles: list[str] = Field(
+        default_factory=list, description="Roles that own no stage with effort: no +1 person."
+    )
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        return [x.scenario for x in self.levers]
+
+
+def default_objective(result: SimulationResult, process: Process) -> str:
+    """Revenue when the deals carry amounts, else won deals (cycle time when nothing can win).
+
+    A model without a won outcome wins nothing in any what-if, so ranking by won deals would
+    rank nothing: the cycle time is the one objective left.
     """
+    if result.baseline.kpis["revenue"].mean is not None:
+        return "revenue"
+    if any(o.result == "won" for o in process.outcomes):
+        return "won"
+    return "cycle"
+
+
+def check_objective(objective: str | None, process: Process, history: Any = None) -> None:
+    """Refuse an objective the run cannot measure, before anything is simulated.
+
+    ``revenue`` needs amounts (the model's ``amount`` or the history's); ``won`` and
+    ``win-rate`` need a won outcome.
+    """
+    if objective is None:
+        return
+    if objective not in OBJECTIVES:
+        raise ValueError(f"no objective {objective!r} (objectives: {', '.join(OBJECTIVES)})")
+    if objective == "revenue" and process.amount is None and not _has_amounts(history):
+        raise ValueError(
+            "--objective revenue needs deal amounts: the model has no `amount` and the "
+            "history none (use won, win-rate or cycle)"
+        )
+    if objective in ("won", "win-rate") and not any(o.result == "won" for o in process.outcomes):
+        raise ValueError(
+            f"--objective {objective} needs a won outcome: the model has none "
+            "(mark one with `result won`, or use cycle)"
+        )
+
+
+def _has_amounts(history: Any) -> bool:
+    frame = getattr(history, "frame", None)
+    if frame is None or "amount" not in frame.columns:
+        return False
+    return bool(frame["amount"].is_not_null().any())
+
+
+def plan_levers(process: Process, budget: int | None = None, *, replay: bool = False) -> LeverPlan:
+    """The one-step what-ifs a manager can pull, most promising first, within ``budget``.
+
+    * **capacity** — +1 person for each role that owns a stage with effort (a role that owns
+      no work is never short of people), by offered load;
+    * **effort** — −20% effort per stage, by expected effort per deal (visits × mean);
+    * **conversion** — +5 points on a forward move (:func:`forward_moves`), by the visits of
+      its source;
+    * **rework** — −5 points on a move back (a loop), when that does not lose deals;
+    * **wait** — −20% customer-side wait per stage, by expected wait per deal.
+
+    ``budget`` caps the number of what-ifs: the kinds take turns (the best of each, then the
+    second of each...), and the rest are named in ``not_tried``. A ``replay`` follows
+    history's paths, so moves (conversion, rework) cannot change it: they are left out.
+    """
+    working = {s.owner for s in process.stages if s.owner is not None and s.effort is not None}
+    queues = _candidates(process, working, replay)
+    order = [lv for rnd in _rounds(queues) for lv in rnd]
+    cap = len(order) if budget is None else max(0, budget)
+    idle = sorted(r.id for r in process.roles if r.id not in working)
+    return LeverPlan(
+        levers=order[:cap],
+        not_tried=[lv.scenario.name for lv in order[cap:]],
+        idle_roles=idle,
+    )
+
+
+def _candidates(process: Process, working: set[str], replay: bool) -> dict[str, list[Lever]]:
+    """Every lever of each kind, most promising first (see :func:`plan_levers`)."""
     from flowsim.checks import expected_visits
     from flowsim.sim.analytic import offered_load
 
     visits = expected_visits(process)
     load = {x.role: x.load or 0.0 for x in offered_load(process)}
-    roles = sorted(process.roles, key=lambda r: (-load.get(r.id, 0.0), r.id))[:limit]
-    staged = [s for s in process.stages if s.effort is not None]
-    staged.sort(
-        key=lambda s: (-visits.get(s.id, 0.0) * (s.effort.expected if s.effort else 0.0), s.id)
-    )
-    out: list[Scenario] = []
+    roles = [r for r in process.roles if r.id in working]
+    roles.sort(key=lambda r: (-load.get(r.id, 0.0), r.id))
+    queues: dict[str, list[Lever]] = {k: [] for k in LEVER_KINDS}
     for r in roles:
-        out.append(
-            Scenario(name=f"+1 {r.id}", changes=(RoleChange(role=r.id, headcount=r.headcount + 1),))
-        )
-    for s in staged[:limit]:
-        out.append(
-            Scenario(
-                name=f"{s.id} effort -20%",
-                changes=(DurationChange(stage=s.id, field="effort", factor=0.8),),
+        staff = RoleChange(role=r.id, headcount=r.headcount + STAFF_STEP)
+        queues["capacity"].append(_lever("capacity", f"+1 {r.id}", staff))
+    for field in ("effort", "wait"):
+        timed = [s for s in process.stages if getattr(s, field) is not None]
+        timed.sort(key=lambda s: (-visits.get(s.id, 0.0) * getattr(s, field).expected, s.id))
+        for s in timed:
+            time = DurationChange(stage=s.id, field=field, factor=TIME_FACTOR)
+            queues[field].append(_lever(field, f"{s.id} {field} -20%", time))
+    kinds = () if replay else (("conversion", forward_moves), ("rework", rework_moves))
+    for kind, find in kinds:
+        moves = find(process)
+        step = POINTS if kind == "conversion" else -POINTS
+        sign = "+" if step > 0 else "-"
+        for src, dst, p in moves:
+            share = TransitionChange(
+                source=src, target=dst, probability=min(1.0, max(0.0, p + step))
             )
-        )
-    lost = {o.id for o in process.outcomes if o.result == "lost"}
-    rework = back_edges(process)
+            queues[kind].append(_lever(kind, f"{src}->{dst} {sign}5pt", share))
+    return queues
+
+
+def _lever(kind: str, name: str, change: RoleChange | DurationChange | TransitionChange) -> Lever:
+    return Lever.model_validate({"kind": kind, "scenario": Scenario(name=name, changes=(change,))})
+
+
+def _rounds(queues: dict[str, list[Lever]]) -> list[list[Lever]]:
+    """The best lever of each kind, then the second of each, and so on."""
+    depth = max((len(v) for v in queues.values()), default=0)
+    return [[queues[k][i] for k in LEVER_KINDS if i < len(queues[k])] for i in range(depth)]
+
+
+#: words of a deal leaving the funnel that :func:`~flowsim.dsl.builder.infer_result` does not
+#: read as lost (an application cancelled or withdrawn is not won either)
+_EXIT = re.compile(
+    r"(?<![A-Za-z])(?:cancell?ed|cancel|cancellation|abandoned|withdrawn|withdrew)(?![A-Za-z])"
+    r"|取消|撤回|撤销",
+    re.IGNORECASE,
+)
+
+
+def _reads_lost(process: Process, node: str) -> bool:
+    """A lost outcome, or a node whose words read as a loss (``A_DECLINED``, ``O_CANCELLED``)."""
+    from flowsim.dsl.builder import infer_result
+
+    for o in process.outcomes:
+        if o.id == node:
+            return o.result == "lost" or _words_lost(o.id, o.label)
+    n = process.node(node)
+    label = getattr(n, "label", None)
+    return infer_result(n.id, label) == "lost" or _words_lost(n.id, label)
+
+
+def _words_lost(node_id: str, label: str | None) -> bool:
+    from flowsim.dsl.builder import infer_result
+
+    text = f"{node_id.replace('_', ' ')} {label or ''}"
+    return infer_result(node_id, label) == "lost" or bool(_EXIT.search(text))
+
+
+def _chances(process: Process) -> tuple[float, float]:
+    """The designed chance that a deal ends won, and that it ends lost."""
+    from flowsim.checks import expected_visits
+
+    visits = expected_visits(process)
+    won = sum(visits.get(o.id, 0.0) for o in process.outcomes if o.result == "won")
+    lost = sum(visits.get(o.id, 0.0) for o in process.outcomes if o.result == "lost")
+    return won, lost
+
+
+def _no_worse(process: Process, src: str, dst: str, p: float) -> tuple[bool, bool]:
+    """Setting ``src -> dst`` to ``p``: (no worse, wins more) by the designed chances.
+
+    No worse: a model with a won outcome wins no fewer deals; one without loses no more.
+    (Where deals won rise, deals lost may rise too: deals that ended with no result now
+    reach a verdict.) The siblings give up (or take) the difference (see
+    :mod:`flowsim.scenario`), so a move can look forward and still take its share from a
+    better one.
+    """
+    from flowsim.scenario import apply_scenario
+
+    change = TransitionChange(source=src, target=dst, probability=p)
+    trial = process.model_copy(update={"scenarios": (Scenario(name="?", changes=(change,)),)})
+    won0, lost0 = _chances(process)
+    won1, lost1 = _chances(apply_scenario(trial, "?"))
+    eps = 1e-9
+    can_win = any(o.result == "won" for o in process.outcomes)
+    safe = won1 >= won0 - eps if can_win else lost1 <= lost0 + eps
+    return safe, won1 > won0 + eps
+
+
+def _moves(process: Process) -> list[tuple[float, str, str, float]]:
+    """Every move out of a stage with a share strictly between 0 and 1, once, by traffic."""
+    from flowsim.checks import expected_visits
+
+    visits = expected_visits(process)
     seen: set[tuple[str, str]] = set()
-    edges: list[tuple[float, int, Scenario]] = []
+    out: list[tuple[float, str, str, float]] = []
     for s in process.stages:
         for t, p in process.outgoing(s.id):
             key = (t.source, t.target)
-            if t.target in lost or key in rework or key in seen or p >= 1 or p <= 0:
+            if key in seen or p >= 1 or p <= 0:
                 continue
             seen.add(key)
-            edges.append(
-                (
-                    -visits.get(s.id, 0.0),
-                    len(edges),
-                    Scenario(
-                        name=f"{t.source}->{t.target} +5pt",
-                        changes=(
-                            TransitionChange(
-                                source=t.source, target=t.target, probability=min(1.0, p + 0.05)
-                            ),
-                        ),
-                    ),
-                )
-            )
-    edges.sort(key=lambda e: (e[0], e[1]))
-    return out + [e[2] for e in edges[:limit]]
+            out.append((visits.get(s.id, 0.0), t.source, t.target, p))
+    out.sort(key=lambda m: (-m[0], m[1], m[2]))
+    return out
 
 
-def suggestions(result: SimulationResult, names: list[str]) -> list[Suggestion]:
-    """The paired effects of each one-step scenario, biggest cycle-time cut first."""
+def forward_moves(process: Process) -> list[tuple[str, str, float]]:
+    """The moves whose share a manager would raise: toward the next stage or a win.
+
+    A move qualifies when it goes forward (not back, not to itself), to a won outcome or a
+    stage, never to a lost outcome nor to a stage or outcome whose words read as a loss
+    (``A_DECLINED``, ``Closed Lost``), nor to an outcome that is neither won nor lost; and
+    when raising it by 5 points loses no deal by the designed chances (with won outcomes,
+    it must win more). Busiest source first.
+    """
+    rework = back_edges(process)
+    outcomes = {o.id: o.result for o in process.outcomes}
+    can_win = "won" in outcomes.values()
+    out = []
+    for _, src, dst, p in _moves(process):
+        if (src, dst) in rework or src == dst or _reads_lost(process, dst):
+            continue
+        if dst in outcomes and outcomes[dst] != "won":
+            continue
+        safe, wins = _no_worse(process, src, dst, min(1.0, p + POINTS))
+        if safe and (wins or not can_win):
+            out.append((src, dst, p))
+    return out
+
+
+def rework_moves(process: Process) -> list[tuple[str, str, float]]:
+    """The moves back (loops, a stage to itself) whose 5-point cut loses no deal.
+
+    A move back into a stage that reads as a loss is not rework (it is no lever either).
+    """
+    rework = back_edges(process)
+    out = []
+    for _, src, dst, p in _moves(process):
+        if ((src, dst) not in rework and src != dst) or _reads_lost(process, dst):
+            continue
+        if _no_worse(process, src, dst, max(0.0, p - POINTS))[0]:
+            out.append((src, dst, p))
+    return out
+
+
+def one_step_scenarios(process: Process, limit: int | None = None) -> list[Scenario]:
+    """The one-step what-ifs of :func:`plan_levers`, at most ``limit`` of each kind."""
+    plan = plan_levers(process)
+    if limit is None:
+        return plan.scenarios
+    count: dict[str, int] = {}
+    out = []
+    for lv in plan.levers:
+        count[lv.kind] = count.get(lv.kind, 0) + 1
+        if count[lv.kind] <= limit:
+            out.append(lv.scenario)
+    return out
+
+
+def objective_delta(estimates: dict[str, Estimate], objective: str) -> Estimate | None:
+    """The paired delta of ``objective``'s KPI (None when the run has no such figure)."""
+    kpi, _ = OBJECTIVES[objective]
+    e = estimates.get(kpi)
+    return e if e is not None and e.mean is not None else None
+
+
+def gain(e: Estimate | None, objective: str) -> float | None:
+    """The improvement a delta means for ``objective`` (positive is better)."""
+    if e is None or e.mean is None:
+        return None
+    return OBJECTIVES[objective][1] * e.mean
+
+
+def improves(e: Estimate | None, objective: str) -> bool:
+    """The delta's 95% interval lies wholly on the better side of zero."""
+    g = gain(e, objective)
+    return bool(e is not None and e.significant and g is not None and g > 0)
+
+
+def suggestions(
+    result: SimulationResult,
+    names: list[str],
+    objective: str = "cycle",
+    kinds: Mapping[str, str] | None = None,
+) -> list[Suggestion]:
+    """The paired effects of each one-step scenario, the best for ``objective`` first.
+
+    Ranked by the delta's gain for the objective (unmeasurable last), ties by name.
+    """
     out = []
     for name in names:
         s = result.scenario(name)
         out.append(
             Suggestion(
                 name=name,
+                kind=(kinds or {}).get(name),
                 cycle_days=s.deltas["cycle_days_mean"],
                 revenue=s.deltas.get("revenue"),
                 won=s.deltas.get("won"),
+                win_rate=s.deltas.get("win_rate"),
+                objective=objective_delta(s.deltas, objective),
+                significant=improves(s.deltas.get(OBJECTIVES[objective][0]), objective),
             )
         )
-    out.sort(key=lambda x: (x.cycle_days.mean if x.cycle_days.mean is not None else 0, x.name))
+    out.sort(key=lambda x: (_rank(gain(x.objective, objective)), x.name))
     return out
+
+
+def _rank(g: float | None) -> float:
+    """Sort key: the largest gain first, an unmeasured one last."""
+    return math.inf if g is None else -g
 
 
 def overlay(result: SimulationResult, process: Process) -> Overlay:
@@ -439,24 +725,67 @@ def bottlenecks(
     history: Any = None,
     *,
     suggest: bool = False,
+    objective: str | None = None,
+    budget: int | None = None,
     lang: str = "en",
     **options: Any,
 ) -> tuple[BottleneckReport, SimulationResult]:
     """Simulate ``process`` (replaying ``history`` if given) and rank its bottlenecks.
 
     ``options`` go to :func:`flowsim.simulate` (replications, seed, until, workers, ...).
-    With ``suggest`` the one-step what-ifs run too, with common random numbers.
+    With ``suggest`` the one-step what-ifs of :func:`plan_levers` run too (at most ``budget``
+    of them), with common random numbers, ranked by ``objective`` (a key of
+    :data:`OBJECTIVES`; default :func:`default_objective`).
     """
     from flowsim.sim.simulate import simulate
 
-    extra = one_step_scenarios(process) if suggest else []
+    check_objective(objective, process, history)
+    replay = history is not None and options.get("as_of") is None
+    plan = plan_levers(process, budget, replay=replay) if suggest else LeverPlan(levers=[])
+    extra = plan.scenarios
     if extra:
         process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
     options.setdefault("keep_log", False)
     result = simulate(process, history, scenarios=[s.name for s in extra], **options)
     report = analyse(result, process, lang=lang)
-    if extra:
+    if suggest:
+        goal = objective or default_objective(result, process)
+        kinds = {lv.scenario.name: lv.kind for lv in plan.levers}
         report = report.model_copy(
-            update={"suggestions": suggestions(result, [s.name for s in extra])}
+            update={
+                "suggestions": suggestions(result, list(kinds), goal, kinds),
+                "objective": goal,
+                "not_tried": plan.not_tried,
+                "idle_roles": plan.idle_roles,
+            }
         )
     return report, result
+
+
+def lower_first(text: str) -> str:
+    """The first word in lower case after a colon (``No role`` → ``no role``; ``A_X`` stays)."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+#: how a failed fidelity check words the bottleneck's sentences
+CONDITIONAL = {
+    "en": "If the model were right (it is not, see above): ",
+    "zh": "假如模型可信（实际上并不可信，见上文）：",
+}
+
+
+def qualify(report: BottleneckReport, verdict: str | None, lang: str = "en") -> BottleneckReport:
+    """The report with the fidelity ``verdict`` first and its findings worded as conditional.
+
+    Nothing changes when ``verdict`` is None (the model passed, or was not checked).
+    """
+    if verdict is None:
+        return report
+    return report.model_copy(
+        update={
+            "verdict": verdict,
+            "principal": CONDITIONAL.get(lang, CONDITIONAL["en"]) + lower_first(report.principal),
+        }
+    )

@@ -39,7 +39,7 @@ from flowsim.model import Process
 from flowsim.sim.engine import Settings, run_once
 from flowsim.sim.simulate import event_log
 
-__all__ = ["TRUST_FACTOR", "FidelityResult", "MeasureVerdict", "fidelity"]
+__all__ = ["TRUST_FACTOR", "FidelityResult", "MeasureVerdict", "fidelity", "verdict_text"]
 
 #: a measure worse than this many times its noise floor fails the trust gate
 TRUST_FACTOR = 2.0
@@ -96,6 +96,25 @@ class FidelityResult(BaseModel):
             f"{worst}; treat its what-if results with care (see `flowsim fidelity`)"
         )
 
+    def distrusted(self) -> list[str]:
+        """The conclusions (keys of :data:`CONCLUSIONS`) the failing measures undermine.
+
+        Each measure speaks for what it compares (:data:`UNDERMINES`); the what-if deltas
+        depend on the whole model, so any failing measure undermines them.
+        """
+        keys = {k for m in self.failing for k in UNDERMINES.get(m.name, ())}
+        if self.failing:
+            keys.add("whatifs")
+        return [k for k in CONCLUSIONS["en"] if k in keys]
+
+    def verdict(self, lang: str = "en") -> str | None:
+        """The headline's first sentences when the model fails, else None.
+
+        What failed (the worst measure and its ratio to the noise floor, then the others),
+        which conclusions cannot be trusted, and which still can (what history measured).
+        """
+        return verdict_text(self, lang)
+
     def text(self) -> str:
         lines = [
             f"fidelity of {self.process} against {self.history}: "
@@ -117,6 +136,110 @@ class FidelityResult(BaseModel):
             f"warning: {w}" if w else "the model is within the noise floor on every measure",
         ]
         return "\n".join(lines) + "\n"
+
+
+#: what each measure compares, as the conclusions it undermines when it fails
+UNDERMINES: dict[str, tuple[str, ...]] = {
+    "n_gram_distance": ("paths",),
+    "absolute_event_distribution_distance": ("queues",),
+    "circadian_event_distribution_distance": ("queues",),
+    "relative_event_distribution_distance": ("cycle_times", "queues"),
+    "case_arrival_distribution_distance": ("queues",),
+    "cycle_time_distribution_distance": ("cycle_times",),
+    "circadian_workforce_distance": ("queues",),
+}
+
+#: the conclusions a report draws from the simulation, in the order the verdict lists them
+CONCLUSIONS: dict[str, dict[str, str]] = {
+    "en": {
+        "cycle_times": "the absolute cycle times and times in stage",
+        "queues": "the queue waits, utilizations and the principal bottleneck",
+        "paths": "the simulated paths, won and lost deals",
+        "whatifs": "every what-if delta",
+    },
+    "zh": {
+        "cycle_times": "销售周期和各阶段停留时间的绝对值",
+        "queues": "排队等待、利用率和主要瓶颈",
+        "paths": "仿真的路径及赢单、输单数",
+        "whatifs": "所有假设方案的差值",
+    },
+}
+
+_MEASURE_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "n_gram_distance": "n-gram (paths)",
+        "absolute_event_distribution_distance": "absolute event timing",
+        "circadian_event_distribution_distance": "circadian event timing",
+        "relative_event_distribution_distance": "relative event timing",
+        "case_arrival_distribution_distance": "case arrival",
+        "cycle_time_distribution_distance": "cycle time",
+        "circadian_workforce_distance": "circadian workforce",
+    },
+    "zh": {
+        "n_gram_distance": "n-gram（路径）",
+        "absolute_event_distribution_distance": "绝对事件时间",
+        "circadian_event_distribution_distance": "昼夜事件时间",
+        "relative_event_distribution_distance": "相对事件时间",
+        "case_arrival_distribution_distance": "商机到达",
+        "cycle_time_distribution_distance": "销售周期",
+        "circadian_workforce_distance": "昼夜人力",
+    },
+}
+
+_VERDICT: dict[str, dict[str, str]] = {
+    "en": {
+        "fails": "The model does not reproduce the history: its {measure} distance is "
+        "{ratio:.1f}× the noise floor{others} (a model is trusted within {limit:g}×).",
+        "others": "; also {items}",
+        "item": "{measure} {ratio:.1f}×",
+        "join": ", ",
+        "list": "; ",
+        "untrusted": " Not to be trusted: {items}.",
+        "trusted": " Still sound: the funnel, conversion and durations measured from the "
+        "history itself.",
+        "and": "; and ",
+    },
+    "zh": {
+        "fails": "模型未能重现历史数据：其{measure}距离是噪声基线的 {ratio:.1f} 倍{others}"
+        "（可信模型应在 {limit:g} 倍以内）。",
+        "others": "；另有{items}",
+        "item": "{measure} {ratio:.1f} 倍",
+        "join": "、",
+        "list": "；",
+        "untrusted": "不可信：{items}。",
+        "trusted": "仍然可信：直接从历史数据测得的漏斗、转化率和停留时间。",
+        "and": "以及",
+    },
+}
+
+
+def verdict_text(result: FidelityResult, lang: str = "en") -> str | None:
+    """The fidelity verdict for a headline (None when every measure is within the gate)."""
+    ranked = sorted(
+        (m for m in result.failing if m.ratio is not None),
+        key=lambda m: (-(m.ratio or 0.0), m.name),
+    )
+    if not ranked:
+        return None
+    t = _VERDICT.get(lang, _VERDICT["en"])
+    names = _MEASURE_NAMES.get(lang, _MEASURE_NAMES["en"])
+    head, *rest = ranked
+    others = ""
+    if rest:
+        items = t["join"].join(
+            t["item"].format(measure=names.get(m.name, m.name), ratio=m.ratio) for m in rest
+        )
+        others = t["others"].format(items=items)
+    text = t["fails"].format(
+        measure=names.get(head.name, head.name),
+        ratio=head.ratio,
+        others=others,
+        limit=TRUST_FACTOR,
+    )
+    words = CONCLUSIONS.get(lang, CONCLUSIONS["en"])
+    parts = [words[k] for k in result.distrusted()]
+    listed = t["list"].join(parts[:-1]) + t["and"] + parts[-1] if len(parts) > 1 else parts[0]
+    return text + t["untrusted"].format(items=listed) + t["trusted"]
 
 
 def _instant(value: object) -> datetime:

@@ -62,9 +62,9 @@ def _grid(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def result_table(result: SimulationResult) -> str:
-    """The terminal report of :func:`flowsim.simulate`."""
-    out: list[str] = []
+def result_table(result: SimulationResult, verdict: str | None = None) -> str:
+    """The terminal report of :func:`flowsim.simulate`, the fidelity ``verdict`` first."""
+    out: list[str] = [verdict, ""] if verdict else []
     horizon = result.horizon_hours / 24
     head = (
         f"{result.process}: {result.mode} simulation, {result.replications} replications, "
@@ -121,14 +121,16 @@ def result_table(result: SimulationResult) -> str:
             )
         out.append(_grid(rrows))
     for w in result.warnings:
-        out.append("")
-        out.append(f"warning: {w}")
+        if w != verdict:
+            out.append("")
+            out.append(f"warning: {w}")
     return "\n".join(out) + "\n"
 
 
 def bottleneck_table(report: BottleneckReport) -> str:
-    """The terminal report of ``flowsim bottlenecks``."""
-    out = [report.principal, ""]
+    """The terminal report of ``flowsim bottlenecks``, the fidelity verdict first."""
+    out = [report.verdict, ""] if report.verdict else []
+    out += [report.principal, ""]
     out.append("capacity (share of cycle time spent queueing for the role)")
     for i, b in enumerate(report.capacity, 1):
         out.append(f"  {i}. {b.text}")
@@ -150,20 +152,42 @@ def bottleneck_table(report: BottleneckReport) -> str:
     out.append("conversion (share of the deals reaching the stage that are lost there)")
     for i, b in enumerate(report.conversion, 1):
         out.append(f"  {i}. {b.text}")
-    if report.suggestions:
-        out.append("")
-        out.append("one-step what-ifs, paired with the baseline (95% CI; * = excludes 0)")
-        rows = [["what-if", "cycle days", "revenue", "won"]]
-        for s in report.suggestions:
-            rows.append(
-                [
-                    s.name,
-                    _delta(s.cycle_days),
-                    _delta(s.revenue) if s.revenue is not None else "",
-                    _delta(s.won) if s.won is not None else "",
-                ]
-            )
-        out.append(_grid(rows))
+    if report.suggestions or report.not_tried:
+        out += ["", *_whatif_lines(report)]
     for w in report.warnings:
         out += ["", f"warning: {w}"]
     return "\n".join(out) + "\n"
+
+
+def _whatif_lines(report: BottleneckReport) -> list[str]:
+    """The one-step what-ifs, best for the objective first; what the budget left out."""
+    goal = report.objective or "cycle"
+    out = [f"one-step what-ifs ranked by {goal}, paired with the baseline (95% CI; * = excludes 0)"]
+    if report.verdict:
+        out.append("in the model only: the model fails its fidelity check (see the top)")
+    rows = [["what-if", "kind", "cycle days", "revenue", "won", "win rate"]]
+    for s in report.suggestions:
+        rows.append(
+            [
+                s.name,
+                s.kind or "",
+                _delta(s.cycle_days),
+                _delta(s.revenue) if s.revenue is not None else "",
+                _delta(s.won) if s.won is not None else "",
+                _delta(s.win_rate, share=True) if s.win_rate is not None else "",
+            ]
+        )
+    if report.suggestions:
+        out.append(_grid(rows))
+    if report.idle_roles:
+        out.append(
+            f"no +1 person for {len(report.idle_roles)} role(s) that own no stage with effort"
+        )
+    if report.not_tried:
+        shown = ", ".join(report.not_tried[:10])
+        more = f" and {len(report.not_tried) - 10} more" if len(report.not_tried) > 10 else ""
+        out.append(
+            f"not tried ({len(report.not_tried)}, over the budget; raise --budget to run "
+            f"them): {shown}{more}"
+        )
+    return out
