@@ -935,7 +935,7 @@ def _hours(text: str | None, param: str) -> float | None:
 
 
 class _Progress:
-    """A rich progress bar on a terminal; nothing when quiet or not a TTY."""
+    """A rich progress bar on stderr when it is a terminal; nothing when quiet or not a TTY."""
 
     def __init__(self, quiet: bool, label: str = "replications") -> None:
         self.bar: Any = None
@@ -943,6 +943,7 @@ class _Progress:
         self.label = label
         if quiet or not sys.stderr.isatty():
             return
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         self.bar = Progress(
@@ -951,6 +952,7 @@ class _Progress:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             transient=True,
+            console=Console(stderr=True),  # stdout is the result, often piped to a file
         )
 
     def __enter__(self) -> _Progress:

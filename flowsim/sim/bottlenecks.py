@@ -382,18 +382,18 @@ def default_objective(result: SimulationResult, process: Process) -> str:
     A model without a won outcome wins nothing in any what-if, so ranking by won deals would
     rank nothing: the cycle time is the one objective left.
     """
+    if not any(o.result == "won" for o in process.outcomes):
+        return "cycle"  # revenue is the amounts of won deals: none either
     if result.baseline.kpis["revenue"].mean is not None:
         return "revenue"
-    if any(o.result == "won" for o in process.outcomes):
-        return "won"
-    return "cycle"
+    return "won"
 
 
 def check_objective(objective: str | None, process: Process, history: Any = None) -> None:
     """Refuse an objective the run cannot measure, before anything is simulated.
 
-    ``revenue`` needs amounts (the model's ``amount`` or the history's); ``won`` and
-    ``win-rate`` need a won outcome.
+    ``revenue`` needs amounts (the model's ``amount`` or the history's); ``revenue``, ``won``
+    and ``win-rate`` need a won outcome.
     """
     if objective is None:
         return
@@ -404,7 +404,7 @@ def check_objective(objective: str | None, process: Process, history: Any = None
             "--objective revenue needs deal amounts: the model has no `amount` and the "
             "history none (use won, win-rate or cycle)"
         )
-    if objective in ("won", "win-rate") and not any(o.result == "won" for o in process.outcomes):
+    if objective != "cycle" and not any(o.result == "won" for o in process.outcomes):
         raise ValueError(
             f"--objective {objective} needs a won outcome: the model has none "
             "(mark one with `result won`, or use cycle)"

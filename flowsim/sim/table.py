@@ -180,9 +180,9 @@ def _whatif_lines(report: BottleneckReport) -> list[str]:
     if report.suggestions:
         out.append(_grid(rows))
     if report.idle_roles:
-        out.append(
-            f"no +1 person for {len(report.idle_roles)} role(s) that own no stage with effort"
-        )
+        names = ", ".join(report.idle_roles[:10])
+        more = f" and {len(report.idle_roles) - 10} more" if len(report.idle_roles) > 10 else ""
+        out.append(f"no +1 person for {names}{more}: no stage with effort (work) is theirs")
     if report.not_tried:
         shown = ", ".join(report.not_tried[:10])
         more = f" and {len(report.not_tried) - 10} more" if len(report.not_tried) > 10 else ""

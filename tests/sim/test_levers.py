@@ -158,6 +158,13 @@ def test_an_objective_the_run_cannot_measure_is_refused() -> None:
         check_objective("speed", funnel())
     check_objective("won", funnel())
     check_objective(None, funnel())
+    saas = flowsim.check_file(SAAS).process
+    assert saas is not None and saas.amount is not None
+    check_objective("revenue", saas)
+    lost = tuple(o.model_copy(update={"result": "lost"}) for o in saas.outcomes)
+    with pytest.raises(ValueError, match="needs a won outcome"):
+        check_objective("revenue", saas.model_copy(update={"outcomes": lost}))
+    check_objective("cycle", saas.model_copy(update={"outcomes": lost}))
 
 
 @pytest.fixture(scope="module")
