@@ -264,7 +264,9 @@ def build_report(
     sections.append(_cfd(w, process, observed, src_sim))
     sections.append(_utilization(w, process, sim, src_sim))
     if file_scenarios:
-        sections.append(_scenarios(w, sim, file_scenarios, src_sim))
+        table = _scenarios(w, sim, file_scenarios, src_sim)
+        table.text = w["model_only"] if verdict else ""
+        sections.append(table)
     sections.append(_tornado(w, bottleneck, src_sim, budget))
     if fid is not None:
         sections.append(_scorecard(w, fid))
@@ -603,10 +605,10 @@ def _tornado(w: dict[str, str], bottleneck: Any, source: str, budget: int | None
         source=source,
         zero_line=True,
     )
-    text = ""
+    text = w["model_only"] if bottleneck.verdict else ""
     if bottleneck.not_tried:
         shown = bottleneck.not_tried[:5]
-        text = w["not_tried"].format(
+        text += (" " if text else "") + w["not_tried"].format(
             budget=budget,
             n=len(bottleneck.not_tried),
             names=", ".join(shown) + (", …" if len(bottleneck.not_tried) > len(shown) else ""),

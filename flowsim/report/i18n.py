@@ -16,6 +16,8 @@ WORDS: dict[str, dict[str, str]] = {
         "{delta} (95% CI {low} to {high}) and {other} by {odelta} (95% CI {olow} to {ohigh}).",
         "no_whatif": "No what-if improved {objective} significantly.",
         "conditional": "In the model only (not a forecast while it fails its fidelity check): ",
+        "model_only": "In the model only: it fails its fidelity check (see the principal "
+        "finding), so these deltas are not a forecast.",
         "obj_revenue": "revenue",
         "obj_won": "the deals won",
         "obj_win-rate": "the win rate (points)",
@@ -82,6 +84,7 @@ WORDS: dict[str, dict[str, str]] = {
         "（95% 置信区间 {olow} 至 {ohigh}）。",
         "no_whatif": "没有任何假设方案显著改善{objective}。",
         "conditional": "仅在模型中成立（模型未通过保真度检验，这不是预测）：",
+        "model_only": "仅在模型中成立：模型未通过保真度检验（见主要结论），这些差值不是预测。",
         "obj_revenue": "赢单金额",
         "obj_won": "赢单数",
         "obj_win-rate": "赢率（百分点）",

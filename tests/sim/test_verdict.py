@@ -145,6 +145,10 @@ def test_the_report_headline_and_first_screen_open_with_the_verdict(
     md = (out / "report.md").read_text(encoding="utf-8")
     first_paragraph = md.split("\n\n")[2]  # after the title and the section's heading
     assert first_paragraph.startswith(OPENING)
+    # the what-if sections carry the same caveat
+    caveat = "In the model only: it fails its fidelity check"
+    for title in ("## One-step what-ifs", "## Scenario comparison"):
+        assert md.split(title)[1].lstrip().startswith(caveat), title
     page = (out / "index.html").read_text(encoding="utf-8")
     body = page[page.index("<body>") :]
     # the first screen: the title, then the verdict, before the table of contents
