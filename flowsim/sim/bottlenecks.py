@@ -10,9 +10,11 @@ Three rankings, each with its evidence and confidence intervals:
 
 The *principal* bottleneck is the stage whose queue for its owner role takes the largest share
 of the cycle time when that role is busy (≥ 85% or its queue share ≥ 10%); otherwise the stage
-taking the largest share of the cycle time. ``suggest`` runs the one-step what-ifs (+1 person
-per role, −20% effort per stage, +5 points conversion per forward edge) with common random
-numbers and ranks them by their effect on cycle time and revenue: a sensitivity tornado.
+taking the largest share of the cycle time. ``suggest`` runs the one-step what-ifs a manager
+can pull (:func:`plan_levers`: +1 person for a role that owns work, −20% effort or customer
+wait per stage, +5 points on a forward move, −5 points on a loop; never a move into a loss),
+at most a budget of them, with common random numbers, and ranks them by an objective
+(revenue, won, win rate or cycle time; :data:`OBJECTIVES`) with the paired deltas' CIs.
 """
 
 from __future__ import annotations
