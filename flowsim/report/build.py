@@ -105,11 +105,10 @@ def build_report(
     from flowsim.sim.bottlenecks import (
         analyse,
         check_objective,
-        default_objective,
         overlay,
         plan_levers,
         qualify,
-        suggestions,
+        with_suggestions,
     )
     from flowsim.sim.simulate import simulate
 
@@ -171,16 +170,7 @@ def build_report(
     )
     warnings += sim.warnings
     say("bottlenecks")
-    goal = objective or default_objective(sim, process)
-    kinds = {lv.scenario.name: lv.kind for lv in plan.levers}
-    bottleneck = analyse(sim, process, lang=lang).model_copy(
-        update={
-            "suggestions": suggestions(sim, list(kinds), goal, kinds),
-            "objective": goal,
-            "not_tried": plan.not_tried,
-            "idle_roles": plan.idle_roles,
-        }
-    )
+    bottleneck = with_suggestions(analyse(sim, process, lang=lang), sim, process, plan, objective)
     heat = overlay(sim, process)
     file_scenarios = [sim.scenario(n) for n in names]
     results["simulation"] = json.loads(
@@ -234,9 +224,9 @@ def build_report(
         "text": finding.text,
         "verdict": verdict,
         "trusted": None if fid is None else fid.trusted,
-        "objective": goal,
+        "objective": bottleneck.objective,
         "budget": budget,
-        "not_tried": plan.not_tried,
+        "not_tried": bottleneck.not_tried,
     }
     sections.append(
         Section(

@@ -48,6 +48,7 @@ __all__ = [
     "one_step_scenarios",
     "plan_levers",
     "qualify",
+    "with_suggestions",
 ]
 
 BUSY = 0.85
@@ -751,17 +752,32 @@ def bottlenecks(
     result = simulate(process, history, scenarios=[s.name for s in extra], **options)
     report = analyse(result, process, lang=lang)
     if suggest:
-        goal = objective or default_objective(result, process)
-        kinds = {lv.scenario.name: lv.kind for lv in plan.levers}
-        report = report.model_copy(
-            update={
-                "suggestions": suggestions(result, list(kinds), goal, kinds),
-                "objective": goal,
-                "not_tried": plan.not_tried,
-                "idle_roles": plan.idle_roles,
-            }
-        )
+        report = with_suggestions(report, result, process, plan, objective)
     return report, result
+
+
+def with_suggestions(
+    report: BottleneckReport,
+    result: SimulationResult,
+    process: Process,
+    plan: LeverPlan,
+    objective: str | None = None,
+) -> BottleneckReport:
+    """``report`` with the what-ifs of ``plan`` (run in ``result``) ranked by ``objective``.
+
+    ``objective`` None: :func:`default_objective`. What the plan left out and the roles it
+    skipped come along.
+    """
+    goal = objective or default_objective(result, process)
+    kinds = {lv.scenario.name: lv.kind for lv in plan.levers}
+    return report.model_copy(
+        update={
+            "suggestions": suggestions(result, list(kinds), goal, kinds),
+            "objective": goal,
+            "not_tried": plan.not_tried,
+            "idle_roles": plan.idle_roles,
+        }
+    )
 
 
 def lower_first(text: str) -> str:
