@@ -208,7 +208,7 @@ _VERDICT: dict[str, dict[str, str]] = {
         "list": "；",
         "untrusted": "不可信：{items}。",
         "trusted": "仍然可信：直接从历史数据测得的漏斗、转化率和停留时间。",
-        "and": "以及",
+        "and": "；以及",
     },
 }
 
