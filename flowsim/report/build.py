@@ -171,6 +171,7 @@ def build_report(
     warnings += sim.warnings
     say("bottlenecks")
     bottleneck = with_suggestions(analyse(sim, process, lang=lang), sim, process, plan, objective)
+    warnings += [x for x in bottleneck.warnings if x not in warnings]
     heat = overlay(sim, process)
     file_scenarios = [sim.scenario(n) for n in names]
     results["simulation"] = json.loads(
@@ -316,6 +317,8 @@ def _finding(w: dict[str, str], bottleneck: Any, sim: Any, scenarios: list[Any])
         )
     else:
         text = w["no_whatif"].format(objective=what)
+        if sim.mode == "replay" and goal != "cycle" and bottleneck.suggestions:
+            text += " " + w["replay_fixed"]
     parts.append(w["conditional"] + lower_first(text) if bottleneck.verdict else text)
     if bottleneck.verdict:  # the verdict is a paragraph of its own, the rest follows it
         return Section("finding", w["finding"], text=parts[0] + "\n" + " ".join(parts[1:]))

@@ -15,6 +15,9 @@ WORDS: dict[str, dict[str, str]] = {
         "best_whatif": "The best what-if for {objective} is {name}: it changes {objective} by "
         "{delta} (95% CI {low} to {high}) and {other} by {odelta} (95% CI {olow} to {ohigh}).",
         "no_whatif": "No what-if improved {objective} significantly.",
+        "replay_fixed": "The run replays history, whose deals keep their real paths and "
+        "outcomes, so the what-ifs can change little but times: `--objective cycle` ranks them "
+        "by those.",
         "conditional": "In the model only (not a forecast while it fails its fidelity check): ",
         "model_only": "In the model only: it fails its fidelity check (see the principal "
         "finding), so these deltas are not a forecast.",
@@ -83,6 +86,8 @@ WORDS: dict[str, dict[str, str]] = {
         "（95% 置信区间 {low} 至 {high}），{other}变化 {odelta}"
         "（95% 置信区间 {olow} 至 {ohigh}）。",
         "no_whatif": "没有任何假设方案显著改善{objective}。",
+        "replay_fixed": "本次运行回放历史数据，商机保持真实的路径和结果，假设方案几乎只能改变时间："
+        "可用 `--objective cycle` 按时间排序。",
         "conditional": "仅在模型中成立（模型未通过保真度检验，这不是预测）：",
         "model_only": "仅在模型中成立：模型未通过保真度检验（见主要结论），这些差值不是预测。",
         "obj_revenue": "赢单金额",

@@ -770,14 +770,26 @@ def with_suggestions(
     """
     goal = objective or default_objective(result, process)
     kinds = {lv.scenario.name: lv.kind for lv in plan.levers}
+    warnings = list(report.warnings)
+    if result.mode == "replay" and goal != "cycle" and kinds:
+        warnings.append(REPLAY_NOTE.format(objective=goal))
     return report.model_copy(
         update={
             "suggestions": suggestions(result, list(kinds), goal, kinds),
             "objective": goal,
             "not_tried": plan.not_tried,
             "idle_roles": plan.idle_roles,
+            "warnings": warnings,
         }
     )
+
+
+#: why a replay's what-ifs hardly move deals won or revenue
+REPLAY_NOTE = (
+    "a replay keeps history's paths and outcomes: a what-if moves {objective} only through "
+    "the deals that close inside the window or not; --objective cycle ranks by what the "
+    "what-ifs do change (the times)"
+)
 
 
 def lower_first(text: str) -> str:

@@ -142,6 +142,9 @@ def test_the_report_headline_and_first_screen_open_with_the_verdict(
     assert results["bottlenecks"]["verdict"] == head["verdict"]
     assert len(head["not_tried"]) > 0 and head["budget"] == 4
     assert "In the model only (not a forecast" in head["text"]
+    # a replay keeps history's paths: ranking by revenue comes with a note on what can move
+    assert head["objective"] == "revenue"
+    assert any(x.startswith("a replay keeps history's paths") for x in results["warnings"])
     md = (out / "report.md").read_text(encoding="utf-8")
     first_paragraph = md.split("\n\n")[2]  # after the title and the section's heading
     assert first_paragraph.startswith(OPENING)
