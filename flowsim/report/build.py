@@ -328,12 +328,18 @@ def _finding(w: dict[str, str], bottleneck: Any, sim: Any, scenarios: list[Any])
 def _delta_words(e: Any, scale: float, prefix: str, goal: str = "") -> dict[str, str]:
     """A paired delta's mean and bounds as signed text (``delta``, ``low``, ``high``).
 
-    Money in whole units, everything else to one decimal.
+    Money in whole units, everything else to one decimal; a value that would round to zero
+    keeps two significant digits (a replay's what-if can move the cycle by minutes).
     """
     digits = 0 if goal == "revenue" else 1
 
     def signed(x: float | None) -> str:
-        return "n/a" if x is None else f"{x * scale:+,.{digits}f}"
+        if x is None:
+            return "n/a"
+        v = x * scale
+        if v != 0 and abs(v) < 0.5 * 10**-digits:
+            return f"{v:+.2g}"
+        return f"{v:+,.{digits}f}"
 
     return {
         f"{prefix}delta": signed(e.mean),
