@@ -208,3 +208,44 @@ def test_revenue_and_cycle_rank_the_what_ifs_differently(
     by_revenue = [s.name for s in suggestions(result, names, "revenue")]
     assert by_revenue != names
     assert by_revenue[0].endswith("+5pt")
+
+
+def test_bpic_levers_on_its_discovered_model(tmp_path: Path) -> None:
+    """BPIC 2012: no lever into a declined or cancelled application, +1 only where work is.
+
+    The owners of stages with effort are read from the written .flow text with a regex,
+    independently of the model's objects.
+    """
+    import re
+    import subprocess
+    import sys
+
+    from tests.data import DATA
+
+    flow = tmp_path / "bpic.flow"
+    exe = Path(sys.executable).parent / "flowsim"
+    d = subprocess.run(
+        [str(exe), "discover", str(DATA / "bpic2012" / "bpic2012.xes.gz"), "-o", str(flow)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert d.returncode == 0, d.stderr
+    text = flow.read_text(encoding="utf-8")
+    blocks = re.findall(r"^stage (\S+)[^{]*\{(.*?)^\}", text, re.M | re.S)
+    working = {
+        m.group(1)
+        for _, body in blocks
+        if "effort " in body and (m := re.search(r"owner (\S+)", body)) is not None
+    }
+    roles = set(re.findall(r"^role (\S+)", text, re.M))
+    process = flowsim.check_file(flow).process
+    assert process is not None
+    plan = plan_levers(process)
+    capacity = {lv.scenario.name.removeprefix("+1 ") for lv in plan.levers if lv.kind == "capacity"}
+    assert working and capacity == working and set(plan.idle_roles) == roles - working
+    raised = [lv.scenario.name for lv in plan.levers if lv.kind == "conversion"]
+    assert raised, "BPIC has forward moves"
+    for name in raised:
+        target = name.split("->")[1].removesuffix(" +5pt")
+        assert not re.search(r"DECLINED|CANCELLED", target), name
+        outcome = next((o for o in process.outcomes if o.id == target), None)
+        assert outcome is None or outcome.result == "won", name
