@@ -328,18 +328,19 @@ def _finding(w: dict[str, str], bottleneck: Any, sim: Any, scenarios: list[Any])
 def _delta_words(e: Any, scale: float, prefix: str, goal: str = "") -> dict[str, str]:
     """A paired delta's mean and bounds as signed text (``delta``, ``low``, ``high``).
 
-    Money in whole units, everything else to one decimal; a value that would round to zero
-    keeps two significant digits (a replay's what-if can move the cycle by minutes).
+    Money in whole units, everything else to one decimal; a delta whose figures would all
+    round to zero keeps two significant digits (a replay's what-if can move the cycle by
+    minutes).
     """
     digits = 0 if goal == "revenue" else 1
+    values = [x * scale for x in (e.mean, e.low, e.high) if x is not None]
+    tiny = any(values) and all(abs(v) < 0.5 * 10**-digits for v in values)
 
     def signed(x: float | None) -> str:
         if x is None:
             return "n/a"
         v = x * scale
-        if v != 0 and abs(v) < 0.5 * 10**-digits:
-            return f"{v:+.2g}"
-        return f"{v:+,.{digits}f}"
+        return f"{v:+.2g}" if tiny else f"{v:+,.{digits}f}"
 
     return {
         f"{prefix}delta": signed(e.mean),

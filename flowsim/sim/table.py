@@ -39,13 +39,22 @@ def _fmt(e: Estimate, share: bool = False) -> str:
     return text
 
 
-def _delta(e: Estimate, share: bool = False) -> str:
+def _delta(e: Estimate, share: bool = False, fine: bool = False) -> str:
+    """A paired delta with its CI; ``fine``: a delta whose figures would all read ±0.0 (a
+    replay's what-if moving the cycle by minutes) keeps 2 significant digits."""
     if e.mean is None:
         return ""
     scale, unit = (100, "pt") if share else (1, "")
-    text = f"{e.mean * scale:+,.1f}{unit}"
+    values = [x * scale for x in (e.mean, e.low, e.high) if x is not None]
+    tiny = fine and any(values) and all(abs(v) < 0.05 for v in values)
+
+    def num(x: float) -> str:
+        v = x * scale
+        return f"{v:+.2g}" if tiny else f"{v:+,.1f}"
+
+    text = f"{num(e.mean)}{unit}"
     if e.low is not None and e.high is not None:
-        text += f" [{e.low * scale:+,.1f}, {e.high * scale:+,.1f}]"
+        text += f" [{num(e.low)}, {num(e.high)}]"
     return text + (" *" if e.significant else "")
 
 
@@ -171,10 +180,10 @@ def _whatif_lines(report: BottleneckReport) -> list[str]:
             [
                 s.name,
                 s.kind or "",
-                _delta(s.cycle_days),
-                _delta(s.revenue) if s.revenue is not None else "",
-                _delta(s.won) if s.won is not None else "",
-                _delta(s.win_rate, share=True) if s.win_rate is not None else "",
+                _delta(s.cycle_days, fine=True),
+                _delta(s.revenue, fine=True) if s.revenue is not None else "",
+                _delta(s.won, fine=True) if s.won is not None else "",
+                _delta(s.win_rate, share=True, fine=True) if s.win_rate is not None else "",
             ]
         )
     if report.suggestions:

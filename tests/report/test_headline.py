@@ -19,3 +19,14 @@ def test_a_delta_that_would_round_to_zero_keeps_two_significant_digits() -> None
     money = Estimate(mean=5651999.5, low=3569878.2, high=7734120.8, n=2)
     assert _delta_words(money, 1.0, "", "revenue")["delta"] == "+5,652,000"
     assert _delta_words(Estimate(mean=-0.41, low=None, high=None), 1.0, "")["low"] == "n/a"
+
+
+def test_the_what_if_table_keeps_minutes_visible() -> None:
+    from flowsim.sim.table import _delta
+
+    minutes = Estimate(mean=-0.0025484, low=-0.0025486, high=-0.0025482, n=5)
+    assert _delta(minutes, fine=True) == "-0.0025 [-0.0025, -0.0025] *"
+    assert _delta(minutes) == "-0.0 [-0.0, -0.0] *"  # the simulate table keeps one decimal
+    # a row with a visible figure keeps one decimal throughout
+    mixed = Estimate(mean=-0.1, low=-0.2, high=0.007, n=5)
+    assert _delta(mixed, fine=True) == "-0.1 [-0.2, +0.0]"
