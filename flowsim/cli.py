@@ -558,7 +558,7 @@ def metrics(
 
     if by is not None and fmt == "overlay":
         raise click.BadParameter("an overlay is one picture: drop --by", param_hint="--format")
-    deal_log = _read_log_or_exit(log, source, check, process)
+    deal_log = _read_log_or_exit(log, source, check, process, as_of=when)
     if by is not None:
         _emit_breakdown(deal_log, by, process, funnel, when, fmt, output)
         return
@@ -675,6 +675,7 @@ def _read_log_or_exit(
     source: LogSource,
     check: Callable[[Any, Any], Any] | None = None,
     process: Process | None = None,
+    as_of: Any = None,
 ) -> Any:
     """Read the log (exit 1 with every problem when it cannot be read).
 
@@ -726,10 +727,12 @@ def _read_log_or_exit(
         raise click.UsageError(str(err)) from None
     if not source.quiet:
         _list_skipped(deal_log.report)
-    return _apply_idle(deal_log, source, process)
+    return _apply_idle(deal_log, source, process, as_of)
 
 
-def _apply_idle(deal_log: Any, source: LogSource, process: Process | None) -> Any:
+def _apply_idle(
+    deal_log: Any, source: LogSource, process: Process | None, as_of: Any = None
+) -> Any:
     """The idle rule of ``--idle-lost`` or of the process's ``idle`` outcome, with a note.
 
     With a process, the deals it closes take the process's idle outcome; a process without
@@ -751,7 +754,7 @@ def _apply_idle(deal_log: Any, source: LogSource, process: Process | None) -> An
     if hours <= 0:
         raise click.BadParameter("an idle time must be greater than 0", param_hint="--idle-lost")
     stage = (quiet.label or quiet.id) if quiet is not None else None
-    deal_log, rule = apply_idle_rule(deal_log, hours, stage=stage)
+    deal_log, rule = apply_idle_rule(deal_log, hours, stage=stage, as_of=as_of)
     if not source.quiet:
         click.echo(f"flowsim: note: {rule.note()}", err=True)
     return deal_log
@@ -1449,7 +1452,7 @@ def forecast(
         when = _parse_as_of(as_of, source.tz) if as_of is not None else None
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--as-of") from None
-    deal_log = _read_log_or_exit(history, source, process=process)
+    deal_log = _read_log_or_exit(history, source, process=process, as_of=when)
     try:
         end = last_event(deal_log)
     except ValueError as err:

@@ -76,8 +76,10 @@ def apply_idle_rule(
     outcome stage values; else the log's declared outcomes, else names that read won/lost).
     Its last activity is the latest of its times; when that plus ``hours`` is not after
     ``as_of`` (default: the log's last timestamp), a record of ``stage`` (default
-    :func:`idle_stage_name`) is added at that moment. The stage is remembered as a lost
-    outcome of the log (:attr:`DealLog.outcomes`, when the log declares outcomes).
+    :func:`idle_stage_name`) is added at that moment. With an earlier ``as_of`` (a forecast
+    from a past date) only what was recorded by then counts: a deal won after ``as_of`` was
+    open, and may have been quiet, at it. The stage is remembered as a lost outcome of the
+    log (:attr:`DealLog.outcomes`, when the log declares outcomes).
 
     Examples
     --------
@@ -102,7 +104,13 @@ def apply_idle_rule(
         return log, IdleRule(hours, name, 0)
     closing = _closing(log, (outcomes or set()) | {name})
     last = pl.max_horizontal("entered_at", "left_at", "started_at")
-    per_deal = frame.group_by("deal", maintain_order=True).agg(
+    seen = frame
+    if as_of is not None:  # what was known then: records up to as_of (a stay's end after it
+        # is not yet activity), so a deal won later is still open, and quiet, at as_of
+        seen = frame.filter(pl.col("entered_at") <= as_of).with_columns(
+            [pl.when(pl.col(c) <= as_of).then(pl.col(c)) for c in ("left_at", "started_at")]
+        )
+    per_deal = seen.group_by("deal", maintain_order=True).agg(
         last=last.max(),
         closed=pl.col("stage").is_in(closing).any(),
         amount=pl.col("amount").drop_nulls().last(),

@@ -126,3 +126,37 @@ def test_cli_discover_writes_the_rule_and_every_command_applies_it(tmp_path: Pat
     assert "add `idle 90d` to a lost outcome" in refused.output
     bad = runner.invoke(main, ["metrics", str(OLIST), "--lenient", "--idle-lost", "soon"])
     assert bad.exit_code == 2 and "is not a duration" in bad.output
+
+
+def test_forecast_from_a_past_date_applies_the_rule_as_of_then(tmp_path: Path) -> None:
+    """On 2018-06-01 the open pipeline is the leads contacted in the 90 days before that
+    were not won by then (a lead won in July was open, not lost, in June): polars count."""
+    from click.testing import CliRunner
+
+    from flowsim.cli import main
+
+    runner = CliRunner()
+    flow = tmp_path / "olist.flow"
+    runner.invoke(
+        main, ["discover", str(OLIST), "--lenient", "--idle-lost", "90d", "-o", str(flow)]
+    )
+    args = ["forecast", str(flow), "--history", str(OLIST), "--lenient", "-n", "5"]
+    out = runner.invoke(main, [*args, "--horizon", "30d", "--as-of", "2018-06-01"])
+    assert out.exit_code == 0, out.output
+    as_of = datetime(2018, 6, 1, tzinfo=UTC)
+    leads = pl.read_csv(OLIST).select(
+        "mql_id", first=pl.col("first_contact_date").str.to_datetime("%Y-%m-%d", time_zone="UTC")
+    )
+    won = pl.read_csv(CLOSED).select(
+        "mql_id",
+        won=pl.col("won_date").str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC"),
+    )
+    both = leads.join(won, on="mql_id", how="left").filter(
+        pl.col("won").is_null() | (pl.col("won") >= pl.col("first"))
+    )
+    open_then = both.filter(
+        (pl.col("first") <= as_of)
+        & (pl.col("won").is_null() | (pl.col("won") > as_of))
+        & (pl.col("first") + timedelta(days=90) > as_of)
+    ).height
+    assert f"Open pipeline: {open_then} deals" in out.output
