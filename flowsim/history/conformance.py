@@ -145,6 +145,9 @@ class EdgeConformance(_M):
     low: float | None = Field(description="Wilson score interval, lower bound.")
     high: float | None = Field(description="Wilson score interval, upper bound.")
     flagged: bool = Field(description="The designed probability is outside [low, high].")
+    undesigned_exits: int = Field(
+        default=0, description="Exits of the source along moves the design lacks."
+    )
     verdict: str | None = Field(default=None, description="One line for the designer when flagged.")
 
 
@@ -608,6 +611,7 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
                 low=ci[0] if ci is not None else None,
                 high=ci[1] if ci is not None else None,
                 flagged=flagged,
+                undesigned_exits=elsewhere,
                 verdict=verdict(src, dst, p, k, n, ci, elsewhere)
                 if ci is not None and flagged
                 else None,

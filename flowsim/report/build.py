@@ -31,7 +31,20 @@ from flowsim.history.consistency import to_node_ids
 from flowsim.history.log import DealLog
 from flowsim.model import Process
 from flowsim.report import charts
-from flowsim.report.i18n import words
+from flowsim.report.i18n import (
+    detect_language,
+    edge_verdict,
+    fidelity_warning,
+    kpi_name,
+    lever_label,
+    measure_name,
+    quality_summary,
+    reason_name,
+    report_warning,
+    skip_name,
+    words,
+)
+from flowsim.report.numbers import Numbers
 
 __all__ = ["Report", "Section", "build_report"]
 
@@ -54,28 +67,28 @@ class Section:
 
 @dataclass
 class Report:
-    """What ``flowsim run`` produced: the sections, every result, and the files written."""
+    """What ``flowsim run`` produced: the sections, every result, and the files written.
+
+    ``warnings`` are in English (the command line's and ``results.json``'s language);
+    ``shown_warnings`` are the same in the report's language, as the report shows them.
+    """
 
     title: str
     sections: list[Section]
     results: dict[str, Any]
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    shown_warnings: list[str] = field(default_factory=list)
 
 
-def _fmt(x: float | None, digits: int = 1) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    return f"{x:,.{digits}f}"
-
-
-def _ci(e: Any, digits: int = 1, scale: float = 1.0) -> str:
+def _ci(e: Any, write: Callable[[float | None], str], unit: str = "") -> str:
+    """An estimate as ``mean [low, high]`` (``unit`` after the bracket), each by ``write``."""
     if e is None or e.mean is None:
-        return "n/a"
-    text = _fmt(e.mean * scale, digits)
+        return write(None)
+    text = write(e.mean)
     if e.low is not None and e.high is not None:
-        text += f" [{_fmt(e.low * scale, digits)}, {_fmt(e.high * scale, digits)}]"
-    return text
+        text += f" [{write(e.low)}, {write(e.high)}]"
+    return f"{text} {unit}" if unit else text
 
 
 def build_report(
@@ -120,8 +133,17 @@ def build_report(
     if checked.process is None or not checked.ok:
         raise ValueError(checked.render())
     process = checked.process
-    lang = lang or _language(process)
+    deal_log = None
+    if history is not None:
+        say("history")
+        deal_log = (
+            history
+            if isinstance(history, DealLog)
+            else flowsim.read_log(history, **(log_options or {}))
+        )
+    lang = lang or _language(process, deal_log)
     w = words(lang)
+    nf = Numbers(lang, process.currency)
     results: dict[str, Any] = {
         "flowsim": flowsim.__version__,
         "process": process.name,
@@ -138,15 +160,9 @@ def build_report(
     }
     sections: list[Section] = []
     warnings: list[str] = []
+    shown: list[str] = []
 
-    deal_log = None
-    if history is not None:
-        say("history")
-        deal_log = (
-            history
-            if isinstance(history, DealLog)
-            else flowsim.read_log(history, **(log_options or {}))
-        )
+    if deal_log is not None:
         results["data_quality"] = deal_log.report.model_dump(mode="json", exclude={"problems"})
 
     # --- simulate the baseline and every scenario, with the one-step what-ifs --------------
@@ -169,10 +185,20 @@ def build_report(
         strict_stages=False,
     )
     warnings += sim.warnings
+    shown += [report_warning(x, sim, process, lang) for x in sim.warnings]
+    # every lever by what it changes, the ones the budget left out too
+    every = plan_levers(process, None, replay=deal_log is not None).scenarios
+    labels = {s.name: lever_label(s, process, lang) for s in every}
     say("bottlenecks")
     bottleneck = with_suggestions(analyse(sim, process, lang=lang), sim, process, plan, objective)
-    warnings += [x for x in bottleneck.warnings if x not in warnings]
+    for note in bottleneck.warnings:
+        if note not in warnings:
+            warnings.append(note)
+            shown.append(_bottleneck_note(note, bottleneck.objective, sim, process, w))
     heat = overlay(sim, process)
+    heat = heat.model_copy(
+        update={"source": w["source_overlay"].format(process=process.name, n=replications)}
+    )
     file_scenarios = [sim.scenario(n) for n in names]
     results["simulation"] = json.loads(
         sim.model_copy(update={"scenarios": [sim.baseline, *file_scenarios]}).model_dump_json()
@@ -195,6 +221,7 @@ def build_report(
                 fid = flowsim.fidelity(process, deal_log, replications=2, seed=seed)
             except ValueError as err:
                 warnings.append(f"fidelity: {err}")
+                shown.append(f"fidelity: {err}")
         if fid is not None:
             results["fidelity"] = json.loads(
                 fid.model_dump_json(exclude={"replication_reports", "floor_report"})
@@ -202,6 +229,7 @@ def build_report(
             verdict = fid.verdict(lang)
             if verdict:  # the report's warnings open with it, like its headline
                 warnings.insert(0, verdict)
+                shown.insert(0, verdict)
     else:
         conf = None
         fid = None
@@ -219,7 +247,7 @@ def build_report(
 
     # --- sections ---------------------------------------------------------------------------
     say("charts")
-    finding = _finding(w, bottleneck, sim, file_scenarios)
+    finding = _finding(w, nf, bottleneck, sim, file_scenarios, labels)
     sections.append(finding)
     results["headline"] = {
         "text": finding.text,
@@ -255,29 +283,42 @@ def build_report(
     sections.append(_cfd(w, process, observed, src_sim))
     sections.append(_utilization(w, process, sim, src_sim))
     if file_scenarios:
-        table = _scenarios(w, sim, file_scenarios, src_sim)
+        table = _scenarios(w, nf, sim, file_scenarios, src_sim)
         table.text = w["model_only"] if verdict else ""
         sections.append(table)
-    sections.append(_tornado(w, bottleneck, src_sim, budget))
+    sections.append(_tornado(w, bottleneck, src_sim, budget, labels))
     if fid is not None:
-        sections.append(_scorecard(w, fid))
+        sections.append(_scorecard(w, fid, lang))
     if fc is not None:
-        sections.append(_fan(w, fc, src_sim))
+        sections.append(_fan(w, nf, fc, src_sim))
     if conf is not None:
-        sections.append(_conformance(w, conf))
+        sections.append(_conformance(w, conf, process, lang))
     if deal_log is not None:
-        sections.append(_quality(w, deal_log))
+        sections.append(_quality(w, deal_log, lang))
     report = Report(title=f"{process.name} — {w['title']}", sections=sections, results=results)
     report.warnings = warnings
+    report.shown_warnings = shown
     results["warnings"] = warnings
     say("write")
     _write(report, out, w, flow)
     return report
 
 
-def _language(process: Process) -> str:
-    text = process.name + "".join(s.label or "" for s in process.stages)
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+def _bottleneck_note(
+    note: str, goal: str | None, sim: Any, process: Process, w: dict[str, str]
+) -> str:
+    """A warning of the what-ifs in the report's words (the replay's note, or as simulated)."""
+    from flowsim.sim.bottlenecks import REPLAY_NOTE
+
+    if goal is not None and note == REPLAY_NOTE.format(objective=goal):
+        return w["replay_note"].format(objective=w[f"obj_{goal}"])
+    return report_warning(note, sim, process, "zh" if w is words("zh") else "en")
+
+
+def _language(process: Process, log: DealLog | None) -> str:
+    """The report's language from the model's names and the history's stage values."""
+    stages = log.frame["stage"].unique().to_list() if log is not None else []
+    return detect_language(process, stages)
 
 
 def _forecast(process: Process, deal_log: Any, seed: int, workers: int | None) -> Any:
@@ -292,7 +333,14 @@ def _forecast(process: Process, deal_log: Any, seed: int, workers: int | None) -
 # ---- sections ---------------------------------------------------------------------------------
 
 
-def _finding(w: dict[str, str], bottleneck: Any, sim: Any, scenarios: list[Any]) -> Section:
+def _finding(
+    w: dict[str, str],
+    nf: Numbers,
+    bottleneck: Any,
+    sim: Any,
+    scenarios: list[Any],
+    labels: dict[str, str],
+) -> Section:
     """The headline: the fidelity verdict first (when the model fails), the principal
     bottleneck, then the best what-if for the objective, worded as the model's alone."""
     from flowsim.sim.bottlenecks import OBJECTIVES, improves, lower_first
@@ -310,10 +358,10 @@ def _finding(w: dict[str, str], bottleneck: Any, sim: Any, scenarios: list[Any])
         other = "won" if goal == "cycle" else "cycle_days_mean"
         text = w["best_whatif"].format(
             objective=what,
-            name=best.name,
+            name=labels.get(best.name, best.name),
             other=w["obj_won" if goal == "cycle" else "obj_cycle"],
-            **_delta_words(best.deltas[kpi], 100.0 if kpi == "win_rate" else 1.0, "", goal),
-            **_delta_words(best.deltas[other], 1.0, "o"),
+            **_delta_words(nf, best.deltas[kpi], 100.0 if kpi == "win_rate" else 1.0, "", goal),
+            **_delta_words(nf, best.deltas[other], 1.0, "o"),
         )
     else:
         text = w["no_whatif"].format(objective=what)
@@ -325,7 +373,7 @@ def _finding(w: dict[str, str], bottleneck: Any, sim: Any, scenarios: list[Any])
     return Section("finding", w["finding"], text=" ".join(parts))
 
 
-def _delta_words(e: Any, scale: float, prefix: str, goal: str = "") -> dict[str, str]:
+def _delta_words(nf: Numbers, e: Any, scale: float, prefix: str, goal: str = "") -> dict[str, str]:
     """A paired delta's mean and bounds as signed text (``delta``, ``low``, ``high``).
 
     Money in whole units, everything else to one decimal; a delta whose figures would all
@@ -338,9 +386,11 @@ def _delta_words(e: Any, scale: float, prefix: str, goal: str = "") -> dict[str,
 
     def signed(x: float | None) -> str:
         if x is None:
-            return "n/a"
+            return nf.na
         v = x * scale
-        return f"{v:+.2g}" if tiny else f"{v:+,.{digits}f}"
+        if tiny:
+            return f"{v:+.2g}"
+        return nf.money(v, sign=True) if goal == "revenue" else nf.number(v, digits, sign=True)
 
     return {
         f"{prefix}delta": signed(e.mean),
@@ -362,6 +412,7 @@ def _funnel(w: dict[str, str], process: Process, hist: Any, simulated: Any, sour
         title=w["funnel"],
         ylabel=w["funnel_y"],
         source=source,
+        empty_note=w["no_data"],
     )
     return Section("funnel", w["funnel"], svg=svg)
 
@@ -382,6 +433,7 @@ def _stage_times(w: dict[str, str], process: Process, sim: Any, source: str) -> 
         title=w["stage_times"],
         xlabel=w["hours"],
         source=source,
+        empty_note=w["no_data"],
     )
     return Section("stage_times", w["stage_times"], svg=svg)
 
@@ -413,6 +465,7 @@ def _distributions(w: dict[str, str], process: Process, log: Any, source: str) -
         xlabel=w["hours"],
         source=_source(w, log, source),
         log_scale=True,
+        empty_note=w["no_data"],
     )
     return Section("distributions", w["distributions"], svg=svg)
 
@@ -448,7 +501,11 @@ def _cycle(w: dict[str, str], log: Any, process: Process, source: str) -> Sectio
         w[r]: closed.filter(pl.col("result") == r)["days"].sort().to_list() for r in ("won", "lost")
     }
     svg = charts.histogram(
-        groups, title=w["cycle"], xlabel=w["days"], source=_source(w, log, source)
+        groups,
+        title=w["cycle"],
+        xlabel=w["days"],
+        source=_source(w, log, source),
+        empty_note=w["no_data"],
     )
     return Section("cycle", w["cycle"], svg=svg)
 
@@ -553,6 +610,7 @@ def _utilization(w: dict[str, str], process: Process, sim: Any, source: str) -> 
         xlabel=w["utilization_x"],
         source=source,
         percent=True,
+        empty_note=w["no_data"],
     )
     return Section("utilization", w["utilization"], svg=svg)
 
@@ -560,16 +618,37 @@ def _utilization(w: dict[str, str], process: Process, sim: Any, source: str) -> 
 _SCENARIO_KPIS = ("won", "win_rate", "revenue", "cycle_days_mean", "wip_mean")
 
 
-def _scenarios(w: dict[str, str], sim: Any, scenarios: list[Any], source: str) -> Section:
+def _kpi_writers(
+    nf: Numbers, kpi: str
+) -> tuple[Callable[[float | None], str], Callable[[float | None], str], str]:
+    """How a KPI's value and its paired delta are written, and the delta's unit.
+
+    The win rate as a percentage and its change in points; revenue in the process currency,
+    whole units; the rest to one decimal. Deltas carry their sign.
+    """
+    if kpi == "win_rate":
+        return (
+            lambda x: nf.percent(x),
+            lambda x: nf.na if x is None else nf.number(x * 100, sign=True),
+            nf.points_unit,
+        )
+    if kpi == "revenue":
+        return nf.money, lambda x: nf.money(x, sign=True), ""
+    return nf.number, lambda x: nf.number(x, sign=True), ""
+
+
+def _scenarios(
+    w: dict[str, str], nf: Numbers, sim: Any, scenarios: list[Any], source: str
+) -> Section:
     header = [w["kpi"], w["baseline"], *(s.name for s in scenarios)]
     rows = [header]
     for kpi in _SCENARIO_KPIS:
-        scale = 100.0 if kpi == "win_rate" else 1.0
-        row = [kpi, _ci(sim.baseline.kpis[kpi], scale=scale)]
+        value, delta, unit = _kpi_writers(nf, kpi)
+        row = [kpi_name(kpi, nf.lang), _ci(sim.baseline.kpis[kpi], value)]
         for s in scenarios:
             d = s.deltas[kpi]
             mark = " *" if d.significant else ""
-            row.append(f"{_ci(s.kpis[kpi], scale=scale)} (Δ {_ci(d, scale=scale)}{mark})")
+            row.append(f"{_ci(s.kpis[kpi], value)} (Δ {_ci(d, delta, unit)}{mark})")
         rows.append(row)
     deltas = [s.deltas["cycle_days_mean"] for s in scenarios]
     svg = charts.intervals(
@@ -581,11 +660,18 @@ def _scenarios(w: dict[str, str], sim: Any, scenarios: list[Any], source: str) -
         xlabel=w["forest_x"],
         source=source,
         zero_line=True,
+        empty_note=w["no_data"],
     )
     return Section("scenarios", w["scenarios"], svg=svg, table=rows)
 
 
-def _tornado(w: dict[str, str], bottleneck: Any, source: str, budget: int | None) -> Section:
+def _tornado(
+    w: dict[str, str],
+    bottleneck: Any,
+    source: str,
+    budget: int | None,
+    labels: dict[str, str],
+) -> Section:
     """The one-step what-ifs in the objective's rank order, each paired delta with its CI."""
     goal = bottleneck.objective or "cycle"
     scale = 100.0 if goal == "win-rate" else 1.0
@@ -596,7 +682,7 @@ def _tornado(w: dict[str, str], bottleneck: Any, source: str, budget: int | None
 
     what = w[f"obj_{goal}"]
     svg = charts.intervals(
-        [s.name for s in items],
+        [labels.get(s.name, s.name) for s in items],
         [scaled(s.objective.mean) for s in items],
         [scaled(s.objective.low) for s in items],
         [scaled(s.objective.high) for s in items],
@@ -604,32 +690,35 @@ def _tornado(w: dict[str, str], bottleneck: Any, source: str, budget: int | None
         xlabel=w["tornado_obj_x"].format(objective=what),
         source=source,
         zero_line=True,
+        empty_note=w["no_data"],
     )
     text = w["model_only"] if bottleneck.verdict else ""
     if bottleneck.not_tried:
-        shown = bottleneck.not_tried[:5]
+        shown = [labels.get(x, x) for x in bottleneck.not_tried[:5]]
+        more = len(bottleneck.not_tried) > len(shown)
         text += (" " if text else "") + w["not_tried"].format(
             budget=budget,
             n=len(bottleneck.not_tried),
-            names=", ".join(shown) + (", …" if len(bottleneck.not_tried) > len(shown) else ""),
+            names=w["list"].join(shown) + (w["list"] + "…" if more else ""),
         )
     return Section("tornado", w["tornado"], svg=svg, text=text)
 
 
-def _scorecard(w: dict[str, str], fid: Any) -> Section:
+def _scorecard(w: dict[str, str], fid: Any, lang: str) -> Section:
     ms = fid.measures
     svg = charts.scorecard(
-        [m.name.replace("_distribution_distance", "").replace("_distance", "") for m in ms],
+        [measure_name(m.name, lang) for m in ms],
         [m.model for m in ms],
         [m.floor for m in ms],
         title=w["fidelity"],
         xlabel=w["fidelity_x"],
         source=w["source_history"].format(source=fid.history),
+        empty_note=w["no_data"],
     )
-    return Section("fidelity", w["fidelity"], svg=svg, text=fid.warning() or "")
+    return Section("fidelity", w["fidelity"], svg=svg, text=fidelity_warning(fid, lang) or "")
 
 
-def _fan(w: dict[str, str], fc: Any, source: str) -> Section:
+def _fan(w: dict[str, str], nf: Numbers, fc: Any, source: str) -> Section:
     weeks = fc.weeks
     svg = charts.fan(
         [p.period for p in weeks],
@@ -639,22 +728,25 @@ def _fan(w: dict[str, str], fc: Any, source: str) -> Section:
         title=w["forecast"],
         ylabel=w["forecast_y"],
         source=source,
+        empty_note=w["no_data"],
     )
     lines = []
     if fc.target is not None:
         for period in fc.target.periods:
             lines.append(
                 w["target_probability"].format(
-                    target=f"{fc.target.amount:,.0f} {fc.target.currency or ''}".strip(),
+                    target=Numbers(nf.lang, fc.target.currency or nf.currency).money(
+                        fc.target.amount
+                    ),
                     period=period.period,
-                    p=f"{period.probability:.0%}",
+                    p=nf.percent(period.probability, 0),
                 )
             )
     return Section("forecast", w["forecast"], svg=svg, text="\n".join(lines))
 
 
-def _conformance(w: dict[str, str], conf: Any) -> Section:
-    labels = [w["fitting"], w["non_fitting"]] + [str(k) for k in conf.reasons]
+def _conformance(w: dict[str, str], conf: Any, process: Process, lang: str) -> Section:
+    labels = [w["fitting"], w["non_fitting"]] + [reason_name(str(k), lang) for k in conf.reasons]
     values = [float(conf.fitting), float(conf.non_fitting)] + [
         float(v.deals) for v in conf.reasons.values()
     ]
@@ -664,13 +756,17 @@ def _conformance(w: dict[str, str], conf: Any) -> Section:
         title=w["conformance"],
         xlabel=w["deals"],
         source=w["source_history"].format(source=conf.source),
+        empty_note=w["no_data"],
     )
-    return Section("conformance", w["conformance"], svg=svg, text="\n".join(conf.verdicts()))
+    lines = [edge_verdict(e, process, lang) for e in conf.edges]
+    return Section("conformance", w["conformance"], svg=svg, text="\n".join(x for x in lines if x))
 
 
-def _quality(w: dict[str, str], log: Any) -> Section:
+def _quality(w: dict[str, str], log: Any, lang: str) -> Section:
     r = log.report
-    labels = [w["used"]] + [f"{w['skipped']}: {k}" for k in sorted(r.skipped_by_reason)]
+    labels = [w["used"]] + [
+        f"{w['skipped']}: {skip_name(k, lang)}" for k in sorted(r.skipped_by_reason)
+    ]
     values = [float(r.rows_used)] + [
         float(r.skipped_by_reason[k]) for k in sorted(r.skipped_by_reason)
     ]
@@ -680,10 +776,9 @@ def _quality(w: dict[str, str], log: Any) -> Section:
         title=w["quality"],
         xlabel=w["rows"],
         source=w["source_history"].format(source=r.source),
+        empty_note=w["no_data"],
     )
-    return Section(
-        "quality", w["quality"], svg=svg, text=r.summary() if hasattr(r, "summary") else ""
-    )
+    return Section("quality", w["quality"], svg=svg, text=quality_summary(r, lang))
 
 
 # ---- writing ----------------------------------------------------------------------------------
@@ -751,11 +846,11 @@ def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
             md += ["| " + " | ".join(_md(c) for c in r) + " |" for r in rows]
             md += [""]
         body.append("</section>")
-    if report.warnings:
+    if report.shown_warnings:
         body.append(f'<section id="warnings"><h2>{esc(w["warnings"])}</h2>')
-        body += [f'<p class="warning">{esc(x)}</p>' for x in report.warnings]
+        body += [f'<p class="warning">{esc(x)}</p>' for x in report.shown_warnings]
         body.append("</section>")
-        md += [f"## {w['warnings']}", ""] + [f"- {x}" for x in report.warnings] + [""]
+        md += [f"## {w['warnings']}", ""] + [f"- {x}" for x in report.shown_warnings] + [""]
     footer = w["generated"].format(version=flowsim.__version__, file=flow.name)
     body.append(f"<footer><p>{esc(footer)}</p></footer>")
     md += [f"_{footer}_", ""]

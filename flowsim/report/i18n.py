@@ -1,12 +1,40 @@
-"""The report's fixed wording in English and Chinese (``--lang en|zh``).
+"""The report's message catalogue in English and Chinese (``--lang en|zh``).
 
-User text (stage names, scenario names) comes from the model as written; only the words the
-report itself adds are translated here, so a Chinese model renders fully in Chinese.
+Every word a report adds goes through here: section titles, axis titles and legends, KPI and
+fidelity-measure names, conformance and data-quality reasons, the one-step what-ifs' names,
+warnings and the header lines. User text (stage, role and scenario names) comes from the model
+as written, labels before ids; numbers are written by :class:`flowsim.report.numbers.Numbers`.
+``results.json`` is not translated: its keys and codes stay English, its values numbers.
 """
 
 from __future__ import annotations
 
-__all__ = ["WORDS", "words"]
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from flowsim.model import DurationChange, Process, RoleChange, Scenario, TransitionChange
+from flowsim.report.numbers import Numbers
+
+__all__ = [
+    "KPIS",
+    "MEASURES",
+    "REASONS",
+    "SKIPS",
+    "WORDS",
+    "capacity_warning",
+    "detect_language",
+    "edge_verdict",
+    "fidelity_warning",
+    "kpi_name",
+    "lever_label",
+    "measure_name",
+    "quality_summary",
+    "reason_name",
+    "report_warning",
+    "skip_name",
+    "words",
+]
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -15,6 +43,9 @@ WORDS: dict[str, dict[str, str]] = {
         "best_whatif": "The best what-if for {objective} is {name}: it changes {objective} by "
         "{delta} (95% CI {low} to {high}) and {other} by {odelta} (95% CI {olow} to {ohigh}).",
         "no_whatif": "No what-if improved {objective} significantly.",
+        "replay_note": "a replay keeps history's paths and outcomes: a what-if moves {objective} "
+        "only through the deals that close inside the window or not; `--objective cycle` ranks "
+        "by what the what-ifs do change (the times)",
         "replay_fixed": "The run replays history, whose deals keep their real paths and "
         "outcomes, so the what-ifs can change little but times: `--objective cycle` ranks them "
         "by those.",
@@ -78,6 +109,31 @@ WORDS: dict[str, dict[str, str]] = {
         "ci": "95% CI",
         "mean": "mean",
         "target_probability": "Probability of reaching the target ({target}) in {period}: {p}",
+        "no_data": "no data",
+        "source_overlay": "simulation of {process}, {n} replications",
+        "quality_summary": "{source}: {read} rows read, {used} used",
+        "quality_skipped": ", {n} skipped ({why})",
+        "quality_filter": "; filter {rule}: kept {deals_after} of {deals_before} deals, "
+        "{records_after} of {records_before} records",
+        "capacity": "role {role} is offered {load} of its capacity ({offered} of {capacity} "
+        "person-hours a week): its queue grows without bound, so averages depend on the run "
+        "length",
+        "unmatched": "{n} history records of stages the model lacks were left out of the "
+        "replay: {stages}",
+        "fidelity_warning": "the model is worse than {factor}× the noise floor of the history "
+        "on: {worst}; treat its what-if results with care (see `flowsim fidelity`)",
+        "fidelity_item": "{measure} {model} vs floor {floor} ({ratio}×)",
+        "edge_verdict": "{source} → {target}: design says {designed}; history says {observed} "
+        "[{low}, {high}] of {exits} exits, {direction} than designed",
+        "lower": "lower",
+        "higher": "higher",
+        "consider": " (consider {p})",
+        "elsewhere": " ({n} of the exits take moves the design lacks)",
+        "lever_people": "+{n} {role}",
+        "lever_effort": "{stage} effort {change}",
+        "lever_wait": "{stage} wait {change}",
+        "lever_move": "{source} → {target} {change}",
+        "list": ", ",
     },
     "zh": {
         "title": "销售流程报告",
@@ -86,6 +142,8 @@ WORDS: dict[str, dict[str, str]] = {
         "（95% 置信区间 {low} 至 {high}），{other}变化 {odelta}"
         "（95% 置信区间 {olow} 至 {ohigh}）。",
         "no_whatif": "没有任何假设方案显著改善{objective}。",
+        "replay_note": "回放保持历史数据的路径和结果：假设方案只能通过商机是否在时间窗内"
+        "成交来改变{objective}；`--objective cycle` 按假设方案确实改变的时间排序",
         "replay_fixed": "本次运行回放历史数据，商机保持真实的路径和结果，假设方案几乎只能改变时间："
         "可用 `--objective cycle` 按时间排序。",
         "conditional": "仅在模型中成立（模型未通过保真度检验，这不是预测）：",
@@ -147,6 +205,29 @@ WORDS: dict[str, dict[str, str]] = {
         "ci": "95% 置信区间",
         "mean": "均值",
         "target_probability": "{period} 达成目标（{target}）的概率：{p}",
+        "no_data": "无数据",
+        "source_overlay": "{process} 的仿真，{n} 次重复",
+        "quality_summary": "{source}：读取 {read} 行，使用 {used} 行",
+        "quality_skipped": "，跳过 {n} 行（{why}）",
+        "quality_filter": "；筛选 {rule}：保留 {deals_before} 个商机中的 {deals_after} 个、"
+        "{records_before} 条记录中的 {records_after} 条",
+        "capacity": "角色「{role}」承担的工作量是其产能的 {load}（每周 {offered} / {capacity} "
+        "人时）：排队会无限增长，平均值取决于仿真时长",
+        "unmatched": "回放略去了 {n} 条模型中没有的阶段的历史记录：{stages}",
+        "fidelity_warning": "模型在以下指标上比历史数据的噪声基线差 {factor} 倍以上：{worst}；"
+        "请谨慎对待其假设方案结果（见 `flowsim fidelity`）",
+        "fidelity_item": "{measure} {model}，噪声基线 {floor}（{ratio} 倍）",
+        "edge_verdict": "{source} → {target}：设计为 {designed}；历史为 {observed} "
+        "[{low}, {high}]（共 {exits} 次离开），{direction}",
+        "lower": "低于设计",
+        "higher": "高于设计",
+        "consider": "（可考虑改为 {p}）",
+        "elsewhere": "（其中 {n} 次离开走了设计中没有的流转）",
+        "lever_people": "+{n} 人 {role}",
+        "lever_effort": "{stage} 工作量 {change}",
+        "lever_wait": "{stage} 等待 {change}",
+        "lever_move": "{source} → {target} {change}",
+        "list": "、",
     },
 }
 
@@ -156,3 +237,305 @@ def words(lang: str) -> dict[str, str]:
     if lang not in WORDS:
         raise ValueError(f"unknown report language {lang!r}: use en or zh")
     return WORDS[lang]
+
+
+#: the scenario table's KPIs (keys of a scenario's ``kpis``)
+KPIS: dict[str, dict[str, str]] = {
+    "en": {
+        "won": "deals won",
+        "win_rate": "win rate",
+        "revenue": "revenue",
+        "cycle_days_mean": "mean cycle time (days)",
+        "wip_mean": "mean deals in progress",
+    },
+    "zh": {
+        "won": "赢单数",
+        "win_rate": "赢率",
+        "revenue": "赢单金额",
+        "cycle_days_mean": "平均周期（天）",
+        "wip_mean": "平均在制商机数",
+    },
+}
+
+#: fidelity measures (``MeasureVerdict.name``)
+MEASURES: dict[str, dict[str, str]] = {
+    "en": {
+        "n_gram_distance": "n-gram (paths)",
+        "absolute_event_distribution_distance": "absolute event timing",
+        "circadian_event_distribution_distance": "circadian event timing",
+        "relative_event_distribution_distance": "relative event timing",
+        "case_arrival_distribution_distance": "case arrival",
+        "cycle_time_distribution_distance": "cycle time",
+        "circadian_workforce_distance": "circadian workforce",
+    },
+    "zh": {
+        "n_gram_distance": "n-gram（路径）",
+        "absolute_event_distribution_distance": "绝对事件时间",
+        "circadian_event_distribution_distance": "昼夜事件时间",
+        "relative_event_distribution_distance": "相对事件时间",
+        "case_arrival_distribution_distance": "商机到达",
+        "cycle_time_distribution_distance": "销售周期",
+        "circadian_workforce_distance": "昼夜人力",
+    },
+}
+
+#: conformance: why a deal does not fit (``flowsim.history.conformance.REASONS``)
+REASONS: dict[str, dict[str, str]] = {
+    "en": {
+        "wrong-start": "starts elsewhere than the entry",
+        "undesigned-transition": "moves the design lacks",
+        "unknown-stage": "stages the model lacks",
+        "after-outcome": "records after the outcome",
+    },
+    "zh": {
+        "wrong-start": "未从起点阶段开始",
+        "undesigned-transition": "存在设计外的流转",
+        "unknown-stage": "存在模型中没有的阶段",
+        "after-outcome": "结果之后仍有记录",
+    },
+}
+
+#: data quality: why an import skipped rows (``flowsim.history.problems``)
+SKIPS: dict[str, dict[str, str]] = {
+    "en": {
+        "bad-date": "unreadable date",
+        "missing-date": "missing date",
+        "empty-deal": "no deal id",
+        "empty-stage": "no stage",
+        "bad-amount": "unreadable amount",
+        "duplicate-event": "duplicate record",
+        "negative-duration": "leaves before it enters",
+        "unchanged-stage": "saved without a stage change",
+        "unpaired-start": "start without completion",
+        "unpaired-schedule": "schedule without start",
+        "unpaired-complete": "completion without start",
+        "unsupported-lifecycle": "unsupported lifecycle",
+        "event-outside-trace": "event outside a trace",
+        "deal-without-events": "deal without events",
+        "duplicate-deal": "duplicate deal",
+        "event-after-close": "record after the close",
+        "close-without-outcome": "close without an outcome",
+        "owner-without-role": "owner without a role",
+        "unknown-stage": "stage the model lacks",
+        "join-without-deal": "joined row without a deal",
+        "mixed-timezone": "mixed time zones",
+        "ambiguous-date-order": "ambiguous date order",
+    },
+    "zh": {
+        "bad-date": "日期无法识别",
+        "missing-date": "缺少日期",
+        "empty-deal": "缺少商机编号",
+        "empty-stage": "缺少阶段",
+        "bad-amount": "金额无法识别",
+        "duplicate-event": "重复记录",
+        "negative-duration": "离开早于进入",
+        "unchanged-stage": "保存时阶段未变",
+        "unpaired-start": "有开始无完成",
+        "unpaired-schedule": "有计划无开始",
+        "unpaired-complete": "有完成无开始",
+        "unsupported-lifecycle": "不支持的生命周期",
+        "event-outside-trace": "轨迹之外的事件",
+        "deal-without-events": "商机没有事件",
+        "duplicate-deal": "重复商机",
+        "event-after-close": "关闭之后的记录",
+        "close-without-outcome": "关闭但无结果",
+        "owner-without-role": "负责人没有角色",
+        "unknown-stage": "模型中没有的阶段",
+        "join-without-deal": "关联行没有商机",
+        "mixed-timezone": "时区混用",
+        "ambiguous-date-order": "日期顺序有歧义",
+    },
+}
+
+
+def _name(table: dict[str, dict[str, str]], key: str, lang: str) -> str:
+    return table.get(lang, table["en"]).get(key, key)
+
+
+def kpi_name(key: str, lang: str) -> str:
+    """A KPI's name (``win_rate`` → ``win rate`` / ``赢率``); an unknown key as it is."""
+    return _name(KPIS, key, lang)
+
+
+def measure_name(key: str, lang: str) -> str:
+    """A fidelity measure's name (``n_gram_distance`` → ``n-gram (paths)``)."""
+    return _name(MEASURES, key, lang)
+
+
+def reason_name(key: str, lang: str) -> str:
+    """A conformance reason's name (``wrong-start`` → ``starts elsewhere than the entry``)."""
+    return _name(REASONS, key, lang)
+
+
+def skip_name(key: str, lang: str) -> str:
+    """A data-quality skip reason's name (``bad-date`` → ``unreadable date``)."""
+    return _name(SKIPS, key, lang)
+
+
+# ---- the report's language ----------------------------------------------------------------------
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def detect_language(process: Process, stages: Iterable[str] = ()) -> str:
+    """``zh`` when at least half of the names a report shows are Chinese, else ``en``.
+
+    The names: the process name and every stage, outcome, role and department as the report
+    writes it (the label, else the id), plus the distinct ``stages`` of the history (the
+    data). A name is Chinese when it holds a Han character. Each name is one vote, so a
+    model with Chinese ids and no labels reads as Chinese, and one English word among Chinese
+    labels (``B2B``) does not tip it.
+    """
+    names = [process.name]
+    names += [x.display for x in (*process.stages, *process.outcomes)]
+    names += [x.display for x in (*process.roles, *process.departments)]
+    names += sorted({str(s) for s in stages if s})
+    chinese = sum(1 for n in names if _HAN.search(n))
+    return "zh" if 2 * chinese >= len(names) else "en"
+
+
+# ---- sentences built from structured results ----------------------------------------------------
+
+
+def lever_label(scenario: Scenario, process: Process, lang: str) -> str:
+    """A one-change what-if by what it changes, in ``lang`` with the model's labels.
+
+    ``+1 se`` → ``+1 人 解决方案顾问``; ``contact effort -20%`` → ``初步接触 工作量 -20%``;
+    ``a->b +5pt`` → ``A → B +5 个百分点``. A scenario of several changes (or of a kind not
+    listed) keeps its name: it is the user's.
+    """
+    if len(scenario.changes) != 1:
+        return scenario.name
+    w, nf = words(lang), Numbers(lang)
+    change = scenario.changes[0]
+    try:
+        if isinstance(change, RoleChange) and change.headcount is not None:
+            role = process.role(change.role)
+            n = change.headcount - role.headcount
+            if n > 0 and not change.headcount_steps:
+                return w["lever_people"].format(n=n, role=role.display)
+        elif isinstance(change, DurationChange) and change.factor is not None:
+            pct = nf.number((change.factor - 1) * 100, 0, sign=True) + "%"
+            key = "lever_effort" if change.field == "effort" else "lever_wait"
+            return w[key].format(stage=process.node(change.stage).display, change=pct)
+        elif isinstance(change, TransitionChange):
+            designed = dict((t.target, p) for t, p in process.outgoing(change.source))
+            if change.target in designed:
+                return w["lever_move"].format(
+                    source=process.node(change.source).display,
+                    target=process.node(change.target).display,
+                    change=nf.points(change.probability - designed[change.target], 0),
+                )
+    except KeyError:  # a change naming something the model lacks keeps the scenario's name
+        pass
+    return scenario.name
+
+
+def capacity_warning(load: Any, process: Process, lang: str) -> str:
+    """The warning for an overloaded role (a :class:`~flowsim.sim.analytic.RoleLoad`)."""
+    nf = Numbers(lang)
+    try:
+        role = process.role(load.role).display
+    except KeyError:
+        role = load.role
+    return words(lang)["capacity"].format(
+        role=role,
+        load=nf.percent(load.load, 0),
+        offered=nf.number(load.offered_hours_per_week),
+        capacity=nf.number(load.capacity_hours_per_week),
+    )
+
+
+_UNMATCHED = re.compile(
+    r"^(\d+) history records of stages the model lacks were left out of the replay: (.*)$"
+)
+_CAPACITY = re.compile(r"^role '([^']*)' is offered ")
+
+
+def report_warning(text: str, sim: Any, process: Process, lang: str) -> str:
+    """A simulation warning (``SimulationResult.warnings``, English) in the report's words.
+
+    The capacity warning is rebuilt from the offered load of its role (with its label), the
+    replay's note on unmatched stages from its figures; any other warning is kept as written.
+    """
+    found = _CAPACITY.match(text)
+    if found:
+        for load in sim.offered_load:
+            if load.role == found.group(1):
+                return capacity_warning(load, process, lang)
+    found = _UNMATCHED.match(text)
+    if found:
+        nf = Numbers(lang)
+        return words(lang)["unmatched"].format(
+            n=nf.number(int(found.group(1)), 0), stages=found.group(2)
+        )
+    return text
+
+
+def quality_summary(report: Any, lang: str) -> str:
+    """The import's header line (an :class:`~flowsim.history.log.ImportReport`)."""
+    w, nf = words(lang), Numbers(lang)
+    text = w["quality_summary"].format(
+        source=report.source,
+        read=nf.number(report.rows_read, 0),
+        used=nf.number(report.rows_used, 0),
+    )
+    if report.rows_skipped:
+        why = w["list"].join(
+            f"{skip_name(k, lang)} {nf.number(v, 0)}"
+            for k, v in sorted(report.skipped_by_reason.items())
+        )
+        text += w["quality_skipped"].format(n=nf.number(report.rows_skipped, 0), why=why)
+    for step in report.filters:
+        text += w["quality_filter"].format(
+            rule=step.rule,
+            deals_after=nf.number(step.deals_after, 0),
+            deals_before=nf.number(step.deals_before, 0),
+            records_after=nf.number(step.records_after, 0),
+            records_before=nf.number(step.records_before, 0),
+        )
+    return text
+
+
+def fidelity_warning(result: Any, lang: str) -> str | None:
+    """The trust gate's sentence (a :class:`~flowsim.sim.fidelity.FidelityResult`), or None."""
+    from flowsim.sim.fidelity import TRUST_FACTOR
+
+    if result.trusted:
+        return None
+    w, nf = words(lang), Numbers(lang)
+    worst = w["list"].join(
+        w["fidelity_item"].format(
+            measure=measure_name(m.name, lang),
+            model=f"{m.model:.3g}",
+            floor=f"{m.floor:.3g}",
+            ratio=nf.number(m.ratio, 1),
+        )
+        for m in result.failing
+        if m.model is not None and m.floor is not None and m.ratio is not None
+    )
+    return w["fidelity_warning"].format(factor=f"{TRUST_FACTOR:g}", worst=worst)
+
+
+def edge_verdict(edge: Any, process: Process, lang: str) -> str | None:
+    """A flagged edge's line for the designer (an ``EdgeConformance``), with the labels."""
+    if not edge.flagged or edge.observed is None or edge.low is None or edge.high is None:
+        return None
+    w, nf = words(lang), Numbers(lang)
+
+    def pct(x: float) -> str:
+        return nf.percent(x, 1).replace(".0%", "%")
+
+    text = w["edge_verdict"].format(
+        source=process.node(edge.source).display,
+        target=process.node(edge.target).display,
+        designed=pct(edge.designed),
+        observed=pct(edge.observed),
+        low=pct(edge.low),
+        high=pct(edge.high),
+        exits=nf.number(edge.exits, 0),
+        direction=w["lower" if edge.designed > edge.high else "higher"],
+    )
+    if edge.undesigned_exits:
+        return text + w["elsewhere"].format(n=nf.number(edge.undesigned_exits, 0))
+    return text + w["consider"].format(p=pct(round(edge.observed, 2)))
