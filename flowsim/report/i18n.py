@@ -402,7 +402,8 @@ def lever_label(scenario: Scenario, process: Process, lang: str) -> str:
 
     ``+1 se`` → ``+1 人 解决方案顾问``; ``contact effort -20%`` → ``初步接触 工作量 -20%``;
     ``a->b +5pt`` → ``A → B +5 个百分点``. A scenario of several changes (or of a kind not
-    listed) keeps its name: it is the user's.
+    listed) keeps its name. The report names its own what-ifs so; the scenarios of the .flow
+    file keep the names the user gave them.
     """
     if len(scenario.changes) != 1:
         return scenario.name
