@@ -524,16 +524,16 @@ def edge_verdict(edge: Any, process: Process, lang: str) -> str | None:
         return None
     w, nf = words(lang), Numbers(lang)
 
-    def pct(x: float) -> str:
+    def pct(x: float) -> str:  # a designed share as written: 55%, 12.5%
         return nf.percent(x, 1).replace(".0%", "%")
 
     text = w["edge_verdict"].format(
         source=process.node(edge.source).display,
         target=process.node(edge.target).display,
         designed=pct(edge.designed),
-        observed=pct(edge.observed),
-        low=pct(edge.low),
-        high=pct(edge.high),
+        observed=nf.percent(edge.observed),
+        low=nf.percent(edge.low),
+        high=nf.percent(edge.high),
         exits=nf.number(edge.exits, 0),
         direction=w["lower" if edge.designed > edge.high else "higher"],
     )

@@ -22,8 +22,11 @@ from flowsim.report.i18n import (
     REASONS,
     SKIPS,
     WORDS,
+    capacity_warning,
     detect_language,
+    edge_verdict,
     lever_label,
+    quality_summary,
 )
 from flowsim.sim.bottlenecks import one_step_scenarios
 from tests.report.test_run import B2B, HISTORY, flowsim
@@ -241,3 +244,77 @@ def test_chinese_ids_give_a_chinese_report_and_lang_overrides(tmp_path: Path) ->
     assert md.startswith("# 大客户销售 — Sales process report")
     # in English the yuan is CN¥ (¥ alone is the yen)
     assert "| deals won | " in md and "CN¥" in md and not re.search(r"(?<!CN)¥", md)
+
+
+# ---- sentences built from the results ---------------------------------------------------------
+
+
+def test_quality_line_with_skips_and_a_filter() -> None:
+    from flowsim.history.log import FilterStep, ImportReport
+
+    report = ImportReport(
+        source="deals.csv",
+        format="csv",
+        rows_read=8800,
+        rows_used=8300,
+        rows_skipped=500,
+        skipped_by_reason={"deal-without-events": 480, "bad-date": 20},
+        filters=[
+            FilterStep(
+                rule="product = GTX Pro",
+                selects="deals",
+                records_before=8300,
+                records_after=1480,
+                deals_before=8300,
+                deals_after=1480,
+            )
+        ],
+    )
+    assert quality_summary(report, "en") == (
+        "deals.csv: 8,800 rows read, 8,300 used, 500 skipped (unreadable date 20, deal without "
+        "events 480); filter product = GTX Pro: kept 1,480 of 8,300 deals, 1,480 of 8,300 records"
+    )
+    assert quality_summary(report, "zh") == (
+        "deals.csv：读取 8,800 行，使用 8,300 行，跳过 500 行（日期无法识别 20、商机没有事件 480）"
+        "；筛选 product = GTX Pro：保留 8,300 个商机中的 1,480 个、8,300 条记录中的 1,480 条"
+    )
+
+
+def test_conformance_verdict_with_labels() -> None:
+    from flowsim.history.conformance import EdgeConformance
+
+    model = parse(B2B.read_text(encoding="utf-8"))
+    edge = EdgeConformance(
+        source="needs",
+        target="design",
+        designed=0.55,
+        count=310,
+        exits=812,
+        observed=310 / 812,
+        low=0.351,
+        high=0.414,
+        flagged=True,
+    )
+    assert edge_verdict(edge, model, "en") == (
+        "需求分析 → 方案设计: design says 55%; history says 38.2% [35.1%, 41.4%] of 812 exits, "
+        "lower than designed (consider 38%)"
+    )
+    assert edge_verdict(edge, model, "zh") == (
+        "需求分析 → 方案设计：设计为 55%；历史为 38.2% [35.1%, 41.4%]（共 812 次离开），低于设计"
+        "（可考虑改为 38%）"
+    )
+    moved = edge.model_copy(update={"undesigned_exits": 40})
+    assert edge_verdict(moved, model, "zh").endswith("（其中 40 次离开走了设计中没有的流转）")
+    assert edge_verdict(edge.model_copy(update={"flagged": False}), model, "zh") is None
+
+
+def test_capacity_warning_names_the_role_by_its_label() -> None:
+    from flowsim.sim.analytic import offered_load
+
+    model = parse(B2B.read_text(encoding="utf-8"))
+    se = next(x for x in offered_load(model) if x.role == "se")
+    assert se.overloaded
+    text = capacity_warning(se, model, "zh")
+    assert text.startswith("角色「解决方案顾问」承担的工作量是其产能的 ")
+    assert "se" not in text
+    assert capacity_warning(se, model, "en").startswith("role 解决方案顾问 is offered ")
