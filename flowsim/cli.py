@@ -1317,7 +1317,9 @@ def fidelity(
 @click.option("--history", type=click.Path(dir_okay=False), help="The real deals (any format).")
 @click.option("-o", "--output", default="report", show_default=True, help="Report directory.")
 @click.option(
-    "--lang", type=click.Choice(["en", "zh"]), help="Report language (default: the model's)."
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    help="Report language (default: zh when at least half the names it shows are Chinese).",
 )
 @click.option("--replications", "-n", type=click.IntRange(2), default=30, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
