@@ -35,6 +35,7 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.ticker import ScalarFormatter
 
 __all__ = [
     "ACCENT",
@@ -188,6 +189,22 @@ def _height(rows: int) -> float:
     return min(12.0, max(3.2, 1.5 + 0.34 * rows))
 
 
+_PLAIN = re.compile(r"([−-]?)(\d{4,})(\.\d+)?")
+
+
+class Thousands(ScalarFormatter):
+    """Matplotlib's plain tick labels with thousands grouped by commas (``1,000``), as the
+    report writes numbers in both its languages."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = super().__call__(x, pos)
+        found = _PLAIN.fullmatch(text)
+        if not found:
+            return text
+        sign, whole, frac = found.groups()
+        return f"{sign}{int(whole):,}{frac or ''}"
+
+
 class Chart:
     """One figure with one axes, its title and source line; ``svg`` is filled on exit of `chart`."""
 
@@ -221,6 +238,9 @@ class Chart:
         self.ax.set_xlabel(literal(xlabel))
         self.ax.set_ylabel(literal(ylabel))
         self.ax.grid(True, axis=grid)
+        for axis in (self.ax.xaxis, self.ax.yaxis):
+            if type(axis.get_major_formatter()) is ScalarFormatter:
+                axis.set_major_formatter(Thousands())
         handles, labels = self.ax.get_legend_handles_labels()
         if not legend or not handles:
             return
