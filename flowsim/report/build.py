@@ -286,7 +286,7 @@ def build_report(
         table = _scenarios(w, nf, sim, file_scenarios, src_sim)
         table.text = w["model_only"] if verdict else ""
         sections.append(table)
-    sections.append(_tornado(w, bottleneck, src_sim, budget, labels))
+    sections.append(_tornado(w, nf, bottleneck, src_sim, budget, labels))
     if fid is not None:
         sections.append(_scorecard(w, fid, lang))
     if fc is not None:
@@ -667,6 +667,7 @@ def _scenarios(
 
 def _tornado(
     w: dict[str, str],
+    nf: Numbers,
     bottleneck: Any,
     source: str,
     budget: int | None,
@@ -681,13 +682,14 @@ def _tornado(
         return None if x is None else x * scale
 
     what = w[f"obj_{goal}"]
+    unit = f" ({nf.currency_unit})" if goal == "revenue" and nf.currency_unit else ""
     svg = charts.intervals(
         [labels.get(s.name, s.name) for s in items],
         [scaled(s.objective.mean) for s in items],
         [scaled(s.objective.low) for s in items],
         [scaled(s.objective.high) for s in items],
         title=w["tornado_obj"].format(objective=what),
-        xlabel=w["tornado_obj_x"].format(objective=what),
+        xlabel=w["tornado_obj_x"].format(objective=what) + unit,
         source=source,
         zero_line=True,
         empty_note=w["no_data"],

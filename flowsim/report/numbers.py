@@ -72,6 +72,13 @@ class Numbers:
         """The word for percentage points."""
         return _POINTS.get(self.lang, _POINTS["en"])
 
+    @property
+    def currency_unit(self) -> str:
+        """The currency as an axis writes its unit: its symbol, else its code ("" without)."""
+        if self.currency is None:
+            return ""
+        return SYMBOLS.get(self.lang, SYMBOLS["en"]).get(self.currency.upper(), self.currency)
+
     def money(self, x: float | None, digits: int = 0, *, sign: bool = False) -> str:
         """An amount in the process currency: ``¥22,272,739``, ``-$12``, ``1,234 CHF``."""
         if not _finite(x):

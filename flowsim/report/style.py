@@ -194,7 +194,8 @@ _PLAIN = re.compile(r"([−-]?)(\d{4,})(\.\d+)?")
 
 class Thousands(ScalarFormatter):
     """Matplotlib's plain tick labels with thousands grouped by commas (``1,000``), as the
-    report writes numbers in both its languages."""
+    report writes numbers in both its languages. From a million on, matplotlib's own scale
+    (``1e6`` at the axis end) stays: seven-digit ticks would run into each other."""
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         text = super().__call__(x, pos)
