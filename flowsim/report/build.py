@@ -360,8 +360,8 @@ def _finding(
             objective=what,
             name=labels.get(best.name, best.name),
             other=w["obj_won" if goal == "cycle" else "obj_cycle"],
-            **_delta_words(nf, best.deltas[kpi], 100.0 if kpi == "win_rate" else 1.0, "", goal),
-            **_delta_words(nf, best.deltas[other], 1.0, "o"),
+            **_delta_words(best.deltas[kpi], 100.0 if kpi == "win_rate" else 1.0, "", goal, nf),
+            **_delta_words(best.deltas[other], 1.0, "o", nf=nf),
         )
     else:
         text = w["no_whatif"].format(objective=what)
@@ -373,13 +373,16 @@ def _finding(
     return Section("finding", w["finding"], text=" ".join(parts))
 
 
-def _delta_words(nf: Numbers, e: Any, scale: float, prefix: str, goal: str = "") -> dict[str, str]:
+def _delta_words(
+    e: Any, scale: float, prefix: str, goal: str = "", nf: Numbers | None = None
+) -> dict[str, str]:
     """A paired delta's mean and bounds as signed text (``delta``, ``low``, ``high``).
 
-    Money in whole units, everything else to one decimal; a delta whose figures would all
-    round to zero keeps two significant digits (a replay's what-if can move the cycle by
-    minutes).
+    Money in whole units (in the currency of ``nf``, the report's number format), everything
+    else to one decimal; a delta whose figures would all round to zero keeps two significant
+    digits (a replay's what-if can move the cycle by minutes).
     """
+    nf = nf or Numbers()
     digits = 0 if goal == "revenue" else 1
     values = [x * scale for x in (e.mean, e.low, e.high) if x is not None]
     tiny = any(values) and all(abs(v) < 0.5 * 10**-digits for v in values)
