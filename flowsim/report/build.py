@@ -69,7 +69,8 @@ class Section:
 class Report:
     """What ``flowsim run`` produced: the sections, every result, and the files written.
 
-    ``warnings`` are in English (the command line's and ``results.json``'s language);
+    ``warnings`` are as the command line prints them and ``results.json`` keeps them (English,
+    but for the fidelity verdict, which is in the report's language like the headline);
     ``shown_warnings`` are the same in the report's language, as the report shows them.
     """
 
@@ -194,7 +195,7 @@ def build_report(
     for note in bottleneck.warnings:
         if note not in warnings:
             warnings.append(note)
-            shown.append(_bottleneck_note(note, bottleneck.objective, sim, process, w))
+            shown.append(_bottleneck_note(note, bottleneck.objective, sim, process, lang))
     heat = overlay(sim, process)
     heat = heat.model_copy(
         update={"source": w["source_overlay"].format(process=process.name, n=replications)}
@@ -221,7 +222,7 @@ def build_report(
                 fid = flowsim.fidelity(process, deal_log, replications=2, seed=seed)
             except ValueError as err:
                 warnings.append(f"fidelity: {err}")
-                shown.append(f"fidelity: {err}")
+                shown.append(w["fidelity_failed"].format(error=err))
         if fid is not None:
             results["fidelity"] = json.loads(
                 fid.model_dump_json(exclude={"replication_reports", "floor_report"})
@@ -304,15 +305,14 @@ def build_report(
     return report
 
 
-def _bottleneck_note(
-    note: str, goal: str | None, sim: Any, process: Process, w: dict[str, str]
-) -> str:
+def _bottleneck_note(note: str, goal: str | None, sim: Any, process: Process, lang: str) -> str:
     """A warning of the what-ifs in the report's words (the replay's note, or as simulated)."""
     from flowsim.sim.bottlenecks import REPLAY_NOTE
 
+    w = words(lang)
     if goal is not None and note == REPLAY_NOTE.format(objective=goal):
         return w["replay_note"].format(objective=w[f"obj_{goal}"])
-    return report_warning(note, sim, process, "zh" if w is words("zh") else "en")
+    return report_warning(note, sim, process, lang)
 
 
 def _language(process: Process, log: DealLog | None) -> str:

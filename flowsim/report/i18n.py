@@ -123,6 +123,7 @@ WORDS: dict[str, dict[str, str]] = {
         "fidelity_warning": "the model is worse than {factor}× the noise floor of the history "
         "on: {worst}; treat its what-if results with care (see `flowsim fidelity`)",
         "fidelity_item": "{measure} {model} vs floor {floor} ({ratio}×)",
+        "fidelity_failed": "fidelity: {error}",
         "edge_verdict": "{source} → {target}: design says {designed}; history says {observed} "
         "[{low}, {high}] of {exits} exits, {direction} than designed",
         "lower": "lower",
@@ -217,6 +218,7 @@ WORDS: dict[str, dict[str, str]] = {
         "fidelity_warning": "模型在以下指标上比历史数据的噪声基线差 {factor} 倍以上：{worst}；"
         "请谨慎对待其假设方案结果（见 `flowsim fidelity`）",
         "fidelity_item": "{measure} {model}，噪声基线 {floor}（{ratio} 倍）",
+        "fidelity_failed": "未能测量拟合度：{error}",
         "edge_verdict": "{source} → {target}：设计为 {designed}；历史为 {observed} "
         "[{low}, {high}]（共 {exits} 次离开），{direction}",
         "lower": "低于设计",
