@@ -15,6 +15,7 @@ from typing import Any
 
 from flowsim.model import DurationChange, Process, RoleChange, Scenario, TransitionChange
 from flowsim.report.numbers import Numbers
+from flowsim.sim.fidelity import MEASURE_NAMES
 
 __all__ = [
     "KPIS",
@@ -259,27 +260,8 @@ KPIS: dict[str, dict[str, str]] = {
     },
 }
 
-#: fidelity measures (``MeasureVerdict.name``)
-MEASURES: dict[str, dict[str, str]] = {
-    "en": {
-        "n_gram_distance": "n-gram (paths)",
-        "absolute_event_distribution_distance": "absolute event timing",
-        "circadian_event_distribution_distance": "circadian event timing",
-        "relative_event_distribution_distance": "relative event timing",
-        "case_arrival_distribution_distance": "case arrival",
-        "cycle_time_distribution_distance": "cycle time",
-        "circadian_workforce_distance": "circadian workforce",
-    },
-    "zh": {
-        "n_gram_distance": "n-gram（路径）",
-        "absolute_event_distribution_distance": "绝对事件时间",
-        "circadian_event_distribution_distance": "昼夜事件时间",
-        "relative_event_distribution_distance": "相对事件时间",
-        "case_arrival_distribution_distance": "商机到达",
-        "cycle_time_distribution_distance": "销售周期",
-        "circadian_workforce_distance": "昼夜人力",
-    },
-}
+#: fidelity measures (``MeasureVerdict.name``): the names the verdict uses
+MEASURES: dict[str, dict[str, str]] = MEASURE_NAMES
 
 #: conformance: why a deal does not fit (``flowsim.history.conformance.REASONS``)
 REASONS: dict[str, dict[str, str]] = {

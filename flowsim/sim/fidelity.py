@@ -39,7 +39,14 @@ from flowsim.model import Process
 from flowsim.sim.engine import Settings, run_once
 from flowsim.sim.simulate import event_log
 
-__all__ = ["TRUST_FACTOR", "FidelityResult", "MeasureVerdict", "fidelity", "verdict_text"]
+__all__ = [
+    "MEASURE_NAMES",
+    "TRUST_FACTOR",
+    "FidelityResult",
+    "MeasureVerdict",
+    "fidelity",
+    "verdict_text",
+]
 
 #: a measure worse than this many times its noise floor fails the trust gate
 TRUST_FACTOR = 2.0
@@ -165,7 +172,8 @@ CONCLUSIONS: dict[str, dict[str, str]] = {
     },
 }
 
-_MEASURE_NAMES: dict[str, dict[str, str]] = {
+#: the fidelity measures' names for people, per language (the report's catalogue uses them)
+MEASURE_NAMES: dict[str, dict[str, str]] = {
     "en": {
         "n_gram_distance": "n-gram (paths)",
         "absolute_event_distribution_distance": "absolute event timing",
@@ -222,7 +230,7 @@ def verdict_text(result: FidelityResult, lang: str = "en") -> str | None:
     if not ranked:
         return None
     t = _VERDICT.get(lang, _VERDICT["en"])
-    names = _MEASURE_NAMES.get(lang, _MEASURE_NAMES["en"])
+    names = MEASURE_NAMES.get(lang, MEASURE_NAMES["en"])
     head, *rest = ranked
     others = ""
     if rest:
