@@ -754,7 +754,7 @@ def _apply_idle(
     if hours <= 0:
         raise click.BadParameter("an idle time must be greater than 0", param_hint="--idle-lost")
     stage = (quiet.label or quiet.id) if quiet is not None else None
-    deal_log, rule = apply_idle_rule(deal_log, hours, stage=stage, as_of=as_of)
+    deal_log, rule = apply_idle_rule(deal_log, hours, stage=stage, as_of=as_of, process=process)
     if not source.quiet:
         click.echo(f"flowsim: note: {rule.note()}", err=True)
     return deal_log

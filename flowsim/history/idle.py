@@ -18,6 +18,7 @@ import polars as pl
 
 from flowsim.dsl.builder import infer_result
 from flowsim.history.log import UTC_US, DealLog
+from flowsim.model import Process
 
 __all__ = ["IdleRule", "apply_idle_rule", "idle_stage_name"]
 
@@ -54,12 +55,16 @@ class IdleRule:
         )
 
 
-def _closing(log: DealLog, extra: set[str]) -> list[str]:
-    """The stage values that close a deal: declared outcomes, else names that read so."""
+def _closing(log: DealLog, stage: str, process: Process | None) -> list[str]:
+    """The stage values that close a deal: the process's outcomes (by id or label), else the
+    declared ones, else names that read won/lost; and the idle stage itself."""
     values = log.frame["stage"].unique().to_list()
+    if process is not None:
+        ids = {o.id for o in process.outcomes}
+        return [v for v in values if v == stage or process.find_node(v) in ids]
     if log.outcomes:
-        return [v for v in values if v in log.outcomes or v in extra]
-    return [v for v in values if v in extra or infer_result(v, None) != "other"]
+        return [v for v in values if v in log.outcomes or v == stage]
+    return [v for v in values if v == stage or infer_result(v, None) != "other"]
 
 
 def apply_idle_rule(
@@ -68,12 +73,12 @@ def apply_idle_rule(
     *,
     as_of: datetime | None = None,
     stage: str | None = None,
-    outcomes: set[str] | None = None,
+    process: Process | None = None,
 ) -> tuple[DealLog, IdleRule]:
     """``log`` with the deals idle for ``hours`` at ``as_of`` closed as lost.
 
-    A deal is open when none of its records is an outcome (``outcomes``: the process's
-    outcome stage values; else the log's declared outcomes, else names that read won/lost).
+    A deal is open when none of its records is an outcome (the ``process``'s outcomes, by id
+    or label; else the log's declared outcomes, else names that read won/lost).
     Its last activity is the latest of its times; when that plus ``hours`` is not after
     ``as_of`` (default: the log's last timestamp), a record of ``stage`` (default
     :func:`idle_stage_name`) is added at that moment. With an earlier ``as_of`` (a forecast
@@ -102,7 +107,7 @@ def apply_idle_rule(
     frame = log.frame
     if frame.height == 0:
         return log, IdleRule(hours, name, 0)
-    closing = _closing(log, (outcomes or set()) | {name})
+    closing = _closing(log, name, process)
     last = pl.max_horizontal("entered_at", "left_at", "started_at")
     seen = frame
     if as_of is not None:  # what was known then: records up to as_of (a stay's end after it

@@ -58,6 +58,22 @@ def test_as_of_and_a_process_outcome(small: flowsim.DealLog) -> None:
         apply_idle_rule(small, 0.0)
 
 
+def test_a_process_outcome_closes_a_deal_whatever_its_name(small: flowsim.DealLog) -> None:
+    """With a process, its outcomes close deals, by id or label, whatever their words: its
+    'Demo' closes deal c, and 'Won', which it does not name, closes nothing (a is quiet)."""
+    process = flowsim.parse(
+        'stage Lead\noutcome demo "Demo" { result won }\n'
+        "outcome quiet { result lost idle 30d }\nLead -> demo"
+    )
+    as_of = datetime(2024, 6, 1, tzinfo=UTC)
+    by_words, _ = apply_idle_rule(small, 30 * 24.0, as_of=as_of, stage="quiet")
+    idle, rule = apply_idle_rule(small, 30 * 24.0, as_of=as_of, stage="quiet", process=process)
+    quiet = pl.col("stage") == "quiet"
+    assert set(by_words.frame.filter(quiet)["deal"]) == {"b", "c", "d"}
+    assert set(idle.frame.filter(quiet)["deal"]) == {"a", "b", "d"}
+    assert rule.closed == 3
+
+
 def test_discovery_writes_the_rule_into_the_model(small: flowsim.DealLog) -> None:
     idle, _ = apply_idle_rule(small, 30 * 24.0)
     p = discover(idle).process
