@@ -1172,23 +1172,33 @@ def _trust_gate(process: Process, deal_log: Any, seed: int, tz: str = "UTC") -> 
     return result.verdict()
 
 
+def _whatif_options(budget: int) -> Callable[[F], F]:
+    """``--objective`` and ``--budget`` of the commands that rank one-step what-ifs."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--budget",
+            type=click.IntRange(0),
+            default=budget,
+            show_default=True,
+            help="Run at most this many one-step what-ifs (the most promising; the rest are "
+            "listed).",
+        )(func)
+        return click.option(
+            "--objective",
+            type=click.Choice(OBJECTIVE_CHOICES),
+            help="Rank the what-ifs by this (default: revenue with amounts, else won).",
+        )(func)
+
+    return decorate
+
+
 @main.command()
 @_log_options
 @click.argument("file", type=click.Path(dir_okay=False))
 @_simulate_options
 @click.option("--suggest", is_flag=True, help="Run the one-step what-ifs and rank them.")
-@click.option(
-    "--objective",
-    type=click.Choice(OBJECTIVE_CHOICES),
-    help="Rank the what-ifs by this (default: revenue with amounts, else won).",
-)
-@click.option(
-    "--budget",
-    type=click.IntRange(0),
-    default=20,
-    show_default=True,
-    help="Run at most this many what-ifs (the most promising; the rest are listed).",
-)
+@_whatif_options(budget=20)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -1325,18 +1335,7 @@ def fidelity(
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--until", help="Simulated horizon without history (default 365d).")
 @click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
-@click.option(
-    "--objective",
-    type=click.Choice(OBJECTIVE_CHOICES),
-    help="Rank the what-ifs by this (default: revenue with amounts, else won).",
-)
-@click.option(
-    "--budget",
-    type=click.IntRange(0),
-    default=15,
-    show_default=True,
-    help="Run at most this many one-step what-ifs (the most promising; the rest are listed).",
-)
+@_whatif_options(budget=15)
 @_guard
 def run_cmd(
     file: str,

@@ -401,3 +401,26 @@ def test_rare_way_out_of_a_loop_is_not_folded(tmp_path: Path) -> None:
     assert [o.id for o in found.process.outcomes] == ["won"]
     assert not any("folded" in n for n in found.notes)  # a move into an outcome never is
     assert_sound(found)
+
+
+@needs_data
+def test_cli_discover_roles_and_min_support(tmp_path: Path) -> None:
+    """--roles per-person keeps one role per person, none writes no role; --min-support
+    leaves rare stages out and says which."""
+    from click.testing import CliRunner
+
+    from flowsim.cli import main
+
+    runner = CliRunner()
+    per_person = runner.invoke(main, ["discover", str(RUNNING), "--roles", "per-person"])
+    assert per_person.exit_code == 0, per_person.output
+    assert per_person.output.count("\nrole ") + per_person.output.startswith("role ") == 6
+    none = runner.invoke(main, ["discover", str(RUNNING), "--roles", "none", "-q"])
+    assert none.exit_code == 0 and "role " not in none.output
+    # 'reinitiate request' is visited by 2 of the 6 cases: below a support of 0.5
+    rare = runner.invoke(main, ["discover", str(RUNNING), "--min-support", "0.5"])
+    assert rare.exit_code == 0, rare.output
+    assert "left out below min-support 0.5 of the deals: 'reinitiate request'" in rare.output
+    assert 'stage reinitiate_request "reinitiate request"' not in rare.output
+    bad = runner.invoke(main, ["discover", str(RUNNING), "--roles", "teams"])
+    assert bad.exit_code == 2
