@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from flowsim.dsl.builder import infer_result
+from flowsim.history._close import after_close, before_close
 
 __all__ = [
     "CLOSE_TAIL_SECONDS",
@@ -187,10 +188,7 @@ def cut_after_close(frame: pl.DataFrame, closing: dict[str, str]) -> tuple[pl.Da
     """
     if not closing or frame.height == 0:
         return frame, 0, 0
-    is_close = pl.col("stage").is_in(list(closing))
-    before = (is_close.cast(pl.Int32).cum_sum().over("deal") - is_close.cast(pl.Int32)) == 0
-    closed_at = pl.when(is_close).then(pl.col("entered_at")).min().over("deal")
-    marked = frame.with_columns(keep=before, later=pl.col("entered_at") > closed_at)
+    marked = frame.with_columns(keep=before_close(closing), later=after_close(closing))
     kept = marked.filter(pl.col("keep")).drop("keep", "later")
-    later = int(marked.select((~pl.col("keep") & pl.col("later").fill_null(False)).sum()).item())
+    later = int(marked.select((~pl.col("keep") & pl.col("later")).sum()).item())
     return kept, frame.height - kept.height - later, later

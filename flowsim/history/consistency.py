@@ -22,6 +22,7 @@ from collections import Counter
 import polars as pl
 
 from flowsim.history import problems as p
+from flowsim.history._close import after_close, closed_at
 from flowsim.history.log import MAX_PROBLEMS_PER_CODE, DealLog
 from flowsim.history.mapping import outcome_of
 from flowsim.history.problems import LogError, LogProblem
@@ -182,13 +183,11 @@ def events_after_close(
     if not closing:
         return log
     marked = f.with_columns(
-        closed_at=pl.when(pl.col("stage").is_in(list(closing)))
-        .then(pl.col("entered_at"))
-        .min()
-        .over("deal"),
-        closed_as=pl.col("stage").filter(pl.col("stage").is_in(list(closing))).first().over("deal"),
+        closed_at=closed_at(closing),
+        closed_as=pl.col("stage").filter(pl.col("stage").is_in(closing)).first().over("deal"),
+        after=after_close(closing),
     )
-    after = (marked["entered_at"] > marked["closed_at"]).fill_null(False)
+    after = marked["after"]
     if not after.any():
         return log
     late = marked.filter(after)
@@ -200,11 +199,11 @@ def events_after_close(
             row=int(row),
             column=column,
             message=f"enters '{stage}' after the deal closed "
-            f"('{closed_as}' at {closed_at:%Y-%m-%d %H:%M} UTC)",
+            f"('{closed_as}' at {at:%Y-%m-%d %H:%M} UTC)",
             hint="a closed deal does not move: check the deal id, or remove the later rows "
             "(--lenient skips them)",
         )
-        for row, stage, closed_as, closed_at in late.select(
+        for row, stage, closed_as, at in late.select(
             "source_row", "stage", "closed_as", "closed_at"
         ).iter_rows()
     ]
