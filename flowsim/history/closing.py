@@ -160,23 +160,24 @@ def _results_by_company(
     worded = [s for s, r in results.items() if r != "other"]
     if not worded:
         return {}
-    sets = (
-        frame.filter(pl.col("stage").is_in([*worded, *unread]))
-        .group_by("deal")
-        .agg(pl.col("stage").unique())
+    reached = frame.filter(pl.col("stage").is_in([*worded, *unread])).select("deal", "stage")
+    reached = reached.unique()
+    named = pl.DataFrame({"stage": worded, "result": [results[s] for s in worded]})
+    deals = reached.filter(pl.col("stage").is_in(unread)).rename({"stage": "unread"})
+    seen = reached.join(named, on="stage").select("deal", "result").unique()
+    totals = deals.group_by("unread").len("deals")
+    votes = (
+        deals.join(seen, on="deal")
+        .group_by("unread", "result")
+        .len("votes")
+        .join(totals, on="unread")
+        # the most votes wins; a tie goes to the later result name, as max() over (votes, name)
+        .sort(["unread", "votes", "result"], descending=[False, True, True])
+        .group_by("unread", maintain_order=True)
+        .first()
+        .filter(pl.col("votes") >= MIN_CLOSING_SHARE * pl.col("deals"))
     )
-    out: dict[str, str] = {}
-    for s in unread:
-        with_s = sets.filter(pl.col("stage").list.contains(s))["stage"].to_list()
-        votes: dict[str, int] = {}
-        for stages in with_s:
-            seen = {results[t] for t in stages if t in worded}
-            for r in seen:
-                votes[r] = votes.get(r, 0) + 1
-        best = max(votes, key=lambda r: (votes[r], r), default=None)
-        if best is not None and votes[best] >= MIN_CLOSING_SHARE * len(with_s):
-            out[s] = best
-    return out
+    return dict(zip(votes["unread"].to_list(), votes["result"].to_list(), strict=True))
 
 
 def cut_after_close(frame: pl.DataFrame, closing: dict[str, str]) -> tuple[pl.DataFrame, int, int]:
