@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from flowsim import __version__
+from flowsim._extras import MissingExtra, missing
 from flowsim.api import CheckResult, check_file, check_text
 from flowsim.diagnostics import format_diagnostics
 from flowsim.model import Process
@@ -40,6 +41,9 @@ def _guard(func: F) -> F:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except MissingExtra as err:
+            click.echo(f"flowsim: {err}", err=True)
+            sys.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -362,8 +366,9 @@ def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str |
     "--format",
     "fmt",
     type=click.Choice(["svg", "png", "pdf", "dot", "mermaid", "html"]),
-    default="svg",
-    show_default=True,
+    default=None,
+    help="Picture format  [default: from -o's extension (.svg .png .pdf .dot .gv .mmd .html), "
+    "else svg]",
 )
 @click.option(
     "-o",
@@ -413,7 +418,7 @@ def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str |
 def render(
     file: str,
     view: str,
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     scenario: str | None,
     theme: str,
@@ -429,6 +434,7 @@ def render(
     """Draw a .flow file: the swimlane flowchart or the customer journey map."""
     from flowsim.render import EXTENSIONS, GraphvizError, ThemeError, render_with_notes
 
+    fmt = _picture_format(fmt, output)
     process, _ = _load_or_exit(file)
     if scenario is not None:
         try:
@@ -479,6 +485,28 @@ def render(
     tmp.write_bytes(data)
     os.replace(tmp, path)
     click.echo(str(path))
+
+
+def _picture_format(fmt: str | None, output: str | None) -> str:
+    """``--format``, else the one ``-o``'s extension names, else svg; a mismatch is refused.
+
+    ``-o map.png`` with no ``--format`` draws a PNG (writing SVG bytes into a ``.png`` file
+    would be silently wrong); ``-o map.png --format svg`` is a contradiction, exit 2.
+    """
+    from flowsim.render import EXTENSIONS
+
+    by_suffix = {ext: f for f, ext in EXTENSIONS.items()} | {"gv": "dot"}
+    suffix = Path(output).suffix.lower().lstrip(".") if output and output != "-" else ""
+    named = by_suffix.get(suffix)
+    if fmt is None:
+        return named or "svg"
+    if named is not None and named != fmt:
+        raise click.BadParameter(
+            f"-o {output} names a .{suffix} file but --format is {fmt}: drop --format, "
+            f"or give -o a .{EXTENSIONS[fmt]} name",
+            param_hint="--format",
+        )
+    return fmt
 
 
 def _why(err: Exception) -> str:
@@ -1515,8 +1543,11 @@ def studio(file: str, port: int, host: str, no_browser: bool, quiet: bool) -> No
 
     FILE may not exist yet: the first save creates it.
     """
-    from flowsim.studio.document import Document, DocumentError
-    from flowsim.studio.server import LOOPBACK, bind, new_token, serve, url_for
+    try:
+        from flowsim.studio.document import Document, DocumentError
+        from flowsim.studio.server import LOOPBACK, bind, new_token, serve, url_for
+    except ImportError as err:
+        raise missing(err, "flowsim studio") from err
 
     if not Path(file).resolve().parent.is_dir():
         click.echo(f"flowsim: {file}: the folder does not exist", err=True)

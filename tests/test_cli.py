@@ -190,6 +190,24 @@ def test_quiet_fmt_and_render(tmp_path: Path) -> None:
     quiet = run("fmt", "-q", str(path))
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert "stage a {" in path.read_text(encoding="utf-8")
-    out = tmp_path / "x.svg"
+    out = tmp_path / "x.dot"
     r = run("render", str(B2B), "--format", "dot", "-o", str(out), "-q")
     assert r.returncode == 0 and r.stderr == "" and out.exists()
+
+
+def test_render_draws_the_format_its_output_name_says(tmp_path: Path) -> None:
+    png = tmp_path / "journey.png"
+    r = run("render", str(B2B), "--view", "journey", "-o", str(png), "-q")
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    mermaid = tmp_path / "flow.mmd"
+    assert run("render", str(B2B), "-o", str(mermaid), "-q").returncode == 0
+    assert mermaid.read_text(encoding="utf-8").startswith(("flowchart", "%%", "---"))
+
+
+def test_render_refuses_a_format_its_output_name_contradicts(tmp_path: Path) -> None:
+    out = tmp_path / "journey.png"
+    r = run("render", str(B2B), "--format", "svg", "-o", str(out))
+    assert r.returncode == 2
+    assert "names a .png file but --format is svg" in r.stderr
+    assert not out.exists()

@@ -21,12 +21,13 @@ from typing import Any
 from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
+from flowsim._extras import MissingExtra
 from flowsim.checks import KEYWORDS
 from flowsim.dsl.lexer import UNIT_WORDS, Lexer, LexError
 from flowsim.dsl.lexer import Tok as Token
 from flowsim.gc_pause import gc_paused
 
-__all__ = ["SyntaxNode", "SyntaxProblem", "parse_syntax"]
+__all__ = ["LARK_TESTED", "LarkVersionError", "SyntaxNode", "SyntaxProblem", "parse_syntax"]
 
 
 @dataclass(slots=True)
@@ -162,9 +163,33 @@ class _Table:
     end: int
 
 
+class LarkVersionError(MissingExtra):
+    """The installed Lark is outside the range flowsim's parser is built and tested on."""
+
+
+#: The Lark releases whose LALR table layout :func:`_table` reads (``pyproject.toml`` pins it).
+LARK_TESTED = ">=1.2,<1.4"
+
+
 @lru_cache(maxsize=1)
 def _table() -> _Table:
-    lark = _lark()
+    """Lark's LALR table, read from its internals (the fast loop in :func:`_drive` needs it).
+
+    Those internals are not Lark's public API: an incompatible Lark fails here, loudly, with
+    the version to install, not somewhere in a parse.
+    """
+    try:
+        return _read_table(_lark())
+    except (AttributeError, KeyError, TypeError, IndexError) as err:
+        import lark
+
+        raise LarkVersionError(
+            f"flowsim's parser cannot read Lark {lark.__version__}'s parse table ({err}); "
+            f"it is tested with lark{LARK_TESTED}: pip install 'lark{LARK_TESTED}'"
+        ) from err
+
+
+def _read_table(lark: Lark) -> _Table:
     inner = lark.parser.parser.parser  # ParsingFrontend -> LALR_Parser -> _Parser
     table = inner.parse_table
     start = lark.options.start[0]

@@ -26,6 +26,7 @@ import networkx as nx
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim._extras import missing
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import _classify, _round
 from flowsim.model import Outcome, Process
@@ -190,7 +191,10 @@ class ConformanceReport(_M):
         self, kind: Literal["edges", "undesigned", "skipped", "repeated", "unknown"] = "edges"
     ) -> pd.DataFrame:
         """A pandas view: one row per designed edge (default), or per finding of ``kind``."""
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError as err:
+            raise missing(err, "Conformance.to_frame()") from err
 
         rows: list[_M]
         if kind == "edges":

@@ -10,7 +10,6 @@ and accounts for every source row in the :class:`ImportReport`.
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -20,6 +19,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim._extras import missing
 from flowsim.history import problems as p
 from flowsim.history.amounts import Amounts, DecimalMark, read_amounts
 from flowsim.history.problems import LogError, LogProblem, Severity
@@ -205,8 +205,10 @@ class DealLog:
 
     def to_pandas(self) -> Any:
         """The frame as a pandas DataFrame; needs pandas, which flowsim does not require."""
-        if importlib.util.find_spec("pandas") is None:
-            raise ImportError("DealLog.to_pandas() needs pandas: pip install pandas")
+        try:
+            import pandas  # noqa: F401  (polars converts through it)
+        except ImportError as err:
+            raise missing(err, "DealLog.to_pandas()") from err
         return self.frame.to_pandas()
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim._extras import missing
 from flowsim.dsl.builder import infer_result
 from flowsim.history.log import DealLog, FilterStep
 from flowsim.history.records import Records, group_bounds, records
@@ -231,7 +232,10 @@ class FunnelMetrics(_M):
         self, kind: Literal["stages", "transitions", "process"] = "stages"
     ) -> pd.DataFrame:
         """A pandas view: one row per stage, per transition, or one row of process figures."""
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError as err:
+            raise missing(err, "Metrics.to_frame()") from err
 
         if kind == "stages":
             rows = []

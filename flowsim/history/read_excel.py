@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from flowsim._extras import missing
 from flowsim.history import problems as p
 from flowsim.history.amounts import DecimalMark
 from flowsim.history.log import DealLog
@@ -84,8 +85,11 @@ def read_excel(
     source: str | None = None,
 ) -> DealLog:
     """Import a long- or wide-shape deal log from an ``.xlsx`` sheet (name or 0-based index)."""
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    try:
+        import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
+    except ImportError as err:
+        raise missing(err, "reading .xlsx deal logs") from err
 
     path = Path(path)
     name = source or path.name

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from flowsim._extras import missing
 from flowsim.history import problems as p
 from flowsim.history.amounts import DecimalMark
 from flowsim.history.log import DealLog
@@ -74,7 +75,10 @@ def _sqlite(query: str, path: str, source: str) -> tuple[list[str], Sequence[Seq
 def _postgres(
     query: str, url: str, source: str, connect_timeout: int
 ) -> tuple[list[str], Sequence[Sequence[Any]]]:
-    import psycopg
+    try:
+        import psycopg
+    except ImportError as err:
+        raise missing(err, "reading PostgreSQL deal logs") from err
 
     try:
         conn = psycopg.connect(url, connect_timeout=connect_timeout, autocommit=False)

@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from flowsim._extras import missing
 from flowsim.diagnostics import display_width
 from flowsim.graph import phase_order
 from flowsim.model import Persona, Process, Stage, Touchpoint
@@ -784,7 +785,10 @@ def render(process: Process, options: RenderOptions) -> bytes:
         return to_svg(process, options).encode("utf-8")
     if options.format not in ("png", "pdf"):
         raise ValueError(f"the journey map renders as svg, png or pdf, not {options.format!r}")
-    import cairosvg  # type: ignore[import-untyped]
+    try:
+        import cairosvg  # type: ignore[import-untyped]
+    except ImportError as err:
+        raise missing(err, "PNG and PDF pictures") from err
 
     journey = _Journey(process, options)
     family = raster_family(options.theme.font, journey.build(options.theme.font))

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
+from flowsim._extras import missing
+
 __all__ = ["default_workers", "run_batches"]
 
 T = TypeVar("T")
@@ -96,10 +98,8 @@ def _futures(
 def _dask(fn: Callable[..., T], payload: Any, batches: Sequence[Any], address: str) -> Iterator[T]:
     try:
         from distributed import Client
-    except ImportError as err:  # pragma: no cover - the cluster extra is missing
-        raise RuntimeError(
-            "--cluster needs Dask distributed: pip install 'flowsim[cluster]'"
-        ) from err
+    except ImportError as err:
+        raise missing(err, "--cluster") from err
     try:
         client = Client(address, timeout="10s", set_as_default=False)  # type: ignore[no-untyped-call]
     except OSError as err:

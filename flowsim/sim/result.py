@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from flowsim._extras import missing
 from flowsim.sim.analytic import RoleLoad
 from flowsim.sim.stats import Estimate
 
@@ -76,7 +77,10 @@ class SimulationResult(BaseModel):
 
     def to_frame(self, view: Literal["kpis", "stages", "roles", "deltas"] = "kpis") -> Any:
         """A tidy pandas view: one row per (scenario, [stage|role], kpi)."""
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError as err:
+            raise missing(err, "SimulationResult.to_frame()") from err
 
         rows: list[dict[str, Any]] = []
         for s in self.scenarios:
