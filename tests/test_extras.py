@@ -122,3 +122,23 @@ def test_an_incompatible_lark_fails_loudly_with_the_version_to_install(
             syntax._table()
     finally:
         syntax._table.cache_clear()
+
+
+def test_the_core_commands_run_with_every_extra_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for module in EXTRAS:
+        _hide(monkeypatch, module)
+    history = ROOT / "examples" / "history" / "b2b-cn-deals.csv"
+    runner = CliRunner()
+    for args in (
+        ["check", str(EXAMPLE)],
+        ["render", str(EXAMPLE), "-o", str(tmp_path / "flow.svg"), "-q"],
+        ["render", str(EXAMPLE), "--view", "journey", "-o", str(tmp_path / "map.svg"), "-q"],
+        ["metrics", str(history), "-q"],
+        ["simulate", str(EXAMPLE), "-n", "2", "--seed", "1", "-q"],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "pip install 'flowsim[" not in result.output, args
+        assert "internal error" not in result.output, args
