@@ -788,7 +788,7 @@ def render(process: Process, options: RenderOptions) -> bytes:
     try:
         import cairosvg  # type: ignore[import-untyped]
     except ImportError as err:
-        raise missing(err, "PNG and PDF pictures") from err
+        raise missing(err, "a PNG or PDF journey map") from err
 
     journey = _Journey(process, options)
     family = raster_family(options.theme.font, journey.build(options.theme.font))
