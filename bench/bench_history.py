@@ -54,6 +54,7 @@ US_PER_HOUR = 3_600_000_000
 TARGET_XES = 5.0
 TARGET_PM4PY = 10.0
 TARGET_RSS_MB = 4096
+TARGET_WHOLE = 1.5  # `flowsim metrics --format json` as a process / the DuckDB child
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,6 +332,35 @@ def run_case(case: str, path: str) -> dict:
     return result
 
 
+def whole_process(path: str, repeat: int) -> str:
+    """``flowsim metrics PATH --format json -o FILE`` against the DuckDB child, whole processes.
+
+    Both are timed from the outside (wall clock of the subprocess: interpreter start,
+    imports, load, compute, JSON written), alternating, ``repeat`` times; medians compared.
+    """
+    ours: list[float] = []
+    theirs: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = (
+            ([sys.executable, "-m", "flowsim.cli", "metrics", path, "--format", "json", "-q",
+              "-o", f"{tmp}/m.json"], ours),
+            ([sys.executable, __file__, "--child", "duckdb", "--input", path,
+              "--out", f"{tmp}/d.json"], theirs),
+        )  # fmt: skip
+        for _ in range(repeat):
+            for argv, times in runs:
+                t0 = time.perf_counter()
+                subprocess.run(argv, check=True, capture_output=True)
+                times.append(time.perf_counter() - t0)
+        size = Path(f"{tmp}/m.json").stat().st_size
+    a, b = statistics.median(ours), statistics.median(theirs)
+    return (
+        f"whole process ({Path(path).name}): flowsim metrics --format json {a:.2f} s "
+        f"({size / 1e6:.2f} MB JSON), DuckDB hand query {b:.2f} s: {a / b:.2f}x "
+        f"[{_met(a / b <= TARGET_WHOLE)} target <= {TARGET_WHOLE}x]"
+    )
+
+
 def _close(a: float | None, b: float | None, tol: float = 1e-6) -> bool:
     if a is None or b is None:
         return a is b
@@ -523,6 +553,8 @@ def main() -> None:
         print(f"{c}: {r['cases']:,} cases, {r['records']:,} records ({r['rows_read']:,} events)")
     for line in checks:
         print("cross-check ok: " + line)
+    if "duckdb" in tools and sizes:
+        print(whole_process(logs[sizes[0]]["parquet"], max(args.repeat, 3)))
     print("```")
     if args.json:
         args.json.write_text(

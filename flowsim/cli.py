@@ -549,6 +549,13 @@ def _why(err: Exception) -> str:
     help="One comparison table, a row per group: owner, month, quarter or any column of the "
     "source (the deal's value on its first record).",
 )
+@click.option(
+    "--curves",
+    type=click.Choice(["steps", "full"]),
+    default="steps",
+    show_default=True,
+    help="JSON: each Kaplan-Meier curve where S(t) crosses a 0.1% step, or every step.",
+)
 @_guard
 def metrics(
     log: str | None,
@@ -558,10 +565,11 @@ def metrics(
     funnel: str,
     as_of: str | None,
     by: str | None,
+    curves: str,
     source: LogSource,
 ) -> None:
     """Measure the real funnel in a deal log (CSV, Excel, Parquet, XES, SQL)."""
-    from flowsim.history.metrics import Funnel
+    from flowsim.history.metrics import Curves, Funnel
     from flowsim.history.metrics import metrics as measure
 
     when = None
@@ -594,7 +602,7 @@ def metrics(
     if fmt == "overlay":
         _emit(result.to_overlay(process).model_dump_json(indent=2) + "\n", output)
     elif fmt == "json":
-        _emit(result.to_json() + "\n", output)
+        _emit(result.to_json(curves=cast("Curves", curves)) + "\n", output)
     else:
         from flowsim.history.table import metrics_table
 

@@ -182,15 +182,13 @@ def events_after_close(
     column = entered_column(log)
     if not closing:
         return log
-    marked = f.with_columns(
+    after = f.select(after_close(closing)).to_series()
+    if not after.any():  # the common case: one window over the log, nothing more
+        return log
+    late = f.with_columns(
         closed_at=closed_at(closing),
         closed_as=pl.col("stage").filter(pl.col("stage").is_in(closing)).first().over("deal"),
-        after=after_close(closing),
-    )
-    after = marked["after"]
-    if not after.any():
-        return log
-    late = marked.filter(after)
+    ).filter(after)
     problems = [
         LogProblem(
             code=p.EVENT_AFTER_CLOSE,
