@@ -25,7 +25,8 @@ import itertools
 import json
 import math
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -454,8 +455,23 @@ def metrics(
     frame = log.frame
     if as_of is None:
         as_of = _last_timestamp(frame)
-    if by is None:
-        return _measure(frame, log, process, funnel, as_of, survival)
+    # the one owner of this call's helper threads: shut down on return, and on error too
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        if by is None:
+            return _measure(pool, frame, log, process, funnel, as_of, survival)
+        return _measure_by(pool, log, process, funnel, as_of, survival, by)
+
+
+def _measure_by(
+    pool: Executor,
+    log: DealLog,
+    process: Process | None,
+    funnel: Funnel,
+    as_of: datetime | None,
+    survival: bool,
+    by: str,
+) -> dict[str, FunnelMetrics]:
+    """One :class:`FunnelMetrics` per group of ``by`` (see :func:`metrics`)."""
     from flowsim.history.subset import DealRuns, in_order
 
     log = in_order(log)
@@ -473,7 +489,7 @@ def metrics(
         # whole deals in the log's order: each part knows where its deals start
         part_log = log.derive(part.drop("group", "\x00start"))
         part_log.remember_first_records(part["\x00start"].to_numpy())
-        out[str(name)] = _measure(part_log.frame, part_log, process, funnel, as_of, survival)
+        out[str(name)] = _measure(pool, part_log.frame, part_log, process, funnel, as_of, survival)
     return out
 
 
@@ -664,7 +680,40 @@ def _micros_of(when: datetime) -> int:
     return int(pl.Series([when]).cast(pl.Datetime("us", "UTC")).to_physical()[0])
 
 
+@dataclass(frozen=True)
+class _Base:
+    """What every figure is computed from: the records, their stages' results, each deal's."""
+
+    r: Records
+    names: list[str]
+    results: dict[str, Result]
+    unmatched: list[str]
+    res_of: np.ndarray  # result code of each stage code (0: not an outcome)
+    deal_res: np.ndarray  # each deal's result code (0: open)
+    dwell_us: np.ndarray  # each record's time in stage (left_at, else the next entry)
+    move_us: np.ndarray  # each record's time to the next entry
+    open_ends: np.ndarray  # the last record of each open deal
+    censored: np.ndarray  # ... of those, the ones still running (no left_at)
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class _Firsts:
+    """The first and latest record of each (deal, stage) pair."""
+
+    order_k: np.ndarray
+    gstarts: np.ndarray
+    first_rows: np.ndarray
+    last_rows: np.ndarray
+    first_code: np.ndarray  # the stage of each first record
+    first_pos: np.ndarray  # its position in the deal
+
+
 def _measure(
+    pool: Executor,
     frame: pl.DataFrame,
     log: DealLog,
     process: Process | None,
@@ -672,16 +721,67 @@ def _measure(
     as_of: datetime | None,
     with_survival: bool = True,
 ) -> FunnelMetrics:
-    rep = log.report
+    """Every figure of one funnel; the longest jobs run on ``pool``'s threads meanwhile.
+
+    numpy's sorts and ufuncs and polars release the GIL, so both cores work, as they do for
+    the polars and DuckDB baselines (bench/). The Kaplan–Meier curves, the performance DFG
+    and time in stage start as soon as their inputs exist; this thread computes the rest.
+    """
     # a log as imported is sorted, and its import found where each deal starts
     first_records = log.first_records() if frame is log.frame else None
     if first_records is None and not frame["deal"].is_sorted():
         frame = frame.sort(["deal", "entered_at", "source_row"], maintain_order=True)
-    # Helper threads: numpy's sorts and ufuncs and polars release the GIL, so both cores
-    # work, as they do for the polars and DuckDB baselines (bench/). The longest jobs (the
-    # Kaplan–Meier curves, the performance DFG, time in stage) start as soon as their inputs
-    # exist; this thread meanwhile computes the rest.
-    pool = ThreadPoolExecutor(max_workers=2)
+    b = _base(pool, frame, log, process, first_records)
+    as_of_us = _micros_of(as_of) if as_of is not None else 0
+    km_job = (
+        pool.submit(_km, b.r, b.names, b.res_of, b.deal_res, b.censored, b.dwell_us, as_of_us)
+        if with_survival
+        else None
+    )
+    has_next = ~b.r.is_last
+    dfg_job = pool.submit(_dfg_of, b.r, has_next, b.move_us, b.size)
+    f = _firsts(b)
+    has_end = b.r.has_left | has_next
+    times_job = pool.submit(
+        _stage_times, b.r, b.names, has_end, b.dwell_us, f.order_k, f.gstarts, f.first_code,
+        f.last_rows,
+    )  # fmt: skip
+    entered_n = np.bincount(f.first_code, minlength=b.size)
+    entered = {b.names[i]: int(c) for i, c in enumerate(entered_n) if c}
+    order, first_stage, order_from = _stage_order(b, f, entered_n, process)
+    position = {s: i for i, s in enumerate(order)}
+    if funnel == "touched":
+        reached = dict(entered)
+    else:
+        code_of = {s: i for i, s in enumerate(b.names)}
+        reached = _strict_reached(
+            order, code_of, entered, f.first_code, f.first_pos, b.r, f.first_rows
+        )
+    visits = np.bincount(b.r.stage, minlength=b.size)
+    exits_n = visits - np.bincount(b.r.stage[b.r.ends], minlength=b.size)  # all but deals' last
+    transitions, exits_to = _transitions(dfg_job.result(), b, exits_n, position)
+    header = _header(log, b, as_of, funnel, first_stage, order, order_from)
+    win_p = _win_probability(b, f)
+    proc = _process_figures(frame, b, as_of, position, win_p)
+    first_reached = reached.get(first_stage, 0) if first_stage is not None else 0
+    stages = _stage_figures(
+        b, entered, reached, first_reached, position, visits, exits_n, exits_to, win_p,
+        times_job.result(),
+    )  # fmt: skip
+    survival: dict[str, StageSurvival] = km_job.result() if km_job is not None else {}
+    return FunnelMetrics(
+        header=header, stages=stages, transitions=transitions, process=proc, survival=survival
+    )
+
+
+def _base(
+    pool: Executor,
+    frame: pl.DataFrame,
+    log: DealLog,
+    process: Process | None,
+    first_records: np.ndarray | None,
+) -> _Base:
+    """The records, what closes each deal, and each record's dwell and move times."""
     r = records(
         frame,
         lambda raw: _classify(raw, process, log.outcomes)[0],
@@ -689,19 +789,12 @@ def _measure(
         first_records=first_records,
     )
     _, results, unmatched = _classify(r.raw_names, process, log.outcomes)
-    names, n, n_deals, size = r.names, r.n, r.deals, len(r.names)
-    code_of = {s: i for i, s in enumerate(names)}
-    as_of_us = _micros_of(as_of) if as_of is not None else 0
-
-    # --- one entry per record: the deal's next record, its outcome, the dwell ---------------
+    names = r.names
     res_of = np.array([_RESULT_CODE.get(results.get(s, ""), 0) for s in names], dtype=np.int8)
     if process is not None or log.outcomes:  # declared outcomes close a deal
         deal_res = _deal_results(res_of[r.stage], r.starts, r.ends)
     else:  # names that merely read won/lost (BPIC's O_DECLINED mid-deal) close nothing
         deal_res = res_of[r.stage[r.ends]]
-    is_last = r.is_last
-    has_next = ~is_last
-    has_end = r.has_left | has_next
     next_at = r.next_at
     dwell_us = np.where(r.has_left, r.left, next_at)
     dwell_us -= r.entered
@@ -711,120 +804,137 @@ def _measure(
         move_us -= r.entered
     else:
         move_us = dwell_us
-    del next_at
-    # censored: the last record of an open deal, still running (no left_at)
     open_ends = r.ends[deal_res == 0]
     censored = open_ends[~r.has_left[open_ends]]
-    km_job = (
-        pool.submit(_km, r, names, res_of, deal_res, censored, dwell_us, as_of_us)
-        if with_survival
-        else None
+    return _Base(
+        r, names, results, unmatched, res_of, deal_res, dwell_us, move_us, open_ends, censored
     )
-    dfg_job = pool.submit(_dfg_of, r, has_next, move_us, size)
 
-    # --- first and latest visit of each (deal, stage) ---------------------------------------
-    order_k, gstarts = group_bounds(r.deal * max(size, 1) + r.stage)
-    gends = np.append(gstarts[1:], n) - 1 if n else gstarts
+
+def _firsts(b: _Base) -> _Firsts:
+    order_k, gstarts = group_bounds(b.r.deal * max(b.size, 1) + b.r.stage)
+    gends = np.append(gstarts[1:], b.r.n) - 1 if b.r.n else gstarts
     first_rows, last_rows = order_k[gstarts], order_k[gends]
-    first_code = r.stage[first_rows]
-    times_job = pool.submit(
-        _stage_times, r, names, has_end, dwell_us, order_k, gstarts, first_code, last_rows
+    return _Firsts(
+        order_k, gstarts, first_rows, last_rows, b.r.stage[first_rows], b.r.position(first_rows)
     )
-    pool.shutdown(wait=False)
 
-    # --- one entry per deal -------------------------------------------------------------------
-    first_at, last_at = r.entered[r.starts], r.entered[r.ends]
-    last_stage = r.stage[r.ends]
-    amount_at = np.arange(n, dtype=np.int64)
-    amount_at[~r.has_amount] = -1
-    np.maximum.accumulate(amount_at, out=amount_at)
-    deal_has_amount = amount_at[r.ends] >= r.starts
-    deal_amount = np.where(deal_has_amount, r.amount[amount_at[r.ends]], np.nan)
-    won, lost, other = (int((deal_res == c).sum()) for c in (1, 2, 3))
-    n_open = int((deal_res == 0).sum())
 
-    first_pos = r.position(first_rows)
-    entered_n = np.bincount(first_code, minlength=size)
-    entered = {names[i]: int(c) for i, c in enumerate(entered_n) if c}
+def _stage_order(
+    b: _Base, f: _Firsts, entered_n: np.ndarray, process: Process | None
+) -> tuple[list[str], str | None, Literal["process", "observed"]]:
+    """The funnel's stage order, its first stage, and where the order comes from.
 
-    # --- stage order (process phase order, else mean first position) -------------------------
+    The process's phase order when there is one; else the stages by their mean position
+    in the deals that entered them, and the stage most deals start at.
+    """
     if process is not None:
         from flowsim.graph import phase_order
 
         order = phase_order(process)
         entry = process.entry
-        first_stage: str | None = entry.id if entry is not None else (order[0] if order else None)
-        order_from: Literal["process", "observed"] = "process"
-    else:
-        pos_sum = np.bincount(first_code, weights=first_pos.astype(np.float64), minlength=size)
-        mean_pos = {
-            names[i]: pos_sum[i] / entered_n[i]
-            for i in range(size)
-            if entered_n[i] and res_of[i] == 0
-        }
-        order = sorted(mean_pos, key=lambda s: (mean_pos[s], s))
-        starts_n = np.bincount(r.stage[r.starts], minlength=size)
-        first_stage = names[int(np.argmax(starts_n))] if n_deals else None
-        order_from = "observed"
-    position = {s: i for i, s in enumerate(order)}
+        first = entry.id if entry is not None else (order[0] if order else None)
+        return order, first, "process"
+    pos_sum = np.bincount(f.first_code, weights=f.first_pos.astype(np.float64), minlength=b.size)
+    mean_pos = {
+        b.names[i]: pos_sum[i] / entered_n[i]
+        for i in range(b.size)
+        if entered_n[i] and b.res_of[i] == 0
+    }
+    order = sorted(mean_pos, key=lambda s: (mean_pos[s], s))
+    starts_n = np.bincount(b.r.stage[b.r.starts], minlength=b.size)
+    first = b.names[int(np.argmax(starts_n))] if b.r.deals else None
+    return order, first, "observed"
 
-    # --- reached per funnel mode --------------------------------------------------------------
-    if funnel == "touched":
-        reached = dict(entered)
-        funnel_rule = "touched: a deal counts at every stage it ever entered"
-    else:
-        funnel_rule = (
-            "strict: a deal counts at a stage of the order only when it entered every "
-            "earlier stage of the order first (first entries in order); outcomes as touched"
-        )
-        reached = _strict_reached(order, code_of, entered, first_code, first_pos, r, first_rows)
 
-    # --- transitions (directly-follows) -------------------------------------------------------
-    visits = np.bincount(r.stage, minlength=size)
-    exits_n = visits - np.bincount(r.stage[r.ends], minlength=size)  # all but deals' last
+def _transitions(
+    dfg: list[tuple[int, int, float, float]],
+    b: _Base,
+    exits_n: np.ndarray,
+    position: dict[str, int],
+) -> tuple[list[TransitionMetrics], dict[str, dict[str, int]]]:
+    """Each directly-follows pair's figures, and each stage's exits by destination."""
     transitions: list[TransitionMetrics] = []
     exits_to: dict[str, dict[str, int]] = {}
-    for pair, cnt, mean_h, median_h in dfg_job.result():
-        a, b = names[pair // size], names[pair % size]
-        exits_to.setdefault(a, {})[b] = cnt
+    size = b.size
+    for pair, cnt, mean_h, median_h in dfg:
+        src, dst = b.names[pair // size], b.names[pair % size]
+        exits_to.setdefault(src, {})[dst] = cnt
         transitions.append(
             TransitionMetrics(
-                source=a,
-                target=b,
+                source=src,
+                target=dst,
                 count=cnt,
                 share=cnt / int(exits_n[pair // size]),
                 mean_hours=mean_h,
                 median_hours=median_h,
-                move=_move_kind(a, b, position, results),
+                move=_move_kind(src, dst, position, b.results),
             )
         )
-    # moves over every record (no compress to the records with a next one): index -1, no
-    # next record, reads the appended -1 (no position) or False (not lost)
-    posc = np.array([position.get(s, -1) for s in names] + [-1], dtype=np.int32)
-    pa, pb = posc[r.stage], posc[r.next_stage]
-    both = (pa >= 0) & (pb >= 0)
-    skip, back = both & (pb - pa > 1), both & (pb < pa)
+    return transitions, exits_to
 
-    # --- per-stage figures --------------------------------------------------------------------
-    censored_n: list[int] = np.bincount(r.stage[censored], minlength=size).tolist()
-    still_open_n: list[int] = np.bincount(r.stage[open_ends], minlength=size).tolist()
-    lost_next = np.append(res_of == _RESULT_CODE["lost"], False)[r.next_stage]
-    leaked_n = _per_code(lost_next, r.stage, size)
-    # win probability per stage: closed deals that entered it
-    first_res = deal_res[r.deal[first_rows]]
-    closed_n = np.bincount(first_code, weights=(first_res != 0).astype(np.float64), minlength=size)
-    won_n = np.bincount(first_code, weights=(first_res == 1).astype(np.float64), minlength=size)
-    win_p = {names[i]: won_n[i] / closed_n[i] for i in range(size) if closed_n[i]}
-    has_start = bool(r.has_started.any())
-    first_reached = reached.get(first_stage, 0) if first_stage is not None else 0
-    wait_stats: dict[str, Durations] = {}
-    work_stats: dict[str, Durations] = {}
-    if has_start:
-        st = r.has_started
-        wait_stats = _durations_by(r.stage, r.started - r.entered, st, names)
-        work_stats = _durations_by(r.stage, r.left - r.started, st & r.has_left, names)
 
-    # --- process figures ----------------------------------------------------------------------
+def _header(
+    log: DealLog,
+    b: _Base,
+    as_of: datetime | None,
+    funnel: Funnel,
+    first_stage: str | None,
+    order: list[str],
+    order_from: Literal["process", "observed"],
+) -> Header:
+    rep = log.report
+    counts = [int((b.deal_res == c).sum()) for c in (0, 1, 2, 3)]
+    return Header(
+        source=rep.source,
+        rows_read=rep.rows_read,
+        rows_used=rep.rows_used,
+        rows_skipped=rep.rows_skipped,
+        skipped_by_reason=dict(rep.skipped_by_reason),
+        records=b.r.n,
+        deals=b.r.deals,
+        open=counts[0],
+        won=counts[1],
+        lost=counts[2],
+        other=counts[3],
+        as_of=as_of,
+        funnel=funnel,
+        funnel_rule=_FUNNEL_RULES[funnel],
+        first_stage=first_stage,
+        stage_order=order,
+        order_from=order_from,
+        unmatched_stages=b.unmatched,
+        filters=list(rep.filters),
+    )
+
+
+_FUNNEL_RULES: dict[str, str] = {
+    "touched": "touched: a deal counts at every stage it ever entered",
+    "strict": "strict: a deal counts at a stage of the order only when it entered every "
+    "earlier stage of the order first (first entries in order); outcomes as touched",
+}
+
+
+def _deal_amounts(r: Records) -> tuple[np.ndarray, np.ndarray]:
+    """Each deal's amount (its latest record with one; NaN if none) and whether it has one."""
+    amount_at = np.arange(r.n, dtype=np.int64)
+    amount_at[~r.has_amount] = -1
+    np.maximum.accumulate(amount_at, out=amount_at)
+    has_amount = amount_at[r.ends] >= r.starts
+    return np.where(has_amount, r.amount[amount_at[r.ends]], np.nan), has_amount
+
+
+def _process_figures(
+    frame: pl.DataFrame,
+    b: _Base,
+    as_of: datetime | None,
+    position: dict[str, int],
+    win_p: dict[str, float],
+) -> ProcessMetrics:
+    """Win rate, cycle times, arrivals, velocity, the weighted pipeline, moves and WIP."""
+    r, deal_res = b.r, b.deal_res
+    first_at, last_at = r.entered[r.starts], r.entered[r.ends]
+    as_of_us = _micros_of(as_of) if as_of is not None else 0
     days = np.where(deal_res == 0, as_of_us - first_at, last_at - first_at) / US_PER_DAY
     cycle_time: dict[str, CycleTime] = {}
     for group, code in (("won", 1), ("lost", 2), ("other", 3), ("open", 0)):
@@ -832,87 +942,119 @@ def _measure(
         cycle_time[group] = CycleTime(
             deals=d.n, mean_days=d.mean, median_days=d.median, p90_days=d.p90
         )
-    start = frame["entered_at"].min() if n else None
+    found = frame["entered_at"].min() if r.n else None
+    start = found if isinstance(found, datetime) else None
     weeks = None
-    if isinstance(start, datetime) and as_of is not None and as_of > start:
+    if start is not None and as_of is not None and as_of > start:
         weeks = (as_of - start).total_seconds() / (7 * 86400)
-    closed = won + lost + other
+    won, lost = int((deal_res == 1).sum()), int((deal_res == 2).sum())
+    closed = int((deal_res != 0).sum())
+    deal_amount, deal_has_amount = _deal_amounts(r)
     is_won = deal_res == 1
     won_amounts = pl.Series(deal_amount[is_won & deal_has_amount])
     mean_won_amount = float(won_amounts.mean()) if won_amounts.len() else None  # type: ignore[arg-type]
     mean_won_days = float(pl.Series(days[is_won]).mean()) if won else None  # type: ignore[arg-type]
     win_rate = won / (won + lost) if won + lost else None
+    n_open = r.deals - closed
     velocity = None
     if win_rate is not None and mean_won_amount is not None and mean_won_days:
         velocity = n_open * win_rate * mean_won_amount / mean_won_days
-    p_of = np.array([win_p.get(s, np.nan) for s in names], dtype=np.float64)
-    is_open = deal_res == 0
-    p_open = p_of[last_stage[is_open]] if size else np.zeros(0)
-    priced = deal_has_amount[is_open] & ~np.isnan(p_open)
-    has_amounts = bool(deal_has_amount.any())
-    weighted = (
-        float(pl.Series(deal_amount[is_open][priced] * p_open[priced]).sum())
-        if has_amounts
-        else None
-    )
-
-    header = Header(
-        source=rep.source,
-        rows_read=rep.rows_read,
-        rows_used=rep.rows_used,
-        rows_skipped=rep.rows_skipped,
-        skipped_by_reason=dict(rep.skipped_by_reason),
-        records=n,
-        deals=n_deals,
-        open=n_open,
-        won=won,
-        lost=lost,
-        other=other,
-        as_of=as_of,
-        funnel=funnel,
-        funnel_rule=funnel_rule,
-        first_stage=first_stage,
-        stage_order=order,
-        order_from=order_from,
-        unmatched_stages=unmatched,
-        filters=list(rep.filters),
-    )
-    proc = ProcessMetrics(
+    weighted, unpriced = _weighted_pipeline(b, win_p, deal_amount, deal_has_amount)
+    skip, back = _skips_and_backs(b, position)
+    return ProcessMetrics(
         win_rate=win_rate,
-        win_rate_all_deals=won / n_deals if n_deals else None,
+        win_rate_all_deals=won / r.deals if r.deals else None,
         cycle_time=cycle_time,
-        observation_start=start if isinstance(start, datetime) else None,
+        observation_start=start,
         observation_weeks=weeks,
-        arrivals_per_week=n_deals / weeks if weeks else None,
+        arrivals_per_week=r.deals / weeks if weeks else None,
         throughput_per_week=closed / weeks if weeks else None,
         deals_with_amount=int(deal_has_amount.sum()),
         mean_won_amount=mean_won_amount,
         mean_won_cycle_days=mean_won_days,
         sales_velocity_per_day=velocity,
         weighted_pipeline=weighted,
-        weighted_pipeline_unpriced=int(is_open.sum()) - int(priced.sum()),
+        weighted_pipeline_unpriced=unpriced,
         skips=int(skip.sum()),
         backward_moves=int(back.sum()),
         repeats=int((r.stage == r.next_stage).sum()),
         deals_with_skips=int(np.unique(r.deal[skip]).size),
         deals_with_backward_moves=int(np.unique(r.deal[back]).size),
-        wip=_wip(
-            first_at,
-            last_at[deal_res != 0],
-            start if isinstance(start, datetime) else None,
-            as_of,
-        ),
+        wip=_wip(first_at, last_at[deal_res != 0], start, as_of),
     )
-    # --- the helper threads' results ----------------------------------------------------------
-    lat_stats, cum_stats = times_job.result()
+
+
+def _win_probability(b: _Base, f: _Firsts) -> dict[str, float]:
+    """Per stage: the share won of the closed deals that entered it."""
+    first_res = b.deal_res[b.r.deal[f.first_rows]]
+    closed_n = np.bincount(
+        f.first_code, weights=(first_res != 0).astype(np.float64), minlength=b.size
+    )
+    won_n = np.bincount(f.first_code, weights=(first_res == 1).astype(np.float64), minlength=b.size)
+    return {b.names[i]: won_n[i] / closed_n[i] for i in range(b.size) if closed_n[i]}
+
+
+def _weighted_pipeline(
+    b: _Base, win_p: dict[str, float], deal_amount: np.ndarray, deal_has_amount: np.ndarray
+) -> tuple[float | None, int]:
+    """Open deals' amounts times their last stage's win probability; how many had no price."""
+    r = b.r
+    p_of = np.array([win_p.get(s, np.nan) for s in b.names], dtype=np.float64)
+    is_open = b.deal_res == 0
+    p_open = p_of[r.stage[r.ends][is_open]] if b.size else np.zeros(0)
+    priced = deal_has_amount[is_open] & ~np.isnan(p_open)
+    weighted = (
+        float(pl.Series(deal_amount[is_open][priced] * p_open[priced]).sum())
+        if bool(deal_has_amount.any())
+        else None
+    )
+    return weighted, int(is_open.sum()) - int(priced.sum())
+
+
+def _skips_and_backs(b: _Base, position: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the moves that skip a stage of the order, and of those that go back."""
+    # over every record (no compress to the records with a next one): index -1, no next
+    # record, reads the appended -1 (no position)
+    posc = np.array([position.get(s, -1) for s in b.names] + [-1], dtype=np.int32)
+    pa, pb = posc[b.r.stage], posc[b.r.next_stage]
+    both = (pa >= 0) & (pb >= 0)
+    return both & (pb - pa > 1), both & (pb < pa)
+
+
+def _stage_figures(
+    b: _Base,
+    entered: dict[str, int],
+    reached: dict[str, int],
+    first_reached: int,
+    position: dict[str, int],
+    visits: np.ndarray,
+    exits_n: np.ndarray,
+    exits_to: dict[str, dict[str, int]],
+    win_p: dict[str, float],
+    times: tuple[dict[str, Durations], dict[str, Durations]],
+) -> dict[str, StageMetrics]:
+    """One :class:`StageMetrics` per stage and outcome."""
+    r, size, names = b.r, b.size, b.names
+    censored_n: list[int] = np.bincount(r.stage[b.censored], minlength=size).tolist()
+    still_open_n: list[int] = np.bincount(r.stage[b.open_ends], minlength=size).tolist()
+    lost_next = np.append(b.res_of == _RESULT_CODE["lost"], False)[r.next_stage]
+    leaked_n = _per_code(lost_next, r.stage, size)
+    has_start = bool(r.has_started.any())
+    wait_stats: dict[str, Durations] = {}
+    work_stats: dict[str, Durations] = {}
+    if has_start:
+        st = r.has_started
+        wait_stats = _durations_by(r.stage, r.started - r.entered, st, names)
+        work_stats = _durations_by(r.stage, r.left - r.started, st & r.has_left, names)
+    lat_stats, cum_stats = times
     stages: dict[str, StageMetrics] = {}
     for code, name in enumerate(names):
         ex = int(exits_n[code])
         to = dict(sorted(exits_to.get(name, {}).items()))
         stages[name] = StageMetrics(
             stage=name,
-            kind="outcome" if name in results else "stage",
-            result=results.get(name),
+            kind="outcome" if name in b.results else "stage",
+            result=b.results.get(name),
             position=position.get(name),
             entered=int(entered.get(name, 0)),
             reached=int(reached.get(name, 0)),
@@ -931,11 +1073,7 @@ def _measure(
             waiting=wait_stats.get(name, Durations()) if has_start else None,
             working=work_stats.get(name, Durations()) if has_start else None,
         )
-
-    survival: dict[str, StageSurvival] = km_job.result() if km_job is not None else {}
-    return FunnelMetrics(
-        header=header, stages=stages, transitions=transitions, process=proc, survival=survival
-    )
+    return stages
 
 
 def _dfg_of(
