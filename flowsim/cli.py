@@ -22,6 +22,7 @@ import click
 
 from flowsim import __version__
 from flowsim._extras import MissingExtra, missing
+from flowsim._output import OutputError, open_output, write_output
 from flowsim.api import CheckResult, check_file, check_text
 from flowsim.diagnostics import format_diagnostics
 from flowsim.model import Process
@@ -47,6 +48,9 @@ def _guard(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except OutputError as err:  # -o a directory, a missing folder, no permission
+            click.echo(f"flowsim: {err}", err=True)
+            sys.exit(2)
         except BrokenPipeError:
             # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -297,16 +301,10 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool, quiet: bool) -> No
             click.echo(f"would reformat {path}", err=True)
             status = 1
         elif not diff:
-            _write_atomic(Path(path), formatted)
+            write_output(path, formatted)
             if not quiet:
                 click.echo(f"reformatted {path}", err=True)
     sys.exit(status)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.flowsim-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _load_or_exit(path: str) -> tuple[Process, CheckResult]:
@@ -323,7 +321,7 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
         assert output is not None
-        _write_atomic(Path(output), text)
+        write_output(output, text)
 
 
 @main.command()
@@ -473,18 +471,12 @@ def render(
         raise click.UsageError(str(err)) from None
     for note in [] if quiet else notes:
         click.echo(f"flowsim: note: {note}", err=True)
-    if output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
     if output is None:
         base = Path(file)
         output = str(base.with_name(f"{base.stem}.{view}.{EXTENSIONS[fmt]}"))
-    path = Path(output)
-    tmp = path.with_name(f".{path.name}.flowsim-tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    click.echo(str(path))
+    write_output(output, data)
+    if output != "-":
+        click.echo(str(Path(output)))
 
 
 def _picture_format(fmt: str | None, output: str | None) -> str:
@@ -1178,10 +1170,11 @@ def simulate(
         result = result.model_copy(update={"warnings": [verdict, *result.warnings]})
     if log_out and result.event_log is not None:
         frame = result.event_log.frame
-        if log_out.endswith(".parquet"):
-            frame.write_parquet(log_out)
-        else:
-            frame.write_csv(log_out)
+        with open_output(log_out) as out:
+            if log_out.endswith(".parquet"):
+                frame.write_parquet(out)
+            else:
+                frame.write_csv(out)
     if fmt == "json":
         _emit(result.model_dump_json(indent=2) + "\n", output)
     else:

@@ -33,6 +33,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from flowsim import __version__
+from flowsim._output import make_directory, write_output
 from flowsim.embed import CHOICES, EmbedError, Spec, draw, figure_html, unique_id
 
 __all__ = ["FlowsimDirective", "flowsim_diagram", "setup"]
@@ -183,8 +184,7 @@ def _visit_latex(translator: Any, node: Any) -> None:
         raise nodes.SkipNode from None
     name = f"flowsim-{hashlib.sha256(pdf).hexdigest()[:16]}.pdf"
     outdir = Path(translator.builder.outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    (outdir / name).write_bytes(pdf)
+    write_output(make_directory(outdir) / name, pdf)
     translator.body.append(f"\n\\sphinxincludegraphics{{{name}}}\n")
     raise nodes.SkipNode
 

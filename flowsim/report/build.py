@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from flowsim._output import make_directory, write_output
 from flowsim.history.consistency import to_node_ids
 from flowsim.history.log import DealLog
 from flowsim.model import Process
@@ -805,12 +806,12 @@ text-align:right}td:first-child,th:first-child{text-align:left}
 def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
     import flowsim
 
-    out.mkdir(parents=True, exist_ok=True)
+    make_directory(out)
     files: list[Path] = []
     for s in report.sections:
         if s.svg is not None:
             path = out / f"{s.key}.svg"
-            path.write_text(s.svg, encoding="utf-8")
+            write_output(path, s.svg)
             files.append(path)
     esc = html.escape
     body = [f"<h1>{esc(report.title)}</h1>"]
@@ -869,12 +870,12 @@ def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
         + "\n".join(body)
         + "</body></html>\n"
     )
-    (out / "index.html").write_text(page, encoding="utf-8")
-    (out / "report.md").write_text("\n".join(md), encoding="utf-8")
-    (out / "results.json").write_text(
+    write_output(out / "index.html", page)
+    write_output(out / "report.md", "\n".join(md))
+    write_output(
+        out / "results.json",
         json.dumps(report.results, ensure_ascii=False, indent=2, sort_keys=True, default=_json)
         + "\n",
-        encoding="utf-8",
     )
     files += [out / "index.html", out / "report.md", out / "results.json"]
     report.files = files

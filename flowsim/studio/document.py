@@ -3,21 +3,23 @@
 The version is the SHA-256 of the file's bytes on disk. A client saves with the version it
 loaded; when the file has changed since (another editor, a ``git checkout``), the save is
 refused with :class:`Conflict`, so the user decides instead of one side's work vanishing.
-Writes go to a temporary file in the same directory, are flushed to disk, then
-``os.replace``-d over the original, so a crash or a full disk leaves either the old or the new
-file, never half of one. Line endings and a UTF-8 BOM are kept as the file had them: the
-browser's textarea speaks ``\\n`` only, and a save should not rewrite every line of a CRLF file.
+Saves go through flowsim's one output writer (:func:`flowsim._output.write_output`): a
+temporary file in the same directory, flushed to disk and renamed over the original, so a
+crash or a full disk leaves either the old or the new file, never half of one; the file keeps
+its permissions, and a symbolic link stays a link to the file it names. Line endings and a
+UTF-8 BOM are kept as the file had them: the browser's textarea speaks ``\\n`` only, and a
+save should not rewrite every line of a CRLF file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from flowsim._output import OutputError, write_output
 from flowsim.dsl.builder import decode_source
 
 __all__ = ["Conflict", "Document", "DocumentError", "Snapshot", "version_of"]
@@ -58,8 +60,8 @@ class Document:
     """The opened ``.flow`` file. Thread-safe: one save at a time, check and write together."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        # Resolved once, so a symlinked file is saved through to its target (``os.replace``
-        # over the link would turn it into a plain file) and the watcher sees the real path.
+        # Resolved once, so the watcher sees the real path of a symlinked file (the writer
+        # follows links too: a save writes the target and the link stays a link).
         self.path = Path(path).resolve()
         self.name = os.path.basename(os.fspath(path))
         self._lock = threading.Lock()
@@ -109,24 +111,7 @@ class Document:
             return version_of(body) or ""
 
     def _write(self, body: bytes) -> None:
-        directory = self.path.parent
         try:
-            mode = self.path.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
-        except OSError as err:
-            raise DocumentError(f"cannot save {self.name}: {err.strerror or err}") from err
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, self.path)
-        except OSError as err:
-            Path(tmp).unlink(missing_ok=True)
-            raise DocumentError(f"cannot save {self.name}: {err.strerror or err}") from err
+            write_output(self.path, body)
+        except OutputError as err:
+            raise DocumentError(f"cannot save {self.name}: {err.reason}") from err
