@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from flowsim._extras import MissingExtra, missing
 from flowsim._output import OutputError, open_output, write_output
 from flowsim.api import CheckResult, check_file, check_text
 from flowsim.diagnostics import format_diagnostics
-from flowsim.model import Process
+from flowsim.model import DurationError, Process, parse_duration
 
 #: what ``--objective`` ranks the what-ifs by (flowsim.sim.bottlenecks.OBJECTIVES)
 OBJECTIVE_CHOICES = ("revenue", "won", "win-rate", "cycle")
@@ -48,7 +47,7 @@ def _guard(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
-        except OutputError as err:  # -o a directory, a missing folder, no permission
+        except (OutputError, DurationError) as err:  # -o a directory..., a bad duration
             click.echo(f"flowsim: {err}", err=True)
             sys.exit(2)
         except BrokenPipeError:
@@ -949,20 +948,15 @@ def schema(output: str | None) -> None:
 
 # ---- simulation ------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([mhdw])\s*$")
-_UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
-
 
 def _hours(text: str | None, param: str) -> float | None:
-    """``180d``, ``12w``, ``36h`` → hours (the language's duration units)."""
+    """``180d``, ``12w``, ``36h`` → hours, read as the API reads them; a usage error if bad."""
     if text is None:
         return None
-    m = _DURATION.match(text)
-    if not m:
-        raise click.BadParameter(
-            f"{text!r} is not a duration: write 180d, 12w, 36h or 90m", param_hint=param
-        )
-    return float(m.group(1)) * _UNIT_HOURS[m.group(2)]
+    try:
+        return parse_duration(text, what=param)
+    except DurationError as err:
+        raise click.BadParameter(err.reason, param_hint=param) from None
 
 
 class _Progress:

@@ -19,7 +19,8 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -38,7 +39,9 @@ __all__ = [
     "Comment",
     "Department",
     "Distribution",
+    "Duration",
     "DurationChange",
+    "DurationError",
     "Empirical",
     "Exponential",
     "Fixed",
@@ -63,10 +66,86 @@ __all__ = [
     "TransitionChange",
     "Triangular",
     "Uniform",
+    "parse_duration",
 ]
 
 #: Duration units of the language, in hours.
 UNITS_IN_HOURS: dict[str, float] = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
+#: A duration as the API takes it: hours (a number), text such as ``"90d"``, or a timedelta.
+Duration: TypeAlias = float | str | timedelta
+
+_DURATION_TEXT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([mhdw])\s*")
+_DURATION_HINT = "write a number and a unit: 90m, 36h, 180d or 12w (or a number of hours)"
+
+
+class DurationError(ValueError):
+    """A duration that cannot be read, with what was expected in ``hint``.
+
+    Examples
+    --------
+    >>> try:
+    ...     parse_duration("3 months", what="the horizon")
+    ... except DurationError as err:
+    ...     print(str(err).partition(";")[0])
+    ...     print(err.hint)
+    the horizon: '3 months' is not a duration
+    write a number and a unit: 90m, 36h, 180d or 12w (or a number of hours)
+    """
+
+    def __init__(self, what: str, value: object, problem: str, hint: str = _DURATION_HINT) -> None:
+        #: the value and what is wrong with it, and the hint (without ``what``)
+        self.reason = f"{value!r} {problem}; {hint}"
+        self.hint = hint
+        super().__init__(f"{what}: {self.reason}")
+
+
+def parse_duration(value: Duration, *, what: str = "a duration") -> float:
+    """Hours in ``value``: the one reading of durations for the API and the command line.
+
+    Parameters
+    ----------
+    value
+        A number of hours (``36``, ``1.5``), text in the language's units (``"90m"``,
+        ``"36h"``, ``"180d"``, ``"12w"``; see :data:`UNITS_IN_HOURS`), or a
+        :class:`~datetime.timedelta`.
+    what
+        What the value is, for the message (``"until"``, ``"--horizon"``).
+
+    Returns
+    -------
+    float
+        The duration in hours, finite and not negative.
+
+    Raises
+    ------
+    DurationError
+        Text that is not a number and a unit, a negative or infinite value, or another type.
+
+    Examples
+    --------
+    >>> parse_duration("180d"), parse_duration("12w"), parse_duration("90m")
+    (4320.0, 2016.0, 1.5)
+    >>> parse_duration(36), parse_duration(timedelta(days=1))
+    (36.0, 24.0)
+    """
+    if isinstance(value, str):
+        m = _DURATION_TEXT.fullmatch(value)
+        if m is None:
+            raise DurationError(what, value, "is not a duration")
+        hours = float(m.group(1)) * UNITS_IN_HOURS[m.group(2)]
+    elif isinstance(value, timedelta):
+        hours = value.total_seconds() / 3600
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        hours = float(value)
+    else:
+        raise DurationError(what, value, "is not a duration")
+    if not math.isfinite(hours):
+        raise DurationError(what, value, "is not finite", "give a finite time")
+    if hours < 0:
+        raise DurationError(what, value, "is negative", "give a time of 0 or more")
+    return hours
+
+
 #: Periods an arrival rate may be given per, in hours (a month is 365.25 / 12 days).
 RATE_PERIODS_IN_HOURS: dict[str, float] = {
     "hour": 1.0,

@@ -18,7 +18,7 @@ import polars as pl
 
 from flowsim.dsl.builder import infer_result
 from flowsim.history.log import UTC_US, DealLog
-from flowsim.model import Process
+from flowsim.model import Duration, Process, parse_duration
 
 __all__ = ["IdleRule", "apply_idle_rule", "idle_stage_name"]
 
@@ -69,13 +69,13 @@ def _closing(log: DealLog, stage: str, process: Process | None) -> list[str]:
 
 def apply_idle_rule(
     log: DealLog,
-    hours: float,
+    hours: Duration,
     *,
     as_of: datetime | None = None,
     stage: str | None = None,
     process: Process | None = None,
 ) -> tuple[DealLog, IdleRule]:
-    """``log`` with the deals idle for ``hours`` at ``as_of`` closed as lost.
+    """``log`` with the deals idle for ``hours`` (or a duration: ``"90d"``) closed as lost.
 
     A deal is open when none of its records is an outcome (the ``process``'s outcomes, by id
     or label; else the log's declared outcomes, else names that read won/lost).
@@ -101,8 +101,9 @@ def apply_idle_rule(
     >>> rule.closed, idle.frame.filter(pl.col("stage") != "lead")["deal"].to_list()
     (2, ['a', 'b'])
     """
+    hours = parse_duration(hours, what="the idle time")
     if hours <= 0:
-        raise ValueError(f"an idle time must be greater than 0, not {hours}")
+        raise ValueError(f"an idle time must be greater than 0, not {hours:g} hours")
     name = stage or idle_stage_name(hours)
     frame = log.frame
     if frame.height == 0:

@@ -30,7 +30,7 @@ import polars as pl
 from flowsim._output import make_directory, write_output
 from flowsim.history.consistency import to_node_ids
 from flowsim.history.log import DealLog
-from flowsim.model import Process
+from flowsim.model import Duration, Process, parse_duration
 from flowsim.report import charts
 from flowsim.report.i18n import (
     detect_language,
@@ -101,7 +101,7 @@ def build_report(
     lang: str | None = None,
     seed: int = 0,
     replications: int = 30,
-    until: float | None = None,
+    until: Duration | None = None,
     workers: int | None = None,
     log_options: dict[str, Any] | None = None,
     step: Step | None = None,
@@ -113,7 +113,8 @@ def build_report(
     ``history`` is a :class:`DealLog`, or a path read with ``log_options``. The one-step
     what-ifs (at most ``budget``; None: all) are ranked by ``objective`` (revenue, won,
     win-rate or cycle; default: revenue when deals carry amounts, else won). When the model
-    fails its fidelity check the headline opens with the verdict.
+    fails its fidelity check the headline opens with the verdict. ``until`` is hours or a
+    duration such as ``"180d"``.
     """
     import flowsim
     from flowsim.render import render as draw
@@ -128,6 +129,7 @@ def build_report(
     from flowsim.sim.simulate import simulate
 
     say = step or (lambda _msg: None)
+    until = None if until is None else parse_duration(until, what="until")
     flow = Path(flow)
     out = Path(out)
     say("check")

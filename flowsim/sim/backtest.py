@@ -41,7 +41,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim.history.log import DealLog
-from flowsim.model import Empirical, Process
+from flowsim.model import Duration, Empirical, Process, parse_duration
 from flowsim.sim.forecast import (
     Band,
     Forecast,
@@ -134,7 +134,7 @@ def backtest(
     process: Process | None,
     history: DealLog,
     as_of: datetime,
-    horizon_hours: float = 90 * 24,
+    horizon_hours: Duration = 90 * 24,
     *,
     replications: int = 200,
     seed: int = 0,
@@ -147,12 +147,14 @@ def backtest(
     """Forecast from the state at ``as_of`` and score both methods against the history after.
 
     ``process=None`` discovers the model from the history before ``as_of`` only (``tz`` is
-    the discovery's time zone). The horizon must end inside the history.
+    the discovery's time zone). The horizon (hours, or a duration such as ``"90d"``) must
+    end inside the history.
     """
     from flowsim.history.discover import discover
 
     if as_of.tzinfo is None:
         raise ValueError("as_of needs a time zone")
+    horizon_hours = parse_duration(horizon_hours, what="the horizon")
     as_of = as_of.astimezone(UTC)
     data_end = last_event(history)
     end = as_of + timedelta(hours=horizon_hours)

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from flowsim.model import Distribution, Process
+from flowsim.model import Distribution, Duration, Process, parse_duration
 from flowsim.sim.engine import Settings, run_once
 from flowsim.sim.executors import default_workers, run_batches
 from flowsim.sim.periods import Per, Period, bin_sums, calendar_periods
@@ -363,7 +363,7 @@ def forecast(
     process: Process,
     history: Any,
     *,
-    horizon_hours: float = 90 * 24,
+    horizon_hours: Duration = 90 * 24,
     as_of: datetime | None = None,
     replications: int = 200,
     seed: int = 0,
@@ -378,9 +378,11 @@ def forecast(
     Same arguments and ``seed`` give the same result whatever ``workers`` or ``cluster`` runs
     the replications. ``drop_stale`` leaves out of the Monte Carlo the open deals older than
     99% of the model's stays in their stage (the weighted pipeline always counts them).
+    ``horizon_hours`` is hours or a duration such as ``"90d"`` or ``"13w"``.
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")
+    horizon_hours = parse_duration(horizon_hours, what="the horizon")
     if not horizon_hours > 0:
         raise ValueError("the horizon must be longer than 0 hours")
     when = last_event(history) if as_of is None else as_of

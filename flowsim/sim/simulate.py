@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from flowsim.model import Process
+from flowsim.model import Duration, Process, parse_duration
 from flowsim.sim.analytic import offered_load
 from flowsim.sim.engine import VISIT_COLUMNS, Priority, Run, Settings, run_once
 from flowsim.sim.executors import default_workers, run_batches
@@ -59,9 +59,9 @@ def simulate(
     scenarios: Sequence[str] = (),
     replications: int = 30,
     seed: int = 0,
-    until: float | None = None,
+    until: Duration | None = None,
     deals: int | None = None,
-    warmup: float | None = None,
+    warmup: Duration | None = None,
     start: date | datetime | None = None,
     as_of: datetime | None = None,
     priority: Priority = "fifo",
@@ -86,13 +86,16 @@ def simulate(
     With ``history`` and ``as_of`` the run *starts from today*: the deals open at ``as_of``
     continue from their current stage (conditioned on the time spent there so far) and new
     deals arrive by the model, for ``until`` hours (default 90 days).
-    Times are hours. Same arguments and ``seed`` give the same result whatever ``workers``,
-    ``cluster`` or ``executor`` runs the replications. A replay refuses history with stages
-    the model lacks unless ``strict_stages`` is False: then their records are left out of the
-    replay, and the result's warnings count them.
+    ``until`` and ``warmup`` are hours, or durations such as ``"180d"`` or ``"12w"``
+    (:func:`~flowsim.model.parse_duration`). Same arguments and ``seed`` give the same result
+    whatever ``workers``, ``cluster`` or ``executor`` runs the replications. A replay refuses
+    history with stages the model lacks unless ``strict_stages`` is False: then their records
+    are left out of the replay, and the result's warnings count them.
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")
+    until = None if until is None else parse_duration(until, what="until")
+    warmup = None if warmup is None else parse_duration(warmup, what="warmup")
     names = list(dict.fromkeys(scenarios))
     processes = [process] + [process.with_scenario(n) for n in names]
     plan: ReplayPlan | None = None
