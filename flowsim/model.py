@@ -15,12 +15,12 @@ fractions in [0, 1]; a transition whose ``probability`` is ``None`` takes the re
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
 from collections.abc import Iterator
-from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -72,7 +72,7 @@ __all__ = [
 #: Duration units of the language, in hours.
 UNITS_IN_HOURS: dict[str, float] = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
 #: A duration as the API takes it: hours (a number), text such as ``"90d"``, or a timedelta.
-Duration: TypeAlias = float | str | timedelta
+Duration = float | str | datetime.timedelta
 
 _DURATION_TEXT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([mhdw])\s*")
 _DURATION_HINT = "write a number and a unit: 90m, 36h, 180d or 12w (or a number of hours)"
@@ -125,7 +125,7 @@ def parse_duration(value: Duration, *, what: str = "a duration") -> float:
     --------
     >>> parse_duration("180d"), parse_duration("12w"), parse_duration("90m")
     (4320.0, 2016.0, 1.5)
-    >>> parse_duration(36), parse_duration(timedelta(days=1))
+    >>> parse_duration(36), parse_duration(datetime.timedelta(days=1))
     (36.0, 24.0)
     """
     if isinstance(value, str):
@@ -133,7 +133,7 @@ def parse_duration(value: Duration, *, what: str = "a duration") -> float:
         if m is None:
             raise DurationError(what, value, "is not a duration")
         hours = float(m.group(1)) * UNITS_IN_HOURS[m.group(2)]
-    elif isinstance(value, timedelta):
+    elif isinstance(value, datetime.timedelta):
         hours = value.total_seconds() / 3600
     elif isinstance(value, int | float) and not isinstance(value, bool):
         hours = float(value)
