@@ -28,14 +28,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from flowsim.errors import FlowsimError
+
 __all__ = ["OutputError", "make_directory", "open_output", "write_output"]
 
 #: A target of :func:`write_output`: a path, or ``"-"`` for standard output.
 Target = str | os.PathLike[str]
 
 
-class OutputError(Exception):
+class OutputError(FlowsimError, OSError):
     """A requested output cannot be written: ``cannot <action> <path>: <reason>``.
+
+    A :class:`~flowsim.errors.FlowsimError`, and an ``OSError`` as the failed write was.
 
     Parameters
     ----------
@@ -219,7 +223,7 @@ def _atomic(path: Path, shown: str, existing: os.stat_result | None) -> Iterator
         os.replace(tmp, path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
+        if isinstance(err, OSError) and not isinstance(err, OutputError):
             raise OutputError(shown, _reason(err)) from None
         raise
     _sync_directory(path.parent)

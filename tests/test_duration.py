@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import flowsim
+from flowsim.errors import FlowsimError
 from flowsim.history.idle import apply_idle_rule
 from flowsim.model import UNITS_IN_HOURS, DurationError, parse_duration
 from flowsim.report.build import build_report
@@ -77,6 +78,7 @@ def test_bad_values_say_what_to_write(value: object, message: str) -> None:
     with pytest.raises(DurationError) as caught:
         parse_duration(value, what="until")  # type: ignore[arg-type]
     assert str(caught.value).startswith(f"until: {message}")
+    assert isinstance(caught.value, FlowsimError)
     assert isinstance(caught.value, ValueError)  # callers catching ValueError still do
 
 

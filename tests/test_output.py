@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from flowsim._output import OutputError, open_output, write_output
+from flowsim.errors import FlowsimError
 
 
 @pytest.fixture
@@ -164,8 +165,11 @@ def test_a_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
 
 
 def test_a_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match=r"cannot write .*: it is a directory$"):
+    with pytest.raises(OutputError, match=r"cannot write .*: it is a directory$") as caught:
         write_output(tmp_path, "x")
+    # one of flowsim's errors, and an OSError as a failed write always was
+    assert isinstance(caught.value, FlowsimError) and isinstance(caught.value, OSError)
+    assert (caught.value.path, caught.value.reason) == (str(tmp_path), "it is a directory")
 
 
 def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
