@@ -170,3 +170,14 @@ def test_no_permission_is_exit_2(read_only: Path) -> None:
     r = run("schema", "-o", str(out), prefix=unprivileged)
     assert (r.returncode, r.stderr) == (2, f"flowsim: cannot write {out}: permission denied\n")
     assert list(read_only.iterdir()) == []
+
+
+def test_a_report_into_a_file_is_exit_2_before_any_work(tmp_path: Path) -> None:
+    taken = tmp_path / "report"
+    taken.write_text("not a folder\n", encoding="utf-8")
+    r = run("run", str(B2B), "-o", str(taken), "-q")
+    assert (r.returncode, r.stderr) == (
+        2,
+        f"flowsim: cannot write into {taken}: it is not a directory\n",
+    )
+    assert taken.read_text(encoding="utf-8") == "not a folder\n"

@@ -114,7 +114,8 @@ def build_report(
     what-ifs (at most ``budget``; None: all) are ranked by ``objective`` (revenue, won,
     win-rate or cycle; default: revenue when deals carry amounts, else won). When the model
     fails its fidelity check the headline opens with the verdict. ``until`` is hours or a
-    duration such as ``"180d"``.
+    duration such as ``"180d"``. ``out`` is made first; a file there, or a folder that cannot
+    be made, raises :class:`~flowsim._output.OutputError` before any work.
     """
     import flowsim
     from flowsim.render import render as draw
@@ -131,7 +132,7 @@ def build_report(
     say = step or (lambda _msg: None)
     until = None if until is None else parse_duration(until, what="until")
     flow = Path(flow)
-    out = Path(out)
+    out = make_directory(out)  # first, so a folder that cannot be made fails before the work
     say("check")
     checked = flowsim.check_file(flow)
     if checked.process is None or not checked.ok:
