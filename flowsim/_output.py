@@ -135,9 +135,12 @@ def open_output(target: Target) -> Iterator[BinaryIO]:
     b'deal,stage\\n'
     """
     if os.fspath(target) == "-":
+        stdout: BinaryIO | None = getattr(sys.stdout, "buffer", None)
+        if stdout is None:  # a notebook's output stream, for one
+            raise OutputError("-", "standard output takes text only here")
         sys.stdout.flush()  # text written before comes first
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
+        yield stdout
+        stdout.flush()
         return
     shown = os.fspath(target)
     path = Path(os.path.realpath(target))  # through symbolic links, dangling ones included

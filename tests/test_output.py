@@ -8,10 +8,12 @@ never the machine's ``/dev/null``.
 
 from __future__ import annotations
 
+import io
 import os
 import pwd
 import shutil
 import stat
+import sys
 import tempfile
 import threading
 import tty
@@ -141,6 +143,15 @@ def test_dash_is_standard_output_for_text_and_bytes(
     write_output("-", "text, ")
     write_output("-", b"bytes\n")
     assert capsysbinary.readouterr().out == b"text, bytes\n"
+
+
+def test_dash_without_a_byte_stream_takes_text_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = io.StringIO()  # like a notebook's output stream: no .buffer
+    monkeypatch.setattr(sys, "stdout", text)
+    write_output("-", "text\n")
+    with pytest.raises(OutputError, match=r"^cannot write -: standard output takes text only"):
+        write_output("-", b"\x89PNG")
+    assert text.getvalue() == "text\n"
 
 
 def test_a_symlink_writes_its_target_and_stays_a_link(tmp_path: Path) -> None:
