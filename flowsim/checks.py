@@ -19,23 +19,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from flowsim.diagnostics import Diagnostic, Severity, Span
+from flowsim.dsl.keywords import KEYWORDS
 from flowsim.model import PROBABILITY_TOLERANCE
 
 if TYPE_CHECKING:
     from flowsim.model import Process, Transition
 
-__all__ = ["check", "expected_visits", "structure_diagnostics"]
-
-#: Words of the language. Stage and outcome ids may not be one: a transition starts with the
-#: id, and at the start of a statement a keyword wins (tests keep this list in sync with the
-#: grammar).
-KEYWORDS = frozenset(
-    (
-        "process include currency arrivals per every amount calendar department role in headcount "
-        "from persona goal note stage owner exit effort wait start touchpoint channel "
-        "emotion pain idea action outcome result idle scenario target"
-    ).split()
-)
+__all__ = ["KEYWORDS", "check", "expected_visits", "structure_diagnostics"]
 
 #: A loop whose stages are expected to be visited more often than this gets a warning.
 MAX_EXPECTED_VISITS = 5.0

@@ -855,6 +855,40 @@ class Process(Node):
         )
 
 
+# Whole words only ("closed" contains "lose"; "deadline" contains "dead"). Explicit phrases
+# first, then losses before wins: "未成交" (not closed) must not read as "成交" (closed).
+_NOT_LETTER_BEFORE = r"(?<![a-z])"
+_NOT_LETTER_AFTER = r"(?![a-z])"
+_CLOSED_WON = re.compile(_NOT_LETTER_BEFORE + r"closed[-_ ]?won" + _NOT_LETTER_AFTER)
+_CLOSED_LOST = re.compile(_NOT_LETTER_BEFORE + r"closed[-_ ]?lost" + _NOT_LETTER_AFTER)
+_LOST = re.compile(
+    _NOT_LETTER_BEFORE
+    + r"(?:lost|lose|loss|failed|failure|fail|churned|churn|disqualified|rejected|declined|dead)"
+    + _NOT_LETTER_AFTER
+    + r"|未成交|输|丢|流失|失败|未中标|放弃"
+)
+_WON = re.compile(
+    _NOT_LETTER_BEFORE
+    + r"(?:won|win|wins|success|successful|signed)"
+    + _NOT_LETTER_AFTER
+    + r"|赢|成交|签约成功|中标|成功"
+)
+
+
+def infer_result(outcome_id: str, label: str | None) -> str:
+    """Whether an outcome reads as a win or a loss from its id and label ('other' if neither)."""
+    text = f"{outcome_id} {label or ''}".lower()
+    if _CLOSED_WON.search(text):
+        return "won"
+    if _CLOSED_LOST.search(text):
+        return "lost"
+    if _LOST.search(text):
+        return "lost"
+    if _WON.search(text):
+        return "won"
+    return "other"
+
+
 def resolve_probabilities(edges: list[Transition]) -> list[float]:
     """Fill in the remainder edge: it takes whatever the explicit ones leave (never below 0)."""
     explicit = math.fsum(t.probability for t in edges if t.probability is not None)

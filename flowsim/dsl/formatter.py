@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 from flowsim.diagnostics import Span
-from flowsim.dsl.builder import infer_result
 from flowsim.model import (
     UNITS_IN_HOURS,
     ArrivalsChange,
@@ -54,6 +53,7 @@ from flowsim.model import (
     TransitionChange,
     Triangular,
     Uniform,
+    infer_result,
 )
 
 __all__ = ["fmt_duration", "fmt_number", "fmt_probability", "fmt_string", "format_process"]

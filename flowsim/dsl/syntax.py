@@ -22,7 +22,7 @@ from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
 from flowsim._extras import MissingExtra
-from flowsim.checks import KEYWORDS
+from flowsim.dsl.keywords import KEYWORDS
 from flowsim.dsl.lexer import UNIT_WORDS, Lexer, LexError
 from flowsim.dsl.lexer import Tok as Token
 from flowsim.gc_pause import gc_paused

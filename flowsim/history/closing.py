@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from flowsim.dsl.builder import infer_result
 from flowsim.history._close import after_close, before_close
+from flowsim.model import infer_result
 
 __all__ = [
     "CLOSE_TAIL_SECONDS",

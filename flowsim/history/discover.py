@@ -31,8 +31,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from flowsim.checks import KEYWORDS
-from flowsim.dsl.builder import infer_result
+from flowsim.dsl.keywords import KEYWORDS
 from flowsim.history.closing import closing_stages, cut_after_close
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import US_PER_HOUR, metrics
@@ -53,6 +52,7 @@ from flowsim.model import (
     Role,
     Stage,
     Transition,
+    infer_result,
 )
 
 __all__ = [

@@ -16,9 +16,8 @@ from datetime import datetime
 
 import polars as pl
 
-from flowsim.dsl.builder import infer_result
 from flowsim.history.log import UTC_US, DealLog
-from flowsim.model import Duration, Process, parse_duration
+from flowsim.model import Duration, Process, infer_result, parse_duration
 
 __all__ = ["IdleRule", "apply_idle_rule", "idle_stage_name"]
 

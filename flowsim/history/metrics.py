@@ -7,7 +7,7 @@ its formula and units, in ``docs/metrics.md``; the short version:
   *next* record of a deal is the one after it in that order;
 - a deal is **won/lost/other** when its last record's stage is an outcome (with a process: an
   ``Outcome`` id or label, case-insensitive, its ``result``; without: a stage name that
-  :func:`flowsim.dsl.builder.infer_result` reads as won or lost), else it is **open** and
+  :func:`flowsim.model.infer_result` reads as won or lost), else it is **open** and
   right-censored at ``as_of`` (default: the log's last timestamp);
 - **dwell** of a record = ``(left_at or next.entered_at) - entered_at``; the last record of an
   open deal without ``left_at`` is censored at ``as_of``;
@@ -35,11 +35,10 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim._extras import missing
-from flowsim.dsl.builder import infer_result
 from flowsim.history.log import DealLog, FilterStep
 from flowsim.history.records import Records, group_bounds, records
 from flowsim.history.survival import Steps, competing_risks
-from flowsim.model import Outcome, Process
+from flowsim.model import Outcome, Process, infer_result
 from flowsim.overlay import EdgeFigures, Overlay, StageFigures
 
 if TYPE_CHECKING:

@@ -33,6 +33,7 @@ from flowsim.model import (
     RoleChange,
     Scenario,
     TransitionChange,
+    infer_result,
 )
 from flowsim.overlay import EdgeFigures, Overlay, RoleFigures, StageFigures
 from flowsim.sim.result import SimulationResult
@@ -490,7 +491,7 @@ def _rounds(queues: dict[str, list[Lever]]) -> list[list[Lever]]:
     return [[queues[k][i] for k in LEVER_KINDS if i < len(queues[k])] for i in range(depth)]
 
 
-#: words of a deal leaving the funnel that :func:`~flowsim.dsl.builder.infer_result` does not
+#: words of a deal leaving the funnel that :func:`~flowsim.model.infer_result` does not
 #: read as lost (an application cancelled or withdrawn is not won either)
 _EXIT = re.compile(
     r"(?<![A-Za-z])(?:cancell?ed|cancel|cancellation|abandoned|withdrawn|withdrew)(?![A-Za-z])"
@@ -501,8 +502,6 @@ _EXIT = re.compile(
 
 def _reads_lost(process: Process, node: str) -> bool:
     """A lost outcome, or a node whose words read as a loss (``A_DECLINED``, ``O_CANCELLED``)."""
-    from flowsim.dsl.builder import infer_result
-
     for o in process.outcomes:
         if o.id == node:
             return o.result == "lost" or _words_lost(o.id, o.label)
@@ -512,8 +511,6 @@ def _reads_lost(process: Process, node: str) -> bool:
 
 
 def _words_lost(node_id: str, label: str | None) -> bool:
-    from flowsim.dsl.builder import infer_result
-
     text = f"{node_id.replace('_', ' ')} {label or ''}"
     return infer_result(node_id, label) == "lost" or bool(_EXIT.search(text))
 
