@@ -26,6 +26,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from flowsim.diagnostics import Span
 from flowsim.errors import FlowsimError
+from flowsim.structure import structure_diagnostics
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -734,9 +735,6 @@ class Process(Node):
 
     @model_validator(mode="after")
     def _structurally_sound(self) -> Process:
-        # Local import: the checks read the model, the model only asks them for a verdict.
-        from flowsim.checks import structure_diagnostics
-
         errors = [d for d in structure_diagnostics(self) if d.is_error]
         if errors:
             raise ValueError("; ".join(d.message for d in errors[:5]))

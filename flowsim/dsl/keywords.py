@@ -1,0 +1,18 @@
+"""The words of the .flow language, in one place for the parser, the checks and discovery.
+
+Stage and outcome ids may not be one of them: a transition starts with the id, and at the start
+of a statement a keyword wins. This module imports nothing, so every layer may read it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["KEYWORDS"]
+
+#: Words of the language (tests keep this list in sync with the grammar).
+KEYWORDS = frozenset(
+    (
+        "process include currency arrivals per every amount calendar department role in headcount "
+        "from persona goal note stage owner exit effort wait start touchpoint channel "
+        "emotion pain idea action outcome result idle scenario target"
+    ).split()
+)

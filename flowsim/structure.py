@@ -1,0 +1,214 @@
+"""The model's structural invariants: unique ids and references that resolve.
+
+A :class:`~flowsim.model.Process` cannot exist while :func:`structure_diagnostics` reports an
+error: its validator calls this function. The rules read the model only through its fields
+(the model is a type here, never imported at run time), so the model can import them without
+a cycle; the flow checks (:mod:`flowsim.checks`) build on the same helpers.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from flowsim.diagnostics import Diagnostic, Severity, Span
+from flowsim.dsl.keywords import KEYWORDS
+
+if TYPE_CHECKING:
+    from flowsim.model import Process
+
+__all__ = ["diagnostic", "did_you_mean", "structure_diagnostics"]
+
+
+def diagnostic(
+    code: str, message: str, span: Span | None, hint: str | None = None, *, warning: bool = False
+) -> Diagnostic:
+    """An error (or with ``warning=True`` a warning) with its code, position and hint."""
+    return Diagnostic(
+        code=code,
+        severity=Severity.WARNING if warning else Severity.ERROR,
+        message=message,
+        span=span,
+        hint=hint,
+    )
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``options``, or an empty string."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _label_hint(word: str, labelled: dict[str, str], kind: str) -> str | None:
+    if word in labelled:
+        return f"'{word}' is the label of {kind} '{labelled[word]}'; refer to it by its id"
+    return None
+
+
+def structure_diagnostics(process: Process) -> list[Diagnostic]:
+    """Duplicate ids and references to undeclared stages, roles, departments."""
+    out: list[Diagnostic] = []
+
+    def unique(kind: str, items: Sequence[tuple[str, Span | None]]) -> set[str]:
+        first: dict[str, Span | None] = {}
+        for ident, span in items:
+            if ident in first:
+                where = first[ident]
+                at = ""
+                if where is not None:
+                    same = span is not None and where.file == span.file
+                    at = (
+                        f" (first declared at line {where.line})"
+                        if same
+                        else f" (first declared at {where})"
+                    )
+                out.append(
+                    diagnostic(
+                        "E101", f"duplicate {kind} '{ident}'{at}", span, "ids must be unique"
+                    )
+                )
+            else:
+                first[ident] = span
+        return set(first)
+
+    departments = unique("department", [(d.id, d.where("id")) for d in process.departments])
+    roles = unique("role", [(r.id, r.where("id")) for r in process.roles])
+    unique("persona", [(p.id, p.where("id")) for p in process.personas])
+    nodes = unique(
+        "stage or outcome",
+        [(n.id, n.where("id")) for n in (*process.stages, *process.outcomes)],
+    )
+    unique("scenario", [(s.name, s.where("name")) for s in process.scenarios])
+    quiet = [o for o in process.outcomes if o.idle is not None]
+    for again in quiet[1:]:  # the builder reports this at parse time; a built model here
+        out.append(
+            diagnostic(
+                "E507",
+                f"outcomes '{quiet[0].id}' and '{again.id}' both have an idle rule",
+                again.where("idle"),
+                "one outcome takes the deals that go quiet: keep one `idle`",
+            )
+        )
+    stage_ids = {s.id for s in process.stages}
+    outcome_ids = {o.id for o in process.outcomes}
+    for node in process.iter_nodes():
+        if node.id in KEYWORDS:
+            out.append(
+                diagnostic(
+                    "E112",
+                    f"'{node.id}' is a keyword and cannot name a stage or outcome",
+                    node.where("id"),
+                    f"choose another id, e.g. '{node.id}_stage', and keep '{node.id}' as the label",
+                )
+            )
+    role_labels = {r.label: r.id for r in process.roles if r.label}
+    dept_labels = {d.label: d.id for d in process.departments if d.label}
+    node_labels = {n.label: n.id for n in process.iter_nodes() if n.label}
+    label_kind = {
+        n.label: "outcome" if n.id in outcome_ids else "stage"
+        for n in process.iter_nodes()
+        if n.label
+    }
+
+    for role in process.roles:
+        if role.department is not None and role.department not in departments:
+            out.append(
+                diagnostic(
+                    "E103",
+                    f"unknown department '{role.department}'"
+                    + did_you_mean(role.department, departments),
+                    role.where("department"),
+                    _label_hint(role.department, dept_labels, "department")
+                    or 'declare it with `department <id> "label"`',
+                )
+            )
+    for node in process.iter_nodes():
+        if node.owner is not None and node.owner not in roles:
+            out.append(
+                diagnostic(
+                    "E104",
+                    f"unknown role '{node.owner}'" + did_you_mean(node.owner, roles),
+                    node.where("owner"),
+                    _label_hint(node.owner, role_labels, "role")
+                    or 'declare it with `role <id> "label" in <department> headcount <n>`',
+                )
+            )
+    starts = [s for s in process.stages if s.start]
+    for extra in starts[1:]:
+        out.append(
+            diagnostic(
+                "E107",
+                f"stage '{extra.id}' is marked start, but so is '{starts[0].id}'",
+                extra.where("start"),
+                "a process has one entry stage",
+            )
+        )
+    seen_edges: dict[tuple[str, str, str | None], Span | None] = {}
+    for t in process.transitions:
+        for end, field in ((t.source, "source"), (t.target, "target")):
+            if end not in nodes:
+                out.append(
+                    diagnostic(
+                        "E102",
+                        f"unknown stage or outcome '{end}'" + did_you_mean(end, nodes),
+                        t.where(field),
+                        _label_hint(end, node_labels, label_kind.get(end, "stage"))
+                        or "declare it with `stage <id>` or `outcome <id>`",
+                    )
+                )
+        if t.source in outcome_ids:
+            out.append(
+                diagnostic(
+                    "E105",
+                    f"'{t.source}' is an outcome; outcomes end a deal and cannot lead anywhere",
+                    t.where("source"),
+                    "make it a stage if deals continue from it",
+                )
+            )
+        key = (t.source, t.target, t.label)
+        if key in seen_edges:
+            first = seen_edges[key]
+            at = f" (first at line {first.line})" if first else ""
+            out.append(
+                diagnostic(
+                    "E108",
+                    f"duplicate transition {t.source} -> {t.target}{at}",
+                    t.span,
+                    "merge them into one transition with the combined probability",
+                )
+            )
+        else:
+            seen_edges[key] = t.span
+    edge_keys = {(t.source, t.target) for t in process.transitions}
+    for scenario in process.scenarios:
+        for change in scenario.changes:
+            if change.kind == "role" and change.role not in roles:
+                out.append(
+                    diagnostic(
+                        "E403",
+                        f"scenario '{scenario.name}' changes unknown role '{change.role}'"
+                        + did_you_mean(change.role, roles),
+                        change.where("role"),
+                    )
+                )
+            elif change.kind == "duration" and change.stage not in stage_ids:
+                out.append(
+                    diagnostic(
+                        "E403",
+                        f"scenario '{scenario.name}' changes unknown stage '{change.stage}'"
+                        + did_you_mean(change.stage, stage_ids),
+                        change.where("stage"),
+                    )
+                )
+            elif change.kind == "transition" and (change.source, change.target) not in edge_keys:
+                out.append(
+                    diagnostic(
+                        "E403",
+                        f"scenario '{scenario.name}' changes {change.source} -> {change.target}, "
+                        "which is not a transition of the process",
+                        change.span,
+                        "a scenario can change the probability of an existing transition",
+                    )
+                )
+    return out
