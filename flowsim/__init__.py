@@ -11,7 +11,7 @@ Start with :func:`load`::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowsim import render
 from flowsim.api import CheckResult, check_file, check_text, load, parse
@@ -19,6 +19,7 @@ from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, Severity, Span
 from flowsim.model import (
     Calendar,
+    Conveniences,
     Department,
     Distribution,
     Outcome,
@@ -29,9 +30,13 @@ from flowsim.model import (
     Stage,
     Touchpoint,
     Transition,
+    register_conveniences,
 )
 from flowsim.overlay import Overlay
 from flowsim.render import RenderOptions
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __version__ = "0.1.0"
 
@@ -111,3 +116,56 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'flowsim' has no attribute {name!r}")
+
+
+# The model's conveniences (process.graph, .to_flow(), .with_scenario(), Jupyter's picture) are
+# the work of higher layers; the model calls them through these registered functions, so it
+# imports nothing above itself. Each imports its module when first used (start-up stays lean).
+
+
+def _graph(process: Process) -> nx.MultiDiGraph[Any]:
+    from flowsim.gc_pause import gc_paused
+    from flowsim.graph import build_graph
+
+    with gc_paused():  # many small dicts, all kept: see gc_paused
+        return build_graph(process)
+
+
+def _flow_graph(graph: nx.MultiDiGraph[Any]) -> nx.MultiDiGraph[Any]:
+    from flowsim.graph import flow_subgraph
+
+    return flow_subgraph(graph)
+
+
+def _with_scenario(process: Process, name: str) -> Process:
+    from flowsim.scenario import apply_scenario
+
+    return apply_scenario(process, name)
+
+
+def _to_flow(process: Process) -> str:
+    from flowsim.dsl.formatter import format_process
+
+    return format_process(process)
+
+
+def _svg(process: Process) -> str | None:
+    """The flowchart as SVG text for Jupyter, or None (text display) without Graphviz."""
+    from flowsim.render import GraphvizError
+    from flowsim.render import render as draw
+
+    try:
+        return draw(process, view="flowchart", format="svg").decode("utf-8")
+    except GraphvizError:
+        return None
+
+
+register_conveniences(
+    Conveniences(
+        graph=_graph,
+        flow_graph=_flow_graph,
+        with_scenario=_with_scenario,
+        to_flow=_to_flow,
+        svg=_svg,
+    )
+)

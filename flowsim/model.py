@@ -19,7 +19,8 @@ import datetime
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -39,6 +40,7 @@ __all__ = [
     "Calendar",
     "Change",
     "Comment",
+    "Conveniences",
     "Department",
     "Distribution",
     "Duration",
@@ -68,7 +70,10 @@ __all__ = [
     "TransitionChange",
     "Triangular",
     "Uniform",
+    "conveniences",
+    "infer_result",
     "parse_duration",
+    "register_conveniences",
 ]
 
 #: Duration units of the language, in hours.
@@ -811,41 +816,24 @@ class Process(Node):
     def graph(self) -> nx.MultiDiGraph[Any]:
         """Everything as one typed networkx ``MultiDiGraph`` (frozen; see flowsim.graph)."""
         if self._graph is None:
-            from flowsim.gc_pause import gc_paused
-            from flowsim.graph import build_graph
-
-            with gc_paused():  # many small dicts, all kept: see gc_paused
-                self._graph = build_graph(self)
+            self._graph = conveniences().graph(self)
         return self._graph
 
     def flow_graph(self) -> nx.MultiDiGraph[Any]:
         """Only stages, outcomes and ``flow`` edges: the graph the process moves along."""
-        from flowsim.graph import flow_subgraph
-
-        return flow_subgraph(self.graph)
+        return conveniences().flow_graph(self.graph)
 
     def with_scenario(self, name: str) -> Process:
         """The process as it would be under scenario ``name``."""
-        from flowsim.scenario import apply_scenario
-
-        return apply_scenario(self, name)
+        return conveniences().with_scenario(self, name)
 
     def to_flow(self) -> str:
         """The canonical ``.flow`` text of this model (comments kept when known)."""
-        from flowsim.dsl.formatter import format_process
-
-        return format_process(self)
+        return conveniences().to_flow(self)
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a process as its flowchart (None, i.e. text, without Graphviz)."""
-        # The one place the model reaches up to a renderer: Jupyter's display protocol asks
-        # the object itself. Imported lazily so the model does not depend on rendering.
-        from flowsim.render import GraphvizError, render
-
-        try:
-            return render(self, view="flowchart", format="svg").decode("utf-8")
-        except GraphvizError:
-            return None
+        return conveniences().svg(self)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(
@@ -885,6 +873,39 @@ def infer_result(outcome_id: str, label: str | None) -> str:
     if _WON.search(text):
         return "won"
     return "other"
+
+
+@dataclass(frozen=True)
+class Conveniences:
+    """The functions behind :class:`Process`'s conveniences, which live in higher layers.
+
+    ``process.graph``, ``flow_graph()``, ``with_scenario()``, ``to_flow()`` and Jupyter's
+    ``_repr_svg_`` are the graph builder's, the scenario applier's, the formatter's and the
+    renderer's work. The model imports none of them: ``flowsim/__init__`` registers these
+    functions with :func:`register_conveniences` (importing ``flowsim.model`` always runs
+    ``flowsim/__init__`` first), so the arrows of the import graph all point down.
+    """
+
+    graph: Callable[[Process], nx.MultiDiGraph[Any]]
+    flow_graph: Callable[[nx.MultiDiGraph[Any]], nx.MultiDiGraph[Any]]
+    with_scenario: Callable[[Process, str], Process]
+    to_flow: Callable[[Process], str]
+    svg: Callable[[Process], str | None]
+
+
+_CONVENIENCES: list[Conveniences] = []
+
+
+def register_conveniences(functions: Conveniences) -> None:
+    """Give :class:`Process` the functions its conveniences call (``flowsim/__init__`` does)."""
+    _CONVENIENCES[:] = [functions]
+
+
+def conveniences() -> Conveniences:
+    """The registered :class:`Conveniences` (registered when the ``flowsim`` package loads)."""
+    if not _CONVENIENCES:  # only if flowsim/__init__ failed half-way
+        raise RuntimeError("flowsim's conveniences are not registered: import flowsim first")
+    return _CONVENIENCES[0]
 
 
 def resolve_probabilities(edges: list[Transition]) -> list[float]:
