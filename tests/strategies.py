@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowsim.dsl.keywords import KEYWORDS
 from hypothesis import strategies as st
 
+from flowsim.dsl.keywords import KEYWORDS
 from flowsim.model import (
     WORD_RE,
     ArrivalsChange,

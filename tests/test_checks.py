@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from flowsim.dsl.keywords import KEYWORDS
 
 import flowsim
 from flowsim.checks import expected_visits
+from flowsim.dsl.keywords import KEYWORDS
 
 
 def found(text: str) -> list[tuple[str, int, int]]:

@@ -24,10 +24,10 @@ from flowsim.history import problems as p
 from flowsim.history.amounts import Amounts, DecimalMark, read_amounts
 from flowsim.history.problems import LogError, LogProblem, Severity
 from flowsim.history.records import same_as_previous
+from flowsim.history.subset import FilterStep, LogFilter, apply_filter
 from flowsim.history.textcol import as_text, clean
 
 if TYPE_CHECKING:
-    from flowsim.history.subset import LogFilter
     from flowsim.history.timestamps import ParsedTimestamps
 
 UTC_US = pl.Datetime("us", "UTC")
@@ -46,26 +46,6 @@ SCHEMA: dict[str, pl.DataType] = {
 
 #: problems of one code spelled out in a report; the rest are counted in ``problems_omitted``
 MAX_PROBLEMS_PER_CODE = 200
-
-
-class FilterStep(BaseModel):
-    """One rule of a :class:`flowsim.history.subset.LogFilter` and what it removed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    rule: str = Field(description='The rule as written, e.g. "product = GTX Pro".')
-    selects: Literal["deals", "records"]
-    records_before: int
-    records_after: int
-    deals_before: int
-    deals_after: int
-
-    def line(self) -> str:
-        """``stages A_*: kept 60,849 of 164,580 records, 13,087 of 13,087 deals``."""
-        return (
-            f"{self.rule}: kept {self.deals_after:,} of {self.deals_before:,} deals, "
-            f"{self.records_after:,} of {self.records_before:,} records"
-        )
 
 
 class ImportReport(BaseModel):
@@ -168,8 +148,6 @@ class DealLog:
         ``log.filter(stages=["A_*"], where={"product": ["GTX Pro"]}, start="2017-01-01")``;
         what was removed is in ``report.filters`` (see :mod:`flowsim.history.subset`).
         """
-        from flowsim.history.subset import LogFilter, apply_filter
-
         return apply_filter(self, subset if subset is not None else LogFilter(**rules))
 
     def first_records(self) -> np.ndarray | None:

@@ -35,8 +35,9 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim._extras import missing
-from flowsim.history.log import DealLog, FilterStep
+from flowsim.history.log import DealLog
 from flowsim.history.records import Records, group_bounds, records
+from flowsim.history.subset import FilterStep
 from flowsim.history.survival import Steps, competing_risks
 from flowsim.model import Outcome, Process, infer_result
 from flowsim.overlay import EdgeFigures, Overlay, StageFigures

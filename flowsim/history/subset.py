@@ -17,7 +17,7 @@ A :class:`LogFilter` keeps part of a :class:`~flowsim.history.log.DealLog`, in t
 
 Deal rules come first, on the whole history, so "the deals that entered in March" does not
 depend on which stages are kept. Every rule's effect is recorded in
-``report.filters`` (:class:`~flowsim.history.log.FilterStep`: deals and records before and
+``report.filters`` (:class:`FilterStep`: deals and records before and
 after), which the metrics header prints: nothing is dropped silently. A column, stage or
 value that the log does not have is a :class:`FilterError` naming what it does have.
 """
@@ -28,20 +28,24 @@ import datetime as dt
 import difflib
 import zoneinfo
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from flowsim.history.log import DealLog, FilterStep
 from flowsim.history.records import same_as_previous
 from flowsim.history.textcol import text_expr
+
+if TYPE_CHECKING:
+    from flowsim.history.log import DealLog
 
 __all__ = [
     "FIELDS",
     "NONE_VALUE",
     "DealRuns",
     "FilterError",
+    "FilterStep",
     "LogFilter",
     "apply_filter",
     "columns_of",
@@ -55,6 +59,26 @@ FIELDS = ("deal", "stage", "owner", "amount")
 NONE_VALUE = "(none)"
 #: values listed in full in an error message when a column has at most this many
 _LISTED = 30
+
+
+class FilterStep(BaseModel):
+    """One rule of a :class:`flowsim.history.subset.LogFilter` and what it removed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str = Field(description='The rule as written, e.g. "product = GTX Pro".')
+    selects: Literal["deals", "records"]
+    records_before: int
+    records_after: int
+    deals_before: int
+    deals_after: int
+
+    def line(self) -> str:
+        """``stages A_*: kept 60,849 of 164,580 records, 13,087 of 13,087 deals``."""
+        return (
+            f"{self.rule}: kept {self.deals_after:,} of {self.deals_before:,} deals, "
+            f"{self.records_after:,} of {self.records_before:,} records"
+        )
 
 
 class FilterError(ValueError):

@@ -258,7 +258,8 @@ def test_chinese_ids_give_a_chinese_report_and_lang_overrides(tmp_path: Path) ->
 
 
 def test_quality_line_with_skips_and_a_filter() -> None:
-    from flowsim.history.log import FilterStep, ImportReport
+    from flowsim.history.log import ImportReport
+    from flowsim.history.subset import FilterStep
 
     report = ImportReport(
         source="deals.csv",
