@@ -22,7 +22,6 @@ from flowsim.history.read_csv import from_table, read_csv
 from flowsim.history.read_excel import read_excel
 from flowsim.history.read_parquet import read_parquet
 from flowsim.history.read_sql import read_sql
-from flowsim.history.read_wide import read_wide
 from flowsim.history.read_xes import read_xes
 from flowsim.history.subset import FilterError, LogFilter, apply_filter
 
@@ -96,6 +95,12 @@ def read_log(
     if mapping is not None and mapping.outcomes:
         log.outcomes = dict(mapping.outcomes)
     return log if subset is None else apply_filter(log, subset)
+
+
+def read_wide(path: str | Path, **options: Any) -> DealLog:
+    """Import a wide-shape file (CSV, Excel or Parquet): :func:`read_log` (the shape is found
+    from the columns, see :mod:`flowsim.history.read_wide`)."""
+    return read_log(path, **options)
 
 
 def _read(

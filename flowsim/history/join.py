@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from flowsim.history import problems as p
+from flowsim.history._decode import decode, sniff_delimiter
 from flowsim.history.log import MAX_PROBLEMS_PER_CODE
 from flowsim.history.mapping import OLIST_DEALS, Mapping, normalise
 from flowsim.history.problems import LogError, LogProblem
@@ -48,8 +49,6 @@ def join_table(
     A column name both tables have (other than ``on``) keeps the first table's values; the
     second one's is named ``<column> (<file name>)``.
     """
-    from flowsim.history.read_csv import decode, sniff_delimiter
-
     other_path = Path(file)
     other_name = other_path.name
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flowsim.history import problems as p
+from flowsim.history._decode import decode, sniff_delimiter
 from flowsim.history.problems import LogError, LogProblem
 
 FIELDS = ("deal", "stage", "timestamp", "end", "start", "owner", "amount", "lifecycle")
@@ -628,8 +629,6 @@ def load_roles(
     ``role`` if given, else ``role``/``team``/``title``, else the column after the owner.
     """
     import polars as pl
-
-    from flowsim.history.read_csv import decode, sniff_delimiter
 
     path = Path(path)
     name = path.name

@@ -23,6 +23,7 @@ from typing import Literal
 import polars as pl
 
 from flowsim.history import problems as p
+from flowsim.history._decode import decode, sniff_delimiter
 from flowsim.history.amounts import DecimalMark
 from flowsim.history.consistency import drop_records, mixed_offset_problems
 from flowsim.history.join import join_for, join_table
@@ -35,74 +36,11 @@ from flowsim.history.log import (
 )
 from flowsim.history.mapping import Mapping
 from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.read_wide import note_unknown_owners, wide_log
 from flowsim.history.textcol import as_text, text_expr
 from flowsim.history.timestamps import check_timezone, read_timestamps
 
-DELIMITERS = ",;\t|"
-AUTO_ENCODINGS = ("utf-8", "gb18030")
 TIME_FIELDS = ("timestamp", "start", "end")
-
-
-def decode(data: bytes, source: str, encoding: str | None) -> tuple[str, str]:
-    """Decode ``data``: the forced ``encoding``, or UTF-8 (with or without BOM), or GB18030."""
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise LogError.of(
-                p.BAD_ENCODING,
-                source,
-                "unknown encoding",
-                value=encoding,
-                hint="e.g. utf-8, utf-8-sig, gbk, gb18030, latin-1",
-            ) from None
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError as exc:
-            raise LogError(
-                [
-                    LogProblem(
-                        code=p.BAD_ENCODING,
-                        source=source,
-                        row=data[: exc.start].count(b"\n") + 1,
-                        message=f"the file is not valid {encoding} at byte {exc.start}",
-                        hint="try another --encoding, or leave it out to detect UTF-8 or GBK",
-                    )
-                ]
-            ) from None
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            raise LogError.of(
-                p.BAD_ENCODING, source, f"UTF-8 BOM but invalid UTF-8 at byte {exc.start + 3}"
-            ) from None
-    for name in AUTO_ENCODINGS:
-        try:
-            return data.decode(name), name
-        except UnicodeDecodeError:
-            continue
-    raise LogError.of(
-        p.BAD_ENCODING,
-        source,
-        "the file is neither UTF-8 nor GBK/GB18030",
-        hint="pass --encoding (e.g. latin-1, cp1252, big5)",
-    )
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter of ``text``, from csv.Sniffer on the first KB, else the header line."""
-    head = text[:1024]
-    try:
-        found = csv.Sniffer().sniff(head, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        found = ""
-    if found in DELIMITERS and found:
-        return found
-    header = head.splitlines()[0] if head else ""
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
 
 
 def read_csv(
@@ -364,8 +302,6 @@ def from_table(
     :func:`flowsim.history.read_wide.wide_log` (wide) checks every row. Rows are numbered
     ``first_row``, ``first_row + 1``... unless ``source_rows`` gives each row's number.
     """
-    from flowsim.history.read_wide import note_unknown_owners, wide_log
-
     tz = check_timezone(tz)
     if isinstance(table, dict):
         table = pl.DataFrame(table, schema={c: pl.String for c in table})

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -39,13 +37,6 @@ from flowsim.history.log import (
 from flowsim.history.mapping import PIPEDRIVE_CREATED, ResolvedMapping, outcome_of
 from flowsim.history.problems import LogProblem
 from flowsim.history.timestamps import parse_timestamps, unreadable_column
-
-
-def read_wide(path: str | Path, **options: Any) -> DealLog:
-    """Import a wide-shape file (CSV, Excel or Parquet) with :func:`flowsim.history.read_log`."""
-    from flowsim.history import read_log
-
-    return read_log(path, **options)
 
 
 def _text(series: pl.Series) -> pl.Series:
