@@ -17,6 +17,7 @@ from flowsim import render
 from flowsim.api import CheckResult, check_file, check_text, load, parse
 from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, Severity, Span
+from flowsim.errors import FlowsimError, UnknownScenario
 from flowsim.model import (
     Calendar,
     Conveniences,
@@ -33,7 +34,7 @@ from flowsim.model import (
     register_conveniences,
 )
 from flowsim.overlay import Overlay
-from flowsim.render import RenderOptions
+from flowsim.render import RenderError, RenderOptions
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -52,6 +53,7 @@ __all__ = [
     "Distribution",
     "FidelityResult",
     "FlowError",
+    "FlowsimError",
     "Forecast",
     "FunnelMetrics",
     "LogError",
@@ -59,6 +61,7 @@ __all__ = [
     "Overlay",
     "Persona",
     "Process",
+    "RenderError",
     "RenderOptions",
     "Role",
     "Scenario",
@@ -68,6 +71,7 @@ __all__ = [
     "Stage",
     "Touchpoint",
     "Transition",
+    "UnknownScenario",
     "__version__",
     "backtest",
     "bottlenecks",

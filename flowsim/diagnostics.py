@@ -24,6 +24,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from flowsim.errors import FlowsimError
+
 __all__ = [
     "Diagnostic",
     "FlowError",
@@ -77,7 +79,7 @@ class Diagnostic(BaseModel):
         return f"{where}{self.severity.value}[{self.code}]: {self.message}"
 
 
-class FlowError(Exception):
+class FlowError(FlowsimError):
     """Raised when input cannot be turned into a valid model; carries every diagnostic found.
 
     Catch it to show users what went wrong::

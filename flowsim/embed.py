@@ -23,8 +23,16 @@ from typing import Any
 
 from flowsim.api import check_file
 from flowsim.diagnostics import Diagnostic
+from flowsim.errors import FlowsimError
 from flowsim.overlay import COLOR_METRICS, Overlay
-from flowsim.render import VIEWS, GraphvizError, ThemeError, load_theme, render_with_notes
+from flowsim.render import (
+    VIEWS,
+    GraphvizError,
+    RenderError,
+    ThemeError,
+    load_theme,
+    render_with_notes,
+)
 from flowsim.render import options as render_options
 from flowsim.render.i18n import words
 
@@ -69,7 +77,7 @@ OPTIONS: dict[str, str] = {
 }
 
 
-class EmbedError(Exception):
+class EmbedError(FlowsimError):
     """The picture cannot be drawn; ``messages`` are one-line, located where possible."""
 
     def __init__(self, messages: list[str]) -> None:
@@ -173,7 +181,7 @@ def draw(spec: Spec, *, format: str = "svg") -> Picture:
         data = render_with_notes(process, opts)[0]
     except ThemeError as err:
         raise EmbedError([str(err)]) from None
-    except GraphvizError as err:
+    except (GraphvizError, RenderError) as err:
         raise EmbedError([f"{spec.path}: {err}"]) from None
     w = words(opts.lang)
     alt = f"{process.name}: {w[spec.view]}"

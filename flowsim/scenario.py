@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from flowsim.errors import UnknownScenario
 from flowsim.model import (
     ArrivalsChange,
     DurationChange,
@@ -37,12 +38,15 @@ __all__ = ["apply_scenario", "find_scenario"]
 
 
 def find_scenario(process: Process, name: str) -> Scenario:
-    """The scenario called ``name``; ``KeyError`` naming the known ones if there is none."""
+    """The scenario called ``name``.
+
+    Raises :class:`~flowsim.errors.UnknownScenario` (a ``KeyError`` and a ``FlowsimError``)
+    naming the known ones if there is none.
+    """
     for scenario in process.scenarios:
         if scenario.name == name:
             return scenario
-    known = ", ".join(repr(s.name) for s in process.scenarios) or "none"
-    raise KeyError(f"no scenario named {name!r} (known: {known})")
+    raise UnknownScenario(name, [s.name for s in process.scenarios])
 
 
 def apply_scenario(process: Process, name: str) -> Process:

@@ -25,6 +25,7 @@ PACKAGE = ROOT / "flowsim"
 LAYERS: list[dict[str, list[str]]] = [
     {
         "base": [
+            "flowsim.errors",
             "flowsim.diagnostics",
             "flowsim.gc_pause",
             "flowsim.overlay",

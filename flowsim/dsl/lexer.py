@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from lark import Lark
 
+from flowsim.errors import FlowsimError
+
 __all__ = ["UNIT_WORDS", "LexError", "Lexer", "Tok"]
 
 
@@ -123,7 +125,7 @@ _CONTEXTUAL = ("DAYS",)  # tried only where the parser accepts it
 
 
 @dataclass
-class LexError(Exception):
+class LexError(FlowsimError):
     """Text that is no token at all. ``kind`` is 'char', 'string' or 'escape'."""
 
     kind: str

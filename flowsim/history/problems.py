@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from flowsim.errors import FlowsimError
+
 Severity = Literal["error", "warning", "info"]
 
 #: problem codes, one per kind of bad data (stable: tests and tools match on them)
@@ -107,7 +109,7 @@ class LogProblem(BaseModel):
         return text
 
 
-class LogError(Exception):
+class LogError(FlowsimError):
     """A log could not be imported; ``problems`` holds every error found (strict mode)."""
 
     #: at most this many problems are spelled out in ``str(error)``

@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim.errors import FlowsimError
 from flowsim.history.records import same_as_previous
 from flowsim.history.textcol import text_expr
 
@@ -81,7 +82,7 @@ class FilterStep(BaseModel):
         )
 
 
-class FilterError(ValueError):
+class FilterError(FlowsimError, ValueError):
     """A rule names a column, stage or value the log does not have (a usage error)."""
 
 

@@ -12,10 +12,12 @@ import sys
 import types
 from typing import Any
 
+from pydantic import ValidationError
+
 from flowsim.model import Process
 from flowsim.overlay import Overlay
 from flowsim.render.graphviz import GraphvizError, GraphvizMissing
-from flowsim.render.options import FORMATS, VIEWS, RenderOptions
+from flowsim.render.options import FORMATS, VIEWS, RenderError, RenderOptions, options_error
 from flowsim.render.theme import BUILTIN_THEMES, Theme, ThemeError, load_theme
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "VIEWS",
     "GraphvizError",
     "GraphvizMissing",
+    "RenderError",
     "RenderOptions",
     "Theme",
     "ThemeError",
@@ -64,7 +67,11 @@ def options(
         overlay = Overlay.load(overlay)
     if lang is None:
         lang = guess_lang(process) if process is not None else "en"
-    return RenderOptions(theme=load_theme(theme), overlay=overlay, lang=lang, **fields)
+    theme = load_theme(theme)
+    try:
+        return RenderOptions(theme=theme, overlay=overlay, lang=lang, **fields)
+    except ValidationError as err:
+        raise options_error(err) from None
 
 
 def render_with_notes(process: Process, opts: RenderOptions) -> tuple[bytes, list[str]]:
@@ -91,7 +98,7 @@ def render_with_notes(process: Process, opts: RenderOptions) -> tuple[bytes, lis
         from flowsim.render import journey
 
         if fmt == "dot":
-            raise ValueError("the journey map is drawn directly as SVG; there is no DOT for it")
+            raise RenderError("the journey map is drawn directly as SVG; there is no DOT for it")
         return journey.render(process, opts), []
     from flowsim.render import flowchart
 

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from importlib import resources
 
+from flowsim.errors import FlowsimError
 from flowsim.render.pdf import pin_dates
 
 __all__ = ["GraphvizError", "GraphvizMissing", "dot_version", "run_dot"]
@@ -21,7 +22,7 @@ __all__ = ["GraphvizError", "GraphvizMissing", "dot_version", "run_dot"]
 _TIMEOUT_S = 300
 
 
-class GraphvizError(RuntimeError):
+class GraphvizError(FlowsimError, RuntimeError):
     """``dot`` failed; the message carries its own error output."""
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flowsim.errors import FlowsimError
 from flowsim.overlay import ColorMetric, Overlay
 from flowsim.render.i18n import Lang
 from flowsim.render.theme import Theme
 
-__all__ = ["FORMATS", "VIEWS", "RenderOptions"]
+__all__ = ["FORMATS", "VIEWS", "RenderError", "RenderOptions", "options_error"]
 
 View = Literal["flowchart", "journey"]
 Format = Literal["svg", "png", "pdf", "dot", "mermaid", "html"]
@@ -34,3 +35,36 @@ class RenderOptions(BaseModel):
     overlay: Overlay | None = None
     color_by: ColorMetric | None = None
     title: bool = True
+
+
+class RenderError(FlowsimError, ValueError):
+    """A picture that cannot be asked for: an unknown view, format or option, or a value the
+    option does not take (``flowsim.render(p, view="jurney")``), or a view/format pair that
+    does not exist (the journey map has no DOT)."""
+
+
+def options_error(err: ValidationError) -> RenderError:
+    """:class:`RenderError` in the user's words for the options pydantic refused.
+
+    Parameters
+    ----------
+    err : pydantic.ValidationError
+        What :class:`RenderOptions` raised.
+
+    Returns
+    -------
+    RenderError
+        One clause per refused option, e.g. ``unknown view 'jurney' (expected 'flowchart' or
+        'journey')``.
+    """
+    parts = []
+    for e in err.errors():
+        name = ".".join(str(x) for x in e["loc"]) or "options"
+        if e["type"] == "extra_forbidden":
+            known = ", ".join(RenderOptions.model_fields)
+            parts.append(f"unknown option {name!r} (options: {known})")
+        elif e["type"] == "literal_error":
+            parts.append(f"unknown {name} {e['input']!r} (expected {e['ctx']['expected']})")
+        else:
+            parts.append(f"{name}: {e['msg']} (got {e['input']!r})")
+    return RenderError("; ".join(parts))

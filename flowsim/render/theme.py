@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flowsim.errors import FlowsimError
+
 __all__ = ["BUILTIN_THEMES", "Theme", "ThemeError", "load_theme"]
 
 #: CJK-capable families first, so Chinese renders as glyphs wherever these fonts exist
@@ -27,7 +29,7 @@ DEFAULT_FONT = (
 )
 
 
-class ThemeError(ValueError):
+class ThemeError(FlowsimError, ValueError):
     """A theme name or file that cannot be used."""
 
 

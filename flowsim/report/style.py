@@ -37,6 +37,8 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import ScalarFormatter
 
+from flowsim.errors import FlowsimError
+
 __all__ = [
     "ACCENT",
     "MUTED",
@@ -96,7 +98,7 @@ _SOURCE_BAND_IN = 0.28  # reserved strip at the bottom for the source line
 _MARGIN_X = 0.012  # title and source line start here (figure fraction)
 
 
-class ChartError(ValueError):
+class ChartError(FlowsimError, ValueError):
     """Chart input that cannot be drawn (misaligned lists, unknown shapes of data)."""
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from flowsim.errors import FlowsimError
 from flowsim.history.log import DealLog
 from flowsim.model import Process
 
@@ -80,7 +81,7 @@ class ReplayPlan:
     won_amount: float = math.nan
 
 
-class UnknownStages(ValueError):
+class UnknownStages(FlowsimError, ValueError):
     """The log names stages the model lacks (replay needs every stage in the model)."""
 
     def __init__(self, unmatched: dict[str, int], known: list[str]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from flowsim._extras import missing
+from flowsim.errors import UnknownScenario
 from flowsim.sim.analytic import RoleLoad
 from flowsim.sim.stats import Estimate
 
@@ -68,7 +69,7 @@ class SimulationResult(BaseModel):
         for s in self.scenarios:
             if s.name == name:
                 return s
-        raise KeyError(f"no scenario {name!r} in this result")
+        raise UnknownScenario(name, [s.name for s in self.scenarios], "in this result")
 
     @property
     def event_log(self) -> Any:

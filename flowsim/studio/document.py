@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flowsim._output import OutputError, write_output
 from flowsim.dsl.builder import decode_source
+from flowsim.errors import FlowsimError
 
 __all__ = ["Conflict", "Document", "DocumentError", "Snapshot", "version_of"]
 
@@ -44,11 +45,11 @@ class Snapshot:
         return self.version is not None
 
 
-class DocumentError(Exception):
+class DocumentError(FlowsimError):
     """The file cannot be read or written (permissions, not UTF-8, a directory...)."""
 
 
-class Conflict(Exception):
+class Conflict(FlowsimError):
     """The file changed on disk since the client loaded it; ``current`` is what is there now."""
 
     def __init__(self, current: Snapshot) -> None:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from flowsim.api import CheckResult, check_text
+from flowsim.errors import FlowsimError
 from flowsim.overlay import ColorMetric, Overlay
 from flowsim.render import VIEWS, GraphvizError, GraphvizMissing, render
 from flowsim.studio.document import Conflict, Document, DocumentError
@@ -42,7 +43,7 @@ class Studio:
     closing: asyncio.Event | None = None  # set when the server stops; made in the lifespan
 
 
-class ApiError(Exception):
+class ApiError(FlowsimError):
     """A request the API refuses, with the status and the message the client shows."""
 
     def __init__(self, status: int, message: str, **extra: Any) -> None:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from flowsim.errors import FlowsimError
 from flowsim.model import Process
 from flowsim.render import guess_lang
 from flowsim.sim import bottlenecks
@@ -33,11 +34,11 @@ class Cancelled(Exception):
     """The run was cancelled before it finished."""
 
 
-class TimeLimit(Exception):
+class TimeLimit(FlowsimError):
     """The run took longer than the studio allows a quick run."""
 
 
-class RunError(ValueError):
+class RunError(FlowsimError, ValueError):
     """The request or the model cannot be simulated (unknown scenario, no arrivals...)."""
 
 
