@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowsim import render
+from flowsim import model as _model
 from flowsim.api import CheckResult, check_file, check_text, load, parse
 from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, Severity, Span
 from flowsim.errors import FlowsimError, UnknownScenario
 from flowsim.model import (
     Calendar,
-    Conveniences,
     Department,
     Distribution,
     Outcome,
@@ -31,13 +30,33 @@ from flowsim.model import (
     Stage,
     Touchpoint,
     Transition,
-    register_conveniences,
 )
 from flowsim.overlay import Overlay
 from flowsim.render import RenderError, RenderOptions
 
+# ``flowsim.render`` is the package flowsim.render, made callable (see its _CallableModule).
+# Type checkers are told it is the function, so ``flowsim.render(process)`` is typed (bytes);
+# typed code reaches the package's other names by ``from flowsim.render import ...``.
 if TYPE_CHECKING:
+    from flowsim.render import render
+else:
+    from flowsim import render
+
+if TYPE_CHECKING:
+    # What the lazy names below are, for editors and mypy (flowsim/__init__ imports them only
+    # when first used; tests/test_api_surface.py keeps this list and _LAZY the same).
     import networkx as nx
+
+    from flowsim.history import DealLog, LogError, read_log
+    from flowsim.history.conformance import ConformanceReport, conformance
+    from flowsim.history.discover import Discovery, discover
+    from flowsim.history.metrics import FunnelMetrics, metrics
+    from flowsim.sim.backtest import backtest
+    from flowsim.sim.bottlenecks import BottleneckReport, bottlenecks
+    from flowsim.sim.fidelity import FidelityResult, fidelity
+    from flowsim.sim.forecast import Forecast, forecast
+    from flowsim.sim.result import SimulationResult
+    from flowsim.sim.simulate import simulate
 
 __version__ = "0.1.0"
 
@@ -115,11 +134,17 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    """The names of ``_LAZY``, imported when first used."""
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'flowsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API (``__all__``), lazy names included: what ``dir(flowsim)`` shows."""
+    return sorted(__all__)
 
 
 # The model's conveniences (process.graph, .to_flow(), .with_scenario(), Jupyter's picture) are
@@ -164,8 +189,8 @@ def _svg(process: Process) -> str | None:
         return None
 
 
-register_conveniences(
-    Conveniences(
+_model.register_conveniences(
+    _model.Conveniences(
         graph=_graph,
         flow_graph=_flow_graph,
         with_scenario=_with_scenario,
