@@ -17,6 +17,8 @@ A missing one raises :class:`MissingExtra` naming the command that installs it, 
 
 from __future__ import annotations
 
+from flowsim.errors import FlowsimError
+
 __all__ = ["EXTRAS", "MissingExtra", "missing"]
 
 #: The top-level module of each optional dependency and the extra that installs it.
@@ -32,7 +34,7 @@ EXTRAS: dict[str, str] = {
 }
 
 
-class MissingExtra(ImportError):
+class MissingExtra(FlowsimError, ImportError):
     """A feature needs an optional dependency that is not installed.
 
     The message names the feature and the ``pip install`` command; the CLI prints it and

@@ -26,6 +26,7 @@ LAYERS: list[dict[str, list[str]]] = [
     {
         "base": [
             "flowsim.errors",
+            "flowsim._extras",
             "flowsim.diagnostics",
             "flowsim.gc_pause",
             "flowsim.overlay",
