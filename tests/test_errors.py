@@ -57,6 +57,8 @@ def test_every_public_exception_derives_from_the_root() -> None:
         ("flowsim.render.options.RenderError", ValueError),
         ("flowsim.errors.UnknownScenario", KeyError),
         ("flowsim._extras.MissingExtra", ImportError),
+        ("flowsim._output.OutputError", OSError),
+        ("flowsim.model.DurationError", ValueError),
     ],
 )
 def test_exceptions_keep_the_base_users_catch(name: str, base: type[Exception]) -> None:

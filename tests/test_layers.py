@@ -27,6 +27,7 @@ LAYERS: list[dict[str, list[str]]] = [
         "base": [
             "flowsim.errors",
             "flowsim._extras",
+            "flowsim._output",
             "flowsim.diagnostics",
             "flowsim.gc_pause",
             "flowsim.overlay",
