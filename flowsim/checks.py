@@ -32,6 +32,39 @@ __all__ = ["KEYWORDS", "check", "expected_visits", "structure_diagnostics"]
 MAX_EXPECTED_VISITS = 5.0
 
 
+def _share_sum_checks(process: Process) -> list[Diagnostic]:
+    """E217: the shares of an entry mix add up to 100% (within the transitions' tolerance).
+
+    Parameters
+    ----------
+    process : Process
+        A process whose starts all have a share, or none has (E218 covers the rest).
+
+    Returns
+    -------
+    list of Diagnostic
+        At most one error, at the first ``start`` with a share.
+    """
+    shared = [s for s in process.stages if s.start and s.start_share is not None]
+    if not shared or len(shared) != sum(s.start for s in process.stages):
+        return []
+    total = math.fsum(s.start_share for s in shared if s.start_share is not None)
+    if abs(total - 1) <= PROBABILITY_TOLERANCE + 1e-9:  # 1e-9: 99.5% is in
+        return []
+    missing = (1 - total) * 100
+    names = ", ".join(f"'{s.id}'" for s in shared)
+    return [
+        _diag(
+            "E217",
+            f"the start shares of {names} add up to {total * 100:.4g}%, not 100%",
+            shared[0].where("start"),
+            f"add the missing {missing:.4g}% to a start"
+            if missing > 0
+            else "lower the shares to total 100%",
+        )
+    ]
+
+
 def check(process: Process) -> list[Diagnostic]:
     """Every finding about a structurally sound process, errors first, then in file order."""
     out = list(structure_diagnostics(process))
@@ -153,6 +186,7 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
             )
         )
     out.extend(_probability_checks(process))
+    out.extend(_share_sum_checks(process))
 
     succ: dict[str, list[str]] = defaultdict(list)
     pred: dict[str, list[str]] = defaultdict(list)
@@ -174,9 +208,13 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
                 )
             )
 
-    entry = process.entry
-    assert entry is not None
-    reachable = _walk([entry.id], succ)
+    entries = [s.id for s, _ in process.entries]
+    reachable = _walk(entries, succ)
+    origin = (
+        f"the entry stage '{entries[0]}'"
+        if len(entries) == 1
+        else "the entry stages " + ", ".join(f"'{e}'" for e in entries)
+    )
     for node in process.iter_nodes():
         if node.id not in reachable:
             is_stage = node.id not in outcome_ids
@@ -184,7 +222,7 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
                 _diag(
                     "E214" if is_stage else "W109",
                     f"{'stage' if is_stage else 'outcome'} '{node.id}' cannot be reached from "
-                    f"the entry stage '{entry.id}'",
+                    f"{origin}",
                     node.where("id"),
                     f"add a transition into '{node.id}', or remove it",
                     warning=not is_stage,
@@ -249,6 +287,8 @@ def _walk(starts: list[str], adj: dict[str, list[str]]) -> set[str]:
 def expected_visits(process: Process) -> dict[str, float]:
     """Expected number of times one deal enters each stage/outcome (an absorbing Markov chain).
 
+    A deal starts at each entry stage with its share of the entry mix.
+
     Solves ``v = e + v Q`` strongly connected component by component in topological order,
     so only loops cost a dense solve and a long acyclic funnel stays linear.
     """
@@ -262,12 +302,13 @@ def expected_visits(process: Process) -> dict[str, float]:
         for t, p in process.outgoing(stage.id):
             prob[(t.source, t.target)] += p
             g.add_edge(t.source, t.target)
-    entry = process.entry
     visits = dict.fromkeys(nodes, 0.0)
-    if entry is None:
+    if not process.entries:
         return visits
     inflow = dict.fromkeys(nodes, 0.0)
-    inflow[entry.id] = 1.0
+    total = math.fsum(share for _, share in process.entries)
+    for stage, share in process.entries:  # a mix: each entry gets its share of the deals
+        inflow[stage.id] += share / total
     order = {n: i for i, n in enumerate(nodes)}
     cond = nx.condensation(g)
     for comp in nx.topological_sort(cond):

@@ -593,6 +593,12 @@ class Stage(_Named):
         default=None, description="Customer-side latency (calendar hours): needs nobody."
     )
     start: bool = False
+    start_share: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Share of new deals entering here (`start 30%`); None: all of them.",
+    )
     touchpoints: tuple[Touchpoint, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -754,12 +760,24 @@ class Process(Node):
 
     @property
     def entry(self) -> Stage | None:
-        """The stage deals start in: the one marked ``start``, else the first declared."""
+        """The main entry stage: the one with the largest share in :attr:`entries` (the
+        first declared on a tie), i.e. the one marked ``start``, else the first declared."""
         return self._lookup()[2]
+
+    @property
+    def entries(self) -> tuple[tuple[Stage, float], ...]:
+        """The entry mix: every stage new deals enter at, with its share, in file order.
+
+        Stages marked ``start 30%`` enter that share of deals; one ``start`` without a share
+        (or none: the first stage declared) takes them all. A ``start`` without a share next
+        to shared ones takes what they leave (the checks report it, E218), so the shares of
+        a sound process add up to 1 within the transitions' tolerance.
+        """
+        return self._lookup()[3]  # type: ignore[no-any-return]
 
     def _lookup(
         self,
-    ) -> tuple[dict[str, Stage | Outcome], dict[str, list[Transition]], Stage | None]:
+    ) -> tuple[dict[str, Stage | Outcome], dict[str, list[Transition]], Stage | None, Any]:
         if self._index is None:
             nodes: dict[str, Stage | Outcome] = {}
             for node in self.iter_nodes():
@@ -767,9 +785,9 @@ class Process(Node):
             out: dict[str, list[Transition]] = {}
             for t in self.transitions:
                 out.setdefault(t.source, []).append(t)
-            marked = [s for s in self.stages if s.start]
-            entry = marked[0] if marked else (self.stages[0] if self.stages else None)
-            self._index = (nodes, out, entry)
+            entries = _entry_mix(self.stages)
+            entry = max(entries, key=lambda e: e[1])[0] if entries else None
+            self._index = (nodes, out, entry, entries)
         return self._index  # type: ignore[no-any-return]
 
     def node(self, node_id: str) -> Stage | Outcome:
@@ -906,6 +924,28 @@ def conveniences() -> Conveniences:
     if not _CONVENIENCES:  # only if flowsim/__init__ failed half-way
         raise RuntimeError("flowsim's conveniences are not registered: import flowsim first")
     return _CONVENIENCES[0]
+
+
+def _entry_mix(stages: tuple[Stage, ...]) -> tuple[tuple[Stage, float], ...]:
+    """The stages marked ``start`` with their shares (see :attr:`Process.entries`).
+
+    Parameters
+    ----------
+    stages : tuple of Stage
+        The process's stages, in file order.
+
+    Returns
+    -------
+    tuple of (Stage, float)
+        Each entry stage and its share; the first stage with share 1 when none is marked.
+    """
+    marked = [s for s in stages if s.start]
+    if not marked:
+        return ((stages[0], 1.0),) if stages else ()
+    explicit = math.fsum(s.start_share for s in marked if s.start_share is not None)
+    unshared = sum(s.start_share is None for s in marked)
+    rest = max(0.0, 1.0 - explicit) / unshared if unshared else 0.0
+    return tuple((s, s.start_share if s.start_share is not None else rest) for s in marked)
 
 
 def resolve_probabilities(edges: list[Transition]) -> list[float]:

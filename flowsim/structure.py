@@ -134,16 +134,7 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
                     or 'declare it with `role <id> "label" in <department> headcount <n>`',
                 )
             )
-    starts = [s for s in process.stages if s.start]
-    for extra in starts[1:]:
-        out.append(
-            diagnostic(
-                "E107",
-                f"stage '{extra.id}' is marked start, but so is '{starts[0].id}'",
-                extra.where("start"),
-                "a process has one entry stage",
-            )
-        )
+    out.extend(_start_diagnostics(process))
     seen_edges: dict[tuple[str, str, str | None], Span | None] = {}
     for t in process.transitions:
         for end, field in ((t.source, "source"), (t.target, "target")):
@@ -212,3 +203,44 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
                     )
                 )
     return out
+
+
+def _start_diagnostics(process: Process) -> list[Diagnostic]:
+    """Starts the entry mix cannot be read from: E107 (several starts, none with a share),
+    E218 (starts with and without a share side by side).
+
+    Parameters
+    ----------
+    process : Process
+        The process whose ``start`` marks are checked.
+
+    Returns
+    -------
+    list of Diagnostic
+        One error per offending ``start``.
+    """
+    starts = [s for s in process.stages if s.start]
+    shared = [s for s in starts if s.start_share is not None]
+    if not shared:
+        return [
+            diagnostic(
+                "E107",
+                f"stage '{extra.id}' is marked start, but so is '{starts[0].id}'",
+                extra.where("start"),
+                "a process has one entry stage, or an entry mix: give every start a share, "
+                "e.g. `start 30%`",
+            )
+            for extra in starts[1:]
+        ]
+    first, share = shared[0].id, (shared[0].start_share or 0.0) * 100
+    return [
+        diagnostic(
+            "E218",
+            f"stage '{s.id}' is marked start without a share, but '{first}' has one "
+            f"(start {share:g}%)",
+            s.where("start"),
+            "in an entry mix every start has a share, together 100%",
+        )
+        for s in starts
+        if s.start_share is None
+    ]

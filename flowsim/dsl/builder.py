@@ -359,18 +359,44 @@ class _Builder:
             raise _Skip
         return hours
 
-    def probability(self, node: SyntaxNode) -> float | None:
+    def probability(
+        self, node: SyntaxNode, code: str = "E210", what: str = "probability"
+    ) -> float | None:
         value = self.number(node.nodes("number")[0])
         if node.kind == "percent":
             if not 0 <= value <= 100:
-                self.error("E210", f"probability {value:g}% is outside 0%..100%", node)
+                self.error(code, f"{what} {value:g}% is outside 0%..100%", node)
                 return None
             return value / 100
         if not 0 <= value <= 1:
             hint = f"write {value:g}% for a percentage" if 1 < value <= 100 else None
-            self.error("E210", f"probability {value:g} is outside 0..1", node, hint)
+            self.error(code, f"{what} {value:g} is outside 0..1", node, hint)
             return None
         return value
+
+    def start_share(self, prop: SyntaxNode, values: dict[str, Any]) -> None:
+        """``start 30%``: the share of new deals entering at this stage (E216 if not in (0, 1]).
+
+        Parameters
+        ----------
+        prop : SyntaxNode
+            The ``start`` property, with an optional probability.
+        values : dict
+            The stage's fields; ``start_share`` is set when the share is valid.
+        """
+        found = prop.nodes("percent", "fraction")
+        if not found:
+            return
+        share = self.probability(found[0], "E216", "start share")
+        if share == 0:
+            self.error(
+                "E216",
+                "a start share must be above 0%",
+                found[0],
+                "leave `start` out on stages no deal enters at",
+            )
+        elif share is not None:
+            values["start_share"] = share
 
     def suggest(self, word: str, options: list[str]) -> str:
         close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
@@ -909,6 +935,7 @@ class _Builder:
                 if self.single(seen, "start", prop):
                     values["start"] = True
                     spans["start"] = self.span(prop)
+                    self.start_share(prop, values)
             elif kind == "touchpoint":
                 touchpoints.append(self.touchpoint(prop))
         texts = self._texts(node, {"goal": "goals", "exit": "exits", "note": "notes"}, spans)

@@ -313,7 +313,8 @@ class _Printer:
     def stage(self, s: Stage) -> list[_Line]:
         body: list[_Line] = []
         if s.start:
-            body.append(_Line(0, "start", self.at(s, "start")))
+            share = "" if s.start_share is None else " " + fmt_probability(s.start_share)
+            body.append(_Line(0, "start" + share, self.at(s, "start")))
         if s.owner is not None:
             body.append(_Line(0, f"owner {s.owner}", self.at(s, "owner")))
         body += self.texts("goal", s, s.goals, "goals")

@@ -230,6 +230,10 @@ class Lexer:
                     fits = [c for c in candidates if c in acc]
                     if len(fits) > 1:
                         fits = [c for c in fits if shiftable(c)] or fits
+                    elif fits and "NAME" in acc and not shiftable(fits[0]) and shiftable("NAME"):
+                        # a merged look-ahead (`goal` after `start 30%` and after `a -> b
+                        # 30%`): only the identifier really fits here
+                        fits = []
                     chosen = fits[0] if fits else None
                     if chosen is None and "NAME" not in acc:
                         chosen = candidates[0]
