@@ -4,7 +4,8 @@ Node keys: stages and outcomes use their id (``"contact"``), so algorithms on th
 naturally; the other kinds are prefixed, because ids only need to be unique per kind:
 ``"role:rep"``, ``"department:sales"``, ``"persona:buyer"``, ``"touchpoint:contact:0"``.
 Every node has ``kind`` (stage, outcome, role, department, persona, touchpoint), ``id`` and
-``label``; every edge has ``kind``:
+``label``; a stage also has ``entry`` (deals enter there) and ``entry_share`` (its share of
+the entry mix, 0.0 when it is no entry); every edge has ``kind``:
 
 ========== ============================ ===================================================
 kind       from -> to                   attributes
@@ -41,7 +42,7 @@ def department_key(dept_id: str) -> str:
 def build_graph(process: Process) -> nx.MultiDiGraph[Any]:
     """Build the typed graph of ``process`` (see the module docstring for the schema)."""
     g: nx.MultiDiGraph[Any] = nx.MultiDiGraph(name=process.name)
-    entry = process.entry
+    shares = {stage.id: share for stage, share in process.entries}
     for dept in process.departments:
         g.add_node(department_key(dept.id), kind="department", id=dept.id, label=dept.display)
     for role in process.roles:
@@ -58,7 +59,8 @@ def build_graph(process: Process) -> nx.MultiDiGraph[Any]:
             id=stage.id,
             label=stage.display,
             order=order,
-            entry=entry is not None and stage.id == entry.id,
+            entry=stage.id in shares,
+            entry_share=shares.get(stage.id, 0.0),
             owner=stage.owner,
         )
         if stage.owner is not None:
@@ -121,20 +123,21 @@ def back_edges(process: Process) -> set[tuple[str, str]]:
     unlike a depth-first walk, the answer does not depend on the order transitions are
     written: with ``reinitiate -> examine_casually`` and ``reinitiate -> examine_thoroughly``
     both go back and ``examine_thoroughly -> check`` stays forward. Self-loops count.
-    Stages the entry cannot reach are measured from themselves, in declaration order.
+    Stages the entry cannot reach are measured from themselves, in declaration order. With
+    an entry mix, distances are from the nearest entry.
     """
     out: dict[str, list[str]] = {}
     for t in process.transitions:
         out.setdefault(t.source, []).append(t.target)
     dist: dict[str, int] = {}
-    entry = process.entry
-    roots = ([entry.id] if entry else []) + [s.id for s in process.stages]
-    for root in roots:
-        if root in dist:
+    entries = [s.id for s, _ in process.entries]
+    roots = ([entries] if entries else []) + [[s.id] for s in process.stages]
+    for group in roots:
+        if group[0] in dist:
             continue
         base = max(dist.values(), default=-1) + 1
-        dist[root] = base
-        queue = [root]
+        dist.update(dict.fromkeys(group, base))
+        queue = list(group)
         for node in queue:  # breadth-first: the list grows while we walk it
             for nxt in out.get(node, []):
                 if nxt not in dist:

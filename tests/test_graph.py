@@ -92,3 +92,31 @@ def test_back_edges_do_not_depend_on_the_order_transitions_are_written(seed: int
     )
     assert back_edges(p) == {("reinitiate", "casually"), ("reinitiate", "thoroughly")}
     assert phase_order(p) == ["register", "casually", "thoroughly", "check", "decide", "reinitiate"]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_graph_marks_every_entry_of_a_mix_with_its_share() -> None:
+    p = flowsim.load(ROOT / "examples" / "language" / "19-entry-mix.flow")
+    g = p.graph
+    marked = {n: d["entry_share"] for n, d in g.nodes(data=True) if d.get("entry")}
+    assert marked == {"contact": 0.7, "inbound": 0.3}
+    assert g.nodes["proposal"]["entry"] is False and g.nodes["proposal"]["entry_share"] == 0.0
+
+
+def test_one_entry_has_the_whole_share(b2b_path: Path) -> None:
+    g = flowsim.load(b2b_path).graph
+    assert [n for n, d in g.nodes(data=True) if d.get("entry")] == ["contact"]
+    assert g.nodes["contact"]["entry_share"] == 1.0
+
+
+def test_back_edges_are_measured_from_the_nearest_entry() -> None:
+    from flowsim.graph import back_edges
+
+    text = (
+        "stage a start 50%\nstage b\nstage c start 50%\noutcome won\n"
+        "a -> b\nb -> c 50%\nb -> won\nc -> b 50%\nc -> won\n"
+    )
+    # from the entry `c` the loop b <-> c is entered at c: b -> c goes back
+    assert back_edges(flowsim.parse(text)) == {("b", "c")}

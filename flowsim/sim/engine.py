@@ -209,6 +209,7 @@ class Engine:
             self.index[o.id] for o in process.outcomes if o.result == "won" and o.id in self.index
         )
         self.entry = self.index[process.entry.id] if process.entry is not None else -1
+        self.draw_entry = self._entry_mix()
         self.amounts = streams.sampler(process.amount, "amount")
         self.replay = replay
         # recording
@@ -259,6 +260,31 @@ class Engine:
             run.targets.append(self.index[t.target])
             run.cum.append(total)
         return run
+
+    def _entry_mix(self) -> Callable[[], int]:
+        """Where each new deal enters: the one entry, or a draw from the entry mix.
+
+        The draw has a random stream of its own (``"entry"``), so it is deterministic for a
+        seed and shifts no other stream; a process with one entry draws nothing at all.
+
+        Returns
+        -------
+        callable
+            A function returning the node index of the next deal's entry stage.
+        """
+        entries = self.process.entries
+        if len(entries) <= 1:
+            entry = self.entry
+            return lambda: entry
+        total = math.fsum(share for _, share in entries)
+        nodes, cum, acc = [], [], 0.0
+        for stage, share in entries:
+            acc += share / total
+            nodes.append(self.index[stage.id])
+            cum.append(acc)
+        cum[-1] = 1.0  # float sums: the last entry takes what rounding leaves
+        draw = self.streams.uniform("entry").next
+        return lambda: nodes[bisect_right(cum, draw())]
 
     def _base_stage(self, stage_id: str) -> Stage | None:
         for s in self.base.stages:
@@ -329,12 +355,12 @@ class Engine:
             assert isinstance(arrivals, IntervalArrivals)
             gap = self.streams.sampler(arrivals.interval, "arrivals")
         assert gap is not None
-        next_gap, walk, entry = gap.next, self._walk, self.entry
+        next_gap, walk, entry = gap.next, self._walk, self.draw_entry
         k = 0
         while limit is None or k < limit:
             yield Timeout(env, next_gap())
             amount = self.amounts() if self.amounts is not None else math.nan
-            simpy.Process(env, walk(self._new_deal(f"D{k + 1:06d}", amount), entry, None))
+            simpy.Process(env, walk(self._new_deal(f"D{k + 1:06d}", amount), entry(), None))
             k += 1
 
     def _new_deal(self, name: str, amount: float, arrival: float | None = None) -> int:
