@@ -227,8 +227,7 @@ class _Builder:
 
     def stage_node(self, s: Stage, depth: int) -> None:
         t = self.t
-        entry = self.p.entry
-        is_entry = entry is not None and entry.id == s.id
+        is_entry = any(e.id == s.id for e, _ in self.p.entries)
         fill, text_color = self.heat.get(s.id, (t.stage_fill, t.text))
         attrs = [
             f'id="stage-{self.ids[s.id][1:]}"',
@@ -434,10 +433,15 @@ class _Builder:
             f"color={dot_string(t.entry_border)}, tooltip={dot_string(self.w['entry'])}"
             f"{self.at('start')}]"
         )
-        dst = self.ids[entry.id]
-        self.emit(
-            f"start -> {dst} [color={dot_string(t.entry_border)}{self.edge_at('start', dst)}]"
-        )
+        mix = len(self.p.entries) > 1
+        for stage, share in self.p.entries:
+            # an entry mix labels each entry edge with its share; one entry needs none
+            dst = self.ids[stage.id]
+            label = f"label=<{self.lines_html([_pct(share)])}>, " if mix else ""
+            self.emit(
+                f"start -> {dst} [{label}color={dot_string(t.entry_border)}"
+                f"{self.edge_at('start', dst)}]"
+            )
 
     def touchpoint_notes(self, s: Stage, depth: int) -> None:
         if not self.o.touchpoints or not s.touchpoints:

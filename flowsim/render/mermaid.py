@@ -310,8 +310,13 @@ def flowchart(process: Process, options: RenderOptions | None = None) -> Mermaid
     link = 0
     rework_links: list[int] = []
     lost_links: list[int] = []
-    if entry is not None:
-        body.append(f"  start --> {ids[entry.id]}")
+    mix = len(process.entries) > 1
+    for stage, share in process.entries:  # an entry mix labels each entry with its share
+        body.append(
+            f'  start -->|"{_pct(share)}"| {ids[stage.id]}'
+            if mix
+            else f"  start --> {ids[stage.id]}"
+        )
         link += 1
     reworks = 0
     for s in ordered_stages:
@@ -342,7 +347,7 @@ def flowchart(process: Process, options: RenderOptions | None = None) -> Mermaid
     if ordered_stages:
         body.append("  class " + ",".join(ids[s.id] for s in ordered_stages) + " stage")
     if entry is not None:
-        body.append(f"  class {ids[entry.id]} entry")
+        body.append("  class " + ",".join(ids[e.id] for e, _ in process.entries) + " entry")
         body.append("  class start marker")
     for result in ("won", "lost", "other"):
         ends = [ids[o.id] for o in process.outcomes if o.result == result]

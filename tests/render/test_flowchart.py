@@ -34,6 +34,25 @@ def test_golden_dot_and_svg(name: str, lang: str) -> None:
     check_golden(f"flowchart-{name}.svg", svg)
 
 
+def test_golden_entry_mix() -> None:
+    """The start marker has an edge to each entry of a mix, labelled with its share."""
+    p = flowsim.load(ROOT / "examples" / "language" / "19-entry-mix.flow")
+    dot = to_dot(p, RenderOptions(lang="en"))
+    check_golden("flowchart-entry-mix.dot", dot)
+    svg = render(p, view="flowchart", format="svg", lang="en").decode("utf-8")
+    check_golden("flowchart-entry-mix.svg", svg)
+    starts = [line.strip() for line in dot.splitlines() if line.strip().startswith("start ->")]
+    assert [s.split(" [")[0] for s in starts] == ["start -> s0", "start -> s1"]
+    assert "label=<70%>" in starts[0] and "label=<30%>" in starts[1]
+    assert dot.count('class="stage entry"') == 2
+
+
+def test_one_entry_has_an_unlabelled_start_edge() -> None:
+    dot = to_dot(load("saas-en"), RenderOptions(lang="en"))
+    (start,) = [line for line in dot.splitlines() if line.strip().startswith("start ->")]
+    assert "label=" not in start
+
+
 def test_deterministic() -> None:
     p = load("b2b-cn")
     assert render(p, format="svg") == render(p, format="svg")

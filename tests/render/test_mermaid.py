@@ -285,8 +285,10 @@ def expected_flowchart(process: Process, options: RenderOptions) -> dict[str, An
             lanes[owner][1].add(ids[n.id])
     back = back_edges(process)
     edges = []
-    if process.entry is not None:
-        edges.append(("start", ids[process.entry.id], "normal", ""))
+    mix = len(process.entries) > 1  # an entry mix labels each entry with its share
+    for stage, share in process.entries:
+        text = f"{share * 100:.1f}".rstrip("0").rstrip(".") + "%" if mix else ""
+        edges.append(("start", ids[stage.id], "normal", text))
     for sid in phase_order(process):
         for t, p in process.outgoing(sid):
             pct = f"{p * 100:.1f}".rstrip("0").rstrip(".") + "%"
@@ -403,6 +405,7 @@ FLOWCHART_LINE = re.compile(
             r"  end",
             rf" {{2,4}}[so]\d+(\[{_Q}\]|\({_Q}\)|\(\[{_Q}\]\))",
             r"  start --> s\d+",
+            r'  start -->\|"[\d.]+%"\| s\d+',  # an entry of an entry mix, with its share
             rf"  s\d+ (-->|-\.->)\|{_Q}\| [so]\d+",
             r"  classDef (stage|entry|won|lost|other|marker) [a-z-]+:[#\w]+(,[a-z-]+:[#\w]+)*",
             r"  class ([so]\d+(,[so]\d+)*|start) (stage|entry|won|lost|other|marker)",
@@ -465,6 +468,18 @@ def test_golden(view: str, example: str) -> None:
     assert path.read_bytes() == text.encode("utf-8"), (
         f"{path.name} is out of date: rerun with FLOWSIM_UPDATE_GOLDEN=1 and review the diff"
     )
+
+
+def test_golden_entry_mix() -> None:
+    """Only a file with an entry mix draws shares on the start edges (the others' goldens
+    stay as they were)."""
+    text = cases()["flowchart:language/19-entry-mix"][2].text
+    path = GOLDEN / "flowchart-entry-mix.mmd"
+    if os.environ.get("FLOWSIM_UPDATE_GOLDEN") == "1":
+        path.write_bytes(text.encode("utf-8"))
+    assert path.read_bytes() == text.encode("utf-8"), f"{path.name} is out of date"
+    assert '  start -->|"70%"| s0' in text and '  start -->|"30%"| s1' in text
+    assert "  class s0,s1 entry" in text
 
 
 # ---- behaviour -------------------------------------------------------------------------------
