@@ -5,7 +5,8 @@ defined in ``docs/metrics.md`` ("Conformance"); the short version:
 
 - log stage values are matched to the process's stage and outcome ids or labels exactly as
   :func:`flowsim.history.metrics.metrics` does (case-insensitive, blanks ignored);
-- a deal **fits** when its first record is the process's entry stage, every consecutive move
+- a deal **fits** when its first record is an entry stage of the process (any stage of an
+  entry mix), every consecutive move
   is a designed transition, no record follows its first outcome later than it (the same
   instant is the close's own bookkeeping), and every stage value is
   known; it may end in an outcome or be open in any stage;
@@ -64,7 +65,7 @@ REASONS: tuple[Reason, ...] = (
 EXAMPLES = 3
 
 RULES = (
-    "a deal fits when: its first record is the entry stage; every move between consecutive "
+    "a deal fits when: its first record is an entry stage; every move between consecutive "
     "records is a designed transition (stage -> stage or stage -> outcome); no record follows "
     "its first outcome at a later time; every stage value names a stage or outcome (id or "
     "label). It may end in an outcome or be open in any stage."
@@ -163,6 +164,9 @@ class ConformanceReport(_M):
     skipped_by_reason: dict[str, int]
     entry: str | None
     rules: str
+    entries: list[str] = Field(
+        default_factory=list, description="Every entry stage (several for an entry mix)."
+    )
     confidence: float
     deals: int
     fitting: int
@@ -288,7 +292,7 @@ def _design_layers(
 ) -> tuple[dict[str, int], nx.DiGraph, set[str]]:
     """Distance of every node from the entry, the designed flow without its loops, loop nodes.
 
-    Distance: fewest designed transitions from the entry (breadth first; unreachable nodes
+    Distance: fewest designed transitions from the nearest entry (breadth first; unreachable nodes
     after every reachable one). A transition is a *loop* (rework) edge when it lies on a
     designed cycle and goes to a node no farther from the entry than its source; every cycle
     has one, so the rest (the *forward* flow) is acyclic. Unlike a depth-first walk, this does
@@ -297,9 +301,9 @@ def _design_layers(
     flow = nx.DiGraph()
     flow.add_nodes_from(n.id for n in process.iter_nodes())
     flow.add_edges_from(designed)
-    entry = process.entry
+    entries = {s.id for s, _ in process.entries}
     dist: dict[str, int] = (
-        dict(nx.single_source_shortest_path_length(flow, entry.id)) if entry is not None else {}
+        dict(nx.multi_source_dijkstra_path_length(flow, entries)) if entries else {}
     )
     far = len(flow) + 1
     components = list(nx.strongly_connected_components(flow))
@@ -351,7 +355,7 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
         frame = frame.with_columns(pl.col("stage").replace(rename))
     node_ids = [n.id for n in process.iter_nodes()]
     outcome_ids = [n.id for n in process.iter_nodes() if isinstance(n, Outcome)]
-    entry = process.entry.id if process.entry is not None else None
+    entries = [s.id for s, _ in process.entries]
     design_frame = pl.DataFrame(
         {
             "stage": [s for s, _ in designed],
@@ -393,8 +397,8 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
     first = pl.col("first")
     return rec.with_columns(
         (
-            first & pl.col("known") & (pl.col("stage") != pl.lit(entry))
-            if entry is not None
+            first & pl.col("known") & ~pl.col("stage").is_in(entries)
+            if entries
             else first & pl.col("known")
         ).alias("wrong_start"),
         # a move is checked when both ends are known and no outcome has been reached yet
@@ -630,6 +634,7 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
         rows_skipped=rep.rows_skipped,
         skipped_by_reason=dict(sorted(rep.skipped_by_reason.items())),
         entry=entry,
+        entries=[s.id for s, _ in process.entries],
         rules=RULES,
         confidence=confidence,
         deals=n_deals,
@@ -690,7 +695,8 @@ def conformance_table(r: ConformanceReport) -> str:
             )
         if r.wrong_starts:
             starts = ", ".join(f"{k} {v:,}" for k, v in r.wrong_starts.items())
-            out.append(f"  first stages other than {r.entry}: {starts}")
+            entries = ", ".join(r.entries) if r.entries else r.entry
+            out.append(f"  first stages other than {entries}: {starts}")
         if r.unknown_stages:
             names = ", ".join(f"{u.stage!r} ({u.records:,})" for u in r.unknown_stages[:TEXT_ROWS])
             out.append(f"  stage values the process does not name: {names}")

@@ -58,6 +58,7 @@ from flowsim.model import (
 __all__ = [
     "MAX_KS",
     "MAX_TAIL",
+    "MIN_ENTRY_SHARE",
     "MIN_FIT_SAMPLES",
     "ArrivalProfile",
     "Discovery",
@@ -530,9 +531,22 @@ def _p99(family: Family, params: tuple[float, float]) -> float:
 
 # ---- discovery -------------------------------------------------------------------------------
 
+#: A stage that starts at least this share of the deals (or ``min_support``, when larger) is
+#: an entry of the discovered entry mix; rarer first stages are mapped to the nearest entry.
+MIN_ENTRY_SHARE = 0.005
+
 
 def _pct(share: float) -> str:
     return f"{100 * share:.1f}%"
+
+
+def _small_pct(share: float) -> str:
+    """A share for a note: 0.1 points, or two significant digits below 1% (0.022%)."""
+    return _pct(share) if share >= 0.01 or share == 0 else f"{100 * share:.2g}%"
+
+
+def _deals(n: int) -> str:
+    return f"{n} deal{'' if n == 1 else 's'}"
 
 
 def _process_name(log: DealLog) -> str:
@@ -755,10 +769,14 @@ def _unfold(w: _Work, s: str, t: str, why: str) -> None:
     w.notes.append(f"'{s}' -> '{_name(t)}' kept although rare: {why}")
 
 
-def _keep_reachable(w: _Work, entry: str) -> None:
-    """Undo the folding that would cut a stage off from the entry (rare behaviour is kept)."""
+def _keep_reachable(w: _Work, entries: list[str], spare: list[str]) -> None:
+    """Undo the folding that would cut a stage off from the entries (rare behaviour is kept).
+
+    ``spare``: stages that start a few deals (below the entry share); a stage no entry
+    reaches but one of them does is kept (that one becomes an entry too).
+    """
     while True:
-        reached = _reach([entry], w.edges)
+        reached = _reach(entries, w.edges)
         lost = [s for s in w.stages if s not in reached]
         ways = [
             (c, s, t)
@@ -770,8 +788,9 @@ def _keep_reachable(w: _Work, entry: str) -> None:
             break
         _, s, t = max(ways, key=lambda x: (x[0], x[1], x[2]))
         _unfold(w, s, t, "it is the way into a stage")
-    for s in [s for s in w.stages if s not in _reach([entry], w.edges)]:
-        w.notes.append(f"'{s}' ({w.visits[s]} visits) cannot be reached from '{entry}': left out")
+    origin = ", ".join(f"'{e}'" for e in [*entries, *spare])
+    for s in [s for s in w.stages if s not in _reach([*entries, *spare], w.edges)]:
+        w.notes.append(f"'{s}' ({w.visits[s]} visits) cannot be reached from {origin}: left out")
         w.stages.remove(s)
         w.edges.pop(s, None)
 
@@ -785,8 +804,11 @@ def _trapped(w: _Work, outcomes: list[str]) -> list[str]:
     return [s for s in w.stages if s not in ok]
 
 
-def _routes(w: _Work, entry: str, as_of: datetime | None, min_share: float) -> list[str]:
-    """Fill ``w.edges`` (censoring-aware, folded, every stage reachable); the outcomes used."""
+def _routes(
+    w: _Work, entries: list[str], spare: list[str], as_of: datetime | None, min_share: float
+) -> list[str]:
+    """Fill ``w.edges`` (censoring-aware, folded, every stage reachable from ``entries`` or
+    else from ``spare``, see :func:`_keep_reachable`); the outcomes used."""
     raw: dict[str, dict[str, float]] = {}
     exits = _exits(w.frame, w.results, as_of, raw)
     w.edges = {s: dict(exits.get(s, {})) for s in w.stages}
@@ -798,7 +820,7 @@ def _routes(w: _Work, entry: str, as_of: datetime | None, min_share: float) -> l
         for t in list(w.folded.get(s, {})):
             if t not in trap:
                 _unfold(w, s, t, "it is the way out of a loop")
-    _keep_reachable(w, entry)
+    _keep_reachable(w, entries, spare)
     kept = {*w.stages, *w.results, ENDED}
     w.edges = {
         s: {t: c for t, c in w.edges.get(s, {}).items() if t in kept and c > 0} for s in w.stages
@@ -827,22 +849,130 @@ def _routes(w: _Work, entry: str, as_of: datetime | None, min_share: float) -> l
     return [o for o in outcomes if o in used]
 
 
-def _entry(frame: pl.DataFrame, stages: list[str], notes: list[str]) -> tuple[str, int]:
-    """The most common first stage (among stages) and the number of deals."""
+def _first_stages(frame: pl.DataFrame, stages: list[str], notes: list[str]) -> Counter[str]:
+    """How many deals start at each stage: the stage of each deal's first record.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The log's records, each deal's in time order.
+    stages : list of str
+        The stages of the model (outcomes are not stages).
+    notes : list of str
+        Receives a note when some deals' first record is an outcome (no entry for them).
+
+    Returns
+    -------
+    Counter
+        Deals per first stage, for stages only.
+    """
     firsts = Counter(frame.group_by("deal").agg(pl.col("stage").first())["stage"].to_list())
-    entry = min(
-        (s for s in stages if firsts.get(s)),
-        key=lambda s: (-firsts[s], s),
-        default=stages[0],
-    )
-    n_deals = sum(firsts.values())
-    if firsts.get(entry, 0) < n_deals:
-        others = n_deals - firsts.get(entry, 0)
+    known = set(stages)
+    closed = sum(n for s, n in firsts.items() if s not in known)
+    if closed:
         notes.append(
-            f"entry '{entry}': {firsts.get(entry, 0)} of {n_deals} deals start there; "
-            f"{others} start elsewhere"
+            f"{closed} deals start at an outcome (their first record closes them): they "
+            "have no entry stage and are left out of the entry mix"
         )
-    return entry, n_deals
+    return Counter({s: n for s, n in firsts.items() if s in known})
+
+
+def _split_entries(firsts: Counter[str], least: float) -> tuple[list[str], list[str]]:
+    """The first stages at or above ``least`` of the deals (largest first), and the rest.
+
+    Parameters
+    ----------
+    firsts : Counter
+        Deals per first stage.
+    least : float
+        The smallest share of the deals an entry of the mix starts.
+
+    Returns
+    -------
+    tuple of (list of str, list of str)
+        The entries kept and the rarer first stages, each by share (largest first), then name.
+    """
+    n = sum(firsts.values())
+    ranked = sorted(firsts, key=lambda s: (-firsts[s], s))
+    kept = [s for s in ranked if firsts[s] >= least * n - 1e-9]
+    return kept, [s for s in ranked if s not in kept]
+
+
+def _nearest(w: _Work, rare: str, entries: list[str], firsts: Counter[str]) -> str | None:
+    """The kept entry with the shortest route to ``rare`` (ties: the larger), or None."""
+    best: tuple[int, int, str] | None = None
+    for e in entries:
+        hops, level = 0, {e}
+        seen = set(level)
+        while level and rare not in level:
+            level = {t for s in level for t in w.edges.get(s, {}) if t not in seen}
+            seen |= level
+            hops += 1
+        if rare in level and (best is None or (hops, -firsts[e], e) < best):
+            best = (hops, -firsts[e], e)
+    return best[2] if best is not None else None
+
+
+def _entry_mix(
+    w: _Work, firsts: Counter[str], kept: list[str], rare: list[str], least: float
+) -> dict[str, int]:
+    """Deals per entry of the mix: a rare first stage's deals go to the nearest kept entry
+    that reaches it (notes say which), or it stays an entry when none does.
+
+    Parameters
+    ----------
+    w : _Work
+        The discovery so far (the routes in ``w.edges``; notes are added to ``w.notes``).
+    firsts : Counter
+        Deals per first stage.
+    kept, rare : list of str
+        The first stages at or above ``least`` of the deals, and the rarer ones.
+    least : float
+        The smallest share of the deals an entry starts (for the notes).
+
+    Returns
+    -------
+    dict
+        Deals per entry stage, the largest first.
+    """
+    deals = {s: firsts[s] for s in kept if s in w.stages}
+    n = sum(firsts.values())
+    for s in rare:
+        if s not in w.stages:
+            continue
+        target = _nearest(w, s, list(deals), firsts)
+        why = (
+            f"'{s}' starts {_deals(firsts[s])} ({_small_pct(firsts[s] / n)}, "
+            f"below {_small_pct(least)})"
+        )
+        if target is None:
+            deals[s] = firsts[s]
+            w.notes.append(f"{why}: kept as an entry, as no more common entry leads to it")
+        else:
+            deals[target] += firsts[s]
+            w.notes.append(f"{why}: mapped to the nearest entry '{target}', which leads to it")
+    return dict(sorted(deals.items(), key=lambda x: (-x[1], x[0])))
+
+
+def _shares(deals: dict[str, int]) -> dict[str, float]:
+    """Entry shares as a ``.flow`` file writes them (0.1 points, ``start 0.7%``), adding up
+    to 100%: the largest entry takes what the rounded others leave. Computed in percent and
+    divided by 100 as the parser does, so the written file reads back to the same model."""
+    n = sum(deals.values())
+    if len(deals) < 2:
+        return {s: 1.0 for s in deals}
+    first, *others = deals
+    pct = {s: float(f"{_probability(deals[s] / n) * 100:.12g}") for s in others}
+    rest = float(f"{100 - math.fsum(pct.values()):.12g}")
+    return {first: rest / 100, **{s: p / 100 for s, p in pct.items()}}
+
+
+def _mix_note(deals: dict[str, int], shares: dict[str, float], least: float) -> str:
+    return (
+        "entry mix from each deal's first stage (first stages starting at least "
+        f"{_small_pct(least)} of the deals): "
+        + ", ".join(f"'{s}' {_small_pct(shares[s])} ({_deals(deals[s])})" for s in deals)
+    )
 
 
 def _last_timestamp(frame: pl.DataFrame) -> datetime | None:
@@ -949,7 +1079,11 @@ def _roles(
 
 
 def _stage_models(
-    w: _Work, ids: dict[str, str], owner: dict[str, str], entry: str, as_of: datetime | None
+    w: _Work,
+    ids: dict[str, str],
+    owner: dict[str, str],
+    mix: dict[str, float],
+    as_of: datetime | None,
 ) -> tuple[list[Stage], dict[str, dict[str, Fit]]]:
     samples = _durations(w.frame, as_of)
     fits: dict[str, dict[str, Fit]] = {}
@@ -971,7 +1105,9 @@ def _stage_models(
                 owner=owner.get(s),
                 effort=effort_fit.distribution if effort_fit else None,
                 wait=wait_fit.distribution,
-                start=s == entry and s != w.stages[0],
+                # one entry: `start` only when it is not the first stage anyway; a mix: shares
+                start=s in mix and (len(mix) > 1 or s != w.stages[0]),
+                start_share=mix[s] if s in mix and len(mix) > 1 else None,
             )
         )
     chosen = Counter(f.chosen for per in fits.values() for f in per.values())
@@ -1025,6 +1161,39 @@ def _arrivals(
     return RateArrivals(count=nice_rate(rate), per="week"), profile
 
 
+def _routes_and_entries(
+    w: _Work, as_of: datetime | None, min_share: float, min_support: float
+) -> tuple[list[str], dict[str, float]]:
+    """The routes (every stage a deal starts at is kept) and the entry mix, with notes.
+
+    Parameters
+    ----------
+    w : _Work
+        The discovery so far; ``w.edges`` and ``w.stages`` are settled here.
+    as_of : datetime or None
+        The end of the history (deals still open are censored there).
+    min_share : float
+        Moves below this share of a stage's exits fold into its largest.
+    min_support : float
+        A first stage is an entry when it starts at least this share of the deals (at least
+        :data:`MIN_ENTRY_SHARE`); rarer ones are mapped to the nearest entry.
+
+    Returns
+    -------
+    tuple of (list of str, dict)
+        The outcomes used, and each entry stage's share (the largest first).
+    """
+    firsts = _first_stages(w.frame, w.stages, w.notes)
+    least = max(min_support, MIN_ENTRY_SHARE)
+    kept, rare = _split_entries(firsts, least)
+    outcome_names = _routes(w, kept or w.stages[:1], rare, as_of, min_share)
+    deals = _entry_mix(w, firsts, kept, rare, least) or {w.stages[0]: 0}
+    shares = _shares(deals)
+    if len(deals) > 1:
+        w.notes.append(_mix_note(deals, shares, least))
+    return outcome_names, shares
+
+
 def discover(
     log: DealLog,
     *,
@@ -1055,15 +1224,15 @@ def discover(
         raise ValueError("every stage of the log ends deals: there is no stage to discover")
     visits = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}
     w = _Work(frame, results, stage_names, visits, notes)
-    entry, n_deals = _entry(frame, stage_names, notes)
+    n_deals = frame["deal"].n_unique()
     as_of = _last_timestamp(log.frame)
-    outcome_names = _routes(w, entry, as_of, min_share)
+    outcome_names, mix = _routes_and_entries(w, as_of, min_share, min_support)
 
     taken: set[str] = set()
     ids = _unique_ids([*w.stages, *(o for o in outcome_names if o != ENDED)], taken, "stage")
     ids[ENDED] = _unique_ids(["ended"], taken, "outcome")["ended"]
     role_models, owner = _roles(log, frame, w.stages, roles, role_mode, notes)
-    stage_models, fits = _stage_models(w, ids, owner, entry, as_of)
+    stage_models, fits = _stage_models(w, ids, owner, mix, as_of)
 
     rank = {"won": 0, "lost": 1, "other": 2}
     entered = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}

@@ -480,3 +480,21 @@ def test_cli_unreadable_inputs_exit_1(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "nowhere" in r.stderr
     assert run("conformance", str(log)).returncode == 2  # --process is required
+
+
+def test_a_deal_may_start_at_any_entry_of_a_mix(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    process = parse((root / "examples/language/19-entry-mix.flow").read_text(encoding="utf-8"))
+    path = tmp_path / "mix.csv"
+    path.write_text(
+        "deal,stage,timestamp\n"
+        "D1,contact,2024-01-01\nD1,proposal,2024-01-02\nD1,won,2024-01-03\n"
+        "D2,inbound,2024-01-01\nD2,proposal,2024-01-02\n"
+        "D3,proposal,2024-01-01\nD3,lost,2024-01-02\n",
+        encoding="utf-8",
+    )
+    report = conformance(read_csv(path), process)
+    assert report.entries == ["contact", "inbound"] and report.entry == "contact"
+    assert report.reasons["wrong-start"].deals == 1  # D3 only: proposal is no entry
+    assert report.wrong_starts == {"proposal": 1}
+    assert "first stages other than contact, inbound: proposal 1" in conformance_table(report)

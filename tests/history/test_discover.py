@@ -424,3 +424,41 @@ def test_cli_discover_roles_and_min_support(tmp_path: Path) -> None:
     assert 'stage reinitiate_request "reinitiate request"' not in rare.output
     bad = runner.invoke(main, ["discover", str(RUNNING), "--roles", "teams"])
     assert bad.exit_code == 2
+
+
+# --- the entry mix ---------------------------------------------------------------------------
+
+
+def _entry_log(tmp_path: Path) -> DealLog:
+    """60 deals start at Contact, 38 at Inbound (nobody moves into it), 2 at Proposal (which
+    Contact and Inbound lead to)."""
+    rows = ["deal,stage,timestamp"]
+    starts = ["Contact"] * 60 + ["Inbound"] * 38 + ["Proposal"] * 2
+    for i, first in enumerate(starts):
+        day = f"2024-01-{1 + i % 28:02d}"
+        path = [first, "Proposal"] if first != "Proposal" else [first]
+        path += ["Won" if i % 2 else "Lost"]
+        rows += [f"D{i},{stage},{day} {h:02d}:00" for h, stage in enumerate(path)]
+    file = tmp_path / "entries.csv"
+    file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return read_csv(file)
+
+
+def test_entry_mix_from_the_first_stage_of_each_deal(tmp_path: Path) -> None:
+    found = discover(_entry_log(tmp_path))
+    mix = {s.label or s.id: share for s, share in found.process.entries}
+    assert mix == approx({"Contact": 0.6, "Inbound": 0.38, "Proposal": 0.02})
+    assert any("entry mix from each deal's first stage" in n for n in found.notes)
+    assert_sound(found)
+
+
+def test_rare_first_stages_map_to_the_nearest_entry_with_min_support(tmp_path: Path) -> None:
+    """Below max(min-support, 0.5%) a first stage is no entry: its deals go to the nearest
+    entry that leads to it (a note says so). A stage that only starts deals stays."""
+    found = discover(_entry_log(tmp_path), min_support=0.05)
+    mix = {s.label or s.id: share for s, share in found.process.entries}
+    assert mix == approx({"Contact": 0.62, "Inbound": 0.38})
+    (note,) = [n for n in found.notes if "'Proposal' starts" in n]
+    assert "2 deals (2.0%, below 5.0%): mapped to the nearest entry 'Contact'" in note
+    assert "Inbound" in {s.label or s.id for s in found.process.stages}
+    assert_sound(found)

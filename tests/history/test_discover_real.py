@@ -7,6 +7,7 @@ conclusion against a figure computed here independently with polars or numpy.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -217,3 +218,118 @@ def test_durations_read_like_a_person_wrote_them(bpic_found: flowsim.Discovery) 
         # a spread of at least one of its mean's units is written in that unit
         if float(sd) >= 1 and s_unit != m_unit:
             assert {"m": 1, "h": 60, "d": 1440}[s_unit] < {"m": 1, "h": 60, "d": 1440}[m_unit]
+
+
+# --- the entry mix: deals start where the history says -------------------------------------
+
+
+HELPDESK = DATA / "pm4py-logs" / "helpdesk.xes.gz"
+
+
+def _first_per_case(log: flowsim.DealLog) -> dict[str, int]:
+    """Cases per first activity, counted with polars alone (earliest record of each case)."""
+    firsts = (
+        log.frame.sort("deal", "entered_at", maintain_order=True)
+        .group_by("deal", maintain_order=True)
+        .agg(pl.col("stage").first())
+    )
+    return dict(firsts["stage"].value_counts().iter_rows())
+
+
+def _mapped_into(notes: list[str], entry: str) -> int:
+    """Deals of rare first stages that discovery says it mapped to ``entry``."""
+    pattern = rf"starts (\d+) deals? .*mapped to the nearest entry '{re.escape(entry)}'"
+    return sum(int(m.group(1)) for n in notes if (m := re.search(pattern, n)))
+
+
+@pytest.fixture(scope="module")
+def bpic_w(bpic: flowsim.DealLog) -> flowsim.DealLog:
+    """BPIC 2012's work items, as `--stages 'W_*'` keeps them (docs/metrics.md)."""
+    from flowsim.history.subset import LogFilter, apply_filter
+
+    return apply_filter(bpic, LogFilter(stages=["W_*"]))
+
+
+def test_bpic_w_entry_mix_is_each_case_s_first_work_item(bpic_w: flowsim.DealLog) -> None:
+    """50.2% of the cases start at W_Completeren aanvraag, 49.1% at W_Afhandelen leads, 0.7%
+    at W_Beoordelen fraude: the discovered model enters them there, in those shares."""
+    found = discover(bpic_w)
+    mix = {s.label or s.id: share for s, share in found.process.entries}
+    counted = _first_per_case(bpic_w)
+    cases = sum(counted.values())
+    assert cases == 9658
+    assert (
+        set(mix)
+        == set(counted)
+        == {
+            "W_Completeren aanvraag",
+            "W_Afhandelen leads",
+            "W_Beoordelen fraude",
+        }
+    )
+    for stage, n in counted.items():  # written to 0.1 points, as transitions are
+        assert abs(mix[stage] - n / cases) <= 0.0005 + 1e-12, (stage, mix[stage], n / cases)
+    text = found.to_flow()
+    for share in ("50.2%", "49.1%", "0.7%"):
+        assert f"start {share}\n" in text
+    assert found.process.entry is not None
+    assert found.process.entry.label == "W_Completeren aanvraag"  # the largest share
+    assert flowsim.parse(text) == found.process  # the written shares read back exactly
+
+
+def test_bpic_w_replay_enters_each_deal_at_its_real_first_stage(
+    bpic_w: flowsim.DealLog,
+) -> None:
+    """Replay does not draw from the mix: every deal enters where it really started."""
+    found = discover(bpic_w)
+    result = simulate(found.process, bpic_w, replications=1, unlimited=True, workers=1)
+    assert result.baseline.kpis["arrived"].mean == 9658
+    sim = result.event_log.frame
+    labels = {s.id: s.display for s in found.process.stages}
+    first_sim = (
+        sim.sort("deal", "entered_at", maintain_order=True)
+        .group_by("deal", maintain_order=True)
+        .agg(pl.col("stage").first())
+        .with_columns(pl.col("stage").replace(labels))
+    )
+    first_real = (
+        bpic_w.frame.sort("deal", "entered_at", maintain_order=True)
+        .group_by("deal", maintain_order=True)
+        .agg(pl.col("stage").first().alias("real"))
+    )
+    both = first_sim.join(first_real, on="deal")
+    assert both.height == 9658
+    assert (both["stage"] == both["real"]).all()
+
+
+def test_helpdesk_keeps_insert_ticket_as_an_entry_with_its_share() -> None:
+    """118 tickets start at 'Insert ticket' and none moves into it: it is an entry of the mix
+    (it used to be left out, so the model could not replay its own log)."""
+    log = read_log(HELPDESK, lenient=True)
+    found = discover(log)
+    mix = {s.label or s.id: share for s, share in found.process.entries}
+    counted = _first_per_case(log)
+    tickets = sum(counted.values())
+    assert (counted["Insert ticket"], tickets) == (118, 4580)
+    inserted = counted["Insert ticket"] + _mapped_into(found.notes, "Insert ticket")
+    assert abs(mix["Insert ticket"] - inserted / tickets) <= 0.0005 + 1e-12
+    assert "start 2.6%\n" in found.to_flow()
+    assert not [n for n in found.notes if n.endswith(": left out")]
+    # every first stage of the log is an entry or mapped to one, with a note
+    for stage, n in counted.items():
+        if stage not in mix and stage in {s.label for s in found.process.stages}:
+            assert any(f"'{stage}' starts {n} deal" in note for note in found.notes), stage
+
+
+def test_helpdesk_discovered_model_replays_its_own_log(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flowsim.cli import main
+
+    flow = tmp_path / "helpdesk.flow"
+    found = CliRunner().invoke(main, ["discover", str(HELPDESK), "--lenient", "-o", str(flow)])
+    assert found.exit_code == 0, found.stderr
+    assert "Insert ticket" in flow.read_text(encoding="utf-8")
+    args = ["simulate", str(flow), "--history", str(HELPDESK), "--lenient", "-n", "1"]
+    replay = CliRunner().invoke(main, args)
+    assert replay.exit_code == 0, replay.stderr
