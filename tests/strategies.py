@@ -114,6 +114,20 @@ arrivals = st.one_of(
 
 
 @st.composite
+def entry_mixes(draw: Any, stage_ids: list[str]) -> dict[str, float]:
+    """No mix (empty), or an entry mix: two or more stages with shares (per mille) adding up
+    to 100%."""
+    if len(stage_ids) < 2 or not draw(st.booleans()):
+        return {}
+    chosen = draw(st.lists(st.sampled_from(stage_ids), min_size=2, unique=True))
+    cuts = sorted(
+        draw(st.sets(st.integers(1, 999), min_size=len(chosen) - 1, max_size=len(chosen) - 1))
+    )
+    bounds = [0, *cuts, 1000]
+    return {s: (b - a) / 1000 for s, a, b in zip(chosen, bounds, bounds[1:], strict=False)}
+
+
+@st.composite
 def processes(draw: Any) -> Process:
     """A structurally valid process (the flow checks may still object; that is fine)."""
     names = draw(st.lists(ids, min_size=2, max_size=9, unique=True))
@@ -145,6 +159,7 @@ def processes(draw: Any) -> Process:
         actions=st.lists(texts, max_size=2).map(tuple),
     )
     start = draw(st.none() | st.sampled_from(stage_ids))
+    shares = draw(entry_mixes(stage_ids))
     stages = tuple(
         Stage(
             id=s,
@@ -154,7 +169,8 @@ def processes(draw: Any) -> Process:
             exits=tuple(draw(st.lists(texts, max_size=2))),
             effort=draw(st.none() | distributions()),
             wait=draw(st.none() | distributions()),
-            start=s == start,
+            start=s in shares if shares else s == start,
+            start_share=shares.get(s),
             touchpoints=tuple(draw(st.lists(touchpoints, max_size=2))),
             notes=tuple(draw(st.lists(texts, max_size=1))),
         )
