@@ -59,20 +59,79 @@ def read_xes(
     name = source or path.name
     tz = check_timezone(tz)
     m = mapping or Mapping()
-    deal_key = m.deal or "concept:name"
-    stage_key = m.stage or "concept:name"
-    time_key = m.timestamp or "time:timestamp"
-    owner_key = m.owner or "org:resource"
-    life_key = m.lifecycle or "lifecycle:transition"
-    amount_keys = (m.amount,) if m.amount else AMOUNT_KEYS
-    keys = Keys(
-        deal=deal_key,
-        stage=stage_key,
-        timestamp=time_key,
-        owner=owner_key,
-        lifecycle=life_key,
-        amount=amount_keys,
+    keys = _keys(m)
+    scan = _scan(path, keys, name)
+    events = scan.events.height
+    if events == 0:
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.EMPTY_FILE,
+                    source=name,
+                    message="no events: the log has no <event> inside a <trace>",
+                    hint="export the event log with its traces and events",
+                )
+            ]
+        )
+    skipped: dict[str, int] = {}
+    warnings: list[tuple[str, int, str | None]] = []  # (code, row, stage)
+    raw = _instances(scan, skipped, warnings)
+    report = ImportReport(
+        source=name,
+        format="xes",
+        layout="XES",
+        mapping={
+            "deal": f"trace {keys.deal}",
+            "stage": keys.stage,
+            "timestamp": keys.timestamp,
+            "owner": keys.owner,
+            "lifecycle": keys.lifecycle,
+        },
+        rows_read=events,
+        rows_skipped=sum(skipped.values()),
+        skipped_by_reason=dict(skipped),
     )
+    _note_unpaired_completes(raw, warnings)
+    raw = raw.drop("instant")
+    _add_warnings(report, warnings, keys.lifecycle)
+    log = build_log(
+        raw, _labels(keys), report, tz=tz, lenient=lenient, stage_aliases=m.stage_aliases
+    )
+    log.attributes = _case_attributes(scan)
+    return log
+
+
+def _keys(m: Mapping) -> Keys:
+    """The XES keys to read: the mapping's names, else the standard extensions' keys."""
+    return Keys(
+        deal=m.deal or "concept:name",
+        stage=m.stage or "concept:name",
+        timestamp=m.timestamp or "time:timestamp",
+        owner=m.owner or "org:resource",
+        lifecycle=m.lifecycle or "lifecycle:transition",
+        amount=(m.amount,) if m.amount else AMOUNT_KEYS,
+    )
+
+
+def _labels(keys: Keys) -> dict[str, str]:
+    """How messages name each field: the XES key it was read from."""
+    return {
+        "deal": keys.deal,
+        "stage": keys.stage,
+        "timestamp": keys.timestamp,
+        "start": f"{keys.timestamp} (start)",
+        "end": f"{keys.timestamp} (complete)",
+        "owner": keys.owner,
+        "amount": "amount",
+    }
+
+
+def _scan(path: Path, keys: Keys, name: str) -> Scan:
+    """Scan the file (the fast scanner, else expat); an unreadable file is one located error.
+
+    A cut-short or non-gzip ``.xes.gz`` gets its own words: those are the usual download
+    accidents, and expat's would mislead.
+    """
     try:
         with _open(path) as stream:
             scan = scan_fast(stream, keys)
@@ -96,47 +155,17 @@ def read_xes(
                 )
             ]
         ) from None
-    events = scan.events.height
-    if events == 0:
-        raise LogError(
-            [
-                LogProblem(
-                    code=p.EMPTY_FILE,
-                    source=name,
-                    message="no events: the log has no <event> inside a <trace>",
-                    hint="export the event log with its traces and events",
-                )
-            ]
-        )
-    skipped: dict[str, int] = {}
-    warnings: list[tuple[str, int, str | None]] = []  # (code, row, stage)
-    raw = _instances(scan, skipped, warnings)
-    report = ImportReport(
-        source=name,
-        format="xes",
-        layout="XES",
-        mapping={
-            "deal": f"trace {deal_key}",
-            "stage": stage_key,
-            "timestamp": time_key,
-            "owner": owner_key,
-            "lifecycle": life_key,
-        },
-        rows_read=events,
-        rows_skipped=sum(skipped.values()),
-        skipped_by_reason=dict(skipped),
-    )
-    labels = {
-        "deal": deal_key,
-        "stage": stage_key,
-        "timestamp": time_key,
-        "start": f"{time_key} (start)",
-        "end": f"{time_key} (complete)",
-        "owner": owner_key,
-        "amount": "amount",
-    }
-    _note_unpaired_completes(raw, warnings)
-    raw = raw.drop("instant")
+    return scan
+
+
+def _add_warnings(
+    report: ImportReport, warnings: list[tuple[str, int, str | None]], life_key: str
+) -> None:
+    """List the pairing warnings in event order, at most a capped number per code.
+
+    The rest are counted as omitted, so that a log with millions of open instances still
+    gives a readable report.
+    """
     warnings.sort(key=lambda w: (w[1], w[0]))
     per_code: Counter[str] = Counter()
     for code, row, stage in warnings:
@@ -147,7 +176,7 @@ def read_xes(
             LogProblem(
                 code=code,
                 severity="warning",
-                source=name,
+                source=report.source,
                 row=row,
                 column=None if code == p.EVENT_OUTSIDE_TRACE else life_key,
                 message=_UNPAIRED[code],
@@ -155,9 +184,6 @@ def read_xes(
             )
         )
     report.add_problems([], {c: n - MAX_PROBLEMS_PER_CODE for c, n in per_code.items()})
-    log = build_log(raw, labels, report, tz=tz, lenient=lenient, stage_aliases=m.stage_aliases)
-    log.attributes = _case_attributes(scan)
-    return log
 
 
 def _case_attributes(scan: Scan) -> pl.DataFrame:
@@ -360,38 +386,8 @@ def _pair(
         key = (trace, stage)
         if lc == "complete":
             queue = started.get(key) or scheduled.get(key)
-            if queue:
-                e_ts, e_row, s_ts, e_owner, e_amount, n = queue.popleft()
-                a = amount or e_amount
-                out.append(
-                    (
-                        deal,
-                        stage,
-                        e_ts,
-                        s_ts,
-                        ts,
-                        owner or e_owner,
-                        a if a is not None else t_amount,
-                        e_row,
-                        n + 1,
-                        False,
-                    )
-                )
-            else:
-                out.append(
-                    (
-                        deal,
-                        stage,
-                        ts,
-                        None,
-                        None,
-                        owner,
-                        amount if amount is not None else t_amount,
-                        row,
-                        1,
-                        True,
-                    )
-                )
+            opened = queue.popleft() if queue else None
+            out.append(_completed(deal, stage, t_amount, opened, (ts, row, owner, amount)))
         elif lc == "start":
             queue = scheduled.get(key)
             if queue:
@@ -406,6 +402,50 @@ def _pair(
             reason = f"{p.UNSUPPORTED_LIFECYCLE}:{lc}"
             skipped[reason] = skipped.get(reason, 0) + 1
             warnings.append((p.UNSUPPORTED_LIFECYCLE, row, f"{stage} ({life})"))
+    out.extend(_unclosed(started, scheduled, deal_of, warnings))
+    return out
+
+
+def _completed(
+    deal: str | None,
+    stage: str | None,
+    t_amount: str | None,
+    opened: _Open | None,
+    event: tuple[Any, int, str | None, str | None],
+) -> tuple[object, ...]:
+    """The record a ``complete`` event closes: the opened instance's, else an instant one.
+
+    ``event`` is the complete's (time, row, owner, amount); its owner and amount win over
+    the opening event's, and the trace's amount fills in when neither has one.
+    """
+    ts, row, owner, amount = event
+    if opened is None:
+        a: str | None = amount
+        return (deal, stage, ts, None, None, owner, a if a is not None else t_amount, row, 1, True)
+    e_ts, e_row, s_ts, e_owner, e_amount, n = opened
+    a = amount or e_amount
+    return (
+        deal,
+        stage,
+        e_ts,
+        s_ts,
+        ts,
+        owner or e_owner,
+        a if a is not None else t_amount,
+        e_row,
+        n + 1,
+        False,
+    )
+
+
+def _unclosed(
+    started: dict[tuple[int, str | None], deque[_Open]],
+    scheduled: dict[tuple[int, str | None], deque[_Open]],
+    deal_of: dict[int, tuple[str | None, str | None]],
+    warnings: list[tuple[str, int, str | None]],
+) -> list[tuple[object, ...]]:
+    """The instances left open at the end of their trace: kept open, each one warned about."""
+    out: list[tuple[object, ...]] = []
     for code, queues in ((p.UNPAIRED_START, started), (p.UNPAIRED_SCHEDULE, scheduled)):
         for (trace, stage), queue in queues.items():
             deal, t_amount = deal_of[trace]
