@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -357,15 +358,54 @@ def assemble(
     found on the sorted rows, where they are neighbours.
     """
     weights = cand["sources"] if "sources" in cand.columns else None
-    # indexing, and a cast of the odd columns only: select and cast align the columns'
-    # chunks first (0.2-0.5 s for 4M rows read from Parquet)
+    cand = _in_schema(cand)
+    # each good row's place in cand, kept beside the frame (a column would realign chunks)
+    pos = pl.int_range(0, cand.height, dtype=pl.Int64, eager=True).rename("_pos")
+    ordered = _ordered(cand, pos, ~checks.bad)
+    frame = _drop_duplicates(cand, ordered, pos, checks, entered_column)
+    checks.raise_if_strict()
+    skipped, used = _skipped(checks, weights, cand.height)
+    if collapse_repeats and frame.height:
+        frame, n = _collapse_repeats(frame, checks)
+        if n:
+            skipped[p.UNCHANGED_STAGE] += n
+            used -= n
+    _settle(report, frame.height, skipped, used, checks)
+    log = DealLog(frame, report)
+    if frame is ordered.frame:  # no row dropped since the order check: its deal runs hold
+        log.remember_first_records(~ordered.same_deal)
+    return log
+
+
+def _in_schema(cand: pl.DataFrame) -> pl.DataFrame:
+    """``cand``'s :data:`SCHEMA` columns, the odd ones cast.
+
+    Indexing, and a cast of the odd columns only: select and cast align the columns' chunks
+    first (0.2-0.5 s for 4M rows read from Parquet).
+    """
     cand = cand[list(SCHEMA)]
     odd = {c: t for c, t in SCHEMA.items() if cand.schema[c] != t}
     if odd:
         cand = cand.cast(odd)  # type: ignore[arg-type]
-    # each good row's place in cand, kept beside the frame (a column would realign chunks)
-    pos = pl.int_range(0, cand.height, dtype=pl.Int64, eager=True).rename("_pos")
-    good = ~checks.bad
+    return cand
+
+
+@dataclass(frozen=True)
+class _Ordered:
+    """The good rows sorted by ``(deal, entered_at, source_row)`` and what the sort knows.
+
+    ``kept`` is each row's place in the candidates, ``tie`` the rows with the deal and time
+    of the row before, ``same_deal`` those with its deal (numpy boolean arrays).
+    """
+
+    frame: pl.DataFrame
+    kept: pl.Series
+    tie: np.ndarray
+    same_deal: np.ndarray
+
+
+def _ordered(cand: pl.DataFrame, pos: pl.Series, good: pl.Series) -> _Ordered:
+    """Keep the good rows and sort them, only when they are not in order already."""
     frame, kept = (cand, pos) if good.all() else (cand.filter(good), pos.filter(good))
     ordered, tie, same_deal = _neighbours(frame)
     if not ordered:
@@ -375,24 +415,44 @@ def assemble(
         kept = frame["_pos"]
         frame = frame.drop("_pos")
         _, tie, same_deal = _neighbours(frame)
-    sorted_frame = frame
-    # duplicate events among the rows that are otherwise fine: the first one wins
-    dup_pos = _duplicates(frame, tie, kept)
-    if dup_pos.len():
-        checks.flag(
-            p.DUPLICATE_EVENT,
-            pos.is_in(dup_pos.implode()),
-            message="duplicate event (same deal, stage and time as an earlier row)",
-            column=entered_column,
-            values=cand["entered_at"],
-            hint="remove the repeated row, or import with --lenient to skip it",
-        )
-        frame = frame.filter(~kept.is_in(dup_pos.implode()))
-    checks.raise_if_strict()
+    return _Ordered(frame, kept, tie, same_deal)
+
+
+def _drop_duplicates(
+    cand: pl.DataFrame,
+    ordered: _Ordered,
+    pos: pl.Series,
+    checks: RowChecks,
+    entered_column: str,
+) -> pl.DataFrame:
+    """Flag and drop the duplicate events among the rows that are otherwise fine.
+
+    The first of each (deal, stage, time) wins; without duplicates the sorted frame itself
+    is returned (the caller relies on that to keep its deal runs).
+    """
+    dup_pos = _duplicates(ordered.frame, ordered.tie, ordered.kept)
+    if not dup_pos.len():
+        return ordered.frame
+    checks.flag(
+        p.DUPLICATE_EVENT,
+        pos.is_in(dup_pos.implode()),
+        message="duplicate event (same deal, stage and time as an earlier row)",
+        column=entered_column,
+        values=cand["entered_at"],
+        hint="remove the repeated row, or import with --lenient to skip it",
+    )
+    return ordered.frame.filter(~ordered.kept.is_in(dup_pos.implode()))
+
+
+def _skipped(checks: RowChecks, weights: pl.Series | None, height: int) -> tuple[Counter[str], int]:
+    """Source rows skipped per reason, and source rows used.
+
+    A record made of several source rows (``weights``) counts all of them.
+    """
     skipped: Counter[str] = Counter()
     bad = checks.bad
     if bad.any():
-        w = weights if weights is not None else pl.repeat(1, cand.height, eager=True)
+        w = weights if weights is not None else pl.repeat(1, height, eager=True)
         per_reason = (
             pl.DataFrame({"reason": checks.reason, "w": w.cast(pl.Int64)})
             .filter(bad)
@@ -402,25 +462,35 @@ def assemble(
         for reason, weight in per_reason.iter_rows():
             skipped[reason] += int(weight)
     used = int(bad.len() - bad.sum()) if weights is None else int(weights.filter(~bad).sum())
-    if collapse_repeats and frame.height:
-        same = (frame["deal"] == frame["deal"].shift(1)) & (
-            frame["stage"] == frame["stage"].shift(1)
-        )
-        same = same.fill_null(False)
-        n = int(same.sum())
-        if n:
-            checks.note_many(
-                p.UNCHANGED_STAGE,
-                frame["source_row"].filter(same).to_list(),
-                frame["stage"].filter(same).to_list(),
-                message="save without a stage change, folded into the previous row",
-                column=None,
-                severity="info",
-            )
-            skipped[p.UNCHANGED_STAGE] += n
-            used -= n
-            frame = frame.filter(~same)
-    report.records = frame.height
+    return skipped, used
+
+
+def _collapse_repeats(frame: pl.DataFrame, checks: RowChecks) -> tuple[pl.DataFrame, int]:
+    """Fold rows repeating the previous row's deal and stage (saves without a stage change).
+
+    Returns the frame (itself when nothing folds) and how many rows were folded.
+    """
+    same = (frame["deal"] == frame["deal"].shift(1)) & (frame["stage"] == frame["stage"].shift(1))
+    same = same.fill_null(False)
+    n = int(same.sum())
+    if not n:
+        return frame, 0
+    checks.note_many(
+        p.UNCHANGED_STAGE,
+        frame["source_row"].filter(same).to_list(),
+        frame["stage"].filter(same).to_list(),
+        message="save without a stage change, folded into the previous row",
+        column=None,
+        severity="info",
+    )
+    return frame.filter(~same), n
+
+
+def _settle(
+    report: ImportReport, records: int, skipped: Counter[str], used: int, checks: RowChecks
+) -> None:
+    """Write the row accounting and the problems into ``report``; a broken count is a bug."""
+    report.records = records
     report.rows_skipped = sum(skipped.values()) + report.rows_skipped
     report.skipped_by_reason = dict(sorted((Counter(report.skipped_by_reason) + skipped).items()))
     report.rows_used = used
@@ -430,10 +500,6 @@ def assemble(
             f"row accounting broken: read {report.rows_read}, used {report.rows_used}, "
             f"skipped {report.rows_skipped}"
         )
-    log = DealLog(frame, report)
-    if frame is sorted_frame:  # no row dropped since the order check: its deal runs hold
-        log.remember_first_records(~same_deal)
-    return log
 
 
 def start_columns(
@@ -528,16 +594,53 @@ def build_log(
     - ``started_at`` is ``start``;
     - ``left_at`` is ``end``, except when ``end`` is the only time (then it is ``entered_at``).
     """
-    from flowsim.history.timestamps import read_timestamps, unreadable_column
-
-    source = report.source
-    n = raw.height
-    checks = RowChecks(source, raw["source_row"], lenient=lenient)
+    checks = RowChecks(report.source, raw["source_row"], lenient=lenient)
     if columns is None:
         with ThreadPoolExecutor(max_workers=2) as pool:
             columns = start_columns(raw, pool, decimal)
     cleaned = {name: job.result() for name, job in columns.items()}
     deal, stage = cleaned["deal"], cleaned["stage"]
+    _flag_empty_keys(deal, stage, labels, checks)
+    times = _read_times(
+        raw, labels, report, checks, parsed, _TimeOptions(tz, dayfirst, date_format)
+    )
+    stay = _stay(raw, times, labels, checks)
+    n = raw.height
+    if "amount" in cleaned:
+        amount = check_amounts(cleaned["amount"], raw["amount"], checks, labels["amount"])
+    else:
+        amount = pl.repeat(None, n, dtype=pl.Float64, eager=True)
+    if stage_aliases:
+        stage = stage.replace(stage_aliases)
+    owner = cleaned["owner"] if "owner" in cleaned else pl.repeat(None, n, eager=True)
+    cand = pl.DataFrame(
+        {
+            "deal": deal,
+            "stage": stage,
+            "entered_at": stay.entered,
+            "left_at": stay.left,
+            "started_at": stay.started,
+            "owner": owner.cast(pl.String),
+            "amount": amount,
+            "source_row": raw["source_row"].cast(pl.Int64),
+            "sources": raw["sources"]
+            if "sources" in raw.columns
+            else pl.repeat(1, n, dtype=pl.Int64, eager=True),
+        }
+    )
+    return assemble(
+        cand,
+        checks,
+        report,
+        entered_column=labels[stay.first],
+        collapse_repeats=collapse_repeats,
+    )
+
+
+def _flag_empty_keys(
+    deal: pl.Series, stage: pl.Series, labels: dict[str, str], checks: RowChecks
+) -> None:
+    """Every row needs its deal and its stage."""
     checks.flag(
         p.EMPTY_DEAL,
         deal.is_null(),
@@ -552,18 +655,52 @@ def build_log(
         column=labels["stage"],
         hint="every row needs the stage (activity) the deal entered",
     )
+
+
+@dataclass(frozen=True)
+class _TimeOptions:
+    """How text times read (the importer's options, passed as one)."""
+
+    tz: str
+    dayfirst: bool | None
+    date_format: str | None
+
+
+@dataclass(frozen=True)
+class _Times:
+    """The time columns read (``timestamp``, ``start``, ``end``; UTC), the rows where any failed."""
+
+    values: dict[str, pl.Series]
+    failed: pl.Series
+
+
+def _read_times(
+    raw: pl.DataFrame,
+    labels: dict[str, str],
+    report: ImportReport,
+    checks: RowChecks,
+    parsed: dict[str, ParsedTimestamps] | None,
+    options: _TimeOptions,
+) -> _Times:
+    """Read each time column present (unless the caller did), flagging unparseable cells.
+
+    The failed rows are remembered so that they are not blamed again for a missing date.
+    """
+    from flowsim.history.timestamps import read_timestamps, unreadable_column
+
+    source = report.source
     times: dict[str, pl.Series] = {}
-    failed_any = pl.repeat(False, n, eager=True)
+    failed_any = pl.repeat(False, raw.height, eager=True)
     for name in ("timestamp", "start", "end"):
         if name not in raw.columns:
             continue
         read = (parsed or {}).get(name) or read_timestamps(
             raw[name],
             column=name,
-            tz=tz,
-            dayfirst=dayfirst,
+            tz=options.tz,
+            dayfirst=options.dayfirst,
             source=source,
-            date_format=date_format,
+            date_format=options.date_format,
         )
         report.timestamp_formats[labels[name]] = read.format
         for note in read.notes:
@@ -576,21 +713,39 @@ def build_log(
             values=raw[name],
             hint=f"the column reads as {read.format}; a local time in a DST gap fails too",
             summary=unreadable_column(
-                read, raw[name], label=labels[name], source=source, date_format=date_format
+                read, raw[name], label=labels[name], source=source, date_format=options.date_format
             ),
         )
         times[name] = read.values
         failed_any = failed_any | read.failed
-    null_time = pl.repeat(None, n, dtype=UTC_US, eager=True)
+    return _Times(times, failed_any)
+
+
+@dataclass(frozen=True)
+class _Stay:
+    """Each row's stay: entered, started and left at, and the field ``entered_at`` came from."""
+
+    first: str
+    entered: pl.Series
+    started: pl.Series
+    left: pl.Series
+
+
+def _stay(raw: pl.DataFrame, read: _Times, labels: dict[str, str], checks: RowChecks) -> _Stay:
+    """The stay of each row from its times (the rules of :func:`build_log`'s doc).
+
+    A row without its entry time, and a stay that ends before it starts, are flagged.
+    """
+    times = read.values
+    null_time = pl.repeat(None, raw.height, dtype=UTC_US, eager=True)
     first = "timestamp" if "timestamp" in times else "start" if "start" in times else "end"
     if first == "start" and "end" in times:
         entered = times["start"].fill_null(times["end"])
     else:
         entered = times[first]
-    missing = entered.is_null() & ~failed_any
     checks.flag(
         p.MISSING_DATE,
-        missing,
+        entered.is_null() & ~read.failed,
         message="no date",
         column=labels[first],
         hint="every row needs the time the deal entered the stage",
@@ -614,32 +769,4 @@ def build_log(
             values=raw[column],
             hint="check the column mapping and the time zones of the two columns",
         )
-    if "amount" in cleaned:
-        amount = check_amounts(cleaned["amount"], raw["amount"], checks, labels["amount"])
-    else:
-        amount = pl.repeat(None, n, dtype=pl.Float64, eager=True)
-    if stage_aliases:
-        stage = stage.replace(stage_aliases)
-    owner = cleaned["owner"] if "owner" in cleaned else pl.repeat(None, n, eager=True)
-    cand = pl.DataFrame(
-        {
-            "deal": deal,
-            "stage": stage,
-            "entered_at": entered,
-            "left_at": left,
-            "started_at": started,
-            "owner": owner.cast(pl.String),
-            "amount": amount,
-            "source_row": raw["source_row"].cast(pl.Int64),
-            "sources": raw["sources"]
-            if "sources" in raw.columns
-            else pl.repeat(1, n, dtype=pl.Int64, eager=True),
-        }
-    )
-    return assemble(
-        cand,
-        checks,
-        report,
-        entered_column=labels[first],
-        collapse_repeats=collapse_repeats,
-    )
+    return _Stay(first, entered, started, left)
