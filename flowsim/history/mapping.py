@@ -11,7 +11,9 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -283,55 +285,9 @@ class Mapping(BaseModel):
         """A TOML mapping file: ``[columns]`` field = column, ``[stages]`` source = stage."""
         path = Path(path)
         name = path.name
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise _error(
-                f"cannot read mapping file: {exc.strerror}", value=str(path), source=name
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise _error(
-                f"mapping file is not UTF-8 (byte {exc.start})",
-                source=name,
-                hint="save the mapping file as UTF-8",
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-            raise _error(
-                "mapping file is not valid TOML: "
-                + re.sub(r"\s*\(at line.*\)$", "", str(exc))
-                + (f" (column {where.group(2)})" if where else ""),
-                source=name,
-                row=int(where.group(1)) if where else None,
-                hint='tables are [columns], [stages]...; values are quoted: deal = "Deal ID"',
-            ) from None
-        tables = {"columns", "stages", "options", "stage_dates", "outcomes", "roles", "join"}
-        unknown = set(data) - tables
-        if unknown:
-            raise _error(
-                "unknown table in mapping file",
-                source=name,
-                value=", ".join(sorted(unknown)),
-                hint="use " + ", ".join(f"[{t}]" for t in sorted(tables)),
-            )
-        for table in sorted(tables & set(data)):
-            if not isinstance(data[table], dict):
-                raise _error(
-                    f"'{table}' must be a table",
-                    source=name,
-                    hint=f"write [{table}] on its own line, then key = value lines",
-                )
-        values: dict[str, object] = {}
-        for key, column in dict(data.get("columns", {})).items():
-            field = FIELD_ALIASES.get(str(key).lower())
-            if field is None or not isinstance(column, str):
-                raise _error(
-                    "bad entry in [columns]",
-                    source=name,
-                    value=str(key),
-                    hint="fields are " + ", ".join(FIELDS + WIDE_FIELDS),
-                )
-            values[field] = column
+        data = _read_toml(path)
+        _check_tables(data, name)
+        values: dict[str, object] = _column_fields(data, name)
         values["stage_aliases"] = dict(data.get("stages", {}))
         values["stage_dates"] = dict(data.get("stage_dates", {}))
         values["outcomes"] = dict(data.get("outcomes", {}))
@@ -345,16 +301,7 @@ class Mapping(BaseModel):
                 **roles,
             }
         values["roles"] = roles
-        join = dict(data.get("join", {}))
-        if join:
-            if not isinstance(join.get("file"), str) or not isinstance(join.get("on"), str):
-                raise _error(
-                    "[join] needs file and on",
-                    source=name,
-                    hint='file = "closed_deals.csv" (next to the mapping file), on = "deal_id"',
-                )
-            values["join"] = str(path.parent / join["file"])
-            values["join_on"] = join["on"]
+        values.update(_join_fields(dict(data.get("join", {})), path))
         values.update(options)
         try:
             return cls.model_validate(values)
@@ -372,6 +319,32 @@ class Mapping(BaseModel):
         by_key: dict[str, str] = {}
         for c in columns:
             by_key.setdefault(normalise(c), c)
+        chosen = self._given(columns, by_key, source)
+        wide = self._resolve_wide(columns, by_key, chosen, source)
+        if wide is not None:
+            return wide
+        keys = {normalise(c) for c in columns}
+        # pm4py interval logs: time:timestamp is the completion when start_timestamp exists
+        interval = "time:timestamp" in keys and "starttimestamp" in keys
+        auto = _detect_long(chosen, by_key, interval)
+        _require_long(chosen, columns, source)
+        layout = _layout(keys, interval)
+        collapse = self.collapse_repeats
+        if collapse is None:
+            collapse = layout == "Salesforce OpportunityHistory"
+        return ResolvedMapping(
+            columns=chosen,
+            auto=auto,
+            layout=layout,
+            stage_aliases=dict(self.stage_aliases),
+            collapse_repeats=collapse,
+            outcomes=dict(self.outcomes),
+        )
+
+    def _given(
+        self, columns: list[str], by_key: dict[str, str], source: str | None
+    ) -> dict[str, str]:
+        """Field → column for the fields the mapping names; every unknown column refused."""
         chosen: dict[str, str] = {}
         problems: list[LogProblem] = []
         for name in FIELDS:
@@ -385,69 +358,7 @@ class Mapping(BaseModel):
                 chosen[name] = real
         if problems:
             raise LogError(problems)
-        wide = self._resolve_wide(columns, by_key, chosen, source)
-        if wide is not None:
-            return wide
-        auto: list[str] = []
-        taken = set(chosen.values())
-        keys = {normalise(c) for c in columns}
-        # pm4py interval logs: time:timestamp is the completion when start_timestamp exists
-        interval = "time:timestamp" in keys and "starttimestamp" in keys
-        for name in FIELDS:
-            if name in chosen or (interval and name == "timestamp" and "end" not in chosen):
-                continue
-            cands = CANDIDATES[name]
-            if interval and name == "end":
-                cands = ["time:timestamp", *cands]
-            for cand in cands:
-                real = by_key.get(normalise(cand))
-                if real is not None and real not in taken:
-                    chosen[name] = real
-                    taken.add(real)
-                    auto.append(name)
-                    break
-        missing = [f for f in ("deal", "stage") if f not in chosen]
-        if not ({"timestamp", "start", "end"} & set(chosen)):
-            missing.append("timestamp")
-        if missing and len(columns) == 1:
-            raise LogError(
-                [
-                    LogProblem(
-                        code=p.MISSING_COLUMN,
-                        source=source,
-                        row=1,
-                        message="the header is one single column",
-                        value=columns[0],
-                        hint="wrong delimiter? name it with --delimiter (e.g. ';' or '\\t')",
-                    )
-                ]
-            )
-        if missing:
-            raise LogError(
-                [
-                    LogProblem(
-                        code=p.MISSING_COLUMN,
-                        source=source,
-                        message=f"no column for required field '{f}'",
-                        hint=f"columns found: {', '.join(columns) or '(none)'}; "
-                        + _closest_hint(f, columns, CANDIDATES[f])
-                        + f"; {REQUIRED_HINT}",
-                    )
-                    for f in missing
-                ]
-            )
-        layout = _layout(keys, interval)
-        collapse = self.collapse_repeats
-        if collapse is None:
-            collapse = layout == "Salesforce OpportunityHistory"
-        return ResolvedMapping(
-            columns=chosen,
-            auto=auto,
-            layout=layout,
-            stage_aliases=dict(self.stage_aliases),
-            collapse_repeats=collapse,
-            outcomes=dict(self.outcomes),
-        )
+        return chosen
 
     def _resolve_wide(
         self,
@@ -462,9 +373,38 @@ class Mapping(BaseModel):
         ``sales_pipeline.csv`` (``engage_date``, ``close_date``, ``deal_stage``) or a HubSpot
         deal export (``hs_v2_date_entered_<stage>`` or ``Date entered "<stage>"`` columns).
         """
-        keys = set(by_key)
+        dates, close = self._given_wide(columns, by_key, source)
+        found = _wide_layout(columns, by_key, dates, close)
+        if found is None:
+            return None
+        cols, auto = _wide_columns(found, by_key, chosen)
+        _require_wide(cols, found.close, columns, source)
+        for name in ("timestamp", "start", "end", "lifecycle"):
+            cols.pop(name, None)  # a wide table's times are its stage-date columns
+        snapshot = found.snapshot
+        return ResolvedMapping(
+            columns=cols,
+            auto=auto,
+            layout=found.layout,
+            stage_aliases=dict(self.stage_aliases),
+            shape="wide",
+            stage_dates=found.dates,
+            stage_exits=found.exits,
+            outcomes=dict(self.outcomes),
+            roles=dict(self.roles),
+            close_column=found.close,
+            created_column=snapshot.get("created"),
+            since_column=snapshot.get("since"),
+            status_column=snapshot.get("status"),
+            outcome_dates={k: snapshot[k] for k in ("won", "lost") if k in snapshot},
+            check_order=found.layout in ("generic wide", "Olist marketing funnel"),
+        )
+
+    def _given_wide(
+        self, columns: list[str], by_key: dict[str, str], source: str | None
+    ) -> tuple[dict[str, str], str | None]:
+        """The stage-date and close-date columns the mapping names; unknown ones refused."""
         dates: dict[str, str] = {}
-        exits: dict[str, str] = {}
         close: str | None = None
         problems: list[LogProblem] = []
         for stage, given in self.stage_dates.items():
@@ -479,80 +419,232 @@ class Mapping(BaseModel):
                 problems.append(_unknown("close_date", self.close_date, columns, source))
         if problems:
             raise LogError(problems)
-        layout = "generic wide"
-        snapshot: dict[str, str] = {}
-        fixed: dict[str, str] = {}
-        if not dates and close is None:
-            snapshot = _pipedrive(by_key)
-            olist = {"mqlid", "firstcontactdate"} <= keys
-            if snapshot:
-                layout = "Pipedrive deals export"
-                fixed = dict(snapshot)  # all of them shown in the report's mapping
-            elif olist:
-                layout = "Olist marketing funnel"
-                dates = {"MQL": by_key["firstcontactdate"]}
-                if "wondate" in keys:
-                    dates["won"] = by_key["wondate"]
-                fixed = {"deal": by_key["mqlid"]}
-                if "srid" in keys:
-                    fixed["owner"] = by_key["srid"]
-            elif {"opportunityid", "dealstage", "engagedate", "closedate"} <= keys:
-                layout = "Maven CRM sales_pipeline"
-                dates = {"Engaging": by_key["engagedate"]}
-                close = by_key["closedate"]
-            else:
-                dates, exits = _hubspot_dates(columns)
-                if not dates:
-                    return None
-                layout = "HubSpot deal export"
-        taken = set(dates.values()) | set(exits.values()) | ({close} if close else set())
-        taken |= set(snapshot.values())
-        cols = {**fixed, **chosen}
-        auto: list[str] = []
-        for name, cands in WIDE_CANDIDATES.items():
-            if name in cols:
-                continue
-            for cand in cands:
-                real = by_key.get(normalise(cand))
-                if real is not None and real not in taken and real not in cols.values():
-                    cols[name] = real
-                    auto.append(name)
-                    break
-        missing = ["deal"] if "deal" not in cols else []
-        if close is not None and "stage" not in cols:
-            missing.append("stage")
-        if missing:
-            raise LogError(
-                [
-                    LogProblem(
-                        code=p.MISSING_COLUMN,
-                        source=source,
-                        message=f"no column for required field '{f}' (wide shape)",
-                        hint=f"columns found: {', '.join(columns)}; "
-                        + _closest_hint(f, columns, WIDE_CANDIDATES[f])
-                        + f"; map it with --map {f}=<column>",
-                    )
-                    for f in missing
-                ]
+        return dates, close
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML file; unreadable, non-UTF-8 and invalid files are located errors."""
+    name = path.name
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _error(
+            f"cannot read mapping file: {exc.strerror}", value=str(path), source=name
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise _error(
+            f"mapping file is not UTF-8 (byte {exc.start})",
+            source=name,
+            hint="save the mapping file as UTF-8",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        raise _error(
+            "mapping file is not valid TOML: "
+            + re.sub(r"\s*\(at line.*\)$", "", str(exc))
+            + (f" (column {where.group(2)})" if where else ""),
+            source=name,
+            row=int(where.group(1)) if where else None,
+            hint='tables are [columns], [stages]...; values are quoted: deal = "Deal ID"',
+        ) from None
+
+
+def _check_tables(data: dict[str, Any], name: str) -> None:
+    """Only the known tables, each one a table: a typo must not be ignored silently."""
+    tables = {"columns", "stages", "options", "stage_dates", "outcomes", "roles", "join"}
+    unknown = set(data) - tables
+    if unknown:
+        raise _error(
+            "unknown table in mapping file",
+            source=name,
+            value=", ".join(sorted(unknown)),
+            hint="use " + ", ".join(f"[{t}]" for t in sorted(tables)),
+        )
+    for table in sorted(tables & set(data)):
+        if not isinstance(data[table], dict):
+            raise _error(
+                f"'{table}' must be a table",
+                source=name,
+                hint=f"write [{table}] on its own line, then key = value lines",
             )
-        for name in ("timestamp", "start", "end", "lifecycle"):
-            cols.pop(name, None)  # a wide table's times are its stage-date columns
-        return ResolvedMapping(
-            columns=cols,
-            auto=auto,
-            layout=layout,
-            stage_aliases=dict(self.stage_aliases),
-            shape="wide",
-            stage_dates=dates,
-            stage_exits=exits,
-            outcomes=dict(self.outcomes),
-            roles=dict(self.roles),
-            close_column=close,
-            created_column=snapshot.get("created"),
-            since_column=snapshot.get("since"),
-            status_column=snapshot.get("status"),
-            outcome_dates={k: snapshot[k] for k in ("won", "lost") if k in snapshot},
-            check_order=layout in ("generic wide", "Olist marketing funnel"),
+
+
+def _column_fields(data: dict[str, Any], name: str) -> dict[str, object]:
+    """Field → column from the ``[columns]`` table (field names or their aliases)."""
+    values: dict[str, object] = {}
+    for key, column in dict(data.get("columns", {})).items():
+        field = FIELD_ALIASES.get(str(key).lower())
+        if field is None or not isinstance(column, str):
+            raise _error(
+                "bad entry in [columns]",
+                source=name,
+                value=str(key),
+                hint="fields are " + ", ".join(FIELDS + WIDE_FIELDS),
+            )
+        values[field] = column
+    return values
+
+
+def _join_fields(join: dict[str, Any], path: Path) -> dict[str, object]:
+    """``join``/``join_on`` from the ``[join]`` table (its file next to the mapping file)."""
+    if not join:
+        return {}
+    if not isinstance(join.get("file"), str) or not isinstance(join.get("on"), str):
+        raise _error(
+            "[join] needs file and on",
+            source=path.name,
+            hint='file = "closed_deals.csv" (next to the mapping file), on = "deal_id"',
+        )
+    return {"join": str(path.parent / join["file"]), "join_on": join["on"]}
+
+
+def _detect_long(chosen: dict[str, str], by_key: dict[str, str], interval: bool) -> list[str]:
+    """Fill ``chosen`` with the usual column names for the fields left open; their names.
+
+    A column serves one field, the first one in :data:`FIELDS` order that names it.
+    """
+    auto: list[str] = []
+    taken = set(chosen.values())
+    for name in FIELDS:
+        if name in chosen or (interval and name == "timestamp" and "end" not in chosen):
+            continue
+        cands = CANDIDATES[name]
+        if interval and name == "end":
+            cands = ["time:timestamp", *cands]
+        for cand in cands:
+            real = by_key.get(normalise(cand))
+            if real is not None and real not in taken:
+                chosen[name] = real
+                taken.add(real)
+                auto.append(name)
+                break
+    return auto
+
+
+def _require_long(chosen: dict[str, str], columns: list[str], source: str | None) -> None:
+    """Refuse a long table without a deal, a stage or any time column.
+
+    A one-column header is named as such: almost always the wrong delimiter.
+    """
+    missing = [f for f in ("deal", "stage") if f not in chosen]
+    if not ({"timestamp", "start", "end"} & set(chosen)):
+        missing.append("timestamp")
+    if missing and len(columns) == 1:
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.MISSING_COLUMN,
+                    source=source,
+                    row=1,
+                    message="the header is one single column",
+                    value=columns[0],
+                    hint="wrong delimiter? name it with --delimiter (e.g. ';' or '\\t')",
+                )
+            ]
+        )
+    if missing:
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.MISSING_COLUMN,
+                    source=source,
+                    message=f"no column for required field '{f}'",
+                    hint=f"columns found: {', '.join(columns) or '(none)'}; "
+                    + _closest_hint(f, columns, CANDIDATES[f])
+                    + f"; {REQUIRED_HINT}",
+                )
+                for f in missing
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class _WideLayout:
+    """A wide table's layout and its date columns: stage → entered / exited column, the
+    close column, the snapshot fields (Pipedrive) and the columns the layout fixes."""
+
+    layout: str
+    dates: dict[str, str]
+    exits: dict[str, str]
+    close: str | None
+    snapshot: dict[str, str]
+    fixed: dict[str, str]
+
+
+def _wide_layout(
+    columns: list[str], by_key: dict[str, str], dates: dict[str, str], close: str | None
+) -> _WideLayout | None:
+    """The wide layout: the mapping's dates, else the first known export the columns match.
+
+    ``None`` when nothing says the table is wide (then it is read as the long shape).
+    """
+    keys = set(by_key)
+    if dates or close is not None:
+        return _WideLayout("generic wide", dates, {}, close, {}, {})
+    snapshot = _pipedrive(by_key)
+    if snapshot:  # all of them shown in the report's mapping
+        return _WideLayout("Pipedrive deals export", {}, {}, None, snapshot, dict(snapshot))
+    if {"mqlid", "firstcontactdate"} <= keys:
+        dates = {"MQL": by_key["firstcontactdate"]}
+        if "wondate" in keys:
+            dates["won"] = by_key["wondate"]
+        fixed = {"deal": by_key["mqlid"]}
+        if "srid" in keys:
+            fixed["owner"] = by_key["srid"]
+        return _WideLayout("Olist marketing funnel", dates, {}, None, {}, fixed)
+    if {"opportunityid", "dealstage", "engagedate", "closedate"} <= keys:
+        engaging = {"Engaging": by_key["engagedate"]}
+        return _WideLayout("Maven CRM sales_pipeline", engaging, {}, by_key["closedate"], {}, {})
+    dates, exits = _hubspot_dates(columns)
+    if not dates:
+        return None
+    return _WideLayout("HubSpot deal export", dates, exits, None, {}, {})
+
+
+def _wide_columns(
+    found: _WideLayout, by_key: dict[str, str], chosen: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Field → column of a wide table (fixed, then given, then detected) and the detected.
+
+    A date column of the layout is never taken for another field.
+    """
+    close = found.close
+    taken = set(found.dates.values()) | set(found.exits.values()) | ({close} if close else set())
+    taken |= set(found.snapshot.values())
+    cols = {**found.fixed, **chosen}
+    auto: list[str] = []
+    for name, cands in WIDE_CANDIDATES.items():
+        if name in cols:
+            continue
+        for cand in cands:
+            real = by_key.get(normalise(cand))
+            if real is not None and real not in taken and real not in cols.values():
+                cols[name] = real
+                auto.append(name)
+                break
+    return cols, auto
+
+
+def _require_wide(
+    cols: dict[str, str], close: str | None, columns: list[str], source: str | None
+) -> None:
+    """Refuse a wide table without its deal column, or a stage column beside a close date."""
+    missing = ["deal"] if "deal" not in cols else []
+    if close is not None and "stage" not in cols:
+        missing.append("stage")
+    if missing:
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.MISSING_COLUMN,
+                    source=source,
+                    message=f"no column for required field '{f}' (wide shape)",
+                    hint=f"columns found: {', '.join(columns)}; "
+                    + _closest_hint(f, columns, WIDE_CANDIDATES[f])
+                    + f"; map it with --map {f}=<column>",
+                )
+                for f in missing
+            ]
         )
 
 
