@@ -49,6 +49,33 @@ def join_table(
     A column name both tables have (other than ``on``) keeps the first table's values; the
     second one's is named ``<column> (<file name>)``.
     """
+    other_name = Path(file).name
+    other = _read_other(file, encoding)
+    for name, columns in ((source, table.columns), (other_name, other.columns)):
+        if on not in columns:
+            raise LogError.of(
+                p.BAD_JOIN,
+                name,
+                "the join key is not a column",
+                value=on,
+                hint=f"columns found: {', '.join(columns)}; set on = <column> in [join]",
+            )
+    key = _unique_key(other, on, other_name)
+    problems = _orphans(table[on].str.strip_chars(), key, on, source, other_name, lenient)
+    renamed = {
+        c: f"{c} ({other_name})" for c in other.columns if c != on and c in set(table.columns)
+    }
+    other = other.rename(renamed).with_columns(key.alias(on))
+    joined = (
+        table.with_columns(pl.col(on).str.strip_chars().alias("\x00key"))
+        .join(other.rename({on: "\x00key"}), on="\x00key", how="left", maintain_order="left")
+        .drop("\x00key")
+    )
+    return joined, problems
+
+
+def _read_other(file: str, encoding: str | None) -> pl.DataFrame:
+    """The second table as text columns; an unreadable file is one error naming it."""
     other_path = Path(file)
     other_name = other_path.name
     try:
@@ -59,7 +86,7 @@ def join_table(
         ) from None
     text, _ = decode(data, other_name, encoding)
     try:
-        other = pl.read_csv(
+        return pl.read_csv(
             text.encode("utf-8"), separator=sniff_delimiter(text), infer_schema=False
         )
     except pl.exceptions.PolarsError as exc:
@@ -67,15 +94,13 @@ def join_table(
         raise LogError.of(
             p.BAD_JOIN, other_name, f"the file to join is not a readable CSV: {first}"
         ) from None
-    for name, columns in ((source, table.columns), (other_name, other.columns)):
-        if on not in columns:
-            raise LogError.of(
-                p.BAD_JOIN,
-                name,
-                "the join key is not a column",
-                value=on,
-                hint=f"columns found: {', '.join(columns)}; set on = <column> in [join]",
-            )
+
+
+def _unique_key(other: pl.DataFrame, on: str, other_name: str) -> pl.Series:
+    """The second table's keys (stripped); the first repeated one refused with its row.
+
+    A repeated key would copy the deal's row: one row per key keeps the log's rows.
+    """
     key = other[on].str.strip_chars()
     repeated = key.is_not_null() & ~key.is_first_distinct()
     if repeated.any():
@@ -93,7 +118,17 @@ def join_table(
                 )
             ]
         )
-    ours = table[on].str.strip_chars()
+    return key
+
+
+def _orphans(
+    ours: pl.Series, key: pl.Series, on: str, source: str, other_name: str, lenient: bool
+) -> list[LogProblem]:
+    """The second table's rows that match no deal: warnings (lenient), else refused.
+
+    Strict mode lists the first few and counts the rest; lenient lists every one, which
+    the importer's report caps.
+    """
     orphan = key.is_not_null() & ~key.is_in(ours.drop_nulls().implode())
     problems = [
         LogProblem(
@@ -108,15 +143,6 @@ def join_table(
         )
         for i in orphan.arg_true().to_list()[: None if lenient else MAX_PROBLEMS_PER_CODE]
     ]
-    if problems and not lenient:  # lenient: every orphan, which the importer's report caps
+    if problems and not lenient:
         raise LogError(problems, {p.JOIN_WITHOUT_DEAL: int(orphan.sum()) - len(problems)})
-    renamed = {
-        c: f"{c} ({other_name})" for c in other.columns if c != on and c in set(table.columns)
-    }
-    other = other.rename(renamed).with_columns(key.alias(on))
-    joined = (
-        table.with_columns(pl.col(on).str.strip_chars().alias("\x00key"))
-        .join(other.rename({on: "\x00key"}), on="\x00key", how="left", maintain_order="left")
-        .drop("\x00key")
-    )
-    return joined, problems
+    return problems
