@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -85,16 +86,47 @@ def read_excel(
     source: str | None = None,
 ) -> DealLog:
     """Import a long- or wide-shape deal log from an ``.xlsx`` sheet (name or 0-based index)."""
+    path = Path(path)
+    name = source or path.name
+    book = _open_book(path, name)
+    try:
+        read = _read_sheet(_worksheet(book, sheet, name), name)
+    finally:
+        book.close()
+    label = name if sheet is None else f"{name}[{read.title}]"
+    names = read.names
+    table = pl.DataFrame(
+        dict(zip(names, read.columns, strict=True)), schema=dict.fromkeys(names, pl.String)
+    )
+    # number cells with fractions are numbers: written as text, '1.125' would look like a
+    # thousands separator to the amounts' decimal check
+    fractions = [
+        c for c, k in zip(names, read.kinds, strict=True) if "fraction" in k and k <= _NUMBER
+    ]
+    return from_table(
+        table.with_columns(pl.col(fractions).cast(pl.Float64)),
+        source=label,
+        format="xlsx",
+        mapping=mapping,
+        tz=tz,
+        dayfirst=dayfirst,
+        date_format=date_format,
+        decimal=decimal,
+        lenient=lenient,
+        source_rows=list(read.numbers),
+    )
+
+
+def _open_book(path: Path, name: str) -> Any:
+    """The workbook, streamed (read-only, cached values); an unreadable file is one error."""
     try:
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
     except ImportError as err:
         raise missing(err, "reading .xlsx deal logs") from err
 
-    path = Path(path)
-    name = source or path.name
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except OSError as exc:
         raise LogError.of(
             p.BAD_EXCEL, name, f"cannot read the file: {exc.strerror or exc}"
@@ -106,69 +138,67 @@ def read_excel(
             f"not a readable .xlsx workbook: {exc}",
             hint="save it from Excel as .xlsx (Excel Workbook); .xls is not supported",
         ) from None
-    try:
-        if sheet is None:
-            ws = book.worksheets[0]
-        elif isinstance(sheet, int):
-            if not 0 <= sheet < len(book.worksheets):
-                raise LogError.of(
-                    p.BAD_EXCEL, name, f"no sheet number {sheet}", hint=f"sheets: {book.sheetnames}"
-                )
-            ws = book.worksheets[sheet]
-        else:
-            if sheet not in book.sheetnames:
-                raise LogError.of(
-                    p.BAD_EXCEL,
-                    name,
-                    f"no sheet named '{sheet}'",
-                    hint=f"sheets: {book.sheetnames}",
-                )
-            ws = book[sheet]
-        title = ws.title
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None or all(c is None for c in header):
-            raise LogError(
-                [
-                    LogProblem(
-                        code=p.EMPTY_FILE,
-                        source=name,
-                        message=f"sheet '{title}' is empty",
-                        hint="the first row must be the header",
-                    )
-                ]
+
+
+def _worksheet(book: Any, sheet: str | int | None, name: str) -> Any:
+    """The sheet asked for (the first by default); an unknown one is refused, listing all."""
+    if sheet is None:
+        return book.worksheets[0]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(book.worksheets):
+            raise LogError.of(
+                p.BAD_EXCEL, name, f"no sheet number {sheet}", hint=f"sheets: {book.sheetnames}"
             )
-        names = header_names(list(header))
-        width = len(names)
-        columns: list[list[str | None]] = [[] for _ in names]
-        kinds: list[set[str]] = [set() for _ in names]
-        numbers: list[int] = []
-        for number, row in enumerate(rows, start=2):
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
-                continue
-            numbers.append(number)
-            for i in range(width):
-                cell = row[i] if i < len(row) else None
-                columns[i].append(cell_text(cell))
-                kinds[i].add(_kind(cell))
-    finally:
-        book.close()
-    label = name if sheet is None else f"{name}[{title}]"
-    table = pl.DataFrame(
-        dict(zip(names, columns, strict=True)), schema=dict.fromkeys(names, pl.String)
-    )
-    # number cells with fractions are numbers: written as text, '1.125' would look like a
-    # thousands separator to the amounts' decimal check
-    fractions = [c for c, k in zip(names, kinds, strict=True) if "fraction" in k and k <= _NUMBER]
-    return from_table(
-        table.with_columns(pl.col(fractions).cast(pl.Float64)),
-        source=label,
-        format="xlsx",
-        mapping=mapping,
-        tz=tz,
-        dayfirst=dayfirst,
-        date_format=date_format,
-        decimal=decimal,
-        lenient=lenient,
-        source_rows=numbers,
-    )
+        return book.worksheets[sheet]
+    if sheet not in book.sheetnames:
+        raise LogError.of(
+            p.BAD_EXCEL,
+            name,
+            f"no sheet named '{sheet}'",
+            hint=f"sheets: {book.sheetnames}",
+        )
+    return book[sheet]
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    """A sheet's cells as CSV text: its title, column names, text columns, the kinds of
+    cell seen per column (:func:`_kind`) and the spreadsheet number of each row kept."""
+
+    title: str
+    names: list[str]
+    columns: list[list[str | None]]
+    kinds: list[set[str]]
+    numbers: list[int]
+
+
+def _read_sheet(ws: Any, name: str) -> _Sheet:
+    """Every non-empty row below the header as text cells (an empty sheet is refused)."""
+    title = ws.title
+    rows = ws.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None or all(c is None for c in header):
+        raise LogError(
+            [
+                LogProblem(
+                    code=p.EMPTY_FILE,
+                    source=name,
+                    message=f"sheet '{title}' is empty",
+                    hint="the first row must be the header",
+                )
+            ]
+        )
+    names = header_names(list(header))
+    width = len(names)
+    columns: list[list[str | None]] = [[] for _ in names]
+    kinds: list[set[str]] = [set() for _ in names]
+    numbers: list[int] = []
+    for number, row in enumerate(rows, start=2):
+        if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
+            continue
+        numbers.append(number)
+        for i in range(width):
+            cell = row[i] if i < len(row) else None
+            columns[i].append(cell_text(cell))
+            kinds[i].add(_kind(cell))
+    return _Sheet(title, names, columns, kinds, numbers)
