@@ -383,15 +383,87 @@ def forecast(
     if replications < 1:
         raise ValueError("replications must be at least 1")
     horizon_hours = parse_duration(horizon_hours, what="the horizon")
+    when = _as_of(history, as_of, horizon_hours)
+    tz = (process.calendar.timezone if process.calendar else None) or "UTC"
+    pipe = _pipeline(history, process, when, int(seed), drop_stale)
+    notes: list[str] = []
+    fill = process.amount
+    revenue_known = _amount_notes(process, pipe.deals, notes)
+    target = process.target if revenue_known else None
+    if process.target is not None and target is None:
+        notes.append("the target cannot be assessed without deal amounts")
+    names = [s.name for s in process.scenarios] if target is not None else []
+    processes = (process, *(process.with_scenario(n) for n in names))
+    views = _views(when, horizon_hours, tz, target.per if target is not None else None)
+    index = {n.id: i for i, n in enumerate(process.iter_nodes())}
+    won_nodes = tuple(index[o.id] for o in process.outcomes if o.result == "won")
+    if not won_nodes:
+        notes.append("the model has no outcome with `result won`: every forecast is zero")
+    settings = Settings(epoch=when, until=float(horizon_hours), open_deals=tuple(pipe.running))
+    payload = _Payload(processes, settings, int(seed), won_nodes, fill, views)
+    per_view = _monte_carlo(payload, replications, workers, cluster, progress)
+    if pipe.stale:
+        notes.append(_stale_note(len(pipe.stale), drop_stale))
+    arrivals = process.arrivals
+
+    def table(view: str) -> list[PeriodForecast]:
+        return _table(per_view[view][0], views[view], when, tz, revenue_known)
+
+    return Forecast(
+        process=process.name,
+        as_of=_iso(when, tz),
+        end=_iso(when + timedelta(hours=horizon_hours), tz),
+        horizon_hours=float(horizon_hours),
+        timezone=tz,
+        seed=int(seed),
+        replications=replications,
+        open_deals=len(pipe.deals),
+        stale_deals=len(pipe.stale),
+        stale_dropped=drop_stale,
+        arrivals_per_week=arrivals.per_hour * 168 if arrivals is not None else None,
+        currency=process.currency,
+        revenue_known=revenue_known,
+        weeks=table("week"),
+        months=table("month"),
+        total=table("total")[0],
+        weighted=_weighted(
+            process, pipe.deals, fill.expected if fill is not None else None, int(seed)
+        ),
+        target=(
+            _target(target, views["target"], per_view["target"], names, history, process, when, tz)
+            if target is not None
+            else None
+        ),
+        notes=notes,
+    )
+
+
+def _as_of(history: Any, as_of: datetime | None, horizon_hours: float) -> datetime:
+    """The forecast's start in UTC (the history's last event by default); bad arguments refused."""
     if not horizon_hours > 0:
         raise ValueError("the horizon must be longer than 0 hours")
     when = last_event(history) if as_of is None else as_of
     if when.tzinfo is None:
         raise ValueError("as_of needs a time zone")
-    when = when.astimezone(UTC)
-    tz = (process.calendar.timezone if process.calendar else None) or "UTC"
+    return when.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class _Pipeline:
+    """The deals open at ``as_of``: all of them, the stale ones, and those the Monte Carlo runs."""
+
+    deals: list[OpenDeal]
+    stale: list[OpenDeal]
+    running: list[OpenDeal]
+
+
+def _pipeline(
+    history: Any, process: Process, when: datetime, seed: int, drop_stale: bool
+) -> _Pipeline:
+    """The open pipeline, stale deals told apart (:func:`_limits`); nothing at all to forecast
+    (no open deal, no arrivals) is refused."""
     pipeline = open_deals(history, process, when)
-    limits = _limits(process, int(seed))
+    limits = _limits(process, seed)
     stale = [d for d in pipeline if d.age > limits.get(d.node, math.inf)]
     running = [d for d in pipeline if not drop_stale or d.age <= limits.get(d.node, math.inf)]
     if not running and process.arrivals is None:
@@ -399,7 +471,15 @@ def forecast(
             f"no deal of the history is open at {when:%Y-%m-%d %H:%M} UTC and the model has no "
             "arrivals: nothing to forecast"
         )
-    notes: list[str] = []
+    return _Pipeline(pipeline, stale, running)
+
+
+def _amount_notes(process: Process, pipeline: list[OpenDeal], notes: list[str]) -> bool:
+    """Can revenue be forecast? Adds a note saying why not, or where amounts come from.
+
+    Revenue needs an amount for every deal: from the history, else from the model's
+    ``amount`` (open deals without one, and every new deal).
+    """
     fill = process.amount
     missing = sum(1 for d in pipeline if math.isnan(d.amount))
     revenue_known = fill is not None or (missing == 0 and process.arrivals is None)
@@ -419,30 +499,40 @@ def forecast(
             f"{missing} of {len(pipeline)} open deals have no amount in history: each replication "
             "draws theirs from the model's `amount`"
         )
-    target = process.target if revenue_known else None
-    if process.target is not None and target is None:
-        notes.append("the target cannot be assessed without deal amounts")
-    names = [s.name for s in process.scenarios] if target is not None else []
-    processes = (process, *(process.with_scenario(n) for n in names))
+    return revenue_known
+
+
+def _views(
+    when: datetime, horizon_hours: float, tz: str, target_per: Per | None
+) -> dict[str, list[Period]]:
+    """The periods each view bins wins into: weeks, months, the whole horizon, the target's."""
     views: dict[str, list[Period]] = {
         v: calendar_periods(when, horizon_hours, v, tz) for v in VIEWS
     }
     views["total"] = [
         Period("total", when, when + timedelta(hours=horizon_hours), 0.0, horizon_hours, True)
     ]
-    if target is not None:
-        views["target"] = calendar_periods(when, horizon_hours, target.per, tz)
-    index = {n.id: i for i, n in enumerate(process.iter_nodes())}
-    won_nodes = tuple(index[o.id] for o in process.outcomes if o.result == "won")
-    if not won_nodes:
-        notes.append("the model has no outcome with `result won`: every forecast is zero")
-    settings = Settings(epoch=when, until=float(horizon_hours), open_deals=tuple(running))
-    payload = _Payload(processes, settings, int(seed), won_nodes, fill, views)
-    jobs = [(s, r) for s in range(len(processes)) for r in range(replications)]
+    if target_per is not None:
+        views["target"] = calendar_periods(when, horizon_hours, target_per, tz)
+    return views
+
+
+def _monte_carlo(
+    payload: _Payload,
+    replications: int,
+    workers: int | None,
+    cluster: str | None,
+    progress: Progress | None,
+) -> dict[str, np.ndarray]:
+    """Run every (scenario, replication); per view an array (scenario, replication,
+    wins/revenue, period). Results land by index, so the worker count changes nothing."""
+    views = payload.views
+    n_processes = len(payload.processes)
+    jobs = [(s, r) for s in range(n_processes) for r in range(replications)]
     n_workers = 1 if cluster is None and workers == 1 else workers
     if n_workers is None and cluster is None:
         n_workers = default_workers()
-    per_view = {v: np.zeros((len(processes), replications, 2, len(ps))) for v, ps in views.items()}
+    per_view = {v: np.zeros((n_processes, replications, 2, len(ps))) for v, ps in views.items()}
     done = 0
     for results in run_batches(
         _run_batch, payload, _batches(jobs, n_workers or 8), workers=n_workers, cluster=cluster
@@ -454,59 +544,37 @@ def forecast(
         done += len(results)
         if progress is not None:
             progress(done, len(jobs))
+    return per_view
 
-    def table(view: str) -> list[PeriodForecast]:
-        data = per_view[view][0]
-        return [
-            PeriodForecast(
-                period=p.label,
-                start=_iso(when + timedelta(hours=p.lo), tz),
-                end=_iso(when + timedelta(hours=p.hi), tz),
-                whole=p.whole,
-                wins=Band.of(data[:, 0, k]),
-                revenue=Band.of(data[:, 1, k]) if revenue_known else None,
-            )
-            for k, p in enumerate(views[view])
-        ]
 
-    if stale:
-        notes.append(
-            f"{len(stale)} open deals have been in their stage longer than 99% of the model's "
-            "stays (stale, in CRM terms): "
-            + (
-                "the Monte Carlo leaves them out (the model knows no stay that long)"
-                if drop_stale
-                else "the Monte Carlo keeps them, and they move on within days of as_of"
-            )
-            + "; the weighted pipeline counts them, as a CRM does"
+def _table(
+    data: np.ndarray, periods: list[Period], when: datetime, tz: str, revenue_known: bool
+) -> list[PeriodForecast]:
+    """The baseline's bands per period (``data``: replication, wins/revenue, period)."""
+    return [
+        PeriodForecast(
+            period=p.label,
+            start=_iso(when + timedelta(hours=p.lo), tz),
+            end=_iso(when + timedelta(hours=p.hi), tz),
+            whole=p.whole,
+            wins=Band.of(data[:, 0, k]),
+            revenue=Band.of(data[:, 1, k]) if revenue_known else None,
         )
-    arrivals = process.arrivals
-    return Forecast(
-        process=process.name,
-        as_of=_iso(when, tz),
-        end=_iso(when + timedelta(hours=horizon_hours), tz),
-        horizon_hours=float(horizon_hours),
-        timezone=tz,
-        seed=int(seed),
-        replications=replications,
-        open_deals=len(pipeline),
-        stale_deals=len(stale),
-        stale_dropped=drop_stale,
-        arrivals_per_week=arrivals.per_hour * 168 if arrivals is not None else None,
-        currency=process.currency,
-        revenue_known=revenue_known,
-        weeks=table("week"),
-        months=table("month"),
-        total=table("total")[0],
-        weighted=_weighted(
-            process, pipeline, fill.expected if fill is not None else None, int(seed)
-        ),
-        target=(
-            _target(target, views["target"], per_view["target"], names, history, process, when, tz)
-            if target is not None
-            else None
-        ),
-        notes=notes,
+        for k, p in enumerate(periods)
+    ]
+
+
+def _stale_note(stale: int, drop_stale: bool) -> str:
+    """What happened to the stale open deals, in each method."""
+    return (
+        f"{stale} open deals have been in their stage longer than 99% of the model's "
+        "stays (stale, in CRM terms): "
+        + (
+            "the Monte Carlo leaves them out (the model knows no stay that long)"
+            if drop_stale
+            else "the Monte Carlo keeps them, and they move on within days of as_of"
+        )
+        + "; the weighted pipeline counts them, as a CRM does"
     )
 
 
