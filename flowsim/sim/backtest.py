@@ -33,6 +33,7 @@ run-rate is how a CRM's number is read against a weekly or monthly actual.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -150,8 +151,47 @@ def backtest(
     the discovery's time zone). The horizon (hours, or a duration such as ``"90d"``) must
     end inside the history.
     """
-    from flowsim.history.discover import discover
+    window = _window(history, as_of, horizon_hours)
+    notes: list[str] = []
+    fitted = _fit(process, history, window.as_of, tz, notes)
+    result = forecast(
+        fitted.process,
+        fitted.known,
+        horizon_hours=horizon_hours,
+        as_of=window.as_of,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        cluster=cluster,
+        progress=progress,
+        drop_stale=drop_stale,
+    )
+    actual = _actuals(history, fitted.process, result, window)
+    return Backtest(
+        as_of=result.as_of,
+        data_end=window.data_end.isoformat(),
+        model=fitted.model,
+        forecast=result,
+        actual_weeks=actual.weeks,
+        actual_months=actual.months,
+        actual_total=actual.total,
+        scores=_scores(result, actual),
+        notes=notes,
+    )
 
+
+@dataclass(frozen=True)
+class _Window:
+    """The backtest's window in UTC: from ``as_of`` to ``end``, inside the history's data."""
+
+    as_of: datetime
+    end: datetime
+    hours: float
+    data_end: datetime
+
+
+def _window(history: DealLog, as_of: datetime, horizon_hours: Duration) -> _Window:
+    """The window; one that ends after the history's last event cannot be scored: refused."""
     if as_of.tzinfo is None:
         raise ValueError("as_of needs a time zone")
     horizon_hours = parse_duration(horizon_hours, what="the horizon")
@@ -163,7 +203,28 @@ def backtest(
             f"the backtest horizon ends {end:%Y-%m-%d}, after the history's last event "
             f"({data_end:%Y-%m-%d}): choose an earlier as-of date or a shorter horizon"
         )
-    notes: list[str] = []
+    return _Window(as_of, end, horizon_hours, data_end)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """The model to forecast with, how it was made (for the report), and the history it sees."""
+
+    process: Process
+    model: str
+    known: DealLog
+
+
+def _fit(
+    process: Process | None, history: DealLog, as_of: datetime, tz: str, notes: list[str]
+) -> _Fitted:
+    """The model and the history as they stood at ``as_of``: no peeking at later data.
+
+    Without a process the model is discovered from the records by ``as_of``; without an
+    amount, deals are valued like the deals won before it.
+    """
+    from flowsim.history.discover import discover
+
     known = history_at(history, as_of)
     if known.frame.height == 0:
         raise ValueError(f"the history has no records by {as_of:%Y-%m-%d}: nothing to start from")
@@ -186,21 +247,29 @@ def backtest(
         "open deals' amounts in the history were hidden (an export holds their final value); "
         "they draw from the model's amount"
     )
-    result = forecast(
-        process,
-        known,
-        horizon_hours=horizon_hours,
-        as_of=as_of,
-        replications=replications,
-        seed=seed,
-        workers=workers,
-        cluster=cluster,
-        progress=progress,
-        drop_stale=drop_stale,
-    )
-    tz_f = result.timezone
+    return _Fitted(process, model, known)
+
+
+@dataclass(frozen=True)
+class _Actuals:
+    """What happened in the window: wins and revenue per week, month and in total."""
+
+    weeks: list[Actual]
+    months: list[Actual]
+    total: Actual
+    has_amount: bool
+
+
+def _actuals(history: DealLog, process: Process, result: Forecast, window: _Window) -> _Actuals:
+    """The deals won in the window, binned like the forecast (its periods and time zone).
+
+    Revenue is scored only when the forecast knows revenue and the wins have amounts.
+    """
+    from flowsim.sim.periods import bin_sums
+
+    as_of = window.as_of
     won_all = won_records(history, process).filter(
-        (pl.col("entered_at") > as_of) & (pl.col("entered_at") <= end)
+        (pl.col("entered_at") > as_of) & (pl.col("entered_at") <= window.end)
     )
     hours = (
         (won_all["entered_at"].dt.epoch("us") - int(as_of.timestamp() * 1e6)) / 3.6e9
@@ -210,9 +279,7 @@ def backtest(
     amounts = np.where(np.isnan(amounts), 0.0, amounts)
 
     def actual(view: Literal["week", "month"]) -> list[Actual]:
-        from flowsim.sim.periods import bin_sums
-
-        periods = calendar_periods(as_of, horizon_hours, view, tz_f)
+        periods = calendar_periods(as_of, window.hours, view, result.timezone)
         wins = bin_sums(hours, None, periods)
         revenue = bin_sums(hours, amounts, periods)
         return [
@@ -225,37 +292,31 @@ def backtest(
             for p, w, r in zip(periods, wins, revenue, strict=True)
         ]
 
-    weeks, months = actual("week"), actual("month")
     total = Actual(
         period="total",
         whole=True,
         wins=float(len(hours)),
         revenue=float(amounts.sum()) if has_amount else None,
     )
+    return _Actuals(actual("week"), actual("month"), total, has_amount)
+
+
+def _scores(result: Forecast, actual: _Actuals) -> list[Score]:
+    """Both methods scored per view and measure (revenue only when it is known)."""
     scores: list[Score] = []
     for view, fc, act in (
-        ("week", result.weeks, weeks),
-        ("month", result.months, months),
-        ("total", [result.total], [total]),
+        ("week", result.weeks, actual.weeks),
+        ("month", result.months, actual.months),
+        ("total", [result.total], [actual.total]),
     ):
         for measure in ("wins", "revenue"):
-            if measure == "revenue" and not has_amount:
+            if measure == "revenue" and not actual.has_amount:
                 continue
             scores.append(_score("monte_carlo", measure, view, _mc(fc, measure), act))
             scores.append(
                 _score("weighted_pipeline", measure, view, _flat(result, fc, measure), act)
             )
-    return Backtest(
-        as_of=result.as_of,
-        data_end=data_end.isoformat(),
-        model=model,
-        forecast=result,
-        actual_weeks=weeks,
-        actual_months=months,
-        actual_total=total,
-        scores=scores,
-        notes=notes,
-    )
+    return scores
 
 
 def _mc(periods: list[PeriodForecast], measure: str) -> list[Band]:
