@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -191,11 +192,38 @@ def analyse(
 
     ``lang`` (``en`` or ``zh``) chooses the language of the sentences.
     """
-    t = _t(lang)
     base = result.baseline
-    arrived = base.kpis["arrived"].mean or 0.0
     cycle = base.kpis["cycle_days_mean"].mean
     cycle_h = cycle * 24 if cycle else None
+    found = _time_bottlenecks(base, process, cycle_h, lang)
+    capacity = _capacity_bottlenecks(base, process, found.queue_share, lang)
+    lost = dict(conversion) if conversion is not None else _lost_share(process)
+    conv = _conversion_bottlenecks(process, lost, lang)
+    principal = _principal(process, base, capacity, found.time, found.queue_share, cycle_h, lang)
+    return BottleneckReport(
+        principal=principal,
+        capacity=capacity,
+        time=found.time,
+        conversion=conv,
+        warnings=list(result.warnings),
+    )
+
+
+@dataclass(frozen=True)
+class _TimeFindings:
+    """The stages ranked by their share of the cycle time, and each stage's queueing share
+    (hours queued per closed deal over the cycle), which the roles' ranking sums up."""
+
+    time: list[Bottleneck]
+    queue_share: dict[str, float]
+
+
+def _time_bottlenecks(
+    base: Any, process: Process, cycle_h: float | None, lang: str
+) -> _TimeFindings:
+    """Each stage's share of a closed deal's cycle, largest first (without a cycle: none)."""
+    t = _t(lang)
+    arrived = base.kpis["arrived"].mean or 0.0
     per_deal: dict[str, float] = {}
     for sid, m in base.stages.items():
         entered = m["entered"].mean or 0.0
@@ -234,6 +262,15 @@ def analyse(
             )
         )
     time.sort(key=lambda b: (-b.score, b.name))
+    return _TimeFindings(time, queue_share)
+
+
+def _capacity_bottlenecks(
+    base: Any, process: Process, queue_share: dict[str, float], lang: str
+) -> list[Bottleneck]:
+    """Each role scored by the cycle share its stages spend queueing for it, largest first
+    (ties: the busier role first)."""
+    t = _t(lang)
     capacity: list[Bottleneck] = []
     owners = {s.id: s.owner for s in process.stages}
     for rid, m in base.roles.items():
@@ -252,7 +289,14 @@ def analyse(
             )
         )
     capacity.sort(key=lambda b: (-b.score, -(b.evidence["utilization"].mean or 0), b.name))
-    lost = dict(conversion) if conversion is not None else _lost_share(process)
+    return capacity
+
+
+def _conversion_bottlenecks(
+    process: Process, lost: dict[str, float], lang: str
+) -> list[Bottleneck]:
+    """The stages ranked by the share of their deals lost, largest first."""
+    t = _t(lang)
     conv = [
         Bottleneck(
             kind="conversion",
@@ -264,14 +308,7 @@ def analyse(
         for sid, share in lost.items()
     ]
     conv.sort(key=lambda b: (-b.score, b.name))
-    principal = _principal(process, base, capacity, time, queue_share, cycle_h, lang)
-    return BottleneckReport(
-        principal=principal,
-        capacity=capacity,
-        time=time,
-        conversion=conv,
-        warnings=list(result.warnings),
-    )
+    return conv
 
 
 def _pct(e: Estimate, lang: str = "en") -> str:
