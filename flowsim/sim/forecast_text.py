@@ -8,7 +8,7 @@ from flowsim.sim.periods import Per
 
 if TYPE_CHECKING:
     from flowsim.sim.backtest import Backtest, Score
-    from flowsim.sim.forecast import Band, Forecast, PeriodForecast
+    from flowsim.sim.forecast import Band, Forecast, PeriodForecast, TargetForecast
 
 __all__ = ["backtest_text", "forecast_text"]
 
@@ -65,7 +65,6 @@ def _periods(
 def forecast_text(f: Forecast) -> str:
     """The forecast: per-week and per-month bands, the weighted pipeline, the target."""
     money = f.revenue_known
-    cur = f" {f.currency}" if f.currency else ""
     lines = [
         f"Forecast for {f.process!r}: {f.as_of[:16].replace('T', ' ')} to "
         f"{f.end[:16].replace('T', ' ')} ({f.timezone}), {f.horizon_hours / 24:g} days, "
@@ -86,12 +85,25 @@ def forecast_text(f: Forecast) -> str:
         "",
         *_periods("month", f.months, f.total, money),
         "",
+        *_weighted_lines(f),
     ]
+    if f.target is not None:
+        lines += _target_lines(f.target)
+    if f.notes:
+        lines += ["", *(f"Note: {n}" for n in f.notes)]
+    return "\n".join(lines) + "\n"
+
+
+def _weighted_lines(f: Forecast) -> list[str]:
+    """The weighted pipeline per stage, its band, and the Monte Carlo's total beside it
+    (the two count different things: eventual wins against wins within the horizon)."""
+    money = f.revenue_known
+    cur = f" {f.currency}" if f.currency else ""
     w = f.weighted
-    lines.append(
+    lines = [
         "Weighted pipeline (classic CRM: Σ P(win | stage) × amount over the open deals; "
         "P(win | stage) from the model, an absorbing Markov chain)"
-    )
+    ]
     rows = [
         ["stage", "P(win)", "open deals", "expected wins"] + (["expected revenue"] if money else [])
     ]
@@ -117,34 +129,35 @@ def forecast_text(f: Forecast) -> str:
         lines.append(
             f"  {w.amounts_from_model} open deals without an amount are valued at the model's mean"
         )
-    if f.target is not None:
-        t = f.target
-        tcur = f" {t.currency}" if t.currency else ""
-        lines += ["", f"Target {_money(t.amount)}{tcur} per {t.per}"]
-        names = list(t.periods[0].scenarios) if t.periods else []
-        rows = [["period", "already won", "revenue P50", "P(reach)", *names]]
-        for p in t.periods:
-            label = p.period if p.complete else f"{p.period} (to horizon)"
-            rows.append(
-                [
-                    label,
-                    _money(p.already_won),
-                    _money(p.revenue.p50),
-                    _pct(p.probability),
-                    *(_pct(p.scenarios[n]) for n in names),
-                ]
-            )
-        lines += _table(rows)
-        if t.best_scenario is not None and t.best_gain is not None:
-            lines.append(
-                f"  Raises it most: scenario {t.best_scenario!r}, "
-                f"+{100 * t.best_gain:.1f} points on average over the periods"
-            )
-        elif names:
-            lines.append("  No scenario of the model raises it.")
-    if f.notes:
-        lines += ["", *(f"Note: {n}" for n in f.notes)]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _target_lines(t: TargetForecast) -> list[str]:
+    """P(reaching the target) per period, for the model and each of its scenarios."""
+    tcur = f" {t.currency}" if t.currency else ""
+    lines = ["", f"Target {_money(t.amount)}{tcur} per {t.per}"]
+    names = list(t.periods[0].scenarios) if t.periods else []
+    rows = [["period", "already won", "revenue P50", "P(reach)", *names]]
+    for p in t.periods:
+        label = p.period if p.complete else f"{p.period} (to horizon)"
+        rows.append(
+            [
+                label,
+                _money(p.already_won),
+                _money(p.revenue.p50),
+                _pct(p.probability),
+                *(_pct(p.scenarios[n]) for n in names),
+            ]
+        )
+    lines += _table(rows)
+    if t.best_scenario is not None and t.best_gain is not None:
+        lines.append(
+            f"  Raises it most: scenario {t.best_scenario!r}, "
+            f"+{100 * t.best_gain:.1f} points on average over the periods"
+        )
+    elif names:
+        lines.append("  No scenario of the model raises it.")
+    return lines
 
 
 def _score_cells(s: Score) -> list[str]:
