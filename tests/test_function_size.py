@@ -1,0 +1,100 @@
+"""No function over 80 lines (issue 17, "the house"): a ratchet.
+
+A function's length is what :mod:`ast` says, ``end_lineno - lineno + 1``: from its ``def``
+line to its last line, docstring included (decorators not). Short functions are a habit
+here (≤ 60 lines); 80 is the hard limit. :data:`OVER` lists the functions that still exceed
+it, with their length today. The test fails when
+
+- a function not on the list grows over 80 lines (split it into named steps instead);
+- a listed function grows;
+- a listed function shrinks, or is gone: lower its figure, or remove it from the list.
+
+So the list only ever shrinks: never add to it, never raise a figure.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "flowsim"
+
+#: the hard limit, in lines
+LIMIT = 80
+
+#: (module path, qualified name) → its length today, for the functions still over LIMIT
+OVER: dict[tuple[str, str], int] = {
+    ("flowsim/checks.py", "_flow_checks"): 106,
+    ("flowsim/cli.py", "_log_options"): 83,
+    ("flowsim/cli.py", "simulate"): 90,
+    ("flowsim/dsl/builder.py", "_Builder._change"): 88,
+    ("flowsim/dsl/builder.py", "_Builder.dist"): 89,
+    ("flowsim/history/conformance.py", "conformance"): 191,
+    ("flowsim/history/conformance.py", "conformance_table"): 94,
+    ("flowsim/history/read_csv.py", "from_table"): 154,
+    ("flowsim/render/flowchart.py", "_Builder.build"): 100,
+    ("flowsim/render/flowchart.py", "layout"): 91,
+    ("flowsim/render/journey.py", "_Journey.build"): 118,
+    ("flowsim/render/mermaid.py", "flowchart"): 175,
+    ("flowsim/report/build.py", "build_report"): 214,
+    ("flowsim/sim/engine.py", "Engine._walk"): 90,
+    ("flowsim/sim/simulate.py", "simulate"): 156,
+    ("flowsim/structure.py", "structure_diagnostics"): 157,
+}
+
+
+def _functions(tree: ast.AST, prefix: str = "") -> list[tuple[str, int]]:
+    """(qualified name, length) of every function and method, nested ones included."""
+    out: list[tuple[str, int]] = []
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            name = f"{prefix}{node.name}"
+            assert node.end_lineno is not None
+            out.append((name, node.end_lineno - node.lineno + 1))
+            out += _functions(node, f"{name}.")
+        elif isinstance(node, ast.ClassDef):
+            out += _functions(node, f"{prefix}{node.name}.")
+        else:
+            out += _functions(node, prefix)
+    return out
+
+
+def lengths() -> dict[tuple[str, str], int]:
+    """(module path, qualified name) → length, for every function of the package.
+
+    A name defined twice in one module (e.g. under ``if TYPE_CHECKING``) keeps the longest.
+    """
+    found: dict[tuple[str, str], int] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(ROOT).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=module)
+        for name, n in _functions(tree):
+            found[(module, name)] = max(n, found.get((module, name), 0))
+    return found
+
+
+def test_no_new_function_over_the_limit() -> None:
+    new = {k: n for k, n in lengths().items() if n > LIMIT and k not in OVER}
+    assert not new, (
+        f"functions over {LIMIT} lines: {new}; split them into named steps "
+        "(the list in this test only shrinks)"
+    )
+
+
+def test_listed_functions_only_shrink() -> None:
+    now = lengths()
+    grown = {k: (n, now[k]) for k, n in OVER.items() if now.get(k, 0) > n}
+    assert not grown, f"listed functions grew (listed, now): {grown}"
+    done = [k for k in OVER if now.get(k, 0) <= LIMIT]
+    assert not done, f"now within {LIMIT} lines or gone: remove them from OVER: {done}"
+    shrunk = {k: now[k] for k, n in OVER.items() if LIMIT < now[k] < n}
+    assert not shrunk, f"listed functions shrank: lower their figures in OVER to {shrunk}"
+
+
+def test_the_measure() -> None:
+    """The count runs from the ``def`` line to the last line, docstring included."""
+    tree = ast.parse('@decorator\ndef f(x):\n    """Doc."""\n\n    return x\n')
+    assert _functions(tree) == [("f", 4)]
+    tree = ast.parse("class C:\n    def m(self):\n        def inner():\n            pass\n")
+    assert _functions(tree) == [("C.m", 3), ("C.m.inner", 2)]
