@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from flowsim.model import Distribution, Duration, Process, parse_duration
+from flowsim.model import Distribution, Duration, Process, Target, parse_duration
 from flowsim.sim.engine import Settings, run_once
 from flowsim.sim.executors import default_workers, run_batches
 from flowsim.sim.periods import Per, Period, bin_sums, calendar_periods
@@ -389,26 +389,20 @@ def forecast(
     notes: list[str] = []
     fill = process.amount
     revenue_known = _amount_notes(process, pipe.deals, notes)
-    target = process.target if revenue_known else None
-    if process.target is not None and target is None:
-        notes.append("the target cannot be assessed without deal amounts")
-    names = [s.name for s in process.scenarios] if target is not None else []
-    processes = (process, *(process.with_scenario(n) for n in names))
+    runs = _runs(process, revenue_known, notes)
+    target, names = runs.target, runs.names
     views = _views(when, horizon_hours, tz, target.per if target is not None else None)
-    index = {n.id: i for i, n in enumerate(process.iter_nodes())}
-    won_nodes = tuple(index[o.id] for o in process.outcomes if o.result == "won")
-    if not won_nodes:
-        notes.append("the model has no outcome with `result won`: every forecast is zero")
+    won_nodes = _won_nodes(process, notes)
     settings = Settings(epoch=when, until=float(horizon_hours), open_deals=tuple(pipe.running))
-    payload = _Payload(processes, settings, int(seed), won_nodes, fill, views)
+    payload = _Payload(runs.processes, settings, int(seed), won_nodes, fill, views)
     per_view = _monte_carlo(payload, replications, workers, cluster, progress)
     if pipe.stale:
         notes.append(_stale_note(len(pipe.stale), drop_stale))
     arrivals = process.arrivals
-
-    def table(view: str) -> list[PeriodForecast]:
-        return _table(per_view[view][0], views[view], when, tz, revenue_known)
-
+    table = {
+        v: _table(per_view[v][0], views[v], when, tz, revenue_known)
+        for v in ("week", "month", "total")
+    }
     return Forecast(
         process=process.name,
         as_of=_iso(when, tz),
@@ -423,9 +417,9 @@ def forecast(
         arrivals_per_week=arrivals.per_hour * 168 if arrivals is not None else None,
         currency=process.currency,
         revenue_known=revenue_known,
-        weeks=table("week"),
-        months=table("month"),
-        total=table("total")[0],
+        weeks=table["week"],
+        months=table["month"],
+        total=table["total"][0],
         weighted=_weighted(
             process, pipe.deals, fill.expected if fill is not None else None, int(seed)
         ),
@@ -436,6 +430,36 @@ def forecast(
         ),
         notes=notes,
     )
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """What the Monte Carlo runs: the model, then each scenario when a target compares them."""
+
+    target: Target | None
+    names: list[str]
+    processes: tuple[Process, ...]
+
+
+def _runs(process: Process, revenue_known: bool, notes: list[str]) -> _Runs:
+    """The target, when it can be assessed (it needs revenue), and the scenarios it compares.
+
+    Without a target the scenarios are not run: nothing would read them.
+    """
+    target = process.target if revenue_known else None
+    if process.target is not None and target is None:
+        notes.append("the target cannot be assessed without deal amounts")
+    names = [s.name for s in process.scenarios] if target is not None else []
+    return _Runs(target, names, (process, *(process.with_scenario(n) for n in names)))
+
+
+def _won_nodes(process: Process, notes: list[str]) -> tuple[int, ...]:
+    """The engine's node indices of the won outcomes (a note when there is none)."""
+    index = {n.id: i for i, n in enumerate(process.iter_nodes())}
+    won_nodes = tuple(index[o.id] for o in process.outcomes if o.result == "won")
+    if not won_nodes:
+        notes.append("the model has no outcome with `result won`: every forecast is zero")
+    return won_nodes
 
 
 def _as_of(history: Any, as_of: datetime | None, horizon_hours: float) -> datetime:
