@@ -32,7 +32,6 @@ OVER: dict[tuple[str, str], int] = {
     ("flowsim/dsl/builder.py", "_Builder.dist"): 89,
     ("flowsim/history/conformance.py", "conformance"): 191,
     ("flowsim/history/conformance.py", "conformance_table"): 94,
-    ("flowsim/history/read_csv.py", "from_table"): 154,
     ("flowsim/render/flowchart.py", "_Builder.build"): 100,
     ("flowsim/render/flowchart.py", "layout"): 91,
     ("flowsim/render/journey.py", "_Journey.build"): 118,

@@ -28,6 +28,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim._extras import missing
+from flowsim.history._close import after_close
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import _classify, _round
 from flowsim.model import Outcome, Process
@@ -385,12 +386,11 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
         ).alias("outcomes_so_far")
     )
     # records at the same instant as the close are its own bookkeeping (BPIC 2012 cancels the
-    # offers with the application), not moves out of the outcome: as the metrics read them
-    closed_at = pl.when(is_outcome).then(pl.col("entered_at")).min().over("deal")
+    # offers with the application), not moves out of the outcome: the one rule of _close
     rec = rec.with_columns(
         (
             (pl.col("outcomes_so_far") - pl.col("is_outcome").cast(pl.Int32) > 0)
-            & (pl.col("entered_at") > closed_at)
+            & after_close(outcome_ids)
         ).alias("after_outcome"),
         pl.col("next_stage").is_in(node_ids).alias("next_known"),
     ).join(design_frame, on=["stage", "next_stage"], how="left", maintain_order="left")

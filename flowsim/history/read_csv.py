@@ -17,6 +17,7 @@ import codecs
 import csv
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +35,7 @@ from flowsim.history.log import (
     build_log,
     start_columns,
 )
-from flowsim.history.mapping import Mapping
+from flowsim.history.mapping import Mapping, ResolvedMapping
 from flowsim.history.problems import LogError, LogProblem
 from flowsim.history.read_wide import note_unknown_owners, wide_log
 from flowsim.history.textcol import as_text, text_expr
@@ -312,24 +313,11 @@ def from_table(
     ).rename("source_row")
     if rows.len() != table.height:
         raise ValueError("source_rows must give one number per row")
-    name = source
-    columns = table.columns
     if table.height == 0:
-        raise LogError.of(
-            p.EMPTY_FILE,
-            name,
-            "the query returned no rows"
-            if format == "sql"
-            else f"no data rows: only the header ({', '.join(columns)})"
-            if columns
-            else "no data rows",
-            hint="is the log on another sheet? choose it with --sheet NAME"
-            if format == "xlsx"
-            else "export the deals with their rows, not only the column names",
-        )
-    resolved = (mapping or Mapping()).resolve(columns, source=name)
+        raise _empty(source, table.columns, format)
+    resolved = (mapping or Mapping()).resolve(table.columns, source=source)
     report = ImportReport(
-        source=name,
+        source=source,
         format=format,
         shape="wide" if resolved.shape == "wide" else "long",
         encoding=encoding,
@@ -338,10 +326,12 @@ def from_table(
         mapping=dict(resolved.columns),
         rows_read=table.height,
     )
+    opts = _Reading(source, tz, dayfirst, date_format, decimal, lenient)
     if resolved.shape == "wide":
         amount = resolved.get("amount")
         if decimal is None and amount is not None and table.schema[amount].is_numeric():
-            decimal = "point"  # typed numbers, written as text: 1.234 is never a thousand
+            # typed numbers, written as text: 1.234 is never a thousand
+            opts = replace(opts, decimal="point")
         log = wide_log(
             stringify(table),
             resolved,
@@ -350,89 +340,146 @@ def from_table(
             tz=tz,
             dayfirst=dayfirst,
             date_format=date_format,
-            decimal=decimal,
+            decimal=opts.decimal,
             lenient=lenient,
         )
-        log.attributes = _attributes(table, rows)
-        return log
+    else:
+        log = _long_log(table, rows, resolved, report, opts)
+        log.roles = dict(resolved.roles)
+        if log.roles and "owner" in resolved.columns:
+            note_unknown_owners(log, resolved.columns["owner"])
+    log.attributes = _attributes(table, rows)
+    return log
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How a table's values are read (the options of :func:`from_table`)."""
+
+    source: str
+    tz: str
+    dayfirst: bool | None
+    date_format: str | None
+    decimal: DecimalMark | None
+    lenient: bool
+
+
+def _empty(source: str, columns: list[str], format: str) -> LogError:
+    """The error for a table with a header and no rows, with where to look instead."""
+    return LogError.of(
+        p.EMPTY_FILE,
+        source,
+        "the query returned no rows"
+        if format == "sql"
+        else f"no data rows: only the header ({', '.join(columns)})"
+        if columns
+        else "no data rows",
+        hint="is the log on another sheet? choose it with --sheet NAME"
+        if format == "xlsx"
+        else "export the deals with their rows, not only the column names",
+    )
+
+
+def _refuse_lifecycles(table: pl.DataFrame, column: str | None, source: str) -> None:
+    """A table's lifecycle column may only say ``complete`` (start/complete pairs: use XES)."""
+    if column is None:
+        return
+    values = as_text(table[column]).str.strip_chars().str.to_lowercase()
+    other = values.is_not_null() & (values != "") & (values != "complete")
+    if other.any():
+        raise LogError.of(
+            p.UNSUPPORTED_LIFECYCLE,
+            source,
+            "start/complete pairs in tables are not supported yet; found lifecycle value",
+            column=column,
+            value=str(values.filter(other)[0]),
+            hint="use start_timestamp and time:timestamp columns, or XES",
+        )
+
+
+def _long_log(
+    table: pl.DataFrame,
+    rows: pl.Series,
+    resolved: ResolvedMapping,
+    report: ImportReport,
+    opts: _Reading,
+) -> DealLog:
+    """A long-shape table (one row per record) checked row by row into a :class:`DealLog`.
+
+    Every column pass runs on two threads (polars releases the GIL): the time columns'
+    parsing, the text columns' cleaning and the amounts, side by side. The pool is this
+    call's, and is shut down when it returns or raises (no thread outlives a refused file).
+    """
     fields = {f: c for f, c in resolved.columns.items() if f != "lifecycle"}
     raw = _long_fields(table, fields).with_columns(rows)
-    lifecycle = resolved.get("lifecycle")
-    if lifecycle is not None:
-        values = as_text(table[lifecycle]).str.strip_chars().str.to_lowercase()
-        other = values.is_not_null() & (values != "") & (values != "complete")
-        if other.any():
-            raise LogError.of(
-                p.UNSUPPORTED_LIFECYCLE,
-                name,
-                "start/complete pairs in tables are not supported yet; found lifecycle value",
-                column=lifecycle,
-                value=str(values.filter(other)[0]),
-                hint="use start_timestamp and time:timestamp columns, or XES",
-            )
-    # every column pass runs on two threads (polars releases the GIL): the time columns'
-    # parsing, the text columns' cleaning and the amounts, side by side
-    pool = ThreadPoolExecutor(max_workers=2)
+    _refuse_lifecycles(table, resolved.get("lifecycle"), opts.source)
     times = [f for f in TIME_FIELDS if f in fields]
-    reads = [
-        pool.submit(
-            read_timestamps,
-            raw[f],
-            column=f,
-            tz=tz,
-            dayfirst=dayfirst,
-            source=name,
-            date_format=date_format,
-        )
-        for f in times
-    ]
-    column_jobs = start_columns(raw, pool, decimal)
-    pool.shutdown(wait=False)
-    parsed = {f: job.result() for f, job in zip(times, reads, strict=True)}
-    # only text columns where some value has an offset (or failed) can mix offset styles
-    suspects = {fields[f]: raw[f] for f, read in parsed.items() if read.offsets}
-    mixed: list[LogProblem] = []
-    mixed_rows: pl.Series | None = None
-    if suspects:
-        mixed, mixed_rows = mixed_offset_problems(
-            suspects, raw["source_row"], source=name, tz=tz, lenient=lenient
-        )
-    try:
-        log = build_log(
-            raw,
-            dict(fields),
-            report,
-            tz=tz,
-            dayfirst=dayfirst,
-            date_format=date_format,
-            decimal=decimal,
-            lenient=lenient,
-            stage_aliases=resolved.stage_aliases,
-            collapse_repeats=resolved.collapse_repeats,
-            parsed=parsed,
-            columns=column_jobs,
-        )
-    except LogError as err:  # strict: every error of the pass, in row order
-        omitted = Counter(err.omitted) + Counter(_mixed_omitted(mixed, mixed_rows))
-        problems = sorted(mixed + err.problems, key=lambda q: q.row or 0)
-        raise LogError(problems, omitted) from None
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reads = [
+            pool.submit(
+                read_timestamps,
+                raw[f],
+                column=f,
+                tz=opts.tz,
+                dayfirst=opts.dayfirst,
+                source=opts.source,
+                date_format=opts.date_format,
+            )
+            for f in times
+        ]
+        column_jobs = start_columns(raw, pool, opts.decimal)
+        parsed = {f: job.result() for f, job in zip(times, reads, strict=True)}
+        # only text columns where some value has an offset (or failed) can mix offset styles
+        suspects = {fields[f]: raw[f] for f, read in parsed.items() if read.offsets}
+        mixed: list[LogProblem] = []
+        mixed_rows: pl.Series | None = None
+        if suspects:
+            mixed, mixed_rows = mixed_offset_problems(
+                suspects, raw["source_row"], source=opts.source, tz=opts.tz, lenient=opts.lenient
+            )
+        try:
+            log = build_log(
+                raw,
+                dict(fields),
+                report,
+                tz=opts.tz,
+                dayfirst=opts.dayfirst,
+                date_format=opts.date_format,
+                decimal=opts.decimal,
+                lenient=opts.lenient,
+                stage_aliases=resolved.stage_aliases,
+                collapse_repeats=resolved.collapse_repeats,
+                parsed=parsed,
+                columns=column_jobs,
+            )
+        except LogError as err:  # strict: every error of the pass, in row order
+            omitted = Counter(err.omitted) + Counter(_mixed_omitted(mixed, mixed_rows))
+            problems = sorted(mixed + err.problems, key=lambda q: q.row or 0)
+            raise LogError(problems, omitted) from None
+    return _drop_mixed(log, raw, mixed, mixed_rows, opts.lenient)
+
+
+def _drop_mixed(
+    log: DealLog,
+    raw: pl.DataFrame,
+    mixed: list[LogProblem],
+    mixed_rows: pl.Series | None,
+    lenient: bool,
+) -> DealLog:
+    """Refuse (or with ``lenient`` drop) the rows whose time columns mix offset styles."""
     if mixed and not lenient:
         raise LogError(mixed, _mixed_omitted(mixed, mixed_rows))
-    if mixed and mixed_rows is not None:
-        bad = log.frame["source_row"].is_in(raw["source_row"].filter(mixed_rows).implode())
-        log = drop_records(
-            log,
-            bad,
-            p.MIXED_TIMEZONE,
-            mixed,
-            weight=bad.cast(pl.Int64),
-            found=int(mixed_rows.sum()),
-        )
-    log.roles = dict(resolved.roles)
-    log.attributes = _attributes(table, rows)
-    if log.roles and "owner" in fields:
-        note_unknown_owners(log, fields["owner"])
-    return log
+    if not mixed or mixed_rows is None:
+        return log
+    bad = log.frame["source_row"].is_in(raw["source_row"].filter(mixed_rows).implode())
+    return drop_records(
+        log,
+        bad,
+        p.MIXED_TIMEZONE,
+        mixed,
+        weight=bad.cast(pl.Int64),
+        found=int(mixed_rows.sum()),
+    )
 
 
 def _attributes(table: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
