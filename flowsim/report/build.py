@@ -46,6 +46,7 @@ from flowsim.report.i18n import (
     words,
 )
 from flowsim.report.numbers import Numbers
+from flowsim.report.style import chart_numbers
 
 __all__ = ["Report", "Section", "build_report"]
 
@@ -252,54 +253,60 @@ def build_report(
 
     # --- sections ---------------------------------------------------------------------------
     say("charts")
-    finding = _finding(w, nf, bottleneck, sim, file_scenarios, labels)
-    sections.append(finding)
-    results["headline"] = {
-        "text": finding.text,
-        "verdict": verdict,
-        "trusted": None if fid is None else fid.trusted,
-        "objective": bottleneck.objective,
-        "budget": budget,
-        "not_tried": bottleneck.not_tried,
-    }
-    sections.append(
-        Section(
-            "flowchart",
-            w["flowchart"],
-            svg=draw(
-                process, view="flowchart", format="svg", overlay=heat, color_by="queue", lang=lang
-            ).decode(),
+    with chart_numbers(nf):  # the charts' ticks in the report's language
+        finding = _finding(w, nf, bottleneck, sim, file_scenarios, labels)
+        sections.append(finding)
+        results["headline"] = {
+            "text": finding.text,
+            "verdict": verdict,
+            "trusted": None if fid is None else fid.trusted,
+            "objective": bottleneck.objective,
+            "budget": budget,
+            "not_tried": bottleneck.not_tried,
+        }
+        sections.append(
+            Section(
+                "flowchart",
+                w["flowchart"],
+                svg=draw(
+                    process,
+                    view="flowchart",
+                    format="svg",
+                    overlay=heat,
+                    color_by="queue",
+                    lang=lang,
+                ).decode(),
+            )
         )
-    )
-    sections.append(
-        Section(
-            "journey",
-            w["journey"],
-            svg=draw(process, view="journey", format="svg", lang=lang).decode(),
+        sections.append(
+            Section(
+                "journey",
+                w["journey"],
+                svg=draw(process, view="journey", format="svg", lang=lang).decode(),
+            )
         )
-    )
-    sim_metrics = flowsim.metrics(sim.event_log, process) if sim.event_log is not None else None
-    sections.append(_funnel(w, process, history_metrics, sim_metrics, src_sim))
-    sections.append(_stage_times(w, process, sim, src_sim))
-    # history if given, else the simulated deals; stage values as the model's ids, once
-    observed = to_node_ids(deal_log or sim.event_log, process)
-    sections.append(_distributions(w, process, observed, src_sim))
-    sections.append(_cycle(w, observed, process, src_sim))
-    sections.append(_cfd(w, process, observed, src_sim))
-    sections.append(_utilization(w, process, sim, src_sim))
-    if file_scenarios:
-        table = _scenarios(w, nf, sim, file_scenarios, src_sim)
-        table.text = w["model_only"] if verdict else ""
-        sections.append(table)
-    sections.append(_tornado(w, nf, bottleneck, src_sim, budget, labels))
-    if fid is not None:
-        sections.append(_scorecard(w, fid, lang))
-    if fc is not None:
-        sections.append(_fan(w, nf, fc, src_sim))
-    if conf is not None:
-        sections.append(_conformance(w, conf, process, lang))
-    if deal_log is not None:
-        sections.append(_quality(w, deal_log, lang))
+        sim_metrics = flowsim.metrics(sim.event_log, process) if sim.event_log is not None else None
+        sections.append(_funnel(w, process, history_metrics, sim_metrics, src_sim))
+        sections.append(_stage_times(w, process, sim, src_sim))
+        # history if given, else the simulated deals; stage values as the model's ids, once
+        observed = to_node_ids(deal_log or sim.event_log, process)
+        sections.append(_distributions(w, process, observed, src_sim))
+        sections.append(_cycle(w, observed, process, src_sim))
+        sections.append(_cfd(w, process, observed, src_sim))
+        sections.append(_utilization(w, process, sim, src_sim))
+        if file_scenarios:
+            table = _scenarios(w, nf, sim, file_scenarios, src_sim)
+            table.text = w["model_only"] if verdict else ""
+            sections.append(table)
+        sections.append(_tornado(w, nf, bottleneck, src_sim, budget, labels))
+        if fid is not None:
+            sections.append(_scorecard(w, fid, lang))
+        if fc is not None:
+            sections.append(_fan(w, nf, fc, src_sim))
+        if conf is not None:
+            sections.append(_conformance(w, conf, process, lang))
+        if deal_log is not None:
+            sections.append(_quality(w, deal_log, lang))
     report = Report(title=f"{process.name} — {w['title']}", sections=sections, results=results)
     report.warnings = warnings
     report.shown_warnings = shown

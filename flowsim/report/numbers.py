@@ -26,6 +26,15 @@ SYMBOLS: dict[str, dict[str, str]] = {
 
 _POINTS = {"en": "pt", "zh": "个百分点"}
 
+#: the units an axis writes large ticks in, largest first: English counts in thousands
+#: (million, billion), Chinese in ten-thousands (万, 亿)
+TICK_UNITS: dict[str, tuple[tuple[float, str], ...]] = {
+    "en": ((1e9, "B"), (1e6, "M")),
+    "zh": ((1e8, "亿"), (1e4, "万")),
+}
+#: from this tick on an axis writes its ticks in a unit of `TICK_UNITS` (below: ``999,000``)
+TICK_UNIT_FROM = 1e6
+
 
 def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
@@ -94,6 +103,35 @@ class Numbers:
         if symbol is None:
             return f"{lead}{body} {code}"
         return f"{lead}{symbol}{body}"
+
+    def ticks(self, locs: list[float]) -> list[str]:
+        """An axis's tick labels: grouped thousands, and in a unit from a million on.
+
+        Below :data:`TICK_UNIT_FROM` a tick reads ``250,000``; from it on every tick of the
+        axis shares the unit its largest tick needs (``2.5M``, ``250万``, ``1.2亿``), with the
+        fewest decimals that write each tick exactly (up to three), so the ticks stay short
+        and no ``1e6`` marker is needed at the axis end.
+        """
+        finite = [abs(x) for x in locs if _finite(x)]
+        largest = max(finite, default=0.0)
+        size, word = 1.0, ""
+        if largest >= TICK_UNIT_FROM:
+            units = TICK_UNITS.get(self.lang, TICK_UNITS["en"])
+            size, word = next((s, w) for s, w in units if largest >= s)
+        scaled = [x / size for x in locs]
+        digits = next((d for d in range(4) if _exact(scaled, d)), 3)
+        return [_tick(self.number(x, digits), word) if _finite(x) else "" for x in scaled]
+
+
+def _tick(text: str, word: str) -> str:
+    """A scaled tick with its unit; zero is plain ``0`` (no unit, no decimals)."""
+    return "0" if _zero(text) else text + word
+
+
+def _exact(values: list[float], digits: int) -> bool:
+    """Whether every finite value is written exactly with ``digits`` decimals."""
+    tol = 1e-9 * max((abs(v) for v in values if _finite(v)), default=1.0)
+    return all(abs(round(v, digits) - v) <= tol for v in values if _finite(v))
 
 
 def _zero(text: str) -> bool:

@@ -25,6 +25,7 @@ import re
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import ScalarFormatter
 
 from flowsim.errors import FlowsimError
+from flowsim.report.numbers import TICK_UNIT_FROM, Numbers
 
 __all__ = [
     "ACCENT",
@@ -48,6 +50,7 @@ __all__ = [
     "Chart",
     "ChartError",
     "chart",
+    "chart_numbers",
     "check_aligned",
     "clean",
     "finite",
@@ -194,12 +197,47 @@ def _height(rows: int) -> float:
 _PLAIN = re.compile(r"([−-]?)(\d{4,})(\.\d+)?")
 
 
+#: the number format the charts drawn now write their ticks in (`chart_numbers` sets it)
+_NUMBERS: ContextVar[Numbers | None] = ContextVar("flowsim_chart_numbers", default=None)
+
+
+@contextmanager
+def chart_numbers(numbers: Numbers) -> Iterator[None]:
+    """Draw the charts made inside with ``numbers``'s tick format (the report's language)."""
+    token = _NUMBERS.set(numbers)
+    try:
+        yield
+    finally:
+        _NUMBERS.reset(token)
+
+
 class Thousands(ScalarFormatter):
     """Matplotlib's plain tick labels with thousands grouped by commas (``1,000``), as the
-    report writes numbers in both its languages. From a million on, matplotlib's own scale
-    (``1e6`` at the axis end) stays: seven-digit ticks would run into each other."""
+    report writes numbers in both its languages. From a million on, the ticks are written in
+    the language's unit (:meth:`flowsim.report.numbers.Numbers.ticks`: ``2.5M``, ``250万``,
+    ``1.2亿``) instead of matplotlib's ``1e6`` at the axis end, which no reader of the report's
+    language would read as its numbers."""
+
+    _ticks: tuple[float, ...] = ()
+
+    def set_locs(self, locs: Any) -> None:
+        """Keep the axis's ticks: their largest decides the unit of every label."""
+        self._ticks = tuple(float(v) for v in locs)
+        super().set_locs(locs)
+
+    def _large(self) -> bool:
+        return any(math.isfinite(x) and abs(x) >= TICK_UNIT_FROM for x in self._ticks)
+
+    def get_offset(self) -> str:
+        """No ``1e6`` / ``+3.8e7`` marker when the ticks carry their unit."""
+        return "" if self._large() else str(super().get_offset())
 
     def __call__(self, x: float, pos: int | None = None) -> str:
+        if self._large():
+            locs = list(self._ticks)
+            if x not in locs:
+                locs.append(x)
+            return (_NUMBERS.get() or Numbers()).ticks(locs)[locs.index(x)]
         text = super().__call__(x, pos)
         found = _PLAIN.fullmatch(text)
         if not found:

@@ -23,7 +23,8 @@ import pytest
 
 from flowsim.report import charts
 from flowsim.report.marks import fmts
-from flowsim.report.style import ChartError, font_families
+from flowsim.report.numbers import Numbers
+from flowsim.report.style import ChartError, chart_numbers, font_families
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
@@ -397,3 +398,30 @@ def test_fan_with_a_reference_per_period() -> None:
     assert "<!-- pipeline -->" in fan([2.5, 2.5])
     with pytest.raises(ChartError, match="reference has 1 values for 2 labels"):
         fan([2.5])
+
+
+def _drawn(svg: str) -> list[str]:
+    """The strings a chart draws (matplotlib writes each in a comment before its glyphs)."""
+    return re.findall(r"<!-- (.*?) -->", svg)
+
+
+@pytest.mark.parametrize(
+    ("lang", "ticks"),
+    [("zh", ["0", "200万", "400万", "600万"]), ("en", ["0", "2M", "4M", "6M"])],
+)
+def test_ticks_from_a_million_on_are_written_in_the_reports_unit(
+    lang: str, ticks: list[str]
+) -> None:
+    # revenue deltas of millions: matplotlib alone writes 0..6 and a "1e6" at the axis end
+    with chart_numbers(Numbers(lang, "CNY")):
+        svg = charts.tornado(
+            ["+1 se", "design effort -20%"],
+            [5_693_556.0, 888_008.0],
+            None,
+            title="T",
+            xlabel="revenue",
+            source="S",
+        )
+    drawn = _drawn(svg)
+    assert [t for t in ticks if t in drawn] == ticks, drawn
+    assert not [d for d in drawn if re.fullmatch(r"[−-]?\d(\.\d+)?e[−+-]?\d+|.*\\times.*", d)]

@@ -92,3 +92,28 @@ def test_signed_numbers_read_back_as_the_value(x: float) -> None:
     text = EN.number(x, 2, sign=True)
     assert text[0] in "+-"
     assert float(text.replace(",", "")) == pytest.approx(round(x, 2), abs=0.006)
+
+
+def test_axis_ticks_from_a_million_on_carry_the_languages_unit() -> None:
+    # below a million: grouped thousands, whatever the language
+    assert ZH.ticks([0, 250_000, 500_000]) == ["0", "250,000", "500,000"]
+    # English counts in millions and billions, Chinese in 万 (10^4) and 亿 (10^8)
+    assert EN.ticks([0, 2.5e6, 5e6, 7.5e6]) == ["0", "2.5M", "5.0M", "7.5M"]
+    assert ZH.ticks([0, 2.5e6, 5e6, 7.5e6]) == ["0", "250万", "500万", "750万"]
+    assert EN.ticks([0, 1e9, 2e9]) == ["0", "1B", "2B"]
+    assert ZH.ticks([-1e8, 0, 1e8, 1.5e8]) == ["-1.0亿", "0", "1.0亿", "1.5亿"]
+    # ticks close together keep the decimals that tell them apart (no "+3.8e7" offset)
+    assert EN.ticks([38e6, 38.05e6, 38.1e6]) == ["38.00M", "38.05M", "38.10M"]
+    assert ZH.ticks([38e6, 38.05e6, 38.1e6]) == ["3,800万", "3,805万", "3,810万"]
+
+
+@given(st.lists(st.integers(-(10**12), 10**12), min_size=2, max_size=8))
+def test_axis_ticks_read_back_as_the_values(ticks: list[int]) -> None:
+    # every label times the axis's unit is the tick again, to the three decimals at most shown
+    units = {"M": 1e6, "B": 1e9, "万": 1e4, "亿": 1e8}
+    for nf in (EN, ZH):
+        labels = nf.ticks([float(t) for t in ticks])
+        unit = max((units.get(label[-1:], 1.0) for label in labels), default=1.0)
+        for x, label in zip(ticks, labels, strict=True):
+            value = float(label.rstrip("MB万亿").replace(",", "")) * (unit if label != "0" else 0)
+            assert math.isclose(value, x, abs_tol=0.5 * unit * 1e-3), (ticks, labels)
