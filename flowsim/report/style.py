@@ -216,9 +216,16 @@ class Thousands(ScalarFormatter):
     report writes numbers in both its languages. From a million on, the ticks are written in
     the language's unit (:meth:`flowsim.report.numbers.Numbers.ticks`: ``2.5M``, ``250万``,
     ``1.2亿``) instead of matplotlib's ``1e6`` at the axis end, which no reader of the report's
-    language would read as its numbers."""
+    language would read as its numbers. Tiny ticks are plain decimals (``0.00004``), never
+    ``1e−5`` at the axis end."""
 
     _ticks: tuple[float, ...] = ()
+
+    def __init__(self) -> None:
+        # no "1e−5" / "+1e3" markers at the axis end for tiny ticks or close ones either:
+        # plain decimals, as the report writes every number
+        super().__init__(useOffset=False)
+        self.set_scientific(False)
 
     def set_locs(self, locs: Any) -> None:
         """Keep the axis's ticks: their largest decides the unit of every label."""

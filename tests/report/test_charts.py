@@ -425,3 +425,14 @@ def test_ticks_from_a_million_on_are_written_in_the_reports_unit(
     drawn = _drawn(svg)
     assert [t for t in ticks if t in drawn] == ticks, drawn
     assert not [d for d in drawn if re.fullmatch(r"[−-]?\d(\.\d+)?e[−+-]?\d+|.*\\times.*", d)]
+
+
+def test_tiny_ticks_are_plain_decimals() -> None:
+    # a what-if equal to the baseline moves the cycle by rounding noise only (about 1e-5
+    # days): matplotlib alone writes 0..6 and "1e−5" at the axis end
+    svg = charts.intervals(
+        ["same"], [-2e-5], [-6e-5], [2e-5], title="T", xlabel="x", source="S", zero_line=True
+    )
+    drawn = _drawn(svg)
+    assert "−0.00004" in drawn and "0.00002" in drawn, drawn
+    assert not [d for d in drawn if "e−" in d or "e-" in d or "\\times" in d]

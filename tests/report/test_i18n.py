@@ -210,6 +210,35 @@ def test_chinese_report_has_no_english_left(zh_report: Path) -> None:
     assert latin == set(), sorted(latin)
 
 
+def catalogue_english(text: str) -> list[str]:
+    """The English of the report's catalogue found in ``text``, and numbers in e-notation.
+
+    Every English message (words, KPI and measure names, reasons, skips) is split at its
+    placeholders; a fragment of four letters or more is English a Chinese report must not
+    show. Matplotlib's own tick markers (``1e6``, ``1e−5``) count too.
+    """
+    fragments = {
+        f
+        for table in (WORDS, KPIS, MEASURES, REASONS, SKIPS)
+        for message in table["en"].values()
+        for part in re.split(r"\{[^}]*\}", message)
+        for f in re.findall(r"[A-Za-z][A-Za-z' -]*[A-Za-z]", part)
+        if len(f) >= 4 and f not in ALLOWED
+    }
+    found = [f for f in fragments if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text)]
+    return sorted(found) + re.findall(r"\d(?:\.\d+)?e[+\-−]?\d+", text)
+
+
+def test_chinese_report_shows_no_catalogue_english(zh_report: Path) -> None:
+    text = visible_text(zh_report)
+    for user in USER_TEXT:
+        text = text.replace(user, "")
+    assert catalogue_english(text) == []
+    # the scan finds what it looks for: the English report of the same run would fail it
+    assert "deals won" in catalogue_english("| deals won | 1e6 |")
+    assert "1e6" in catalogue_english("| deals won | 1e6 |")
+
+
 def test_chinese_report_writes_its_numbers_and_labels(zh_report: Path) -> None:
     md = (zh_report / "report.md").read_text(encoding="utf-8")
     assert "| 赢率 | " in md and re.search(r"\| 赢率 \| \d+\.\d% \[", md)
@@ -246,6 +275,7 @@ def test_chinese_ids_give_a_chinese_report_and_lang_overrides(tmp_path: Path) ->
     text = visible_text(tmp_path / "zh")
     assert set(re.findall(r"[A-Za-z][A-Za-z0-9_'-]*[A-Za-z]", text)) <= {"flowsim", "ids", "flow"}
     assert "+1 人 销售代表" in text and "联系 工作量 -20%" in text
+    assert catalogue_english(text) == []  # nor a "1e−5" tick when the deltas are tiny
     r = flowsim("run", str(flow), "-o", str(tmp_path / "en"), "--lang", "en", *args)
     assert r.returncode == 0, r.stderr
     md = (tmp_path / "en" / "report.md").read_text(encoding="utf-8")
