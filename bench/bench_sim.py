@@ -63,7 +63,7 @@ HORIZON_DAYS = 730  # one replication of the example: about 0.2-0.25 CPU s here
 # the transition probabilities. Durations come from numpy in blocks of 1,024, as flowsim
 # draws them. No calendars, no recording: the least a SimPy model of this process does.
 
-HEADCOUNT = {"rep": 6, "se": 2, "counsel": 1}
+HEADCOUNT = {"rep": 6, "se": 3, "counsel": 2}
 PER_WEEK = 40.0
 DAY = 24.0
 STAGES = ("contact", "needs", "design", "negotiate")
@@ -138,7 +138,7 @@ def raw_model(deals: int, seed: int, scale: int = 1, dict_users: bool = False) -
         ),
         (
             staff["se"],
-            _values(lambda: g[5].triangular(4, 8, 16, BLOCK)),
+            _values(lambda: g[5].triangular(4, 7.5, 14, BLOCK)),
             _values(lambda: g[6].exponential(4 * DAY, BLOCK)),
         ),
         (

@@ -30,16 +30,38 @@ def run(
 
 
 def test_check_ok() -> None:
+    # the bundled example is clean: `make demo` checks it without a warning
     r = run("check", str(B2B))
     assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == (
+        f"{B2B}: ok - 4 stages, 2 outcomes, 4 roles, 4 departments, 9 transitions, 2 scenarios"
+    )
+    assert run("check", "--strict", str(B2B)).returncode == 0
+
+
+@pytest.fixture
+def vague(tmp_path: Path) -> Path:
+    """The example without the goal and exit criteria of its design stage."""
+    text = B2B.read_text(encoding="utf-8")
+    for line in ('  goal "制定解决方案与报价"\n', '  exit "客户认可方案与报价"\n'):
+        assert line in text
+        text = text.replace(line, "")
+    path = tmp_path / "vague.flow"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_check_ok_with_warnings(vague: Path) -> None:
+    r = run("check", str(vague))
+    assert r.returncode == 0, r.stderr
     assert r.stdout.strip().endswith(
-        "ok - 4 stages, 2 outcomes, 4 roles, 4 departments, 9 transitions, 2 scenarios (5 warnings)"
+        "ok - 4 stages, 2 outcomes, 4 roles, 4 departments, 9 transitions, 2 scenarios (2 warnings)"
     )
     assert "warning[W102]" in r.stdout
 
 
-def test_check_strict_fails_on_warnings() -> None:
-    assert run("check", "--strict", str(B2B)).returncode == 1
+def test_check_strict_fails_on_warnings(vague: Path) -> None:
+    assert run("check", "--strict", str(vague)).returncode == 1
 
 
 def test_check_reports_errors_like_a_compiler(tmp_path: Path) -> None:
@@ -56,8 +78,8 @@ def test_check_reports_errors_like_a_compiler(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
-def test_check_json(tmp_path: Path) -> None:
-    r = run("check", "--format", "json", str(B2B))
+def test_check_json(vague: Path) -> None:
+    r = run("check", "--format", "json", str(vague))
     data = json.loads(r.stdout)
     assert data["ok"] is True
     assert {d["code"] for d in data["diagnostics"]} == {"W102", "W103"}
@@ -109,7 +131,7 @@ def test_export_json_and_scenario() -> None:
     assert "span" not in json.dumps(data)
     r = run("export", str(B2B), "--scenario", "增加两名售前")
     roles = {x["id"]: x["headcount"] for x in json.loads(r.stdout)["roles"]}
-    assert roles["se"] == 4
+    assert roles["se"] == 5  # 3 in the baseline, two more
     r = run("export", str(B2B), "--scenario", "nope")
     assert r.returncode == 2
     assert "known:" in r.stderr

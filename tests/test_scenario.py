@@ -13,15 +13,17 @@ from flowsim.model import Triangular
 def test_headcount_scenario(b2b_path: Path) -> None:
     p = flowsim.load(b2b_path)
     s = p.with_scenario("增加两名售前")
-    assert s.role("se").headcount == 4
-    assert p.role("se").headcount == 2  # the base is untouched
+    assert s.role("se").headcount == 5
+    assert p.role("se").headcount == 3  # the base is untouched
     assert s.scenarios == ()
 
 
 def test_scaled_effort_and_arrivals(b2b_path: Path) -> None:
     p = flowsim.load(b2b_path)
     s = p.with_scenario("方案提速30%")
-    assert s.node("design").effort == Triangular(low=4 * 0.7, mode=8 * 0.7, high=16 * 0.7)  # type: ignore[union-attr]
+    effort = s.node("design").effort  # type: ignore[union-attr]
+    assert isinstance(effort, Triangular)
+    assert (effort.low, effort.mode, effort.high) == pytest.approx((4 * 0.7, 7.5 * 0.7, 14 * 0.7))
     assert s.arrivals is not None and s.arrivals.per_hour == pytest.approx(40 * 1.2 / 168)
     assert s.graph is not p.graph
 

@@ -137,7 +137,7 @@ def test_paths_relative_to_the_page_or_the_source_dir(site: Path) -> None:
     assert 'id="flowsim-b2b-cn-flowchart-2"' in second
     assert "负责人: 销售代表" in first  # the file's own language
     assert "owner: 销售代表" in second  # :lang: en: flowsim's own words in English
-    assert "effort ≈6.5h · wait ≈4.0d" in second  # the scenario's effort * 0.7, shown in full
+    assert "effort ≈6.0h · wait ≈4.0d" in second  # the scenario's effort * 0.7, shown in full
     assert "[video] 方案演示 · 4/5" in second  # touchpoint notes
 
 

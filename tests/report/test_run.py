@@ -67,7 +67,7 @@ def test_report_files_and_sections(b2b_report: Path) -> None:
     assert all(p >= 0 for p in positions), dict(zip(order, positions, strict=True))
     assert positions == sorted(positions)
     # the Chinese model renders in Chinese
-    assert "主要瓶颈是" in page and "客户旅程图" in page
+    assert "主要结论" in page and "客户旅程图" in page and "最佳的假设方案" in page
     md = (b2b_report / "report.md").read_text(encoding="utf-8")
     assert "![" in md and "(flowchart.svg)" in md
     results = json.loads((b2b_report / "results.json").read_text(encoding="utf-8"))

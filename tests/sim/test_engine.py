@@ -104,7 +104,7 @@ def test_results_do_not_depend_on_the_number_of_workers() -> None:
 
 def test_a_scenario_equal_to_the_baseline_has_zero_deltas() -> None:
     text = Path("examples/b2b-cn.flow").read_text(encoding="utf-8")
-    text += '\nscenario "same" { role se headcount 2 }\n'
+    text += '\nscenario "same" { role se headcount 3 }\n'
     process = flowsim.parse(text)
     result = simulate(process, scenarios=["same"], replications=3, seed=2, until=24 * 60.0)
     for name, delta in result.scenario("same").deltas.items():

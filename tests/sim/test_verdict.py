@@ -87,7 +87,7 @@ def test_bottlenecks_open_with_the_verdict_and_word_the_rest_as_conditional(
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith(OPENING) and "× the noise floor" in lines[0]
-    assert lines[2].startswith("If the model were right (it is not, see above): the principal")
+    assert lines[2].startswith("If the model were right (it is not, see above): ")
     assert "in the model only: the model fails its fidelity check" in r.stdout
     j = run(
         "bottlenecks", str(bad_model), "--history", str(HISTORY), "--tz", "Asia/Shanghai",
@@ -121,7 +121,9 @@ def test_a_trusted_model_has_no_verdict() -> None:
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["verdict"] is None
-    assert data["principal"].startswith("The principal bottleneck is")
+    # a trusted model's finding is stated, not conditional (which finding: a replay of the
+    # 26-week history, begun empty, keeps the consultants below the 85% "busy" line)
+    assert data["principal"].startswith(("The principal bottleneck is", "No role is"))
 
 
 def test_the_report_headline_and_first_screen_open_with_the_verdict(
