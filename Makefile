@@ -29,7 +29,7 @@ pg-deps:
 demo: install system-deps
 	$(BIN)/flowsim check -q examples/b2b-cn.flow
 	$(BIN)/flowsim run examples/b2b-cn.flow --history examples/history/b2b-cn-deals.csv \
-		--tz Asia/Shanghai -o out/report
+		--tz Asia/Shanghai --objective cycle -o out/report
 	@echo "demo: open out/report/index.html in a browser (Markdown: out/report/report.md)"
 
 # The pictures the README shows; tests/render/test_pictures.py checks they are current.
