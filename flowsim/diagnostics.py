@@ -120,10 +120,13 @@ def display_width(text: str) -> int:
 
 
 def _excerpt(span: Span, source: str) -> list[str]:
-    lines = source.splitlines()
+    # Lines end at "\n" only, as the lexer counts them: str.splitlines would also break at
+    # "\r", form feeds, U+2028 and others, and show the wrong line. Splitting on "\n" keeps
+    # the empty last line of a file ending in a newline, where "unexpected end of file" points.
+    lines = source.split("\n")
     if not 1 <= span.line <= len(lines):
         return []
-    text = lines[span.line - 1].replace("\t", " ")
+    text = lines[span.line - 1].removesuffix("\r").replace("\t", " ")
     if len(text) > 200:  # keep excerpts of minified or binary-ish lines readable
         start = max(0, span.column - 80)
         text = text[start : start + 160]

@@ -427,7 +427,7 @@ def _describe_eof(end: Token, opened: list[Token], expected: set[str]) -> Syntax
         end.line or 1,
         end.column or 1,
         end.line or 1,
-        (end.column or 1) + 1,
+        end.column or 1,  # an empty span: nothing lies past the end to underline
     )
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import flowsim
 from flowsim.api import CheckResult
+from flowsim.diagnostics import display_width, format_diagnostic
 from flowsim.dsl.builder import decode_source
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("examples").rglob("*.flow"))
@@ -88,11 +89,39 @@ TOKENS = [
 
 
 def assert_clean(result: CheckResult) -> None:
-    """A result is a result: diagnostics render, errors have positions or say why not."""
-    text = result.render()
-    assert isinstance(text, str)
+    """A result is a result: every error says what and where, inside the text it is about.
+
+    Each error has a message and a span whose start and end lie in the checked text (lines
+    end at "\n", as the lexer counts them; a column may be one past the line's end, where
+    "unexpected end of line/file" points). Its rendered form starts with ``file:line:col``,
+    then shows that very line of the source with a caret under the column (padded by display
+    width, so wide characters before it move the caret two cells).
+    """
+    rendered = result.render()
     for d in result.errors:
         assert d.message
+        span = d.span
+        assert span is not None, f"no position: {d}"
+        assert span.file in result.sources, f"position in a file that was not read: {d}"
+        lines = result.sources[span.file].split("\n")
+        assert 1 <= span.line <= span.end_line <= len(lines), f"line outside the input: {d}"
+        assert 1 <= span.column <= len(lines[span.line - 1]) + 1, f"column past the line: {d}"
+        assert span.end_column <= len(lines[span.end_line - 1]) + 1, f"end past the line: {d}"
+        assert (span.line, span.column) <= (span.end_line, span.end_column), str(d)
+        text = format_diagnostic(d, result.sources)
+        assert text in rendered
+        head, _, line, caret, *_ = text.split("\n")
+        assert head.startswith(f"{span.file}:{span.line}:{span.column}: error[{d.code}]")
+        gutter = f"{span.line} | "
+        assert line.startswith(gutter), text
+        shown = line[len(gutter) :]
+        source_line = lines[span.line - 1].removesuffix("\r").replace("\t", " ")
+        if len(source_line) <= 200:  # longer lines are shown as a window around the column
+            assert shown == "".join(c if c.isprintable() else "\ufffd" for c in source_line)
+            pad = " " * display_width(shown[: span.column - 1])
+            assert caret.startswith(" " * len(str(span.line)) + " | " + pad + "^"), text
+        else:
+            assert "^" in caret, text
     if result.errors:
         assert not result.ok
 
@@ -207,3 +236,41 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
 def test_missing_file() -> None:
     result = flowsim.check_file("/nonexistent/nope.flow")
     assert [d.code for d in result.errors] == ["E300"]
+
+
+@pytest.mark.parametrize("separator", ["\r", "\f", "\x1e", "\x85", "\u2028"])
+def test_excerpt_shows_the_line_the_position_names(separator: str) -> None:
+    # Python's str.splitlines also breaks lines at these; the lexer counts "\n" only, so the
+    # excerpt once showed line 4 of a different split (`outcome won`) under "x.flow:4:6".
+    text = f"# a{separator}comment\nstage a\noutcome won\na -> nowhere\n"
+    result = flowsim.check_text(text, "x.flow")
+    assert_clean(result)
+    assert result.render().splitlines()[:4] == [
+        "x.flow:4:6: error[E102]: unknown stage or outcome 'nowhere'",
+        "  |",
+        "4 | a -> nowhere",
+        "  |      ^^^^^^^",
+    ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_end_of_file_is_shown_on_the_empty_last_line(newline: str) -> None:
+    # A file ending in a newline ends on an empty line: the error points there, with a caret
+    # (the excerpt once dropped that line) and an empty span (nothing lies past the end).
+    result = flowsim.check_text(newline.join(["stage a", "outcome won", "a ->", ""]), "x.flow")
+    assert_clean(result)
+    (error,) = result.errors
+    assert error.span is not None
+    assert (error.span.line, error.span.column, error.span.end_column) == (4, 1, 1)
+    assert result.render().splitlines()[-2:] == ["4 | ", "  | ^"]
+
+
+def test_an_empty_file_gets_its_error_at_line_one() -> None:
+    result = flowsim.check_text("", "empty.flow")
+    assert_clean(result)
+    assert result.render().splitlines()[:4] == [
+        "empty.flow:1:1: error[E109]: the process has no stages",
+        "  |",
+        "1 | ",
+        "  | ^",
+    ]
