@@ -140,8 +140,8 @@ def test_min_share_folding_is_noted(running: DealLog) -> None:
 
 
 @pytest.fixture(scope="module")
-def bpic_a() -> DealLog:
-    log = read_log(BPIC)
+def bpic_a(bpic_log: DealLog) -> DealLog:
+    log = bpic_log
     return DealLog(log.frame.filter(pl.col("stage").str.starts_with("A_")), log.report)
 
 

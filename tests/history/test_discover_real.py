@@ -30,8 +30,8 @@ CLOSED = DATA / "olist-marketing-funnel" / "olist_closed_deals_dataset.csv"
 
 
 @pytest.fixture(scope="module")
-def bpic() -> flowsim.DealLog:
-    return read_log(BPIC)
+def bpic(bpic_log: flowsim.DealLog) -> flowsim.DealLog:
+    return bpic_log
 
 
 @pytest.fixture(scope="module")

@@ -342,8 +342,8 @@ def test_noise_floor_of_the_running_example_is_deterministic() -> None:
 
 
 @pytest.fixture(scope="module")
-def bpic() -> DealLog:
-    return read_log(BPIC)
+def bpic(bpic_log: DealLog) -> DealLog:
+    return bpic_log
 
 
 def test_bpic2012_noise_floor_is_small_next_to_a_week_shift(bpic: DealLog) -> None:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from flowsim.cli import main
-from flowsim.history import read_log
+from flowsim.history import DealLog, read_log
 from flowsim.history.problems import LogError, LogProblem, fold
 from tests.data import DATA
 
@@ -113,7 +113,7 @@ def test_quiet_never_silences_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not BPIC.exists(), reason="needs the BPIC 2012 log")
-def test_bpic_warnings_count_every_event_and_say_they_were_kept() -> None:
+def test_bpic_warnings_count_every_event_and_say_they_were_kept(bpic_log: DealLog) -> None:
     """Unpaired lifecycle events are kept, not skipped: the header's 0 skipped is true."""
     code, out, err = run("metrics", str(BPIC))
     assert code == 0, err
@@ -122,7 +122,7 @@ def test_bpic_warnings_count_every_event_and_say_they_were_kept() -> None:
     kept = [re.search(r"; kept [^:]*: ([\d,]+) rows", x) for x in warnings]
     counts = [int(m.group(1).replace(",", "")) for m in kept if m]
     assert len(counts) == len(warnings) == 3
-    report = read_log(BPIC).report
+    report = bpic_log.report
     assert sum(counts) == len(report.problems) + report.problems_omitted == 1105
     assert sum(report.omitted_by_code.values()) == report.problems_omitted
     assert "all counted in the output header" not in err

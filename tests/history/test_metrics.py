@@ -347,14 +347,14 @@ def _assert_same_as_pm4py(m: FunnelMetrics, df: Any) -> None:
         assert ours[key].median_hours * 3600 == approx(figures["median"], rel=1e-12, abs=1e-6)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # pm4py's frame is large: freed after this file
 def bpic_pm4py() -> Any:
     return _pm4py().read_xes(str(BPIC))
 
 
-@pytest.fixture(scope="session")
-def bpic() -> DealLog:
-    return read_log(BPIC)
+@pytest.fixture(scope="module")
+def bpic(bpic_log: DealLog) -> DealLog:
+    return bpic_log
 
 
 @needs_data

@@ -325,11 +325,11 @@ def test_olist_by_origin_matches_polars() -> None:
 
 
 @needs_data
-def test_bpic_application_events_only() -> None:
+def test_bpic_application_events_only(bpic_log: DealLog) -> None:
     """--stages 'A_*' keeps the A_ events: their number counted in the XES text itself."""
     text = gzip.decompress(BPIC.read_bytes())
     a_events = len(re.findall(rb'key="concept:name" value="A_', text))
-    full = read_log(BPIC)
+    full = bpic_log
     only_a = full.filter(stages=["A_*"])
     assert a_events == 60_849
     assert only_a.frame.height == a_events  # A_ events are instants: one record each
@@ -344,7 +344,7 @@ def test_bpic_application_events_only() -> None:
 
 
 @needs_data
-def test_bpic_by_a_case_attribute() -> None:
+def test_bpic_by_a_case_attribute(bpic_log: DealLog) -> None:
     """XES case attributes are columns ``case:<key>``: loans by the amount applied for,
     counted in the XES text (each trace's attributes come before its first event)."""
     text = gzip.decompress(BPIC.read_bytes())
@@ -352,7 +352,7 @@ def test_bpic_by_a_case_attribute() -> None:
     amounts = [re.search(rb'key="AMOUNT_REQ" value="([^"]*)"', h) for h in heads]
     wanted = [m.group(1).decode() for m in amounts if m is not None]
     assert len(heads) == len(wanted) == 13_087
-    log = read_log(BPIC)
+    log = bpic_log
     assert log.filter(where={"case:AMOUNT_REQ": ["5000"]}).deals == wanted.count("5000")
     table = breakdown(log, "case:AMOUNT_REQ")
     top = table.groups[0]

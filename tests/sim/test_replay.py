@@ -74,8 +74,8 @@ def test_replay_reproduces_running_example_cycle_times_exactly() -> None:
 
 
 @pytest.fixture(scope="module")
-def bpic() -> flowsim.DealLog:
-    return flowsim.read_log(BPIC)
+def bpic(bpic_log: flowsim.DealLog) -> flowsim.DealLog:
+    return bpic_log
 
 
 def test_replay_reproduces_bpic_2012_cycle_times_exactly(bpic: flowsim.DealLog) -> None:
