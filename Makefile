@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps node-deps pg-deps install clean pictures
+.PHONY: demo test test-slow lint typecheck unit bench system-deps node-deps pg-deps install clean pictures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ unit: install system-deps node-deps pg-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The tests marked slow (long statistical runs, see tests/sim/test_queueing.py): not in `make test`.
+test-slow: install
+	$(BIN)/pytest -q -m slow
 
 bench: install system-deps
 	$(BIN)/python bench/bench_language.py
