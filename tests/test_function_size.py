@@ -36,7 +36,7 @@ OVER: dict[tuple[str, str], int] = {
     ("flowsim/render/flowchart.py", "layout"): 91,
     ("flowsim/render/journey.py", "_Journey.build"): 118,
     ("flowsim/render/mermaid.py", "flowchart"): 175,
-    ("flowsim/report/build.py", "build_report"): 214,
+    ("flowsim/report/build.py", "build_report"): 201,
     ("flowsim/sim/engine.py", "Engine._walk"): 90,
     ("flowsim/sim/simulate.py", "simulate"): 156,
     ("flowsim/structure.py", "structure_diagnostics"): 157,

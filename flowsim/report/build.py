@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -47,6 +47,11 @@ from flowsim.report.i18n import (
 )
 from flowsim.report.numbers import Numbers
 from flowsim.report.style import chart_numbers
+
+if TYPE_CHECKING:
+    from flowsim.history.conformance import ConformanceReport
+    from flowsim.history.metrics import FunnelMetrics
+    from flowsim.sim.fidelity import FidelityResult
 
 __all__ = ["Report", "Section", "build_report"]
 
@@ -212,34 +217,15 @@ def build_report(
     src_sim = w["source_sim"].format(process=process.name, n=replications, seed=seed)
 
     # --- history: metrics, conformance, fidelity ---------------------------------------------
-    history_metrics = None
-    if deal_log is not None:
-        say("metrics")
-        history_metrics = flowsim.metrics(deal_log, process)
-        results["metrics"] = json.loads(history_metrics.to_json(indent=None))
-        say("conformance")
-        conf = flowsim.conformance(deal_log, process)
-        results["conformance"] = json.loads(conf.model_dump_json())
-        fid = None
-        if process.arrivals is not None:
-            say("fidelity")
-            try:
-                fid = flowsim.fidelity(process, deal_log, replications=2, seed=seed)
-            except ValueError as err:
-                warnings.append(f"fidelity: {err}")
-                shown.append(w["fidelity_failed"].format(error=err))
-        if fid is not None:
-            results["fidelity"] = json.loads(
-                fid.model_dump_json(exclude={"replication_reports", "floor_report"})
-            )
-            verdict = fid.verdict(lang)
-            if verdict:  # the report's warnings open with it, like its headline
-                warnings.insert(0, verdict)
-                shown.insert(0, verdict)
-    else:
-        conf = None
-        fid = None
+    past = _history(process, deal_log, seed, results, say)
+    history_metrics, conf, fid = past.metrics, past.conformance, past.fidelity
+    if past.fidelity_error is not None:
+        warnings.append(f"fidelity: {past.fidelity_error}")
+        shown.append(w["fidelity_failed"].format(error=past.fidelity_error))
     verdict = fid.verdict(lang) if fid is not None else None  # None: passed or not checked
+    if verdict:  # the report's warnings open with it, like its headline
+        warnings.insert(0, verdict)
+        shown.insert(0, verdict)
     bottleneck = qualify(bottleneck, verdict, lang)
     results["bottlenecks"] = json.loads(bottleneck.model_dump_json())
 
@@ -342,6 +328,51 @@ def _forecast(process: Process, deal_log: Any, seed: int, workers: int | None) -
 
 
 # ---- sections ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _History:
+    """What the report measures on history: the funnel, conformance, the model's fidelity."""
+
+    metrics: FunnelMetrics | None = None
+    conformance: ConformanceReport | None = None
+    fidelity: FidelityResult | None = None
+    fidelity_error: str | None = None  # why the fidelity check could not run
+
+
+def _history(
+    process: Process,
+    deal_log: DealLog | None,
+    seed: int,
+    results: dict[str, Any],
+    say: Step,
+) -> _History:
+    """History's figures (into ``results`` too); without history, nothing.
+
+    The fidelity check needs the model's arrivals; one that cannot run is a warning of the
+    report, not a failure of it.
+    """
+    import flowsim
+
+    if deal_log is None:
+        return _History()
+    say("metrics")
+    measured = flowsim.metrics(deal_log, process)
+    results["metrics"] = json.loads(measured.to_json(indent=None))
+    say("conformance")
+    conf = flowsim.conformance(deal_log, process)
+    results["conformance"] = json.loads(conf.model_dump_json())
+    if process.arrivals is None:
+        return _History(measured, conf)
+    say("fidelity")
+    try:
+        fid = flowsim.fidelity(process, deal_log, replications=2, seed=seed)
+    except ValueError as err:
+        return _History(measured, conf, fidelity_error=str(err))
+    results["fidelity"] = json.loads(
+        fid.model_dump_json(exclude={"replication_reports", "floor_report"})
+    )
+    return _History(measured, conf, fid)
 
 
 def _finding(
