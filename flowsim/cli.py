@@ -24,6 +24,7 @@ from flowsim._extras import MissingExtra, missing
 from flowsim._output import OutputError, open_output, write_output
 from flowsim.api import CheckResult, check_file, check_text
 from flowsim.diagnostics import format_diagnostics
+from flowsim.language import process_language
 from flowsim.model import DurationError, Process, parse_duration
 
 #: what ``--objective`` ranks the what-ifs by (flowsim.sim.bottlenecks.OBJECTIVES)
@@ -1030,6 +1031,16 @@ def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> li
     return list(chosen)
 
 
+def _lang_option(func: F) -> F:
+    """``--lang`` of the commands that print a summary (simulate, bottlenecks)."""
+    return click.option(
+        "--lang",
+        type=click.Choice(["en", "zh"]),
+        help="Language of the summary (default: zh when at least half the names it shows are "
+        "Chinese, as the report decides).",
+    )(func)
+
+
 def _simulate_options(func: F) -> F:
     """The run options of every command that simulates (simulate, bottlenecks)."""
     options = [
@@ -1220,6 +1231,7 @@ def _whatif_options(budget: int) -> Callable[[F], F]:
 @_log_options
 @click.argument("file", type=click.Path(dir_okay=False))
 @_simulate_options
+@_lang_option
 @click.option("--suggest", is_flag=True, help="Run the one-step what-ifs and rank them.")
 @_whatif_options(budget=20)
 @click.option(
@@ -1237,6 +1249,7 @@ def bottlenecks(
     warmup: str | None,
     workers: int | None,
     cluster: str | None,
+    lang: str | None,
     suggest: bool,
     objective: str | None,
     budget: int,
@@ -1253,6 +1266,7 @@ def bottlenecks(
     if objective is not None and not suggest:
         raise click.UsageError("--objective ranks the what-ifs of --suggest")
     deal_log = _history_or_none(history, source, process)
+    lang = lang or process_language(process, deal_log)
     label = "baseline and what-ifs" if suggest else "replications"
     with _input_errors(history), _Progress(source.quiet, label) as progress:
         report, result = find(
@@ -1268,8 +1282,9 @@ def bottlenecks(
             workers=workers,
             cluster=cluster,
             progress=progress,
+            lang=lang,
         )
-    report = qualify(report, _trust_gate(process, deal_log, seed, source.tz))
+    report = qualify(report, _trust_gate(process, deal_log, seed, source.tz), lang)
     if overlay_out:
         _emit(overlay(result, process).model_dump_json(indent=2) + "\n", overlay_out)
     if fmt == "json":

@@ -38,7 +38,12 @@ LAYERS: list[dict[str, list[str]]] = [
     {"model": ["flowsim.model"]},
     {
         "language": ["flowsim.dsl"],
-        "model functions": ["flowsim.graph", "flowsim.scenario", "flowsim.checks"],
+        "model functions": [
+            "flowsim.graph",
+            "flowsim.scenario",
+            "flowsim.checks",
+            "flowsim.language",
+        ],
     },
     {"history": ["flowsim.history"]},
     {"render": ["flowsim.render"], "sim": ["flowsim.sim"]},

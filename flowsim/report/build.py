@@ -30,10 +30,10 @@ import polars as pl
 from flowsim._output import make_directory, write_output
 from flowsim.history.consistency import to_node_ids
 from flowsim.history.log import DealLog
+from flowsim.language import process_language
 from flowsim.model import Duration, Process, parse_duration
 from flowsim.report import charts
 from flowsim.report.i18n import (
-    detect_language,
     edge_verdict,
     fidelity_warning,
     kpi_name,
@@ -152,7 +152,7 @@ def build_report(
             if isinstance(history, DealLog)
             else flowsim.read_log(history, **(log_options or {}))
         )
-    lang = lang or _language(process, deal_log)
+    lang = lang or process_language(process, deal_log)
     w = words(lang)
     nf = Numbers(lang, process.currency)
     results: dict[str, Any] = {
@@ -310,12 +310,6 @@ def _bottleneck_note(note: str, goal: str | None, sim: Any, process: Process, la
     if goal is not None and note == REPLAY_NOTE.format(objective=goal):
         return w["replay_note"].format(objective=w[f"obj_{goal}"])
     return report_warning(note, sim, process, lang)
-
-
-def _language(process: Process, log: DealLog | None) -> str:
-    """The report's language from the model's names and the history's stage values."""
-    stages = log.frame["stage"].unique().to_list() if log is not None else []
-    return detect_language(process, stages)
 
 
 def _forecast(process: Process, deal_log: Any, seed: int, workers: int | None) -> Any:

@@ -10,9 +10,9 @@ as written, labels before ids; numbers are written by :class:`flowsim.report.num
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
+from flowsim.language import detect_language
 from flowsim.model import DurationChange, Process, RoleChange, Scenario, TransitionChange
 from flowsim.report.numbers import Numbers
 from flowsim.sim.fidelity import MEASURE_NAMES
@@ -354,28 +354,6 @@ def reason_name(key: str, lang: str) -> str:
 def skip_name(key: str, lang: str) -> str:
     """A data-quality skip reason's name (``bad-date`` → ``unreadable date``)."""
     return _name(SKIPS, key, lang)
-
-
-# ---- the report's language ----------------------------------------------------------------------
-
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def detect_language(process: Process, stages: Iterable[str] = ()) -> str:
-    """``zh`` when at least half of the names a report shows are Chinese, else ``en``.
-
-    The names: the process name and every stage, outcome, role and department as the report
-    writes it (the label, else the id), plus the distinct ``stages`` of the history (the
-    data). A name is Chinese when it holds a Han character. Each name is one vote, so a
-    model with Chinese ids and no labels reads as Chinese, and one English word among Chinese
-    labels (``B2B``) does not tip it.
-    """
-    names = [process.name]
-    names += [x.display for x in (*process.stages, *process.outcomes)]
-    names += [x.display for x in (*process.roles, *process.departments)]
-    names += sorted({str(s) for s in stages if s})
-    chinese = sum(1 for n in names if _HAN.search(n))
-    return "zh" if 2 * chinese >= len(names) else "en"
 
 
 # ---- sentences built from structured results ----------------------------------------------------

@@ -103,7 +103,7 @@ def test_bottlenecks_names_the_principal_one_and_writes_an_overlay(tmp_path: Pat
     overlay = tmp_path / "overlay.json"
     r = run(
         "bottlenecks", str(B2B), "-n", "4", "--until", "150d", "--suggest",
-        "--overlay", str(overlay), "-q",
+        "--overlay", str(overlay), "-q", "--lang", "en",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     first = r.stdout.splitlines()[0]
@@ -202,7 +202,7 @@ def test_the_bundled_example_is_stable_with_one_clear_bottleneck() -> None:
     util = {r: m["utilization"]["mean"] for r, m in roles.items()}
     assert 0.85 <= util["se"] < 0.92
     assert all(util["se"] - u >= 0.1 for r, u in util.items() if r != "se"), util
-    b = run("bottlenecks", str(B2B), "-n", "6", "--workers", "1", "-q")
+    b = run("bottlenecks", str(B2B), "-n", "6", "--workers", "1", "-q", "--lang", "en")
     assert b.returncode == 0, b.stderr
     assert b.stdout.startswith("The principal bottleneck is 方案设计: ")
     assert "for one of the 3 解决方案顾问" in b.stdout

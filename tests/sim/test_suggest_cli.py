@@ -77,6 +77,7 @@ def test_an_objective_needs_suggest_and_something_to_measure() -> None:
 
 def test_a_progress_bar_on_a_terminal_stderr_and_none_with_q() -> None:
     args = ["bottlenecks", str(B2B), "-n", "3", "--until", "90d", "--suggest", "--budget", "2"]
+    args += ["--lang", "en"]
     for quiet in (False, True):
         master, slave = os.openpty()
         p = subprocess.Popen(
