@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -26,6 +26,9 @@ from flowsim.api import CheckResult, check_file, check_text
 from flowsim.diagnostics import format_diagnostics
 from flowsim.language import process_language
 from flowsim.model import DurationError, Process, parse_duration
+
+if TYPE_CHECKING:
+    import datetime
 
 #: what ``--objective`` ranks the what-ifs by (flowsim.sim.bottlenecks.OBJECTIVES)
 OBJECTIVE_CHOICES = ("revenue", "won", "win-rate", "cycle")
@@ -1075,6 +1078,7 @@ def _simulate_options(func: F) -> F:
     "--scenario", "chosen", multiple=True, help="Run this scenario (repeatable; default: all)."
 )
 @click.option("--no-scenarios", is_flag=True, help="Run the baseline only.")
+@_lang_option
 @click.option(
     "--sweep",
     multiple=True,
@@ -1102,6 +1106,7 @@ def simulate(
     history: str | None,
     chosen: tuple[str, ...],
     no_scenarios: bool,
+    lang: str | None,
     sweep: tuple[str, ...],
     replications: int,
     seed: int,
@@ -1120,8 +1125,7 @@ def simulate(
     source: LogSource,
 ) -> None:
     """Simulate the process (or replay history through it) with what-if scenarios."""
-    import datetime as dt
-
+    from flowsim.report.terminal import terms
     from flowsim.sim.simulate import simulate as run_simulation
     from flowsim.sim.sweep import sweep_scenarios
     from flowsim.sim.table import result_table
@@ -1135,14 +1139,7 @@ def simulate(
             raise click.BadParameter(str(err), param_hint="--sweep") from None
         process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
         names += [s.name for s in extra]
-    start_day = None
-    if start is not None:
-        try:
-            start_day = dt.date.fromisoformat(start)
-        except ValueError:
-            raise click.BadParameter(
-                f"{start!r} is not a date YYYY-MM-DD", param_hint="--start"
-            ) from None
+    start_day = _start_day(start)
     when = None
     if as_of is not None:
         if history is None:
@@ -1183,10 +1180,25 @@ def simulate(
     if fmt == "json":
         _emit(result.model_dump_json(indent=2) + "\n", output)
     else:
-        _emit(result_table(result, verdict), output)
+        words = terms(process, lang or process_language(process, deal_log), result)
+        _emit(result_table(result, verdict, words), output)
         if not source.quiet and output not in (None, "-"):
             for w in result.warnings:
                 click.echo(f"flowsim: warning: {w}", err=True)
+
+
+def _start_day(start: str | None) -> datetime.date | None:
+    """``--start`` as a date, or a clear error."""
+    import datetime as dt
+
+    if start is None:
+        return None
+    try:
+        return dt.date.fromisoformat(start)
+    except ValueError:
+        raise click.BadParameter(
+            f"{start!r} is not a date YYYY-MM-DD", param_hint="--start"
+        ) from None
 
 
 def _trust_gate(process: Process, deal_log: Any, seed: int, tz: str = "UTC") -> str | None:
@@ -1290,9 +1302,10 @@ def bottlenecks(
     if fmt == "json":
         _emit(report.model_dump_json(indent=2) + "\n", output)
     else:
+        from flowsim.report.terminal import terms
         from flowsim.sim.table import bottleneck_table
 
-        _emit(bottleneck_table(report), output)
+        _emit(bottleneck_table(report, terms(process, lang, result)), output)
 
 
 @main.command()

@@ -26,7 +26,9 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def test_simulate_text_compares_every_scenario() -> None:
-    r = run("simulate", str(B2B), "-n", "4", "--until", "120d", "--workers", "2", "-q")
+    r = run(
+        "simulate", str(B2B), "-n", "4", "--until", "120d", "--workers", "2", "-q", "--lang", "en"
+    )
     assert r.returncode == 0, r.stderr
     assert "增加两名售前" in r.stdout and "方案提速30%" in r.stdout
     assert "paired differences vs baseline" in r.stdout
@@ -40,7 +42,9 @@ def test_simulate_warns_of_an_overloaded_role(tmp_path: Path) -> None:
     flow = tmp_path / "overloaded.flow"
     text = B2B.read_text(encoding="utf-8")
     flow.write_text(text.replace("in presales headcount 3", "in presales headcount 2"), "utf-8")
-    r = run("simulate", str(flow), "-n", "2", "--until", "60d", "--workers", "1", "-q")
+    r = run(
+        "simulate", str(flow), "-n", "2", "--until", "60d", "--workers", "1", "-q", "--lang", "en"
+    )
     assert r.returncode == 0, r.stderr
     assert "warning: role 'se' is offered 132% of its capacity (118.7 of 90.0" in r.stdout
 

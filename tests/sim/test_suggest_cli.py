@@ -42,7 +42,10 @@ def test_suggest_skips_roles_without_work_and_lists_what_the_budget_left_out() -
     assert kinds == ["capacity", "capacity", "conversion", "effort", "wait"]
     assert len(data["not_tried"]) == 10 and not set(data["not_tried"]) & set(names)
     assert not any(n.endswith("->lost +5pt") for n in names + data["not_tried"])
-    text = run("bottlenecks", str(B2B), "-n", "3", "--until", "90d", "--suggest", "--budget", "5")
+    text = run(
+        "bottlenecks", str(B2B), "-n", "3", "--until", "90d", "--suggest", "--budget", "5",
+        "--lang", "en",
+    )  # fmt: skip
     assert "no +1 person for csm: no stage with effort (work) is theirs" in text.stdout
     assert "not tried (10, over the budget; raise --budget to run them): " in text.stdout
 
