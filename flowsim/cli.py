@@ -1167,9 +1167,23 @@ def simulate(
             cluster=cluster,
             progress=progress,
         )
-    verdict = _trust_gate(process, deal_log, seed, source.tz)
+    lang = lang or process_language(process, deal_log)
+    verdict, shown = _trust_gate(process, deal_log, seed, source.tz, lang)
     if verdict:
         result = result.model_copy(update={"warnings": [verdict, *result.warnings]})
+    _write_log(result, log_out)
+    if fmt == "json":
+        _emit(result.model_dump_json(indent=2) + "\n", output)
+    else:
+        words = terms(process, lang, result, {verdict: shown} if verdict and shown else None)
+        _emit(result_table(result, verdict, words), output)
+        if not source.quiet and output not in (None, "-"):
+            for w in result.warnings:
+                click.echo(f"flowsim: warning: {w}", err=True)
+
+
+def _write_log(result: Any, log_out: str | None) -> None:
+    """``--log-out``: the first baseline replication's deals as CSV or Parquet."""
     if log_out and result.event_log is not None:
         frame = result.event_log.frame
         with open_output(log_out) as out:
@@ -1177,14 +1191,6 @@ def simulate(
                 frame.write_parquet(out)
             else:
                 frame.write_csv(out)
-    if fmt == "json":
-        _emit(result.model_dump_json(indent=2) + "\n", output)
-    else:
-        words = terms(process, lang or process_language(process, deal_log), result)
-        _emit(result_table(result, verdict, words), output)
-        if not source.quiet and output not in (None, "-"):
-            for w in result.warnings:
-                click.echo(f"flowsim: warning: {w}", err=True)
 
 
 def _start_day(start: str | None) -> datetime.date | None:
@@ -1201,8 +1207,11 @@ def _start_day(start: str | None) -> datetime.date | None:
         ) from None
 
 
-def _trust_gate(process: Process, deal_log: Any, seed: int, tz: str = "UTC") -> str | None:
-    """The fidelity verdict when the model is worse than 2x the history's noise floor.
+def _trust_gate(
+    process: Process, deal_log: Any, seed: int, tz: str = "UTC", lang: str = "en"
+) -> tuple[str | None, str | None]:
+    """The fidelity verdict when the model is worse than 2x the history's noise floor, in
+    English (for the JSON) and in ``lang`` (for the text).
 
     One replication of :func:`flowsim.fidelity`; None without history, without arrivals to
     simulate, or when the model is within the gate.
@@ -1210,12 +1219,12 @@ def _trust_gate(process: Process, deal_log: Any, seed: int, tz: str = "UTC") -> 
     from flowsim.sim.fidelity import fidelity as measure
 
     if deal_log is None or process.arrivals is None:
-        return None
+        return None, None
     try:
         result = measure(process, deal_log, replications=1, seed=seed, tz=tz)
     except ValueError:
-        return None
-    return result.verdict()
+        return None, None
+    return result.verdict(), result.verdict(lang)
 
 
 def _whatif_options(budget: int) -> Callable[[F], F]:
@@ -1278,7 +1287,8 @@ def bottlenecks(
     if objective is not None and not suggest:
         raise click.UsageError("--objective ranks the what-ifs of --suggest")
     deal_log = _history_or_none(history, source, process)
-    lang = lang or process_language(process, deal_log)
+    # the text speaks the process's language; the JSON's sentences stay English unless asked
+    lang = lang or ("en" if fmt == "json" else process_language(process, deal_log))
     label = "baseline and what-ifs" if suggest else "replications"
     with _input_errors(history), _Progress(source.quiet, label) as progress:
         report, result = find(
@@ -1296,7 +1306,7 @@ def bottlenecks(
             progress=progress,
             lang=lang,
         )
-    report = qualify(report, _trust_gate(process, deal_log, seed, source.tz), lang)
+    report = qualify(report, _trust_gate(process, deal_log, seed, source.tz, lang)[1], lang)
     if overlay_out:
         _emit(overlay(result, process).model_dump_json(indent=2) + "\n", overlay_out)
     if fmt == "json":

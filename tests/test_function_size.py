@@ -27,7 +27,6 @@ LIMIT = 80
 OVER: dict[tuple[str, str], int] = {
     ("flowsim/checks.py", "_flow_checks"): 106,
     ("flowsim/cli.py", "_log_options"): 83,
-    ("flowsim/cli.py", "simulate"): 84,
     ("flowsim/dsl/builder.py", "_Builder._change"): 88,
     ("flowsim/dsl/builder.py", "_Builder.dist"): 89,
     ("flowsim/history/conformance.py", "conformance"): 191,

@@ -66,11 +66,17 @@ _KINDS_ZH = {
 }
 
 
-def terms(process: Process, lang: str, result: SimulationResult | None = None) -> Terms:
+def terms(
+    process: Process,
+    lang: str,
+    result: SimulationResult | None = None,
+    notes: dict[str, str] | None = None,
+) -> Terms:
     """The words of the terminal tables of ``process`` in ``lang`` (``en`` or ``zh``).
 
     ``result`` (the run the tables show) lets a warning be reworded: an overloaded role's
-    warning is rebuilt from its offered load, with the role's label.
+    warning is rebuilt from its offered load, with the role's label; ``notes`` words others
+    (the fidelity verdict, English → ``lang``).
     """
     if lang != "zh":
         return Terms()
@@ -86,9 +92,18 @@ def terms(process: Process, lang: str, result: SimulationResult | None = None) -
         scenario=lambda name: levers.get(name, name),
         kind=lambda kind: _KINDS_ZH.get(kind, kind),
         goal=lambda goal: w.get(f"obj_{goal}", goal),
-        note=lambda note: note if result is None else report_warning(note, result, process, "zh"),
+        note=lambda note: _note(note, process, result, notes or {}),
         width=terminal_width,
     )
+
+
+def _note(
+    note: str, process: Process, result: SimulationResult | None, notes: dict[str, str]
+) -> str:
+    """A warning in Chinese: as ``notes`` words it, else as the report does, else as written."""
+    if note in notes:
+        return notes[note]
+    return note if result is None else report_warning(note, result, process, "zh")
 
 
 def _display(process: Process, name: str, stage: bool) -> str:

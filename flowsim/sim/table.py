@@ -156,7 +156,7 @@ def _grid(rows: list[list[str]], width: Callable[[str], int] = len) -> str:
 
 def result_table(result: SimulationResult, verdict: str | None = None, t: Terms = EN) -> str:
     """The terminal report of :func:`flowsim.simulate`, the fidelity ``verdict`` first."""
-    out: list[str] = [verdict, ""] if verdict else []
+    out: list[str] = [t.note(verdict), ""] if verdict else []
     out += [_head(result, t), t.text["means"], ""]
     names = [t.scenario(s.name) for s in result.scenarios]
     rows = [[t.text["kpi"], *names]]

@@ -8,6 +8,7 @@ is the tables as they always were.
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from pathlib import Path
@@ -22,6 +23,7 @@ from flowsim.report.terminal import CHINESE, terms
 from flowsim.sim.bottlenecks import TEXT
 from flowsim.sim.table import ENGLISH, SHOWN, Terms
 from tests.report.test_i18n import CHINESE_IDS
+from tests.sim.test_verdict import B2B, HISTORY, OPENING
 
 RUN = ["-n", "3", "--workers", "1", "--until", "120d", "--warmup", "0d"]
 
@@ -128,11 +130,36 @@ def test_both_catalogues_have_the_same_words_and_placeholders() -> None:
 
 
 def test_an_overloaded_role_is_warned_of_in_chinese_by_its_label(tmp_path: Path) -> None:
-    b2b = Path(__file__).resolve().parents[2] / "examples" / "b2b-cn.flow"
     flow = tmp_path / "overloaded.flow"
-    text = b2b.read_text(encoding="utf-8")
+    text = B2B.read_text(encoding="utf-8")
     flow.write_text(text.replace("in presales headcount 3", "in presales headcount 2"), "utf-8")
     args = ["simulate", str(flow), "-n", "2", "--until", "60d", "--workers", "1", "-q"]
     out = CliRunner().invoke(main, args).output
     assert "警告：角色「解决方案顾问」承担的工作量是其产能的 132%（每周 118.7 / 90.0 人时）" in out
     assert "warning" not in out and "'se'" not in out
+
+
+def test_a_failed_fidelity_check_opens_in_chinese_and_stays_english_in_json(
+    tmp_path: Path,
+) -> None:
+    # the bundled model with five times the leads its history has (as tests/sim/test_verdict)
+    bad = tmp_path / "b2b-bad.flow"
+    text = B2B.read_text(encoding="utf-8")
+    bad.write_text(text.replace("arrivals 40 per week", "arrivals 200 per week"), "utf-8")
+    args = [str(bad), "--history", str(HISTORY), "--tz", "Asia/Shanghai", "-n", "2", "-q"]
+    text = CliRunner().invoke(main, ["simulate", *args]).output
+    assert text.startswith("模型未能重现历史数据：")
+    assert text.count("模型未能重现历史数据") == 1 and OPENING not in text
+    data = json.loads(CliRunner().invoke(main, ["simulate", *args, "--format", "json"]).output)
+    assert data["warnings"][0].startswith(OPENING)
+    found = CliRunner().invoke(main, ["bottlenecks", *args, "--suggest", "--budget", "2"]).output
+    assert found.startswith("模型未能重现历史数据：") and OPENING not in found
+    assert CHINESE["model_only"] in found
+
+
+def test_the_json_speaks_english_unless_asked(tmp_path: Path) -> None:
+    english = json.loads(run(tmp_path, "bottlenecks", "--format", "json"))
+    assert english["principal"].startswith(("The principal bottleneck", "No role is"))
+    chinese = json.loads(run(tmp_path, "bottlenecks", "--format", "json", "--lang", "zh"))
+    assert chinese["principal"].startswith(("主要瓶颈是", "没有角色构成产能瓶颈"))
+    assert chinese["time"][0]["name"] == english["time"][0]["name"]  # ids stay ids

@@ -101,7 +101,7 @@ def test_bottlenecks_open_with_the_verdict_and_word_the_rest_as_conditional(
 def test_simulate_opens_with_the_verdict(bad_model: Path) -> None:
     r = run(
         "simulate", str(bad_model), "--history", str(HISTORY), "--tz", "Asia/Shanghai",
-        "-n", "2", "-q",
+        "-n", "2", "-q", "--lang", "en",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(OPENING)
@@ -116,7 +116,7 @@ def test_simulate_opens_with_the_verdict(bad_model: Path) -> None:
 def test_a_trusted_model_has_no_verdict() -> None:
     r = run(
         "bottlenecks", str(B2B), "--history", str(HISTORY), "--tz", "Asia/Shanghai",
-        "-n", "2", "--format", "json", "-q", "--lang", "en",
+        "-n", "2", "--format", "json", "-q",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
