@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -117,6 +118,20 @@ def _fmt(e: Estimate, share: bool = False, t: Terms = EN) -> str:
     return text
 
 
+def _two_digits(v: float) -> str:
+    """``v`` signed, to 2 significant digits, never in e-notation (``-0.0000025``).
+
+    Examples
+    --------
+    >>> _two_digits(-2.5e-06), _two_digits(0.0123), _two_digits(0.0)
+    ('-0.0000025', '+0.012', '+0')
+    """
+    if v == 0 or not math.isfinite(v):
+        return f"{v:+g}"
+    decimals = max(0, 1 - math.floor(math.log10(abs(v))))
+    return f"{v:+.{decimals}f}"
+
+
 def _delta(e: Estimate, share: bool = False, fine: bool = False, t: Terms = EN) -> str:
     """A paired delta with its CI; ``fine``: a delta whose figures would all read ±0.0 (a
     replay's what-if moving the cycle by minutes) keeps 2 significant digits."""
@@ -128,7 +143,7 @@ def _delta(e: Estimate, share: bool = False, fine: bool = False, t: Terms = EN) 
 
     def num(x: float) -> str:
         v = x * scale
-        return f"{v:+.2g}" if tiny else f"{v:+,.1f}"
+        return _two_digits(v) if tiny else f"{v:+,.1f}"
 
     text = f"{num(e.mean)}{unit}"
     if e.low is not None and e.high is not None:

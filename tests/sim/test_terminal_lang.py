@@ -51,9 +51,8 @@ def terminal_english(text: str) -> list[str]:
 
 
 def latin_words(text: str) -> set[str]:
-    """Latin words left, but for the option a sentence tells the user to raise (and the
-    exponent of a what-if's delta of minutes, ``-2.5e-06``, as the English table writes it)."""
-    text = re.sub(r"\d(?:\.\d+)?e[+-]\d+", "", text)
+    """Latin words left, but for the option a sentence tells the user to raise (a delta
+    of minutes is written out, ``-0.0000025``, never in e-notation)."""
     return set(re.findall(r"[A-Za-z][A-Za-z_]*", text)) - {"budget"}
 
 
