@@ -1178,8 +1178,8 @@ def simulate(
         words = terms(process, lang, result, {verdict: shown} if verdict and shown else None)
         _emit(result_table(result, verdict, words), output)
         if not source.quiet and output not in (None, "-"):
-            for w in result.warnings:
-                click.echo(f"flowsim: warning: {w}", err=True)
+            for w in result.warnings:  # in the table's language, as the table shows them
+                click.echo("flowsim: " + words.text["warning"].format(w=words.note(w)), err=True)
 
 
 def _write_log(result: Any, log_out: str | None) -> None:
@@ -1431,9 +1431,12 @@ def run_cmd(
             objective=objective,
             budget=budget,
         )
-    for w in report.warnings:
+    from flowsim.report.terminal import CHINESE
+
+    said = CHINESE["warning"] if report.results.get("lang") == "zh" else "warning: {w}"
+    for w in report.shown_warnings:  # as the report's first screen words them
         if not source.quiet:
-            click.echo(f"flowsim: warning: {w}", err=True)
+            click.echo("flowsim: " + said.format(w=w), err=True)
     index = Path(output) / "index.html"
     click.echo(f"report: {index}")
 

@@ -162,3 +162,18 @@ def test_the_json_speaks_english_unless_asked(tmp_path: Path) -> None:
     chinese = json.loads(run(tmp_path, "bottlenecks", "--format", "json", "--lang", "zh"))
     assert chinese["principal"].startswith(("主要瓶颈是", "没有角色构成产能瓶颈"))
     assert chinese["time"][0]["name"] == english["time"][0]["name"]  # ids stay ids
+
+
+def test_warnings_on_stderr_follow_the_table_when_it_goes_to_a_file(tmp_path: Path) -> None:
+    flow = tmp_path / "overloaded.flow"
+    text = B2B.read_text(encoding="utf-8")
+    flow.write_text(text.replace("in presales headcount 3", "in presales headcount 2"), "utf-8")
+    table = tmp_path / "table.txt"
+    args = ["simulate", str(flow), "-n", "2", "--until", "60d", "--workers", "1", "-o", str(table)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.stderr.splitlines() if x.startswith("flowsim: ")]
+    assert "flowsim: 警告：角色「解决方案顾问」承担的工作量是其产能的 132%" in r.stderr, said
+    assert not any(x.startswith("flowsim: warning") for x in said)
+    english = CliRunner().invoke(main, [*args, "--lang", "en"])
+    assert "flowsim: warning: role 'se' is offered 132% of its capacity" in english.stderr
