@@ -9,8 +9,10 @@ two kept steps the curve stays in one band).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -68,3 +70,30 @@ def test_bpic_metrics_json_is_compact_and_reads_the_same_curves() -> None:
         # both JSONs round to 6 significant digits: S within 5e-6 more than the resolution
         assert _worst_gap(every, thin) < CURVE_RESOLUTION + 1e-5, stage
         assert thin.median_hours == every.median_hours and thin.p_still == every.p_still
+
+
+def test_the_command_writes_steps_by_default_and_every_step_with_curves_full(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from flowsim.cli import main
+
+    maven = DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
+    out = {}
+    for curves in ("steps", "full"):
+        path = tmp_path / f"{curves}.json"
+        args = ["metrics", str(maven), "--lenient", "-q", "--format", "json", "-o", str(path)]
+        r = CliRunner().invoke(main, [*args, "--curves", curves])
+        assert r.exit_code == 0, r.output
+        out[curves] = json.loads(path.read_text(encoding="utf-8"))
+    # the deals counted are the export's dated ones (an independent polars count of its ids);
+    # the undated Prospecting rows are skipped with --lenient, and counted
+    raw = pl.read_csv(maven)
+    dated = raw.filter(pl.col("engage_date").is_not_null())["opportunity_id"].n_unique()
+    assert out["steps"]["header"]["deals"] == out["full"]["header"]["deals"] == dated
+    assert out["steps"]["header"]["rows_skipped"] == raw.height - dated
+    for stage, curve in out["full"]["survival"].items():
+        thin = out["steps"]["survival"][stage]
+        assert len(thin["times_hours"]) <= min(len(curve["times_hours"]), 1001)
+        assert thin["survival"][-1] == curve["survival"][-1]
