@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from flowsim.diagnostics import Diagnostic, Span
 from flowsim.dsl.keywords import KEYWORDS
@@ -164,60 +164,99 @@ def source_span(process: Process, node_id: str) -> Span | None:
         return None
 
 
+class _Flow(NamedTuple):
+    """The designed flow as adjacency lists both ways, with the ids the flow checks compare.
+
+    Built once so the reachability rules (E213, E214, E215, W109) read the same graph.
+    """
+
+    succ: dict[str, list[str]]
+    pred: dict[str, list[str]]
+    stage_ids: list[str]
+    outcome_ids: set[str]
+
+
+def _flow(process: Process) -> _Flow:
+    """The transitions of ``process`` as successor and predecessor lists."""
+    succ: dict[str, list[str]] = defaultdict(list)
+    pred: dict[str, list[str]] = defaultdict(list)
+    for t in process.transitions:
+        succ[t.source].append(t.target)
+        pred[t.target].append(t.source)
+    return _Flow(succ, pred, [s.id for s in process.stages], {o.id for o in process.outcomes})
+
+
 def _flow_checks(process: Process) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
+    """The flow's soundness: something to do, ways out, reachable, finishable, bounded loops.
+
+    The expected-visits rules run only on an otherwise sound flow: on a broken one the
+    Markov chain they solve is not meaningful, and the errors already say what to fix.
+    """
     if not process.stages:
-        out.append(
+        return [
             _diag(
                 "E109",
                 "the process has no stages",
                 process.span,
                 'declare at least one `stage <id> "label"`',
             )
-        )
-        return out
-    if not process.outcomes:
-        out.append(
-            _diag(
-                "E110",
-                "the process has no outcome, so no deal can ever end",
-                process.span or process.stages[0].span,
-                'declare where deals end, e.g. `outcome won "Won"` and `outcome lost "Lost"`',
-            )
-        )
+        ]
+    out = _no_outcome(process)
     out.extend(_probability_checks(process))
     out.extend(_share_sum_checks(process))
+    flow = _flow(process)
+    dead_ends = {s for s in flow.stage_ids if not flow.succ[s]}
+    out.extend(_dead_end_checks(process, flow.stage_ids, dead_ends))
+    out.extend(_reach_checks(process, flow))
+    out.extend(_trapped_checks(process, flow, dead_ends))
+    if not any(d.is_error for d in out):
+        out.extend(_visit_checks(process, flow.outcome_ids))
+    return out
 
-    succ: dict[str, list[str]] = defaultdict(list)
-    pred: dict[str, list[str]] = defaultdict(list)
-    for t in process.transitions:
-        succ[t.source].append(t.target)
-        pred[t.target].append(t.source)
-    stage_ids = [s.id for s in process.stages]
-    outcome_ids = {o.id for o in process.outcomes}
 
-    dead_ends = {s for s in stage_ids if not succ[s]}
-    for sid in stage_ids:
-        if sid in dead_ends:
-            out.append(
-                _diag(
-                    "E213",
-                    f"stage '{sid}' has no way out",
-                    source_span(process, sid),
-                    f"add transitions, e.g. `{sid} -> <next> 60%` and `{sid} -> lost`",
-                )
-            )
+def _no_outcome(process: Process) -> list[Diagnostic]:
+    """E110: without an outcome no deal can end (the simulation would never finish one)."""
+    if process.outcomes:
+        return []
+    return [
+        _diag(
+            "E110",
+            "the process has no outcome, so no deal can ever end",
+            process.span or process.stages[0].span,
+            'declare where deals end, e.g. `outcome won "Won"` and `outcome lost "Lost"`',
+        )
+    ]
 
+
+def _dead_end_checks(
+    process: Process, stage_ids: list[str], dead_ends: set[str]
+) -> list[Diagnostic]:
+    """E213: a stage without transitions out would hold its deals for ever."""
+    return [
+        _diag(
+            "E213",
+            f"stage '{sid}' has no way out",
+            source_span(process, sid),
+            f"add transitions, e.g. `{sid} -> <next> 60%` and `{sid} -> lost`",
+        )
+        for sid in stage_ids
+        if sid in dead_ends
+    ]
+
+
+def _reach_checks(process: Process, flow: _Flow) -> list[Diagnostic]:
+    """E214 (stage) and W109 (outcome): nodes no deal can reach from the entry stages."""
     entries = [s.id for s, _ in process.entries]
-    reachable = _walk(entries, succ)
+    reachable = _walk(entries, flow.succ)
     origin = (
         f"the entry stage '{entries[0]}'"
         if len(entries) == 1
         else "the entry stages " + ", ".join(f"'{e}'" for e in entries)
     )
+    out: list[Diagnostic] = []
     for node in process.iter_nodes():
         if node.id not in reachable:
-            is_stage = node.id not in outcome_ids
+            is_stage = node.id not in flow.outcome_ids
             out.append(
                 _diag(
                     "E214" if is_stage else "W109",
@@ -228,47 +267,58 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
                     warning=not is_stage,
                 )
             )
-    if outcome_ids:
-        can_finish = _walk(list(outcome_ids), pred)
-        trapped = [s for s in stage_ids if s not in can_finish and s not in dead_ends]
-        if trapped:
-            names = ", ".join(trapped[:6]) + (", ..." if len(trapped) > 6 else "")
-            for sid in trapped:
-                out.append(
-                    _diag(
-                        "E215",
-                        f"deals in '{sid}' can never reach an outcome (trapped in a loop: {names})",
-                        source_span(process, sid),
-                        "add a way out of the loop, e.g. a transition to an outcome",
-                    )
-                )
-    if not any(d.is_error for d in out):
-        visits = expected_visits(process)
-        stuck = [n for n, v in visits.items() if math.isinf(v) and n not in outcome_ids]
-        for node_id in stuck:
+    return out
+
+
+def _trapped_checks(process: Process, flow: _Flow, dead_ends: set[str]) -> list[Diagnostic]:
+    """E215: stages from which no path leads to an outcome (dead ends are E213 already)."""
+    if not flow.outcome_ids:
+        return []
+    can_finish = _walk(list(flow.outcome_ids), flow.pred)
+    trapped = [s for s in flow.stage_ids if s not in can_finish and s not in dead_ends]
+    names = ", ".join(trapped[:6]) + (", ..." if len(trapped) > 6 else "")
+    return [
+        _diag(
+            "E215",
+            f"deals in '{sid}' can never reach an outcome (trapped in a loop: {names})",
+            source_span(process, sid),
+            "add a way out of the loop, e.g. a transition to an outcome",
+        )
+        for sid in trapped
+    ]
+
+
+def _visit_checks(process: Process, outcome_ids: set[str]) -> list[Diagnostic]:
+    """E215 for loops whose every exit has 0%, W105 for loops a deal runs more than 5 times.
+
+    Both read the expected visits of the absorbing Markov chain: infinite means no way out.
+    """
+    visits = expected_visits(process)
+    stuck = [n for n, v in visits.items() if math.isinf(v) and n not in outcome_ids]
+    out = [
+        _diag(
+            "E215",
+            f"deals in '{node_id}' can never reach an outcome: every way out of its "
+            "loop has probability 0%",
+            source_span(process, node_id),
+            "give a transition out of the loop a probability above 0%",
+        )
+        for node_id in stuck
+    ]
+    for node_id, v in visits.items():
+        if node_id in stuck:
+            continue
+        if v > MAX_EXPECTED_VISITS and node_id not in outcome_ids:
             out.append(
                 _diag(
-                    "E215",
-                    f"deals in '{node_id}' can never reach an outcome: every way out of its "
-                    "loop has probability 0%",
+                    "W105",
+                    f"a deal is expected to visit '{node_id}' {v:.1f} times "
+                    f"(more than {MAX_EXPECTED_VISITS:g}): the rework loop is very likely",
                     source_span(process, node_id),
-                    "give a transition out of the loop a probability above 0%",
+                    "check the loop's probabilities",
+                    warning=True,
                 )
             )
-        for node_id, v in visits.items():
-            if node_id in stuck:
-                continue
-            if v > MAX_EXPECTED_VISITS and node_id not in outcome_ids:
-                out.append(
-                    _diag(
-                        "W105",
-                        f"a deal is expected to visit '{node_id}' {v:.1f} times "
-                        f"(more than {MAX_EXPECTED_VISITS:g}): the rework loop is very likely",
-                        source_span(process, node_id),
-                        "check the loop's probabilities",
-                        warning=True,
-                    )
-                )
     return out
 
 
