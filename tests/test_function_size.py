@@ -37,7 +37,6 @@ OVER: dict[tuple[str, str], int] = {
     ("flowsim/report/build.py", "build_report"): 201,
     ("flowsim/sim/engine.py", "Engine._walk"): 90,
     ("flowsim/sim/simulate.py", "simulate"): 156,
-    ("flowsim/structure.py", "structure_diagnostics"): 157,
 }
 
 
