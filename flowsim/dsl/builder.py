@@ -56,6 +56,9 @@ __all__ = ["Build", "build_process", "decode_source", "infer_result"]
 
 Reader = Callable[[Path], bytes]
 
+#: reads one value of a distribution (a duration or an amount), or reports why it cannot
+_ValueReader = Callable[[SyntaxNode | Token, str], float | None]
+
 DAY_NAMES = {
     "mon": 0,
     "tue": 1,
@@ -178,7 +181,6 @@ class _Builder:
         self.ctx = ctx
         self.process_name: str | None = None
         self.process_fields: dict[str, Any] = {}
-        self.money = False  # parsing a deal amount: plain numbers, no time units
         self.process_spans: dict[str, Span] = {}
         self.process_span: Span | None = None
         self.includes: list[Include] = []
@@ -333,16 +335,11 @@ class _Builder:
         return value
 
     def duration(self, tok: SyntaxNode | Token, what: str = "duration") -> float | None:
-        if self.money:  # a deal amount: a plain number in the process currency
-            if isinstance(tok, SyntaxNode):
-                return self.number(tok)
-            self.error(
-                "E203",
-                f"an amount is money, not time: '{tok}'",
-                tok,
-                f"write a plain number such as {_short(str(tok)[:-1])}",
-            )
-            return None
+        """A duration literal in hours; a bare number is E203 (a time needs its unit).
+
+        The counterpart for money is :meth:`money`: the two read the same literals with
+        opposite rules, so each place says which one it means.
+        """
         if isinstance(tok, SyntaxNode):  # a bare number where a duration belongs
             value = str(tok.children[0])
             self.error(
@@ -358,6 +355,22 @@ class _Builder:
             self.error("E204", f"the duration {_short(text)} is too large", tok)
             raise _Skip
         return hours
+
+    def money(self, tok: SyntaxNode | Token, what: str = "amount") -> float | None:
+        """A deal amount's value: a plain number in the process currency; a time is E203.
+
+        ``what`` is accepted so that :meth:`money` and :meth:`duration` read the values of a
+        distribution interchangeably; the message about money needs no name.
+        """
+        if isinstance(tok, SyntaxNode):
+            return self.number(tok)
+        self.error(
+            "E203",
+            f"an amount is money, not time: '{tok}'",
+            tok,
+            f"write a plain number such as {_short(str(tok)[:-1])}",
+        )
+        return None
 
     def probability(
         self, node: SyntaxNode, code: str = "E210", what: str = "probability"
@@ -418,27 +431,51 @@ class _Builder:
     }
 
     def dist(self, node: SyntaxNode) -> Any:
+        """A distribution of durations (effort, wait, arrival interval): values in hours."""
+        return self._distribution(node, self.duration)
+
+    def _distribution(self, node: SyntaxNode, read: _ValueReader) -> Any:
+        """A distribution whose values ``read`` converts: durations or amounts.
+
+        Durations and amounts share the syntax (``2h``, ``uniform(a, b)``, ``empirical[...]``)
+        but not the meaning of a value, so the caller passes :meth:`duration` or :meth:`money`.
+        """
         if node.kind == "dist_bare":
-            hours = self.duration(node.children[0])
-            if hours is not None and hours < 0:
-                self.error("E202", f"a duration cannot be negative ({node.children[0]})", node)
-                return None
-            return None if hours is None else self._make(Fixed, {"value": hours}, node)
+            return self._bare(node, read)
         name_tok = node.tokens("NAME")[0]
         name = str(name_tok).lower()
         if node.kind == "dist_list":
-            if name != "empirical":
-                self.error(
-                    "E201",
-                    f"'{name_tok}[...]' is not a distribution",
-                    name_tok,
-                    "a list of observed durations is written empirical[2h, 3h, 1d]",
-                )
-                return None
-            values = [self.duration(v) for v in node.children[2:-1] if not _punct(v)]
-            if any(v is None for v in values):
-                return None
-            return self._make(Empirical, {"values": tuple(values)}, node)
+            return self._empirical(node, name_tok, read)
+        if not self._known_call(name, name_tok):
+            return None
+        params = self._dist_params(node, name, read)
+        return None if params is None else self._make(DISTRIBUTIONS[name], params, node)
+
+    def _bare(self, node: SyntaxNode, read: _ValueReader) -> Any:
+        """``2h`` alone: a fixed value, never negative."""
+        hours = read(node.children[0], "duration")
+        if hours is not None and hours < 0:
+            self.error("E202", f"a duration cannot be negative ({node.children[0]})", node)
+            return None
+        return None if hours is None else self._make(Fixed, {"value": hours}, node)
+
+    def _empirical(self, node: SyntaxNode, name_tok: Token, read: _ValueReader) -> Any:
+        """``empirical[2h, 3h, 1d]``: the observed values; square brackets are for it alone."""
+        if str(name_tok).lower() != "empirical":
+            self.error(
+                "E201",
+                f"'{name_tok}[...]' is not a distribution",
+                name_tok,
+                "a list of observed durations is written empirical[2h, 3h, 1d]",
+            )
+            return None
+        values = [read(v, "duration") for v in node.children[2:-1] if not _punct(v)]
+        if any(v is None for v in values):
+            return None
+        return self._make(Empirical, {"values": tuple(values)}, node)
+
+    def _known_call(self, name: str, name_tok: Token) -> bool:
+        """Is ``name(...)`` a distribution with parameters? E203 or E201 if not."""
         if name == "empirical":
             self.error(
                 "E203",
@@ -446,7 +483,7 @@ class _Builder:
                 name_tok,
                 "write empirical[2h, 3h, 1d]",
             )
-            return None
+            return False
         if name not in self._PARAMS:
             known = [*self._PARAMS, "empirical"]
             hint = "known distributions: " + ", ".join(known)
@@ -456,44 +493,37 @@ class _Builder:
                 name_tok,
                 hint,
             )
-            return None
+            return False
+        return True
+
+    def _dist_params(
+        self, node: SyntaxNode, name: str, read: _ValueReader
+    ) -> dict[str, float] | None:
+        """The arguments of ``name(...)`` by parameter name, or None after reporting why.
+
+        Every argument is checked (so one pass reports every mistake); a missing parameter is
+        reported only when the given ones are all right, as it is often their consequence.
+        """
         order, keys = self._PARAMS[name]
         params: dict[str, float] = {}
         ok = True
         positional = 0
         for arg in node.nodes("dist_arg"):
-            key_tok = arg.token("NAME")
-            value_node = arg.children[-1]
-            if key_tok is not None:
-                key = keys.get(str(key_tok).lower())
-                if key is None:
-                    self.error(
-                        "E203",
-                        f"{name}() has no parameter '{key_tok}'"
-                        + self.suggest(str(key_tok), list(keys)),
-                        key_tok,
-                        f"write {_signature(name)}",
-                    )
-                    ok = False
-                    continue
-            else:
-                if positional >= len(order):
-                    self.error(
-                        "E203", f"too many arguments for {name}()", arg, f"write {_signature(name)}"
-                    )
-                    ok = False
-                    continue
-                key = order[positional]
+            key = self._param_key(arg, name, keys, order, positional)
+            if key is None:
+                ok = False
+                continue
+            if arg.token("NAME") is None:
                 positional += 1
             if key in params:
                 self.error("E203", f"{name}() got '{key}' twice", arg, f"write {_signature(name)}")
                 ok = False
                 continue
-            hours = self.duration(value_node, f"{name}() {key}")
-            if hours is None:
+            value = read(arg.children[-1], f"{name}() {key}")
+            if value is None:
                 ok = False
                 continue
-            params[key] = hours
+            params[key] = value
         missing = [k for k in order if k not in params]
         if ok and missing:
             self.error(
@@ -503,26 +533,46 @@ class _Builder:
                 f"write {_signature(name)}",
             )
             return None
-        if not ok:
+        return params if ok else None
+
+    def _param_key(
+        self,
+        arg: SyntaxNode,
+        name: str,
+        keys: dict[str, str],
+        order: tuple[str, ...],
+        positional: int,
+    ) -> str | None:
+        """The parameter an argument sets: by its name (``sd 1d``) or by its position."""
+        key_tok = arg.token("NAME")
+        if key_tok is not None:
+            key = keys.get(str(key_tok).lower())
+            if key is None:
+                self.error(
+                    "E203",
+                    f"{name}() has no parameter '{key_tok}'"
+                    + self.suggest(str(key_tok), list(keys)),
+                    key_tok,
+                    f"write {_signature(name)}",
+                )
+            return key
+        if positional >= len(order):
+            self.error("E203", f"too many arguments for {name}()", arg, f"write {_signature(name)}")
             return None
-        return self._make(DISTRIBUTIONS[name], params, node)
+        return order[positional]
 
     def amount(self, node: SyntaxNode) -> Any:
         """A deal's value: a number or a distribution of plain numbers (money, not time)."""
-        self.money = True
-        try:
-            if node.kind == "number":
-                value = self.number(node)
-                if value < 0:
-                    self.error("E202", f"an amount cannot be negative ({value:g})", node)
-                    return None
-                return self._make(Fixed, {"value": value}, node)
-            if node.kind == "dist_bare":
-                self.duration(node.children[0])
+        if node.kind == "number":
+            value = self.number(node)
+            if value < 0:
+                self.error("E202", f"an amount cannot be negative ({value:g})", node)
                 return None
-            return self.dist(node)
-        finally:
-            self.money = False
+            return self._make(Fixed, {"value": value}, node)
+        if node.kind == "dist_bare":
+            self.money(node.children[0])
+            return None
+        return self._distribution(node, self.money)
 
     def _make(self, cls: Any, params: dict[str, Any], node: SyntaxNode) -> Any:
         try:
@@ -1060,100 +1110,108 @@ class _Builder:
         )
 
     def change(self, item: SyntaxNode) -> list[Change]:
+        """The changes one scenario line makes (a ``stage x`` line may make several)."""
+        make = {
+            "role_override": self._role_change,
+            "stage_override": self._stage_changes,
+            "transition_override": self._transition_change,
+            "arrivals_override": self._arrivals_change,
+            "arrivals_scale": self._arrivals_scale,
+        }.get(item.kind)
+        if make is None:
+            return []
         try:
-            return self._change(item)
+            return make(item)
         except ValidationError as err:  # pragma: no cover - the checks above should prevent it
             self.error("E404", f"invalid scenario change: {err.errors()[0]['msg']}", item)
             return []
 
-    def _change(self, item: SyntaxNode) -> list[Change]:
-        span = self.span(item)
-        if item.kind == "role_override":
-            role = item.tokens("NAME")[0]
-            headcount = None
-            steps: list[HeadcountStep] = []
-            for sub in item.nodes():
-                if sub.kind == "headcount":
-                    headcount = self.headcount(sub.nodes("number")[0])
-                    if headcount is None:
-                        return []
-                else:
-                    step = self.headcount_step(sub)
-                    if step is None:
-                        return []
-                    steps.append(step)
-            return [
-                RoleChange(
-                    role=str(role),
-                    headcount=headcount,
-                    headcount_steps=tuple(self.ordered_steps(steps, item)),
-                    span=span,
-                    field_spans={"role": self.span(role)},
-                )
-            ]
-        if item.kind == "stage_override":
-            # Several changes may follow one `stage x`: one DurationChange each.
-            stage = item.tokens("NAME")[0]
-            subs = item.nodes()
-            result: list[Change] = []
-            for sub in subs:
-                which = str(sub.tokens("EFFORT_OR_WAIT")[0])
-                if sub.kind == "set_duration":
-                    dist = self.dist(sub.nodes()[0])
-                    if dist is None:
-                        continue
-                    result.append(
-                        DurationChange(
-                            stage=str(stage),
-                            field=which,
-                            distribution=dist,
-                            span=self.span(sub),
-                            field_spans={"stage": self.span(stage)},
-                        )
-                    )
-                else:
-                    factor = self.number(sub.nodes("number")[0])
-                    if factor < 0:
-                        self.error(
-                            "E404", f"a duration factor cannot be negative (got {factor:g})", sub
-                        )
-                        continue
-                    result.append(
-                        DurationChange(
-                            stage=str(stage),
-                            field=which,
-                            factor=factor,
-                            span=self.span(sub),
-                            field_spans={"stage": self.span(stage)},
-                        )
-                    )
-            return result
-        if item.kind == "transition_override":
-            src, dst = item.tokens("NAME")[:2]
-            prob = self.probability(item.nodes("percent", "fraction")[0])
-            if prob is None:
-                return []
-            return [
-                TransitionChange(
-                    source=str(src),
-                    target=str(dst),
-                    probability=prob,
-                    span=span,
-                    field_spans={"source": self.span(src), "target": self.span(dst)},
-                )
-            ]
-        if item.kind == "arrivals_override":
-            arrivals = self.arrivals(item.nodes()[0])
-            return [] if arrivals is None else [ArrivalsChange(arrivals=arrivals, span=span)]
-        if item.kind == "arrivals_scale":
-            factor = self.number(item.nodes("number")[0])
-            if factor <= 0:
-                self.error(
-                    "E404", f"an arrivals factor must be greater than 0 (got {factor:g})", item
-                )
-                return []
-            return [ArrivalsChange(factor=factor, span=span)]
-        return []
+    def _role_change(self, item: SyntaxNode) -> list[Change]:
+        """``role rep headcount 5 from 2025-09-01 headcount 6``: a new headcount or plan."""
+        role = item.tokens("NAME")[0]
+        headcount = None
+        steps: list[HeadcountStep] = []
+        for sub in item.nodes():
+            if sub.kind == "headcount":
+                headcount = self.headcount(sub.nodes("number")[0])
+                if headcount is None:
+                    return []
+            else:
+                step = self.headcount_step(sub)
+                if step is None:
+                    return []
+                steps.append(step)
+        return [
+            RoleChange(
+                role=str(role),
+                headcount=headcount,
+                headcount_steps=tuple(self.ordered_steps(steps, item)),
+                span=self.span(item),
+                field_spans={"role": self.span(role)},
+            )
+        ]
+
+    def _stage_changes(self, item: SyntaxNode) -> list[Change]:
+        """``stage demo effort * 0.7 wait 2d``: one :class:`DurationChange` per setting."""
+        stage = item.tokens("NAME")[0]
+        result: list[Change] = []
+        for sub in item.nodes():
+            change = self._duration_change(stage, sub)
+            if change is not None:
+                result.append(change)
+        return result
+
+    def _duration_change(self, stage: Token, sub: SyntaxNode) -> DurationChange | None:
+        """A stage's effort or wait set to a distribution, or scaled by a factor (≥ 0)."""
+        which = str(sub.tokens("EFFORT_OR_WAIT")[0])
+        spans = {"stage": self.span(stage)}
+        if sub.kind == "set_duration":
+            dist = self.dist(sub.nodes()[0])
+            if dist is None:
+                return None
+            return DurationChange(
+                stage=str(stage),
+                field=which,
+                distribution=dist,
+                span=self.span(sub),
+                field_spans=spans,
+            )
+        factor = self.number(sub.nodes("number")[0])
+        if factor < 0:
+            self.error("E404", f"a duration factor cannot be negative (got {factor:g})", sub)
+            return None
+        return DurationChange(
+            stage=str(stage), field=which, factor=factor, span=self.span(sub), field_spans=spans
+        )
+
+    def _transition_change(self, item: SyntaxNode) -> list[Change]:
+        """``a -> b 40%``: a new probability for an existing transition."""
+        src, dst = item.tokens("NAME")[:2]
+        prob = self.probability(item.nodes("percent", "fraction")[0])
+        if prob is None:
+            return []
+        return [
+            TransitionChange(
+                source=str(src),
+                target=str(dst),
+                probability=prob,
+                span=self.span(item),
+                field_spans={"source": self.span(src), "target": self.span(dst)},
+            )
+        ]
+
+    def _arrivals_change(self, item: SyntaxNode) -> list[Change]:
+        """``arrivals 30 per week``: new arrivals in place of the process's."""
+        arrivals = self.arrivals(item.nodes()[0])
+        return [] if arrivals is None else [ArrivalsChange(arrivals=arrivals, span=self.span(item))]
+
+    def _arrivals_scale(self, item: SyntaxNode) -> list[Change]:
+        """``arrivals * 1.2``: the process's arrivals scaled (the factor must be above 0)."""
+        factor = self.number(item.nodes("number")[0])
+        if factor <= 0:
+            self.error("E404", f"an arrivals factor must be greater than 0 (got {factor:g})", item)
+            return []
+        return [ArrivalsChange(factor=factor, span=self.span(item))]
 
 
 def _punct(node: Any) -> bool:

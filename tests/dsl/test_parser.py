@@ -151,6 +151,32 @@ def test_deal_amount_is_money_without_units(text: str, expected: object) -> None
     assert flowsim.parse(p.to_flow()).amount == expected
 
 
+def test_amounts_are_money_and_durations_are_time_in_one_file() -> None:
+    """An amount and a duration share the distribution syntax with opposite rules for units.
+
+    A unit in an amount and a bare number in a duration are both E203, each with its own
+    message; an amount too large to read (E204) does not change how the stage is read.
+    """
+    text = (
+        'process "x" {\n  amount uniform(1000, 2d)\n}\n'
+        "stage a {\n  effort exponential(mean 5)\n  wait uniform(1h, 3)\n}\n"
+        "outcome won\na -> won\n"
+    )
+    found = [(d.code, d.message) for d in flowsim.check_text(text).diagnostics]
+    assert found == [
+        ("E203", "an amount is money, not time: '2d'"),
+        ("E203", "exponential() mean needs a unit: '5'"),
+        ("E203", "uniform() high needs a unit: '3'"),
+    ]
+    huge = text.replace("amount uniform(1000, 2d)", "amount " + "9" * 20)
+    found = [(d.code, d.message) for d in flowsim.check_text(huge).diagnostics]
+    assert found == [
+        ("E204", "the number 99999999999999999999 is too large"),
+        ("E203", "exponential() mean needs a unit: '5'"),
+        ("E203", "uniform() high needs a unit: '3'"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "amount", "currency", "per"),
     [
