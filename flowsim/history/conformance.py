@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import networkx as nx
 import polars as pl
@@ -53,6 +53,9 @@ __all__ = [
 ]
 
 Reason = Literal["wrong-start", "undesigned-transition", "unknown-stage", "after-outcome"]
+
+#: how an undesigned move relates to the designed flow (see :class:`UndesignedTransition`)
+MoveKind = Literal["skip", "backward", "repeat", "cross"]
 
 #: non-fitting reasons, in the order they are reported
 REASONS: tuple[Reason, ...] = (
@@ -99,7 +102,7 @@ class UndesignedTransition(_M):
 
     source: str
     target: str
-    kind: Literal["skip", "backward", "repeat", "cross"] = Field(
+    kind: MoveKind = Field(
         description=(
             "skip: the design reaches the target from the source along forward transitions; "
             "backward: the design reaches the source from the target; repeat: source = target; "
@@ -346,6 +349,18 @@ def _designed_edges(process: Process) -> dict[tuple[str, str], float]:
     return designed
 
 
+def _design_frame(designed: dict[tuple[str, str], float]) -> pl.DataFrame:
+    """The designed moves as rows to join the log's moves on (``designed`` is True)."""
+    return pl.DataFrame(
+        {
+            "stage": [s for s, _ in designed],
+            "next_stage": [t for _, t in designed],
+            "designed": [True] * len(designed),
+        },
+        schema={"stage": pl.String, "next_stage": pl.String, "designed": pl.Boolean},
+    )
+
+
 def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], float]) -> pl.DataFrame:
     """One row per record with its next record and the conformance flags (log order kept)."""
     frame = log.frame
@@ -357,14 +372,6 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
     node_ids = [n.id for n in process.iter_nodes()]
     outcome_ids = [n.id for n in process.iter_nodes() if isinstance(n, Outcome)]
     entries = [s.id for s, _ in process.entries]
-    design_frame = pl.DataFrame(
-        {
-            "stage": [s for s, _ in designed],
-            "next_stage": [t for _, t in designed],
-            "designed": [True] * len(designed),
-        },
-        schema={"stage": pl.String, "next_stage": pl.String, "designed": pl.Boolean},
-    )
     # The log is sorted by deal, so a deal's records are contiguous: shifts and running sums
     # with the deal boundaries masked out replace (slower) window expressions over "deal".
     deal = pl.col("deal")
@@ -393,7 +400,7 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
             & after_close(outcome_ids)
         ).alias("after_outcome"),
         pl.col("next_stage").is_in(node_ids).alias("next_known"),
-    ).join(design_frame, on=["stage", "next_stage"], how="left", maintain_order="left")
+    ).join(_design_frame(designed), on=["stage", "next_stage"], how="left", maintain_order="left")
     first = pl.col("first")
     return rec.with_columns(
         (
@@ -460,6 +467,46 @@ _REASON_COLUMNS: dict[str, str] = {
 }
 
 
+class _Design(NamedTuple):
+    """The designed flow as the replay reads it, computed once per report.
+
+    ``edges``: designed transitions with resolved probabilities; ``forward``: the flow without
+    its loop edges (classifies undesigned moves); ``on_loop``: nodes on a designed cycle;
+    ``dist`` and ``declared`` give the flow order findings about stages are listed in.
+    """
+
+    edges: dict[tuple[str, str], float]
+    forward: nx.DiGraph
+    on_loop: set[str]
+    dist: dict[str, int]
+    declared: dict[str, int]
+
+    def order(self, node: str) -> tuple[int, int, str]:
+        """Sort key: distance from the entry, then declaration order, then the id."""
+        return (
+            self.dist.get(node, len(self.dist) + 1),
+            self.declared.get(node, len(self.declared)),
+            node,
+        )
+
+
+def _design(process: Process) -> _Design:
+    """Designed edges, their layers and loops, and the declaration order of the nodes."""
+    edges = _designed_edges(process)
+    dist, forward, on_loop = _design_layers(process, edges)
+    declared = {n.id: i for i, n in enumerate(process.iter_nodes())}
+    return _Design(edges, forward, on_loop, dist, declared)
+
+
+class _Fit(NamedTuple):
+    """How many deals fit the design, and why the others do not."""
+
+    deals: int
+    fitting: int
+    fitting_closed: int
+    reasons: dict[str, ReasonCount]
+
+
 def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> ConformanceReport:
     """Replay every deal of ``log`` on ``process`` (see ``docs/metrics.md``, "Conformance").
 
@@ -467,13 +514,40 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
+    design = _design(process)
+    rec = _replay(log, process, design.edges)
+    fit = _fit(_per_deal(rec))
+    undesigned, skipped = _undesigned(rec, design)
     rep = log.report
-    node_ids = [n.id for n in process.iter_nodes()]
-    entry = process.entry.id if process.entry is not None else None
-    designed = _designed_edges(process)
-    rec = _replay(log, process, designed)
-    per_deal = _per_deal(rec)
-    n_deals = per_deal.height
+    return ConformanceReport(
+        source=rep.source,
+        process=process.name,
+        rows_read=rep.rows_read,
+        rows_used=rep.rows_used,
+        rows_skipped=rep.rows_skipped,
+        skipped_by_reason=dict(sorted(rep.skipped_by_reason.items())),
+        entry=process.entry.id if process.entry is not None else None,
+        entries=[s.id for s, _ in process.entries],
+        rules=RULES,
+        confidence=confidence,
+        deals=fit.deals,
+        fitting=fit.fitting,
+        non_fitting=fit.deals - fit.fitting,
+        fitting_share=fit.fitting / fit.deals if fit.deals else None,
+        fitting_closed=fit.fitting_closed,
+        fitting_open=fit.fitting - fit.fitting_closed,
+        reasons=fit.reasons,
+        wrong_starts=_wrong_starts(rec),
+        unknown_stages=_unknown_stages(rec),
+        undesigned=undesigned,
+        skipped=skipped,
+        repeated=_repeated(rec, process, design),
+        edges=_edges(rec, design.edges, confidence),
+    )
+
+
+def _fit(per_deal: pl.DataFrame) -> _Fit:
+    """Fitting deals (closed or not) and, per reason, the deals and occurrences that break it."""
     fitting = int(per_deal["fits"].sum())
     fitting_closed = int((per_deal["fits"] & per_deal["closed"]).sum())
     reasons: dict[str, ReasonCount] = {}
@@ -484,25 +558,34 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
             occurrences=int(hit[column].cast(pl.Int64).sum()),
             examples=hit["deal"].head(EXAMPLES).to_list(),
         )
+    return _Fit(per_deal.height, fitting, fitting_closed, reasons)
 
+
+def _wrong_starts(rec: pl.DataFrame) -> dict[str, int]:
+    """First stage → deals, for the deals that start outside the entry stages."""
     starts = rec.filter(pl.col("wrong_start")).group_by("stage").len().sort("stage")
-    wrong_starts = {str(s): int(n) for s, n in starts.iter_rows()}
+    return {str(s): int(n) for s, n in starts.iter_rows()}
 
-    unknown_rows = (
+
+def _unknown_stages(rec: pl.DataFrame) -> list[UnknownStage]:
+    """Stage values the process does not name, the most frequent first."""
+    rows = (
         rec.filter(pl.col("unknown"))
         .group_by("stage")
         .agg(pl.len().alias("records"), pl.col("deal").n_unique().alias("deals"), _examples())
         .sort(["records", "stage"], descending=[True, False])
     )
-    unknown_stages = [UnknownStage(**r) for r in unknown_rows.iter_rows(named=True)]
+    return [UnknownStage(**r) for r in rows.iter_rows(named=True)]
 
-    # --- undesigned transitions and skipped stages -------------------------------------------
-    dist, forward, on_loop = _design_layers(process, designed)
-    declared = {n: i for i, n in enumerate(node_ids)}
 
-    def flow_order(node: str) -> tuple[int, int, str]:
-        return (dist.get(node, len(dist) + 1), declared.get(node, len(declared)), node)
+def _undesigned(
+    rec: pl.DataFrame, design: _Design
+) -> tuple[list[UndesignedTransition], list[SkippedStage]]:
+    """The moves the design lacks (most frequent first) and the stages their skips leave out.
 
+    A skip names the stages on every forward path between its ends; those are counted per
+    move of the log, so a stage skipped by many deals ranks by its moves and deals.
+    """
     moves = rec.filter(pl.col("undesigned")).select("deal", "stage", "next_stage")
     pairs = (
         moves.group_by("stage", "next_stage")
@@ -514,19 +597,7 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
     skip_rows: dict[str, list[str]] = {"stage": [], "next_stage": [], "skipped": []}
     for row in pairs.iter_rows(named=True):
         src, dst = row["stage"], row["next_stage"]
-        skipped: list[str] = []
-        kind: Literal["skip", "backward", "repeat", "cross"]
-        if src == dst:
-            kind = "repeat"
-        elif nx.has_path(forward, src, dst):
-            kind = "skip"
-            if src not in dominators:
-                dominators[src] = nx.immediate_dominators(forward, src)
-            skipped = _unavoidable(dominators[src], src, dst)
-        elif nx.has_path(forward, dst, src):
-            kind = "backward"
-        else:
-            kind = "cross"
+        kind, skipped = _move_kind(design.forward, src, dst, dominators)
         for stage_id in skipped:
             skip_rows["stage"].append(src)
             skip_rows["next_stage"].append(dst)
@@ -542,6 +613,31 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
                 skipped=skipped,
             )
         )
+    return undesigned, _skipped_stages(moves, skip_rows, design)
+
+
+def _move_kind(
+    forward: nx.DiGraph, src: str, dst: str, dominators: dict[str, dict[str, str]]
+) -> tuple[MoveKind, list[str]]:
+    """Classify one undesigned move, with the stages a skip leaves out.
+
+    ``dominators`` caches the immediate dominators of the forward flow per source.
+    """
+    if src == dst:
+        return "repeat", []
+    if nx.has_path(forward, src, dst):
+        if src not in dominators:
+            dominators[src] = nx.immediate_dominators(forward, src)
+        return "skip", _unavoidable(dominators[src], src, dst)
+    if nx.has_path(forward, dst, src):
+        return "backward", []
+    return "cross", []
+
+
+def _skipped_stages(
+    moves: pl.DataFrame, skip_rows: dict[str, list[str]], design: _Design
+) -> list[SkippedStage]:
+    """Per skipped stage: the skip moves that left it out and their deals, in flow order."""
     skip_frame = pl.DataFrame(
         skip_rows, schema={"stage": pl.String, "next_stage": pl.String, "skipped": pl.String}
     )
@@ -550,15 +646,17 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
         .group_by("skipped")
         .agg(pl.len().alias("count"), pl.col("deal").n_unique().alias("deals"))
     )
-    skipped_stages = sorted(
+    return sorted(
         (
             SkippedStage(stage=s, count=c, deals=d)
             for s, c, d in per_skipped.select("skipped", "count", "deals").iter_rows()
         ),
-        key=lambda x: flow_order(x.stage),
+        key=lambda x: design.order(x.stage),
     )
 
-    # --- repeated stages ---------------------------------------------------------------------
+
+def _repeated(rec: pl.DataFrame, process: Process, design: _Design) -> list[RepeatedStage]:
+    """Stages some deals enter more than once, in flow order, marked when the design loops."""
     stage_ids = [s.id for s in process.stages]
     visits = (
         rec.filter(pl.col("stage").is_in(stage_ids))
@@ -572,7 +670,7 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
         )
         .filter(pl.col("visits") > pl.col("deals"))
     )
-    repeated = sorted(
+    return sorted(
         (
             RepeatedStage(
                 stage=s,
@@ -580,15 +678,22 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
                 deals=d,
                 reentries=v - d,
                 deals_reentering=a,
-                designed_loop=s in on_loop,
+                designed_loop=s in design.on_loop,
             )
             for s, v, d, a in visits.select("stage", "visits", "deals", "again").iter_rows()
         ),
-        key=lambda x: flow_order(x.stage),
+        key=lambda x: design.order(x.stage),
     )
 
-    # --- every designed edge: observed vs designed -------------------------------------------
-    # moves on the way to the close: what a deal does after its outcome is not the design's
+
+def _edges(
+    rec: pl.DataFrame, designed: dict[tuple[str, str], float], confidence: float
+) -> list[EdgeConformance]:
+    """Every designed edge: its observed conversion, Wilson interval, and a verdict if outside.
+
+    Only moves on the way to the close count: what a deal does after its outcome is not
+    the design's.
+    """
     before = rec.filter(pl.col("next_stage").is_not_null() & (pl.col("outcomes_so_far") == 0))
     exits = dict(before.group_by("stage").len().iter_rows())
     observed = {
@@ -605,51 +710,28 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
     for (src, dst), p in designed.items():
         n = int(exits.get(src, 0))
         k = observed.get((src, dst), 0)
-        elsewhere = n - designed_exits.get(src, 0)
-        ci = wilson_interval(k, n, confidence)
-        flagged = ci is not None and not (ci[0] <= p <= ci[1])
-        edges.append(
-            EdgeConformance(
-                source=src,
-                target=dst,
-                designed=p,
-                count=k,
-                exits=n,
-                observed=k / n if n else None,
-                low=ci[0] if ci is not None else None,
-                high=ci[1] if ci is not None else None,
-                flagged=flagged,
-                undesigned_exits=elsewhere,
-                verdict=verdict(src, dst, p, k, n, ci, elsewhere)
-                if ci is not None and flagged
-                else None,
-            )
-        )
+        edges.append(_edge(src, dst, p, k, n, n - designed_exits.get(src, 0), confidence))
+    return edges
 
-    return ConformanceReport(
-        source=rep.source,
-        process=process.name,
-        rows_read=rep.rows_read,
-        rows_used=rep.rows_used,
-        rows_skipped=rep.rows_skipped,
-        skipped_by_reason=dict(sorted(rep.skipped_by_reason.items())),
-        entry=entry,
-        entries=[s.id for s, _ in process.entries],
-        rules=RULES,
-        confidence=confidence,
-        deals=n_deals,
-        fitting=fitting,
-        non_fitting=n_deals - fitting,
-        fitting_share=fitting / n_deals if n_deals else None,
-        fitting_closed=fitting_closed,
-        fitting_open=fitting - fitting_closed,
-        reasons=reasons,
-        wrong_starts=wrong_starts,
-        unknown_stages=unknown_stages,
-        undesigned=undesigned,
-        skipped=skipped_stages,
-        repeated=repeated,
-        edges=edges,
+
+def _edge(
+    src: str, dst: str, p: float, k: int, n: int, elsewhere: int, confidence: float
+) -> EdgeConformance:
+    """One designed edge: ``k`` of the source's ``n`` exits took it, ``elsewhere`` none."""
+    ci = wilson_interval(k, n, confidence)
+    flagged = ci is not None and not (ci[0] <= p <= ci[1])
+    return EdgeConformance(
+        source=src,
+        target=dst,
+        designed=p,
+        count=k,
+        exits=n,
+        observed=k / n if n else None,
+        low=ci[0] if ci is not None else None,
+        high=ci[1] if ci is not None else None,
+        flagged=flagged,
+        undesigned_exits=elsewhere,
+        verdict=verdict(src, dst, p, k, n, ci, elsewhere) if ci is not None and flagged else None,
     )
 
 
@@ -664,12 +746,28 @@ def _more(shown: int, total: int) -> list[str]:
 
 
 def conformance_table(r: ConformanceReport) -> str:
-    """The report as text: fit summary, reasons, undesigned moves, skips, repeats, edges."""
-    from flowsim.history.table import _table
+    """The report as text: fit summary, reasons, undesigned moves, skips, repeats, edges.
 
+    Each part is a list of lines (empty when there is nothing to say), so a part is left
+    out rather than shown empty; long lists stop at :data:`TEXT_ROWS` rows.
+    """
+    out = [
+        *_summary_lines(r),
+        *_reason_lines(r),
+        *_undesigned_lines(r),
+        *_skipped_lines(r),
+        *_repeated_lines(r),
+        *_edge_lines(r),
+        *_verdict_lines(r),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _summary_lines(r: ConformanceReport) -> list[str]:
+    """Where the deals came from, which process, how many fit, and the rule they are held to."""
     skipped = ", ".join(f"{k} {v}" for k, v in r.skipped_by_reason.items()) or "none"
     share = "-" if r.fitting_share is None else _pct(r.fitting_share)
-    out = [
+    return [
         f"source: {r.source}",
         f"rows read {r.rows_read:,}, used {r.rows_used:,}, skipped {r.rows_skipped:,} ({skipped})",
         f"process: {r.process} (entry {r.entry or '-'})",
@@ -677,62 +775,107 @@ def conformance_table(r: ConformanceReport) -> str:
         f"{r.fitting_open:,} open); not fitting: {r.non_fitting:,}",
         f"rule: {r.rules}",
     ]
+
+
+#: what each reason counts, in the text report
+_REASON_UNITS = {
+    "wrong-start": "deals",
+    "undesigned-transition": "moves",
+    "unknown-stage": "records",
+    "after-outcome": "records",
+}
+
+
+def _reason_lines(r: ConformanceReport) -> list[str]:
+    """Why deals do not fit, the most common reason first, with wrong starts and unknowns."""
     reasons = sorted(
         ((k, v) for k, v in r.reasons.items() if v.deals),
         key=lambda kv: (-kv[1].deals, REASONS.index(kv[0])),
     )
-    if reasons:
-        out += ["", "why deals do not fit (a deal can have several reasons):"]
-        unit = {
-            "wrong-start": "deals",
-            "undesigned-transition": "moves",
-            "unknown-stage": "records",
-            "after-outcome": "records",
-        }
-        for name, count in reasons:
-            out.append(
-                f"  {name}: {count.deals:,} deals ({count.occurrences:,} {unit.get(name, '')})"
-            )
-        if r.wrong_starts:
-            starts = ", ".join(f"{k} {v:,}" for k, v in r.wrong_starts.items())
-            entries = ", ".join(r.entries) if r.entries else r.entry
-            out.append(f"  first stages other than {entries}: {starts}")
-        if r.unknown_stages:
-            names = ", ".join(f"{u.stage!r} ({u.records:,})" for u in r.unknown_stages[:TEXT_ROWS])
-            out.append(f"  stage values the process does not name: {names}")
-    if r.undesigned:
-        rows = [
-            [
-                f"{u.source} -> {u.target}",
-                u.kind,
-                f"{u.count:,}",
-                f"{u.deals:,}",
-                ", ".join(u.skipped) or "-",
-                ", ".join(u.examples),
-            ]
-            for u in r.undesigned[:TEXT_ROWS]
+    if not reasons:
+        return []
+    out = ["", "why deals do not fit (a deal can have several reasons):"]
+    for name, count in reasons:
+        out.append(
+            f"  {name}: {count.deals:,} deals ({count.occurrences:,} {_REASON_UNITS.get(name, '')})"
+        )
+    if r.wrong_starts:
+        starts = ", ".join(f"{k} {v:,}" for k, v in r.wrong_starts.items())
+        entries = ", ".join(r.entries) if r.entries else r.entry
+        out.append(f"  first stages other than {entries}: {starts}")
+    if r.unknown_stages:
+        names = ", ".join(f"{u.stage!r} ({u.records:,})" for u in r.unknown_stages[:TEXT_ROWS])
+        out.append(f"  stage values the process does not name: {names}")
+    return out
+
+
+def _undesigned_lines(r: ConformanceReport) -> list[str]:
+    """The moves the design lacks, as a table."""
+    from flowsim.history.table import _table
+
+    if not r.undesigned:
+        return []
+    rows = [
+        [
+            f"{u.source} -> {u.target}",
+            u.kind,
+            f"{u.count:,}",
+            f"{u.deals:,}",
+            ", ".join(u.skipped) or "-",
+            ", ".join(u.examples),
         ]
-        out += ["", "transitions the design lacks:"]
-        out.append(_table(["move", "kind", "moves", "deals", "skips", "e.g. deals"], rows))
-        out += _more(len(rows), len(r.undesigned))
-    if r.skipped:
-        rows = [[s.stage, f"{s.count:,}", f"{s.deals:,}"] for s in r.skipped[:TEXT_ROWS]]
-        out += ["", "designed stages skipped (on every designed path of the move):"]
-        out.append(_table(["stage", "moves", "deals"], rows))
-        out += _more(len(rows), len(r.skipped))
-    if r.repeated:
-        rows = [
-            [
-                s.stage,
-                f"{s.reentries:,}",
-                f"{s.deals_reentering:,}",
-                "yes" if s.designed_loop else "no",
-            ]
-            for s in r.repeated[:TEXT_ROWS]
+        for u in r.undesigned[:TEXT_ROWS]
+    ]
+    return [
+        "",
+        "transitions the design lacks:",
+        _table(["move", "kind", "moves", "deals", "skips", "e.g. deals"], rows),
+        *_more(len(rows), len(r.undesigned)),
+    ]
+
+
+def _skipped_lines(r: ConformanceReport) -> list[str]:
+    """The designed stages that skip moves leave out, as a table."""
+    from flowsim.history.table import _table
+
+    if not r.skipped:
+        return []
+    rows = [[s.stage, f"{s.count:,}", f"{s.deals:,}"] for s in r.skipped[:TEXT_ROWS]]
+    return [
+        "",
+        "designed stages skipped (on every designed path of the move):",
+        _table(["stage", "moves", "deals"], rows),
+        *_more(len(rows), len(r.skipped)),
+    ]
+
+
+def _repeated_lines(r: ConformanceReport) -> list[str]:
+    """The stages deals enter again, as a table."""
+    from flowsim.history.table import _table
+
+    if not r.repeated:
+        return []
+    rows = [
+        [
+            s.stage,
+            f"{s.reentries:,}",
+            f"{s.deals_reentering:,}",
+            "yes" if s.designed_loop else "no",
         ]
-        out += ["", "repeated stages:"]
-        out.append(_table(["stage", "re-entries", "deals", "designed loop"], rows))
-        out += _more(len(rows), len(r.repeated))
+        for s in r.repeated[:TEXT_ROWS]
+    ]
+    return [
+        "",
+        "repeated stages:",
+        _table(["stage", "re-entries", "deals", "designed loop"], rows),
+        *_more(len(rows), len(r.repeated)),
+    ]
+
+
+def _edge_lines(r: ConformanceReport) -> list[str]:
+    """Every designed edge: designed vs observed conversion and its interval (always shown)."""
+    from flowsim.history.table import _table
+
     rows = [
         [
             f"{e.source} -> {e.target}",
@@ -746,14 +889,18 @@ def conformance_table(r: ConformanceReport) -> str:
         for e in r.edges
     ]
     level = _designed_pct(r.confidence)
-    out += ["", f"designed edges: observed conversion = moves / exits, {level} Wilson interval"]
-    out.append(
-        _table(["edge", "designed", "observed", "interval", "moves", "exits", "design"], rows)
-    )
+    return [
+        "",
+        f"designed edges: observed conversion = moves / exits, {level} Wilson interval",
+        _table(["edge", "designed", "observed", "interval", "moves", "exits", "design"], rows),
+    ]
+
+
+def _verdict_lines(r: ConformanceReport) -> list[str]:
+    """One line per flagged edge for the designer, or the sentence that none is."""
     lines = r.verdicts()
-    if lines:
-        out += ["", f"{len(lines)} designed percentage(s) outside the interval:"]
-        out += [f"  {line}" for line in lines]
-    else:
-        out += ["", "every designed percentage is inside its interval (or has no exits)"]
-    return "\n".join(out) + "\n"
+    if not lines:
+        return ["", "every designed percentage is inside its interval (or has no exits)"]
+    return ["", f"{len(lines)} designed percentage(s) outside the interval:"] + [
+        f"  {line}" for line in lines
+    ]
