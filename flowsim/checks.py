@@ -93,68 +93,79 @@ def _ordered(diags: list[Diagnostic]) -> list[Diagnostic]:
 def _probability_checks(
     process: Process, context: str = "", at: Span | None = None
 ) -> list[Diagnostic]:
+    """E211, E212 and W107 for the transitions out of each stage, in order of first transition.
+
+    ``context`` prefixes the messages and ``at`` overrides the position, for a scenario's
+    changed process (its findings point at the scenario, where the fix is made).
+    """
     out: list[Diagnostic] = []
     by_source: dict[str, list[Transition]] = defaultdict(list)
     for t in process.transitions:
         by_source[t.source].append(t)
     for source, edges in by_source.items():
-        remainder = [t for t in edges if t.probability is None]
-        explicit = math.fsum(t.probability for t in edges if t.probability is not None)
-        # Point at the transitions, where the fix is made (the stage may be far away).
-        where = at or edges[0].span or source_span(process, source)
-        if len(remainder) > 1:
-            for t in remainder[1:]:
-                out.append(
-                    _diag(
-                        "E212",
-                        f"{context}'{source}' has {len(remainder)} transitions "
-                        "without a probability",
-                        at or t.span,
-                        "only one transition per stage may take the remainder; give the others a %",
-                    )
-                )
-            continue
-        if remainder:
-            if explicit > 1 + 1e-9:
-                out.append(
-                    _diag(
-                        "E211",
-                        f"{context}transitions from '{source}' already add up to "
-                        f"{explicit * 100:g}%, leaving nothing for "
-                        f"{source} -> {remainder[0].target}",
-                        where,
-                        "lower the percentages so they stay under 100%",
-                    )
-                )
-            elif explicit > 1 - 1e-9 and not context:
-                out.append(
-                    _diag(
-                        "W107",
-                        f"transitions from '{source}' add up to 100% without "
-                        f"{source} -> {remainder[0].target}, so it is never taken",
-                        remainder[0].span,
-                        "give it a probability or remove it",
-                        warning=True,
-                    )
-                )
-        elif abs(explicit - 1) > PROBABILITY_TOLERANCE + 1e-9:  # 1e-9: 99.5% is in
-            missing = (1 - explicit) * 100
-            hint = (
-                f"add the missing {missing:.4g}% or leave one transition without a probability "
-                "so it takes the remainder"
-                if missing > 0
-                else "lower the percentages to total 100%"
+        out.extend(_source_probabilities(process, source, edges, context, at))
+    return out
+
+
+def _source_probabilities(
+    process: Process, source: str, edges: list[Transition], context: str, at: Span | None
+) -> list[Diagnostic]:
+    """The probabilities out of one stage: one remainder at most, and together 100%."""
+    remainder = [t for t in edges if t.probability is None]
+    explicit = math.fsum(t.probability for t in edges if t.probability is not None)
+    # Point at the transitions, where the fix is made (the stage may be far away).
+    where = at or edges[0].span or source_span(process, source)
+    if len(remainder) > 1:
+        return [
+            _diag(
+                "E212",
+                f"{context}'{source}' has {len(remainder)} transitions without a probability",
+                at or t.span,
+                "only one transition per stage may take the remainder; give the others a %",
             )
-            out.append(
+            for t in remainder[1:]
+        ]
+    if remainder:
+        if explicit > 1 + 1e-9:
+            return [
                 _diag(
                     "E211",
-                    f"{context}transitions from '{source}' add up to "
-                    f"{explicit * 100:.4g}%, not 100%",
+                    f"{context}transitions from '{source}' already add up to "
+                    f"{explicit * 100:g}%, leaving nothing for "
+                    f"{source} -> {remainder[0].target}",
                     where,
-                    hint,
+                    "lower the percentages so they stay under 100%",
                 )
-            )
-    return out
+            ]
+        if explicit > 1 - 1e-9 and not context:
+            return [
+                _diag(
+                    "W107",
+                    f"transitions from '{source}' add up to 100% without "
+                    f"{source} -> {remainder[0].target}, so it is never taken",
+                    remainder[0].span,
+                    "give it a probability or remove it",
+                    warning=True,
+                )
+            ]
+        return []
+    if abs(explicit - 1) <= PROBABILITY_TOLERANCE + 1e-9:  # 1e-9: 99.5% is in
+        return []
+    missing = (1 - explicit) * 100
+    hint = (
+        f"add the missing {missing:.4g}% or leave one transition without a probability "
+        "so it takes the remainder"
+        if missing > 0
+        else "lower the percentages to total 100%"
+    )
+    return [
+        _diag(
+            "E211",
+            f"{context}transitions from '{source}' add up to {explicit * 100:.4g}%, not 100%",
+            where,
+            hint,
+        )
+    ]
 
 
 def source_span(process: Process, node_id: str) -> Span | None:
