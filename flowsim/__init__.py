@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flowsim import model as _model
 from flowsim.api import CheckResult, check_file, check_text, load, parse
 from flowsim.checks import check
-from flowsim.diagnostics import Diagnostic, FlowError, Severity, Span
+from flowsim.diagnostics import Diagnostic, FlowError, LogPosition, Severity, Span
 from flowsim.errors import FlowsimError, UnknownScenario
 from flowsim.model import (
     Calendar,
@@ -76,6 +76,7 @@ __all__ = [
     "Forecast",
     "FunnelMetrics",
     "LogError",
+    "LogPosition",
     "Outcome",
     "Overlay",
     "Persona",

@@ -1,8 +1,11 @@
 """Diagnostics: what flowsim tells a user about their input, and where.
 
 A diagnostic is the unit of feedback everywhere in flowsim: syntax errors, unknown names,
-probabilities that do not add up, stages nobody owns. Each one has a stable code (so tools and
-docs can refer to it), a severity, a source span and, when we can guess the fix, a hint.
+probabilities that do not add up, stages nobody owns, dates that do not read in a deal log.
+Each one has a stable code (so tools and docs can refer to it: ``E``/``W`` codes for the
+language, listed in docs/language.md; ``H`` codes for deal history, listed in docs/history.md),
+a severity, a place and, when we can guess the fix, a hint. The place is a :class:`Span` of a
+``.flow`` file (file, line, column) or a :class:`LogPosition` in a deal log (file, row, column).
 
 The text form imitates a good compiler::
 
@@ -21,14 +24,22 @@ from __future__ import annotations
 import enum
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from flowsim.errors import FlowsimError
 
 __all__ = [
     "Diagnostic",
     "FlowError",
+    "LogPosition",
     "Severity",
     "Span",
     "display_width",
@@ -38,10 +49,19 @@ __all__ = [
 
 
 class Severity(enum.StrEnum):
-    """How bad a finding is: errors stop the pipeline, warnings do not (unless ``--strict``)."""
+    """How bad a finding is: errors stop the pipeline, warnings do not (unless ``--strict``).
+
+    ``INFO`` is a note that is no problem at all (a deal log: which file was joined on which
+    key). A member equals its text: ``Severity.WARNING == "warning"``.
+    """
 
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"
+
+
+#: a severity as text, as deal-history code writes it
+SeverityName = Literal["error", "warning", "info"]
 
 
 class Span(BaseModel):
@@ -59,8 +79,43 @@ class Span(BaseModel):
         return f"{self.file}:{self.line}:{self.column}"
 
 
+class LogPosition(BaseModel):
+    """A place in a deal log, as precisely as the input allows.
+
+    ``file`` is the file's name (or the table, the query); ``row`` is 1-based as a spreadsheet
+    shows it (header = 1; XES: the event's number, or the XML line); ``column`` is the
+    column's name. Each is None when unknown or when the finding is about the whole input.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        return f"{where}:{self.row}" if self.row is not None else where
+
+
 class Diagnostic(BaseModel):
-    """One finding about the input, with a stable ``code`` (see docs/language.md)."""
+    """One finding about the input: a stable ``code``, a severity, a message and a place.
+
+    A finding about a ``.flow`` file has a ``span``; one about a deal log a ``position`` (never
+    both), a ``name`` (its kind in words, e.g. ``bad-date``: the skip reason of its rows) and
+    often the ``value`` that was there. Codes: docs/language.md (E, W), docs/history.md (H).
+
+    Examples
+    --------
+    >>> from flowsim.diagnostics import Diagnostic, LogPosition
+    >>> bad = Diagnostic(code="H202", name="bad-date", severity="error",
+    ...                  message="not a date in the column's format", value="yesterday",
+    ...                  position=LogPosition(file="deals.csv", row=4, column="entered"))
+    >>> print(bad)
+    deals.csv:4: column 'entered': not a date in the column's format 'yesterday'
+    >>> bad.row, bad.column, bad.is_error
+    (4, 'entered', True)
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -68,15 +123,64 @@ class Diagnostic(BaseModel):
     severity: Severity
     message: str
     span: Span | None = None
+    position: LogPosition | None = None
+    name: str | None = None
+    value: str | None = None
     hint: str | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Diagnostic:
+        if self.span is not None and self.position is not None:
+            raise ValueError("a diagnostic has a span (.flow) or a log position, not both")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields, without the deal-log ones when they are empty (``.flow`` findings)."""
+        data: dict[str, Any] = handler(self)
+        for key in ("position", "name", "value"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    @property
+    def source(self) -> str | None:
+        """The file (or table, query) the finding is about, if known."""
+        if self.position is not None:
+            return self.position.file
+        return self.span.file if self.span is not None else None
+
+    @property
+    def row(self) -> int | None:
+        """The deal log's row (1-based, header = 1), if the finding is about one."""
+        return self.position.row if self.position is not None else None
+
+    @property
+    def column(self) -> str | None:
+        """The deal log's column name, if the finding is about one."""
+        return self.position.column if self.position is not None else None
+
     def __str__(self) -> str:
+        if self.position is not None:
+            return self._log_text()
         where = f"{self.span}: " if self.span else ""
         return f"{where}{self.severity.value}[{self.code}]: {self.message}"
+
+    def _log_text(self) -> str:
+        """A deal-log finding as one line: ``file:row: column 'c': message 'value' (hint)``."""
+        text = f"{self.position}: "
+        if self.column is not None:
+            text += f"column '{self.column}': "
+        text += self.message
+        if self.value is not None:
+            text += f" '{self.value}'"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
 
 
 class FlowError(FlowsimError):

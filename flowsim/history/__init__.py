@@ -14,10 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flowsim.diagnostics import Diagnostic
 from flowsim.history import problems as p
 from flowsim.history.log import SCHEMA, DealLog, ImportReport
 from flowsim.history.mapping import Mapping, load_roles
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 from flowsim.history.read_csv import from_table, read_csv
 from flowsim.history.read_excel import read_excel
 from flowsim.history.read_parquet import read_parquet
@@ -29,11 +30,11 @@ __all__ = [
     "FORMATS",
     "SCHEMA",
     "DealLog",
+    "Diagnostic",
     "FilterError",
     "ImportReport",
     "LogError",
     "LogFilter",
-    "LogProblem",
     "Mapping",
     "from_table",
     "load_roles",
@@ -63,8 +64,8 @@ def _format_of(path: Path) -> str:
     if name.endswith(".xls"):
         raise LogError(
             [
-                LogProblem(
-                    code=p.UNKNOWN_FORMAT,
+                problem(
+                    kind=p.UNKNOWN_FORMAT,
                     source=path.name,
                     message="old Excel .xls files are not supported",
                     hint="save the sheet as .xlsx (Excel Workbook) or CSV",
@@ -117,8 +118,8 @@ def _read(
         if sql is None or db is None:
             raise LogError(
                 [
-                    LogProblem(
-                        code=p.BAD_QUERY,
+                    problem(
+                        kind=p.BAD_QUERY,
                         message="a SQL import needs both the query and the database",
                         hint="read_log(sql='SELECT ...', db='sqlite:///deals.db')",
                     )
@@ -141,8 +142,8 @@ def _read(
         return read_csv(path, **options)
     raise LogError(
         [
-            LogProblem(
-                code=p.UNKNOWN_FORMAT,
+            problem(
+                kind=p.UNKNOWN_FORMAT,
                 source=path.name,
                 message="unknown format",
                 value=format,

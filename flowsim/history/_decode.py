@@ -10,7 +10,7 @@ import codecs
 import csv
 
 from flowsim.history import problems as p
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 
 __all__ = ["AUTO_ENCODINGS", "DELIMITERS", "decode", "sniff_delimiter"]
 
@@ -36,8 +36,8 @@ def decode(data: bytes, source: str, encoding: str | None) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             raise LogError(
                 [
-                    LogProblem(
-                        code=p.BAD_ENCODING,
+                    problem(
+                        kind=p.BAD_ENCODING,
                         source=source,
                         row=data[: exc.start].count(b"\n") + 1,
                         message=f"the file is not valid {encoding} at byte {exc.start}",

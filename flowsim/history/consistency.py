@@ -21,11 +21,12 @@ from collections import Counter
 
 import polars as pl
 
+from flowsim.diagnostics import Diagnostic
 from flowsim.history import problems as p
 from flowsim.history._close import after_close, closed_at
 from flowsim.history.log import MAX_PROBLEMS_PER_CODE, DealLog
 from flowsim.history.mapping import outcome_of
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 from flowsim.model import Process
 
 #: a time value that states its offset: ``Z``, ``+08:00``, ``-0500`` after a time of day
@@ -55,9 +56,9 @@ def mixed_offset_problems(
     source: str,
     tz: str,
     lenient: bool,
-) -> tuple[list[LogProblem], pl.Series]:
+) -> tuple[list[Diagnostic], pl.Series]:
     """Problems for every time column (label → text) that mixes offset styles, and the bad rows."""
-    problems: list[LogProblem] = []
+    problems: list[Diagnostic] = []
     bad = pl.Series([False] * rows.len())
     for label, text in columns.items():
         minority = mixed_offsets(text)
@@ -74,8 +75,8 @@ def mixed_offset_problems(
             zip(rows.filter(minority).to_list(), text.filter(minority).to_list(), strict=True)
         )[:MAX_PROBLEMS_PER_CODE]:
             problems.append(
-                LogProblem(
-                    code=p.MIXED_TIMEZONE,
+                problem(
+                    kind=p.MIXED_TIMEZONE,
                     severity="warning" if lenient else "error",
                     source=source,
                     row=int(row),
@@ -89,7 +90,7 @@ def mixed_offset_problems(
     return problems, bad
 
 
-def _omitted(problems: list[LogProblem], found: int | None = None) -> dict[str, int]:
+def _omitted(problems: list[Diagnostic], found: int | None = None) -> dict[str, int]:
     """Per code, the problems past :data:`MAX_PROBLEMS_PER_CODE` (not listed).
 
     ``found``: how many rows the problems are about when ``problems`` was capped already
@@ -105,7 +106,7 @@ def drop_records(
     log: DealLog,
     bad: pl.Series,
     code: str,
-    problems: list[LogProblem],
+    problems: list[Diagnostic],
     *,
     weight: pl.Series,
     found: int | None = None,
@@ -190,8 +191,8 @@ def events_after_close(
         closed_as=pl.col("stage").filter(pl.col("stage").is_in(closing)).first().over("deal"),
     ).filter(after)
     problems = [
-        LogProblem(
-            code=p.EVENT_AFTER_CLOSE,
+        problem(
+            kind=p.EVENT_AFTER_CLOSE,
             severity="warning" if lenient else "error",
             source=log.report.source,
             row=int(row),
@@ -235,7 +236,7 @@ def unknown_stages(
     if report.shape == "wide":
         bad = f["source_row"].is_in(f["source_row"].filter(bad).implode())
     names = process.node_names()
-    problems: list[LogProblem] = []
+    problems: list[Diagnostic] = []
     for row, stage in f.filter(f["stage"].is_in(unknown)).select("source_row", "stage").iter_rows():
         close = difflib.get_close_matches(stage.casefold(), list(names), n=1, cutoff=0.6)
         hint = f"did you mean '{names[close[0]]}'?" if close else "no similar stage"
@@ -243,8 +244,8 @@ def unknown_stages(
             hint += f"; it comes from the stage alias '{origin[stage]}' = '{stage}'"
         hint += "; add the stage to the .flow file, or alias it in the mapping's [stages]"
         problems.append(
-            LogProblem(
-                code=p.UNKNOWN_STAGE,
+            problem(
+                kind=p.UNKNOWN_STAGE,
                 severity="warning" if lenient else "error",
                 source=report.source,
                 row=int(row),

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import polars as pl
 
+from flowsim.diagnostics import Diagnostic
 from flowsim.history import problems as p
 from flowsim.history._decode import decode, sniff_delimiter
 from flowsim.history.log import MAX_PROBLEMS_PER_CODE
 from flowsim.history.mapping import OLIST_DEALS, Mapping, normalise
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 
 
 def join_for(table: pl.DataFrame, mapping: Mapping, path: Path) -> tuple[str, str] | None:
@@ -43,7 +44,7 @@ def join_table(
     source: str,
     encoding: str | None = None,
     lenient: bool = False,
-) -> tuple[pl.DataFrame, list[LogProblem]]:
+) -> tuple[pl.DataFrame, list[Diagnostic]]:
     """``table`` with the columns of CSV ``file`` joined on column ``on`` (see module doc).
 
     A column name both tables have (other than ``on``) keeps the first table's values; the
@@ -107,8 +108,8 @@ def _unique_key(other: pl.DataFrame, on: str, other_name: str) -> pl.Series:
         row = int(repeated.arg_true()[0]) + 2
         raise LogError(
             [
-                LogProblem(
-                    code=p.BAD_JOIN,
+                problem(
+                    kind=p.BAD_JOIN,
                     source=other_name,
                     row=row,
                     column=on,
@@ -123,7 +124,7 @@ def _unique_key(other: pl.DataFrame, on: str, other_name: str) -> pl.Series:
 
 def _orphans(
     ours: pl.Series, key: pl.Series, on: str, source: str, other_name: str, lenient: bool
-) -> list[LogProblem]:
+) -> list[Diagnostic]:
     """The second table's rows that match no deal: warnings (lenient), else refused.
 
     Strict mode lists the first few and counts the rest; lenient lists every one, which
@@ -131,8 +132,8 @@ def _orphans(
     """
     orphan = key.is_not_null() & ~key.is_in(ours.drop_nulls().implode())
     problems = [
-        LogProblem(
-            code=p.JOIN_WITHOUT_DEAL,
+        problem(
+            kind=p.JOIN_WITHOUT_DEAL,
             severity="warning" if lenient else "error",
             source=other_name,
             row=int(i) + 2,
@@ -144,5 +145,5 @@ def _orphans(
         for i in orphan.arg_true().to_list()[: None if lenient else MAX_PROBLEMS_PER_CODE]
     ]
     if problems and not lenient:
-        raise LogError(problems, {p.JOIN_WITHOUT_DEAL: int(orphan.sum()) - len(problems)})
+        raise LogError(problems, {p.CODES[p.JOIN_WITHOUT_DEAL]: int(orphan.sum()) - len(problems)})
     return problems

@@ -21,9 +21,10 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim._extras import missing
+from flowsim.diagnostics import Diagnostic, Severity, SeverityName
 from flowsim.history import problems as p
 from flowsim.history.amounts import Amounts, DecimalMark, read_amounts
-from flowsim.history.problems import LogError, LogProblem, Severity
+from flowsim.history.problems import LogError, problem
 from flowsim.history.records import same_as_previous
 from flowsim.history.subset import FilterStep, LogFilter, apply_filter
 from flowsim.history.textcol import as_text, clean
@@ -67,7 +68,7 @@ class ImportReport(BaseModel):
     rows_skipped: int = 0
     records: int = 0
     skipped_by_reason: dict[str, int] = Field(default_factory=dict)
-    problems: list[LogProblem] = Field(default_factory=list)
+    problems: list[Diagnostic] = Field(default_factory=list)
     #: problems found but not listed in ``problems`` (at most 200 per code are), in all and
     #: by code: every problem is counted, listed or not
     problems_omitted: int = 0
@@ -78,7 +79,7 @@ class ImportReport(BaseModel):
     omitted_by_code: dict[str, int] = Field(default_factory=dict)
 
     def add_problems(
-        self, problems: Sequence[LogProblem], omitted: Mapping[str, int] | None = None
+        self, problems: Sequence[Diagnostic], omitted: Mapping[str, int] | None = None
     ) -> None:
         """List ``problems`` and count ``omitted`` (per code) ones found but not listed."""
         self.problems = self.problems + list(problems)
@@ -194,7 +195,7 @@ class DealLog:
 class RowChecks:
     """Collects row-level problems vectorised: one boolean mask per check.
 
-    Each flagged row remembers its *first* problem code, which becomes its skip reason in
+    Each flagged row remembers its *first* problem kind, which becomes its skip reason in
     lenient mode, so ``skipped_by_reason`` adds up to ``rows_skipped``.
     """
 
@@ -203,23 +204,23 @@ class RowChecks:
         self.rows = source_rows
         self.lenient = lenient
         self.reason = pl.repeat(None, len(source_rows), dtype=pl.String, eager=True)
-        self.problems: list[LogProblem] = []
+        self.problems: list[Diagnostic] = []
         #: problems not listed (past :data:`MAX_PROBLEMS_PER_CODE`), by code
         self.omitted: Counter[str] = Counter()
         self._per_code: Counter[str] = Counter()
 
     def flag(
         self,
-        code: str,
+        kind: str,
         mask: pl.Series,
         *,
         message: str,
         column: str | None,
         values: pl.Series | None = None,
         hint: str | None = None,
-        summary: LogProblem | None = None,
+        summary: Diagnostic | None = None,
     ) -> None:
-        """Flag the rows where ``mask`` is true (nulls count as false) as bad with ``code``.
+        """Flag the rows where ``mask`` is true (nulls count as false) as bad with ``kind``.
 
         ``values`` (text or typed) are written as text for the flagged rows only.
         ``summary``: one problem about all of them (a column no value of which reads),
@@ -231,20 +232,20 @@ class RowChecks:
         self.reason = (
             pl.select(
                 pl.when(pl.lit(self.reason).is_null() & pl.lit(mask))
-                .then(pl.lit(code))
+                .then(pl.lit(kind))
                 .otherwise(pl.lit(self.reason))
             )
             .to_series()
             .rename("reason")
         )
         if summary is not None:
-            severity: Severity = "warning" if self.lenient else "error"
+            severity = Severity.WARNING if self.lenient else Severity.ERROR
             self.problems.append(summary.model_copy(update={"severity": severity}))
             return
         rows = self.rows.filter(mask)
         vals = as_text(values.filter(mask)) if values is not None else None
         self.note_many(
-            code,
+            kind,
             rows.to_list(),
             vals.to_list() if vals is not None else None,
             message=message,
@@ -255,24 +256,25 @@ class RowChecks:
 
     def note_many(
         self,
-        code: str,
+        kind: str,
         rows: list[int],
         values: list[Any] | None,
         *,
         message: str,
         column: str | None,
         hint: str | None = None,
-        severity: Severity = "warning",
+        severity: SeverityName = "warning",
     ) -> None:
         """Record problems for the given rows without marking them bad (warnings, notes)."""
+        code = p.CODES[kind]
         room = max(0, MAX_PROBLEMS_PER_CODE - self._per_code[code])
         self._per_code[code] += len(rows)
         self.omitted[code] += max(0, len(rows) - room)
         for i, row in enumerate(rows[:room]):
             value = None if values is None or values[i] is None else str(values[i])
             self.problems.append(
-                LogProblem(
-                    code=code,
+                problem(
+                    kind=kind,
                     severity=severity,
                     message=message,
                     source=self.source,
@@ -283,7 +285,7 @@ class RowChecks:
                 )
             )
 
-    def note(self, problem: LogProblem) -> None:
+    def note(self, problem: Diagnostic) -> None:
         """Record a problem that is not about one row (a note, a file-level warning)."""
         self.problems.append(problem)
 

@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from flowsim.diagnostics import Diagnostic
 from flowsim.history import problems as p
 from flowsim.history._decode import decode, sniff_delimiter
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 
 FIELDS = ("deal", "stage", "timestamp", "end", "start", "owner", "amount", "lifecycle")
 #: wide shape only: the column with the date a deal reached its current (outcome) stage
@@ -173,8 +174,8 @@ def _error(
 ) -> LogError:
     return LogError(
         [
-            LogProblem(
-                code=p.BAD_MAPPING,
+            problem(
+                kind=p.BAD_MAPPING,
                 source=source,
                 row=row,
                 message=message,
@@ -346,7 +347,7 @@ class Mapping(BaseModel):
     ) -> dict[str, str]:
         """Field → column for the fields the mapping names; every unknown column refused."""
         chosen: dict[str, str] = {}
-        problems: list[LogProblem] = []
+        problems: list[Diagnostic] = []
         for name in FIELDS:
             given = getattr(self, name)
             if given is None:
@@ -406,7 +407,7 @@ class Mapping(BaseModel):
         """The stage-date and close-date columns the mapping names; unknown ones refused."""
         dates: dict[str, str] = {}
         close: str | None = None
-        problems: list[LogProblem] = []
+        problems: list[Diagnostic] = []
         for stage, given in self.stage_dates.items():
             real = _find(given, columns, by_key)
             if real is None:
@@ -532,8 +533,8 @@ def _require_long(chosen: dict[str, str], columns: list[str], source: str | None
     if missing and len(columns) == 1:
         raise LogError(
             [
-                LogProblem(
-                    code=p.MISSING_COLUMN,
+                problem(
+                    kind=p.MISSING_COLUMN,
                     source=source,
                     row=1,
                     message="the header is one single column",
@@ -545,8 +546,8 @@ def _require_long(chosen: dict[str, str], columns: list[str], source: str | None
     if missing:
         raise LogError(
             [
-                LogProblem(
-                    code=p.MISSING_COLUMN,
+                problem(
+                    kind=p.MISSING_COLUMN,
                     source=source,
                     message=f"no column for required field '{f}'",
                     hint=f"columns found: {', '.join(columns) or '(none)'}; "
@@ -635,8 +636,8 @@ def _require_wide(
     if missing:
         raise LogError(
             [
-                LogProblem(
-                    code=p.MISSING_COLUMN,
+                problem(
+                    kind=p.MISSING_COLUMN,
                     source=source,
                     message=f"no column for required field '{f}' (wide shape)",
                     hint=f"columns found: {', '.join(columns)}; "
@@ -665,9 +666,9 @@ def _find(given: str, columns: list[str], by_key: dict[str, str]) -> str | None:
     return given if given in columns else by_key.get(normalise(given))
 
 
-def _unknown(name: str, given: str, columns: list[str], source: str | None) -> LogProblem:
-    return LogProblem(
-        code=p.UNKNOWN_COLUMN,
+def _unknown(name: str, given: str, columns: list[str], source: str | None) -> Diagnostic:
+    return problem(
+        kind=p.UNKNOWN_COLUMN,
         source=source,
         message=f"the mapping names a column for '{name}' that is not there",
         value=given,

@@ -1,22 +1,30 @@
 """Problems found while importing a deal log, and the error that carries them.
 
-Every problem names where it is (source, row, column) and what was there, so a user can open
-the file and fix it. Strict imports raise :class:`LogError` with all problems found in one
-pass; lenient imports keep them as counted warnings in the :class:`ImportReport`.
+A problem is a :class:`~flowsim.diagnostics.Diagnostic`, the type of every finding of
+flowsim, located at a :class:`~flowsim.diagnostics.LogPosition` (source, row, column) with what
+was there, so a user can open the file and fix it. Each kind has a name (``bad-date``: the
+skip reason of its rows) and a stable code in the ``H`` range (``H202``), listed in
+docs/history.md beside the language's ``E``/``W`` codes (docs/language.md):
+
+- ``H0xx`` the source: formats, files, encodings, connections;
+- ``H1xx`` columns, the mapping and joins;
+- ``H2xx`` values: dates, time zones, amounts, empty ids;
+- ``H3xx`` events and their order;
+- ``H4xx`` deals: the wide shape's checks and the funnel's.
+
+Strict imports raise :class:`LogError` with all problems found in one pass; lenient imports
+keep them as counted warnings in the :class:`ImportReport`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from flowsim.diagnostics import Diagnostic, LogPosition, Severity, SeverityName
 from flowsim.errors import FlowsimError
 
-Severity = Literal["error", "warning", "info"]
-
-#: problem codes, one per kind of bad data (stable: tests and tools match on them)
+#: problem kinds by name, one per kind of bad data (stable: tests and tools match on them)
 MISSING_COLUMN = "missing-column"
 UNKNOWN_COLUMN = "unknown-column"
 BAD_MAPPING = "bad-mapping"
@@ -57,9 +65,61 @@ BAD_JOIN = "bad-join"
 JOINED = "joined"
 JOIN_WITHOUT_DEAL = "join-without-deal"
 
-#: problems about the whole input (not one row): ``--lenient`` cannot skip past them
+#: the stable code of each kind (docs/history.md lists them): never renumber, only add
+CODES: dict[str, str] = {
+    # H0xx: the source
+    UNKNOWN_FORMAT: "H001",
+    EMPTY_FILE: "H002",
+    BAD_ENCODING: "H003",
+    BAD_CSV: "H004",
+    BAD_XML: "H005",
+    BAD_EXCEL: "H006",
+    BAD_PARQUET: "H007",
+    BAD_DATABASE: "H008",
+    BAD_QUERY: "H009",
+    # H1xx: columns, mapping, joins
+    MISSING_COLUMN: "H101",
+    UNKNOWN_COLUMN: "H102",
+    BAD_MAPPING: "H103",
+    BAD_JOIN: "H104",
+    JOIN_WITHOUT_DEAL: "H105",
+    JOINED: "H106",
+    # H2xx: values
+    BAD_TIMEZONE: "H201",
+    BAD_DATE: "H202",
+    MISSING_DATE: "H203",
+    AMBIGUOUS_DATE_ORDER: "H204",
+    UNREADABLE_DATE_COLUMN: "H205",
+    MIXED_TIMEZONE: "H206",
+    BAD_AMOUNT: "H207",
+    AMBIGUOUS_DECIMAL: "H208",
+    EMPTY_DEAL: "H209",
+    EMPTY_STAGE: "H210",
+    # H3xx: events and their order
+    DUPLICATE_EVENT: "H301",
+    NEGATIVE_DURATION: "H302",
+    UNCHANGED_STAGE: "H303",
+    UNPAIRED_START: "H304",
+    UNPAIRED_SCHEDULE: "H305",
+    UNPAIRED_COMPLETE: "H306",
+    UNSUPPORTED_LIFECYCLE: "H307",
+    EVENT_OUTSIDE_TRACE: "H308",
+    # H4xx: deals
+    DEAL_WITHOUT_EVENTS: "H401",
+    DUPLICATE_DEAL: "H402",
+    EVENT_AFTER_CLOSE: "H403",
+    CLOSE_WITHOUT_OUTCOME: "H404",
+    OWNER_WITHOUT_ROLE: "H405",
+    UNKNOWN_STAGE: "H406",
+}
+
+#: the kind's name of each code
+NAMES: dict[str, str] = {code: name for name, code in CODES.items()}
+
+#: codes of problems about the whole input (not one row): ``--lenient`` cannot skip past them
 FILE_LEVEL = frozenset(
-    {
+    CODES[name]
+    for name in {
         MISSING_COLUMN,
         UNKNOWN_COLUMN,
         BAD_MAPPING,
@@ -80,33 +140,60 @@ FILE_LEVEL = frozenset(
 )
 
 
-class LogProblem(BaseModel):
-    """One finding about the input, located as precisely as the input allows."""
+def problem(
+    *,
+    kind: str,
+    message: str,
+    severity: Severity | SeverityName = "error",
+    source: str | None = None,
+    row: int | None = None,
+    column: str | None = None,
+    value: str | None = None,
+    hint: str | None = None,
+) -> Diagnostic:
+    """A deal-log problem: the :class:`Diagnostic` of one finding, with its kind's code.
 
-    model_config = ConfigDict(frozen=True)
+    Parameters
+    ----------
+    kind : str
+        The kind's name, one of the constants above (``BAD_DATE``): its code is ``CODES[kind]``.
+    message : str
+        What is wrong, without the place or the value (they are added when shown).
+    severity : Severity or str, default "error"
+        ``"error"``, ``"warning"`` (kept or skipped, never refused) or ``"info"`` (a note).
+    source, row, column : str, int, str, optional
+        Where: the file (table, query), the 1-based row (header = 1), the column's name.
+    value : str, optional
+        The text that was there.
+    hint : str, optional
+        How to fix it.
 
-    code: str
-    severity: Severity = "error"
-    message: str
-    source: str | None = None
-    row: int | None = None
-    column: str | None = None
-    value: str | None = None
-    hint: str | None = None
+    Returns
+    -------
+    Diagnostic
+        Located at a :class:`LogPosition` (even an empty one: the whole input).
 
-    def __str__(self) -> str:
-        where = self.source or "<input>"
-        if self.row is not None:
-            where += f":{self.row}"
-        text = f"{where}: "
-        if self.column is not None:
-            text += f"column '{self.column}': "
-        text += self.message
-        if self.value is not None:
-            text += f" '{self.value}'"
-        if self.hint:
-            text += f" (hint: {self.hint})"
-        return text
+    Raises
+    ------
+    KeyError
+        ``kind`` is no known kind (a bug of flowsim, not of the input).
+
+    Examples
+    --------
+    >>> q = problem(kind=BAD_DATE, message="not a date", source="deals.csv", row=3,
+    ...             column="entered_at", value="yesterday")
+    >>> q.code, q.name, str(q)
+    ('H202', 'bad-date', "deals.csv:3: column 'entered_at': not a date 'yesterday'")
+    """
+    return Diagnostic(
+        code=CODES[kind],
+        name=kind,
+        severity=Severity(severity),
+        message=message,
+        position=LogPosition(file=source, row=row, column=column),
+        value=value,
+        hint=hint,
+    )
 
 
 class LogError(FlowsimError):
@@ -116,7 +203,7 @@ class LogError(FlowsimError):
     SHOWN = 20
 
     def __init__(
-        self, problems: list[LogProblem], omitted: Mapping[str, int] | None = None
+        self, problems: list[Diagnostic], omitted: Mapping[str, int] | None = None
     ) -> None:
         self.problems = problems
         #: problems found but not listed (a cap per code), by code
@@ -124,9 +211,9 @@ class LogError(FlowsimError):
         super().__init__(self._text())
 
     @classmethod
-    def of(cls, code: str, source: str, message: str, **extra: Any) -> LogError:
-        """An error of one problem (a file-level refusal): ``LogProblem`` fields as keywords."""
-        return cls([LogProblem(code=code, source=source, message=message, **extra)])
+    def of(cls, kind: str, source: str, message: str, **extra: Any) -> LogError:
+        """An error of one problem (a file-level refusal): :func:`problem`'s keywords."""
+        return cls([problem(kind=kind, source=source, message=message, **extra)])
 
     def _text(self) -> str:
         lines = [str(p) for p in self.problems[: self.SHOWN]]
@@ -141,7 +228,7 @@ EXAMPLES = 3
 
 
 def fold(
-    problems: Sequence[LogProblem],
+    problems: Sequence[Diagnostic],
     omitted: Mapping[str, int] | None = None,
     examples: int = EXAMPLES,
 ) -> list[str]:
@@ -153,7 +240,7 @@ def fold(
     per code, problems found but not listed (the report's cap per code): added to the kind's
     count when the code has one kind, else said on a line of its own.
     """
-    groups: dict[tuple[Any, ...], list[LogProblem]] = {}
+    groups: dict[tuple[Any, ...], list[Diagnostic]] = {}
     for i, q in enumerate(problems):
         key = (q.code, q.severity, q.source, q.column, q.message, q.hint)
         groups.setdefault(key if q.row is not None else (i,), []).append(q)
@@ -168,11 +255,11 @@ def fold(
         lines.append(_folded(group, len(group) + extra, examples))
     for code, n in more.items():
         if n > 0:
-            lines.append(f"... and {n:,} more '{code}' problem(s), not listed")
+            lines.append(f"... and {n:,} more '{NAMES.get(code, code)}' problem(s), not listed")
     return lines
 
 
-def _folded(group: list[LogProblem], count: int, examples: int) -> str:
+def _folded(group: list[Diagnostic], count: int, examples: int) -> str:
     """One line for ``count`` problems of one kind, ``group`` the listed ones."""
     first = group[0]
     if count == 1:

@@ -23,6 +23,7 @@ from typing import Literal
 
 import polars as pl
 
+from flowsim.diagnostics import Diagnostic
 from flowsim.history import problems as p
 from flowsim.history._decode import decode, sniff_delimiter
 from flowsim.history.amounts import DecimalMark
@@ -36,7 +37,7 @@ from flowsim.history.log import (
     start_columns,
 )
 from flowsim.history.mapping import Mapping, ResolvedMapping
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 from flowsim.history.read_wide import note_unknown_owners, wide_log
 from flowsim.history.textcol import as_text, text_expr
 from flowsim.history.timestamps import check_timezone, read_timestamps
@@ -79,13 +80,13 @@ def read_csv(
         table, sep, used_encoding, preamble = _read_decoded(path, name, encoding, delimiter)
     _refuse_repeated_header(table.columns, name)
     target = join_for(table, mapping or Mapping(), path)
-    joined: list[LogProblem] = []
+    joined: list[Diagnostic] = []
     if target is not None:
         table, joined = join_table(table, *target, source=name, encoding=encoding, lenient=lenient)
         joined.insert(
             0,
-            LogProblem(
-                code=p.JOINED,
+            problem(
+                kind=p.JOINED,
                 severity="info",
                 source=name,
                 message=f"joined {Path(target[0]).name} on {target[1]}",
@@ -106,11 +107,11 @@ def read_csv(
         first_row=2 + preamble,
     )
     report = log.report
-    listed = [q for q in joined if q.code != p.JOIN_WITHOUT_DEAL]
-    orphans = [q for q in joined if q.code == p.JOIN_WITHOUT_DEAL]
+    listed = [q for q in joined if q.name != p.JOIN_WITHOUT_DEAL]
+    orphans = [q for q in joined if q.name == p.JOIN_WITHOUT_DEAL]
     listed += orphans[:MAX_PROBLEMS_PER_CODE]
     report.problems = listed + report.problems
-    report.add_problems([], {p.JOIN_WITHOUT_DEAL: len(orphans) - MAX_PROBLEMS_PER_CODE})
+    report.add_problems([], {p.CODES[p.JOIN_WITHOUT_DEAL]: len(orphans) - MAX_PROBLEMS_PER_CODE})
     return log
 
 
@@ -192,8 +193,8 @@ def _read_decoded(
             row, fields, expected = ragged
             raise LogError(
                 [
-                    LogProblem(
-                        code=p.BAD_CSV,
+                    problem(
+                        kind=p.BAD_CSV,
                         source=name,
                         row=row,
                         message=f"the row has {fields} fields, the header {expected}",
@@ -237,8 +238,8 @@ def _refuse_repeated_header(columns: list[str], source: str) -> None:
         if sep and number.isdigit() and base in seen:
             raise LogError(
                 [
-                    LogProblem(
-                        code=p.BAD_CSV,
+                    problem(
+                        kind=p.BAD_CSV,
                         source=source,
                         row=1,
                         column=base,
@@ -431,7 +432,7 @@ def _long_log(
         parsed = {f: job.result() for f, job in zip(times, reads, strict=True)}
         # only text columns where some value has an offset (or failed) can mix offset styles
         suspects = {fields[f]: raw[f] for f, read in parsed.items() if read.offsets}
-        mixed: list[LogProblem] = []
+        mixed: list[Diagnostic] = []
         mixed_rows: pl.Series | None = None
         if suspects:
             mixed, mixed_rows = mixed_offset_problems(
@@ -462,7 +463,7 @@ def _long_log(
 def _drop_mixed(
     log: DealLog,
     raw: pl.DataFrame,
-    mixed: list[LogProblem],
+    mixed: list[Diagnostic],
     mixed_rows: pl.Series | None,
     lenient: bool,
 ) -> DealLog:
@@ -490,7 +491,7 @@ def _attributes(table: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
     return table.drop("source_row", strict=False).with_columns(rows)
 
 
-def _mixed_omitted(mixed: list[LogProblem], rows: pl.Series | None) -> dict[str, int]:
+def _mixed_omitted(mixed: list[Diagnostic], rows: pl.Series | None) -> dict[str, int]:
     """Mixed-offset rows found but not listed (the problems stop at 200 per column)."""
     found = int(rows.sum()) if rows is not None else 0
-    return {p.MIXED_TIMEZONE: found - len(mixed)} if found > len(mixed) else {}
+    return {p.CODES[p.MIXED_TIMEZONE]: found - len(mixed)} if found > len(mixed) else {}

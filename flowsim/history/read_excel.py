@@ -22,7 +22,7 @@ from flowsim.history import problems as p
 from flowsim.history.amounts import DecimalMark
 from flowsim.history.log import DealLog
 from flowsim.history.mapping import Mapping
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 from flowsim.history.read_csv import from_table
 
 
@@ -180,8 +180,8 @@ def _read_sheet(ws: Any, name: str) -> _Sheet:
     if header is None or all(c is None for c in header):
         raise LogError(
             [
-                LogProblem(
-                    code=p.EMPTY_FILE,
+                problem(
+                    kind=p.EMPTY_FILE,
                     source=name,
                     message=f"sheet '{title}' is empty",
                     hint="the first row must be the header",

@@ -19,7 +19,7 @@ from flowsim.history import problems as p
 from flowsim.history.amounts import DecimalMark
 from flowsim.history.log import DealLog
 from flowsim.history.mapping import Mapping
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 from flowsim.history.read_csv import from_table
 
 
@@ -39,11 +39,7 @@ def read_parquet(
     name = source or path.name
     if not path.is_file():
         raise LogError(
-            [
-                LogProblem(
-                    code=p.BAD_PARQUET, source=name, message="cannot read the file: no such file"
-                )
-            ]
+            [problem(kind=p.BAD_PARQUET, source=name, message="cannot read the file: no such file")]
         )
     try:
         table = pl.read_parquet(path)
@@ -51,8 +47,8 @@ def read_parquet(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LogError(
             [
-                LogProblem(
-                    code=p.BAD_PARQUET,
+                problem(
+                    kind=p.BAD_PARQUET,
                     source=name,
                     message=f"not a readable Parquet file: {first}",
                     hint="write it with pyarrow, polars, pandas or DuckDB",

@@ -36,7 +36,7 @@ from flowsim.history.log import (
     check_amounts,
 )
 from flowsim.history.mapping import PIPEDRIVE_CREATED, ResolvedMapping, outcome_of
-from flowsim.history.problems import LogProblem
+from flowsim.history.problems import problem
 from flowsim.history.timestamps import parse_timestamps, unreadable_column
 
 
@@ -517,8 +517,8 @@ def note_unknown_owners(log: DealLog, column: str) -> None:
             f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         )
         log.report.problems.append(
-            LogProblem(
-                code=p.OWNER_WITHOUT_ROLE,
+            problem(
+                kind=p.OWNER_WITHOUT_ROLE,
                 severity="warning",
                 source=log.report.source,
                 column=column,

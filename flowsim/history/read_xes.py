@@ -38,7 +38,7 @@ import polars as pl
 from flowsim.history import problems as p
 from flowsim.history.log import MAX_PROBLEMS_PER_CODE, DealLog, ImportReport, build_log
 from flowsim.history.mapping import Mapping
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 from flowsim.history.timestamps import check_timezone
 from flowsim.history.xes_fast import scan_fast
 from flowsim.history.xes_scan import Keys, Scan, scan_expat
@@ -65,8 +65,8 @@ def read_xes(
     if events == 0:
         raise LogError(
             [
-                LogProblem(
-                    code=p.EMPTY_FILE,
+                problem(
+                    kind=p.EMPTY_FILE,
                     source=name,
                     message="no events: the log has no <event> inside a <trace>",
                     hint="export the event log with its traces and events",
@@ -146,8 +146,8 @@ def _scan(path: Path, keys: Keys, name: str) -> Scan:
             why = f"not valid gzip data ({exc})"
         raise LogError(
             [
-                LogProblem(
-                    code=p.BAD_XML,
+                problem(
+                    kind=p.BAD_XML,
                     source=name,
                     row=getattr(exc, "lineno", None),  # expat: the XML line
                     message=why,
@@ -173,8 +173,8 @@ def _add_warnings(
         if per_code[code] > MAX_PROBLEMS_PER_CODE:
             continue
         report.problems.append(
-            LogProblem(
-                code=code,
+            problem(
+                kind=code,
                 severity="warning",
                 source=report.source,
                 row=row,
@@ -183,7 +183,7 @@ def _add_warnings(
                 value=stage,
             )
         )
-    report.add_problems([], {c: n - MAX_PROBLEMS_PER_CODE for c, n in per_code.items()})
+    report.add_problems([], {p.CODES[k]: n - MAX_PROBLEMS_PER_CODE for k, n in per_code.items()})
 
 
 def _case_attributes(scan: Scan) -> pl.DataFrame:

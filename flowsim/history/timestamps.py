@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from flowsim.diagnostics import Diagnostic
 from flowsim.history import problems as p
-from flowsim.history.problems import LogError, LogProblem
+from flowsim.history.problems import LogError, problem
 from flowsim.history.textcol import as_text, clean
 
 UTC_US = pl.Datetime("us", "UTC")
@@ -60,7 +61,7 @@ class ParsedTimestamps:
     values: pl.Series
     failed: pl.Series  # non-empty but unparseable
     format: str
-    notes: list[LogProblem] = field(default_factory=list)
+    notes: list[Diagnostic] = field(default_factory=list)
     #: some value was read with a UTC offset, or failed: the column may mix offset styles
     offsets: bool = True
 
@@ -72,8 +73,8 @@ def check_timezone(tz: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise LogError(
             [
-                LogProblem(
-                    code=p.BAD_TIMEZONE,
+                problem(
+                    kind=p.BAD_TIMEZONE,
                     message="unknown time zone",
                     value=tz,
                     hint="use an IANA name such as 'UTC', 'Europe/Berlin' or 'Asia/Shanghai'",
@@ -397,7 +398,7 @@ def parse_timestamps(
     )
 
 
-def _order_notes(family: str, column: str, source: str | None) -> list[LogProblem]:
+def _order_notes(family: str, column: str, source: str | None) -> list[Diagnostic]:
     """The note of a column read in its separator's default day/month order."""
     month_first, day_first = ORDERED[_ORDER_OF[family]]
     hint = (
@@ -406,8 +407,8 @@ def _order_notes(family: str, column: str, source: str | None) -> list[LogProble
         else f"pass --dayfirst (or dayfirst=True) if the dates are {day_first}"
     )
     return [
-        LogProblem(
-            code=p.AMBIGUOUS_DATE_ORDER,
+        problem(
+            kind=p.AMBIGUOUS_DATE_ORDER,
             severity="warning",
             source=source,
             column=column,
@@ -424,7 +425,7 @@ def unreadable_column(
     label: str,
     source: str | None,
     date_format: str | None = None,
-) -> LogProblem | None:
+) -> Diagnostic | None:
     """One problem for a time column where no value reads as a date (two values or more).
 
     One error naming the column, a few of its values and the formats read, instead of an
@@ -444,8 +445,8 @@ def unreadable_column(
             "serial days. Pass --date-format (e.g. '%d.%m.%y %H:%M') for another one, or "
             "check the column mapping (--map)"
         )
-    return LogProblem(
-        code=p.UNREADABLE_DATE_COLUMN,
+    return problem(
+        kind=p.UNREADABLE_DATE_COLUMN,
         source=source,
         column=label,
         message=f"no value of this column reads as a date ({int(failed.sum()):,} values, "

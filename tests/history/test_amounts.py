@@ -116,7 +116,7 @@ def test_an_ambiguous_column_is_refused_then_decided_on_the_command_line(tmp_pat
     path = _deals(tmp_path, ["1,234", "2,500"])
     with pytest.raises(LogError) as caught:
         read_log(path, lenient=True)  # no row to skip: the whole column is in question
-    assert caught.value.problems[0].code == "ambiguous-decimal"
+    assert caught.value.problems[0].name == "ambiguous-decimal"
     runner = CliRunner()
     refused = runner.invoke(main, ["metrics", str(path)])
     assert refused.exit_code == 1
@@ -150,7 +150,7 @@ def test_a_wide_export_reads_its_dates_and_amounts_the_same_way(tmp_path: Path) 
     # two-digit years are no format flowsim guesses: one problem per column, not per row
     with pytest.raises(LogError) as caught:
         read_log(path)
-    assert {q.code for q in caught.value.problems} == {"unreadable-date-column"}
+    assert {q.name for q in caught.value.problems} == {"unreadable-date-column"}
     assert {q.column for q in caught.value.problems} == {"engage_date", "close_date"}
 
 

@@ -122,7 +122,7 @@ def test_bad_date_cell_located(tmp_path: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_excel(path, mapping=ZH_MAP)
     q = exc.value.problems[0]
-    assert (q.code, q.row, q.column, q.value) == ("bad-date", 4, "进入时间", "2024-02-30 10:00")
+    assert (q.name, q.row, q.column, q.value) == ("bad-date", 4, "进入时间", "2024-02-30 10:00")
     log = read_excel(path, mapping=ZH_MAP, lenient=True)
     assert log.report.skipped_by_reason == {"bad-date": 1}
 
@@ -168,7 +168,7 @@ def test_bad_workbooks(
     make(path)  # type: ignore[operator]
     with pytest.raises(LogError) as exc:
         read_excel(path, **options)  # type: ignore[arg-type]
-    assert exc.value.problems[0].code == code
+    assert exc.value.problems[0].name == code
     assert text in str(exc.value)
 
 

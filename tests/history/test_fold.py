@@ -15,8 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from flowsim.cli import main
+from flowsim.diagnostics import Diagnostic
 from flowsim.history import DealLog, read_log
-from flowsim.history.problems import LogError, LogProblem, fold
+from flowsim.history.problems import BAD_DATE, LogError, fold
+from flowsim.history.problems import problem as log_problem
 from tests.data import DATA
 
 MAVEN = DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
@@ -28,10 +30,10 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def problem(row: int | None, value: str = "x", **extra: str) -> LogProblem:
-    fields = {"code": "bad-date", "message": "unparseable date", "source": "d.csv"}
-    fields.update(extra)
-    return LogProblem(row=row, column="entered_at", value=value, **fields)  # type: ignore[arg-type]
+def problem(row: int | None, value: str = "x", message: str = "unparseable date") -> Diagnostic:
+    return log_problem(
+        kind=BAD_DATE, message=message, source="d.csv", row=row, column="entered_at", value=value
+    )
 
 
 def test_one_problem_reads_as_before() -> None:
@@ -47,13 +49,13 @@ def test_a_kind_is_one_line_with_its_count_and_first_rows() -> None:
 
 
 def test_problems_not_listed_are_counted_on_their_kind() -> None:
-    lines = fold([problem(2), problem(3)], {"bad-date": 998})
+    lines = fold([problem(2), problem(3)], {"H202": 998})
     assert lines[0].startswith("d.csv: column 'entered_at': unparseable date: 1,000 rows")
 
 
 def test_kinds_stay_apart_and_unattributable_omissions_are_said() -> None:
     other = problem(9, message="no date")
-    lines = fold([problem(2), other, problem(3)], {"bad-date": 5})
+    lines = fold([problem(2), other, problem(3)], {"H202": 5})
     assert len(lines) == 3
     assert "unparseable date: 2 rows" in lines[0]
     assert lines[1] == "d.csv:9: column 'entered_at': no date 'x'"

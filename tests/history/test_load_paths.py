@@ -76,7 +76,7 @@ def problems(log_or_error: DealLog | LogError, shift: int = 0) -> list[tuple[obj
         else log_or_error.report.problems
     )
     return [
-        (q.code, q.severity, (q.row or 0) + shift, q.column, q.message, q.value, q.hint)
+        (q.name, q.severity, (q.row or 0) + shift, q.column, q.message, q.value, q.hint)
         for q in found
     ]
 
@@ -124,7 +124,7 @@ def test_typed_naive_times_are_local_with_gaps_refused(tmp_path: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_parquet(path, tz="Europe/Berlin")
     (q,) = exc.value.problems
-    assert (q.code, q.row, q.column, q.value) == (
+    assert (q.name, q.row, q.column, q.value) == (
         "bad-date",
         3,
         "entered_at",
@@ -179,7 +179,7 @@ def test_duplicates_in_unsorted_rows_first_in_the_file_wins(tmp_path: Path) -> N
     path.write_text(text, encoding="utf-8")
     with pytest.raises(LogError) as exc:
         read_csv(path)
-    assert [(q.code, q.row) for q in exc.value.problems] == [
+    assert [(q.name, q.row) for q in exc.value.problems] == [
         ("duplicate-event", 5),
         ("duplicate-event", 6),
         ("duplicate-event", 7),
@@ -209,12 +209,12 @@ def test_plain_utf8_and_decoded_paths_agree(tmp_path: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_csv(bad, encoding="utf-8")
     (q,) = exc.value.problems
-    assert (q.code, q.row) == ("bad-encoding", 4002)
+    assert (q.name, q.row) == ("bad-encoding", 4002)
     ragged = write(tmp_path, "ragged.csv", header + rows + "D1,x,2024-01-01,a,extra\n", "utf-8")
     with pytest.raises(LogError) as exc:
         read_csv(ragged)
     (q,) = exc.value.problems
-    assert (q.code, q.row, q.message) == ("bad-csv", 4002, "the row has 5 fields, the header 4")
+    assert (q.name, q.row, q.message) == ("bad-csv", 4002, "the row has 5 fields, the header 4")
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str) -> Path:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flowsim.history import LogError, LogProblem, Mapping
+from flowsim.history import LogError, Mapping
+from flowsim.history.problems import BAD_DATE, problem
 
 
 def test_parse_cli_map() -> None:
@@ -23,7 +24,7 @@ def test_parse_cli_map() -> None:
 def test_parse_errors(text: str) -> None:
     with pytest.raises(LogError) as exc:
         Mapping.parse(text)
-    assert exc.value.problems[0].code == "bad-mapping"
+    assert exc.value.problems[0].name == "bad-mapping"
 
 
 def test_load_toml(tmp_path: Path) -> None:
@@ -46,7 +47,7 @@ def test_load_toml_errors(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(LogError) as exc:
         Mapping.load(path)
-    assert exc.value.problems[0].code == "bad-mapping"
+    assert exc.value.problems[0].name == "bad-mapping"
 
 
 def test_load_missing_file(tmp_path: Path) -> None:
@@ -114,8 +115,8 @@ def test_explicit_mapping_beats_detection() -> None:
 
 
 def test_problem_text() -> None:
-    q = LogProblem(
-        code="bad-date",
+    q = problem(
+        kind=BAD_DATE,
         message="unparseable date",
         source="deals.csv",
         row=17,
@@ -127,4 +128,4 @@ def test_problem_text() -> None:
         "deals.csv:17: column 'close_date': unparseable date '2017-13-45' "
         "(hint: dates read as ISO 8601)"
     )
-    assert str(LogProblem(code="x", message="m")) == "<input>: m"
+    assert str(problem(kind=BAD_DATE, message="m")) == "<input>: m"

@@ -114,7 +114,7 @@ def test_bad_date_row_and_column(tmp_path: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_parquet(path)
     q = exc.value.problems[0]
-    assert (q.code, q.row, q.column) == ("bad-date", 3, "entered_at")
+    assert (q.name, q.row, q.column) == ("bad-date", 3, "entered_at")
     assert str(q).startswith("deals.parquet:3: column 'entered_at': unparseable date")
 
 
@@ -131,5 +131,5 @@ def test_bad_parquet_files(tmp_path: Path, content: bytes | None, text: str) -> 
         path.write_bytes(content)
     with pytest.raises(LogError) as exc:
         read_log(path)
-    assert exc.value.problems[0].code == "bad-parquet"
+    assert exc.value.problems[0].name == "bad-parquet"
     assert text in str(exc.value)

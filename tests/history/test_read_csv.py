@@ -100,7 +100,7 @@ def test_forced_encoding(tmp_path: Path) -> None:
     assert log.report.encoding == "gbk"
     with pytest.raises(LogError) as exc:
         read_csv(path, mapping=ZH_MAP, encoding="utf-8")
-    assert exc.value.problems[0].code == "bad-encoding"
+    assert exc.value.problems[0].name == "bad-encoding"
 
 
 @pytest.mark.parametrize("sep", [";", "\t", "|", ","])
@@ -143,7 +143,7 @@ def test_salesforce_opportunity_history_collapses_saves(tmp_path: Path) -> None:
     # a return to an earlier stage is a real change, not a repeated save
     c = log.frame.filter(pl.col("deal") == "006C")
     assert c["stage"].to_list() == ["Prospecting", "Qualification", "Prospecting"]
-    assert {q.code for q in r.problems} == {"unchanged-stage"}
+    assert {q.name for q in r.problems} == {"unchanged-stage"}
 
 
 def test_stage_aliases_and_toml_mapping(tmp_path: Path) -> None:
@@ -262,7 +262,7 @@ def test_malformed_rows_strict(
     with pytest.raises(LogError) as exc:
         read_csv(write(tmp_path, text), **options)  # type: ignore[arg-type]
     first = exc.value.problems[0]
-    assert (first.code, first.row, first.column) == (code, row, column)
+    assert (first.name, first.row, first.column) == (code, row, column)
     assert first.severity == "error"
     assert str(first).startswith(f"deals.csv:{row}: column '{column}': ")
 
@@ -278,14 +278,14 @@ def test_malformed_rows_lenient(
     assert r.skipped_by_reason == {code: 1}
     assert r.rows_used == r.rows_read - 1
     assert row not in log.frame["source_row"].to_list()
-    assert any(q.code == code and q.row == row and q.severity == "warning" for q in r.problems)
+    assert any(q.name == code and q.row == row and q.severity == "warning" for q in r.problems)
 
 
 def test_all_errors_reported_in_one_pass(tmp_path: Path) -> None:
     text = H + OK + ",x,2024-01-01,,\nd2,,2024-01-01,,\nd3,x,nope,,\n"
     with pytest.raises(LogError) as exc:
         read_csv(write(tmp_path, text))
-    assert [(q.code, q.row) for q in exc.value.problems] == [
+    assert [(q.name, q.row) for q in exc.value.problems] == [
         ("empty-deal", 3),
         ("empty-stage", 4),
         ("bad-date", 5),
@@ -303,7 +303,7 @@ def test_all_errors_reported_in_one_pass(tmp_path: Path) -> None:
 def test_missing_columns_name_found_and_closest(tmp_path: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_csv(write(tmp_path, "opp,stag,when\na,x,2024-01-01\n"))
-    codes = [q.code for q in exc.value.problems]
+    codes = [q.name for q in exc.value.problems]
     assert codes == ["missing-column", "missing-column", "missing-column"]
     stage = exc.value.problems[1]
     assert "'stage'" in stage.message
@@ -316,7 +316,7 @@ def test_mapping_names_absent_column(tmp_path: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_csv(write(tmp_path, H + OK), mapping=Mapping.parse("deal=deal_idd"))
     q = exc.value.problems[0]
-    assert (q.code, q.value) == ("unknown-column", "deal_idd")
+    assert (q.name, q.value) == ("unknown-column", "deal_idd")
     assert q.hint == "closest: deal_id"
 
 
@@ -343,7 +343,7 @@ def test_file_level_errors(
     path.write_bytes(content)
     with pytest.raises(LogError) as exc:
         read_csv(path, **options)  # type: ignore[arg-type]
-    assert exc.value.problems[0].code == code
+    assert exc.value.problems[0].name == code
     assert str(exc.value)
 
 

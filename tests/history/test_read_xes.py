@@ -58,7 +58,7 @@ def test_bpic2012_counts(bpic: tuple[DealLog, float]) -> None:
     paired = w.filter(pl.col("started_at").is_not_null() & pl.col("left_at").is_not_null())
     assert (paired["left_at"] >= paired["started_at"]).all()
     assert (paired["started_at"] >= paired["entered_at"]).all()
-    codes = {q.code for q in r.problems}
+    codes = {q.name for q in r.problems}
     assert codes <= {"unpaired-start", "unpaired-schedule", "unpaired-complete"}
 
 
@@ -141,7 +141,7 @@ def test_lifecycle_pairing(tmp_path: Path) -> None:
         ("review", 10, None, None, None, 500.0, 6),  # bare complete
         ("sign", 8, 8, None, None, 500.0, 7),  # start never completed: open
     ]
-    assert {(q.code, q.row) for q in r.problems} == {
+    assert {(q.name, q.row) for q in r.problems} == {
         ("unsupported-lifecycle", 5),
         ("unpaired-complete", 6),
         ("unpaired-start", 7),
@@ -161,7 +161,7 @@ def test_bad_xes(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     with pytest.raises(LogError) as exc:
         read_xes(path)
-    assert exc.value.problems[0].code == "bad-xml"
+    assert exc.value.problems[0].name == "bad-xml"
     text = str(exc.value)
     assert text.startswith("bad.xes")  # with the XML line where expat stopped
     assert "not a readable XES file" in text or "not valid gzip data" in text
@@ -176,7 +176,7 @@ def test_xes_event_without_time_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_xes(path)
     q = exc.value.problems[0]
-    assert (q.code, q.row, q.column) == ("missing-date", 3, "time:timestamp")
+    assert (q.name, q.row, q.column) == ("missing-date", 3, "time:timestamp")
     log = read_xes(path, lenient=True)
     accounted(log)
     assert log.report.skipped_by_reason["missing-date"] == 1

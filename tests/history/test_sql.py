@@ -101,7 +101,7 @@ def test_sqlite_bad_row_located(sqlite_db: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_sql("SELECT * FROM 商机 ORDER BY rowid", sqlite_db, mapping=m)
     q = exc.value.problems[0]
-    assert (q.code, q.row, q.column, q.value) == ("bad-date", 4, "进入时间", "yesterday")
+    assert (q.name, q.row, q.column, q.value) == ("bad-date", 4, "进入时间", "yesterday")
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_sqlite_errors(
     with pytest.raises(LogError) as exc:
         read_sql(query, db)
     q = exc.value.problems[0]
-    assert q.code == code
+    assert q.name == code
     assert text in str(exc.value)
 
 
@@ -217,7 +217,7 @@ def test_postgres_chinese_rows(pg_running: str) -> None:
 def test_postgres_query_errors(pg_running: str, query: str, code: str, text: str) -> None:
     with pytest.raises(LogError) as exc:
         read_sql(query, pg_running)
-    assert exc.value.problems[0].code == code
+    assert exc.value.problems[0].name == code
     assert text in str(exc.value)
     assert exc.value.problems[0].hint
 
@@ -227,7 +227,7 @@ def test_postgres_connection_errors(pg_url: str) -> None:
     with pytest.raises(LogError) as exc:
         read_sql("SELECT 1", refused, connect_timeout=3)
     q = exc.value.problems[0]
-    assert q.code == "bad-database"
+    assert q.name == "bad-database"
     assert "cannot connect to PostgreSQL" in q.message
     assert q.hint is not None and "server running" in q.hint
     wrong_db = pg_url.rsplit("/", 1)[0] + "/no_such_db"
@@ -235,5 +235,5 @@ def test_postgres_connection_errors(pg_url: str) -> None:
         read_sql("SELECT 1", wrong_db)
     with pytest.raises(LogError) as exc:
         read_sql("SELECT 1", "postgresql://u:secret@127.0.0.1:notaport/db")
-    assert exc.value.problems[0].code == "bad-database"
+    assert exc.value.problems[0].name == "bad-database"
     assert "secret" not in str(exc.value)

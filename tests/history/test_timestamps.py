@@ -78,7 +78,7 @@ def test_failures_are_flagged_by_row() -> None:
 def test_ambiguous_day_month_is_reported_and_dayfirst_decides() -> None:
     r = parse_timestamps(pl.Series(["01/02/2024", "03/04/2024"]), column="close_date")
     assert r.format == "MM/DD/YYYY"
-    assert [q.code for q in r.notes] == ["ambiguous-date-order"]
+    assert [q.name for q in r.notes] == ["ambiguous-date-order"]
     assert r.values[0].month == 1
     r = parse_timestamps(pl.Series(["01/02/2024"]), column="close_date", dayfirst=True)
     assert r.format == "DD/MM/YYYY"
@@ -88,7 +88,7 @@ def test_ambiguous_day_month_is_reported_and_dayfirst_decides() -> None:
 def test_unknown_time_zone() -> None:
     with pytest.raises(LogError) as exc:
         check_timezone("Mars/Olympus")
-    assert exc.value.problems[0].code == "bad-timezone"
+    assert exc.value.problems[0].name == "bad-timezone"
     assert check_timezone("Asia/Shanghai") == "Asia/Shanghai"
 
 
@@ -185,7 +185,7 @@ def test_dotted_dates_follow_the_dayfirst_rules() -> None:
     ambiguous = pl.Series(["01.02.2024", "03.04.2024"])
     r = parse_timestamps(ambiguous, column="c")
     assert r.format == "DD.MM.YYYY" and r.values[0] == dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
-    assert [n.code for n in r.notes] == ["ambiguous-date-order"]
+    assert [n.name for n in r.notes] == ["ambiguous-date-order"]
     assert "--monthfirst" in (r.notes[0].hint or "")
     r = parse_timestamps(ambiguous, column="c", dayfirst=False)
     assert r.format == "MM.DD.YYYY" and r.values[0] == dt.datetime(2024, 1, 2, tzinfo=dt.UTC)

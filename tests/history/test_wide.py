@@ -55,7 +55,7 @@ def test_maven_sales_pipeline_documented_figures() -> None:
     # 8,800 deals read; the 500 Prospecting deals have no date: counted, not dropped
     assert (r.rows_read, r.rows_used, r.rows_skipped) == (8800, 8300, 500)
     assert r.skipped_by_reason == {"deal-without-events": 500}
-    skipped = [q for q in r.problems if q.code == "deal-without-events"]
+    skipped = [q for q in r.problems if q.name == "deal-without-events"]
     assert {q.value for q in skipped} == {"Prospecting"}
     assert all(q.severity == "warning" for q in skipped)
     assert len(skipped) + r.problems_omitted == 500
@@ -81,7 +81,7 @@ def test_maven_sales_pipeline_documented_figures() -> None:
     # owner → role table: sales_teams.csv's manager column
     assert len(log.roles) == 35
     assert log.roles["Moses Frase"] == "Dustin Brinkmann"
-    assert not [q for q in r.problems if q.code == "owner-without-role"]
+    assert not [q for q in r.problems if q.name == "owner-without-role"]
     first = log.frame.filter(pl.col("deal") == "1C1I7A6R")
     assert first["source_row"].to_list() == [2, 2]
     assert first["stage"].to_list() == ["Engaging", "Won"]
@@ -225,7 +225,7 @@ def test_wide_mapping_names_absent_column(tmp_path: Path) -> None:
     with pytest.raises(LogError) as exc:
         read_csv(write(tmp_path, WIDE_ZH), mapping=Mapping(stage_dates={"x": "报价日期"}))
     q = exc.value.problems[0]
-    assert (q.code, q.value) == ("unknown-column", "报价日期")
+    assert (q.name, q.value) == ("unknown-column", "报价日期")
     assert "date:x" in q.message
 
 
@@ -294,7 +294,7 @@ def test_malformed_wide_strict(tmp_path: Path, text: str, code: str, row: int, c
     with pytest.raises(LogError) as exc:
         read_csv(write(tmp_path, text))
     first = exc.value.problems[0]
-    assert (first.code, first.row, first.column) == (code, row, column)
+    assert (first.name, first.row, first.column) == (code, row, column)
     assert str(first).startswith(f"deals.csv:{row}: column '{column}': ")
 
 
@@ -308,7 +308,7 @@ def test_malformed_wide_lenient(
     assert (r.rows_read, r.rows_used, r.rows_skipped) == (2, 1, 1)
     assert r.skipped_by_reason == {code: 1}
     assert row not in log.frame["source_row"].to_list()
-    assert any(q.code == code and q.row == row and q.severity == "warning" for q in r.problems)
+    assert any(q.name == code and q.row == row and q.severity == "warning" for q in r.problems)
 
 
 def test_owner_without_role_is_a_warning(tmp_path: Path) -> None:
@@ -316,6 +316,6 @@ def test_owner_without_role_is_a_warning(tmp_path: Path) -> None:
         write(tmp_path, MH + MOK + MOK.replace("A1", "A2").replace("Moses Frase", "Zed")),
         mapping=Mapping(roles={"Moses Frase": "AE"}),
     )
-    (q,) = [q for q in log.report.problems if q.code == "owner-without-role"]
+    (q,) = [q for q in log.report.problems if q.name == "owner-without-role"]
     assert (q.severity, q.column) == ("warning", "sales_agent")
     assert "Zed" in q.message

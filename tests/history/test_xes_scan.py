@@ -214,7 +214,7 @@ def test_broken_xml_is_refused_with_expats_words(name: str, tmp_path: Path) -> N
     with pytest.raises(LogError) as exc:
         read_xes(path)
     problem = exc.value.problems[0]
-    assert problem.code == "bad-xml"
+    assert problem.name == "bad-xml"
     assert problem.row is not None  # expat's line
     assert "not a readable XES file" in problem.message
 
@@ -233,7 +233,7 @@ def test_event_outside_trace_is_counted_not_lost(tmp_path: Path) -> None:
     r = log.report
     assert r.rows_read == 2 and r.rows_used == 1 and r.rows_skipped == 1
     assert r.skipped_by_reason == {"event-outside-trace": 1}
-    assert [(q.code, q.row, q.value) for q in r.problems] == [("event-outside-trace", 1, "stray")]
+    assert [(q.name, q.row, q.value) for q in r.problems] == [("event-outside-trace", 1, "stray")]
 
 
 def test_event_outside_trace_through_the_cli(tmp_path: Path) -> None:
