@@ -56,6 +56,7 @@ def test_every_public_exception_derives_from_the_root() -> None:
         ("flowsim.render.graphviz.GraphvizError", RuntimeError),
         ("flowsim.render.options.RenderError", ValueError),
         ("flowsim.errors.UnknownScenario", KeyError),
+        ("flowsim.history.distances.UnknownMeasure", KeyError),
         ("flowsim._extras.MissingExtra", ImportError),
         ("flowsim._output.OutputError", OSError),
         ("flowsim.model.DurationError", ValueError),

@@ -27,6 +27,7 @@ halves of the *real* history, which is as close as any model can be expected to 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 import numpy as np
@@ -34,12 +35,14 @@ import numpy.typing as npt
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from flowsim.errors import FlowsimError
 from flowsim.history.log import DealLog
 from flowsim.history.timestamps import check_timezone
 
 __all__ = [
     "FidelityMeasure",
     "FidelityReport",
+    "UnknownMeasure",
     "absolute_event_distribution_distance",
     "case_arrival_distribution_distance",
     "chronological_split",
@@ -420,6 +423,29 @@ class FidelityMeasure(BaseModel):
     definition: str
 
 
+class UnknownMeasure(FlowsimError, KeyError):
+    """A measure name a fidelity report does not have.
+
+    A ``KeyError`` too, as before; its text is the message itself, not the quoted repr that a
+    plain ``KeyError`` prints.
+
+    Parameters
+    ----------
+    name : str
+        The name asked for.
+    known : Iterable[str]
+        The measures there are, in report order, listed in the message.
+    """
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(f"no measure {name!r}; measures: {', '.join(self.known) or 'none'}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class FidelityReport(BaseModel):
     """Every fidelity distance between two logs; 0 everywhere means indistinguishable."""
 
@@ -433,9 +459,15 @@ class FidelityReport(BaseModel):
     measures: dict[str, FidelityMeasure]
 
     def value(self, name: str) -> float | None:
-        """The value of one measure by name (None: not measurable, e.g. no owners)."""
+        """The value of one measure by name (None: not measurable, e.g. no owners).
+
+        Raises
+        ------
+        UnknownMeasure
+            ``name`` is not a measure of the report (a ``FlowsimError`` and a ``KeyError``).
+        """
         if name not in self.measures:
-            raise KeyError(f"no measure {name!r}; measures: {', '.join(self.measures)}")
+            raise UnknownMeasure(name, self.measures)
         return self.measures[name].value
 
     def text(self) -> str:

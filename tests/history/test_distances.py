@@ -12,9 +12,11 @@ import polars as pl
 import pytest
 import scipy.stats
 
+import flowsim
 from flowsim.history import read_log
 from flowsim.history.distances import (
     FidelityReport,
+    UnknownMeasure,
     absolute_event_distribution_distance,
     case_arrival_distribution_distance,
     chronological_split,
@@ -287,8 +289,20 @@ def test_report_names_units_definitions_and_round_trips() -> None:
     text = report.text()
     assert text.startswith("original:  tiny, 3 deals\nsimulated: shifted 2 h, 3 deals\n")
     assert "absolute_event_distribution_distance" in text and "hours" in text
-    with pytest.raises(KeyError, match="no measure 'cfld'"):
+    with pytest.raises(KeyError, match="no measure 'cfld'"):  # a KeyError, as it always was
         report.value("cfld")
+
+
+def test_an_unknown_measure_is_a_flowsim_error_listing_the_measures() -> None:
+    log = make_log(SALES)
+    report = fidelity_report(log, log)
+    with pytest.raises(flowsim.FlowsimError) as caught:
+        report.value("cfld")
+    err = caught.value
+    assert isinstance(err, UnknownMeasure) and isinstance(err, KeyError)
+    assert (err.name, err.known) == ("cfld", tuple(report.measures))
+    assert err.known[0] == "n_gram_distance" and len(err.known) == 7
+    assert str(err) == "no measure 'cfld'; measures: " + ", ".join(report.measures)
 
 
 # --- splits -------------------------------------------------------------------------------
