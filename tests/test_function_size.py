@@ -1,9 +1,11 @@
 """No function over 80 lines (issue 17, "the house"): a ratchet.
 
 A function's length is what :mod:`ast` says, ``end_lineno - lineno + 1``: from its ``def``
-line to its last line, docstring included (decorators not). Short functions are a habit
-here (≤ 60 lines); 80 is the hard limit. :data:`OVER` lists the functions that still exceed
-it, with their length today. The test fails when
+line to its last line, less its docstring (decorators not counted either). The limit is on
+code: a public function's numpydoc docstring (Parameters, Returns, Raises, Examples, in the
+style of pm4py and networkx) may well be longer than its body, and should not be cut to fit.
+Short functions are a habit here (≤ 60 lines); 80 is the hard limit. :data:`OVER` lists the
+functions that still exceed it, with their length today. The test fails when
 
 - a function not on the list grows over 80 lines (split it into named steps instead);
 - a listed function grows;
@@ -25,15 +27,27 @@ LIMIT = 80
 
 #: (module path, qualified name) → its length today, for the functions still over LIMIT
 OVER: dict[tuple[str, str], int] = {
-    ("flowsim/cli.py", "_log_options"): 83,
+    ("flowsim/cli.py", "_log_options"): 82,
     ("flowsim/render/flowchart.py", "_Builder.build"): 100,
-    ("flowsim/render/flowchart.py", "layout"): 91,
+    ("flowsim/render/flowchart.py", "layout"): 84,
     ("flowsim/render/journey.py", "_Journey.build"): 118,
-    ("flowsim/render/mermaid.py", "flowchart"): 175,
-    ("flowsim/report/build.py", "build_report"): 201,
-    ("flowsim/sim/engine.py", "Engine._walk"): 90,
-    ("flowsim/sim/simulate.py", "simulate"): 156,
+    ("flowsim/render/mermaid.py", "flowchart"): 174,
+    ("flowsim/report/build.py", "build_report"): 192,
+    ("flowsim/sim/simulate.py", "simulate"): 137,
 }
+
+
+def _docstring_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """The lines taken by the function's docstring (0 without one)."""
+    first = node.body[0]
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        assert first.end_lineno is not None
+        return first.end_lineno - first.lineno + 1
+    return 0
 
 
 def _functions(tree: ast.AST, prefix: str = "") -> list[tuple[str, int]]:
@@ -43,7 +57,7 @@ def _functions(tree: ast.AST, prefix: str = "") -> list[tuple[str, int]]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             name = f"{prefix}{node.name}"
             assert node.end_lineno is not None
-            out.append((name, node.end_lineno - node.lineno + 1))
+            out.append((name, node.end_lineno - node.lineno + 1 - _docstring_lines(node)))
             out += _functions(node, f"{name}.")
         elif isinstance(node, ast.ClassDef):
             out += _functions(node, f"{prefix}{node.name}.")
@@ -85,8 +99,12 @@ def test_listed_functions_only_shrink() -> None:
 
 
 def test_the_measure() -> None:
-    """The count runs from the ``def`` line to the last line, docstring included."""
+    """The count runs from the ``def`` line to the last line, less the docstring."""
     tree = ast.parse('@decorator\ndef f(x):\n    """Doc."""\n\n    return x\n')
-    assert _functions(tree) == [("f", 4)]
+    assert _functions(tree) == [("f", 3)]
+    tree = ast.parse('def f(x):\n    """Doc.\n\n    More.\n    """\n    return x\n')
+    assert _functions(tree) == [("f", 2)]
+    tree = ast.parse("def f(x):\n    x = 'not a docstring'\n    return x\n")
+    assert _functions(tree) == [("f", 3)]
     tree = ast.parse("class C:\n    def m(self):\n        def inner():\n            pass\n")
     assert _functions(tree) == [("C.m", 3), ("C.m.inner", 2)]
