@@ -84,7 +84,42 @@ def _count(n: int, word: str) -> str:
 
 
 def check_text(text: str, filename: str = "<string>") -> CheckResult:
-    """Parse, build and check ``text``. Never raises on bad input."""
+    """Parse, build and check ``text`` as a ``.flow`` file. Never raises on bad input.
+
+    Parameters
+    ----------
+    text : str
+        The ``.flow`` source.
+    filename : str, default "<string>"
+        The name diagnostics give the text (``includes`` are resolved beside it).
+
+    Returns
+    -------
+    CheckResult
+        Every diagnostic (errors and warnings), the process when there are no errors, and the
+        sources read (for excerpts: ``result.render()``).
+
+    Raises
+    ------
+    None
+        Bad input is never raised: every problem of the text is a diagnostic of the result.
+
+    See Also
+    --------
+    check_file : the same for a file.
+    parse : the process, or :class:`FlowError`.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> result = flowsim.check_text("stage a\\n", "sales.flow")
+    >>> result.ok
+    False
+    >>> for d in result.errors:
+    ...     print(d)
+    sales.flow:1:1: error[E110]: the process has no outcome, so no deal can ever end
+    sales.flow:1:7: error[E213]: stage 'a' has no way out
+    """
     with gc_paused():
         return _check_text(text, filename)
 
@@ -131,7 +166,37 @@ def read_source(path: str | os.PathLike[str]) -> tuple[str | None, Diagnostic | 
 
 
 def check_file(path: str | os.PathLike[str]) -> CheckResult:
-    """Read and check a .flow file. Never raises on bad input."""
+    """Read and check a ``.flow`` file. Never raises on bad input.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.flow`` file.
+
+    Returns
+    -------
+    CheckResult
+        As :func:`check_text`; a file that cannot be read (missing, not UTF-8) is an ``E300`` or
+        ``E005`` diagnostic.
+
+    Raises
+    ------
+    None
+        Bad input is never raised: an unreadable file is a diagnostic of the result.
+
+    See Also
+    --------
+    load : the process, or :class:`FlowError`.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> result = flowsim.check_file("examples/b2b-cn.flow")
+    >>> result.ok, result.summary()
+    (True, '4 stages, 2 outcomes, 4 roles, 4 departments, 9 transitions, 2 scenarios')
+    >>> print(flowsim.check_file("nowhere.flow").errors[0])
+    error[E300]: cannot read 'nowhere.flow': No such file or directory
+    """
     name = os.fspath(path)
     text, problem = read_source(name)
     if text is None:
@@ -147,10 +212,75 @@ def _require(result: CheckResult) -> Process:
 
 
 def parse(text: str, filename: str = "<string>") -> Process:
-    """The process described by ``text``; raises :class:`FlowError` listing every error."""
+    """The process described by ``text``.
+
+    Parameters
+    ----------
+    text : str
+        The ``.flow`` source.
+    filename : str, default "<string>"
+        The name diagnostics give the text.
+
+    Returns
+    -------
+    Process
+        The validated model (warnings are not raised; :func:`check_text` lists them).
+
+    Raises
+    ------
+    FlowError
+        The text has errors: ``err.diagnostics`` lists every one, ``err.render()`` shows them
+        with source excerpts.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> process = flowsim.parse(
+    ...     "process demo { arrivals 5 per week }\\n"
+    ...     "role rep\\n"
+    ...     'stage call { owner rep effort 1h goal "book a demo" exit "demo booked" }\\n'
+    ...     "outcome won\\n"
+    ...     "call -> won\\n"
+    ... )
+    >>> process.name, [s.id for s in process.stages], process.stages[0].effort
+    ('demo', ['call'], Fixed(kind='fixed', value=1.0))
+    >>> try:
+    ...     flowsim.parse("stage a -> b\\n", "x.flow")
+    ... except flowsim.FlowError as err:
+    ...     print(err.diagnostics[0].code, err.diagnostics[0].span)
+    E001 x.flow:1:9
+    """
     return _require(check_text(text, filename))
 
 
 def load(path: str | os.PathLike[str]) -> Process:
-    """The process in the .flow file at ``path``; raises :class:`FlowError` on errors."""
+    """The process in the ``.flow`` file at ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.flow`` file (its ``include`` files are read beside it).
+
+    Returns
+    -------
+    Process
+        The validated model: ``process.graph`` (networkx), ``process.to_flow()`` (canonical
+        text), ``process.with_scenario(name)``.
+
+    Raises
+    ------
+    FlowError
+        The file cannot be read or has errors; ``err.render()`` shows every one.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> [s.id for s in process.stages]
+    ['contact', 'needs', 'design', 'negotiate']
+    >>> [o.id for o in process.outcomes], process.currency
+    (['won', 'lost'], 'CNY')
+    >>> len(process.transitions), [s.name for s in process.scenarios]
+    (9, ['增加两名售前', '方案提速30%'])
+    """
     return _require(check_file(path))

@@ -66,7 +66,33 @@ def _share_sum_checks(process: Process) -> list[Diagnostic]:
 
 
 def check(process: Process) -> list[Diagnostic]:
-    """Every finding about a structurally sound process, errors first, then in file order."""
+    """Every finding about a structurally sound process, errors first, then in file order.
+
+    Parameters
+    ----------
+    process : Process
+        A model (from :func:`load`, :func:`parse` or built in Python).
+
+    Returns
+    -------
+    list of Diagnostic
+        The errors (``E`` codes) and warnings (``W`` codes) of docs/language.md; empty when
+        the process is clean.
+
+    Raises
+    ------
+    None
+        Findings are returned, never raised.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> flowsim.check(flowsim.load("examples/b2b-cn.flow"))
+    []
+    >>> lazy = flowsim.parse("role rep\\nstage a { owner rep }\\noutcome won\\na -> won\\n")
+    >>> [d.code for d in flowsim.check(lazy)]
+    ['W102', 'W103']
+    """
     out = list(structure_diagnostics(process))
     if any(d.is_error for d in out):
         return out

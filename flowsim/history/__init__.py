@@ -86,10 +86,55 @@ def read_log(
 ) -> DealLog:
     """Import a deal log, choosing the reader from the file name, ``format``, or ``sql``/``db``.
 
-    A ``mapping`` with an ``[outcomes]`` table declares which stage values close a deal: the
-    log remembers them (:attr:`DealLog.outcomes`) for metrics, conformance and discovery.
-    ``subset`` filters the imported log (:class:`flowsim.history.subset.LogFilter`: stages,
-    a window of deal entries, values of any column); its effect is in ``report.filters``.
+    Parameters
+    ----------
+    path : str or Path, optional
+        A CSV/TSV, Excel (``.xlsx``), Parquet or XES (``.xes``, ``.xes.gz``) file. Omitted for
+        a SQL import.
+    format : {"csv", "xlsx", "parquet", "xes"}, optional
+        The reader, when the file name does not tell (default: by the name's ending, else CSV).
+    sql, db : str, optional
+        A query and the database it runs on (an SQLAlchemy URL or a SQLite file).
+    subset : LogFilter, optional
+        Filters the imported log (:class:`flowsim.history.subset.LogFilter`: stages, a window
+        of deal entries, values of any column); its effect is in ``report.filters``.
+    **options
+        The reader's options: ``tz`` (the IANA zone of naive times, default UTC), ``mapping``
+        (a :class:`~flowsim.history.Mapping`: which column is which; a mapping with an
+        ``[outcomes]`` table declares which stage values close a deal, remembered as
+        :attr:`DealLog.outcomes`), ``lenient`` (skip bad rows, counted, instead of refusing),
+        ``encoding``, ``delimiter``, ``dayfirst``, ``date_format``, ``decimal``; Excel:
+        ``sheet``.
+
+    Returns
+    -------
+    DealLog
+        The records (``log.frame``, a polars DataFrame of one schema whatever the source) and
+        how they were read (``log.report``: columns, formats, rows read, used and skipped, and
+        every problem found as a :class:`~flowsim.diagnostics.Diagnostic`).
+
+    Raises
+    ------
+    LogError
+        The log cannot be read, or (strict, the default) has bad rows: ``err.problems`` lists
+        each with its file, row, column, value and ``H`` code (docs/history.md).
+    MissingExtra
+        The format needs an optional dependency that is not installed (Excel, SQL).
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> log = flowsim.read_log("examples/history/b2b-cn-deals.csv", tz="Asia/Shanghai")
+    >>> log
+    DealLog('b2b-cn-deals.csv': 1049 deals, 3272 records)
+    >>> log.report.mapping["deal"], log.report.mapping["timestamp"], log.report.rows_skipped
+    ('商机编号', '进入时间', 0)
+    >>> try:
+    ...     flowsim.read_log("tests/history/bad/unparseable-date.tsv")
+    ... except flowsim.LogError as err:
+    ...     q = err.problems[0]
+    ...     print(q.code, q.name, q.row, q.column, q.value)
+    H202 bad-date 4 entered_at 2024-02-30 11:00
     """
     log = _read(path, format=format, sql=sql, db=db, **options)
     mapping = options.get("mapping")

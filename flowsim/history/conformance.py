@@ -510,7 +510,35 @@ class _Fit(NamedTuple):
 def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> ConformanceReport:
     """Replay every deal of ``log`` on ``process`` (see ``docs/metrics.md``, "Conformance").
 
-    ``confidence`` is the level of the Wilson intervals on observed conversions (default 95%).
+    Parameters
+    ----------
+    log : DealLog
+        The deal history.
+    process : Process
+        The design the deals are checked against.
+    confidence : float, default 0.95
+        The level of the Wilson intervals on observed conversions (``0 < confidence < 1``).
+
+    Returns
+    -------
+    ConformanceReport
+        How many deals fit the design, why the others do not (wrong starts, undesigned moves,
+        unknown stages, moves after an outcome), skipped and repeated stages, and the observed
+        conversion of every designed edge beside its designed probability.
+
+    Raises
+    ------
+    ValueError
+        ``confidence`` is not between 0 and 1.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> log = flowsim.read_log("examples/history/b2b-cn-deals.csv", tz="Asia/Shanghai")
+    >>> report = flowsim.conformance(log, process)
+    >>> report.deals, report.fitting, report.fitting_share
+    (1049, 1049, 1.0)
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence}")

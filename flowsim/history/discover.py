@@ -1206,9 +1206,49 @@ def discover(
 ) -> Discovery:
     """Learn a process from ``log`` (see the module docstring and docs/metrics.md).
 
-    ``min_share`` folds a stage's rarer moves into its largest; ``min_support`` leaves out
-    stages fewer than that share of the deals visit; ``role_mode`` makes the roles resource
-    pools (default), one per person, or none; ``roles`` (owner → team) names the pools.
+    Parameters
+    ----------
+    log : DealLog
+        The deal history.
+    min_share : float, default 0.02
+        Folds a stage's moves rarer than this share of its exits into its largest move
+        (``0 <= min_share < 0.5``).
+    min_support : float, default 0.0
+        Leaves out stages fewer than this share of the deals visit (``0 <= min_support < 1``).
+    name : str, optional
+        The process's name (default: the log's file name).
+    roles : dict of str to str, optional
+        Owner → team: names the resource pools.
+    role_mode : {"pools", "per-person", "none"}, default "pools"
+        The roles are resource pools (people with the same activity profile), one per person,
+        or none.
+    tz : str, default "UTC"
+        The time zone of the arrival profile (weekday, hour of day) and of working hours.
+
+    Returns
+    -------
+    Discovery
+        ``process`` (a :class:`Process`: stages, outcomes, transitions with probabilities,
+        fitted durations, roles, arrivals), ``to_flow()`` (its ``.flow`` text with comments on
+        the evidence), ``fits`` (every distribution tried), ``arrivals`` and ``notes``.
+
+    Raises
+    ------
+    ValueError
+        ``min_share`` or ``min_support`` out of range, an empty log, or a log whose every
+        stage ends deals.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> log = flowsim.read_log("examples/history/b2b-cn-deals.csv", tz="Asia/Shanghai")
+    >>> found = flowsim.discover(log, tz="Asia/Shanghai")
+    >>> [s.id for s in found.process.stages], [o.result for o in found.process.outcomes]
+    (['初步接触', '需求分析', '方案设计', '谈判签约'], ['won', 'lost'])
+    >>> found.arrivals.deals, round(found.arrivals.per_week, 1)
+    (1049, 40.4)
+    >>> print(found.to_flow().splitlines()[0])
+    process "b2b-cn-deals" {
     """
     if not 0 <= min_share < 0.5:
         raise ValueError(f"min_share must be in [0, 0.5), not {min_share}")

@@ -441,14 +441,49 @@ def metrics(
 ) -> FunnelMetrics | dict[str, FunnelMetrics]:
     """Measure the funnel of ``log`` (see ``docs/metrics.md``).
 
-    ``funnel="touched"`` counts a deal at every stage it ever entered; ``"strict"`` only where
-    it passed every earlier stage of the order first. ``as_of`` censors open deals (default:
-    the log's last timestamp). ``by`` (``"owner"``, ``"month"``, ``"quarter"`` or a column of
-    the log) splits the deals by the value on their first record and returns one
-    :class:`FunnelMetrics` per group, all censored at the same ``as_of``.
-    ``survival=False`` leaves out the Kaplan–Meier curves (``FunnelMetrics.survival`` is then
-    empty): their step lists hold one point per distinct exit time, about a third of the
-    time on a 4M-record log, for figures a terminal table never shows.
+    Parameters
+    ----------
+    log : DealLog
+        The deal history (:func:`read_log`).
+    process : Process, optional
+        The design: its stage order and outcomes name the funnel's steps (without it, the
+        order and the won/lost stages are read from the log).
+    funnel : {"touched", "strict"}, default "touched"
+        ``"touched"`` counts a deal at every stage it ever entered; ``"strict"`` only where it
+        passed every earlier stage of the order first.
+    as_of : datetime, optional
+        Censors open deals (default: the log's last timestamp).
+    by : str, optional
+        ``"owner"``, ``"month"``, ``"quarter"`` or a column of the log: splits the deals by the
+        value on their first record and returns one :class:`FunnelMetrics` per group, all
+        censored at the same ``as_of``.
+    survival : bool, default True
+        False leaves out the Kaplan–Meier curves (``FunnelMetrics.survival`` is then empty):
+        their step lists hold one point per distinct exit time, about a third of the time on a
+        4M-record log, for figures a terminal table never shows.
+
+    Returns
+    -------
+    FunnelMetrics or dict of str to FunnelMetrics
+        Per stage: entries, conversions, leakage, win probability, times (censoring-aware);
+        per transition; for the whole process: win rate, cycle times, arrivals, throughput,
+        velocity, pipeline. A dict by group with ``by``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``funnel``, or a ``by`` that names no column.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> log = flowsim.read_log("examples/history/b2b-cn-deals.csv", tz="Asia/Shanghai")
+    >>> funnel = flowsim.metrics(log, process)
+    >>> funnel.header.deals, funnel.header.won, funnel.header.lost, funnel.header.open
+    (1049, 149, 838, 62)
+    >>> round(funnel.process.win_rate, 3), funnel.stages["contact"].exits_to
+    (0.151, {'lost': 416, 'needs': 622})
     """
     if funnel not in ("strict", "touched"):
         raise ValueError(f"funnel must be 'strict' or 'touched', not {funnel!r}")

@@ -112,14 +112,49 @@ def render(
     format: str = "svg",
     **kwargs: Any,
 ) -> bytes:
-    """``process`` as a picture of ``view`` (flowchart, journey) in ``format``.
+    """``process`` as a picture of ``view`` in ``format``.
 
-    Formats: svg, png, pdf, dot, mermaid, html.
+    Parameters
+    ----------
+    process : Process
+        The model.
+    view : {"flowchart", "journey"}, default "flowchart"
+        The swimlane flowchart or the customer journey map.
+    format : {"svg", "png", "pdf", "dot", "mermaid", "html"}, default "svg"
+        The output format (png and pdf are converted from the SVG with cairosvg).
+    **kwargs
+        :class:`RenderOptions` fields: ``theme`` (a built-in name or a TOML path),
+        ``direction``, ``lang`` (default the process's own), ``lanes``, ``detail``,
+        ``touchpoints``, ``overlay`` (metrics JSON path or object), ``color_by``, ``title``.
 
-    Other keywords are :class:`RenderOptions` fields (``theme`` may be a built-in name or a
-    TOML path, ``overlay`` a metrics JSON path)::
+    Returns
+    -------
+    bytes
+        The picture (UTF-8 text for svg, dot, mermaid and html).
 
-        svg = flowsim.render(process, view="journey")   # lang: the process's own
+    Raises
+    ------
+    RenderError
+        An unknown view, format or option, or a combination that does not exist (a journey
+        as DOT).
+    ThemeError
+        A theme that cannot be read.
+    GraphvizError
+        Graphviz is missing or fails (svg, png and pdf flowcharts run ``dot``).
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> svg = flowsim.render(process)
+    >>> svg.startswith(b"<?xml") and b"</svg>" in svg
+    True
+    >>> print(flowsim.render(process, format="mermaid").decode().splitlines()[1])
+    title: "B2B 大客户销售"
+    >>> flowsim.render(process, view="journey", format="dot")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    flowsim.render.options.RenderError: the journey map is drawn directly as SVG; ...
     """
     opts = options(view=view, format=format, process=process, **kwargs)
     return render_with_notes(process, opts)[0]

@@ -147,9 +147,48 @@ def backtest(
 ) -> Backtest:
     """Forecast from the state at ``as_of`` and score both methods against the history after.
 
-    ``process=None`` discovers the model from the history before ``as_of`` only (``tz`` is
-    the discovery's time zone). The horizon (hours, or a duration such as ``"90d"``) must
-    end inside the history.
+    The Monte Carlo forecast and the weighted pipeline are both scored against what the
+    history shows happened in the horizon.
+
+    Parameters
+    ----------
+    process : Process or None
+        The model; None discovers it from the history before ``as_of`` only (``tz`` is the
+        discovery's time zone).
+    history : DealLog
+        The deal history; it must go on past ``as_of`` for the whole horizon.
+    as_of : datetime
+        The (time-zone aware) moment the forecast starts from.
+    horizon_hours : float or str, default 2160 (90 days)
+        Hours, or a duration such as ``"90d"``; must end inside the history.
+    replications, seed, workers, cluster, progress, drop_stale
+        As :func:`flowsim.forecast`.
+    tz : str, default "UTC"
+        The time zone of the discovery when ``process`` is None.
+
+    Returns
+    -------
+    Backtest
+        The forecast, the actual wins and revenue by week and month, and the scores of both
+        methods (``text()``).
+
+    Raises
+    ------
+    DurationError
+        ``horizon_hours`` is not a duration.
+    ValueError
+        A naive ``as_of``, a horizon that ends after the history, or no record by ``as_of``.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> log = flowsim.read_log("examples/history/b2b-cn-deals.csv", tz="Asia/Shanghai")
+    >>> scored = flowsim.backtest(process, log, datetime(2025, 10, 1, tzinfo=UTC), "30d",
+    ...                           replications=20)
+    >>> scored.as_of, scored.forecast.open_deals > 0
+    ('2025-10-01T08:00:00+08:00', True)
     """
     window = _window(history, as_of, horizon_hours)
     notes: list[str] = []

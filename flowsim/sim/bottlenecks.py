@@ -769,10 +769,50 @@ def bottlenecks(
 ) -> tuple[BottleneckReport, SimulationResult]:
     """Simulate ``process`` (replaying ``history`` if given) and rank its bottlenecks.
 
-    ``options`` go to :func:`flowsim.simulate` (replications, seed, until, workers, ...).
-    With ``suggest`` the one-step what-ifs of :func:`plan_levers` run too (at most ``budget``
-    of them), with common random numbers, ranked by ``objective`` (a key of
-    :data:`OBJECTIVES`; default :func:`default_objective`).
+    Parameters
+    ----------
+    process : Process
+        The model.
+    history : DealLog, optional
+        Replay this history instead of sampling arrivals.
+    suggest : bool, default False
+        Also run the one-step what-ifs of :func:`plan_levers` (at most ``budget`` of them),
+        with common random numbers, ranked by ``objective``.
+    objective : str, optional
+        A key of :data:`OBJECTIVES` (default :func:`default_objective`).
+    budget : int, optional
+        At most this many what-ifs.
+    lang : str, default "en"
+        The language of the verdict and the suggestions' text.
+    **options
+        Passed to :func:`flowsim.simulate` (``replications``, ``seed``, ``until``,
+        ``workers``, ...).
+
+    Returns
+    -------
+    tuple of (BottleneckReport, SimulationResult)
+        The ranking (the principal constraint, capacity and conversion findings, idle roles,
+        suggestions) and the simulation it was read from.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``objective``, or one the model cannot measure (revenue without amounts,
+        a won objective without a won outcome).
+    UnknownScenario, DurationError, UnknownStages
+        As :func:`flowsim.simulate`.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> report, result = flowsim.bottlenecks(process, replications=2, until="60d")
+    >>> type(report).__name__, result.replications
+    ('BottleneckReport', 2)
+    >>> report.principal.startswith("The principal bottleneck is ")
+    True
+    >>> report.capacity[0].kind, report.capacity[0].name in {r.id for r in process.roles}
+    ('capacity', True)
     """
     from flowsim.sim.simulate import simulate
 

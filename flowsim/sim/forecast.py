@@ -374,11 +374,55 @@ def forecast(
 ) -> Forecast:
     """Forecast wins and revenue from the pipeline open at ``as_of`` (default: the log's end).
 
-    ``history`` is a :class:`~flowsim.history.DealLog`; records after ``as_of`` are ignored.
-    Same arguments and ``seed`` give the same result whatever ``workers`` or ``cluster`` runs
-    the replications. ``drop_stale`` leaves out of the Monte Carlo the open deals older than
-    99% of the model's stays in their stage (the weighted pipeline always counts them).
-    ``horizon_hours`` is hours or a duration such as ``"90d"`` or ``"13w"``.
+    Records after ``as_of`` are ignored. Same arguments and ``seed`` give the same result
+    whatever ``workers`` or ``cluster`` runs the replications.
+
+    Parameters
+    ----------
+    process : Process
+        The model the open deals continue by, and new deals arrive by.
+    history : DealLog
+        The deal history: its deals open at ``as_of`` are the pipeline.
+    horizon_hours : float or str, default 2160 (90 days)
+        Hours, or a duration such as ``"90d"`` or ``"13w"``.
+    as_of : datetime, optional
+        "Today" (time-zone aware); default the history's last event.
+    replications : int, default 200
+        Monte Carlo runs (at least 1).
+    seed : int, default 0
+        The random seed.
+    workers, cluster : optional
+        Where the replications run: local processes or a Dask scheduler.
+    progress : callable, optional
+        Called as replications finish.
+    drop_stale : bool, default True
+        Leaves out of the Monte Carlo the open deals older than 99% of the model's stays in
+        their stage (the weighted pipeline always counts them).
+
+    Returns
+    -------
+    Forecast
+        Wins and revenue by week and month with intervals, the total, the weighted pipeline
+        beside it, and the target when the process has one (``text()``).
+
+    Raises
+    ------
+    DurationError
+        ``horizon_hours`` is not a duration.
+    ValueError
+        Fewer than 1 replication, a horizon not above 0, a naive ``as_of``, a history without
+        timestamps, or no open deal and no arrivals.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> log = flowsim.read_log("examples/history/b2b-cn-deals.csv", tz="Asia/Shanghai")
+    >>> future = flowsim.forecast(process, log, horizon_hours="30d", replications=20)
+    >>> future.open_deals, future.replications, future.horizon_hours
+    (62, 20, 720.0)
+    >>> future.as_of  # the log's last event, in the log's time zone
+    '2025-11-30T23:40:00+08:00'
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")

@@ -76,21 +76,87 @@ def simulate(
     """Simulate ``process`` (and each named scenario) ``replications`` times.
 
     Without ``history`` the run is *stochastic*: deals arrive by the model's ``arrivals`` and
-    durations are sampled; ``until`` (hours, default 365 days) or ``deals`` bounds it, and the
-    first ``warmup`` hours (default 30 days) are left out of the statistics. With ``history``
-    (a :class:`~flowsim.history.DealLog`) it is a *replay*: history's deals arrive at their
-    real times and follow their real paths; the statistics cover history's span (``until``
-    overrides), and the run goes on up to :data:`REPLAY_RUN_PAST` hours more so that the
-    deals still open at the end of history finish by the model (the event log shows them).
-    ``unlimited`` lifts every headcount limit (a replay then reproduces history exactly).
+    durations are sampled; ``until`` or ``deals`` bounds it, and the first ``warmup`` hours are
+    left out of the statistics. With ``history`` it is a *replay*: history's deals arrive at
+    their real times and follow their real paths; the statistics cover history's span
+    (``until`` overrides), and the run goes on up to :data:`REPLAY_RUN_PAST` hours more so that
+    the deals still open at the end of history finish by the model (the event log shows them).
     With ``history`` and ``as_of`` the run *starts from today*: the deals open at ``as_of``
     continue from their current stage (conditioned on the time spent there so far) and new
-    deals arrive by the model, for ``until`` hours (default 90 days).
-    ``until`` and ``warmup`` are hours, or durations such as ``"180d"`` or ``"12w"``
-    (:func:`~flowsim.model.parse_duration`). Same arguments and ``seed`` give the same result
-    whatever ``workers``, ``cluster`` or ``executor`` runs the replications. A replay refuses
-    history with stages the model lacks unless ``strict_stages`` is False: then their records
-    are left out of the replay, and the result's warnings count them.
+    deals arrive by the model. Same arguments and ``seed`` give the same result whatever
+    ``workers``, ``cluster`` or ``executor`` runs the replications.
+
+    Parameters
+    ----------
+    process : Process
+        The model.
+    history : DealLog, optional
+        Replay this history (or, with ``as_of``, continue its open deals).
+    scenarios : sequence of str, default ()
+        Scenario names of the process, each simulated beside the baseline with common random
+        numbers.
+    replications : int, default 30
+        Independent runs (at least 1); estimates carry confidence intervals over them.
+    seed : int, default 0
+        The random seed.
+    until : float or str, optional
+        The horizon: hours, or a duration such as ``"180d"`` or ``"12w"``
+        (:func:`~flowsim.model.parse_duration`). Default 365 days; 90 days from ``as_of``.
+    deals : int, optional
+        Stop after this many arrivals instead.
+    warmup : float or str, optional
+        Hours (or a duration) left out of the statistics; default 30 days.
+    start : date or datetime, optional
+        The calendar date the run starts (working hours and dated headcount steps use it).
+    as_of : datetime, optional
+        With ``history``: start from the deals open at this (time-zone aware) moment.
+    priority : {"fifo", "amount"}, default "fifo"
+        The order a role takes waiting work in: first come first served, or larger deals
+        first.
+    unlimited : bool, default False
+        Lifts every headcount limit (a replay then reproduces history exactly).
+    workers, cluster, executor : optional
+        Where the replications run: local processes, a Dask scheduler, or an executor.
+    progress : callable, optional
+        Called as replications finish.
+    keep_log : bool, default True
+        Keep the simulated event log (``result.event_log``).
+    strict_stages : bool, default True
+        A replay refuses history with stages the model lacks; False leaves their records out
+        (the result's warnings count them).
+
+    Returns
+    -------
+    SimulationResult
+        ``baseline`` and ``scenarios`` (:class:`ScenarioResult`: KPI estimates, per stage, role
+        and edge), deltas against the baseline, warnings and the event log.
+
+    Raises
+    ------
+    UnknownScenario
+        A scenario name the process does not have (a ``FlowsimError`` and a ``KeyError``).
+    DurationError
+        ``until`` or ``warmup`` is not a duration.
+    UnknownStages
+        A replay of history with stages the model lacks (``strict_stages``).
+    ValueError
+        Fewer than 1 replication, a model without arrivals for a stochastic run, a warm-up
+        not ending before the horizon, a naive ``as_of``.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> result = flowsim.simulate(process, replications=2, until="60d", seed=1)
+    >>> won = result.baseline.kpis["won"]
+    >>> won.n, won.mean > 0, len(result.baseline.replications["won"])
+    (2, True, 2)
+    >>> sorted(result.baseline.roles)
+    ['counsel', 'csm', 'rep', 'se']
+    >>> flowsim.simulate(process, scenarios=["faster"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    flowsim.errors.UnknownScenario: no scenario named 'faster' (known: '增加两名售前', ...)
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")
