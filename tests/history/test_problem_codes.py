@@ -13,12 +13,14 @@ import json
 import re
 from pathlib import Path
 
+import polars as pl
 import pydantic
 import pytest
 
 import flowsim
 from flowsim.diagnostics import Diagnostic, LogPosition, Severity, Span
 from flowsim.history import problems as p
+from tests.data import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).parent / "bad"
@@ -97,3 +99,19 @@ def test_a_diagnostic_is_in_a_flow_file_or_a_log_not_both() -> None:
         Diagnostic(
             code="H202", severity="error", message="m", span=span, position=LogPosition(row=2)
         )
+
+
+MAVEN = DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
+
+
+@pytest.mark.skipif(not MAVEN.exists(), reason="shared data not available")
+def test_maven_crm_undated_deals_are_counted_by_code_and_name() -> None:
+    """Maven's 500 Prospecting deals have no dated stage: 200 listed (the cap per code) plus
+    300 omitted, all ``H401 deal-without-events``; polars counts the same rows directly."""
+    undated = pl.read_csv(MAVEN).filter(pl.col("engage_date").is_null()).height
+    report = flowsim.read_log(MAVEN).report
+    listed = [q for q in report.problems if q.code == "H401"]
+    assert undated == 500
+    assert len(listed) + report.omitted_by_code["H401"] == undated
+    assert {(q.name, q.severity) for q in listed} == {("deal-without-events", Severity.WARNING)}
+    assert report.skipped_by_reason == {"deal-without-events": undated}  # reasons are names
