@@ -249,7 +249,12 @@ def _excerpt(span: Span, source: str) -> list[str]:
 
 
 def format_diagnostic(diag: Diagnostic, sources: dict[str, str] | None = None) -> str:
-    """One diagnostic as compiler-style text; with the source at hand, an excerpt and caret."""
+    """One diagnostic as compiler-style text; with the source at hand, an excerpt and caret.
+
+    A deal-log diagnostic is its one line (its hint in brackets), as the CLI prints it.
+    """
+    if diag.position is not None:
+        return str(diag)
     out = [str(diag)]
     pad = "  "
     if diag.span is not None and sources and diag.span.file in sources:

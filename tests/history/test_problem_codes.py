@@ -18,7 +18,7 @@ import pydantic
 import pytest
 
 import flowsim
-from flowsim.diagnostics import Diagnostic, LogPosition, Severity, Span
+from flowsim.diagnostics import Diagnostic, LogPosition, Severity, Span, format_diagnostic
 from flowsim.history import problems as p
 from tests.data import DATA
 
@@ -115,3 +115,8 @@ def test_maven_crm_undated_deals_are_counted_by_code_and_name() -> None:
     assert len(listed) + report.omitted_by_code["H401"] == undated
     assert {(q.name, q.severity) for q in listed} == {("deal-without-events", Severity.WARNING)}
     assert report.skipped_by_reason == {"deal-without-events": undated}  # reasons are names
+
+
+def test_a_log_diagnostic_formats_as_its_one_line() -> None:
+    q = p.problem(kind=p.BAD_DATE, message="unparseable date", source="d.csv", row=3, hint="h")
+    assert format_diagnostic(q) == str(q) == "d.csv:3: unparseable date (hint: h)"
