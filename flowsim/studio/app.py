@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Collection
 from importlib import resources
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -73,7 +74,7 @@ def create_app(
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
         if name not in assets or name == "index.html":
-            return Response("not found", status_code=404, media_type="text/plain")
+            raise HTTPException(404)
         return asset(name)
 
     @contextlib.asynccontextmanager
@@ -98,15 +99,14 @@ def create_app(
         routes=[
             Route("/", index),
             Route("/static/{name:path}", static),
-            Route("/api/source", routes.get_source, methods=["GET"]),
-            Route("/api/source", routes.put_source, methods=["PUT"]),
+            Route("/api/source", routes.source, methods=["GET", "PUT"]),
             Route("/api/render", routes.post_render, methods=["POST"]),
             Route("/api/simulate", routes.post_simulate, methods=["POST"]),
             Route("/api/simulate/cancel", routes.cancel_simulate, methods=["POST"]),
             Route("/api/events", routes.events, methods=["GET"]),
         ],
         middleware=[Middleware(Guard, token=token, max_body=max_body, hosts=hosts)],
-        exception_handlers={routes.ApiError: routes.api_error},
+        exception_handlers={routes.ApiError: routes.api_error, HTTPException: routes.http_error},
         lifespan=lifespan,
     )
     app.state.studio = studio

@@ -9,13 +9,16 @@ and its event stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -27,7 +30,16 @@ from flowsim.studio.document import Conflict, Document, DocumentError
 from flowsim.studio.watch import Broadcaster
 from flowsim.studio.whatif import Cancelled, RunError, Runner, TimeLimit, parse_run
 
-__all__ = ["ApiError", "Studio", "api_error", "events", "get_source", "post_render"]
+__all__ = [
+    "ApiError",
+    "Studio",
+    "api_error",
+    "events",
+    "get_source",
+    "http_error",
+    "post_render",
+    "source",
+]
 
 #: seconds between keep-alive comments on the event stream (proxies drop silent streams)
 KEEPALIVE = 15.0
@@ -55,6 +67,19 @@ class ApiError(FlowsimError):
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse({"error": str(exc), **exc.extra}, status_code=exc.status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (404 no such path, 405 wrong method) as JSON, like the rest."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = exc.headers.get("Allow", "") if exc.headers else ""
+        message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})"
+    elif exc.status_code == 404:
+        message = "not found"
+    else:
+        message = exc.detail
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
 
 def _studio(request: Request) -> Studio:
@@ -97,6 +122,13 @@ def _check(document: Document, text: str) -> CheckResult:
     return check_text(text, str(document.path))
 
 
+async def source(request: Request) -> Response:
+    """``/api/source``: one route for both methods, so a 405 names both in ``Allow``."""
+    if request.method == "PUT":
+        return await put_source(request)
+    return await get_source(request)
+
+
 async def get_source(request: Request) -> Response:
     """``GET /api/source``: the file's text and version."""
     document = _studio(request).document
@@ -114,7 +146,11 @@ async def put_source(request: Request) -> Response:
     document = _studio(request).document
     body = await _body(request)
     text = _text(body)
-    base = body.get("base_version")
+    if "base_version" not in body:  # not the same as null: "I loaded a missing file"
+        raise ApiError(
+            400, "'base_version' is required: the version from GET /api/source (null: no file)"
+        )
+    base = body["base_version"]
     if base is not None and not isinstance(base, str):
         raise ApiError(400, "'base_version' must be the version string from GET /api/source")
     try:
@@ -225,31 +261,53 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
+async def _next_event(
+    queue: asyncio.Queue[dict[str, Any]], closing: asyncio.Event
+) -> AsyncGenerator[dict[str, Any] | None, None]:
+    """The queue's events as they come, ``None`` after each silent keep-alive interval.
+
+    Every wait is a task of its own; whatever ends the iteration (the server stops, the
+    client goes away and the stream is cancelled or closed) cancels and awaits both, so no
+    ``queue.get`` is left pending in the loop (it would be destroyed pending later).
+    """
+    stop: asyncio.Future[Any] = asyncio.ensure_future(closing.wait())
+    get: asyncio.Future[Any] | None = None
+    try:
+        while not closing.is_set():
+            if get is None:
+                get = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait(
+                {get, stop}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
+            )
+            if get in done:
+                event, get = get.result(), None
+                yield event
+            elif not done:
+                yield None  # the same `get` goes on waiting: no event is lost meanwhile
+    finally:
+        for task in (get, stop):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
 async def events(request: Request) -> Response:
     """``GET /api/events``: server-sent events; ``hello`` now, ``change`` per new version."""
     studio = _studio(request)
     queue = studio.events.subscribe()
     closing = studio.closing or asyncio.Event()
 
-    async def stream() -> Any:
+    async def stream() -> AsyncIterator[str]:
         try:
             version = await run_in_threadpool(studio.document.current_version)
             yield _sse("hello", {"version": version, "exists": version is not None})
-            stop = asyncio.ensure_future(closing.wait())
+            waits = _next_event(queue, closing)
             try:
-                while not closing.is_set():
-                    get = asyncio.ensure_future(queue.get())
-                    done, _ = await asyncio.wait(
-                        {get, stop}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if get in done:
-                        yield _sse("change", get.result())
-                    else:
-                        get.cancel()
-                        if not done:
-                            yield ": keep-alive\n\n"
+                async for event in waits:
+                    yield ": keep-alive\n\n" if event is None else _sse("change", event)
             finally:
-                stop.cancel()
+                await waits.aclose()
         finally:
             studio.events.unsubscribe(queue)
 

@@ -39,7 +39,7 @@ class TimeLimit(FlowsimError):
 
 
 class RunError(FlowsimError, ValueError):
-    """The request or the model cannot be simulated (unknown scenario, no arrivals...)."""
+    """The request or the model cannot be simulated (out-of-range days, no arrivals...)."""
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,19 @@ class QuickRun:
     days: float = 90.0
     seed: int = 0
 
-    def check(self, process: Process) -> None:
-        """Raise :class:`RunError` with a user-facing message when this run is not possible."""
+    def __post_init__(self) -> None:
         if not 2 <= self.replications <= MAX_REPLICATIONS:
             raise RunError(f"replications must be between 2 and {MAX_REPLICATIONS}")
         if not (math.isfinite(self.days) and 1 <= self.days <= MAX_DAYS):
             raise RunError(f"days must be between 1 and {MAX_DAYS:g}")
+
+    def check(self, process: Process) -> None:
+        """Raise :class:`RunError` when the run names a scenario ``process`` lacks."""
         known = [s.name for s in process.scenarios]
         for name in self.scenarios:
             if name not in known:
-                raise RunError(f"no scenario {name!r} in the model (it has: {', '.join(known)})")
+                has = ", ".join(known) or "none"
+                raise RunError(f"no scenario {name!r} in the model (it has: {has})")
 
     @property
     def warmup_hours(self) -> float:
@@ -179,7 +182,11 @@ def _estimates(table: dict[str, Estimate]) -> dict[str, dict[str, Any]]:
 
 
 def parse_run(body: dict[str, Any]) -> QuickRun:
-    """A :class:`QuickRun` from a request's JSON fields; :class:`RunError` on bad types."""
+    """A :class:`QuickRun` from a request's JSON fields.
+
+    Raises :class:`RunError` on a wrong type or a value out of range: what the body alone
+    decides, before the model is looked at.
+    """
     scenarios = body.get("scenarios", [])
     if not isinstance(scenarios, Sequence) or isinstance(scenarios, str):
         raise RunError("scenarios must be a list of scenario names")

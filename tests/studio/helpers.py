@@ -7,6 +7,7 @@ dependency is involved.
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import threading
@@ -35,6 +36,7 @@ class Live:
     app: Starlette
     base: str
     port: int
+    loop: asyncio.AbstractEventLoop
 
     @property
     def url(self) -> str:
@@ -45,6 +47,15 @@ class Live:
         studio: Studio = self.app.state.studio
         return studio
 
+    def pending_tasks(self) -> list[str]:
+        """The server loop's tasks other than the one asking, as their reprs."""
+
+        async def others() -> list[str]:
+            me = asyncio.current_task()
+            return [repr(t) for t in asyncio.all_tasks() if t is not me and not t.done()]
+
+        return asyncio.run_coroutine_threadsafe(others(), self.loop).result(5)
+
 
 @contextmanager
 def live_studio(path: Path, time_limit: float = 120.0) -> Iterator[Live]:
@@ -53,18 +64,23 @@ def live_studio(path: Path, time_limit: float = 120.0) -> Iterator[Live]:
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = make_server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    loop = asyncio.new_event_loop()  # ours, so a test can look at the server's tasks
+    thread = threading.Thread(
+        target=lambda: loop.run_until_complete(server.serve(sockets=[sock])), daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the studio did not start"
         time.sleep(0.01)
     try:
-        yield Live(app, f"http://127.0.0.1:{port}", port)
+        yield Live(app, f"http://127.0.0.1:{port}", port, loop)
     finally:
         server.should_exit = True
         thread.join(10)
         sock.close()
+        if not thread.is_alive():
+            loop.close()
         assert not thread.is_alive(), "the studio did not stop"
 
 

@@ -181,7 +181,7 @@ def test_simulate_refuses_what_it_cannot_run(live: Live, flow: Path) -> None:
     assert r.status == 422
     assert "Nope" in r.json()["error"]
     r = call(live, "POST", "/api/simulate", {"text": text, "replications": 1})
-    assert r.status == 422
+    assert r.status == 400  # the body alone is wrong: see below
     r = call(live, "POST", "/api/simulate", {"text": text, "replications": "five"})
     assert r.status == 400
     r = call(live, "POST", "/api/simulate", {"text": text, "scenarios": "One more rep"})
@@ -198,3 +198,66 @@ def test_cancel_without_a_run_is_harmless(live: Live) -> None:
     r = call(live, "POST", "/api/simulate/cancel", {})
     assert r.status == 200
     assert r.json() == {"cancelled": False}
+
+
+def test_a_save_without_base_version_is_a_bad_request_not_a_conflict(
+    live: Live, flow: Path
+) -> None:
+    before = flow.read_bytes()
+    r = call(live, "PUT", "/api/source", {"text": "# mine\n"})
+    assert r.status == 400
+    assert "base_version" in r.json()["error"]
+    r = call(live, "PUT", "/api/source", {"text": "# mine\n", "base_version": 3})
+    assert r.status == 400
+    assert flow.read_bytes() == before
+    # null is a value: "I loaded a file that did not exist", which is a conflict here
+    r = call(live, "PUT", "/api/source", {"text": "# mine\n", "base_version": None})
+    assert r.status == 409
+    assert r.json()["version"] == sha(before)
+
+
+def test_run_parameters_out_of_range_are_a_bad_request(live: Live, flow: Path) -> None:
+    text = flow.read_text(encoding="utf-8")
+    for field, value, needle in [
+        ("replications", 1, "between 2 and 50"),
+        ("replications", 51, "between 2 and 50"),
+        ("days", 0, "between 1 and 730"),
+        ("days", 731, "between 1 and 730"),
+        ("days", "ninety", "must be a number"),
+        ("seed", 1.5, "must be a number"),
+    ]:
+        r = call(live, "POST", "/api/simulate", {"text": text, field: value})
+        assert r.status == 400, (field, value, r.body)
+        assert needle in r.json()["error"]
+    # NaN is not JSON, but Python's json reads it: it is refused all the same
+    r = call(live, "POST", "/api/simulate", b'{"text": "# x\\n", "days": NaN}')
+    assert r.status == 400
+    # the body is fine but the text lacks the scenario: 422, as for a text with errors
+    r = call(live, "POST", "/api/simulate", {"text": text, "scenarios": ["Nope"]})
+    assert r.status == 422
+    assert r.json()["error"] == "no scenario 'Nope' in the model (it has: One more rep)"
+
+
+def test_a_wrong_method_is_405_with_allow_and_a_json_error(live: Live) -> None:
+    for method, path, allowed in [
+        ("GET", "/api/render", "POST"),
+        ("DELETE", "/api/source", "GET, HEAD, PUT"),
+        ("POST", "/api/source", "GET, HEAD, PUT"),
+        ("GET", "/api/simulate/cancel", "POST"),
+        ("PUT", "/api/events", "GET, HEAD"),
+    ]:
+        r = call(live, method, path, {} if method != "GET" else None)
+        assert r.status == 405, (method, path)
+        assert r.headers["content-type"] == "application/json"
+        assert sorted(r.headers["allow"].split(", ")) == allowed.split(", ")
+        assert r.json() == {
+            "error": f"{method} is not allowed on {path} (allowed: {r.headers['allow']})"
+        }
+
+
+def test_an_unknown_path_is_a_json_404(live: Live) -> None:
+    for path in ("/api/nothing", "/nothing", "/static/nothing.js", "/static/index.html"):
+        r = call(live, "GET", path)
+        assert r.status == 404, path
+        assert r.headers["content-type"] == "application/json"
+        assert r.json() == {"error": "not found"}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import http.client
 import json
+import logging
 import os
 import re
 import shutil
@@ -15,6 +17,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.studio.helpers import TOKEN, Live, Reply, call, live_studio, wait_for
 
@@ -83,6 +87,27 @@ def test_a_save_through_the_api_is_announced_to_other_pages(live: Live, flow: Pa
         assert (event, data["version"]) == ("change", saved.json()["version"])
     finally:
         events.close()
+
+
+def test_closing_an_event_stream_leaves_no_task_behind(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A closed tab ends its stream completely: no pending ``queue.get`` task stays in the
+    server's loop, and none is later destroyed pending ("Task was destroyed but it is
+    pending!" in the server log)."""
+    before = live.pending_tasks()
+    for _ in range(3):  # a page that is reloaded a few times
+        events = Events(live)
+        assert events.next()[0] == "hello"
+        wait_for(lambda: live.studio.events.listeners == 1)
+        events.close()
+        wait_for(lambda: live.studio.events.listeners == 0)
+    wait_for(lambda: len(live.pending_tasks()) == len(before))
+    gc.collect()  # a task that is only referenced by a dead stream is destroyed here
+    time.sleep(0.1)
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [m for m in logged if "destroyed" in m or "coroutine" in m], logged
+    assert not [t for t in live.pending_tasks() if "Queue.get" in t]
 
 
 def test_stopping_does_not_wait_for_open_event_streams(flow: Path) -> None:
