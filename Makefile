@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint typecheck unit bench system-deps node-deps pg-deps install clean pictures
+.PHONY: demo test test-slow lint typecheck unit bench system-deps node-deps pg-deps install clean pictures editor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,11 @@ bench: install system-deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis out
+
+# The studio's editor (CodeMirror 6): `npm ci` from flowsim/studio/editor/package-lock.json,
+# esbuild → flowsim/studio/static/editor.js + editor.LICENSES.txt, and the hover help from
+# docs/language.md. The results are committed, so `make test` and CI need no npm for them.
+editor: install
+	cd flowsim/studio/editor && npm ci --no-audit --no-fund && node build.mjs
+	$(BIN)/python scripts/build_editor_help.py
+	$(BIN)/ruff format flowsim/studio/keyword_help.py

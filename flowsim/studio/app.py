@@ -1,4 +1,4 @@
-"""The studio's Starlette application: the page, its three assets, the API, the file watcher.
+"""The studio's Starlette application: the page, its assets, the API, the file watcher.
 
 Static files are read from the package once, into a dict, and served by name: a request can
 only ever get one of those few files (anything else, ``..`` or encoded or not, is 404), so
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 from collections.abc import AsyncIterator, Collection
 from importlib import resources
 
@@ -22,7 +23,7 @@ from starlette.routing import Route
 
 from flowsim.studio import routes
 from flowsim.studio.document import Document
-from flowsim.studio.guard import MAX_BODY, Guard
+from flowsim.studio.guard import MAX_BODY, Guard, page_csp
 from flowsim.studio.watch import Broadcaster, watch_file
 from flowsim.studio.whatif import Runner
 
@@ -33,6 +34,8 @@ ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "studio.js": "text/javascript; charset=utf-8",
     "studio.css": "text/css; charset=utf-8",
+    "editor.js": "text/javascript; charset=utf-8",  # built by `make editor` (CodeMirror 6)
+    "editor.LICENSES.txt": "text/plain; charset=utf-8",
 }
 
 
@@ -69,7 +72,15 @@ def create_app(
         return Response(assets[name], media_type=ASSETS[name])
 
     async def index(request: Request) -> Response:
-        return asset("index.html")
+        # CodeMirror injects its styles in a <style> element, which the policy allows by a
+        # nonce that is new for every page load (and so useless to anyone who reads one)
+        nonce = secrets.token_urlsafe(18)
+        page = assets["index.html"].replace(b"{{style-nonce}}", nonce.encode())
+        return Response(
+            page,
+            media_type=ASSETS["index.html"],
+            headers={"Content-Security-Policy": page_csp(nonce)},
+        )
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
@@ -104,6 +115,7 @@ def create_app(
             Route("/api/simulate", routes.post_simulate, methods=["POST"]),
             Route("/api/simulate/cancel", routes.cancel_simulate, methods=["POST"]),
             Route("/api/events", routes.events, methods=["GET"]),
+            Route("/api/language", routes.get_language, methods=["GET"]),
         ],
         middleware=[Middleware(Guard, token=token, max_body=max_body, hosts=hosts)],
         exception_handlers={routes.ApiError: routes.api_error, HTTPException: routes.http_error},

@@ -10,7 +10,8 @@ It is plain ASGI middleware so that every request passes it before any route run
 - With ``hosts`` set, a ``Host`` header naming anything else gets **400**: a DNS-rebinding
   page reaches the server under its own host name and is turned away.
 - Every response carries a strict Content-Security-Policy (scripts and styles only from the
-  studio's own ``/static``; pictures from ``blob:`` URLs), ``nosniff``, no referrer (the
+  studio's own ``/static``, plus the editor's one ``<style>`` element by a per-load nonce on
+  the page itself; pictures from ``blob:`` URLs), ``nosniff``, no referrer (the
   token is in the page URL) and ``no-store``.
 """
 
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CSP", "MAX_BODY", "TOKEN_HEADER", "Guard"]
+__all__ = ["CSP", "MAX_BODY", "TOKEN_HEADER", "Guard", "page_csp"]
 
 MAX_BODY = 2 * 1024 * 1024
 TOKEN_HEADER = "x-flowsim-token"
@@ -31,6 +32,13 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+
+
+def page_csp(nonce: str) -> str:
+    """The page's own policy: :data:`CSP`, plus the editor's ``<style>`` element by nonce."""
+    return CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+
+
 _HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),

@@ -27,6 +27,7 @@ from flowsim.errors import FlowsimError
 from flowsim.overlay import ColorMetric, Overlay
 from flowsim.render import VIEWS, GraphvizError, GraphvizMissing, render
 from flowsim.studio.document import Conflict, Document, DocumentError
+from flowsim.studio.language import language_info, symbols
 from flowsim.studio.watch import Broadcaster
 from flowsim.studio.whatif import Cancelled, RunError, Runner, TimeLimit, parse_run
 
@@ -35,6 +36,7 @@ __all__ = [
     "Studio",
     "api_error",
     "events",
+    "get_language",
     "get_source",
     "http_error",
     "post_render",
@@ -178,6 +180,7 @@ def _render(
         "scenarios": [],
         "view": view,
         "svg": None,
+        "symbols": None if result.process is None else symbols(result.process),
     }
     if result.process is None or not result.ok:
         return out
@@ -247,6 +250,11 @@ async def post_simulate(request: Request) -> Response:
         raise ApiError(504, message) from None
     except RunError as err:
         raise ApiError(422, str(err)) from err
+
+
+async def get_language(request: Request) -> Response:
+    """``GET /api/language``: keywords, distribution names and hover help for the editor."""
+    return JSONResponse(language_info())
 
 
 async def cancel_simulate(request: Request) -> Response:

@@ -36,6 +36,16 @@ def wait_js(page: Page, expression: str, timeout: float = 20.0) -> None:
         page.wait_for_timeout(30)
 
 
+#: the editor's CodeMirror view, through the bundle's own API (static/editor.js)
+VIEW = "FlowEditor.viewOf(document.querySelector('#editor .cm-editor'))"
+
+
+def editor_text(page: Page) -> str:
+    """The whole text in the editor (its DOM holds only the lines on screen)."""
+    text: str = page.evaluate(f"{VIEW}.state.doc.toString()")
+    return text
+
+
 #: the system's Chromium (Debian's package, installed by `make test`)
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
 
@@ -62,7 +72,7 @@ class Session:
     render_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def text(self) -> str:
-        return self.page.input_value("#source")
+        return editor_text(self.page)
 
     def renders_done(self) -> int:
         return int(self.page.get_attribute("#image", "data-renders") or 0)
@@ -84,15 +94,17 @@ class Session:
         self._catch_up()
 
     def caret_line_col(self) -> tuple[int, int]:
-        offset = self.page.evaluate("document.querySelector('#source').selectionStart")
+        offset = self.page.evaluate(f"{VIEW}.state.selection.main.head")
         before = self.text()[:offset]
         return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
+    def select(self, start: int, end: int) -> None:
+        """Focus the editor and select ``[start, end)`` (UTF-16 offsets, as in JavaScript)."""
+        self.page.focus("#editor .cm-content")
+        self.page.evaluate(f"{VIEW}.dispatch({{selection: {{anchor: {start}, head: {end}}}}})")
+
     def put_caret(self, offset: int) -> None:
-        self.page.focus("#source")
-        self.page.evaluate(
-            f"document.querySelector('#source').setSelectionRange({offset}, {offset})"
-        )
+        self.select(offset, offset)
 
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -137,16 +149,19 @@ def test_edit_error_jump_fix_and_switch_views(session: Session) -> None:
     page = session.page
     assert session.text() == session.flow.read_text(encoding="utf-8")
     assert page.locator("#diagnostics li.ok").inner_text() == "No problems."
-    assert page.locator("#gutter div").count() == session.text().count("\n") + 1
-    assert page.locator("#highlight .tk-kw").first.inner_text() == "process"
-    assert page.locator("#highlight .tk-dur", has_text="1h").count() == 1
-    assert page.locator("#highlight .tk-com").first.inner_text().startswith("# A small")
+    lines = session.text().count("\n") + 1
+    numbers = page.locator("#editor .cm-lineNumbers .cm-gutterElement").all_inner_texts()
+    assert str(lines) in numbers and "1" in numbers
+    code = page.locator("#editor .cm-content")
+    assert code.locator(".tk-kw").first.inner_text() == "process"
+    assert code.locator(".tk-dur", has_text="1h").count() == 1
+    assert code.locator(".tk-com").first.inner_text().startswith("# A small")
+    assert code.locator(".tk-op").first.inner_text() == "->"
     session.shot("loaded")
 
     # edit: rename a stage; the picture follows, with one request for the whole word
     label = session.text().index('"Offer"')
-    page.evaluate(f"document.querySelector('#source').setSelectionRange({label}, {label + 7})")
-    page.focus("#source")
+    session.select(label, label + 7)
     before = session.renders_done()
     requests = len(session.render_requests)
     page.keyboard.type('"Written proposal"')
@@ -168,8 +183,10 @@ def test_edit_error_jump_fix_and_switch_views(session: Session) -> None:
     item.wait_for()
     assert item.locator(".where").inner_text() == f"{row}:9"
     assert "reps" in item.inner_text() and "E104" in item.inner_text()
-    assert page.locator(f"#gutter div:nth-child({row})").get_attribute("class") == "error"
-    assert page.locator("#highlight .mark-error").inner_text() == "reps"
+    squiggle = page.locator("#editor .cm-lintRange-error")
+    squiggle.wait_for()
+    assert squiggle.all_inner_texts() == ["reps"]
+    assert page.locator("#editor .cm-lint-marker-error").count() == 1  # in the gutter
     assert page.get_attribute("#image", "src") == first_picture
     assert "stale" in (page.get_attribute("#picture", "class") or "")
     assert "last good picture" in page.inner_text("#picture-note")
@@ -180,7 +197,7 @@ def test_edit_error_jump_fix_and_switch_views(session: Session) -> None:
     session.put_caret(0)
     item.click()
     assert session.caret_line_col() == (row, 9)
-    assert page.evaluate("document.activeElement.id") == "source"
+    assert page.evaluate("document.activeElement.classList.contains('cm-content')")
 
     # fix it
     session.put_caret(end_of_row + 1)
@@ -188,6 +205,7 @@ def test_edit_error_jump_fix_and_switch_views(session: Session) -> None:
     page.keyboard.press("Backspace")
     session.wait_render(before)
     page.locator("#diagnostics li.ok").wait_for()
+    assert page.locator("#editor .cm-lintRange-error").count() == 0
     assert "stale" not in (page.get_attribute("#picture", "class") or "")
 
     # switch to the journey map and back
@@ -264,7 +282,7 @@ def test_save_reload_and_conflicts(session: Session) -> None:
     # a clean page follows the disk
     disk = flow.read_text(encoding="utf-8").replace("headcount 2", "headcount 5")
     flow.write_text(disk, encoding="utf-8")
-    wait_js(page, "document.querySelector('#source').value.includes('headcount 5')")
+    wait_js(page, f"{VIEW}.state.doc.toString().includes('headcount 5')")
     assert session.text() == disk
     assert page.is_hidden("#conflict")
     assert "Reloaded" in page.inner_text("#status")
@@ -354,11 +372,14 @@ def test_a_hostile_file_cannot_run_script(browser: Browser, tmp_path: Path) -> N
         page.wait_for_selector("#image[data-view='journey']")
         page.wait_for_timeout(300)
         page.screenshot(path=str(ARTIFACTS / "studio-hostile.png"))
-        assert page.input_value("#source") == HOSTILE
-        assert page.inner_text("#highlight").rstrip("\n") == HOSTILE.rstrip("\n")
+        assert editor_text(page) == HOSTILE
+        # what is on screen is the text (all 27 lines fit; an empty line holds a <br>)
+        shown = [t.rstrip("\n") for t in page.locator("#editor .cm-line").all_inner_texts()]
+        assert "\n".join(shown) == HOSTILE
         assert page.locator("#scenarios li").all_inner_texts() == ["<script>alert(9)</script>"]
         assert "<script>alert(9)</script>" in page.locator("#results th").all_inner_texts()
-        assert page.evaluate("document.scripts.length") == 1
+        scripts = page.evaluate("[...document.scripts].map(s => s.getAttribute('src'))")
+        assert scripts == ["/static/editor.js", "/static/studio.js"]
         handlers = page.evaluate(
             "[...document.querySelectorAll('*')].flatMap(e => [...e.attributes]"
             ".filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flowsim.studio.guard import CSP, MAX_BODY
+from flowsim.studio.guard import CSP, MAX_BODY, page_csp
 from tests.studio.helpers import SMALL, TOKEN, Live, call, live_studio
 
 STATIC = Path(__file__).resolve().parents[2] / "flowsim" / "studio" / "static"
@@ -97,6 +97,12 @@ def test_the_assets_are_served_with_their_types(live: Live) -> None:
     assert js.body == (STATIC / "studio.js").read_bytes()
     css = call(live, "GET", "/static/studio.css", token=None)
     assert css.headers["content-type"].startswith("text/css")
+    editor = call(live, "GET", "/static/editor.js", token=None)
+    assert editor.headers["content-type"].startswith("text/javascript")
+    assert editor.body == (STATIC / "editor.js").read_bytes()
+    licences = call(live, "GET", "/static/editor.LICENSES.txt", token=None)
+    assert licences.headers["content-type"].startswith("text/plain")
+    assert b"@codemirror/view@" in licences.body and b"MIT" in licences.body
 
 
 @pytest.fixture
@@ -150,8 +156,13 @@ def test_a_foreign_host_header_is_refused(live: Live) -> None:
 
 
 def test_every_response_carries_a_strict_policy(live: Live) -> None:
-    for path, token in [("/", None), ("/static/studio.js", None), ("/api/source", TOKEN),
-                        ("/api/source", None), ("/nothing", None)]:  # fmt: skip
+    for path, token in [
+        ("/static/studio.js", None),
+        ("/static/editor.js", None),
+        ("/api/source", TOKEN),
+        ("/api/source", None),
+        ("/nothing", None),
+    ]:
         r = call(live, "GET", path, token=token)
         assert r.headers["content-security-policy"] == CSP, path
         assert r.headers["x-content-type-options"] == "nosniff"
@@ -160,14 +171,37 @@ def test_every_response_carries_a_strict_policy(live: Live) -> None:
     assert "unsafe-inline" not in CSP and "unsafe-eval" not in CSP
 
 
+def test_the_page_allows_the_editors_style_element_by_a_fresh_nonce(live: Live) -> None:
+    """CodeMirror puts its styles in one <style> element; only that element's nonce is let in,
+    and it is new on every load of the page."""
+    nonces = []
+    for _ in range(2):
+        r = call(live, "GET", "/", token=None)
+        m = re.search(rb'<meta name="flowsim-style-nonce" content="([\w-]{24})">', r.body)
+        assert m, r.body[:400]
+        nonce = m.group(1).decode()
+        assert r.headers["content-security-policy"] == page_csp(nonce)
+        assert f"style-src 'self' 'nonce-{nonce}';" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+    assert b"{{style-nonce}}" not in r.body
+
+
 def test_the_page_has_no_inline_script_or_handlers() -> None:
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, flags=re.S)
-    assert scripts == [""]
-    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/static/studio.js" defer>']
+    assert scripts == ["", ""]
+    assert re.findall(r"<script\b[^>]*>", page) == [
+        '<script src="/static/editor.js" defer>',
+        '<script src="/static/studio.js" defer>',
+    ]
     assert not re.search(r"\son[a-z]+\s*=", page)
     assert "<style" not in page and "style=" not in page
     assert "http://" not in page and "https://" not in page  # works offline: nothing remote
-    js = (STATIC / "studio.js").read_text(encoding="utf-8")
-    assert "http://" not in js and "https://" not in js
-    assert "eval(" not in js and "new Function" not in js
+    for name in ("studio.js", "editor.js"):
+        js = (STATIC / name).read_text(encoding="utf-8")
+        # the bundle names the SVG namespace (an identifier, never fetched); nothing else
+        urls = set(re.findall(r"https?://[^\"'\s)]*", js))
+        assert urls <= {"http://www.w3.org/2000/svg"}, (name, urls)
+        assert "eval(" not in js and "new Function" not in js, name

@@ -1,9 +1,8 @@
-// flowsim studio: the page's only script (no build step, no dependencies, no inline script).
+// flowsim studio: the page's own script (hand-written, no inline script). The editor is
+// CodeMirror 6 from static/editor.js (window.FlowEditor, built by `make editor`).
 //
-// The editor is a transparent <textarea> over a highlighted <pre> with the same metrics, and a
-// line-number gutter; the three scroll together. User text reaches the DOM only through
-// textContent or through escapeHtml() in the highlighter; pictures are shown in an <img>
-// from a blob: URL, where an SVG cannot run script.
+// User text reaches the DOM only through textContent (here) or CodeMirror's own text nodes;
+// pictures are shown in an <img> from a blob: URL, where an SVG cannot run script.
 "use strict";
 
 (() => {
@@ -17,17 +16,9 @@
     ["wip_mean", "Deals in progress", "num"],
     ["revenue", "Revenue", "money"],
   ];
-  const KEYWORDS = new Set((
-    "process include department role persona stage outcome scenario currency arrivals calendar " +
-    "amount target per every in headcount from goal note owner exit effort wait start touchpoint " +
-    "channel emotion pain idea action result"
-  ).split(" "));
-  const FUNCTIONS = new Set(
-    "fixed uniform triangular exponential normal lognormal gamma empirical mean sd".split(" "));
-  const DAYS = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)$/;
 
   const el = {
-    source: $("source"), highlight: $("highlight"), gutter: $("gutter"), diagnostics: $("diagnostics"),
+    editor: $("editor"), diagnostics: $("diagnostics"),
     count: $("problem-count"), image: $("image"), picture: $("picture"), note: $("picture-note"),
     status: $("status"), dirty: $("dirty"), file: $("file"), conflict: $("conflict"),
     conflictText: $("conflict-text"), scenarios: $("scenarios"), run: $("run"), cancel: $("cancel"),
@@ -69,137 +60,32 @@
 
   // ---- the editor --------------------------------------------------------------------------
 
-  function escapeHtml(text) {
-    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  }
+  // CodeMirror 6 (static/editor.js, built by `make editor`): created once the language data
+  // has arrived from the server. Until then `editor` is null and nothing is editable.
+  let editor = null;
+  let reloading = false; // the change being applied is a reload, not typing
 
-  const TOKEN = new RegExp([
-    "(#.*)",                                                        // 1 comment
-    "(\"(?:[^\"\\\\]|\\\\.)*\"?|\u201c[^\u201d]*\u201d?)",          // 2 string
-    "(-?\\d+(?:\\.\\d+)?[mhdw](?![\\p{L}\\p{N}_]))",                // 3 duration
-    "(\\d{4}-\\d{2}-\\d{2}|\\d{1,2}[:\uff1a]\\d{2}|-?\\d+(?:\\.\\d+)?[%\uff05]?)", // 4 number
-    "(->|\u2192|[*\u00d7])",                                        // 5 operator
-    "([\\p{L}_][\\p{L}\\p{N}_]*(?:-[\\p{L}\\p{N}_]+)*)",            // 6 word
-  ].join("|"), "gu");
+  function text() { return editor ? editor.text() : ""; }
 
-  // One line as [{cls, text}] pieces (strings and comments never span lines in .flow).
-  function tokens(line) {
-    const out = [];
-    let last = 0;
-    TOKEN.lastIndex = 0;
-    for (let m; (m = TOKEN.exec(line)); ) {
-      if (m.index > last) out.push({ cls: "", text: line.slice(last, m.index) });
-      let cls = "";
-      if (m[1] !== undefined) cls = "tk-com";
-      else if (m[2] !== undefined) cls = "tk-str";
-      else if (m[3] !== undefined) cls = "tk-dur";
-      else if (m[4] !== undefined) cls = "tk-num";
-      else if (m[5] !== undefined) cls = "tk-op";
-      else if (KEYWORDS.has(m[6])) cls = "tk-kw";
-      else if (DAYS.test(m[6])) cls = "tk-dur";
-      else if (FUNCTIONS.has(m[6]) && /^\s*[([\uff08\u3010]/.test(line.slice(m.index + m[0].length))) cls = "tk-fn";
-      out.push({ cls, text: m[0] });
-      last = m.index + m[0].length;
-    }
-    if (last < line.length) out.push({ cls: "", text: line.slice(last) });
-    return out;
-  }
-
-  // Split pieces so that [from, to) (UTF-16 offsets in the line) carries an extra class.
-  function mark(pieces, from, to, cls) {
-    const out = [];
-    let pos = 0;
-    for (const p of pieces) {
-      const end = pos + p.text.length;
-      const cuts = [pos, Math.min(Math.max(from, pos), end), Math.min(Math.max(to, pos), end), end];
-      for (let i = 0; i < 3; i++) {
-        if (cuts[i + 1] > cuts[i]) {
-          const text = p.text.slice(cuts[i] - pos, cuts[i + 1] - pos);
-          out.push({ cls: i === 1 ? `${p.cls} ${cls}`.trim() : p.cls, text });
-        }
-      }
-      pos = end;
-    }
-    return out;
-  }
-
-  // Diagnostics count columns in code points; JavaScript strings index UTF-16 units.
-  function unitOffset(line, column) {
-    return Array.from(line).slice(0, Math.max(0, column - 1)).join("").length;
-  }
-
-  function localMarks() {
-    const byLine = new Map();
-    for (const d of state.diagnostics) {
-      if (!d.local || !d.span) continue;
-      const list = byLine.get(d.span.line) || [];
-      list.push(d);
-      byLine.set(d.span.line, list);
-    }
-    return byLine;
-  }
-
-  function paint() {
-    const lines = el.source.value.split("\n");
-    const marks = localMarks();
-    const html = [];
-    const gutter = [];
-    lines.forEach((line, i) => {
-      let pieces = tokens(line);
-      const here = marks.get(i + 1) || [];
-      let atEnd = "";
-      for (const d of here) {
-        const from = unitOffset(line, d.span.column);
-        if (from >= line.length) { atEnd = atEnd || d.severity; continue; } // e.g. "expected ..." at the end
-        let to = d.span.end_line === d.span.line ? unitOffset(line, d.span.end_column) : line.length;
-        if (to <= from) to = from + 1;
-        pieces = mark(pieces, from, Math.min(to, line.length), `mark-${d.severity}`);
-      }
-      if (atEnd) pieces.push({ cls: `mark-${atEnd}`, text: " " });
-      html.push(pieces.map((p) => (p.cls ? `<span class="${p.cls}">${escapeHtml(p.text)}</span>` : escapeHtml(p.text))).join(""));
-      const sev = here.some((d) => d.severity === "error") ? "error" : here.length ? "warning" : "";
-      gutter.push(`<div${sev ? ` class="${sev}"` : ""}>${i + 1}</div>`);
-    });
-    el.highlight.innerHTML = html.join("\n") + "\n";
-    el.gutter.innerHTML = gutter.join("");
-    syncScroll();
-  }
-
-  function syncScroll() {
-    el.highlight.scrollTop = el.source.scrollTop;
-    el.highlight.scrollLeft = el.source.scrollLeft;
-    el.gutter.scrollTop = el.source.scrollTop;
-  }
-
-  function isDirty() { return el.source.value !== state.base; }
+  function isDirty() { return text() !== state.base; }
 
   function showDirty() { el.dirty.hidden = !isDirty(); }
 
-  function setText(text) {
-    const { selectionStart, selectionEnd, scrollTop } = el.source;
-    el.source.value = text;
-    el.source.setSelectionRange(Math.min(selectionStart, text.length), Math.min(selectionEnd, text.length));
-    el.source.scrollTop = scrollTop;
-    paint();
+  // A new text from disk (or the conflict banner) as one undoable change: Ctrl+Z brings back
+  // what was in the editor before.
+  function setText(next) {
+    reloading = true;
+    try { editor.replace(next); } finally { reloading = false; }
     showDirty();
     scheduleRender(0);
   }
 
-  function goTo(line, column) {
-    const lines = el.source.value.split("\n");
-    const row = Math.min(Math.max(line, 1), lines.length);
-    let offset = 0;
-    for (let i = 0; i < row - 1; i++) offset += lines[i].length + 1;
-    offset += Math.min(unitOffset(lines[row - 1], column), lines[row - 1].length);
-    el.source.focus();
-    el.source.setSelectionRange(offset, offset);
-    const lineHeight = parseFloat(getComputedStyle(el.source).lineHeight) || 20;
-    const top = (row - 1) * lineHeight;
-    if (top < el.source.scrollTop || top > el.source.scrollTop + el.source.clientHeight - 2 * lineHeight) {
-      el.source.scrollTop = Math.max(0, top - el.source.clientHeight / 3);
-    }
-    syncScroll();
+  function edited() {
+    showDirty();
+    if (!reloading) scheduleRender();
   }
+
+  function goTo(line, column) { editor.goTo(line, column); }
 
   function showDiagnostics(list) {
     state.diagnostics = list;
@@ -243,7 +129,6 @@
       li.append(button);
       el.diagnostics.append(li);
     }
-    paint();
   }
 
   // ---- the picture -------------------------------------------------------------------------
@@ -260,7 +145,7 @@
     if (state.renderAbort) state.renderAbort.abort();
     const abort = new AbortController();
     state.renderAbort = abort;
-    const body = { text: el.source.value, view: state.view };
+    const body = { text: text(), view: state.view };
     if (state.overlay && el.colorBy.value && state.view === "flowchart") {
       body.overlay = state.overlay;
       body.color_by = el.colorBy.value;
@@ -282,6 +167,9 @@
       return;
     }
     showDiagnostics(r.data.diagnostics);
+    editor.setSymbols(r.data.symbols);
+    // squiggles only for the text they were computed on (a newer render is on its way otherwise)
+    if (body.text === text()) editor.setDiagnostics(r.data.diagnostics);
     if (r.data.svg === null) {
       el.note.textContent = state.pictureUrl ? "Showing the last good picture: fix the errors to update it." : "";
       el.picture.classList.add("stale");
@@ -312,10 +200,6 @@
   // ---- load, save, conflicts ---------------------------------------------------------------
 
   async function load() {
-    if (!token) {
-      say("This page needs the URL printed by `flowsim studio` (it carries the access token).");
-      return false;
-    }
     const r = await api("GET", "/api/source");
     if (r.status !== 200) {
       say(r.data.error || `cannot load the file (${r.status})`);
@@ -325,21 +209,23 @@
     document.title = `${r.data.file} — flowsim studio`;
     state.base = r.data.text;
     state.version = r.data.version;
-    setText(r.data.text);
+    editor.load(r.data.text); // the first text: nothing to undo before it
+    showDirty();
+    scheduleRender(0);
     return true;
   }
 
   async function save() {
-    const text = el.source.value;
+    const saved = text();
     let r;
     try {
-      r = await api("PUT", "/api/source", { text, base_version: state.version });
+      r = await api("PUT", "/api/source", { text: saved, base_version: state.version });
     } catch (_) {
       say("Not saved: the server is not answering.");
       return;
     }
     if (r.status === 200) {
-      state.base = text;
+      state.base = saved;
       state.version = r.data.version;
       hideConflict();
       showDirty();
@@ -373,7 +259,7 @@
       hideConflict();
       setText(r.data.text);
       say("Reloaded: the file changed on disk.");
-    } else if (el.source.value === r.data.text) {
+    } else if (text() === r.data.text) {
       state.base = r.data.text;
       state.version = r.data.version;
       showDirty();
@@ -472,7 +358,7 @@
     el.cancel.hidden = false;
     el.runStatus.textContent = "Simulating…";
     const body = {
-      text: el.source.value,
+      text: text(),
       scenarios: chosenScenarios(),
       replications: Number(el.reps.value) || 5,
       days: Number(el.days.value) || 90,
@@ -513,14 +399,6 @@
 
   // ---- wiring ------------------------------------------------------------------------------
 
-  el.source.addEventListener("input", () => { paint(); showDirty(); scheduleRender(); });
-  el.source.addEventListener("scroll", syncScroll);
-  el.source.addEventListener("keydown", (e) => {
-    if (e.key === "Tab" && !e.ctrlKey && !e.altKey && !e.metaKey) {
-      e.preventDefault();
-      document.execCommand("insertText", false, "  ");
-    }
-  });
   document.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") {
       e.preventDefault();
@@ -532,9 +410,9 @@
     if (!state.disk) return;
     state.base = state.disk.text;
     state.version = state.disk.version;
-    const text = state.disk.text;
+    const disk = state.disk.text;
     hideConflict();
-    setText(text);
+    setText(disk);
     say("Loaded the version on disk.");
   });
   $("conflict-keep").addEventListener("click", () => {
@@ -555,5 +433,22 @@
   el.cancel.addEventListener("click", cancelWhatIf);
   window.addEventListener("beforeunload", (e) => { if (isDirty()) e.preventDefault(); });
 
-  load().then((ok) => { if (ok) listen(); });
+  // The language data first (keywords, distributions, hover help), then the editor, the file
+  // and the event stream.
+  async function start() {
+    if (!token) {
+      say("This page needs the URL printed by `flowsim studio` (it carries the access token).");
+      return;
+    }
+    const r = await api("GET", "/api/language");
+    if (r.status !== 200) {
+      say(r.data.error || `cannot start the editor (${r.status})`);
+      return;
+    }
+    const nonce = document.querySelector("meta[name=flowsim-style-nonce]").content;
+    editor = window.FlowEditor.create({ parent: el.editor, language: r.data, onChange: edited, nonce });
+    if (await load()) listen();
+  }
+
+  start();
 })();
