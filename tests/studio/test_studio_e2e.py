@@ -393,3 +393,174 @@ def test_a_hostile_file_cannot_run_script(browser: Browser, tmp_path: Path) -> N
     for svg in svgs:
         assert "<script" not in svg and "<iframe" not in svg and "<img" not in svg
         assert "&lt;script&gt;" in svg or "&lt;img" in svg
+
+
+# ---- the editor (CodeMirror 6, static/editor.js) ----------------------------------------------
+
+
+def test_autocomplete_offers_the_models_ids_keywords_and_distributions(session: Session) -> None:
+    page = session.page
+    end = len(session.text())
+    session.put_caret(end)
+    page.keyboard.type("\nof")
+    popup = page.locator(".cm-tooltip-autocomplete")
+    popup.wait_for()
+    first = popup.locator("li").first
+    assert first.locator(".cm-completionLabel").inner_text() == "offer"
+    assert first.locator(".cm-completionDetail").inner_text() == "stage"  # from the model
+    page.keyboard.press("Enter")
+    assert session.text().endswith("\noffer")
+    # after `owner` the roles come first; keywords are offered with their help
+    page.keyboard.type(" -> won\nstage extra {\n  owner r")
+    popup.wait_for()
+    labels = popup.locator(".cm-completionLabel").all_inner_texts()
+    assert labels[0] == "rep"
+    assert "result" in labels and "role" in labels  # keywords from flowsim.dsl.keywords
+    page.keyboard.press("Escape")
+    page.keyboard.type("ep\n  wait logn")
+    popup.wait_for()
+    assert popup.locator(".cm-completionLabel").all_inner_texts() == ["lognormal"]
+    page.keyboard.press("Enter")
+    assert session.text().endswith("  wait lognormal(")
+    # nothing is offered inside a comment or a string
+    page.keyboard.type('mean 1d, sd 1d)\n  goal "of')
+    page.wait_for_timeout(300)
+    assert popup.count() == 0
+    session.shot("autocomplete")
+
+
+def test_hover_help_comment_toggle_search_and_folding(session: Session) -> None:
+    page = session.page
+    # hover a keyword: the help from docs/language.md
+    page.locator("#editor .cm-content .tk-kw", has_text="owner").first.hover()
+    help_box = page.locator(".cm-flow-help")
+    help_box.wait_for()
+    assert help_box.inner_text() == "owner\nowner ROLE: the role that does the work (unknown: E104)"
+    session.shot("hover")
+    # Ctrl+/ comments the line out and back in
+    text = session.text()
+    row = text.index("  owner rep")
+    session.put_caret(row + 4)
+    page.keyboard.press("Control+/")
+    assert session.text() == text[:row] + "  # owner rep" + text[row + len("  owner rep") :]
+    page.keyboard.press("Control+/")
+    assert session.text() == text
+    # Ctrl+F opens the search panel; Enter finds the next match
+    page.keyboard.press("Control+f")
+    field = page.locator(".cm-search input[name=search]")
+    field.wait_for()
+    field.press_sequentially("offer")  # the panel reads the query on keyup
+    page.keyboard.press("Enter")
+    found = page.evaluate(f"(({{from: f, to: t}}) => [f, t])({VIEW}.state.selection.main)")
+    assert text[found[0] : found[1]] == "offer"
+    assert page.locator(".cm-searchMatch").count() >= 3
+    page.keyboard.press("Escape")
+    # folding a stage block hides its body, the text stays the same
+    lines_before = page.locator("#editor .cm-line").count()
+    page.locator("#editor .cm-foldGutter .cm-gutterElement span[title='Fold line']").nth(1).click()
+    page.locator("#editor .cm-foldPlaceholder").wait_for()
+    # stage lead's five indented lines are hidden; its `}` stays
+    assert page.locator("#editor .cm-line").count() == lines_before - 5
+    folded = page.locator("#editor .cm-line", has=page.locator(".cm-foldPlaceholder"))
+    assert folded.inner_text().startswith('stage lead "New lead" {')
+    assert session.text() == text
+
+
+def test_a_squiggle_for_each_of_two_independent_errors(session: Session) -> None:
+    page = session.page
+    text = session.text()
+    broken = text.replace("owner rep", "owner nobody", 1)
+    second = broken.index("owner rep")
+    broken = broken[:second] + "owner somebody" + broken[second + len("owner rep") :]
+    before = session.renders_done()
+    page.evaluate(
+        f"{VIEW}.dispatch({{changes: {{from: 0, to: {len(text)}, insert: {json.dumps(broken)}}}}})"
+    )
+    squiggles = page.locator("#editor .cm-lintRange-error")
+    wait_js(page, "document.querySelectorAll('#editor .cm-lintRange-error').length === 2")
+    assert squiggles.all_inner_texts() == ["nobody", "somebody"]
+    assert page.locator("#diagnostics button.error").count() == 2
+    assert page.locator("#editor .cm-lint-marker-error").count() == 2
+    assert session.renders_done() == before  # no new picture while the text has errors
+    # hovering a squiggle shows the server's message
+    squiggles.nth(1).hover()
+    tip = page.locator(".cm-tooltip-lint")
+    tip.wait_for()
+    assert "unknown role 'somebody'" in tip.inner_text()
+    session.shot("two-errors")
+
+
+def test_a_reload_from_disk_is_one_undoable_change(session: Session) -> None:
+    page, flow = session.page, session.flow
+    original = session.text()
+    disk = original.replace("headcount 2", "headcount 7") + "# added on disk\n"
+    flow.write_text(disk, encoding="utf-8")
+    wait_js(page, f"{VIEW}.state.doc.toString().includes('headcount 7')")
+    assert session.text() == disk
+    assert "Reloaded" in page.inner_text("#status")
+    assert page.is_hidden("#dirty")
+    page.focus("#editor .cm-content")
+    page.keyboard.press("Control+z")  # one step back: the whole reload
+    assert session.text() == original
+    assert page.is_visible("#dirty")  # the editor now differs from the disk
+    page.keyboard.press("Control+Shift+z")
+    assert session.text() == disk
+    assert page.is_hidden("#dirty")
+    # typing after a reload is its own step: undo takes back the typing, then the reload
+    page.keyboard.press("Control+End")
+    page.keyboard.type("# mine")
+    page.keyboard.press("Control+z")
+    assert session.text() == disk
+    page.keyboard.press("Control+z")
+    assert session.text() == original
+
+
+def _six_hundred_lines() -> str:
+    """A valid process of 600 lines: 60 stages in a chain, 10 lines each."""
+    out = []
+    for i in range(60):
+        nxt = f"s{i + 1}" if i < 59 else "won"
+        out += [f'stage s{i} "Stage {i}" {{', "  owner rep", f'  goal "Step {i}"', "  effort 1h"]
+        out += ["  wait 1d", "}", f"s{i} -> {nxt} 90%", f"s{i} -> lost", f"# stage {i} ends", ""]
+    return "\n".join(out) + "\n"
+
+
+PASTE = """(text) => {
+  const view = FlowEditor.viewOf(document.querySelector('#editor .cm-editor'));
+  const data = new DataTransfer();
+  data.setData('text/plain', text);
+  const started = performance.now();
+  const paste = new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true});
+  view.contentDOM.dispatchEvent(paste);
+  return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() =>
+    done({ms: performance.now() - started, lines: view.state.doc.lines}))));
+}"""
+
+
+INSERT = """(text) => {
+  const view = FlowEditor.viewOf(document.querySelector('#editor .cm-editor'));
+  const started = performance.now();
+  view.dispatch(view.state.replaceSelection(text), {userEvent: 'input', scrollIntoView: true});
+  return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() =>
+    done({ms: performance.now() - started}))));
+}"""
+
+
+def test_pasting_or_inserting_600_lines_takes_under_a_second(session: Session) -> None:
+    page = session.page
+    block = _six_hundred_lines()
+    assert block.count("\n") == 600
+    session.put_caret(len(session.text()))
+    before = session.text()
+    pasted = page.evaluate(PASTE, block)  # a real paste event, handled by CodeMirror
+    assert session.text() == before + block
+    assert pasted["lines"] == before.count("\n") + 601
+    # the same, inserted by a script through the editor's API (one transaction)
+    inserted = page.evaluate(INSERT, block)
+    assert session.text() == before + block + block
+    print(f"\n600-line paste: {pasted['ms']:.0f} ms; 600-line insert: {inserted['ms']:.0f} ms")
+    assert pasted["ms"] < 1000
+    assert inserted["ms"] < 1000
+    # and the page still checks and draws the long text
+    session.wait_idle()
+    assert session.renders[-1]["diagnostics"] is not None
