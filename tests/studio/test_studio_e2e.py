@@ -411,21 +411,26 @@ def test_autocomplete_offers_the_models_ids_keywords_and_distributions(session: 
     page.keyboard.press("Enter")
     assert session.text().endswith("\noffer")
     # after `owner` the roles come first; keywords are offered with their help
-    page.keyboard.type(" -> won\nstage extra {\n  owner r")
+    # (Enter after `{` indents the next line by itself)
+    page.keyboard.type(" -> won\nstage extra {\nowner r")
     popup.wait_for()
     labels = popup.locator(".cm-completionLabel").all_inner_texts()
     assert labels[0] == "rep"
     assert "result" in labels and "role" in labels  # keywords from flowsim.dsl.keywords
     page.keyboard.press("Escape")
-    page.keyboard.type("ep\n  wait logn")
+    page.keyboard.type("ep\nwait logn")
     popup.wait_for()
     assert popup.locator(".cm-completionLabel").all_inner_texts() == ["lognormal"]
     page.keyboard.press("Enter")
     assert session.text().endswith("  wait lognormal(")
     # nothing is offered inside a comment or a string
-    page.keyboard.type('mean 1d, sd 1d)\n  goal "of')
+    page.keyboard.type('mean 1d, sd 1d)\ngoal "of')
     page.wait_for_timeout(300)
     assert popup.count() == 0
+    page.keyboard.type('"\n}')  # a closing brace goes back to the block's indentation
+    assert session.text().endswith(
+        '\nstage extra {\n  owner rep\n  wait lognormal(mean 1d, sd 1d)\n  goal "of"\n}'
+    )
     session.shot("autocomplete")
 
 
@@ -564,3 +569,30 @@ def test_pasting_or_inserting_600_lines_takes_under_a_second(session: Session) -
     # and the page still checks and draws the long text
     session.wait_idle()
     assert session.renders[-1]["diagnostics"] is not None
+
+
+def test_dark_mode_follows_the_system(browser: Browser, flow: Path) -> None:
+    """With prefers-color-scheme: dark the page and the editor are dark; the picture stays on
+    white (diagrams are drawn for paper)."""
+    background = "(s) => getComputedStyle(document.querySelector(s)).backgroundColor"
+    colour = "(s) => getComputedStyle(document.querySelector(s)).color"
+    seen = {}
+    with live_studio(flow) as live:
+        for scheme in ("light", "dark"):
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 900}, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.goto(live.url)
+            page.wait_for_selector("#image[data-renders='1']")
+            seen[scheme] = (
+                page.evaluate(background, "#editor .cm-editor"),
+                page.evaluate(colour, "#editor .cm-content .tk-kw"),
+                page.evaluate(background, "#picture"),
+            )
+            page.screenshot(path=str(ARTIFACTS / f"studio-{scheme}.png"))
+            context.close()
+    assert seen["light"][0] == "rgb(255, 255, 255)"
+    assert seen["dark"][0] == "rgb(22, 27, 34)"
+    assert seen["light"][1] != seen["dark"][1]  # keywords readable on each
+    assert seen["light"][2] == seen["dark"][2] == "rgb(255, 255, 255)"
