@@ -145,7 +145,7 @@ def test_the_graph_sees_lazy_imports_and_ignores_type_only_ones() -> None:
     # ... and flowsim/graph.py imports the model under TYPE_CHECKING only.
     assert not GRAPH.has_edge("flowsim.graph", "flowsim.model")
     # relative and aliased forms resolve to modules: ``from flowsim import render``
-    assert GRAPH.has_edge("flowsim.cli", "flowsim.render")
+    assert GRAPH.has_edge("flowsim.cli.lang", "flowsim.render")
 
 
 def test_there_are_no_import_cycles() -> None:

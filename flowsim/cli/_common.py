@@ -1,0 +1,182 @@
+"""What every command shares: the error guard, output, loading a .flow file, progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from flowsim._extras import MissingExtra
+from flowsim._output import OutputError, write_output
+from flowsim.api import CheckResult, check_file, check_text
+from flowsim.diagnostics import format_diagnostics
+from flowsim.model import DurationError, Process, parse_duration
+
+if TYPE_CHECKING:
+    pass
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guard(func: F) -> F:
+    """Turn unexpected exceptions into a one-line message instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except MissingExtra as err:
+            click.echo(f"flowsim: {err}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (OutputError, DurationError) as err:  # -o a directory..., a bad duration
+            click.echo(f"flowsim: {err}", err=True)
+            sys.exit(2)
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
+        except Exception as err:  # pragma: no cover - only reached through bugs
+            if os.environ.get("FLOWSIM_DEBUG"):
+                raise
+            click.echo(
+                f"flowsim: internal error: {type(err).__name__}: {err}\n"
+                "This is a bug in flowsim; rerun with FLOWSIM_DEBUG=1 for details.",
+                err=True,
+            )
+            sys.exit(3)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_path(path: str) -> CheckResult:
+    if path == "-":
+        return check_text(_read_stdin(), "<stdin>")
+    return check_file(path)
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read()
+    from flowsim.dsl.builder import decode_source
+
+    text, problem = decode_source(data, "<stdin>")
+    if text is None:
+        assert problem is not None
+        click.echo(format_diagnostics([problem]), err=True)
+        sys.exit(1)
+    return text
+
+
+def load_or_exit(path: str) -> tuple[Process, CheckResult]:
+    result = check_path(path)
+    if result.process is None or result.errors:
+        click.echo(result.render(), err=True)
+        click.echo(f"{result.filename}: {len(result.errors)} error(s)", err=True)
+        sys.exit(1)
+    return result.process, result
+
+
+def emit(text: str, output: str | None) -> None:
+    if output in (None, "-"):
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        assert output is not None
+        write_output(output, text)
+
+
+def why(err: Exception) -> str:
+    """The reason in one line: for validation errors, where and what."""
+    from pydantic import ValidationError
+
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        return f"{where}: {first['msg']}{more}"
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def parse_as_of(text: str, tz: str) -> Any:
+    import datetime as dt
+    import zoneinfo
+
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+    return value
+
+
+def to_hours(text: str | None, param: str) -> float | None:
+    """``180d``, ``12w``, ``36h`` → hours, read as the API reads them; a usage error if bad."""
+    if text is None:
+        return None
+    try:
+        return parse_duration(text, what=param)
+    except DurationError as err:
+        raise click.BadParameter(err.reason, param_hint=param) from None
+
+
+class Progress:
+    """A rich progress bar on stderr when it is a terminal; nothing when quiet or not a TTY."""
+
+    def __init__(self, quiet: bool, label: str = "replications") -> None:
+        self.bar: Any = None
+        self.task: Any = None
+        self.label = label
+        if quiet or not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+            console=Console(stderr=True),  # stdout is the result, often piped to a file
+        )
+
+    def __enter__(self) -> Progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+            self.task = self.bar.add_task(self.label, total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+
+@contextmanager
+def input_errors(history: str | None) -> Iterator[None]:
+    """A model or history the run cannot use: one line and exit 1, never a traceback.
+
+    ``RuntimeError`` is executor trouble (an unreachable ``--cluster``), also the user's input.
+    """
+    from flowsim.sim.replay import UnknownStages
+
+    try:
+        yield
+    except UnknownStages as err:
+        click.echo(f"flowsim: {history}: {err}", err=True)
+        sys.exit(1)
+    except (ValueError, RuntimeError) as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)

@@ -1,0 +1,576 @@
+"""The simulation commands: simulate, bottlenecks, fidelity, run, forecast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from flowsim._output import open_output
+from flowsim.cli._common import (
+    F,
+    Progress,
+    emit,
+    guard,
+    input_errors,
+    load_or_exit,
+    parse_as_of,
+    to_hours,
+)
+from flowsim.cli._logs import LogSource, history_or_none, log_options, read_log_or_exit
+from flowsim.language import process_language
+from flowsim.model import Process
+
+if TYPE_CHECKING:
+    import datetime
+
+#: what ``--objective`` ranks the what-ifs by (flowsim.sim.bottlenecks.OBJECTIVES)
+OBJECTIVE_CHOICES = ("revenue", "won", "win-rate", "cycle")
+
+
+def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> list[str]:
+    known = [s.name for s in process.scenarios]
+    if none:
+        return []
+    if not chosen:
+        return known
+    missing = [c for c in chosen if c not in known]
+    if missing:
+        raise click.BadParameter(
+            f"no scenario {missing[0]!r} in the model (scenarios: "
+            + (", ".join(repr(k) for k in known) or "none")
+            + ")",
+            param_hint="--scenario",
+        )
+    return list(chosen)
+
+
+def _lang_option(func: F) -> F:
+    """``--lang`` of the commands that print a summary (simulate, bottlenecks)."""
+    return click.option(
+        "--lang",
+        type=click.Choice(["en", "zh"]),
+        help="Language of the summary (default: zh when at least half the names it shows are "
+        "Chinese, as the report decides).",
+    )(func)
+
+
+def _simulate_options(func: F) -> F:
+    """The run options of every command that simulates (simulate, bottlenecks)."""
+    options = [
+        click.option(
+            "--history", type=click.Path(dir_okay=False), help="Replay the deals of this log."
+        ),
+        click.option("--replications", "-n", type=click.IntRange(1), default=30, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option(
+            "--until", help="Horizon: 180d, 26w (default: 365d; a replay: history's end)."
+        ),
+        click.option(
+            "--warmup", help="Leave this first stretch out of the statistics (default 30d)."
+        ),
+        click.option(
+            "--workers", type=click.IntRange(1), help="Local worker processes (default: cores)."
+        ),
+        click.option(
+            "--cluster", help="Run replications on this Dask scheduler (tcp://host:8786)."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command()
+@log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@_simulate_options
+@click.option(
+    "--scenario", "chosen", multiple=True, help="Run this scenario (repeatable; default: all)."
+)
+@click.option("--no-scenarios", is_flag=True, help="Run the baseline only.")
+@_lang_option
+@click.option(
+    "--sweep",
+    multiple=True,
+    help="One scenario per value: se.headcount=2..6, design.effort=0.5,0.8",
+)
+@click.option("--deals", type=click.IntRange(1), help="Stop arrivals after this many deals.")
+@click.option("--start", help="Calendar date the clock starts (default 2026-01-05, a Monday).")
+@click.option(
+    "--as-of",
+    "as_of",
+    help="With --history: start from the pipeline open at this date instead of replaying.",
+)
+@click.option(
+    "--priority", type=click.Choice(["fifo", "amount"]), default="fifo", show_default=True
+)
+@click.option("--unlimited-capacity", "unlimited", is_flag=True, help="Lift every headcount limit.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-o", "--output", help="Write the result here instead of stdout.")
+@click.option("--log-out", help="Write the first baseline replication's deals as CSV/Parquet.")
+@guard
+def simulate(
+    file: str,
+    history: str | None,
+    chosen: tuple[str, ...],
+    no_scenarios: bool,
+    lang: str | None,
+    sweep: tuple[str, ...],
+    replications: int,
+    seed: int,
+    until: str | None,
+    deals: int | None,
+    warmup: str | None,
+    start: str | None,
+    as_of: str | None,
+    priority: str,
+    unlimited: bool,
+    workers: int | None,
+    cluster: str | None,
+    fmt: str,
+    output: str | None,
+    log_out: str | None,
+    source: LogSource,
+) -> None:
+    """Simulate the process (or replay history through it) with what-if scenarios."""
+    from flowsim.report.terminal import terms
+    from flowsim.sim.simulate import simulate as run_simulation
+    from flowsim.sim.sweep import sweep_scenarios
+    from flowsim.sim.table import result_table
+
+    process = load_or_exit(file)[0]
+    names = _scenario_names(process, chosen, no_scenarios or bool(sweep))
+    for spec in sweep:
+        try:
+            extra = sweep_scenarios(process, spec)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--sweep") from None
+        process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
+        names += [s.name for s in extra]
+    start_day = _start_day(start)
+    when = None
+    if as_of is not None:
+        if history is None:
+            raise click.UsageError("--as-of needs --history (the deals open at that date)")
+        try:
+            when = parse_as_of(as_of, source.tz)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--as-of") from None
+    deal_log = history_or_none(history, source, process)
+    with input_errors(history), Progress(source.quiet) as progress:
+        result = run_simulation(
+            process,
+            deal_log,
+            scenarios=names,
+            replications=replications,
+            seed=seed,
+            until=to_hours(until, "--until"),
+            deals=deals,
+            warmup=to_hours(warmup, "--warmup"),
+            start=start_day,
+            as_of=when,
+            priority=priority,  # type: ignore[arg-type]
+            unlimited=unlimited,
+            workers=workers,
+            cluster=cluster,
+            progress=progress,
+        )
+    lang = lang or process_language(process, deal_log)
+    verdict, shown = _trust_gate(process, deal_log, seed, source.tz, lang)
+    if verdict:
+        result = result.model_copy(update={"warnings": [verdict, *result.warnings]})
+    _write_log(result, log_out)
+    if fmt == "json":
+        emit(result.model_dump_json(indent=2) + "\n", output)
+    else:
+        words = terms(process, lang, result, {verdict: shown} if verdict and shown else None)
+        emit(result_table(result, verdict, words), output)
+        if not source.quiet and output not in (None, "-"):
+            for w in result.warnings:  # in the table's language, as the table shows them
+                click.echo("flowsim: " + words.text["warning"].format(w=words.note(w)), err=True)
+
+
+def _write_log(result: Any, log_out: str | None) -> None:
+    """``--log-out``: the first baseline replication's deals as CSV or Parquet."""
+    if log_out and result.event_log is not None:
+        frame = result.event_log.frame
+        with open_output(log_out) as out:
+            if log_out.endswith(".parquet"):
+                frame.write_parquet(out)
+            else:
+                frame.write_csv(out)
+
+
+def _start_day(start: str | None) -> datetime.date | None:
+    """``--start`` as a date, or a clear error."""
+    import datetime as dt
+
+    if start is None:
+        return None
+    try:
+        return dt.date.fromisoformat(start)
+    except ValueError:
+        raise click.BadParameter(
+            f"{start!r} is not a date YYYY-MM-DD", param_hint="--start"
+        ) from None
+
+
+def _trust_gate(
+    process: Process, deal_log: Any, seed: int, tz: str = "UTC", lang: str = "en"
+) -> tuple[str | None, str | None]:
+    """The fidelity verdict when the model is worse than 2x the history's noise floor, in
+    English (for the JSON) and in ``lang`` (for the text).
+
+    One replication of :func:`flowsim.fidelity`; None without history, without arrivals to
+    simulate, or when the model is within the gate.
+    """
+    from flowsim.sim.fidelity import fidelity as measure
+
+    if deal_log is None or process.arrivals is None:
+        return None, None
+    try:
+        result = measure(process, deal_log, replications=1, seed=seed, tz=tz)
+    except ValueError:
+        return None, None
+    return result.verdict(), result.verdict(lang)
+
+
+def _whatif_options(budget: int) -> Callable[[F], F]:
+    """``--objective`` and ``--budget`` of the commands that rank one-step what-ifs."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--budget",
+            type=click.IntRange(0),
+            default=budget,
+            show_default=True,
+            help="Run at most this many one-step what-ifs (the most promising; the rest are "
+            "listed).",
+        )(func)
+        return click.option(
+            "--objective",
+            type=click.Choice(OBJECTIVE_CHOICES),
+            help="Rank the what-ifs by this (default: revenue with amounts, else won).",
+        )(func)
+
+    return decorate
+
+
+@click.command()
+@log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@_simulate_options
+@_lang_option
+@click.option("--suggest", is_flag=True, help="Run the one-step what-ifs and rank them.")
+@_whatif_options(budget=20)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-o", "--output", help="Write the report here instead of stdout.")
+@click.option("--overlay", "overlay_out", help="Write a flowchart overlay JSON here.")
+@guard
+def bottlenecks(
+    file: str,
+    history: str | None,
+    replications: int,
+    seed: int,
+    until: str | None,
+    warmup: str | None,
+    workers: int | None,
+    cluster: str | None,
+    lang: str | None,
+    suggest: bool,
+    objective: str | None,
+    budget: int,
+    fmt: str,
+    output: str | None,
+    overlay_out: str | None,
+    source: LogSource,
+) -> None:
+    """Rank the bottlenecks (capacity, time, conversion) and name the principal one."""
+    from flowsim.sim.bottlenecks import bottlenecks as find
+    from flowsim.sim.bottlenecks import overlay, qualify
+
+    process = load_or_exit(file)[0]
+    if objective is not None and not suggest:
+        raise click.UsageError("--objective ranks the what-ifs of --suggest")
+    deal_log = history_or_none(history, source, process)
+    # the text speaks the process's language; the JSON's sentences stay English unless asked
+    lang = lang or ("en" if fmt == "json" else process_language(process, deal_log))
+    label = "baseline and what-ifs" if suggest else "replications"
+    with input_errors(history), Progress(source.quiet, label) as progress:
+        report, result = find(
+            process,
+            deal_log,
+            suggest=suggest,
+            objective=objective,
+            budget=budget,
+            replications=replications,
+            seed=seed,
+            until=to_hours(until, "--until"),
+            warmup=to_hours(warmup, "--warmup"),
+            workers=workers,
+            cluster=cluster,
+            progress=progress,
+            lang=lang,
+        )
+    report = qualify(report, _trust_gate(process, deal_log, seed, source.tz, lang)[1], lang)
+    if overlay_out:
+        emit(overlay(result, process).model_dump_json(indent=2) + "\n", overlay_out)
+    if fmt == "json":
+        emit(report.model_dump_json(indent=2) + "\n", output)
+    else:
+        from flowsim.report.terminal import terms
+        from flowsim.sim.table import bottleneck_table
+
+        emit(bottleneck_table(report, terms(process, lang, result)), output)
+
+
+@click.command()
+@log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--history", required=True, type=click.Path(dir_okay=False), help="The real deals.")
+@click.option(
+    "--train-share",
+    type=click.FloatRange(0.1, 0.9),
+    default=0.5,
+    show_default=True,
+    help="Share of deals (the earliest) left out; the later ones are the hold-out.",
+)
+@click.option("--discovered", is_flag=True, help="Judge a model discovered from the earlier part.")
+@click.option("--replications", "-n", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-o", "--output", help="Write here instead of stdout.")
+@guard
+def fidelity(
+    file: str,
+    history: str,
+    train_share: float,
+    discovered: bool,
+    replications: int,
+    seed: int,
+    fmt: str,
+    output: str | None,
+    source: LogSource,
+) -> None:
+    """Does the model reproduce history? Distances on a hold-out vs the noise floor."""
+    from flowsim.history.discover import discover as learn
+    from flowsim.history.distances import chronological_split
+    from flowsim.sim.fidelity import fidelity as measure
+
+    process = load_or_exit(file)[0]
+    deal_log = read_log_or_exit(history, source, process=process)
+    try:
+        if discovered:
+            train, _ = chronological_split(deal_log, train_share)
+            process = learn(train, tz=source.tz).process
+        result = measure(
+            process,
+            deal_log,
+            train_share=train_share,
+            replications=replications,
+            seed=seed,
+            tz=source.tz,
+        )
+    except ValueError as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    if fmt == "json":
+        emit(
+            result.model_dump_json(indent=2, exclude={"replication_reports", "floor_report"})
+            + "\n",
+            output,
+        )
+    else:
+        emit(result.text(), output)
+    if not result.trusted:
+        sys.exit(1)
+
+
+@click.command("run")
+@log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--history", type=click.Path(dir_okay=False), help="The real deals (any format).")
+@click.option("-o", "--output", default="report", show_default=True, help="Report directory.")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    help="Report language (default: zh when at least half the names it shows are Chinese).",
+)
+@click.option("--replications", "-n", type=click.IntRange(2), default=30, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--until", help="Simulated horizon without history (default 365d).")
+@click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
+@_whatif_options(budget=15)
+@guard
+def run_cmd(
+    file: str,
+    history: str | None,
+    output: str,
+    lang: str | None,
+    replications: int,
+    seed: int,
+    until: str | None,
+    workers: int | None,
+    objective: str | None,
+    budget: int,
+    source: LogSource,
+) -> None:
+    """The whole job: check, render, measure, simulate, find bottlenecks, forecast, report."""
+    from flowsim.report.build import build_report
+
+    process = load_or_exit(file)[0]
+    # the same reader and options (--map, --sql, --delimiter...) as every log command
+    deal_log = history_or_none(history, source, process)
+    with input_errors(history), _Steps(source.quiet) as steps:
+        report = build_report(
+            file,
+            deal_log,
+            output,
+            lang=lang,
+            seed=seed,
+            replications=replications,
+            until=to_hours(until, "--until"),
+            workers=workers,
+            step=steps,
+            objective=objective,
+            budget=budget,
+        )
+    from flowsim.report.terminal import CHINESE
+
+    said = CHINESE["warning"] if report.results.get("lang") == "zh" else "warning: {w}"
+    for w in report.shown_warnings:  # as the report's first screen words them
+        if not source.quiet:
+            click.echo("flowsim: " + said.format(w=w), err=True)
+    index = Path(output) / "index.html"
+    click.echo(f"report: {index}")
+
+
+class _Steps:
+    """The job's steps on a terminal (a rich status line); quiet when asked or not a TTY."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.status: Any = None
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status("starting")
+
+    def __enter__(self) -> _Steps:
+        if self.status is not None:
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.__exit__(*exc)
+
+    def __call__(self, name: str) -> None:
+        if self.status is not None:
+            self.status.update(name)
+
+
+@click.command()
+@log_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--history", required=True, type=click.Path(dir_okay=False), help="The deals so far.")
+@click.option("--horizon", default="90d", show_default=True, help="How far ahead: 90d, 13w.")
+@click.option(
+    "--as-of",
+    "as_of",
+    help="Forecast from the pipeline open at this date (default: the log's last event); "
+    "earlier than the log's end, the forecast is also scored against what happened.",
+)
+@click.option("--replications", "-n", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
+@click.option("--cluster", help="Run replications on this Dask scheduler (tcp://host:8786).")
+@click.option(
+    "--keep-stale", is_flag=True, help="Keep open deals older than the model's stays in the run."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-o", "--output", help="Write the forecast here instead of stdout.")
+@guard
+def forecast(
+    file: str,
+    history: str,
+    horizon: str,
+    as_of: str | None,
+    replications: int,
+    seed: int,
+    workers: int | None,
+    cluster: str | None,
+    keep_stale: bool,
+    fmt: str,
+    output: str | None,
+    source: LogSource,
+) -> None:
+    """Forecast wins and revenue from the open pipeline, beside the CRM weighted pipeline."""
+    import datetime as dt
+
+    from flowsim.sim.backtest import backtest as score
+    from flowsim.sim.forecast import forecast as predict
+    from flowsim.sim.forecast import last_event
+
+    process = load_or_exit(file)[0]
+    hours = to_hours(horizon, "--horizon")
+    if not hours:
+        raise click.BadParameter("the horizon must be longer than 0", param_hint="--horizon")
+    try:
+        when = parse_as_of(as_of, source.tz) if as_of is not None else None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--as-of") from None
+    deal_log = read_log_or_exit(history, source, process=process, as_of=when)
+    try:
+        end = last_event(deal_log)
+    except ValueError as err:
+        click.echo(f"flowsim: {history}: {err}", err=True)
+        sys.exit(1)
+    scored = None
+    note = None
+    options: dict[str, Any] = {
+        "replications": replications,
+        "seed": seed,
+        "workers": workers,
+        "cluster": cluster,
+        "drop_stale": not keep_stale,
+    }
+    try:
+        with Progress(source.quiet) as progress:
+            if when is not None and when + dt.timedelta(hours=hours) <= end:
+                scored = score(process, deal_log, when, hours, progress=progress, **options)
+                result = scored.forecast
+            else:
+                if when is not None and when < end:
+                    note = (
+                        f"no backtest: the horizon runs past the history's last event "
+                        f"({end:%Y-%m-%d}); choose an earlier --as-of or a shorter --horizon"
+                    )
+                result = predict(
+                    process, deal_log, horizon_hours=hours, as_of=when, progress=progress, **options
+                )
+    except (ValueError, RuntimeError) as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    if note is not None:
+        result = result.model_copy(update={"notes": [*result.notes, note]})
+    if fmt == "json":
+        data = {
+            "forecast": result.model_dump(mode="json"),
+            "backtest": scored.model_dump(mode="json", exclude={"forecast"}) if scored else None,
+        }
+        emit(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
+    else:
+        emit(result.text() + ("\n" + scored.text() if scored is not None else ""), output)
