@@ -18,11 +18,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["FlowsimError", "UnknownScenario"]
+__all__ = ["FlowsimError", "OptionError", "UnknownScenario", "one_line"]
 
 
 class FlowsimError(Exception):
     """Base class of every exception flowsim raises on bad input (files, logs, options)."""
+
+
+class OptionError(FlowsimError, ValueError):
+    """An option's value cannot be used: a usage error, not a problem of the input data.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, and how to write it instead.
+    option : str or None
+        The parameter at fault (``"mapping"``, ``"where"``, ``"start"``, ``"end"``,
+        ``"idle"``, ``"horizon"``, ``"sweep"``), or None when it is the combination of
+        options.
+    """
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.option = option
 
 
 class UnknownScenario(FlowsimError, KeyError):
@@ -50,3 +69,20 @@ class UnknownScenario(FlowsimError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+def one_line(err: Exception) -> str:
+    """The reason of ``err`` in one line: for pydantic validation errors, where and what.
+
+    >>> one_line(ValueError("no such column\\nsecond line"))
+    'no such column'
+    """
+    from pydantic import ValidationError
+
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        return f"{where}: {first['msg']}{more}"
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

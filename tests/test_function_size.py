@@ -32,7 +32,7 @@ OVER: dict[tuple[str, str], int] = {
     ("flowsim/render/journey.py", "_Journey.build"): 118,
     ("flowsim/render/mermaid.py", "flowchart"): 174,
     ("flowsim/report/build.py", "build_report"): 192,
-    ("flowsim/sim/simulate.py", "simulate"): 137,
+    ("flowsim/sim/simulate.py", "simulate"): 126,
 }
 
 

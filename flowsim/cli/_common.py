@@ -15,6 +15,7 @@ from flowsim._extras import MissingExtra
 from flowsim._output import OutputError, write_output
 from flowsim.api import CheckResult, check_file, check_text
 from flowsim.diagnostics import format_diagnostics
+from flowsim.errors import OptionError
 from flowsim.model import DurationError, Process, parse_duration
 
 if TYPE_CHECKING:
@@ -95,17 +96,24 @@ def emit(text: str, output: str | None) -> None:
         write_output(output, text)
 
 
-def why(err: Exception) -> str:
-    """The reason in one line: for validation errors, where and what."""
-    from pydantic import ValidationError
+#: the command-line option of each :class:`~flowsim.errors.OptionError` parameter
+_OPTION_FLAGS = {
+    "mapping": "--map",
+    "where": "--where",
+    "start": "--from",
+    "end": "--to",
+    "idle": "--idle-lost",
+    "horizon": "--horizon",
+    "sweep": "--sweep",
+}
 
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
-        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        return f"{where}: {first['msg']}{more}"
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+
+def usage_error(err: OptionError) -> click.UsageError:
+    """The usage error (exit 2) of an option the API refused, naming the flag when it can."""
+    flag = _OPTION_FLAGS.get(err.option or "")
+    if flag is None:
+        return click.UsageError(err.message)
+    return click.BadParameter(err.message, param_hint=flag)
 
 
 def parse_as_of(text: str, tz: str) -> Any:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
-from flowsim.cli._common import F, to_hours, why
+from flowsim.cli._common import F, usage_error
+from flowsim.errors import OptionError
 from flowsim.model import Process
 
 if TYPE_CHECKING:
-    pass
+    from flowsim.history.options import ReadOptions
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,24 @@ class LogSource:
     where: tuple[str, ...] = ()
     idle_lost: str | None = None
     quiet: bool = False
+
+    def options(self) -> ReadOptions:
+        """The reader options these command-line options give."""
+        from flowsim.history.options import ReadOptions
+
+        return ReadOptions(
+            encoding=self.encoding,
+            tz=self.tz,
+            lenient=self.lenient,
+            delimiter=self.delimiter,
+            dayfirst=self.dayfirst,
+            date_format=self.date_format,
+            decimal=cast("Literal['comma', 'point'] | None", self.decimal),
+            sheet=self.sheet,
+            mapping=self.mapping or None,
+            sql=self.sql,
+            db=self.db,
+        )
 
 
 _LOG_FIELDS = tuple(LogSource.__dataclass_fields__)
@@ -153,91 +173,73 @@ def _exit_on_log_error(err: Any) -> None:
 def read_log_or_exit(
     log: str | None,
     source: LogSource,
-    check: Callable[[Any, Any], Any] | None = None,
+    *,
+    funnel: bool = False,
     process: Process | None = None,
     as_of: Any = None,
 ) -> Any:
-    """Read the log (exit 1 with every problem when it cannot be read).
+    """Read the log as :func:`flowsim.history.load.load_history` does, printing what each
+    step did (filters, skipped rows, the idle rule) unless quiet; exit 1 with every problem
+    when it cannot be read, 2 for an option that cannot be used.
 
-    ``check(deal_log, mapping)`` runs before the skipped rows are listed: a command's own
-    checks (``metrics --process``: unknown stages, events after the close), which may refuse
-    the log with a ``LogError`` or, lenient, return it with more rows skipped. The idle rule
-    (``--idle-lost``, or the ``process``'s ``idle`` outcome) applies last.
+    ``funnel`` applies the funnel's checks (``metrics``: stages the ``process`` names, no
+    record after a close); the idle rule is ``--idle-lost``'s or the ``process``'s.
     """
-    from flowsim.history import LogError, Mapping, read_log
+    from flowsim.history.load import load_history
+    from flowsim.history.options import parse_filter
 
-    options: dict[str, Any] = {"tz": source.tz, "lenient": source.lenient}
-    if source.encoding:
-        options["encoding"] = source.encoding
-    if source.delimiter is not None:
-        options["delimiter"] = source.delimiter.replace("\\t", "\t")
-    if source.dayfirst is not None:
-        options["dayfirst"] = source.dayfirst
-    if source.date_format is not None:
-        options["date_format"] = source.date_format
-    if source.decimal is not None:
-        options["decimal"] = source.decimal
-    if source.sheet is not None:
-        options["sheet"] = int(source.sheet) if source.sheet.isdigit() else source.sheet
-    if source.mapping:
-        mapping = source.mapping
-        try:
-            options["mapping"] = (
-                Mapping.load(mapping) if mapping.endswith(".toml") else Mapping.parse(mapping)
-            )
-        except LogError as err:  # a malformed mapping is the user's input, like the log
-            _exit_on_log_error(err)
-        except (ValueError, OSError) as err:
-            raise click.BadParameter(why(err), param_hint="--map") from None
-    sql, db = source.sql, source.db
-    if log is None and sql is None:
-        raise click.UsageError("give a log file, or --sql with --db")
-    subset = _log_filter(source)
+    with log_errors():
+        options = source.options()
+        options = replace(options, mapping=options.resolved_mapping())
+        if log is None and source.sql is None:
+            raise click.UsageError("give a log file, or --sql with --db")
+        subset = parse_filter(
+            stages=source.stages,
+            exclude_stages=source.exclude_stages,
+            where=source.where,
+            start=source.entered_from,
+            end=source.entered_to,
+            tz=source.tz,
+        )
+        return load_history(
+            log,
+            options,
+            subset=subset,
+            funnel=funnel,
+            process=process,
+            idle=source.idle_lost,
+            as_of=as_of,
+            on_step=None if source.quiet else _print_step,
+        )
+
+
+@contextmanager
+def log_errors() -> Iterator[None]:
+    """A log that cannot be read exits 1 with its problems; a bad option or filter exits 2."""
+    from flowsim.history import FilterError, LogError
+
     try:
-        if sql is not None:
-            deal_log = read_log(log, sql=sql, db=db, **options)
-        else:
-            deal_log = read_log(log, **options)
-        deal_log = _apply_filter(deal_log, subset, quiet=source.quiet)
-        if check is not None:
-            deal_log = check(deal_log, options.get("mapping"))
-    except LogError as err:
+        yield
+    except LogError as err:  # the log's problems, or a malformed mapping's
         _exit_on_log_error(err)
+    except OptionError as err:
+        raise usage_error(err) from None
+    except FilterError as err:  # a column, stage or value the log does not have
+        raise click.UsageError(str(err)) from None
     except TypeError as err:  # an option this reader does not take (e.g. --encoding for XES)
         raise click.UsageError(str(err)) from None
-    if not source.quiet:
-        _list_skipped(deal_log.report)
-    return _apply_idle(deal_log, source, process, as_of)
 
 
-def _apply_idle(
-    deal_log: Any, source: LogSource, process: Process | None, as_of: Any = None
-) -> Any:
-    """The idle rule of ``--idle-lost`` or of the process's ``idle`` outcome, with a note.
-
-    With a process, the deals it closes take the process's idle outcome; a process without
-    one cannot name where ``--idle-lost`` deals end (a usage error with the fix).
-    """
-    from flowsim.history.idle import apply_idle_rule
-
-    hours = to_hours(source.idle_lost, "--idle-lost")
-    quiet = process.idle_outcome if process is not None else None
-    if hours is None and quiet is not None:
-        hours = quiet.idle
-    if hours is None:
-        return deal_log
-    if process is not None and quiet is None:
-        raise click.UsageError(
-            "--idle-lost needs an outcome for the deals that go quiet: add "
-            f"`idle {source.idle_lost}` to a lost outcome of {process.name!r}"
-        )
-    if hours <= 0:
-        raise click.BadParameter("an idle time must be greater than 0", param_hint="--idle-lost")
-    stage = (quiet.label or quiet.id) if quiet is not None else None
-    deal_log, rule = apply_idle_rule(deal_log, hours, stage=stage, as_of=as_of, process=process)
-    if not source.quiet:
-        click.echo(f"flowsim: note: {rule.note()}", err=True)
-    return deal_log
+def _print_step(step: str, deal_log: Any) -> None:
+    """What a step of the reading did, on stderr: filters kept, rows skipped, the idle rule."""
+    report = deal_log.report
+    if step == "filtered":
+        for done in report.filters:
+            click.echo(f"flowsim: note: filter {done.line()}", err=True)
+    elif step == "checked":
+        _list_skipped(report)
+    elif step == "idle":
+        click.echo(f"flowsim: note: {report.notes[-1]}", err=True)
 
 
 def history_or_none(history: str | None, source: LogSource, process: Process | None = None) -> Any:
@@ -250,62 +252,6 @@ def history_or_none(history: str | None, source: LogSource, process: Process | N
     if source.idle_lost:
         raise click.UsageError("--idle-lost applies to --history: give it")
     return None
-
-
-def _split_values(text: str) -> list[str]:
-    """``a,b,"c, d"`` -> ``['a', 'b', 'c, d']`` (CSV quoting for values holding a comma)."""
-    import csv
-
-    return [v.strip() for v in next(csv.reader([text], skipinitialspace=True), [])]
-
-
-def _log_filter(source: LogSource) -> Any:
-    """The ``LogFilter`` of --stages, --exclude-stages, --from, --to and --where."""
-    from flowsim.history.subset import LogFilter, parse_when
-
-    where: dict[str, list[str]] = {}
-    where_not: dict[str, list[str]] = {}
-    for rule in source.where:
-        column, sep, values = rule.partition("=")
-        negate = column.endswith("!")
-        column = column.removesuffix("!").strip()
-        if not sep or not column:
-            raise click.BadParameter(
-                f"{rule!r}: use COLUMN=VALUE[,VALUE...] or COLUMN!=VALUE", param_hint="--where"
-            )
-        target = where_not if negate else where
-        target.setdefault(column, []).extend(_split_values(values) or [""])
-    bounds: dict[str, Any] = {}
-    for key, text, hint in (
-        ("start", source.entered_from, "--from"),
-        ("end", source.entered_to, "--to"),
-    ):
-        if text is not None:
-            try:
-                bounds[key] = parse_when(text)
-            except ValueError as err:
-                raise click.BadParameter(str(err), param_hint=hint) from None
-    return LogFilter(
-        stages=[v for text in source.stages for v in _split_values(text)],
-        exclude_stages=[v for text in source.exclude_stages for v in _split_values(text)],
-        where=where,
-        where_not=where_not,
-        tz=source.tz,
-        **bounds,
-    )
-
-
-def _apply_filter(deal_log: Any, subset: Any, *, quiet: bool = False) -> Any:
-    """``deal_log`` filtered; what each rule kept goes to stderr (and the metrics header)."""
-    from flowsim.history.subset import FilterError, apply_filter
-
-    try:
-        deal_log = apply_filter(deal_log, subset)
-    except FilterError as err:
-        raise click.UsageError(str(err)) from None
-    for step in [] if quiet else deal_log.report.filters:
-        click.echo(f"flowsim: note: filter {step.line()}", err=True)
-    return deal_log
 
 
 def _list_skipped(report: Any) -> None:

@@ -72,21 +72,9 @@ def metrics(
             raise click.BadParameter(str(err), param_hint="--as-of") from None
     process = load_or_exit(flow)[0] if flow else None
 
-    def check(deal_log: Any, mapping: Any) -> Any:
-        """A funnel needs stages the design names and no moves out of an outcome."""
-        from flowsim.history.consistency import events_after_close, unknown_stages
-
-        if process is not None:
-            aliases = mapping.stage_aliases if mapping is not None else None
-            deal_log = unknown_stages(deal_log, process, lenient=source.lenient, aliases=aliases)
-        outcomes = mapping.outcomes if mapping is not None else None
-        return events_after_close(
-            deal_log, lenient=source.lenient, outcomes=outcomes, process=process
-        )
-
     if by is not None and fmt == "overlay":
         raise click.BadParameter("an overlay is one picture: drop --by", param_hint="--format")
-    deal_log = read_log_or_exit(log, source, check, process, as_of=when)
+    deal_log = read_log_or_exit(log, source, funnel=True, process=process, as_of=when)
     if by is not None:
         _emit_breakdown(deal_log, by, process, funnel, when, fmt, output)
         return
@@ -96,9 +84,7 @@ def metrics(
     elif fmt == "json":
         emit(result.to_json(curves=cast("Curves", curves)) + "\n", output)
     else:
-        from flowsim.history.table import metrics_table
-
-        emit(metrics_table(result), output)
+        emit(result.text(), output)
 
 
 def _emit_breakdown(
@@ -107,13 +93,12 @@ def _emit_breakdown(
     """``metrics --by``: one comparison table (or its JSON), a row per group and ``all``."""
     from flowsim.history.breakdown import breakdown
     from flowsim.history.metrics import Funnel
-    from flowsim.history.table import breakdown_table
 
     try:
         table = breakdown(deal_log, by, process, funnel=cast("Funnel", funnel), as_of=when)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--by") from None
-    emit(table.to_json() + "\n" if fmt == "json" else breakdown_table(table), output)
+    emit(table.to_json() + "\n" if fmt == "json" else table.text(), output)
 
 
 @click.command()
@@ -157,7 +142,6 @@ def conformance(
     cannot be read exits 1.
     """
     from flowsim.history.conformance import conformance as replay
-    from flowsim.history.conformance import conformance_table
 
     process = load_or_exit(flow)[0]
     deal_log = read_log_or_exit(log, source, process=process)
@@ -165,7 +149,7 @@ def conformance(
     if fmt == "json":
         emit(report.to_json() + "\n", output)
     else:
-        emit(conformance_table(report), output)
+        emit(report.text(), output)
 
 
 @click.command()

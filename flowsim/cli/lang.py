@@ -12,8 +12,9 @@ import click
 
 from flowsim._output import write_output
 from flowsim.api import CheckResult
-from flowsim.cli._common import check_path, emit, guard, load_or_exit, why
+from flowsim.cli._common import check_path, emit, guard, load_or_exit
 from flowsim.diagnostics import format_diagnostics
+from flowsim.errors import one_line
 from flowsim.model import Process
 
 if TYPE_CHECKING:
@@ -258,7 +259,7 @@ def render(
     except ThemeError as err:
         raise click.BadParameter(str(err), param_hint="--theme") from None
     except (ValueError, OSError) as err:  # a bad overlay file is the user's input
-        click.echo(f"flowsim: {overlay}: not a valid metrics overlay: {why(err)}", err=True)
+        click.echo(f"flowsim: {overlay}: not a valid metrics overlay: {one_line(err)}", err=True)
         sys.exit(1)
     try:
         data, notes = render_with_notes(process, opts)

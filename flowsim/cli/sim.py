@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +19,10 @@ from flowsim.cli._common import (
     load_or_exit,
     parse_as_of,
     to_hours,
+    usage_error,
 )
 from flowsim.cli._logs import LogSource, history_or_none, log_options, read_log_or_exit
+from flowsim.errors import OptionError
 from flowsim.language import process_language
 from flowsim.model import Process
 
@@ -32,21 +33,24 @@ if TYPE_CHECKING:
 OBJECTIVE_CHOICES = ("revenue", "won", "win-rate", "cycle")
 
 
-def _scenario_names(process: Process, chosen: tuple[str, ...], none: bool) -> list[str]:
-    known = [s.name for s in process.scenarios]
-    if none:
-        return []
-    if not chosen:
-        return known
-    missing = [c for c in chosen if c not in known]
-    if missing:
+def _scenarios(
+    process: Process, chosen: tuple[str, ...], sweeps: tuple[str, ...], none: bool
+) -> tuple[Process, list[str]]:
+    """The process (with the ``--sweep`` scenarios) and the scenario names to run."""
+    from flowsim.errors import UnknownScenario
+    from flowsim.sim.sweep import chosen_scenarios
+
+    try:
+        return chosen_scenarios(process, chosen, sweeps=sweeps, baseline_only=none)
+    except UnknownScenario as err:
         raise click.BadParameter(
-            f"no scenario {missing[0]!r} in the model (scenarios: "
-            + (", ".join(repr(k) for k in known) or "none")
+            f"no scenario {err.name!r} in the model (scenarios: "
+            + (", ".join(repr(k) for k in err.known) or "none")
             + ")",
             param_hint="--scenario",
-        )
-    return list(chosen)
+        ) from None
+    except OptionError as err:
+        raise usage_error(err) from None
 
 
 def _lang_option(func: F) -> F:
@@ -142,18 +146,9 @@ def simulate(
     """Simulate the process (or replay history through it) with what-if scenarios."""
     from flowsim.report.terminal import terms
     from flowsim.sim.simulate import simulate as run_simulation
-    from flowsim.sim.sweep import sweep_scenarios
     from flowsim.sim.table import result_table
 
-    process = load_or_exit(file)[0]
-    names = _scenario_names(process, chosen, no_scenarios or bool(sweep))
-    for spec in sweep:
-        try:
-            extra = sweep_scenarios(process, spec)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="--sweep") from None
-        process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
-        names += [s.name for s in extra]
+    process, names = _scenarios(load_or_exit(file)[0], chosen, sweep, no_scenarios)
     start_day = _start_day(start)
     when = None
     if as_of is not None:
@@ -181,11 +176,11 @@ def simulate(
             workers=workers,
             cluster=cluster,
             progress=progress,
+            tz=source.tz,
         )
     lang = lang or process_language(process, deal_log)
-    verdict, shown = _trust_gate(process, deal_log, seed, source.tz, lang)
-    if verdict:
-        result = result.model_copy(update={"warnings": [verdict, *result.warnings]})
+    check = result.fidelity_check  # the trust gate's: its verdict opens the warnings
+    verdict, shown = (check.verdict(), check.verdict(lang)) if check else (None, None)
     _write_log(result, log_out)
     if fmt == "json":
         emit(result.model_dump_json(indent=2) + "\n", output)
@@ -220,26 +215,6 @@ def _start_day(start: str | None) -> datetime.date | None:
         raise click.BadParameter(
             f"{start!r} is not a date YYYY-MM-DD", param_hint="--start"
         ) from None
-
-
-def _trust_gate(
-    process: Process, deal_log: Any, seed: int, tz: str = "UTC", lang: str = "en"
-) -> tuple[str | None, str | None]:
-    """The fidelity verdict when the model is worse than 2x the history's noise floor, in
-    English (for the JSON) and in ``lang`` (for the text).
-
-    One replication of :func:`flowsim.fidelity`; None without history, without arrivals to
-    simulate, or when the model is within the gate.
-    """
-    from flowsim.sim.fidelity import fidelity as measure
-
-    if deal_log is None or process.arrivals is None:
-        return None, None
-    try:
-        result = measure(process, deal_log, replications=1, seed=seed, tz=tz)
-    except ValueError:
-        return None, None
-    return result.verdict(), result.verdict(lang)
 
 
 def _whatif_options(budget: int) -> Callable[[F], F]:
@@ -296,7 +271,7 @@ def bottlenecks(
 ) -> None:
     """Rank the bottlenecks (capacity, time, conversion) and name the principal one."""
     from flowsim.sim.bottlenecks import bottlenecks as find
-    from flowsim.sim.bottlenecks import overlay, qualify
+    from flowsim.sim.bottlenecks import overlay
 
     process = load_or_exit(file)[0]
     if objective is not None and not suggest:
@@ -320,8 +295,8 @@ def bottlenecks(
             cluster=cluster,
             progress=progress,
             lang=lang,
+            tz=source.tz,
         )
-    report = qualify(report, _trust_gate(process, deal_log, seed, source.tz, lang)[1], lang)
     if overlay_out:
         emit(overlay(result, process).model_dump_json(indent=2) + "\n", overlay_out)
     if fmt == "json":
@@ -518,59 +493,36 @@ def forecast(
     source: LogSource,
 ) -> None:
     """Forecast wins and revenue from the open pipeline, beside the CRM weighted pipeline."""
-    import datetime as dt
-
-    from flowsim.sim.backtest import backtest as score
-    from flowsim.sim.forecast import forecast as predict
-    from flowsim.sim.forecast import last_event
+    from flowsim.sim.outlook import EmptyHistory, horizon_hours, outlook
 
     process = load_or_exit(file)[0]
-    hours = to_hours(horizon, "--horizon")
-    if not hours:
-        raise click.BadParameter("the horizon must be longer than 0", param_hint="--horizon")
+    try:
+        hours = horizon_hours(to_hours(horizon, "--horizon") or 0.0)
+    except OptionError as err:
+        raise usage_error(err) from None
     try:
         when = parse_as_of(as_of, source.tz) if as_of is not None else None
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--as-of") from None
     deal_log = read_log_or_exit(history, source, process=process, as_of=when)
     try:
-        end = last_event(deal_log)
-    except ValueError as err:
+        with Progress(source.quiet) as progress:
+            found = outlook(
+                process,
+                deal_log,
+                horizon=hours,
+                as_of=when,
+                replications=replications,
+                seed=seed,
+                workers=workers,
+                cluster=cluster,
+                drop_stale=not keep_stale,
+                progress=progress,
+            )
+    except EmptyHistory as err:
         click.echo(f"flowsim: {history}: {err}", err=True)
         sys.exit(1)
-    scored = None
-    note = None
-    options: dict[str, Any] = {
-        "replications": replications,
-        "seed": seed,
-        "workers": workers,
-        "cluster": cluster,
-        "drop_stale": not keep_stale,
-    }
-    try:
-        with Progress(source.quiet) as progress:
-            if when is not None and when + dt.timedelta(hours=hours) <= end:
-                scored = score(process, deal_log, when, hours, progress=progress, **options)
-                result = scored.forecast
-            else:
-                if when is not None and when < end:
-                    note = (
-                        f"no backtest: the horizon runs past the history's last event "
-                        f"({end:%Y-%m-%d}); choose an earlier --as-of or a shorter --horizon"
-                    )
-                result = predict(
-                    process, deal_log, horizon_hours=hours, as_of=when, progress=progress, **options
-                )
     except (ValueError, RuntimeError) as err:
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)
-    if note is not None:
-        result = result.model_copy(update={"notes": [*result.notes, note]})
-    if fmt == "json":
-        data = {
-            "forecast": result.model_dump(mode="json"),
-            "backtest": scored.model_dump(mode="json", exclude={"forecast"}) if scored else None,
-        }
-        emit(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
-    else:
-        emit(result.text() + ("\n" + scored.text() if scored is not None else ""), output)
+    emit(found.to_json() + "\n" if fmt == "json" else found.text(), output)

@@ -12,7 +12,7 @@ row and column, unless ``lenient=True``. ``read_log(..., subset=LogFilter(...))`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowsim.diagnostics import Diagnostic
 from flowsim.history import problems as p
@@ -25,6 +25,9 @@ from flowsim.history.read_parquet import read_parquet
 from flowsim.history.read_sql import read_sql
 from flowsim.history.read_xes import read_xes
 from flowsim.history.subset import FilterError, LogFilter, apply_filter
+
+if TYPE_CHECKING:
+    from flowsim.history.options import ReadOptions
 
 __all__ = [
     "FORMATS",
@@ -82,7 +85,8 @@ def read_log(
     sql: str | None = None,
     db: str | Path | None = None,
     subset: LogFilter | None = None,
-    **options: Any,
+    options: ReadOptions | None = None,
+    **kwargs: Any,
 ) -> DealLog:
     """Import a deal log, choosing the reader from the file name, ``format``, or ``sql``/``db``.
 
@@ -98,7 +102,11 @@ def read_log(
     subset : LogFilter, optional
         Filters the imported log (:class:`flowsim.history.subset.LogFilter`: stages, a window
         of deal entries, values of any column); its effect is in ``report.filters``.
-    **options
+    options : ReadOptions, optional
+        The reader options in one value (:class:`~flowsim.history.options.ReadOptions`), in
+        the forms the command line writes them (``sheet="2"``, ``mapping="crm.toml"``,
+        ``sql=``/``db=``); keyword arguments override them.
+    **kwargs
         The reader's options: ``tz`` (the IANA zone of naive times, default UTC), ``mapping``
         (a :class:`~flowsim.history.Mapping`: which column is which; a mapping with an
         ``[outcomes]`` table declares which stage values close a deal, remembered as
@@ -136,8 +144,12 @@ def read_log(
     ...     print(q.code, q.name, q.row, q.column, q.value)
     H202 bad-date 4 entered_at 2024-02-30 11:00
     """
-    log = _read(path, format=format, sql=sql, db=db, **options)
-    mapping = options.get("mapping")
+    if options is not None:
+        kwargs = options.reader_kwargs() | kwargs
+        if sql is None and options.sql is not None:
+            sql, db = options.sql, options.db if db is None else db
+    log = _read(path, format=format, sql=sql, db=db, **kwargs)
+    mapping = kwargs.get("mapping")
     if mapping is not None and mapping.outcomes:
         log.outcomes = dict(mapping.outcomes)
     return log if subset is None else apply_filter(log, subset)

@@ -59,6 +59,12 @@ class Breakdown(BaseModel):
     groups: list[GroupRow]
     all: GroupRow
 
+    def text(self) -> str:
+        """One comparison table, a row per group and ``all`` (what ``metrics --by`` prints)."""
+        from flowsim.history.table import breakdown_table
+
+        return breakdown_table(self)
+
     def to_json(self, *, indent: int | None = 2) -> str:
         """Sorted keys, floats rounded to 6 significant digits (as ``FunnelMetrics``)."""
         from flowsim.history.metrics import _round

@@ -222,6 +222,10 @@ class ConformanceReport(_M):
         fields = list(type(rows[0]).model_fields) if rows else []
         return pd.DataFrame([r.model_dump() for r in rows], columns=fields or None)
 
+    def text(self) -> str:
+        """The report for people (what ``flowsim conformance`` prints)."""
+        return conformance_table(self)
+
     def to_json(self, *, indent: int | None = 2) -> str:
         """Deterministic JSON: sorted keys, floats rounded to 6 significant digits."""
         return json.dumps(

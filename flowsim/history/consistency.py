@@ -278,3 +278,29 @@ def to_node_ids(log: DealLog, process: Process) -> DealLog:
     if not rename:
         return log
     return log.derive(log.frame.with_columns(pl.col("stage").replace(rename)))
+
+
+def check_funnel(
+    log: DealLog,
+    process: Process | None = None,
+    *,
+    lenient: bool = False,
+    aliases: dict[str, str] | None = None,
+) -> DealLog:
+    """What a funnel needs of a log: stages the design names and no move out of an outcome.
+
+    With ``process``, records of stages it does not name (:func:`unknown_stages`); then
+    records entered after the deal closed (:func:`events_after_close`, by the process's
+    outcomes, else the log's declared ones, else the names). Strict, a problem raises
+    :class:`LogError` with its rows; ``lenient`` skips those rows, counted in the report.
+    A log runs the checks once per process (``DealLog.funnel_checked``): ``flowsim
+    metrics`` checks while it reads, :func:`flowsim.metrics` with a process checks what it
+    is given, and a log both read and measured is not checked twice.
+    """
+    if any(checked is process for checked in log.funnel_checked):
+        return log
+    if process is not None:
+        log = unknown_stages(log, process, lenient=lenient, aliases=aliases)
+    out = events_after_close(log, lenient=lenient, outcomes=log.outcomes or None, process=process)
+    out.funnel_checked = (*out.funnel_checked, process)
+    return out

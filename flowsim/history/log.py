@@ -31,6 +31,7 @@ from flowsim.history.textcol import as_text, clean
 
 if TYPE_CHECKING:
     from flowsim.history.timestamps import ParsedTimestamps
+    from flowsim.model import Process
 
 UTC_US = pl.Datetime("us", "UTC")
 
@@ -77,6 +78,10 @@ class ImportReport(BaseModel):
         description="Filters applied after the import, in order, with what each removed.",
     )
     omitted_by_code: dict[str, int] = Field(default_factory=dict)
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What was done to the log after the import, e.g. the idle rule's note.",
+    )
 
     def add_problems(
         self, problems: Sequence[Diagnostic], omitted: Mapping[str, int] | None = None
@@ -134,6 +139,9 @@ class DealLog:
         #: the idle rule applied (:func:`flowsim.history.idle.apply_idle_rule`): the outcome
         #: stage of the deals it closed and its hours
         self.idle: tuple[str, float] | None = None
+        #: the processes (None: no process) this log passed the funnel's checks against
+        #: (:func:`flowsim.history.consistency.check_funnel`), so they run once
+        self.funnel_checked: tuple[Process | None, ...] = ()
         self._first_records: tuple[pl.DataFrame, np.ndarray] | None = None
 
     def derive(self, frame: pl.DataFrame, report: ImportReport | None = None) -> DealLog:
@@ -142,6 +150,9 @@ class DealLog:
         given)."""
         out = DealLog(frame, report or self.report, self.roles, self.outcomes, self.attributes)
         out.idle = self.idle
+        out.funnel_checked = self.funnel_checked
+        if frame is self.frame:
+            out._first_records = self._first_records
         return out
 
     def filter(self, subset: LogFilter | None = None, **rules: Any) -> DealLog:

@@ -35,6 +35,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim._extras import missing
+from flowsim.history.consistency import check_funnel
 from flowsim.history.log import DealLog
 from flowsim.history.records import Records, group_bounds, records
 from flowsim.history.subset import FilterStep
@@ -303,6 +304,12 @@ class FunnelMetrics(_M):
         )
         return Overlay(source=f"history: {self.header.source}", stages=stages, edges=edges)
 
+    def text(self) -> str:
+        """The funnel as a terminal table (what ``flowsim metrics`` prints)."""
+        from flowsim.history.table import metrics_table
+
+        return metrics_table(self)
+
     def to_json(self, *, indent: int | None = 2, curves: Curves = "steps") -> str:
         """Deterministic JSON: sorted keys, floats rounded to 6 significant digits.
 
@@ -415,6 +422,8 @@ def metrics(
     as_of: datetime | None = None,
     by: None = None,
     survival: bool = True,
+    lenient: bool = False,
+    check: bool = True,
 ) -> FunnelMetrics: ...
 
 
@@ -427,6 +436,8 @@ def metrics(
     as_of: datetime | None = None,
     by: str,
     survival: bool = True,
+    lenient: bool = False,
+    check: bool = True,
 ) -> dict[str, FunnelMetrics]: ...
 
 
@@ -438,6 +449,8 @@ def metrics(
     as_of: datetime | None = None,
     by: str | None = None,
     survival: bool = True,
+    lenient: bool = False,
+    check: bool = True,
 ) -> FunnelMetrics | dict[str, FunnelMetrics]:
     """Measure the funnel of ``log`` (see ``docs/metrics.md``).
 
@@ -461,6 +474,14 @@ def metrics(
         False leaves out the Kaplan–Meier curves (``FunnelMetrics.survival`` is then empty):
         their step lists hold one point per distinct exit time, about a third of the time on a
         4M-record log, for figures a terminal table never shows.
+    lenient : bool, default False
+        With a ``process`` the log is checked as ``flowsim metrics --process`` checks it
+        (:func:`~flowsim.history.consistency.check_funnel`: every stage named by the process,
+        no record after a deal's close); a problem raises :class:`~flowsim.history.LogError`
+        with its rows, or with ``lenient`` those rows are skipped and counted in the header.
+    check : bool, default True
+        False measures the log as it is (stages the process lacks are then listed as
+        ``header.unmatched_stages``).
 
     Returns
     -------
@@ -473,6 +494,8 @@ def metrics(
     ------
     ValueError
         An unknown ``funnel``, or a ``by`` that names no column.
+    LogError
+        With a ``process``, not ``lenient``: records of stages it lacks, or after a close.
 
     Examples
     --------
@@ -487,6 +510,8 @@ def metrics(
     """
     if funnel not in ("strict", "touched"):
         raise ValueError(f"funnel must be 'strict' or 'touched', not {funnel!r}")
+    if process is not None and check:
+        log = check_funnel(log, process, lenient=lenient)
     frame = log.frame
     if as_of is None:
         as_of = _last_timestamp(frame)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flowsim.diagnostics import display_width
-from flowsim.history.metrics import Durations, FunnelMetrics, Header
 
 if TYPE_CHECKING:
     from flowsim.history.breakdown import Breakdown, GroupRow
+    from flowsim.history.metrics import Durations, FunnelMetrics, Header
 
 __all__ = ["breakdown_table", "metrics_table"]
 

@@ -765,6 +765,8 @@ def bottlenecks(
     objective: str | None = None,
     budget: int | None = None,
     lang: str = "en",
+    check_fidelity: bool = True,
+    tz: str = "UTC",
     **options: Any,
 ) -> tuple[BottleneckReport, SimulationResult]:
     """Simulate ``process`` (replaying ``history`` if given) and rank its bottlenecks.
@@ -784,6 +786,12 @@ def bottlenecks(
         At most this many what-ifs.
     lang : str, default "en"
         The language of the verdict and the suggestions' text.
+    check_fidelity : bool, default True
+        With ``history``, run the trust gate (:mod:`flowsim.sim.trust`): a model that fails
+        its fidelity check has the verdict (in ``lang``) opening the report, and its findings
+        worded as conditional (:func:`qualify`), as ``flowsim bottlenecks`` does.
+    tz : str, default "UTC"
+        The history's time zone, for the fidelity check.
     **options
         Passed to :func:`flowsim.simulate` (``replications``, ``seed``, ``until``,
         ``workers``, ...).
@@ -823,10 +831,14 @@ def bottlenecks(
     if extra:
         process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
     options.setdefault("keep_log", False)
-    result = simulate(process, history, scenarios=[s.name for s in extra], **options)
+    result = simulate(
+        process, history, scenarios=[s.name for s in extra], check_fidelity=False, **options
+    )
     report = analyse(result, process, lang=lang)
     if suggest:
         report = with_suggestions(report, result, process, plan, objective)
+    if check_fidelity:
+        report = gated(report, process, history, options.get("seed", 0), tz, lang)
     return report, result
 
 
@@ -878,6 +890,16 @@ CONDITIONAL = {
     "en": "If the model were right (it is not, see above): ",
     "zh": "假如模型可信（实际上并不可信，见上文）：",
 }
+
+
+def gated(
+    report: BottleneckReport, process: Process, history: Any, seed: int, tz: str, lang: str
+) -> BottleneckReport:
+    """The report qualified by the trust gate's verdict in ``lang`` (unchanged when passing)."""
+    from flowsim.sim.trust import trust_check
+
+    check = trust_check(process, history, seed=seed, tz=tz)
+    return qualify(report, check.verdict(lang) if check is not None else None, lang)
 
 
 def qualify(report: BottleneckReport, verdict: str | None, lang: str = "en") -> BottleneckReport:

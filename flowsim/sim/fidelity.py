@@ -37,7 +37,7 @@ from flowsim.history.distances import (
 from flowsim.history.log import DealLog
 from flowsim.model import Process
 from flowsim.sim.engine import Settings, run_once
-from flowsim.sim.simulate import event_log
+from flowsim.sim.eventlog import event_log
 
 __all__ = [
     "MEASURE_NAMES",

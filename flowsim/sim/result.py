@@ -60,6 +60,7 @@ class SimulationResult(BaseModel):
     scenarios: list[ScenarioResult]
 
     _event_log: Any = PrivateAttr(default=None)
+    _fidelity_check: Any = PrivateAttr(default=None)
 
     @property
     def baseline(self) -> ScenarioResult:
@@ -70,6 +71,15 @@ class SimulationResult(BaseModel):
             if s.name == name:
                 return s
         raise UnknownScenario(name, [s.name for s in self.scenarios], "in this result")
+
+    @property
+    def fidelity_check(self) -> Any:
+        """The trust gate's :class:`~flowsim.sim.fidelity.FidelityResult` (None: not run).
+
+        Its :meth:`~flowsim.sim.fidelity.FidelityResult.verdict` opens :attr:`warnings` when
+        the model fails (see :mod:`flowsim.sim.trust`); ``verdict("zh")`` words it in Chinese.
+        """
+        return self._fidelity_check
 
     @property
     def event_log(self) -> Any:

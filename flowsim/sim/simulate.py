@@ -17,16 +17,17 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import polars as pl
 
 from flowsim.model import Duration, Process, parse_duration
-from flowsim.sim.analytic import offered_load
-from flowsim.sim.engine import VISIT_COLUMNS, Priority, Run, Settings, run_once
+from flowsim.sim.analytic import RoleLoad, offered_load
+from flowsim.sim.engine import Priority, Run, Settings, run_once
+from flowsim.sim.eventlog import event_log
 from flowsim.sim.executors import default_workers, run_batches
 from flowsim.sim.kpis import kpis
 from flowsim.sim.replay import OpenDeal, ReplayPlan, open_deals, prepare_replay
 from flowsim.sim.result import ScenarioResult, SimulationResult
 from flowsim.sim.stats import Estimate, estimate, paired
+from flowsim.sim.trust import gate
 
 __all__ = ["DEFAULT_START", "REPLAY_RUN_PAST", "event_log", "simulate"]
 
@@ -72,6 +73,8 @@ def simulate(
     progress: Progress | None = None,
     keep_log: bool = True,
     strict_stages: bool = True,
+    check_fidelity: bool = True,
+    tz: str = "UTC",
 ) -> SimulationResult:
     """Simulate ``process`` (and each named scenario) ``replications`` times.
 
@@ -124,6 +127,12 @@ def simulate(
     strict_stages : bool, default True
         A replay refuses history with stages the model lacks; False leaves their records out
         (the result's warnings count them).
+    check_fidelity : bool, default True
+        With ``history``, run the trust gate (:mod:`flowsim.sim.trust`, as ``flowsim simulate``
+        does): a model that fails its fidelity check has the verdict first among the warnings
+        (``result.fidelity_check`` holds the check).
+    tz : str, default "UTC"
+        The history's time zone, for the fidelity check.
 
     Returns
     -------
@@ -236,20 +245,7 @@ def simulate(
         if progress is not None:
             progress(done, len(jobs))
     loads = offered_load(process, rate)
-    warnings: list[str] = []
-    if plan is not None and plan.unmatched:
-        lacking = ", ".join(f"{k!r} ({v})" for k, v in sorted(plan.unmatched.items())[:8])
-        warnings.append(
-            f"{sum(plan.unmatched.values())} history records of stages the model lacks were "
-            f"left out of the replay: {lacking}"
-        )
-    warnings += [
-        f"role {x.role!r} is offered {x.load:.0%} of its capacity "
-        f"({x.offered_hours_per_week:.1f} of {x.capacity_hours_per_week:.1f} person-hours a "
-        "week): its queue grows without bound, so averages depend on the run length"
-        for x in loads
-        if x.overloaded and x.load is not None and not unlimited
-    ]
+    warnings = _warnings(plan, loads, unlimited)
     results_by_scenario = [
         _summarise(
             "baseline" if s == 0 else names[s - 1],
@@ -273,7 +269,26 @@ def simulate(
     )
     if first_run is not None:
         result._event_log = event_log(first_run, epoch, process.name)
-    return result
+    return gate(result, process, history, seed=seed, tz=tz) if check_fidelity else result
+
+
+def _warnings(plan: ReplayPlan | None, loads: list[RoleLoad], unlimited: bool) -> list[str]:
+    """What a run's reader must know: history left out of a replay, roles overloaded."""
+    warnings: list[str] = []
+    if plan is not None and plan.unmatched:
+        lacking = ", ".join(f"{k!r} ({v})" for k, v in sorted(plan.unmatched.items())[:8])
+        warnings.append(
+            f"{sum(plan.unmatched.values())} history records of stages the model lacks were "
+            f"left out of the replay: {lacking}"
+        )
+    warnings += [
+        f"role {x.role!r} is offered {x.load:.0%} of its capacity "
+        f"({x.offered_hours_per_week:.1f} of {x.capacity_hours_per_week:.1f} person-hours a "
+        "week): its queue grows without bound, so averages depend on the run length"
+        for x in loads
+        if x.overloaded and x.load is not None and not unlimited
+    ]
+    return warnings
 
 
 def _epoch(start: date | datetime | None, process: Process) -> datetime:
@@ -357,62 +372,3 @@ def _summarise(name: str, runs: list[Any], baseline: list[Any] | None) -> Scenar
         replications=per_rep,
         events_per_replication=float(np.mean([r["events"] for r in runs])),
     )
-
-
-def event_log(run: Run, epoch: datetime, name: str = "simulation") -> Any:
-    """A replication's deals as a :class:`~flowsim.history.DealLog` (stays and outcomes)."""
-    from flowsim.history.log import SCHEMA, DealLog, ImportReport
-
-    c = {col: i for i, col in enumerate(VISIT_COLUMNS)}
-    v = run.visits
-    deal_idx = v[:, c["deal"]].astype(np.int64)
-    nodes = v[:, c["node"]].astype(np.int64)
-    ids = np.array(run.deal_ids, dtype=object)
-    stage_names = np.array(run.nodes, dtype=object)
-    owner = np.array([run.owner_of.get(i) for i in range(len(run.nodes))], dtype=object)
-    epoch_us = int(epoch.timestamp() * 1_000_000)
-
-    def stamp(hours: np.ndarray) -> pl.Series:
-        us = np.where(np.isnan(hours), 0, np.round(hours * 3_600_000_000)).astype(np.int64)
-        s = pl.Series(us + epoch_us).cast(pl.Datetime("us", "UTC"))
-        return s.set(pl.Series(np.isnan(hours)), None)
-
-    stays = pl.DataFrame(
-        {
-            "deal": pl.Series(ids[deal_idx].tolist(), dtype=pl.String),
-            "stage": pl.Series(stage_names[nodes].tolist(), dtype=pl.String),
-            "entered_at": stamp(v[:, c["entered"]]),
-            "left_at": stamp(v[:, c["left"]]),
-            "started_at": stamp(v[:, c["started"]]),
-            "owner": pl.Series(owner[nodes].tolist(), dtype=pl.String),
-            "amount": pl.Series(run.amount[deal_idx], dtype=pl.Float64),
-        }
-    )
-    closed = np.flatnonzero(run.outcome >= 0)
-    outcomes = pl.DataFrame(
-        {
-            "deal": pl.Series(ids[closed].tolist(), dtype=pl.String),
-            "stage": pl.Series(stage_names[run.outcome[closed]].tolist(), dtype=pl.String),
-            "entered_at": stamp(run.finish[closed]),
-            "left_at": stamp(run.finish[closed]),
-            "started_at": stamp(np.full(closed.size, np.nan)),
-            "owner": pl.Series([None] * closed.size, dtype=pl.String),
-            "amount": pl.Series(run.amount[closed], dtype=pl.Float64),
-        }
-    )
-    frame = (
-        pl.concat([stays, outcomes])
-        .with_columns(pl.col("amount").fill_nan(None))
-        .sort(["deal", "entered_at"], maintain_order=True)
-        .with_row_index("source_row", offset=1)
-        .with_columns(pl.col("source_row").cast(pl.Int64))
-        .select(list(SCHEMA))
-    )
-    report = ImportReport(
-        source=f"simulation of {name}",
-        format="simulation",
-        rows_read=frame.height,
-        rows_used=frame.height,
-        records=frame.height,
-    )
-    return DealLog(frame, report)

@@ -13,8 +13,10 @@ numbers, paired deltas) works unchanged. Forms:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
+from flowsim.errors import OptionError, UnknownScenario
 from flowsim.model import (
     ArrivalsChange,
     DurationChange,
@@ -24,7 +26,7 @@ from flowsim.model import (
     TransitionChange,
 )
 
-__all__ = ["sweep_scenarios"]
+__all__ = ["chosen_scenarios", "sweep_scenarios"]
 
 _RANGE = re.compile(r"^\s*([0-9.]+)\s*\.\.\s*([0-9.]+)\s*(?::\s*([0-9.]+))?\s*$")
 
@@ -112,3 +114,43 @@ def sweep_scenarios(process: Process, spec: str) -> list[Scenario]:
     raise ValueError(
         f"{spec}: sweep ROLE.headcount, STAGE.effort, STAGE.wait, SOURCE->TARGET or arrivals"
     )
+
+
+def chosen_scenarios(
+    process: Process,
+    chosen: Sequence[str] = (),
+    *,
+    sweeps: Sequence[str] = (),
+    baseline_only: bool = False,
+) -> tuple[Process, list[str]]:
+    """The process to simulate and the scenarios to run, as ``flowsim simulate`` picks them.
+
+    ``chosen`` names scenarios of the process (default: all of them); ``baseline_only`` runs
+    none; each of ``sweeps`` (``se.headcount=2..6``) adds one scenario per value to the
+    process and runs those, instead of the process's own.
+
+    Raises
+    ------
+    UnknownScenario
+        A chosen name the process does not have.
+    OptionError
+        A sweep that cannot be read (``option == "sweep"``).
+    """
+    known = [s.name for s in process.scenarios]
+    if baseline_only or sweeps:
+        names: list[str] = []
+    elif not chosen:
+        names = known
+    else:
+        missing = [c for c in chosen if c not in known]
+        if missing:
+            raise UnknownScenario(missing[0], known)
+        names = list(chosen)
+    for spec in sweeps:
+        try:
+            extra = sweep_scenarios(process, spec)
+        except ValueError as err:
+            raise OptionError(str(err), "sweep") from None
+        process = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
+        names += [s.name for s in extra]
+    return process, names

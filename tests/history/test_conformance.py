@@ -214,8 +214,9 @@ def test_edges_observed_vs_designed(tiny: ConformanceReport, tmp_path: Path) -> 
     assert edges[("lead", "lost")].designed == approx(0.2)  # the remainder
     assert edges[("trial", "lost")].designed == approx(0.7)
     assert edges[("trial", "lost")].exits == 1
-    # observed conversion is metrics' next-step conversion
-    m = metrics(log_of(tmp_path, TINY), parse(TINY_FLOW))
+    # observed conversion is metrics' next-step conversion (the log as it is: its 'qualify'
+    # records, which the design lacks, would be refused by metrics' funnel checks)
+    m = metrics(log_of(tmp_path, TINY), parse(TINY_FLOW), check=False)
     for (src, dst), edge in edges.items():
         assert edge.observed == m.stages[src].next_step_conversion.get(dst, 0.0)
 
