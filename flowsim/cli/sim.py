@@ -146,7 +146,6 @@ def simulate(
     """Simulate the process (or replay history through it) with what-if scenarios."""
     from flowsim.report.terminal import terms
     from flowsim.sim.simulate import simulate as run_simulation
-    from flowsim.sim.table import result_table
 
     process, names = _scenarios(load_or_exit(file)[0], chosen, sweep, no_scenarios)
     start_day = _start_day(start)
@@ -183,10 +182,10 @@ def simulate(
     verdict, shown = (check.verdict(), check.verdict(lang)) if check else (None, None)
     _write_log(result, log_out)
     if fmt == "json":
-        emit(result.model_dump_json(indent=2) + "\n", output)
+        emit(result.to_json() + "\n", output)
     else:
         words = terms(process, lang, result, {verdict: shown} if verdict and shown else None)
-        emit(result_table(result, verdict, words), output)
+        emit(result.text(words), output)
         if not source.quiet and output not in (None, "-"):
             for w in result.warnings:  # in the table's language, as the table shows them
                 click.echo("flowsim: " + words.text["warning"].format(w=words.note(w)), err=True)
@@ -300,12 +299,11 @@ def bottlenecks(
     if overlay_out:
         emit(overlay(result, process).model_dump_json(indent=2) + "\n", overlay_out)
     if fmt == "json":
-        emit(report.model_dump_json(indent=2) + "\n", output)
+        emit(report.to_json() + "\n", output)
     else:
         from flowsim.report.terminal import terms
-        from flowsim.sim.table import bottleneck_table
 
-        emit(bottleneck_table(report, terms(process, lang, result)), output)
+        emit(report.text(terms(process, lang, result)), output)
 
 
 @click.command()

@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,9 @@ from flowsim.model import (
 from flowsim.overlay import EdgeFigures, Overlay, RoleFigures, StageFigures
 from flowsim.sim.result import SimulationResult
 from flowsim.sim.stats import Estimate
+
+if TYPE_CHECKING:
+    from flowsim.sim.table import Terms
 
 __all__ = [
     "Bottleneck",
@@ -110,6 +113,17 @@ class BottleneckReport(BaseModel):
         default=None, description="The fidelity verdict when the model fails its check."
     )
     warnings: list[str] = Field(default_factory=list)
+
+    def text(self, terms: Terms | None = None) -> str:
+        """The terminal report (what ``flowsim bottlenecks`` prints), worded by ``terms``
+        (:func:`flowsim.report.terminal.terms`; default English)."""
+        from flowsim.sim.table import EN, bottleneck_table
+
+        return bottleneck_table(self, terms or EN)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The report as JSON (the contract of ``flowsim bottlenecks --format json``)."""
+        return self.model_dump_json(indent=indent)
 
     def to_overlay(self, result: SimulationResult, process: Process) -> Overlay:
         """Baseline figures for the flowchart (colour by queue, dwell, utilization)."""

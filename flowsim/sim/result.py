@@ -9,7 +9,7 @@ metric and chart works on simulated deals too.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -17,6 +17,9 @@ from flowsim._extras import missing
 from flowsim.errors import UnknownScenario
 from flowsim.sim.analytic import RoleLoad
 from flowsim.sim.stats import Estimate
+
+if TYPE_CHECKING:
+    from flowsim.sim.table import Terms
 
 __all__ = ["ScenarioResult", "SimulationResult"]
 
@@ -71,6 +74,24 @@ class SimulationResult(BaseModel):
             if s.name == name:
                 return s
         raise UnknownScenario(name, [s.name for s in self.scenarios], "in this result")
+
+    def text(self, terms: Terms | None = None) -> str:
+        """The terminal report (what ``flowsim simulate`` prints): the trust gate's verdict
+        first when the model failed it, then the KPIs per scenario.
+
+        ``terms`` words it (:func:`flowsim.report.terminal.terms` gives the process's language;
+        default English); the verdict is worded in the same language.
+        """
+        from flowsim.sim.table import EN, result_table
+
+        words = terms or EN
+        check = self._fidelity_check
+        verdict = check.verdict() if check is not None else None
+        return result_table(self, verdict, words)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The result as JSON (the contract of ``flowsim simulate --format json``)."""
+        return self.model_dump_json(indent=indent)
 
     @property
     def fidelity_check(self) -> Any:

@@ -6,11 +6,14 @@ import math
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from flowsim.sim.bottlenecks import BottleneckReport
 from flowsim.sim.kpis import PROCESS_KPIS
-from flowsim.sim.result import SimulationResult
 from flowsim.sim.stats import Estimate
+
+if TYPE_CHECKING:
+    from flowsim.sim.bottlenecks import BottleneckReport
+    from flowsim.sim.result import SimulationResult
 
 __all__ = ["ENGLISH", "Terms", "bottleneck_table", "result_table", "terminal_width"]
 

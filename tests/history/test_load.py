@@ -204,6 +204,11 @@ def test_metrics_with_a_process_lenient_gives_the_command_s_json(tmp_path: Path)
     assert code == 0
     python = flowsim.metrics(read_log(MAVEN, lenient=True), process, lenient=True)
     assert out == python.to_json() + "\n"
+    code, table, _ = invoke("metrics", str(MAVEN), "--process", str(flow), "--lenient", "-q")
+    assert (code, table) == (
+        0,
+        python.text() if python.text().endswith("\n") else python.text() + "\n",
+    )
     raw = pl.read_csv(MAVEN, infer_schema=False)
     dated = raw.filter(pl.col("engage_date").is_not_null())
     lost = dated.filter(pl.col("deal_stage") == "Lost").height

@@ -67,6 +67,15 @@ def test_simulate_from_python_carries_the_command_s_verdict(
     )  # fmt: skip
     assert code == 0
     assert json.loads(out)["warnings"] == result.warnings
+    assert out == result.to_json() + "\n"
+    # the table prints through result.text(): the verdict first, then the KPIs
+    code, table, _ = invoke(
+        "simulate", str(bad_model), "--history", str(HISTORY), "--tz", TZ,
+        "-n", "2", "--no-scenarios", "-q", "--lang", "en",
+    )  # fmt: skip
+    assert code == 0
+    assert table.rstrip("\n") == result.text().rstrip("\n")
+    assert table.startswith(OPENING)
     # asked not to, the gate does not run
     unchecked = flowsim.simulate(
         process, history, replications=2, scenarios=[], tz=TZ, check_fidelity=False
@@ -88,6 +97,8 @@ def test_bottlenecks_from_python_open_with_the_verdict_in_its_language(
     )  # fmt: skip
     assert code == 0
     assert json.loads(out)["verdict"] == report.verdict
+    assert out == report.to_json() + "\n"
+    assert report.text().startswith(report.verdict)
     zh, _ = flowsim.bottlenecks(process, history, replications=2, tz=TZ, lang="zh")
     assert zh.verdict is not None and zh.verdict.startswith("模型未能重现历史数据")
 
