@@ -23,7 +23,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -33,10 +33,11 @@ import polars as pl
 
 from flowsim.dsl.keywords import KEYWORDS
 from flowsim.history.closing import closing_stages, cut_after_close
+from flowsim.history.fitting import Family, censored_mle
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import US_PER_HOUR, metrics
 from flowsim.history.pools import SIMILARITY, Pool, resource_pools
-from flowsim.history.survival import cumulative_incidence
+from flowsim.history.survival import cumulative_incidence, kaplan_meier
 from flowsim.model import (
     UNITS_IN_HOURS,
     WORD_RE,
@@ -60,6 +61,9 @@ __all__ = [
     "MAX_TAIL",
     "MIN_ENTRY_SHARE",
     "MIN_FIT_SAMPLES",
+    "TAIL_RATIO",
+    "TAIL_SHARES",
+    "TAIL_SUPPORT",
     "ArrivalProfile",
     "Discovery",
     "Fit",
@@ -79,14 +83,19 @@ MAX_KS = 0.1
 #: A fit whose 99th percentile is beyond this many times the longest stay seen invents stays
 #: the history never had (a heavy tail): the stays are resampled instead.
 MAX_TAIL = 2.0
+#: Where the tail check reads the history: the first ended stays with Kaplan–Meier S at or
+#: below these shares (the longest 10% and 2% of the stays).
+TAIL_SHARES = (0.1, 0.02)
+#: Ended stays the tail check needs at or beyond a point to read the history's tail there.
+TAIL_SUPPORT = 20
+#: The fit's share of stays beyond that point must be within this factor of the history's.
+TAIL_RATIO = 2.0
 #: Values an empirical distribution keeps when there are more observations (quantiles).
 EMPIRICAL_POINTS = 20
 #: Points of the empirical CDF the KS distance is evaluated at (order statistics).
 KS_POINTS = 400
 #: Internal name of the outcome added where open deals would otherwise be trapped.
 ENDED = "\x00ended"
-
-Family = Literal["exponential", "lognormal", "gamma"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,8 @@ class Fit:
     aic: dict[str, float] = field(default_factory=dict)
     ks: float | None = None
     reason: str = ""
+    #: stays still running at the end of the history (right-censored), beside the ``n`` ended
+    censored: int = 0
 
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -352,14 +363,14 @@ def _cdf(family: Family, params: tuple[float, float], x: float) -> float:
     return _gammainc(k, x / theta)
 
 
-def _ks(
-    family: Family, params: tuple[float, float], values: np.ndarray, weights: np.ndarray
-) -> float:
-    """Kolmogorov–Smirnov distance to the (weighted) ECDF, at up to KS_POINTS order statistics.
+def _ks(family: Family, params: tuple[float, float], values: np.ndarray, cum: np.ndarray) -> float:
+    """Kolmogorov–Smirnov distance to an empirical CDF, at up to KS_POINTS order statistics.
 
-    ``values`` sorted, ``weights`` theirs, summing to 1.
+    ``values`` sorted; ``cum[j]`` the empirical CDF just after the first ``j`` values (so
+    ``cum[0] = 0``): the plain ECDF, or Kaplan–Meier's ``1 - S`` when stays are censored (it
+    then ends below 1, at the share of stays known to have ended).
     """
-    x, cum = values, np.concatenate(([0.0], np.cumsum(weights)))
+    x = values
     n = len(x)
     idx = np.unique(np.linspace(0, n - 1, min(n, KS_POINTS)).round().astype(int))
     worst = 0.0
@@ -395,12 +406,17 @@ def _to_model(family: Family, params: tuple[float, float]) -> Distribution | Non
 
 
 def _empirical(values: np.ndarray, weights: np.ndarray) -> Distribution | None:
-    """The values (sorted, with weights summing to 1), or that many midpoint quantiles."""
+    """The values (sorted, with weights summing to 1), or that many midpoint quantiles.
+
+    Unequal weights (censored stays) always give the quantiles: the values themselves would
+    weigh each stay alike.
+    """
     x = values
-    if len(x) > EMPIRICAL_POINTS:
+    equal = bool(np.allclose(weights, weights[0]))
+    if len(x) > EMPIRICAL_POINTS or not equal:
         cum = np.cumsum(weights)
         probs = (np.arange(EMPIRICAL_POINTS) + 0.5) / EMPIRICAL_POINTS
-        if np.allclose(weights, weights[0]):
+        if equal:
             x = np.quantile(x, probs)
         else:
             x = x[np.minimum(np.searchsorted(cum, probs), len(x) - 1)]
@@ -410,6 +426,26 @@ def _empirical(values: np.ndarray, weights: np.ndarray) -> Distribution | None:
     if len(set(kept)) == 1:
         return Fixed(value=kept[0])
     return Empirical(values=kept)
+
+
+def _km_sample(x: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The censoring-aware sample behind an empirical duration, and the KM CDF at the exits.
+
+    ``x`` sorted exits. Returns the values, their weights (summing to 1) and ``cum`` for
+    :func:`_ks` (``1 - S`` just after each exit). The exits weigh their Kaplan–Meier jumps;
+    the mass ``S`` left after the last exit (stays still running beyond every ended one) goes,
+    in equal parts, to those still-running stays, each at the time it has run so far: "at
+    least this long", the one thing the history says about them.
+    """
+    jumps = _km_jumps(x, censored)
+    cum = np.concatenate(([0.0], np.cumsum(jumps)))
+    rest = max(0.0, 1.0 - float(cum[-1]))
+    tail = np.sort(censored[censored >= x[-1]]) if rest > 1e-12 else np.zeros(0)
+    if len(tail) == 0:
+        return x, jumps / jumps.sum(), cum
+    values = np.concatenate((x, tail))
+    weights = np.concatenate((jumps, np.full(len(tail), rest / len(tail))))
+    return values, weights, cum
 
 
 def km_weights(durations: np.ndarray, censored: np.ndarray) -> np.ndarray:
@@ -430,6 +466,14 @@ def km_weights(durations: np.ndarray, censored: np.ndarray) -> np.ndarray:
     n = len(durations)
     if len(censored) == 0:
         return np.full(n, 1 / n) if n else np.zeros(0)
+    out = _km_jumps(durations, censored)
+    total = out.sum()
+    return out / total if total > 0 else np.full(n, 1 / n)
+
+
+def _km_jumps(durations: np.ndarray, censored: np.ndarray) -> np.ndarray:
+    """The Kaplan–Meier jump ``S(t-) / n(t)`` at each exit (summing to ``1 - S`` at the end)."""
+    n = len(durations)
     times = np.concatenate((durations, censored))
     event = np.concatenate((np.ones(n, bool), np.zeros(len(censored), bool)))
     order = np.lexsort((~event, times))  # by time, exits before censorings at a tie
@@ -439,9 +483,8 @@ def km_weights(durations: np.ndarray, censored: np.ndarray) -> np.ndarray:
     jump = np.where(event[order], before / at_risk, 0.0)
     weights = np.empty(len(times))
     weights[order] = jump
-    out = weights[:n]
-    total = out.sum()
-    return out / total if total > 0 else np.full(n, 1 / n)
+    out: np.ndarray = weights[:n]
+    return out
 
 
 def _weighted_fits(
@@ -473,49 +516,114 @@ def _weighted_fits(
     return params, aic
 
 
-def fit_duration(values: np.ndarray | list[float], weights: np.ndarray | None = None) -> Fit:
+def fit_duration(values: np.ndarray | list[float], censored: np.ndarray | None = None) -> Fit:
     """Summarise durations (hours) as the distribution a ``.flow`` file would state.
 
-    Exponential, lognormal and gamma are fitted by maximum likelihood on the values above 0
-    and compared by AIC (``2k - 2 log L``); the winner stands unless there are fewer than
-    :data:`MIN_FIT_SAMPLES` values or its Kolmogorov–Smirnov distance to all the values
-    (zeros included) exceeds :data:`MAX_KS`: then the values are resampled (``empirical``;
-    above :data:`EMPIRICAL_POINTS` values, that many midpoint quantiles). Equal values give
-    ``fixed``; all zero (or none) gives no distribution. A fit whose 99th percentile is
-    beyond :data:`MAX_TAIL` times the longest value is a heavy tail the data does not show:
-    empirical too. ``weights`` (e.g.
-    :func:`km_weights`, for stays of deals still open) weigh the values in every step.
+    ``values`` are the stays that ended; ``censored`` the stays still running when the history
+    ends (right-censored: "at least this long"). The rule, in full in docs/metrics.md:
+
+    - exponential, lognormal and gamma are fitted by maximum likelihood on the values above 0,
+      the censored stays entering through their survival (:mod:`flowsim.history.fitting`),
+      and compared by AIC (``2k - 2 log L``); exponential wins within :data:`AIC_TIE`;
+    - the winner stands unless there are fewer than :data:`MIN_FIT_SAMPLES` ended stays, its
+      Kolmogorov–Smirnov distance to the Kaplan–Meier CDF (the ECDF without censoring; zeros
+      included) exceeds :data:`MAX_KS`, or its tail disagrees with the history's
+      (:func:`_tail_problem`): then the stays are resampled (``empirical``: the values up to
+      :data:`EMPIRICAL_POINTS` equally weighted ones, else that many Kaplan–Meier quantiles).
+
+    Equal values give ``fixed``; all zero (or none) gives no distribution.
     """
     x = np.asarray(values, dtype=float)
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
-    keep = np.isfinite(x)
-    x, w = x[keep], w[keep]
+    x = x[np.isfinite(x)]
+    c = np.zeros(0) if censored is None else np.asarray(censored, dtype=float)
+    c = c[np.isfinite(c) & (c > 0)]
+    return replace(_fit(x, c), censored=len(c))
+
+
+def _fit(x: np.ndarray, c: np.ndarray) -> Fit:
+    """:func:`fit_duration` on finite ended stays ``x`` and censored stays ``c`` above 0."""
     n = len(x)
     if n == 0 or not (x > 0).any():
         return Fit(None, n, "none", reason="no duration above 0")
-    if np.all(x == x[0]):
+    x = np.sort(x, kind="stable")
+    if x[0] == x[-1] and not (c > x[0]).any():
         return Fit(Fixed(value=nice_hours(float(x[0]))), n, "fixed", reason="all equal")
-    order = np.argsort(x, kind="stable")
-    x, w = x[order], w[order] / w.sum()
+    if len(c):
+        sample, w, cum = _km_sample(x, c)
+    else:
+        sample, w = x, np.full(n, 1 / n)
+        cum = np.concatenate(([0.0], np.cumsum(w)))
     if n < MIN_FIT_SAMPLES:
-        return Fit(_empirical(x, w), n, "empirical", reason=f"n = {n} < {MIN_FIT_SAMPLES}")
-    pos = x > 0
-    params, aic = _weighted_fits(x[pos], w[pos] / w[pos].sum())
+        why = f"n = {n} < {MIN_FIT_SAMPLES}"
+        return Fit(_empirical(sample, w), n, "empirical", reason=why)
+    params, aic = _censored_fits(x[x > 0], c)
     best: Family = min(params, key=lambda f: aic[f])
     if aic["exponential"] - aic[best] <= AIC_TIE:
         best = "exponential"  # as good within the AIC's resolution, with one parameter less
-    ks = _ks(best, params[best], x, w)
+    ks = _ks(best, params[best], x, cum)
     if ks > MAX_KS:
         why = f"best fit {best} is poor (KS {ks:.2f})"
-        return Fit(_empirical(x, w), n, "empirical", aic, ks, why)
-    tail = _p99(best, params[best])
-    if tail > MAX_TAIL * float(x[-1]):
-        why = (
-            f"best fit {best} has a heavy tail (p99 {tail:.3g} h, longer than {MAX_TAIL:g} x "
-            f"the longest stay seen, {float(x[-1]):.3g} h)"
-        )
-        return Fit(_empirical(x, w), n, "empirical", aic, ks, why)
+        return Fit(_empirical(sample, w), n, "empirical", aic, ks, why)
+    problem = _tail_problem(best, params[best], x, c)
+    if problem:
+        return Fit(_empirical(sample, w), n, "empirical", aic, ks, problem)
     return Fit(_to_model(best, params[best]), n, best, aic, ks, "lowest AIC")
+
+
+def _censored_fits(
+    exits: np.ndarray, censored: np.ndarray
+) -> tuple[dict[Family, tuple[float, float]], dict[str, float]]:
+    """Each family's parameters and AIC: the plain ML fits of the ended stays, refitted by
+    censored maximum likelihood (from there) when some stays are still running."""
+    params, aic = _weighted_fits(exits, np.full(len(exits), 1 / len(exits)))
+    if len(censored) == 0:
+        return params, aic
+    for family in list(params):
+        params[family], ll = censored_mle(family, exits, censored, params[family])
+        aic[family] = 2 * (1 if family == "exponential" else 2) - 2 * ll
+    return params, aic
+
+
+def _tail_problem(
+    family: Family, params: tuple[float, float], exits: np.ndarray, censored: np.ndarray
+) -> str:
+    """Why a fit's tail is not the history's ("" when it is), the rule that survives heavy tails.
+
+    Two checks. (1) Its 99th percentile beyond :data:`MAX_TAIL` times the longest stay seen
+    (ended or still running) invents stays the history never had. (2) Where the history
+    measures its own tail, the fit's share of stays longer than ``t`` must be within
+    :data:`TAIL_RATIO` times the Kaplan–Meier share, either way, at each ``t`` of: the first
+    ended stay with Kaplan–Meier ``S`` at or below each of :data:`TAIL_SHARES`, moved down to
+    the last point with :data:`TAIL_SUPPORT` ended stays at or beyond it (fewer say too little),
+    where ``S <= 1/2``. A fit that matches the body but makes the longest 10% or 2% of the stays
+    several times rarer (or commoner) than they were is refused, as AIC and KS, both ruled by
+    the body, would not refuse it.
+    """
+    longest = max(float(exits[-1]), float(censored.max()) if len(censored) else 0.0)
+    tail = _p99(family, params)
+    if tail > MAX_TAIL * longest:
+        return (
+            f"best fit {family} has a heavy tail (p99 {tail:.3g} h, longer than {MAX_TAIL:g} x "
+            f"the longest stay seen, {longest:.3g} h)"
+        )
+    if len(exits) < TAIL_SUPPORT:
+        return ""
+    curve = kaplan_meier(
+        np.concatenate((exits, censored)),
+        np.concatenate((np.ones(len(exits), bool), np.zeros(len(censored), bool))),
+    )
+    supported = float(exits[-TAIL_SUPPORT])
+    for share in TAIL_SHARES:
+        below = np.flatnonzero(curve.survival <= share)
+        t = min(float(curve.times[below[0]]), supported) if len(below) else supported
+        s_km = curve.at(t)
+        s_fit = 1.0 - _cdf(family, params, t)
+        if s_km <= 0.5 and (s_fit * TAIL_RATIO < s_km or s_fit > TAIL_RATIO * s_km):
+            return (
+                f"best fit {family} misses the tail: {s_fit:.2%} of its stays are longer than "
+                f"{t:.3g} h, {s_km:.2%} of the history's"
+            )
+    return ""
 
 
 def _p99(family: Family, params: tuple[float, float]) -> float:
@@ -558,37 +666,39 @@ def _process_name(log: DealLog) -> str:
 
 
 def _durations(frame: pl.DataFrame, as_of: datetime | None) -> dict[str, dict[str, np.ndarray]]:
-    """Per stage: closed-visit dwell, waiting/working where start times exist, and the stays
-    of deals still in it (``open``: entered → ``as_of``), all in hours."""
+    """Per stage, in hours: the ended stays and the censored ones (still running at ``as_of``).
+
+    ``dwell`` entered → left (or the deal's next record) and ``open`` entered → ``as_of`` for
+    the deal's last record when it has not left; where start times exist, ``waiting`` entered
+    → started with ``waiting_open`` (not started by ``as_of``) and ``working`` started → left
+    with ``working_open`` (started, not finished by ``as_of``). Only a deal's last record can
+    be running: the frame is cut at each deal's close, so that record's deal is open.
+    """
     hours = 1 / US_PER_HOUR
-    end = pl.lit(as_of, dtype=pl.Datetime("us", "UTC")) if as_of is not None else None
-    rec = frame.with_columns(
-        pl.col("entered_at").shift(-1).over("deal").alias("next_at"),
-    ).with_columns(
-        (
-            pl.when(pl.col("next_at").is_null() & pl.col("left_at").is_null())
-            .then((end - pl.col("entered_at")).dt.total_microseconds() * hours)
-            .otherwise(None)
-            if end is not None
-            else pl.lit(None, pl.Float64)
-        ).alias("open"),
-        (
-            (pl.coalesce("left_at", "next_at") - pl.col("entered_at")).dt.total_microseconds()
-            * hours
-        ).alias("dwell"),
-        ((pl.col("started_at") - pl.col("entered_at")).dt.total_microseconds() * hours).alias(
-            "waiting"
-        ),
-        ((pl.col("left_at") - pl.col("started_at")).dt.total_microseconds() * hours).alias(
-            "working"
-        ),
+    end = pl.lit(as_of, dtype=pl.Datetime("us", "UTC"))
+
+    def span(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+        return (b - a).dt.total_microseconds() * hours
+
+    def running(condition: pl.Expr, since: str) -> pl.Expr:
+        if as_of is None:
+            return pl.lit(None, pl.Float64)
+        return pl.when(condition).then(span(pl.col(since), end)).otherwise(None)
+
+    rec = frame.with_columns(pl.col("entered_at").shift(-1).over("deal").alias("next_at"))
+    still = pl.col("next_at").is_null() & pl.col("left_at").is_null()
+    rec = rec.with_columns(
+        open=running(still, "entered_at"),
+        waiting_open=running(still & pl.col("started_at").is_null(), "entered_at"),
+        working_open=running(still & pl.col("started_at").is_not_null(), "started_at"),
+        dwell=span(pl.col("entered_at"), pl.coalesce("left_at", "next_at")),
+        waiting=span(pl.col("entered_at"), pl.col("started_at")),
+        working=span(pl.col("started_at"), pl.col("left_at")),
     )
+    columns = ("dwell", "open", "waiting", "waiting_open", "working", "working_open")
     out: dict[str, dict[str, np.ndarray]] = {}
     for key, part in rec.partition_by("stage", as_dict=True).items():
-        out[str(key[0])] = {
-            c: part[c].drop_nulls().to_numpy().astype(float)
-            for c in ("dwell", "waiting", "working", "open")
-        }
+        out[str(key[0])] = {c: part[c].drop_nulls().to_numpy().astype(float) for c in columns}
     return out
 
 
@@ -1091,12 +1201,12 @@ def _stage_models(
     for s in w.stages:
         data = samples[s]
         split = len(data["waiting"]) > 0 and len(data["waiting"]) * 2 >= len(data["dwell"])
-        if split:
-            wait_fit, effort_fit = fit_duration(data["waiting"]), fit_duration(data["working"])
+        if split:  # deals still waiting or still worked on are censored, not left out
+            wait_fit = fit_duration(data["waiting"], data["waiting_open"])
+            effort_fit = fit_duration(data["working"], data["working_open"])
             fits[s] = {"wait": wait_fit, "effort": effort_fit}
         else:  # the time in stage: deals still in it are censored, not left out
-            weights = km_weights(data["dwell"], data["open"]) if len(data["dwell"]) else None
-            wait_fit, effort_fit = fit_duration(data["dwell"], weights), None
+            wait_fit, effort_fit = fit_duration(data["dwell"], data["open"]), None
             fits[s] = {"wait": wait_fit}
         models.append(
             Stage(
@@ -1111,13 +1221,15 @@ def _stage_models(
             )
         )
     chosen = Counter(f.chosen for per in fits.values() for f in per.values())
+    running = sum(f.censored for per in fits.values() for f in per.values())
     w.notes.append(
-        "durations (hours; wait = time in stage, the stays of deals still in it censored "
-        "(Kaplan–Meier weights), or entered → started and effort = started → left where "
-        "start times exist): "
+        "durations (hours; wait = time in stage, or entered → started and effort = started → "
+        f"left where start times exist; {running} stays still running at the end of the "
+        "history are censored: they count as at least that long): "
         + ", ".join(f"{k} {v}" for k, v in sorted(chosen.items()))
-        + f" (AIC among exponential, lognormal, gamma; empirical below {MIN_FIT_SAMPLES} values "
-        f"or when the best fit's KS distance exceeds {MAX_KS})"
+        + " (censored maximum likelihood, AIC among exponential, lognormal, gamma; empirical "
+        f"(Kaplan–Meier) below {MIN_FIT_SAMPLES} ended stays, when the best fit's KS distance "
+        f"exceeds {MAX_KS} or when its tail is not the history's)"
     )
     return models, fits
 
