@@ -12,9 +12,11 @@ and ``notes`` saying what was inferred, folded, fitted and assumed. The rules (i
   (or, with the idle rule, to the idle outcome). Rare moves fold into the largest, never
   those into an outcome, never those that keep a stage reachable.
 - **Roles** are resource pools (:mod:`flowsim.history.pools`); system steps have no owner.
-- **Durations** are fitted by AIC among exponential, lognormal and gamma on Kaplan–Meier
-  weighted stays; empirical when few, poorly fitted or heavy-tailed; written as a person
-  would write them.
+- **Durations** are fitted by censored maximum likelihood (stays still running count as at
+  least that long) and AIC among exponential, lognormal and gamma; empirical (Kaplan–Meier)
+  when few, poorly fitted or when the tail is not the history's; written as a person would
+  write them. A work item's ``wait`` is its extraneous delay (:mod:`flowsim.history.delays`):
+  the time its resource was busy on other deals is the simulation's queue, not the wait.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import polars as pl
 
 from flowsim.dsl.keywords import KEYWORDS
 from flowsim.history.closing import closing_stages, cut_after_close
+from flowsim.history.delays import waiting_anatomy
 from flowsim.history.fitting import Family, censored_mle
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import US_PER_HOUR, metrics
@@ -432,20 +435,14 @@ def _km_sample(x: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndar
     """The censoring-aware sample behind an empirical duration, and the KM CDF at the exits.
 
     ``x`` sorted exits. Returns the values, their weights (summing to 1) and ``cum`` for
-    :func:`_ks` (``1 - S`` just after each exit). The exits weigh their Kaplan–Meier jumps;
-    the mass ``S`` left after the last exit (stays still running beyond every ended one) goes,
-    in equal parts, to those still-running stays, each at the time it has run so far: "at
-    least this long", the one thing the history says about them.
+    :func:`_ks` (``1 - S`` just after each exit). The exits weigh their Kaplan–Meier jumps,
+    normalised over the stays that end by the longest ended one: the share ``S`` left beyond
+    it (stays outlasting every ended one) is what the routing sends to the ``ended`` outcome
+    (Aalen–Johansen), so it is not put into the durations as well.
     """
     jumps = _km_jumps(x, censored)
     cum = np.concatenate(([0.0], np.cumsum(jumps)))
-    rest = max(0.0, 1.0 - float(cum[-1]))
-    tail = np.sort(censored[censored >= x[-1]]) if rest > 1e-12 else np.zeros(0)
-    if len(tail) == 0:
-        return x, jumps / jumps.sum(), cum
-    values = np.concatenate((x, tail))
-    weights = np.concatenate((jumps, np.full(len(tail), rest / len(tail))))
-    return values, weights, cum
+    return x, jumps / jumps.sum(), cum
 
 
 def km_weights(durations: np.ndarray, censored: np.ndarray) -> np.ndarray:
@@ -726,6 +723,10 @@ def _reach(starts: list[str], adj: dict[str, dict[str, float]]) -> set[str]:
 
 
 RoleMode = Literal["pools", "per-person", "none"]
+#: How a work item's wait is read, in logs with start times and resources: the extraneous
+#: delay after it (contention left to the simulation's queue), the whole gap after it, or the
+#: observed schedule → start of the item itself (before issue 14's item 4).
+WaitMode = Literal["extraneous", "gap", "observed"]
 _ASK_MAPPING = ": add it to a mapping's [outcomes] table to say won or lost)"
 
 
@@ -1188,21 +1189,54 @@ def _roles(
     return models, owner
 
 
+def _extraneous(w: _Work, waits: WaitMode) -> dict[str, np.ndarray] | None:
+    """Per stage, the extraneous delays after its work items (hours), with a note; None when
+    ``waits`` is "observed" or the log has no resources on started work items."""
+    frame = w.frame
+    if (
+        waits == "observed"
+        or not frame.select(
+            (pl.col("started_at").is_not_null() & pl.col("owner").is_not_null()).any()
+        ).item()
+    ):
+        return None
+    parts = waiting_anatomy(frame)
+    gap, busy = float(parts["gap"].sum()), float(parts["contention"].sum())
+    w.notes.append(
+        "waits of work items (the engine's wait follows the effort): the extraneous delay "
+        f"of the {parts.height} gaps from a work item's end to its deal's next item's start "
+        f"(a deal's first item: also schedule → start); {busy / gap if gap else 0:.1%} of their "
+        f"{gap:.0f} h the resource was busy on other deals (contention, left to the "
+        "simulation's queues), not fitted into wait; off-calendar time stays in it (the model "
+        "has no calendar to add it)"
+    )
+    column = "extraneous" if waits == "extraneous" else "gap"
+    return {
+        str(k[0]): part[column].to_numpy().astype(float)
+        for k, part in parts.partition_by("stage", as_dict=True).items()
+    }
+
+
 def _stage_models(
     w: _Work,
     ids: dict[str, str],
     owner: dict[str, str],
     mix: dict[str, float],
     as_of: datetime | None,
+    waits: WaitMode = "extraneous",
 ) -> tuple[list[Stage], dict[str, dict[str, Fit]]]:
     samples = _durations(w.frame, as_of)
+    delays = _extraneous(w, waits)
     fits: dict[str, dict[str, Fit]] = {}
     models: list[Stage] = []
     for s in w.stages:
         data = samples[s]
         split = len(data["waiting"]) > 0 and len(data["waiting"]) * 2 >= len(data["dwell"])
         if split:  # deals still waiting or still worked on are censored, not left out
-            wait_fit = fit_duration(data["waiting"], data["waiting_open"])
+            if delays is not None:  # the queue for the owner is the engine's to add
+                wait_fit = fit_duration(delays.get(s, np.zeros(0)))
+            else:
+                wait_fit = fit_duration(data["waiting"], data["waiting_open"])
             effort_fit = fit_duration(data["working"], data["working_open"])
             fits[s] = {"wait": wait_fit, "effort": effort_fit}
         else:  # the time in stage: deals still in it are censored, not left out
@@ -1315,6 +1349,7 @@ def discover(
     roles: dict[str, str] | None = None,
     role_mode: RoleMode = "pools",
     tz: str = "UTC",
+    waits: WaitMode = "extraneous",
 ) -> Discovery:
     """Learn a process from ``log`` (see the module docstring and docs/metrics.md).
 
@@ -1336,6 +1371,11 @@ def discover(
         or none.
     tz : str, default "UTC"
         The time zone of the arrival profile (weekday, hour of day) and of working hours.
+    waits : {"extraneous", "gap", "observed"}, default "extraneous"
+        How a work item's wait is read in a log with start times and resources: the
+        extraneous delay after it (the gap to its deal's next record less the time the next
+        item's resource was busy on other deals, which the simulation's queue adds;
+        :mod:`flowsim.history.delays`), the whole gap after it, or its own schedule → start.
 
     Returns
     -------
@@ -1384,7 +1424,7 @@ def discover(
     ids = _unique_ids([*w.stages, *(o for o in outcome_names if o != ENDED)], taken, "stage")
     ids[ENDED] = _unique_ids(["ended"], taken, "outcome")["ended"]
     role_models, owner = _roles(log, frame, w.stages, roles, role_mode, notes)
-    stage_models, fits = _stage_models(w, ids, owner, mix, as_of)
+    stage_models, fits = _stage_models(w, ids, owner, mix, as_of, waits)
 
     rank = {"won": 0, "lost": 1, "other": 2}
     entered = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}

@@ -130,22 +130,20 @@ def test_a_heavy_tail_the_body_hides_is_resampled() -> None:
     assert fit_duration(body).chosen == "gamma"  # without the tail: the family stands
 
 
-def test_empirical_durations_keep_the_stays_still_running() -> None:
-    """Too few stays to fit: resampled from Kaplan–Meier, the mass beyond the last ended stay
-    on the running stays ("at least this long"), not dropped."""
+def test_empirical_durations_weigh_the_stays_still_running() -> None:
+    """Too few stays to fit: resampled from Kaplan–Meier. A stay still running at 1.5 h is
+    at risk of ending after 1 h but not of ending at 1 h: the stays that ended at 2, 3 and 4 h
+    weigh 4/15 each, the one at 1 h 3/15 (not a quarter each, as ended stays alone say)."""
     ended = np.array([1.0, 2.0, 3.0, 4.0])
-    running = np.array([10.0, 30.0])
-    fit = fit_duration(ended, running)
-    # S after 4 h = 2/6, shared by the two running stays: six stays of equal weight
-    written = tuple(nice_hours(v) for v in (1.0, 2.0, 3.0, 4.0, 10.0, 30.0))  # 30 h = 1.2d
-    assert fit.distribution == Empirical(values=written)
-    # a stay censored early weighs nothing itself but lends its weight to the later ones
-    fit = fit_duration(ended, np.array([1.5, 30.0]))
-    assert isinstance(fit.distribution, Empirical) and len(fit.distribution.values) == 20
-    # S after 4 h = 5/6 · 3/4 · 2/3 · 1/2 = 0.208 (the 1.5 h stay at risk until 1.5 h only):
-    # the midpoints 0.825 .. 0.975 of 20 quantiles, 4 of them
-    assert fit.distribution.values.count(nice_hours(30.0)) == 4
+    fit = fit_duration(ended, np.array([1.5]))
+    assert fit.censored == 1 and isinstance(fit.distribution, Empirical)
+    assert len(fit.distribution.values) == 20  # unequal weights: 20 midpoint quantiles
+    assert fit.distribution.values.count(1.0) == 4  # 20% of them
     assert fit_duration(ended).distribution == Empirical(values=(1.0, 2.0, 3.0, 4.0))
+    # stays still running beyond every ended one are the routing's 'ended' share
+    # (Aalen–Johansen), not durations as well: the ended stays keep their weights
+    fit = fit_duration(ended, np.array([10.0, 30.0]))
+    assert fit.distribution == Empirical(values=(1.0, 2.0, 3.0, 4.0))
 
 
 # --- discovery on a log: the open deals' stays are censored at the export ---------------------
@@ -213,7 +211,7 @@ def _maven_stays() -> tuple[pl.Series, pl.Series]:
 
 def test_maven_engaging_time_counts_the_open_deals() -> None:
     """Discovery's Engaging wait is the Kaplan–Meier of polars: 1,589 deals still Engaging at
-    the export weigh in; the ended stays alone make the stage far shorter."""
+    the export weigh in; the ended stays alone make the stage shorter."""
     ended, running = _maven_stays()
     assert (ended.len(), running.len()) == (6711, 1589)
     log = read_log(MAVEN, lenient=True)
@@ -225,18 +223,16 @@ def test_maven_engaging_time_counts_the_open_deals() -> None:
     assert s_end == approx(0.179, abs=0.001)  # the routing's share to 'ended', the same KM
     assert fit.chosen == "empirical" and isinstance(fit.distribution, Empirical)
     values = fit.distribution.values
-    # midpoint quantiles of KM: the p-quantile is the first time with 1 - S >= p
+    # midpoint quantiles of KM among the stays that end by the longest ended one (the 17.9%
+    # beyond it are the routing's 'ended'): the first time with (1 - S) / (1 - S_end) >= q
     for q, v in zip((np.arange(20) + 0.5) / 20, values, strict=True):
-        if q < 1 - s_end:
-            expected = km.filter(1 - pl.col("s") >= q - 1e-12)["t"][0]
-            assert v == approx(expected, rel=0.05), q
-        else:  # beyond every ended stay: the running stays, at least this long
-            assert v >= 138 * DAY
+        expected = km.filter((1 - pl.col("s")) / (1 - s_end) >= q - 1e-12)["t"][0]
+        assert v == approx(expected, rel=0.05), q
     closed = fit_duration(ended.to_numpy())
     assert isinstance(closed.distribution, Empirical)
     median_closed = closed.distribution.values[9]
     median_km = values[9]
-    assert median_km > 1.3 * median_closed
+    assert (median_km, median_closed) == (38 * DAY, 34 * DAY)  # the ended stays alone: shorter
 
 
 def test_maven_censored_lognormal_matches_scipy() -> None:

@@ -268,8 +268,18 @@ def test_crm_log_open_deals_start_times_and_roles(tmp_path: Path) -> None:
     assert [s.owner for s in p.stages] == ["sdr", "ae"]
     lead = p.node("Lead")
     assert isinstance(lead, flowsim.Stage)
-    # start times: wait = entered -> started, effort = started -> left
-    assert lead.wait == Empirical(values=(1.0, 1.0, 2.0))
+    # start times: effort = started -> left; wait = the extraneous delay after the work item
+    # (until the deal's next record starts; a first item also its entered -> started), less
+    # the time the next item's resource was busy on other deals (the simulation's queue).
+    # D1: 2 h before (ann busy 1 h of it on D2) + 23 h to Demo = 24 h; D2: 1 h + 69 h to its
+    # close (nobody's work: no contention) = 70 h; D3: 1 h + 23 h = 24 h; D4 never started.
+    assert lead.wait == Empirical(values=(24.0, 24.0, nice_hours(70.0)))
+    demo = p.node("Demo")
+    assert isinstance(demo, flowsim.Stage) and demo.wait == Fixed(value=18.0)  # D1 06:00 -> won
+    observed = discover(log, roles={"ann": "sdr", "cid": "sdr", "bob": "ae"}, waits="observed")
+    lead = observed.process.node("Lead")
+    assert isinstance(lead, flowsim.Stage)
+    assert lead.wait == Empirical(values=(1.0, 1.0, 2.0))  # entered -> started, as it was
     assert lead.effort == Empirical(values=(1.0, 2.0, 3.0))
     assert_sound(found)
 

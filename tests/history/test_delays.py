@@ -1,0 +1,105 @@
+"""Waiting-time anatomy: contention is the simulation's queue, the rest is the stage's wait.
+
+A synthetic log where both causes are known by construction: in each block of a day, deal X
+finishes its intake and waits ``d`` hours for the customer (the reviewer is idle), then the
+one reviewer works on it for 2 h; deal Y finishes its intake half an hour into that review
+and waits only for the reviewer (1.5 h of pure contention, no extraneous delay). Both deals
+close 3 h after their review.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import flowsim
+from flowsim.history import read_csv
+from flowsim.history.delays import busy_intervals, waiting_anatomy
+from flowsim.history.discover import discover
+
+approx = pytest.approx
+T0 = datetime(2024, 1, 1, 8)
+
+
+def _log(tmp_path: Path, delays: np.ndarray) -> Path:
+    rows = ["deal,stage,timestamp,start,end,owner"]
+
+    def item(deal: str, stage: str, start: datetime, hours: float, owner: str) -> None:
+        end = start + timedelta(hours=hours)
+        rows.append(
+            f"{deal},{stage},{start:%Y-%m-%d %H:%M},{start:%Y-%m-%d %H:%M},"
+            f"{end:%Y-%m-%d %H:%M},{owner}"
+        )
+
+    for k, d in enumerate(delays):
+        day = T0 + timedelta(days=k)
+        review_x = day + timedelta(hours=1 + float(d))
+        item(f"X{k}", "Intake", day, 1.0, f"clerk{k}x")
+        item(f"X{k}", "Review", review_x, 2.0, "reviewer")
+        rows.append(f"X{k},Won,{review_x + timedelta(hours=5):%Y-%m-%d %H:%M},,,reviewer")
+        intake_y = review_x - timedelta(hours=0.5)  # ends half an hour into X's review
+        review_y = review_x + timedelta(hours=2)  # the reviewer is free again
+        item(f"Y{k}", "Intake", intake_y, 1.0, f"clerk{k}y")
+        item(f"Y{k}", "Review", review_y, 2.0, "reviewer")
+        rows.append(f"Y{k},Won,{review_y + timedelta(hours=5):%Y-%m-%d %H:%M},,,reviewer")
+    path = tmp_path / "anatomy.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def known(tmp_path_factory: pytest.TempPathFactory) -> tuple[flowsim.DealLog, np.ndarray]:
+    rng = np.random.default_rng(4)
+    delays = np.round(rng.uniform(1, 8, 60) * 4) / 4  # quarter hours: exact in minutes
+    return read_csv(_log(tmp_path_factory.mktemp("anatomy"), delays)), delays
+
+
+def test_each_gap_splits_into_its_known_contention_and_extraneous_delay(
+    known: tuple[flowsim.DealLog, np.ndarray],
+) -> None:
+    log, delays = known
+    parts = waiting_anatomy(log.frame)
+    intake = parts.filter(pl.col("stage") == "Intake")
+    # 60 X intakes: all extraneous (the reviewer idle); 60 Y intakes: all contention
+    x = intake.filter(pl.col("contention") == 0)
+    y = intake.filter(pl.col("contention") > 0)
+    assert sorted(x["extraneous"].to_list()) == approx(sorted(delays.tolist()))
+    assert y["contention"].to_list() == approx([1.5] * 60)
+    assert y["extraneous"].to_list() == approx([0.0] * 60)
+    # after a review: 3 h to the close, nobody's queued work
+    review = parts.filter(pl.col("stage") == "Review")
+    assert review["extraneous"].to_list() == approx([3.0] * 120)
+    assert review["contention"].sum() == 0
+
+
+def test_discovered_wait_leaves_the_queue_to_the_simulation(
+    known: tuple[flowsim.DealLog, np.ndarray],
+) -> None:
+    log, delays = known
+    found = discover(log)
+    intake = found.process.node("Intake")
+    assert isinstance(intake, flowsim.Stage) and intake.wait is not None
+    waits = np.r_[delays, np.zeros(60)]
+    assert intake.wait.expected == approx(waits.mean(), rel=0.05)
+    assert any("of their" in n and "contention" in n for n in found.notes)
+    # the whole gap would count Y's 1.5 h of queue in the wait as well
+    gap = discover(log, waits="gap").process.node("Intake")
+    assert isinstance(gap, flowsim.Stage) and gap.wait is not None
+    assert gap.wait.expected == approx(waits.mean() + 0.75, rel=0.05)
+
+
+def test_busy_time_of_a_person_on_two_deals_at_once_counts_once() -> None:
+    at = datetime(2024, 1, 1, tzinfo=None)
+    frame = pl.DataFrame(
+        {
+            "owner": ["ann", "ann", "ann"],
+            "started_at": [at, at + timedelta(hours=1), at + timedelta(hours=5)],
+            "left_at": [at + timedelta(hours=3), at + timedelta(hours=2), at + timedelta(hours=6)],
+        }
+    )
+    merged = busy_intervals(frame)
+    assert merged["before"].to_list() == [0.0, 3.0]  # [0, 3] (the 1–2 h item inside), [5, 6]
