@@ -19,7 +19,7 @@ import pytest
 from scipy import special, stats
 
 from flowsim.history import read_csv, read_log
-from flowsim.history.discover import discover, fit_duration, nice_hours
+from flowsim.history.discover import discover, fit_duration
 from flowsim.history.fitting import censored_mle, log_gamma_sf
 from flowsim.model import Empirical, Exponential, Gamma, LogNormal, Stage
 from tests.data import DATA

@@ -103,3 +103,55 @@ def test_busy_time_of_a_person_on_two_deals_at_once_counts_once() -> None:
     )
     merged = busy_intervals(frame)
     assert merged["before"].to_list() == [0.0, 3.0]  # [0, 3] (the 1–2 h item inside), [5, 6]
+
+
+def _busy_brute(
+    items: list[tuple[str, datetime, datetime]], who: str, a: datetime, b: datetime
+) -> float:
+    """Hours ``who`` worked inside [a, b]: minute by minute over the union of its items."""
+    minutes = 0
+    t = a
+    while t < b:
+        if any(o == who and s <= t < e for o, s, e in items):
+            minutes += 1
+        t += timedelta(minutes=1)
+    return minutes / 60
+
+
+def test_contention_matches_a_minute_by_minute_count() -> None:
+    """Random deals of two items by three people who overlap and multitask: the contention of
+    each gap is the minutes the next item's person was working, counted one by one."""
+    rng = np.random.default_rng(11)
+    people = ["ann", "bob", "cid"]
+    rows: list[dict[str, object]] = []
+    items: list[tuple[str, datetime, datetime]] = []
+    for k in range(40):
+        t = T0 + timedelta(minutes=int(rng.integers(0, 600)))
+        for stage in ("a", "b"):
+            who = people[int(rng.integers(0, 3))]
+            start = t + timedelta(minutes=int(rng.integers(0, 120)))
+            end = start + timedelta(minutes=int(rng.integers(5, 90)))
+            rows.append(
+                {
+                    "deal": f"D{k:02d}",
+                    "stage": stage,
+                    "entered_at": t,
+                    "started_at": start,
+                    "left_at": end,
+                    "owner": who,
+                }
+            )
+            items.append((who, start, end))
+            t = end
+    frame = pl.DataFrame(rows).sort("deal", "entered_at")
+    parts = waiting_anatomy(frame)
+    firsts = frame.filter(pl.col("stage") == "a")
+    seconds = frame.filter(pl.col("stage") == "b")
+    expected = []
+    for a, b in zip(firsts.iter_rows(named=True), seconds.iter_rows(named=True), strict=True):
+        before = _busy_brute(items, a["owner"], a["entered_at"], a["started_at"])
+        after = _busy_brute(items, b["owner"], a["left_at"], b["started_at"])
+        expected.append(before + after)
+    got = parts.filter(pl.col("stage") == "a")["contention"].to_list()
+    assert got == approx(expected, abs=1e-9)
+    assert sum(expected) > 5  # the people were busy elsewhere for hours in all
