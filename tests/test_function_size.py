@@ -30,7 +30,6 @@ OVER: dict[tuple[str, str], int] = {
     ("flowsim/render/flowchart.py", "_Builder.build"): 100,
     ("flowsim/render/flowchart.py", "layout"): 84,
     ("flowsim/render/journey.py", "_Journey.build"): 118,
-    ("flowsim/render/mermaid.py", "flowchart"): 174,
     ("flowsim/report/build.py", "build_report"): 192,
     ("flowsim/sim/simulate.py", "simulate"): 126,
 }

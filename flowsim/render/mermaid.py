@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from flowsim.graph import back_edges, phase_order
 from flowsim.model import Outcome, Process, Stage
@@ -220,16 +220,61 @@ def _comment(note: str) -> str:
 
 # ---- flowchart -------------------------------------------------------------------------------
 
+Node = Stage | Outcome
+
+
+@dataclass(frozen=True)
+class _Chart:
+    """What every step of the flowchart export reads.
+
+    Built once so that the steps agree on node ids and flow order, and share one escaper
+    and one style reader: their counts become the notes at the end.
+    """
+
+    process: Process
+    options: RenderOptions
+    words: dict[str, str]
+    esc: _Escaper
+    styles: _Styles
+    ids: dict[str, str]  # model id → Mermaid id (s0…, o0…)
+    stages: list[Stage]  # in flow order
+
+
+class _Lanes(NamedTuple):
+    """The subgraphs (title, members) in declared order, the nodes outside them, and notes."""
+
+    lanes: list[tuple[str, list[Node]]]
+    loose: list[Node]
+    notes: list[str]
+
+
+class _Links(NamedTuple):
+    """The edge lines, how many links they are, and which (by index) to colour."""
+
+    lines: list[str]
+    edges: int
+    rework: list[int]
+    lost: list[int]
+
 
 def flowchart(process: Process, options: RenderOptions | None = None) -> MermaidExport:
-    """The process as a Mermaid ``flowchart`` with one subgraph per lane (department/role)."""
-    options = options or RenderOptions()
-    w = words(options.lang)
-    esc = _Escaper()
-    styles = _Styles(options.theme)
-    theme = options.theme
-    dropped: list[str] = []
+    """The process as a Mermaid ``flowchart`` with one subgraph per lane (department/role).
 
+    Steps: ids and flow order (:func:`_chart`), lanes, nodes, links, theme styles, then the
+    notes of what Mermaid cannot say, counted over everything written before the title.
+    """
+    chart = _chart(process, options or RenderOptions())
+    lanes = _lanes(chart)
+    links = _links(chart)
+    body = [*_nodes(chart, lanes), *links.lines, *_style_lines(chart, lanes, links)]
+    dropped = [*lanes.notes, *_flowchart_notes(chart, links)]
+    dropped += _common_notes(chart.esc, chart.styles, "flowchart")
+    title = chart.esc(process.name, "flowchart") if chart.options.title else None
+    return _finish(dropped, body, title)
+
+
+def _chart(process: Process, options: RenderOptions) -> _Chart:
+    """Ids by flow order (``s0`` is the first stage of the main path), outcomes after."""
     order = phase_order(process)
     stages = {s.id: s for s in process.stages}
     ids: dict[str, str] = {sid: f"s{i}" for i, sid in enumerate(order)}
@@ -237,103 +282,118 @@ def flowchart(process: Process, options: RenderOptions | None = None) -> Mermaid
         ids.setdefault(s.id, f"s{len(ids)}")
     for i, o in enumerate(process.outcomes):
         ids[o.id] = f"o{i}"
-    ordered_stages = [stages[sid] for sid in order] + [
-        s for s in process.stages if s.id not in set(order)
-    ]
-    entry = process.entry
-    rounded = "rounded" in theme.stage_style
+    ordered = [stages[sid] for sid in order] + [s for s in process.stages if s.id not in set(order)]
+    return _Chart(
+        process=process,
+        options=options,
+        words=words(options.lang),
+        esc=_Escaper(),
+        styles=_Styles(options.theme),
+        ids=ids,
+        stages=ordered,
+    )
 
-    def role_label(owner: str | None) -> str | None:
-        if owner is None:
-            return None
-        return process.role(owner).display
 
-    def node(n: Stage | Outcome) -> str:
-        nid = ids[n.id]
-        label = esc(n.display, "flowchart")
-        if isinstance(n, Outcome):
-            return f'{nid}(["{label}"])'
-        owner = role_label(n.owner)
-        if owner is not None and options.lanes != "role":
-            label += "<br>" + esc(owner, "flowchart")
-        return f'{nid}("{label}")' if rounded else f'{nid}["{label}"]'
-
-    # lanes: (title, nodes), declared order, "unassigned" last, empty lanes left out
-    lanes: list[tuple[str, list[Stage | Outcome]]] = []
-    loose: list[Stage | Outcome] = []
-    nodes: list[Stage | Outcome] = [*ordered_stages, *process.outcomes]
-    if options.lanes == "none":
-        loose = nodes
-    else:
-        keyed: dict[str, list[Stage | Outcome]] = {}
-        titles: list[tuple[str, str]] = (
-            [(d.id, d.display) for d in process.departments]
-            if options.lanes == "department"
-            else [(r.id, r.display) for r in process.roles]
+def _lanes(chart: _Chart) -> _Lanes:
+    """Lanes in declared order, "unassigned" last, empty lanes left out (and noted)."""
+    process, mode = chart.process, chart.options.lanes
+    nodes: list[Node] = [*chart.stages, *process.outcomes]
+    if mode == "none":
+        return _Lanes([], nodes, [])
+    keyed: dict[str, list[Node]] = {}
+    titles: list[tuple[str, str]] = (
+        [(d.id, d.display) for d in process.departments]
+        if mode == "department"
+        else [(r.id, r.display) for r in process.roles]
+    )
+    loose: list[Node] = []
+    unassigned: list[Node] = []
+    for n in nodes:
+        key = n.owner
+        if key is not None and mode == "department":
+            key = process.role(key).department
+        if key is not None:
+            keyed.setdefault(key, []).append(n)
+        elif isinstance(n, Outcome):
+            loose.append(n)  # ownerless outcomes sit outside the lanes
+        else:
+            unassigned.append(n)
+    lanes = [(label, keyed[k]) for k, label in titles if k in keyed]
+    if unassigned:
+        lanes.append((chart.words["unassigned"], unassigned))
+    notes: list[str] = []
+    empty = len(titles) - sum(k in keyed for k, _ in titles)
+    if empty:
+        kind = "department" if mode == "department" else "role"
+        notes.append(f"lanes not drawn: {_n(empty, kind)} without stages or outcomes")
+    if lanes:
+        notes.append(
+            "lanes are Mermaid subgraphs: boxes placed by Mermaid's layout, not aligned "
+            "swimlanes in declared order"
         )
-        unassigned: list[Stage | Outcome] = []
-        for n in nodes:
-            key = n.owner
-            if key is not None and options.lanes == "department":
-                key = process.role(key).department
-            if key is not None:
-                keyed.setdefault(key, []).append(n)
-            elif isinstance(n, Outcome):
-                loose.append(n)  # ownerless outcomes sit outside the lanes
-            else:
-                unassigned.append(n)
-        lanes = [(label, keyed[k]) for k, label in titles if k in keyed]
-        if unassigned:
-            lanes.append((w["unassigned"], unassigned))
-        empty = len(titles) - sum(k in keyed for k, _ in titles)
-        if empty:
-            kind = "department" if options.lanes == "department" else "role"
-            dropped.append(f"lanes not drawn: {_n(empty, kind)} without stages or outcomes")
-        if lanes:
-            dropped.append(
-                "lanes are Mermaid subgraphs: boxes placed by Mermaid's layout, not aligned "
-                "swimlanes in declared order"
-            )
+    return _Lanes(lanes, loose, notes)
 
-    body: list[str] = [f"flowchart {options.direction}"]
-    if entry is not None:
-        body.append(f'  start(("{esc(w["entry"], "flowchart")}"))')
-    for i, (lane_title, members) in enumerate(lanes):
-        body.append(f'  subgraph lane{i}["{esc(lane_title, "flowchart")}"]')
-        body += [f"    {node(n)}" for n in members]
+
+def _node(chart: _Chart, n: Node) -> str:
+    """One node: an outcome as a stadium, a stage as a box with its owner's role below."""
+    nid = chart.ids[n.id]
+    label = chart.esc(n.display, "flowchart")
+    if isinstance(n, Outcome):
+        return f'{nid}(["{label}"])'
+    if n.owner is not None and chart.options.lanes != "role":
+        label += "<br>" + chart.esc(chart.process.role(n.owner).display, "flowchart")
+    rounded = "rounded" in chart.options.theme.stage_style
+    return f'{nid}("{label}")' if rounded else f'{nid}["{label}"]'
+
+
+def _nodes(chart: _Chart, lanes: _Lanes) -> list[str]:
+    """The header line, the entry marker, a subgraph per lane, then the loose nodes."""
+    body = [f"flowchart {chart.options.direction}"]
+    if chart.process.entry is not None:
+        body.append(f'  start(("{chart.esc(chart.words["entry"], "flowchart")}"))')
+    for i, (lane_title, members) in enumerate(lanes.lanes):
+        body.append(f'  subgraph lane{i}["{chart.esc(lane_title, "flowchart")}"]')
+        body += [f"    {_node(chart, n)}" for n in members]
         body.append("  end")
-    body += [f"  {node(n)}" for n in loose]
+    body += [f"  {_node(chart, n)}" for n in lanes.loose]
+    return body
 
-    # edges: the entry marker, then each stage's transitions in flow order
+
+def _links(chart: _Chart) -> _Links:
+    """The entry marker's links, then each stage's transitions in flow order.
+
+    Mermaid styles links by their index, so the indices of rework and lost links are kept.
+    """
+    process, ids, esc = chart.process, chart.ids, chart.esc
     back = back_edges(process)
     outcomes = {o.id: o for o in process.outcomes}
-    link = 0
-    rework_links: list[int] = []
-    lost_links: list[int] = []
+    lines: list[str] = []
+    rework: list[int] = []
+    lost: list[int] = []
     mix = len(process.entries) > 1
     for stage, share in process.entries:  # an entry mix labels each entry with its share
-        body.append(
+        lines.append(
             f'  start -->|"{_pct(share)}"| {ids[stage.id]}'
             if mix
             else f"  start --> {ids[stage.id]}"
         )
-        link += 1
-    reworks = 0
-    for s in ordered_stages:
+    for s in chart.stages:
         for t, p in process.outgoing(s.id):
             text = _pct(p)
             if t.label:
                 text += " " + esc(t.label, "flowchart")
             arrow = "-.->" if (t.source, t.target) in back else "-->"
-            body.append(f'  {ids[t.source]} {arrow}|"{text}"| {ids[t.target]}')
             if (t.source, t.target) in back:
-                rework_links.append(link)
-                reworks += 1
+                rework.append(len(lines))
             elif t.target in outcomes and outcomes[t.target].result == "lost":
-                lost_links.append(link)
-            link += 1
+                lost.append(len(lines))
+            lines.append(f'  {ids[t.source]} {arrow}|"{text}"| {ids[t.target]}')
+    return _Links(lines, len(lines), rework, lost)
 
-    # styles, from the theme's colours
+
+def _style_lines(chart: _Chart, lanes: _Lanes, links: _Links) -> list[str]:
+    """``classDef``, ``class``, ``style`` and ``linkStyle`` lines from the theme's colours."""
+    process, ids, styles, theme = chart.process, chart.ids, chart.styles, chart.options.theme
     class_defs = {
         "stage": styles.props(fill="stage_fill", stroke="stage_border", color="text"),
         "entry": styles.props("stroke-width:3px", stroke="entry_border"),
@@ -343,59 +403,62 @@ def flowchart(process: Process, options: RenderOptions | None = None) -> Mermaid
         },
         "marker": styles.props(fill="entry_border", stroke="entry_border", color="background"),
     }
-    body += [f"  classDef {name} {props}" for name, props in class_defs.items() if props]
-    if ordered_stages:
-        body.append("  class " + ",".join(ids[s.id] for s in ordered_stages) + " stage")
-    if entry is not None:
+    body = [f"  classDef {name} {props}" for name, props in class_defs.items() if props]
+    if chart.stages:
+        body.append("  class " + ",".join(ids[s.id] for s in chart.stages) + " stage")
+    if process.entry is not None:
         body.append("  class " + ",".join(ids[e.id] for e, _ in process.entries) + " entry")
         body.append("  class start marker")
     for result in ("won", "lost", "other"):
         ends = [ids[o.id] for o in process.outcomes if o.result == result]
         if ends:
             body.append(f"  class {','.join(ends)} {result}")
-    for i, _ in enumerate(lanes):
+    for i, _ in enumerate(lanes.lanes):
         fill = theme.lane_fills[i % len(theme.lane_fills)] if theme.lane_fills else None
         fill = styles.colour(fill, "lane_fills") if fill is not None else None
         props = styles.props(stroke="lane_border", color="lane_label")
         props = ",".join(x for x in (f"fill:{fill}" if fill else "", props) if x)
         if props:
             body.append(f"  style lane{i} {props}")
-    for links, name in ((rework_links, "edge_rework"), (lost_links, "edge_lost")):
+    for indices, name in ((links.rework, "edge_rework"), (links.lost, "edge_lost")):
         colour = styles.colour(getattr(theme, name), name)
-        if links and colour:
-            body.append(f"  linkStyle {','.join(map(str, links))} stroke:{colour}")
+        if indices and colour:
+            body.append(f"  linkStyle {','.join(map(str, indices))} stroke:{colour}")
+    return body
 
-    # what Mermaid cannot say
-    if reworks:
-        dropped.append(
-            f"{_n(reworks, 'rework loop')} drawn as dotted edges; Mermaid's layout ranks "
-            "them like forward edges"
+
+def _flowchart_notes(chart: _Chart, links: _Links) -> list[str]:
+    """What the Mermaid flowchart cannot say, in the order a reader meets it."""
+    process, options = chart.process, chart.options
+    notes: list[str] = []
+    if links.rework:
+        notes.append(
+            f"{_n(len(links.rework), 'rework loop')} drawn as dotted edges; Mermaid's layout "
+            "ranks them like forward edges"
         )
     goals = sum(bool(s.goals or s.exits) for s in process.stages)
     if goals and options.detail != "none":
-        dropped.append(f"goals and exit criteria ({_n(goals, 'stage')}) are not shown")
+        notes.append(f"goals and exit criteria ({_n(goals, 'stage')}) are not shown")
     touchpoints = sum(len(s.touchpoints) for s in process.stages)
     if touchpoints:
-        dropped.append(f"{_n(touchpoints, 'touchpoint')} not shown (see the journey export)")
+        notes.append(f"{_n(touchpoints, 'touchpoint')} not shown (see the journey export)")
     timed = sum(s.effort is not None or s.wait is not None for s in process.stages)
     if timed:
-        dropped.append(f"effort/wait distributions ({_n(timed, 'stage')}) are not shown")
+        notes.append(f"effort/wait distributions ({_n(timed, 'stage')}) are not shown")
     if process.arrivals or process.calendar or process.roles:
-        dropped.append("arrivals, calendars and headcounts are not shown")
+        notes.append("arrivals, calendars and headcounts are not shown")
     if process.scenarios:
-        dropped.append(
+        notes.append(
             f"{_n(len(process.scenarios), 'scenario')} not shown (export one with --scenario)"
         )
     if options.overlay is not None:
-        dropped.append("the metrics overlay (colours and edge widths) is not shown")
-    if link > MERMAID_MAX_EDGES:
-        dropped.append(
-            f"the flowchart has {link} edges, more than Mermaid's default maxEdges "
+        notes.append("the metrics overlay (colours and edge widths) is not shown")
+    if links.edges > MERMAID_MAX_EDGES:
+        notes.append(
+            f"the flowchart has {links.edges} edges, more than Mermaid's default maxEdges "
             f"({MERMAID_MAX_EDGES}): the viewer must raise it (mermaid.initialize) to draw it"
         )
-    dropped += _common_notes(esc, styles, "flowchart")
-    title = esc(process.name, "flowchart") if options.title else None
-    return _finish(dropped, body, title)
+    return notes
 
 
 def _common_notes(esc: _Escaper, styles: _Styles | None, view: str) -> list[str]:
@@ -426,32 +489,57 @@ def _score(emotion: float) -> int:
     return min(5, max(1, math.floor(emotion + 0.5)))
 
 
+class _Sections(NamedTuple):
+    """The journey's section and task lines, and counts of the scores Mermaid changed."""
+
+    lines: list[str]
+    rounded: int  # emotions that are not whole numbers
+    clamped: int  # emotions outside 1..5
+    defaulted: int  # touchpoints without an emotion (score 3)
+    bare: int  # stages without touchpoints (one task named after the stage)
+
+
 def journey(process: Process, options: RenderOptions | None = None) -> MermaidExport:
     """The customer journey as a Mermaid ``journey``: a section per phase, a task per
     touchpoint, score = emotion (1-5), actors = the stage owner's role."""
     options = options or RenderOptions()
-    w = words(options.lang)
     esc = _Escaper()
-    dropped: list[str] = []
     body = ["journey"]
     if options.title:
-        title = f"{esc(process.name, 'journey')} — {esc(w['journey'], 'journey')}"
-        if process.personas:
-            names = ", ".join(esc(p.display, "journey") for p in process.personas)
-            title += f" ({names})"
-        body.append(f"  title {title}")
+        body.append(f"  title {_journey_title(process, words(options.lang), esc)}")
+    sections = _journey_sections(process, esc)
+    body += sections.lines
+    dropped = [*_journey_notes(process, sections), *_common_notes(esc, None, "journey")]
+    return _finish(dropped, body)
 
+
+def _journey_title(process: Process, w: dict[str, str], esc: _Escaper) -> str:
+    """The title line, "process — journey (personas)": a Mermaid journey has no persona box."""
+    title = f"{esc(process.name, 'journey')} — {esc(w['journey'], 'journey')}"
+    if process.personas:
+        names = ", ".join(esc(p.display, "journey") for p in process.personas)
+        title += f" ({names})"
+    return title
+
+
+def _journey_sections(process: Process, esc: _Escaper) -> _Sections:
+    """A section per phase (main path order) and a task per touchpoint, scored 1-5.
+
+    Mermaid scores are whole numbers in 1..5: emotions are rounded half up and clamped, and
+    every change is counted for the notes.
+    """
     stages = {s.id: s for s in process.stages}
+    lines: list[str] = []
     rounded = clamped = defaulted = bare = 0
     for sid in phase_order(process):
         stage = stages[sid]
-        body.append(f"  section {esc(stage.display, 'journey')}")
+        lines.append(f"  section {esc(stage.display, 'journey')}")
         actors = ""
         if stage.owner is not None:
             actors = ": " + esc(process.role(stage.owner).display, "actor")
         if not stage.touchpoints:
             bare += 1
-            body.append(f"    {esc(stage.display, 'task')}: 3{actors}")
+            lines.append(f"    {esc(stage.display, 'task')}: 3{actors}")
             continue
         for tp in stage.touchpoints:
             if tp.emotion is None:
@@ -463,44 +551,49 @@ def journey(process: Process, options: RenderOptions | None = None) -> MermaidEx
                     clamped += 1
                 elif score != tp.emotion:
                     rounded += 1
-            body.append(f"    {esc(tp.name, 'task')}: {score}{actors}")
+            lines.append(f"    {esc(tp.name, 'task')}: {score}{actors}")
+    return _Sections(lines, rounded, clamped, defaulted, bare)
 
-    def count(attr: str) -> int:
-        return sum(len(getattr(tp, attr)) for s in process.stages for tp in s.touchpoints)
 
-    pains, ideas, actions = count("pains"), count("ideas"), count("actions")
+def _journey_notes(process: Process, sections: _Sections) -> list[str]:
+    """What the Mermaid journey cannot say: lanes it lacks, and the scores it changed."""
+    touchpoints = [tp for s in process.stages for tp in s.touchpoints]
+    pains, ideas, actions = (
+        sum(len(getattr(tp, attr)) for tp in touchpoints) for attr in ("pains", "ideas", "actions")
+    )
+    notes: list[str] = []
     lost_lanes = [f"{name} ({n})" for name, n in (("pain points", pains), ("ideas", ideas)) if n]
     if lost_lanes:
-        dropped.append(f"{' and '.join(lost_lanes)} are not part of Mermaid journey diagrams")
+        notes.append(f"{' and '.join(lost_lanes)} are not part of Mermaid journey diagrams")
     if actions:
-        dropped.append(f"customer actions ({actions}) are not shown")
-    channels = sum(tp.channel is not None for s in process.stages for tp in s.touchpoints)
+        notes.append(f"customer actions ({actions}) are not shown")
+    channels = sum(tp.channel is not None for tp in touchpoints)
     if channels:
-        dropped.append(f"touchpoint channels ({channels}) are not shown")
+        notes.append(f"touchpoint channels ({channels}) are not shown")
     if any(p.goals or p.notes for p in process.personas):
-        dropped.append("persona goals and notes are not shown")
+        notes.append("persona goals and notes are not shown")
     if process.roles:
-        dropped.append("actors are the owner roles; their departments are not shown")
-    if rounded:
-        dropped.append(
-            f"{_n(rounded, 'emotion score')} rounded to whole numbers (Mermaid scores are 1-5)"
+        notes.append("actors are the owner roles; their departments are not shown")
+    if sections.rounded:
+        notes.append(
+            f"{_n(sections.rounded, 'emotion score')} rounded to whole numbers "
+            "(Mermaid scores are 1-5)"
         )
-    if clamped:
-        dropped.append(f"{_n(clamped, 'emotion score')} outside 1-5 clamped into it")
-    if defaulted:
-        dropped.append(f"{_n(defaulted, 'touchpoint')} without emotion shown with score 3")
-    if bare:
-        dropped.append(
-            f"{_n(bare, 'stage')} without touchpoints shown as one task named after the "
-            "stage (score 3)"
+    if sections.clamped:
+        notes.append(f"{_n(sections.clamped, 'emotion score')} outside 1-5 clamped into it")
+    if sections.defaulted:
+        notes.append(f"{_n(sections.defaulted, 'touchpoint')} without emotion shown with score 3")
+    if sections.bare:
+        notes.append(
+            f"{_n(sections.bare, 'stage')} without touchpoints shown as one task named after "
+            "the stage (score 3)"
         )
     if process.outcomes or process.transitions:
-        dropped.append(
+        notes.append(
             "outcomes, conversion rates and rework loops are not part of a journey "
             "(sections follow the main path)"
         )
-    dropped += _common_notes(esc, None, "journey")
-    return _finish(dropped, body)
+    return notes
 
 
 # ---- dispatch --------------------------------------------------------------------------------
