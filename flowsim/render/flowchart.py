@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from flowsim.graph import back_edges, phase_order
 from flowsim.model import Distribution, Outcome, Process, Stage
@@ -304,12 +304,35 @@ class _Builder:
     # ---- the graph ----
 
     def build(self) -> str:
+        """The DOT text: the graph's defaults, a subgraph per lane, then edges and legend.
+
+        One builder writes both passes (see :func:`layout`): the sizing pass, which ``dot``
+        ranks, and the pinned pass, which it only routes; the steps differ on ``layout``.
+        """
+        self.lines.append("digraph flowsim {")
+        self.defaults()
+        split = self.split_outcomes()
+        lanes = self.lanes()
+        order = {sid: i for i, sid in enumerate(phase_order(self.p))}
+        for i, lane in enumerate(lanes):
+            self.lane(i, lane, split, order)
+        self.unlaned({node for lane in lanes for node in lane.members}, split)
+        self.entry_marker(lanes)
+        if self.layout is None and not self.sizing:
+            self.anchor_lanes(lanes, order)
+        self.edges(split)
+        if self.heat_range is not None or self.edge_scale() is not None:
+            self.legend()
+        self.lines.append("}")
+        return "\n".join(self.lines) + "\n"
+
+    def defaults(self) -> None:
+        """Graph, node and edge attributes, and the title (a pinned node once laid out)."""
         t, o, p = self.t, self.o, self.p
         font = dot_string(t.font)
         title = ""
         if o.title:
             title = f"label={dot_string(p.name)}, labelloc=t, labeljust=l, "
-        self.lines.append("digraph flowsim {")
         common = (
             f"fontname={font}, fontsize={t.font_size + 1:g}, fontcolor={dot_string(t.text)}, "
             f"bgcolor={dot_string(t.background)}, pad=0.2, "
@@ -340,69 +363,63 @@ class _Builder:
                 f"fontsize={t.font_size + 5:g}, label={dot_string(p.name)}, "
                 f'pos="{tx:.2f},{ty:.2f}"]'
             )
-        split = self.split_outcomes()
-        lanes = self.lanes()
-        stage_by_id = {s.id: s for s in p.stages}
-        outcome_by_id = {x.id: x for x in p.outcomes}
-        placed: set[str] = set()
-        anchors: list[str] = []
-        order = {sid: i for i, sid in enumerate(phase_order(p))}
-        for i, lane in enumerate(lanes):
-            anchor = f"lane{i}"
-            anchors.append(anchor)
-            # The sizing pass draws no lanes: clusters cost dot 20x the time at 500 stages,
-            # and flowsim stacks the lanes itself afterwards.
-            boxed = not self.sizing and self.o.lanes != "none"
-            self.emit(f"subgraph cluster_lane{i} {{" if boxed else f"subgraph lane{i} {{")
-            fill = t.lane_fills[i % len(t.lane_fills)] if t.lane_fills else t.background
-            lane_label = self.font("<B>" + html_label_text(lane.label) + "</B>", color=t.lane_label)
-            box = ""
-            if self.layout is not None:
-                box = ', bb="' + ",".join(f"{v:.2f}" for v in self.layout.lanes[i]) + '"'
-            if boxed:
-                self.emit(
-                    f"graph [label=<{lane_label}>, "
-                    f'labeljust=l, labelloc=t, style="filled", fillcolor={dot_string(fill)}, '
-                    f'color={dot_string(t.lane_border)}, id="lane-{i}", class="lane"{box}]',
-                    2,
-                )
-            if self.layout is None and not self.sizing:
-                self.emit(f'{anchor} [style=invis, shape=point, width=0, height=0, label=""]', 2)
-            members = sorted(lane.members, key=lambda n: order.get(n, len(order)))
-            for node_id in members:
-                if node_id in stage_by_id:
-                    self.stage_node(stage_by_id[node_id], 2)
-                    self.touchpoint_notes(stage_by_id[node_id], 2)
-                    for tgt in split.get(node_id, []):
-                        self.outcome_node(
-                            self.split_id(node_id, tgt), outcome_by_id[tgt], 2, small=True
-                        )
-                elif node_id not in split.get("__outcomes__", []):
-                    self.outcome_node(self.ids[node_id], outcome_by_id[node_id], 2)
-                placed.add(node_id)
-            self.emit("}")
-        for s in p.stages:
-            if s.id not in placed:  # lanes off: stages without lanes
-                self.stage_node(s, 1)
-                self.touchpoint_notes(s, 1)
-                for tgt in split.get(s.id, []):
-                    self.outcome_node(self.split_id(s.id, tgt), outcome_by_id[tgt], 1, small=True)
-        for outcome in p.outcomes:
+
+    def lane(self, i: int, lane: _Lane, split: dict[str, list[str]], order: dict[str, int]) -> None:
+        """Lane ``i`` as a subgraph: its box (a cluster), anchor and nodes in flow order."""
+        t = self.t
+        # The sizing pass draws no lanes: clusters cost dot 20x the time at 500 stages,
+        # and flowsim stacks the lanes itself afterwards.
+        boxed = not self.sizing and self.o.lanes != "none"
+        self.emit(f"subgraph cluster_lane{i} {{" if boxed else f"subgraph lane{i} {{")
+        fill = t.lane_fills[i % len(t.lane_fills)] if t.lane_fills else t.background
+        lane_label = self.font("<B>" + html_label_text(lane.label) + "</B>", color=t.lane_label)
+        box = ""
+        if self.layout is not None:
+            box = ', bb="' + ",".join(f"{v:.2f}" for v in self.layout.lanes[i]) + '"'
+        if boxed:
+            self.emit(
+                f"graph [label=<{lane_label}>, "
+                f'labeljust=l, labelloc=t, style="filled", fillcolor={dot_string(fill)}, '
+                f'color={dot_string(t.lane_border)}, id="lane-{i}", class="lane"{box}]',
+                2,
+            )
+        if self.layout is None and not self.sizing:
+            self.emit(f'lane{i} [style=invis, shape=point, width=0, height=0, label=""]', 2)
+        stages = {s.id: s for s in self.p.stages}
+        outcomes = {x.id: x for x in self.p.outcomes}
+        for node_id in sorted(lane.members, key=lambda n: order.get(n, len(order))):
+            if node_id in stages:
+                self.stage_with_extras(stages[node_id], split, 2)
+            elif node_id not in split.get("__outcomes__", []):
+                self.outcome_node(self.ids[node_id], outcomes[node_id], 2)
+        self.emit("}")
+
+    def stage_with_extras(self, s: Stage, split: dict[str, list[str]], depth: int) -> None:
+        """A stage, its touchpoint note and its own copies of the split lost outcomes."""
+        outcomes = {x.id: x for x in self.p.outcomes}
+        self.stage_node(s, depth)
+        self.touchpoint_notes(s, depth)
+        for tgt in split.get(s.id, []):
+            self.outcome_node(self.split_id(s.id, tgt), outcomes[tgt], depth, small=True)
+
+    def unlaned(self, placed: set[str], split: dict[str, list[str]]) -> None:
+        """The nodes no lane holds: every stage with lanes off, and ownerless outcomes."""
+        for s in self.p.stages:
+            if s.id not in placed:
+                self.stage_with_extras(s, split, 1)
+        for outcome in self.p.outcomes:
             if outcome.id not in placed and outcome.id not in split.get("__outcomes__", []):
                 self.outcome_node(self.ids[outcome.id], outcome, 1)
-        self.entry_marker(lanes)
-        if self.layout is None and not self.sizing:
-            if len(anchors) > 1:
-                self.emit("{rank=same; " + "; ".join(anchors) + "}")
-                self.emit(" -> ".join(anchors) + " [style=invis]")
-            for anchor, lane in zip(anchors, lanes, strict=True):
-                first = sorted(lane.members, key=lambda n: order.get(n, len(order)))[0]
-                self.emit(f"{anchor} -> {self.ids[first]} [style=invis, weight=0]")
-        self.edges(split)
-        if self.heat_range is not None or self.edge_scale() is not None:
-            self.legend()
-        self.lines.append("}")
-        return "\n".join(self.lines) + "\n"
+
+    def anchor_lanes(self, lanes: list[_Lane], order: dict[str, int]) -> None:
+        """Invisible anchors, one rank and chained, that keep the lanes in declared order."""
+        anchors = [f"lane{i}" for i in range(len(lanes))]
+        if len(anchors) > 1:
+            self.emit("{rank=same; " + "; ".join(anchors) + "}")
+            self.emit(" -> ".join(anchors) + " [style=invis]")
+        for anchor, lane in zip(anchors, lanes, strict=True):
+            first = sorted(lane.members, key=lambda n: order.get(n, len(order)))[0]
+            self.emit(f"{anchor} -> {self.ids[first]} [style=invis, weight=0]")
 
     def split_outcomes(self) -> dict[str, list[str]]:
         """Lost outcomes drawn once per source: {source stage: [outcome ids]}."""
@@ -601,11 +618,27 @@ def layout(process: Process, options: RenderOptions) -> Layout:
     data = json.loads(run_dot(builder.build(), "json0"))
     boxes = _json_boxes(data, options.direction)
     lanes = builder.lanes()
+    groups = _lane_groups(builder, lanes, boxes)
+    bands = _stack_bands(groups, boxes, TITLE if options.title else 0.0)
+    return _orient(bands, boxes, len(lanes), options)
+
+
+class _Bands(NamedTuple):
+    """Lanes stacked across the flow: node centres (along, across), band extents, the end."""
+
+    pos: dict[str, tuple[float, float]]
+    bands: list[tuple[float, float]]  # (start, end) across, growing downwards/rightwards
+    total: float
+
+
+def _lane_groups(builder: _Builder, lanes: list[_Lane], boxes: dict[str, _Box]) -> list[list[str]]:
+    """The sized nodes of each lane (its stages' notes, lost markers and the start marker
+    with them), then one more group for what no lane holds."""
     split = builder.split_outcomes()
     ids = builder.ids
+    entry = builder.p.entry
     groups: list[list[str]] = []
     assigned: set[str] = set()
-    entry = process.entry
     for lane in lanes:
         names: list[str] = []
         for node in lane.members:
@@ -622,35 +655,42 @@ def layout(process: Process, options: RenderOptions) -> Layout:
     rest = [n for n in boxes if n not in assigned and not n.startswith("lane")]
     if rest:
         groups.append(rest)
-    r_min = min((b.r - b.along / 2 for b in boxes.values()), default=0.0)
-    r_max = max((b.r + b.along / 2 for b in boxes.values()), default=0.0)
+    return groups
 
-    def order_key(box: _Box) -> float:
-        """Across-flow order: a stage's notes and its lost marker stay just after it."""
-        name = box.name
-        if name.endswith("_tp") and name[:-3] in boxes:
-            return boxes[name[:-3]].c + 0.5
-        if name.startswith("o") and "_" in name:
-            owner = name.split("_", 1)[1]
-            if owner in boxes:
-                return boxes[owner].c + 0.25
-        return box.c
 
+def _across_key(box: _Box, boxes: dict[str, _Box]) -> float:
+    """Across-flow order: a stage's notes and its lost marker stay just after it."""
+    name = box.name
+    if name.endswith("_tp") and name[:-3] in boxes:
+        return boxes[name[:-3]].c + 0.5
+    if name.startswith("o") and "_" in name:
+        owner = name.split("_", 1)[1]
+        if owner in boxes:
+            return boxes[owner].c + 0.25
+    return box.c
+
+
+def _rows(group: list[str], boxes: dict[str, _Box]) -> list[list[_Box]]:
+    """A lane's nodes in rows: each goes on the first row where it overlaps nobody."""
+    rows: list[list[_Box]] = []
+    for box in sorted((boxes[n] for n in group), key=lambda b: (_across_key(b, boxes), b.r)):
+        for row in rows:
+            if all(abs(box.r - o.r) >= (box.along + o.along) / 2 + RANK_GAP for o in row):
+                row.append(box)
+                break
+        else:
+            rows.append([box])
+    return rows
+
+
+def _stack_bands(groups: list[list[str]], boxes: dict[str, _Box], cursor: float) -> _Bands:
+    """Each group a band of rows, one after another across the flow from ``cursor``."""
     pos: dict[str, tuple[float, float]] = {}
-    bands: list[tuple[float, float]] = []  # (start, end) across, growing downwards/rightwards
-    cursor = TITLE if options.title else 0.0
+    bands: list[tuple[float, float]] = []
     for g in groups:
-        rows: list[list[_Box]] = []
-        for box in sorted((boxes[n] for n in g), key=lambda b: (order_key(b), b.r)):
-            for row in rows:
-                if all(abs(box.r - o.r) >= (box.along + o.along) / 2 + RANK_GAP for o in row):
-                    row.append(box)
-                    break
-            else:
-                rows.append([box])
         start = cursor
         cursor += LANE_LABEL + LANE_PAD
-        for row in rows:
+        for row in _rows(g, boxes):
             height = max(b.across for b in row)
             for b in row:
                 pos[b.name] = (b.r, cursor + height / 2)
@@ -658,24 +698,31 @@ def layout(process: Process, options: RenderOptions) -> Layout:
         cursor += LANE_PAD - GAP
         bands.append((start, cursor))
         cursor += 6.0
-    total = cursor
+    return _Bands(pos, bands, cursor)
+
+
+def _orient(bands: _Bands, boxes: dict[str, _Box], lanes: int, options: RenderOptions) -> Layout:
+    """Flow-axis and across-axis positions as Graphviz points (y up) for the direction."""
+    r_min = min((b.r - b.along / 2 for b in boxes.values()), default=0.0)
+    r_max = max((b.r + b.along / 2 for b in boxes.values()), default=0.0)
+    total = bands.total
     margin = 16.0
     lo, hi = r_min - margin, r_max + margin
     out_pos: dict[str, tuple[float, float]] = {}
     lane_boxes: list[tuple[float, float, float, float]] = []
     if options.direction == "LR":
-        for name, (r, c) in pos.items():
+        for name, (r, c) in bands.pos.items():
             out_pos[name] = (r - lo, total - c)
-        for band_start, band_end in bands[: len(lanes)]:
+        for band_start, band_end in bands.bands[:lanes]:
             lane_boxes.append((0.0, total - band_end, hi - lo, total - band_start))
         bb = (0.0, 0.0, hi - lo, total)
         title = (80.0, total - TITLE / 2) if options.title else None
     else:
         span = hi - lo
         top = span + (TITLE if options.title else 0.0) + LANE_LABEL
-        for name, (r, c) in pos.items():
+        for name, (r, c) in bands.pos.items():
             out_pos[name] = (c, top - LANE_LABEL - (r - lo))
-        for band_start, band_end in bands[: len(lanes)]:
+        for band_start, band_end in bands.bands[:lanes]:
             lane_boxes.append((band_start, 0.0, band_end, span + LANE_LABEL))
         bb = (0.0, 0.0, total, top)
         title = (80.0, top - TITLE / 2) if options.title else None
