@@ -17,6 +17,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flowsim._extras import missing
 from flowsim.diagnostics import display_width
@@ -35,6 +36,7 @@ __all__ = ["fit", "raster_family", "render", "text_width", "to_svg"]
 MARGIN = 24.0
 HEADER_W = 168.0  # the lane-name column on the left
 COL_W = 184.0  # every phase column: fixed, so printing is predictable
+BODY_X = MARGIN + HEADER_W  # where the first phase column starts
 PAD = 10.0  # inside every cell
 CHEVRON = 10.0  # depth of the arrow point of a phase header
 EMOTION_STEP = 22.0  # vertical distance between two emotion scores
@@ -223,6 +225,23 @@ def _text_line(
 def _baseline(top: float, size: float) -> float:
     """Where the baseline goes to centre a line of ``size`` in its line box starting at ``top``."""
     return top + size * LINE_EM / 2 + size * 0.36
+
+
+class _Drawn(NamedTuple):
+    """SVG lines of one part of the map, and the y where the next part starts."""
+
+    lines: list[str]
+    bottom: float
+
+
+class _Rows(NamedTuple):
+    """The lane rows: their SVG lines, where they end, the y of every row boundary, and the
+    emotion row's (top, height) when there is one."""
+
+    lines: list[str]
+    bottom: float
+    separators: list[float]
+    emotion_band: tuple[float, float] | None
 
 
 # ---- the map ---------------------------------------------------------------------------------
@@ -437,25 +456,35 @@ class _Journey:
     # -- the whole picture --
 
     def build(self, font_family: str) -> str:
-        theme = self.theme
-        fonts = self.fonts
+        """The SVG document, drawn top to bottom: title, phase headers, lanes, grid, curve.
+
+        Each step returns its lines and where the next one starts, so a step's height is
+        known only once it is drawn (rows grow to fit their tallest cell).
+        """
         n = len(self.phases)
-        width = 2 * MARGIN + HEADER_W + max(n, 1) * COL_W
-        table_x = MARGIN
-        body_x = MARGIN + HEADER_W
         table_w = HEADER_W + max(n, 1) * COL_W
-        body: list[str] = []
-        y = MARGIN
-
         title_text = f"{self.process.name} · {self.words['journey']}"
-        if self.options.title:
-            title = self.para(title_text, table_w, size=fonts.title, bold=True)
-            body.append('<g id="title">')
-            body.extend(title.draw(table_x, y))
-            body.append("</g>")
-            y += title.height + 12.0
+        title = self.title_lines(title_text, table_w, MARGIN)
+        heads = self.phase_headers(title.bottom)
+        rows = self.lane_rows(heads.bottom)
+        grid = self.grid_lines(rows, heads.bottom, table_w)
+        emotion = self.emotion(rows.emotion_band, BODY_X) if rows.emotion_band else []
+        width = 2 * MARGIN + HEADER_W + max(n, 1) * COL_W
+        head = self.svg_head(width, rows.bottom + MARGIN, font_family, title_text)
+        drawn = [*head, *title.lines, *heads.lines, *rows.lines, *grid, *emotion]
+        return "\n".join([*drawn, "</svg>"]) + "\n"
 
-        # phase headers: chevrons pointing along the journey
+    def title_lines(self, text: str, table_w: float, y: float) -> _Drawn:
+        """The map's title across the table (when the options ask for one)."""
+        if not self.options.title:
+            return _Drawn([], y)
+        title = self.para(text, table_w, size=self.fonts.title, bold=True)
+        lines = ['<g id="title">', *title.draw(MARGIN, y), "</g>"]
+        return _Drawn(lines, y + title.height + 12.0)
+
+    def phase_headers(self, y: float) -> _Drawn:
+        """The corner cell and a chevron per phase, pointing along the journey."""
+        theme = self.theme
         head_blocks = [
             self.para(
                 s.display,
@@ -468,10 +497,10 @@ class _Journey:
         ]
         corner = self.para(self.words["phase"], HEADER_W - 2 * PAD, bold=True, fill=theme.text)
         head_h = max([corner.height, *(b.height for b in head_blocks)]) + 2 * PAD
-        body.append('<g id="phases">')
-        body.extend(corner.draw(table_x + PAD, y + (head_h - corner.height) / 2))
+        body = ['<g id="phases">']
+        body.extend(corner.draw(MARGIN + PAD, y + (head_h - corner.height) / 2))
         for i, block in enumerate(head_blocks):
-            x0 = body_x + i * COL_W + 1
+            x0 = BODY_X + i * COL_W + 1
             x1 = x0 + COL_W - 2
             mid = y + head_h / 2
             notch = CHEVRON if i else 0.0
@@ -492,10 +521,13 @@ class _Journey:
             body.extend(block.draw(inner_x, y + (head_h - block.height) / 2))
             body.append("</g>")
         body.append("</g>")
-        y += head_h + 8.0
+        return _Drawn(body, y + head_h + 8.0)
 
-        # lanes
-        table_top = y
+    def lane_rows(self, top: float) -> _Rows:
+        """Every lane as a row as tall as its tallest cell; the emotion row is left empty
+        for :meth:`emotion`, which draws its curve across the row."""
+        theme = self.theme
+        y = top
         emotion_band: tuple[float, float] | None = None
         rows: list[str] = []
         separators: list[float] = []
@@ -504,56 +536,58 @@ class _Journey:
             fill = theme.lane_fills[r % len(theme.lane_fills)] if theme.lane_fills else "none"
             rows.append(f'<g id="lane-{key}">')
             rows.append(
-                f'<rect x="{_n(table_x)}" y="{_n(y)}" width="{_n(HEADER_W)}" '
+                f'<rect x="{_n(MARGIN)}" y="{_n(y)}" width="{_n(HEADER_W)}" '
                 f'height="{_n(row_h)}" fill="{fill}"/>'
             )
-            rows.extend(header.draw(table_x + PAD, y + PAD))
+            rows.extend(header.draw(MARGIN + PAD, y + PAD))
             if key == "emotion":
                 emotion_band = (y, row_h)
             else:
                 for i, cell in enumerate(cells):
-                    rows.extend(cell.draw(body_x + i * COL_W + PAD, y + PAD))
+                    rows.extend(cell.draw(BODY_X + i * COL_W + PAD, y + PAD))
             rows.append("</g>")
             if r:
                 separators.append(y)
             y += row_h
-        table_bottom = y
+        return _Rows(rows, y, separators, emotion_band)
 
+    def grid_lines(self, rows: _Rows, top: float, table_w: float) -> list[str]:
+        """Row separators, column lines and the table's frame, drawn over the cells."""
+        theme = self.theme
         grid: list[str] = ['<g id="grid" fill="none">']
-        for sy in separators:
+        for sy in rows.separators:
             grid.append(
-                f'<line x1="{_n(table_x)}" y1="{_n(sy)}" x2="{_n(table_x + table_w)}" '
+                f'<line x1="{_n(MARGIN)}" y1="{_n(sy)}" x2="{_n(MARGIN + table_w)}" '
                 f'y2="{_n(sy)}" stroke="{theme.grid}"/>'
             )
-        for i in range(n + 1):
-            gx = body_x + i * COL_W
+        for i in range(len(self.phases) + 1):
+            gx = BODY_X + i * COL_W
             grid.append(
-                f'<line x1="{_n(gx)}" y1="{_n(table_top)}" x2="{_n(gx)}" '
-                f'y2="{_n(table_bottom)}" stroke="{theme.grid}"/>'
+                f'<line x1="{_n(gx)}" y1="{_n(top)}" x2="{_n(gx)}" '
+                f'y2="{_n(rows.bottom)}" stroke="{theme.grid}"/>'
             )
-        if table_bottom > table_top:
+        if rows.bottom > top:
             grid.append(
-                f'<rect x="{_n(table_x)}" y="{_n(table_top)}" width="{_n(table_w)}" '
-                f'height="{_n(table_bottom - table_top)}" stroke="{theme.lane_border}"/>'
+                f'<rect x="{_n(MARGIN)}" y="{_n(top)}" width="{_n(table_w)}" '
+                f'height="{_n(rows.bottom - top)}" stroke="{theme.lane_border}"/>'
             )
         grid.append("</g>")
+        return grid
 
-        emotion = self.emotion(emotion_band, body_x) if emotion_band else []
-        height = table_bottom + MARGIN
-
+    def svg_head(self, width: float, height: float, font_family: str, title: str) -> list[str]:
+        """The XML declaration, the ``<svg>`` element with its accessible name, and the
+        background."""
         lang = "zh-CN" if self.lang == "zh" else "en"
-        desc = self.description()
-        head = [
+        return [
             '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
             f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_n(width)}" '
             f'height="{_n(height)}" viewBox="0 0 {_n(width)} {_n(height)}" xml:lang="{lang}" '
-            f'font-family="{_a(font_family)}" font-size="{_n(fonts.size)}" '
+            f'font-family="{_a(font_family)}" font-size="{_n(self.fonts.size)}" '
             f'role="img" aria-labelledby="journey-title journey-desc">',
-            f'<title id="journey-title">{_t(title_text)}</title>',
-            f'<desc id="journey-desc">{_t(desc)}</desc>',
-            f'<rect id="background" width="100%" height="100%" fill="{theme.background}"/>',
+            f'<title id="journey-title">{_t(title)}</title>',
+            f'<desc id="journey-desc">{_t(self.description())}</desc>',
+            f'<rect id="background" width="100%" height="100%" fill="{self.theme.background}"/>',
         ]
-        return "\n".join([*head, *body, *rows, *grid, *emotion, "</svg>"]) + "\n"
 
     def description(self) -> str:
         """The ``<desc>``: the phases in order, the persona and the emotion scores, in words."""
