@@ -27,7 +27,6 @@ LIMIT = 80
 
 #: (module path, qualified name) → its length today, for the functions still over LIMIT
 OVER: dict[tuple[str, str], int] = {
-    ("flowsim/report/build.py", "build_report"): 192,
     ("flowsim/sim/simulate.py", "simulate"): 126,
 }
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -49,9 +49,14 @@ from flowsim.report.numbers import Numbers
 from flowsim.report.style import chart_numbers
 
 if TYPE_CHECKING:
+    from flowsim.diagnostics import Diagnostic
     from flowsim.history.conformance import ConformanceReport
     from flowsim.history.metrics import FunnelMetrics
+    from flowsim.overlay import Overlay
+    from flowsim.sim.bottlenecks import BottleneckReport
     from flowsim.sim.fidelity import FidelityResult
+    from flowsim.sim.forecast import Forecast
+    from flowsim.sim.result import ScenarioResult, SimulationResult
 
 __all__ = ["Report", "Section", "build_report"]
 
@@ -123,183 +128,329 @@ def build_report(
     duration such as ``"180d"``. ``out`` is made first; a file there, or a folder that cannot
     be made, raises :class:`~flowsim._output.OutputError` before any work.
     """
-    import flowsim
-    from flowsim.render import render as draw
-    from flowsim.sim.bottlenecks import (
-        analyse,
-        check_objective,
-        overlay,
-        plan_levers,
-        qualify,
-        with_suggestions,
-    )
-    from flowsim.sim.simulate import simulate
-
     say = step or (lambda _msg: None)
     until = None if until is None else parse_duration(until, what="until")
     flow = Path(flow)
     out = make_directory(out)  # first, so a folder that cannot be made fails before the work
     say("check")
+    process, check_warnings = _checked(flow)
+    deal_log = _read_history(history, log_options, say)
+    lang = lang or process_language(process, deal_log)
+    asked = _Settings(seed, replications, until, workers, objective, budget)
+    job = _Job(flow, process, deal_log, lang, asked, say)
+    results = _results(job, check_warnings)
+    warnings = _Warnings()
+    simulated = _simulate(job, results, warnings)
+    past = _history(process, deal_log, seed, results, say)
+    judged = _judge(job, past, simulated.bottleneck, warnings, results)
+    fc = _forecast(job, results)
+    say("charts")
+    sections = _sections(job, simulated, past, judged, fc, results)
+    title = f"{process.name} — {job.w['title']}"
+    report = Report(
+        title, sections, results, warnings=warnings.printed, shown_warnings=warnings.shown
+    )
+    results["warnings"] = warnings.printed
+    say("write")
+    _write(report, out, job.w, flow)
+    return report
+
+
+# ---- the steps of the job ---------------------------------------------------------------------
+
+
+class _Settings(NamedTuple):
+    """What the run was asked for, beside its inputs."""
+
+    seed: int
+    replications: int
+    until: float | None  # hours
+    workers: int | None
+    objective: str | None  # the what-ifs' ranking
+    budget: int | None  # at most this many what-ifs
+
+
+@dataclass(frozen=True)
+class _Job:
+    """The run's inputs, read and checked, and its settings: what every step reads."""
+
+    flow: Path
+    process: Process
+    deal_log: DealLog | None
+    lang: str
+    asked: _Settings
+    say: Step
+    w: dict[str, str] = field(init=False)  # the report's words
+    nf: Numbers = field(init=False)  # the report's number format
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "w", words(self.lang))
+        object.__setattr__(self, "nf", Numbers(self.lang, self.process.currency))
+
+
+@dataclass
+class _Warnings:
+    """The run's warnings twice: as the command line prints them (and ``results.json`` keeps
+    them), and in the report's language, as the report shows them; the same order in both."""
+
+    printed: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+
+    def add(self, printed: str, shown: str) -> None:
+        self.printed.append(printed)
+        self.shown.append(shown)
+
+
+class _Simulated(NamedTuple):
+    """The simulation and what the report draws from it."""
+
+    sim: SimulationResult
+    file_scenarios: list[ScenarioResult]  # the .flow file's own scenarios, in its order
+    bottleneck: BottleneckReport  # with suggestions, before the fidelity verdict qualifies it
+    heat: Overlay  # the baseline's figures, to colour the flowchart
+    labels: dict[str, str]  # every lever's scenario name → what it changes, in words
+    source: str  # the simulated charts' source line
+
+
+class _Judged(NamedTuple):
+    """The fidelity verdict (None: passed or not checked), and the bottlenecks it qualifies."""
+
+    verdict: str | None
+    bottleneck: BottleneckReport
+
+
+def _checked(flow: Path) -> tuple[Process, list[Diagnostic]]:
+    """The process of ``flow`` and its warnings; a file with errors stops the run."""
+    import flowsim
+
     checked = flowsim.check_file(flow)
     if checked.process is None or not checked.ok:
         raise ValueError(checked.render())
-    process = checked.process
-    deal_log = None
-    if history is not None:
-        say("history")
-        deal_log = (
-            history
-            if isinstance(history, DealLog)
-            else flowsim.read_log(history, **(log_options or {}))
-        )
-    lang = lang or process_language(process, deal_log)
-    w = words(lang)
-    nf = Numbers(lang, process.currency)
+    return checked.process, checked.warnings
+
+
+def _read_history(
+    history: DealLog | str | Path | None, log_options: dict[str, Any] | None, say: Step
+) -> DealLog | None:
+    """The deal log: as given, or read from a path with the command's log options."""
+    import flowsim
+
+    if history is None:
+        return None
+    say("history")
+    if isinstance(history, DealLog):
+        return history
+    return flowsim.read_log(history, **(log_options or {}))
+
+
+def _results(job: _Job, check_warnings: list[Diagnostic]) -> dict[str, Any]:
+    """The start of ``results.json``: what ran on what, the checker's warnings, and the
+    history's data quality; each step adds its figures after."""
+    import flowsim
+
     results: dict[str, Any] = {
         "flowsim": flowsim.__version__,
-        "process": process.name,
-        "file": flow.name,
-        "lang": lang,
-        "seed": seed,
-        "replications": replications,
+        "process": job.process.name,
+        "file": job.flow.name,
+        "lang": job.lang,
+        "seed": job.asked.seed,
+        "replications": job.asked.replications,
         "check": {
             "warnings": [
                 {"code": d.code, "message": d.message, "line": d.span.line if d.span else None}
-                for d in checked.warnings
+                for d in check_warnings
             ]
         },
     }
-    sections: list[Section] = []
-    warnings: list[str] = []
-    shown: list[str] = []
+    if job.deal_log is not None:
+        results["data_quality"] = job.deal_log.report.model_dump(mode="json", exclude={"problems"})
+    return results
 
-    if deal_log is not None:
-        results["data_quality"] = deal_log.report.model_dump(mode="json", exclude={"problems"})
 
-    # --- simulate the baseline and every scenario, with the one-step what-ifs --------------
-    check_objective(objective, process, deal_log)
-    say("simulate")
-    # with history the baseline is a replay (real paths): only capacity and time levers move it
-    plan = plan_levers(process, budget, replay=deal_log is not None)
-    extra = plan.scenarios
+def _simulate(job: _Job, results: dict[str, Any], warnings: _Warnings) -> _Simulated:
+    """The baseline, the file's scenarios and the one-step what-ifs, then the bottlenecks.
+
+    With history the baseline is a replay: deals keep their real paths, so only the levers
+    of capacity and time can move it.
+    """
+    from flowsim.sim.bottlenecks import (
+        analyse,
+        check_objective,
+        overlay,
+        plan_levers,
+        with_suggestions,
+    )
+    from flowsim.sim.simulate import simulate
+
+    process, lang, replay = job.process, job.lang, job.deal_log is not None
+    check_objective(job.asked.objective, process, job.deal_log)
+    job.say("simulate")
+    plan = plan_levers(process, job.asked.budget, replay=replay)
     names = [s.name for s in process.scenarios]
-    model = process.model_copy(update={"scenarios": (*process.scenarios, *extra)})
+    model = process.model_copy(update={"scenarios": (*process.scenarios, *plan.scenarios)})
     sim = simulate(
         model,
-        deal_log,
-        scenarios=names + [s.name for s in extra],
-        replications=replications,
-        seed=seed,
-        until=until,
-        workers=workers,
+        job.deal_log,
+        scenarios=names + [s.name for s in plan.scenarios],
+        replications=job.asked.replications,
+        seed=job.asked.seed,
+        until=job.asked.until,
+        workers=job.asked.workers,
         strict_stages=False,
         check_fidelity=False,  # the report runs its own, with more replications (_history)
     )
-    warnings += sim.warnings
-    shown += [report_warning(x, sim, process, lang) for x in sim.warnings]
+    for x in sim.warnings:
+        warnings.add(x, report_warning(x, sim, process, lang))
     # every lever by what it changes, the ones the budget left out too
-    every = plan_levers(process, None, replay=deal_log is not None).scenarios
+    every = plan_levers(process, None, replay=replay).scenarios
     labels = {s.name: lever_label(s, process, lang) for s in every}
-    say("bottlenecks")
-    bottleneck = with_suggestions(analyse(sim, process, lang=lang), sim, process, plan, objective)
-    for note in bottleneck.warnings:
-        if note not in warnings:
-            warnings.append(note)
-            shown.append(_bottleneck_note(note, bottleneck.objective, sim, process, lang))
-    heat = overlay(sim, process)
-    heat = heat.model_copy(
-        update={"source": w["source_overlay"].format(process=process.name, n=replications)}
+    job.say("bottlenecks")
+    bottleneck = with_suggestions(
+        analyse(sim, process, lang=lang), sim, process, plan, job.asked.objective
     )
+    for note in bottleneck.warnings:
+        if note not in warnings.printed:
+            warnings.add(note, _bottleneck_note(note, bottleneck.objective, sim, process, lang))
+    source = job.w["source_overlay"].format(process=process.name, n=job.asked.replications)
+    heat = overlay(sim, process).model_copy(update={"source": source})
     file_scenarios = [sim.scenario(n) for n in names]
     results["simulation"] = json.loads(
         sim.model_copy(update={"scenarios": [sim.baseline, *file_scenarios]}).model_dump_json()
     )
-    src_sim = w["source_sim"].format(process=process.name, n=replications, seed=seed)
+    src_sim = job.w["source_sim"].format(
+        process=process.name, n=job.asked.replications, seed=job.asked.seed
+    )
+    return _Simulated(sim, file_scenarios, bottleneck, heat, labels, src_sim)
 
-    # --- history: metrics, conformance, fidelity ---------------------------------------------
-    past = _history(process, deal_log, seed, results, say)
-    history_metrics, conf, fid = past.metrics, past.conformance, past.fidelity
+
+def _judge(
+    job: _Job,
+    past: _History,
+    bottleneck: BottleneckReport,
+    warnings: _Warnings,
+    results: dict[str, Any],
+) -> _Judged:
+    """The fidelity verdict opens the warnings, like the headline, and qualifies the
+    bottlenecks: a model that fails its check speaks only for itself."""
+    from flowsim.sim.bottlenecks import qualify
+
     if past.fidelity_error is not None:
-        warnings.append(f"fidelity: {past.fidelity_error}")
-        shown.append(w["fidelity_failed"].format(error=past.fidelity_error))
-    verdict = fid.verdict(lang) if fid is not None else None  # None: passed or not checked
-    if verdict:  # the report's warnings open with it, like its headline
-        warnings.insert(0, verdict)
-        shown.insert(0, verdict)
-    bottleneck = qualify(bottleneck, verdict, lang)
+        warnings.add(
+            f"fidelity: {past.fidelity_error}",
+            job.w["fidelity_failed"].format(error=past.fidelity_error),
+        )
+    fid = past.fidelity
+    verdict = fid.verdict(job.lang) if fid is not None else None  # None: passed or not checked
+    if verdict:
+        warnings.printed.insert(0, verdict)
+        warnings.shown.insert(0, verdict)
+    bottleneck = qualify(bottleneck, verdict, job.lang)
     results["bottlenecks"] = json.loads(bottleneck.model_dump_json())
+    return _Judged(verdict, bottleneck)
 
-    # --- forecast -------------------------------------------------------------------------
-    fc = None
-    if deal_log is not None:
-        say("forecast")
-        fc = _forecast(process, deal_log, seed, workers)
-        if fc is not None:
-            results["forecast"] = json.loads(fc.model_dump_json())
 
-    # --- sections ---------------------------------------------------------------------------
-    say("charts")
-    with chart_numbers(nf):  # the charts' ticks in the report's language
-        finding = _finding(w, nf, bottleneck, sim, file_scenarios, labels)
-        sections.append(finding)
+def _forecast(job: _Job, results: dict[str, Any]) -> Forecast | None:
+    """Wins and revenue from the open pipeline, with history; None when it cannot be made."""
+    from flowsim.sim.forecast import forecast
+
+    if job.deal_log is None:
+        return None
+    job.say("forecast")
+    try:
+        fc = forecast(
+            job.process,
+            job.deal_log,
+            seed=job.asked.seed,
+            replications=100,
+            workers=job.asked.workers,
+        )
+    except ValueError:
+        return None
+    results["forecast"] = json.loads(fc.model_dump_json())
+    return fc
+
+
+def _sections(
+    job: _Job,
+    simulated: _Simulated,
+    past: _History,
+    judged: _Judged,
+    fc: Forecast | None,
+    results: dict[str, Any],
+) -> list[Section]:
+    """Every section in reading order, the charts' ticks in the report's language; the
+    headline goes into ``results`` too."""
+    fid = past.fidelity
+    with chart_numbers(job.nf):
+        finding = _finding(
+            job.w,
+            job.nf,
+            judged.bottleneck,
+            simulated.sim,
+            simulated.file_scenarios,
+            simulated.labels,
+        )
         results["headline"] = {
             "text": finding.text,
-            "verdict": verdict,
+            "verdict": judged.verdict,
             "trusted": None if fid is None else fid.trusted,
-            "objective": bottleneck.objective,
-            "budget": budget,
-            "not_tried": bottleneck.not_tried,
+            "objective": judged.bottleneck.objective,
+            "budget": job.asked.budget,
+            "not_tried": judged.bottleneck.not_tried,
         }
-        sections.append(
-            Section(
-                "flowchart",
-                w["flowchart"],
-                svg=draw(
-                    process,
-                    view="flowchart",
-                    format="svg",
-                    overlay=heat,
-                    color_by="queue",
-                    lang=lang,
-                ).decode(),
-            )
-        )
-        sections.append(
-            Section(
-                "journey",
-                w["journey"],
-                svg=draw(process, view="journey", format="svg", lang=lang).decode(),
-            )
-        )
-        sim_metrics = flowsim.metrics(sim.event_log, process) if sim.event_log is not None else None
-        sections.append(_funnel(w, process, history_metrics, sim_metrics, src_sim))
-        sections.append(_stage_times(w, process, sim, src_sim))
-        # history if given, else the simulated deals; stage values as the model's ids, once
-        observed = to_node_ids(deal_log or sim.event_log, process)
-        sections.append(_distributions(w, process, observed, src_sim))
-        sections.append(_cycle(w, observed, process, src_sim))
-        sections.append(_cfd(w, process, observed, src_sim))
-        sections.append(_utilization(w, process, sim, src_sim))
-        if file_scenarios:
-            table = _scenarios(w, nf, sim, file_scenarios, src_sim)
-            table.text = w["model_only"] if verdict else ""
-            sections.append(table)
-        sections.append(_tornado(w, nf, bottleneck, src_sim, budget, labels))
-        if fid is not None:
-            sections.append(_scorecard(w, fid, lang))
-        if fc is not None:
-            sections.append(_fan(w, nf, fc, src_sim))
-        if conf is not None:
-            sections.append(_conformance(w, conf, process, lang))
-        if deal_log is not None:
-            sections.append(_quality(w, deal_log, lang))
-    report = Report(title=f"{process.name} — {w['title']}", sections=sections, results=results)
-    report.warnings = warnings
-    report.shown_warnings = shown
-    results["warnings"] = warnings
-    say("write")
-    _write(report, out, w, flow)
-    return report
+        return [
+            finding,
+            *_pictures(job, simulated.heat),
+            *_charts(job, simulated, past, judged, fc),
+        ]
+
+
+def _pictures(job: _Job, heat: Overlay) -> list[Section]:
+    """The flowchart, coloured by the simulated queues, and the journey map."""
+    from flowsim.render import render as draw
+
+    w, process, lang = job.w, job.process, job.lang
+    chart = draw(process, view="flowchart", format="svg", overlay=heat, color_by="queue", lang=lang)
+    trip = draw(process, view="journey", format="svg", lang=lang)
+    return [
+        Section("flowchart", w["flowchart"], svg=chart.decode()),
+        Section("journey", w["journey"], svg=trip.decode()),
+    ]
+
+
+def _charts(
+    job: _Job, simulated: _Simulated, past: _History, judged: _Judged, fc: Forecast | None
+) -> list[Section]:
+    """The charts and tables after the pictures; those whose inputs are missing are left out."""
+    import flowsim
+
+    w, nf, process, deal_log = job.w, job.nf, job.process, job.deal_log
+    sim, src_sim = simulated.sim, simulated.source
+    sim_metrics = flowsim.metrics(sim.event_log, process) if sim.event_log is not None else None
+    sections = [
+        _funnel(w, process, past.metrics, sim_metrics, src_sim),
+        _stage_times(w, process, sim, src_sim),
+    ]
+    # history if given, else the simulated deals; stage values as the model's ids, once
+    observed = to_node_ids(deal_log or sim.event_log, process)
+    sections.append(_distributions(w, process, observed, src_sim))
+    sections.append(_cycle(w, observed, process, src_sim))
+    sections.append(_cfd(w, process, observed, src_sim))
+    sections.append(_utilization(w, process, sim, src_sim))
+    if simulated.file_scenarios:
+        table = _scenarios(w, nf, sim, simulated.file_scenarios, src_sim)
+        table.text = w["model_only"] if judged.verdict else ""
+        sections.append(table)
+    sections.append(_tornado(w, nf, judged.bottleneck, src_sim, job.asked.budget, simulated.labels))
+    if past.fidelity is not None:
+        sections.append(_scorecard(w, past.fidelity, job.lang))
+    if fc is not None:
+        sections.append(_fan(w, nf, fc, src_sim))
+    if past.conformance is not None:
+        sections.append(_conformance(w, past.conformance, process, job.lang))
+    if deal_log is not None:
+        sections.append(_quality(w, deal_log, job.lang))
+    return sections
 
 
 def _bottleneck_note(note: str, goal: str | None, sim: Any, process: Process, lang: str) -> str:
@@ -310,15 +461,6 @@ def _bottleneck_note(note: str, goal: str | None, sim: Any, process: Process, la
     if goal is not None and note == REPLAY_NOTE.format(objective=goal):
         return w["replay_note"].format(objective=w[f"obj_{goal}"])
     return report_warning(note, sim, process, lang)
-
-
-def _forecast(process: Process, deal_log: Any, seed: int, workers: int | None) -> Any:
-    from flowsim.sim.forecast import forecast
-
-    try:
-        return forecast(process, deal_log, seed=seed, replications=100, workers=workers)
-    except ValueError:
-        return None
 
 
 # ---- sections ---------------------------------------------------------------------------------
