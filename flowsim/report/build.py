@@ -981,6 +981,7 @@ text-align:right}td:first-child,th:first-child{text-align:left}
 
 
 def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
+    """Every file of the report: one SVG per chart, index.html, report.md, results.json."""
     import flowsim
 
     make_directory(out)
@@ -990,6 +991,21 @@ def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
             path = out / f"{s.key}.svg"
             write_output(path, s.svg)
             files.append(path)
+    footer = w["generated"].format(version=flowsim.__version__, file=flow.name)
+    write_output(out / "index.html", _html_page(report, w, footer))
+    write_output(out / "report.md", _markdown(report, w, footer))
+    write_output(
+        out / "results.json",
+        json.dumps(report.results, ensure_ascii=False, indent=2, sort_keys=True, default=_json)
+        + "\n",
+    )
+    files += [out / "index.html", out / "report.md", out / "results.json"]
+    report.files = files
+
+
+def _html_page(report: Report, w: dict[str, str], footer: str) -> str:
+    """index.html: one self-contained page (inline SVG and CSS, no script, nothing loaded);
+    the contents come after the headline, so the headline is on the first screen."""
     esc = html.escape
     body = [f"<h1>{esc(report.title)}</h1>"]
     nav = (
@@ -998,46 +1014,17 @@ def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
         + "</ol></nav>"
     )
     verdict = bool(report.results.get("headline", {}).get("verdict"))
-    md = [f"# {report.title}", ""]
     for s in report.sections:
-        if s.key != "finding" and nav:  # the headline comes first, on the first screen
+        if s.key != "finding" and nav:
             body.append(nav)
             nav = ""
-        body.append(f'<section id="{s.key}"><h2>{esc(s.title)}</h2>')
-        md += [f"## {s.title}", ""]
-        if s.text:
-            for i, para in enumerate(s.text.split("\n")):
-                cls = ""
-                if s.key == "finding":
-                    cls = ' class="finding verdict"' if verdict and i == 0 else ' class="finding"'
-                body.append(f"<p{cls}>{esc(para)}</p>")
-            md += [s.text, ""]
-        if s.svg is not None:
-            body.append(f"<figure>{_inline(s.svg, s.key)}</figure>")
-            md += [f"![{s.title}]({s.key}.svg)", ""]
-        if s.table:
-            head, *rows = s.table
-            body.append(
-                "<table><tr>"
-                + "".join(f"<th>{esc(c)}</th>" for c in head)
-                + "</tr>"
-                + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
-                + "</table>"
-            )
-            md += ["| " + " | ".join(_md(c) for c in head) + " |"]
-            md += ["|" + "---|" * len(head)]
-            md += ["| " + " | ".join(_md(c) for c in r) + " |" for r in rows]
-            md += [""]
-        body.append("</section>")
+        body += _html_section(s, verdict)
     if report.shown_warnings:
         body.append(f'<section id="warnings"><h2>{esc(w["warnings"])}</h2>')
         body += [f'<p class="warning">{esc(x)}</p>' for x in report.shown_warnings]
         body.append("</section>")
-        md += [f"## {w['warnings']}", ""] + [f"- {x}" for x in report.shown_warnings] + [""]
-    footer = w["generated"].format(version=flowsim.__version__, file=flow.name)
     body.append(f"<footer><p>{esc(footer)}</p></footer>")
-    md += [f"_{footer}_", ""]
-    page = (
+    return (
         "<!DOCTYPE html>\n"
         f'<html lang="{"zh-CN" if w is words("zh") else "en"}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -1047,15 +1034,53 @@ def _write(report: Report, out: Path, w: dict[str, str], flow: Path) -> None:
         + "\n".join(body)
         + "</body></html>\n"
     )
-    write_output(out / "index.html", page)
-    write_output(out / "report.md", "\n".join(md))
-    write_output(
-        out / "results.json",
-        json.dumps(report.results, ensure_ascii=False, indent=2, sort_keys=True, default=_json)
-        + "\n",
-    )
-    files += [out / "index.html", out / "report.md", out / "results.json"]
-    report.files = files
+
+
+def _html_section(s: Section, verdict: bool) -> list[str]:
+    """One section as HTML: its paragraphs (a failed verdict's own paragraph marked), its
+    chart inline, its table."""
+    esc = html.escape
+    body = [f'<section id="{s.key}"><h2>{esc(s.title)}</h2>']
+    if s.text:
+        for i, para in enumerate(s.text.split("\n")):
+            cls = ""
+            if s.key == "finding":
+                cls = ' class="finding verdict"' if verdict and i == 0 else ' class="finding"'
+            body.append(f"<p{cls}>{esc(para)}</p>")
+    if s.svg is not None:
+        body.append(f"<figure>{_inline(s.svg, s.key)}</figure>")
+    if s.table:
+        head, *rows = s.table
+        body.append(
+            "<table><tr>"
+            + "".join(f"<th>{esc(c)}</th>" for c in head)
+            + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+            + "</table>"
+        )
+    body.append("</section>")
+    return body
+
+
+def _markdown(report: Report, w: dict[str, str], footer: str) -> str:
+    """report.md: the same sections for Markdown docs and Git hosting, charts as files."""
+    md = [f"# {report.title}", ""]
+    for s in report.sections:
+        md += [f"## {s.title}", ""]
+        if s.text:
+            md += [s.text, ""]
+        if s.svg is not None:
+            md += [f"![{s.title}]({s.key}.svg)", ""]
+        if s.table:
+            head, *rows = s.table
+            md += ["| " + " | ".join(_md(c) for c in head) + " |"]
+            md += ["|" + "---|" * len(head)]
+            md += ["| " + " | ".join(_md(c) for c in r) + " |" for r in rows]
+            md += [""]
+    if report.shown_warnings:
+        md += [f"## {w['warnings']}", ""] + [f"- {x}" for x in report.shown_warnings] + [""]
+    md += [f"_{footer}_", ""]
+    return "\n".join(md)
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
