@@ -162,7 +162,9 @@ class _Builder:
     # ---- labels ----
 
     def stage_label(self, s: Stage, text_color: str) -> str:
-        t, w, detail = self.t, self.w, self.o.detail
+        """A stage's HTML-like label: its name, owner, goals and exits (to ``detail``), and
+        the overlay's figure."""
+        t, detail = self.t, self.o.detail
         rows = [
             "<TR><TD>"
             + self.font(f"<B>{self.lines_html(wrap(s.display, LABEL_WIDTH))}</B>", color=text_color)
@@ -171,57 +173,50 @@ class _Builder:
         muted = t.muted_text if s.id not in self.heat else text_color
         if s.owner is not None and detail != "none":
             role = self.p.role(s.owner)
-            rows.append(
-                "<TR><TD>"
-                + self.font(
-                    html_label_text(f"{w['owner']}: {role.display}"), t.small_font_size, muted
-                )
-                + "</TD></TR>"
-            )
+            rows.append(self.small_row(f"{self.w['owner']}: {role.display}", muted))
         if detail == "brief":
             for key, texts in (("goal", s.goals), ("exit", s.exits)):
                 if texts:
-                    line = truncate(f"{w[key]}: {texts[0]}", DETAIL_WIDTH)
-                    rows.append(
-                        "<TR><TD>"
-                        + self.font(html_label_text(line), t.small_font_size, muted)
-                        + "</TD></TR>"
-                    )
+                    line = truncate(f"{self.w[key]}: {texts[0]}", DETAIL_WIDTH)
+                    rows.append(self.small_row(line, muted))
         elif detail == "full":
-            for key, texts in (("goal", s.goals), ("exit", s.exits)):
-                for text in texts:
-                    body = self.lines_html(wrap(f"{w[key]}: {text}", DETAIL_WIDTH))
-                    rows.append(
-                        '<TR><TD ALIGN="LEFT" BALIGN="LEFT">'
-                        + self.font(body, t.small_font_size, muted)
-                        + "</TD></TR>"
-                    )
-            timing = " · ".join(
-                x for x in (_dist_text(s.effort, w, "effort"), _dist_text(s.wait, w, "wait")) if x
-            )
-            if timing:
-                rows.append(
-                    "<TR><TD>"
-                    + self.font(html_label_text(timing), t.small_font_size, muted)
-                    + "</TD></TR>"
-                )
+            rows += self.full_detail_rows(s, muted)
         if self.o.overlay is not None and self.o.color_by is not None:
             value = self.o.overlay.stage_value(s.id, self.o.color_by, s.owner)
             shown = self.metric_text(value) if value is not None else self.w["no_data"]
-            rows.append(
-                "<TR><TD>"
-                + self.font(
-                    html_label_text(f"{self.w[self.o.color_by]}: {shown}"),
-                    t.small_font_size,
-                    text_color,
-                )
-                + "</TD></TR>"
-            )
+            rows.append(self.small_row(f"{self.w[self.o.color_by]}: {shown}", text_color))
         return (
             '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
             + "".join(rows)
             + "</TABLE>>"
         )
+
+    def small_row(self, text: str, color: str) -> str:
+        """One label row of plain ``text`` in the small font."""
+        return (
+            "<TR><TD>"
+            + self.font(html_label_text(text), self.t.small_font_size, color)
+            + "</TD></TR>"
+        )
+
+    def full_detail_rows(self, s: Stage, muted: str) -> list[str]:
+        """``detail full``: every goal and exit, wrapped and left-aligned, then the timing."""
+        t, w = self.t, self.w
+        rows = []
+        for key, texts in (("goal", s.goals), ("exit", s.exits)):
+            for text in texts:
+                body = self.lines_html(wrap(f"{w[key]}: {text}", DETAIL_WIDTH))
+                rows.append(
+                    '<TR><TD ALIGN="LEFT" BALIGN="LEFT">'
+                    + self.font(body, t.small_font_size, muted)
+                    + "</TD></TR>"
+                )
+        timing = " · ".join(
+            x for x in (_dist_text(s.effort, w, "effort"), _dist_text(s.wait, w, "wait")) if x
+        )
+        if timing:
+            rows.append(self.small_row(timing, muted))
+        return rows
 
     # ---- nodes ----
 

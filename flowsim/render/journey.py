@@ -612,15 +612,37 @@ class _Journey:
 
     def emotion(self, band: tuple[float, float], body_x: float) -> list[str]:
         """Gridlines for scores 1..5, scale labels, the smooth curve and its markers."""
-        theme = self.theme
         top, row_h = band
         y5 = top + (row_h - 4 * EMOTION_STEP) / 2
 
         def y_of(score: float) -> float:
             return y5 + (5.0 - _clamp(score)) * EMOTION_STEP
 
+        out = ['<g id="emotion">', *self.emotion_scale(y_of, body_x)]
+        points: list[tuple[float, float, float, str, str]] = []
+        for p, stage in enumerate(self.phases):
+            count = len(stage.touchpoints)
+            for i, tp in enumerate(stage.touchpoints):
+                if tp.emotion is None:
+                    continue
+                x = body_x + p * COL_W + (i + 0.5) / count * COL_W
+                points.append((x, y_of(tp.emotion), tp.emotion, f"{p}-{i}", tp.name))
+        if len(points) > 1:
+            d = _smooth_path([(x, y) for x, y, *_ in points])
+            out.append(
+                f'<path id="emotion-curve" d="{d}" fill="none" stroke="{self.theme.curve}" '
+                f'stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/>'
+            )
+        for x, y, score, key, name in points:
+            out += self.emotion_marker(x, y, score, key, name)
+        out.append("</g>")
+        return out
+
+    def emotion_scale(self, y_of: Callable[[float], float], body_x: float) -> list[str]:
+        """A gridline and a label per score 1..5; the neutral 3 solid, the others dashed."""
+        theme = self.theme
         right = body_x + len(self.phases) * COL_W
-        out = ['<g id="emotion">']
+        out = []
         for s in range(1, 6):
             gy = y_of(s)
             dash = "" if s == 3 else ' stroke-dasharray="2 3"'
@@ -638,43 +660,29 @@ class _Journey:
                     anchor="end",
                 )
             )
-        points: list[tuple[float, float, float, str, str]] = []
-        for p, stage in enumerate(self.phases):
-            count = len(stage.touchpoints)
-            for i, tp in enumerate(stage.touchpoints):
-                if tp.emotion is None:
-                    continue
-                x = body_x + p * COL_W + (i + 0.5) / count * COL_W
-                points.append((x, y_of(tp.emotion), tp.emotion, f"{p}-{i}", tp.name))
-        if len(points) > 1:
-            d = _smooth_path([(x, y) for x, y, *_ in points])
-            out.append(
-                f'<path id="emotion-curve" d="{d}" fill="none" stroke="{theme.curve}" '
-                f'stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/>'
-            )
-        for x, y, score, key, name in points:
-            color = _emotion_color(theme, score)
-            out.append(f'<g id="emotion-{key}">')
-            out.append(f"<title>{_t(f'{name}: {_score(score)}/5')}</title>")
-            out.append(
-                f'<circle cx="{_n(x)}" cy="{_n(y)}" r="6" fill="{color}" '
-                f'stroke="{theme.background}" stroke-width="2"/>'
-            )
-            label_y = y - 10 if score >= 2 else y + 10 + self.fonts.small * 0.7
-            out.append(
-                _text_line(
-                    x,
-                    label_y,
-                    _score(score),
-                    size=self.fonts.small,
-                    fill=theme.muted_text,
-                    bold=True,
-                    anchor="middle",
-                )
-            )
-            out.append("</g>")
-        out.append("</g>")
         return out
+
+    def emotion_marker(self, x: float, y: float, score: float, key: str, name: str) -> list[str]:
+        """A touchpoint's score on the curve: a dot in the score's colour, the figure beside
+        it (below it for the lowest scores, which sit at the bottom of the row)."""
+        theme = self.theme
+        label_y = y - 10 if score >= 2 else y + 10 + self.fonts.small * 0.7
+        return [
+            f'<g id="emotion-{key}">',
+            f"<title>{_t(f'{name}: {_score(score)}/5')}</title>",
+            f'<circle cx="{_n(x)}" cy="{_n(y)}" r="6" fill="{_emotion_color(theme, score)}" '
+            f'stroke="{theme.background}" stroke-width="2"/>',
+            _text_line(
+                x,
+                label_y,
+                _score(score),
+                size=self.fonts.small,
+                fill=theme.muted_text,
+                bold=True,
+                anchor="middle",
+            ),
+            "</g>",
+        ]
 
 
 def _smooth_path(points: Sequence[tuple[float, float]]) -> str:
