@@ -44,19 +44,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Empirical, Process, parse_duration
 from flowsim.sim.forecast import (
-    Band,
+    Drawn,
     Forecast,
-    PeriodForecast,
     Progress,
-    forecast,
+    forecast_draws,
     last_event,
     won_records,
 )
 from flowsim.sim.periods import calendar_periods
+from flowsim.sim.scores import ape, covered, crps_sample, pit
 
 __all__ = ["Actual", "Backtest", "Score", "backtest", "history_at"]
 
-Method = Literal["monte_carlo", "weighted_pipeline"]
+Method = Literal["monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive"]
+
+#: the methods in the order the tables show them
+METHODS: tuple[Method, ...] = ("monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive")
 
 
 class Actual(BaseModel):
@@ -79,7 +82,18 @@ class Score(BaseModel):
     measure: Literal["wins", "revenue"]
     view: Literal["week", "month", "total"]
     mape: float | None = Field(description="Mean absolute percentage error (0.1 = 10%).")
-    coverage: float | None = Field(description="Share of periods inside the P10-P90 band.")
+    coverage: float | None = Field(
+        description="Share of periods inside the P10-P90 band (None for a point forecast)."
+    )
+    coverage_50: float | None = Field(
+        None, description="Share of periods inside the P25-P75 band (None for a point forecast)."
+    )
+    crps: float | None = Field(
+        None, description="Mean CRPS over the periods (the absolute error for a point forecast)."
+    )
+    pit: list[float] = Field(
+        default_factory=list, description="Each period's randomised PIT (empty for a point one)."
+    )
     periods: int
     zero_periods: int = Field(0, description="Periods with an actual of 0 (not in the MAPE).")
 
@@ -144,11 +158,13 @@ def backtest(
     progress: Progress | None = None,
     tz: str = "UTC",
     drop_stale: bool = True,
+    run_rate_weeks: int = 13,
 ) -> Backtest:
     """Forecast from the state at ``as_of`` and score both methods against the history after.
 
-    The Monte Carlo forecast and the weighted pipeline are both scored against what the
-    history shows happened in the horizon.
+    Every method is scored against what the history shows happened in the horizon
+    (:mod:`flowsim.sim.scores`): the Monte Carlo, the weighted pipeline, run-rate over
+    ``run_rate_weeks`` weeks and seasonal naive.
 
     Parameters
     ----------
@@ -161,7 +177,7 @@ def backtest(
         The (time-zone aware) moment the forecast starts from.
     horizon_hours : float or str, default 2160 (90 days)
         Hours, or a duration such as ``"90d"``; must end inside the history.
-    replications, seed, workers, cluster, progress, drop_stale
+    replications, seed, workers, cluster, progress, drop_stale, run_rate_weeks
         As :func:`flowsim.forecast`.
     tz : str, default "UTC"
         The time zone of the discovery when ``process`` is None.
@@ -169,8 +185,8 @@ def backtest(
     Returns
     -------
     Backtest
-        The forecast, the actual wins and revenue by week and month, and the scores of both
-        methods (``text()``).
+        The forecast, the actual wins and revenue by week and month, and the scores of every
+        method (``text()``).
 
     Raises
     ------
@@ -193,7 +209,7 @@ def backtest(
     window = _window(history, as_of, horizon_hours)
     notes: list[str] = []
     fitted = _fit(process, history, window.as_of, tz, notes)
-    result = forecast(
+    drawn = forecast_draws(
         fitted.process,
         fitted.known,
         horizon_hours=horizon_hours,
@@ -204,7 +220,9 @@ def backtest(
         cluster=cluster,
         progress=progress,
         drop_stale=drop_stale,
+        run_rate_weeks=run_rate_weeks,
     )
+    result = drawn.forecast
     actual = _actuals(history, fitted.process, result, window)
     return Backtest(
         as_of=result.as_of,
@@ -214,7 +232,7 @@ def backtest(
         actual_weeks=actual.weeks,
         actual_months=actual.months,
         actual_total=actual.total,
-        scores=_scores(result, actual),
+        scores=_scores(drawn, actual, seed),
         notes=notes,
     )
 
@@ -340,76 +358,51 @@ def _actuals(history: DealLog, process: Process, result: Forecast, window: _Wind
     return _Actuals(actual("week"), actual("month"), total, has_amount)
 
 
-def _scores(result: Forecast, actual: _Actuals) -> list[Score]:
-    """Both methods scored per view and measure (revenue only when it is known)."""
+def _scores(drawn: Drawn, actual: _Actuals, seed: int) -> list[Score]:
+    """Every method scored per view and measure (revenue only when it is known)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x917,)))
     scores: list[Score] = []
-    for view, fc, act in (
-        ("week", result.weeks, actual.weeks),
-        ("month", result.months, actual.months),
-        ("total", [result.total], [actual.total]),
+    for view, act in (
+        ("week", actual.weeks),
+        ("month", actual.months),
+        ("total", [actual.total]),
     ):
-        for measure in ("wins", "revenue"):
+        whole = np.array([a.whole for a in act], dtype=bool)
+        for m, measure in enumerate(("wins", "revenue")):
             if measure == "revenue" and not actual.has_amount:
                 continue
-            scores.append(_score("monte_carlo", measure, view, _mc(fc, measure), act))
-            scores.append(
-                _score("weighted_pipeline", measure, view, _flat(result, fc, measure), act)
-            )
+            values = np.array([a.wins if m == 0 else (a.revenue or 0.0) for a in act])[whole]
+            for method in METHODS:
+                if method not in drawn.draws:
+                    continue
+                draws = drawn.draws[method][view][:, m, :][:, whole]
+                point = drawn.points[method][view][m][whole]
+                scores.append(_score(method, measure, view, draws, point, values, rng))
     return scores
 
 
-def _mc(periods: list[PeriodForecast], measure: str) -> list[Band]:
-    out = []
-    for p in periods:
-        band = p.wins if measure == "wins" else p.revenue
-        assert band is not None
-        out.append(band)
-    return out
-
-
-def _flat(result: Forecast, periods: list[PeriodForecast], measure: str) -> list[Band]:
-    """The weighted pipeline spread evenly over the horizon, period by period."""
-    whole = result.weighted.wins if measure == "wins" else result.weighted.revenue
-    assert whole is not None
-    out = []
-    for p in periods:
-        share = (
-            (datetime.fromisoformat(p.end) - datetime.fromisoformat(p.start)).total_seconds()
-            / 3600
-            / result.horizon_hours
-        )
-        out.append(
-            Band(
-                mean=whole.mean * share,
-                p10=whole.p10 * share,
-                p50=whole.mean * share,
-                p90=whole.p90 * share,
-            )
-        )
-    return out
-
-
 def _score(
-    method: Method, measure: Any, view: Any, bands: list[Band], actuals: list[Actual]
+    method: Method,
+    measure: Any,
+    view: Any,
+    draws: np.ndarray,
+    point: np.ndarray,
+    values: np.ndarray,
+    rng: np.random.Generator,
 ) -> Score:
-    pairs = [(b, a) for b, a in zip(bands, actuals, strict=True) if a.whole]
-    values = [a.wins if measure == "wins" else a.revenue for _, a in pairs]
-    errors: list[float] = []
-    inside = 0
-    zero = 0
-    for (band, _), value in zip(pairs, values, strict=True):
-        assert value is not None
-        inside += band.p10 <= value <= band.p90
-        if value == 0:
-            zero += 1
-            continue
-        errors.append(abs(band.p50 - value) / value)
+    """One method's scores over the whole periods of one view (draws: draw × period)."""
+    n = len(values)
+    errors = ape(point, values)
+    probabilistic = draws.shape[0] > 1 and n > 0
     return Score(
         method=method,
         measure=measure,
         view=view,
-        mape=float(np.mean(errors)) if errors else None,
-        coverage=inside / len(values) if values else None,
-        periods=len(values),
-        zero_periods=zero,
+        mape=float(np.nanmean(errors)) if n and not np.isnan(errors).all() else None,
+        coverage=float(covered(draws, values, 0.1, 0.9).mean()) if probabilistic else None,
+        coverage_50=float(covered(draws, values, 0.25, 0.75).mean()) if probabilistic else None,
+        crps=float(crps_sample(draws, values).mean()) if n else None,
+        pit=[float(v) for v in pit(draws, values, rng)] if probabilistic else [],
+        periods=n,
+        zero_periods=int((values == 0).sum()),
     )

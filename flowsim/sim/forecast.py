@@ -42,6 +42,8 @@ from flowsim.sim.sampling import Streams, block_sampler
 
 __all__ = [
     "Band",
+    "BaselineForecast",
+    "Drawn",
     "Forecast",
     "PeriodForecast",
     "StageWin",
@@ -49,6 +51,7 @@ __all__ = [
     "TargetPeriod",
     "WeightedPipeline",
     "forecast",
+    "forecast_draws",
     "last_event",
     "win_probabilities",
 ]
@@ -156,6 +159,19 @@ class TargetForecast(BaseModel):
     best_gain: float | None = Field(None, description="Its gain in probability (0..1).")
 
 
+class BaselineForecast(BaseModel):
+    """A baseline's forecast: what the recent past alone says (:mod:`flowsim.sim.baselines`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: str = Field(description="'run_rate' or 'seasonal_naive'.")
+    description: str = Field(description="What it carries forward, in words.")
+    point_only: bool = Field(description="One value per period: its bands have no width.")
+    weeks: list[PeriodForecast]
+    months: list[PeriodForecast]
+    total: PeriodForecast
+
+
 class Forecast(BaseModel):
     """The result of :func:`forecast` (plain data; its JSON is the contract)."""
 
@@ -180,6 +196,9 @@ class Forecast(BaseModel):
     months: list[PeriodForecast]
     total: PeriodForecast
     weighted: WeightedPipeline
+    baselines: list[BaselineForecast] = Field(
+        default_factory=list, description="Run-rate and seasonal naive, when the history allows."
+    )
     target: TargetForecast | None = None
     notes: list[str] = Field(default_factory=list)
 
@@ -308,7 +327,8 @@ def _limits(process: Process, seed: int) -> dict[int, float]:
 
 def _weighted(
     process: Process, pipeline: list[OpenDeal], fill: float | None, seed: int
-) -> WeightedPipeline:
+) -> tuple[WeightedPipeline, np.ndarray]:
+    """The weighted pipeline, and its draws (2,000 × wins/revenue): independent coins per deal."""
     probs = win_probabilities(process)
     stages = [s.id for s in process.stages]
     p = np.array([probs[stages[d.node]] for d in pipeline])
@@ -331,26 +351,30 @@ def _weighted(
                 expected_revenue=float((p * amount)[here].sum()) if known else None,
             )
         )
-    # the band: each open deal an independent coin with its stage's probability
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x5EED,)))
-    wins = np.zeros(2000)
-    revenue = np.zeros(2000)
-    for lo in range(0, len(pipeline), 512):
-        coins = rng.random((2000, len(p[lo : lo + 512]))) < p[lo : lo + 512]
-        wins += coins.sum(axis=1)
-        revenue += coins @ amount[lo : lo + 512]
+    draws = _coins(p, amount, seed)
 
-    def band(draws: np.ndarray, mean: float) -> Band:
-        b = Band.of(draws)
-        return b.model_copy(update={"mean": mean})
+    def band(values: np.ndarray, mean: float) -> Band:
+        return Band.of(values).model_copy(update={"mean": mean})
 
-    return WeightedPipeline(
+    weighted = WeightedPipeline(
         open_deals=len(pipeline),
         amounts_from_model=int(missing.sum()) if fill is not None else 0,
         stages=rows,
-        wins=band(wins, float(p.sum())),
-        revenue=band(revenue, float(p @ amount)) if known else None,
+        wins=band(draws[:, 0], float(p.sum())),
+        revenue=band(draws[:, 1], float(p @ amount)) if known else None,
     )
+    return weighted, draws
+
+
+def _coins(p: np.ndarray, amount: np.ndarray, seed: int) -> np.ndarray:
+    """2,000 draws of (wins, revenue): each open deal an independent coin with probability p."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x5EED,)))
+    draws = np.zeros((2000, 2))
+    for lo in range(0, len(p), 512):
+        coins = rng.random((2000, len(p[lo : lo + 512]))) < p[lo : lo + 512]
+        draws[:, 0] += coins.sum(axis=1)
+        draws[:, 1] += coins @ amount[lo : lo + 512]
+    return draws
 
 
 def _iso(moment: datetime, tz: str) -> str:
@@ -371,6 +395,7 @@ def forecast(
     cluster: str | None = None,
     progress: Progress | None = None,
     drop_stale: bool = True,
+    run_rate_weeks: int = 13,
 ) -> Forecast:
     """Forecast wins and revenue from the pipeline open at ``as_of`` (default: the log's end).
 
@@ -398,12 +423,15 @@ def forecast(
     drop_stale : bool, default True
         Leaves out of the Monte Carlo the open deals older than 99% of the model's stays in
         their stage (the weighted pipeline always counts them).
+    run_rate_weeks : int, default 13
+        The weeks the run-rate baseline carries forward (:mod:`flowsim.sim.baselines`).
 
     Returns
     -------
     Forecast
         Wins and revenue by week and month with intervals, the total, the weighted pipeline
-        beside it, and the target when the process has one (``text()``).
+        and the baselines (run-rate, seasonal naive) beside it, and the target when the
+        process has one (``text()``).
 
     Raises
     ------
@@ -424,6 +452,51 @@ def forecast(
     >>> future.as_of  # the log's last event, in the log's time zone
     '2025-11-30T23:40:00+08:00'
     """
+    return forecast_draws(
+        process,
+        history,
+        horizon_hours=horizon_hours,
+        as_of=as_of,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        cluster=cluster,
+        progress=progress,
+        drop_stale=drop_stale,
+        run_rate_weeks=run_rate_weeks,
+    ).forecast
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A forecast and every method's draws, for scoring (:mod:`flowsim.sim.scores`).
+
+    ``draws[method][view]`` is an array (draw, wins/revenue, period) and
+    ``points[method][view]`` (wins/revenue, period) the method's point forecast: the Monte
+    Carlo's median, the others' mean. Methods: ``monte_carlo``, ``weighted_pipeline`` (its
+    eventual total spread over the horizon by hours), and the available baselines.
+    """
+
+    forecast: Forecast
+    draws: dict[str, dict[str, np.ndarray]]
+    points: dict[str, dict[str, np.ndarray]]
+
+
+def forecast_draws(
+    process: Process,
+    history: Any,
+    *,
+    horizon_hours: Duration = 90 * 24,
+    as_of: datetime | None = None,
+    replications: int = 200,
+    seed: int = 0,
+    workers: int | None = None,
+    cluster: str | None = None,
+    progress: Progress | None = None,
+    drop_stale: bool = True,
+    run_rate_weeks: int = 13,
+) -> Drawn:
+    """:func:`forecast`, keeping every method's draws (same arguments)."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
     horizon_hours = parse_duration(horizon_hours, what="the horizon")
@@ -442,12 +515,24 @@ def forecast(
     per_view = _monte_carlo(payload, replications, workers, cluster, progress)
     if pipe.stale:
         notes.append(_stale_note(len(pipe.stale), drop_stale))
+    weighted, coins = _weighted(
+        process, pipe.deals, fill.expected if fill is not None else None, int(seed)
+    )
+    scored = {v: views[v] for v in ("week", "month", "total")}
+    methods = _Methods(when, tz, revenue_known, scored)
+    methods.add("monte_carlo", {v: per_view[v][0] for v in scored}, None)
+    methods.add_weighted(weighted, coins, scored, horizon_hours)
+    baselines = methods.add_baselines(
+        won_records(history, process).filter(pl.col("entered_at") <= when),
+        history.frame["entered_at"].min(),
+        scored,
+        horizon_hours,
+        run_rate_weeks,
+        int(seed),
+        notes,
+    )
     arrivals = process.arrivals
-    table = {
-        v: _table(per_view[v][0], views[v], when, tz, revenue_known)
-        for v in ("week", "month", "total")
-    }
-    return Forecast(
+    result = Forecast(
         process=process.name,
         as_of=_iso(when, tz),
         end=_iso(when + timedelta(hours=horizon_hours), tz),
@@ -461,12 +546,11 @@ def forecast(
         arrivals_per_week=arrivals.per_hour * 168 if arrivals is not None else None,
         currency=process.currency,
         revenue_known=revenue_known,
-        weeks=table["week"],
-        months=table["month"],
-        total=table["total"][0],
-        weighted=_weighted(
-            process, pipe.deals, fill.expected if fill is not None else None, int(seed)
-        ),
+        weeks=methods.tables["monte_carlo"]["week"],
+        months=methods.tables["monte_carlo"]["month"],
+        total=methods.tables["monte_carlo"]["total"][0],
+        weighted=weighted,
+        baselines=baselines,
         target=(
             _target(target, views["target"], per_view["target"], names, history, process, when, tz)
             if target is not None
@@ -474,6 +558,96 @@ def forecast(
         ),
         notes=notes,
     )
+    return Drawn(result, methods.draws, methods.points)
+
+
+class _Methods:
+    """Every method's draws, points and tables, gathered for the forecast and its scores."""
+
+    def __init__(
+        self, when: datetime, tz: str, revenue_known: bool, periods: dict[str, list[Period]]
+    ) -> None:
+        self.when, self.tz, self.revenue_known = when, tz, revenue_known
+        self.periods = periods
+        self.draws: dict[str, dict[str, np.ndarray]] = {}
+        self.points: dict[str, dict[str, np.ndarray]] = {}
+        self.tables: dict[str, dict[str, list[PeriodForecast]]] = {}
+
+    def add(
+        self,
+        method: str,
+        draws: dict[str, np.ndarray],
+        points: dict[str, np.ndarray] | None,
+    ) -> None:
+        """One method: its draws per view; points default to the draws' median."""
+        self.draws[method] = draws
+        self.points[method] = points or {v: np.median(d, axis=0) for v, d in draws.items()}
+        self.tables[method] = {
+            v: _table(d, self.periods[v], self.when, self.tz, self.revenue_known)
+            for v, d in draws.items()
+        }
+        if points is not None:  # the band's mean is the method's exact point
+            for v, rows in self.tables[method].items():
+                exact = points[v]
+                self.tables[method][v] = [_with_mean(r, exact[:, k]) for k, r in enumerate(rows)]
+
+    def add_weighted(
+        self,
+        weighted: WeightedPipeline,
+        coins: np.ndarray,
+        views: dict[str, list[Period]],
+        horizon_hours: float,
+    ) -> None:
+        """The weighted pipeline's eventual total, spread over the horizon by hours."""
+        mean = np.array([weighted.wins.mean, weighted.revenue.mean if weighted.revenue else 0.0])
+        share = {v: np.array([p.hi - p.lo for p in ps]) / horizon_hours for v, ps in views.items()}
+        self.add(
+            "weighted_pipeline",
+            {v: coins[:, :, None] * s[None, None, :] for v, s in share.items()},
+            {v: np.outer(mean, s) for v, s in share.items()},
+        )
+
+    def add_baselines(
+        self,
+        won: pl.DataFrame,
+        first: datetime,
+        views: dict[str, list[Period]],
+        horizon_hours: float,
+        weeks: int,
+        seed: int,
+        notes: list[str],
+    ) -> list[BaselineForecast]:
+        """Run-rate and seasonal naive, or a note saying why one is missing."""
+        from flowsim.sim.baselines import run_rate, seasonal_naive
+
+        out: list[BaselineForecast] = []
+        for made in (
+            run_rate(won, first, self.when, views, horizon_hours, weeks=weeks, seed=seed),
+            seasonal_naive(won, first, self.when, views, horizon_hours),
+        ):
+            if isinstance(made, str):
+                notes.append(made)
+                continue
+            self.add(made.method, made.draws, made.points)
+            t = self.tables[made.method]
+            out.append(
+                BaselineForecast(
+                    method=made.method,
+                    description=made.description,
+                    point_only=made.point_only,
+                    weeks=t["week"],
+                    months=t["month"],
+                    total=t["total"][0],
+                )
+            )
+        return out
+
+
+def _with_mean(row: PeriodForecast, point: np.ndarray) -> PeriodForecast:
+    """The period's bands with the method's exact point forecast as their mean."""
+    wins = row.wins.model_copy(update={"mean": float(point[0])})
+    revenue = row.revenue.model_copy(update={"mean": float(point[1])}) if row.revenue else None
+    return row.model_copy(update={"wins": wins, "revenue": revenue})
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ def forecast_text(f: Forecast) -> str:
         *_periods("month", f.months, f.total, money),
         "",
         *_weighted_lines(f),
+        *_baseline_lines(f),
     ]
     if f.target is not None:
         lines += _target_lines(f.target)
@@ -132,6 +133,24 @@ def _weighted_lines(f: Forecast) -> list[str]:
     return lines
 
 
+def _baseline_lines(f: Forecast) -> list[str]:
+    """The baselines' totals over the horizon (point: their mean; band: their P10-P90)."""
+    if not f.baselines:
+        return []
+    money = f.revenue_known
+    head = ["baseline", "wins P10", "point", "P90"]
+    rows = [head + (["revenue P10", "point", "P90"] if money else [])]
+    for b in f.baselines:
+        t = b.total
+        cells = [NAMES[b.method], _n(t.wins.p10), _n(t.wins.mean), _n(t.wins.p90)]
+        if money and t.revenue is not None:
+            cells += [_money(t.revenue.p10), _money(t.revenue.mean), _money(t.revenue.p90)]
+        rows.append(cells)
+    lines = ["", "Baselines over the horizon (what the recent past alone says)", *_table(rows)]
+    lines += [f"  {NAMES[b.method]}: {b.description}" for b in f.baselines]
+    return lines
+
+
 def _target_lines(t: TargetForecast) -> list[str]:
     """P(reaching the target) per period, for the model and each of its scenarios."""
     tcur = f" {t.currency}" if t.currency else ""
@@ -160,30 +179,43 @@ def _target_lines(t: TargetForecast) -> list[str]:
     return lines
 
 
-def _score_cells(s: Score) -> list[str]:
-    cov = "—" if s.coverage is None else f"{round(s.coverage * s.periods)}/{s.periods}"
-    return [_pct(s.mape), cov]
+#: how the tables name the methods
+NAMES = {
+    "monte_carlo": "Monte Carlo",
+    "weighted_pipeline": "weighted pipeline",
+    "run_rate": "run-rate",
+    "seasonal_naive": "seasonal naive",
+}
+
+
+def _score_cells(s: Score, money: bool) -> list[str]:
+    def share(x: float | None) -> str:
+        return "—" if x is None else f"{round(x * s.periods)}/{s.periods}"
+
+    crps = "—" if s.crps is None else (_money(s.crps) if money else f"{s.crps:,.1f}")
+    return [_pct(s.mape), share(s.coverage), share(s.coverage_50), crps]
 
 
 def backtest_text(b: Backtest) -> str:
-    """The backtest's scores for both methods, then the actuals beside the forecast."""
+    """Every method's scores, then the actuals beside the Monte Carlo's forecast."""
     lines = [
         f"Backtest from {b.as_of[:10]} (history to {b.data_end[:10]}); model: {b.model}",
-        "MAPE of the forecast (Monte Carlo P50; weighted pipeline spread evenly over the "
-        "horizon) and how many periods' actuals lie inside the P10–P90 band",
+        "Scores over the whole periods: MAPE of the point forecast (Monte Carlo P50, the others' "
+        "mean), how many actuals lie inside the P10–P90 and P25–P75 bands (— for a point "
+        "forecast), mean CRPS (lower is better)",
     ]
-    rows = [["measure", "Monte Carlo MAPE", "in band", "weighted MAPE", "in band"]]
+    rows = [["measure", "method", "MAPE", "P10–P90", "P25–P75", "CRPS"]]
     for measure in ("wins", "revenue"):
         view: Per | str
         for view in ("week", "month", "total"):
-            try:
-                mc = b.score("monte_carlo", measure, view)
-                wp = b.score("weighted_pipeline", measure, view)
-            except KeyError:
-                continue
             label = f"{measure} per {view}" if view != "total" else f"{measure}, whole horizon"
-            rows.append([label, *_score_cells(mc), *_score_cells(wp)])
-    lines += _table(rows)
+            for s in b.scores:
+                if (s.measure, s.view) == (measure, view):
+                    rows.append([label, NAMES[s.method], *_score_cells(s, measure == "revenue")])
+                    label = ""
+    lines += _table(rows, right=2)
+    for base in b.forecast.baselines:
+        lines.append(f"  {NAMES[base.method]}: {base.description}")
     lines += ["", "Actual against the Monte Carlo band (wins)"]
     rows = [["period", "actual", "P10", "P50", "P90"]]
     for a, p in zip(b.actual_months, b.forecast.months, strict=True):

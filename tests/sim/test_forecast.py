@@ -7,7 +7,7 @@ import math
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,44 @@ def test_counts_only_without_amounts(tmp_path: Path) -> None:
     assert "revenue" not in f.text().split("Weighted")[0]
 
 
+def test_run_rate_from_a_short_history_and_no_seasonal_naive(tmp_path: Path) -> None:
+    """The history holds two whole weeks before 2026-01-05: 0 wins, then 10 (on 2026-01-02).
+    The run-rate carries 5 a week forward; its bootstrap draws 0 or 10 per week."""
+    log = flowsim.read_log(history(tmp_path))
+    f = forecast(model(), log, horizon_hours=14 * 24, as_of=AS_OF, replications=5, workers=1)
+    rate = next(b for b in f.baselines if b.method == "run_rate")
+    assert "the last 2 weeks" in rate.description and "13 asked" in rate.description
+    assert rate.total.wins.mean == pytest.approx(10) and rate.total.revenue is not None
+    assert rate.total.revenue.mean == pytest.approx(10_000)
+    assert [w.wins.mean for w in rate.weeks] == pytest.approx([5, 5])
+    assert rate.total.wins.p10 == 0 and rate.total.wins.p90 == 20
+    assert [b.method for b in f.baselines] == ["run_rate"]
+    assert any("seasonal naive: the history covers neither" in n for n in f.notes)
+
+
+def test_seasonal_naive_is_the_window_one_quarter_earlier(tmp_path: Path) -> None:
+    """One deal won every day from 2025-09-01: 126 days before 2026-01-05 (a quarter, not a
+    year). Each whole week of a 28-day horizon gets 7 wins from 13 weeks earlier; the run-rate
+    carries 7 a week with no spread."""
+    rows = ["deal,stage,timestamp,amount", "OPEN,work,2026-01-04 00:00,500"]
+    for i in range(126):
+        day = datetime(2025, 9, 1, 10, tzinfo=UTC) + timedelta(days=i)
+        rows += [f"D{i},work,{day - timedelta(hours=1):%Y-%m-%d %H:%M},{100 + i}"]
+        rows += [f"D{i},won,{day:%Y-%m-%d %H:%M},{100 + i}"]
+    path = tmp_path / "daily.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    f = forecast(
+        model(), flowsim.read_log(path), horizon_hours=28 * 24, as_of=AS_OF, replications=3
+    )
+    naive = next(b for b in f.baselines if b.method == "seasonal_naive")
+    assert naive.point_only and "one quarter (13 weeks) earlier, 2025-10-06" in naive.description
+    assert [w.wins.p50 for w in naive.weeks] == [7, 7, 7, 7]
+    assert naive.total.revenue is not None  # deals 35..62 were won 2025-10-06 .. 11-02
+    assert naive.total.revenue.mean == sum(100 + i for i in range(35, 63))
+    rate = next(b for b in f.baselines if b.method == "run_rate")
+    assert rate.total.wins.p10 == rate.total.wins.p90 == pytest.approx(28)
+
+
 def test_calendar_periods_cut_the_window_at_boundaries() -> None:
     start = datetime(2026, 3, 28, 12, tzinfo=UTC)
     weeks = calendar_periods(start, 10 * 24, "week", "Europe/Berlin")
@@ -181,14 +219,19 @@ def test_backtest_on_maven_fits_on_the_past_only(monkeypatch: pytest.MonkeyPatch
     assert b.actual_total.revenue == pytest.approx(actual["amount"].sum())
     assert {(s.method, s.measure, s.view) for s in b.scores} >= {
         (m, q, v)
-        for m in ("monte_carlo", "weighted_pipeline")
+        for m in ("monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive")
         for q in ("wins", "revenue")
         for v in ("week", "month", "total")
     }
     for s in b.scores:
         if s.view != "month":  # July is the only whole month of the window
             assert s.mape is not None and math.isfinite(s.mape), s
-        assert s.coverage is not None and 0 <= s.coverage <= 1
+            assert s.crps is not None and s.crps >= 0, s
+        if s.method == "seasonal_naive":  # a point forecast: no band, CRPS = absolute error
+            assert s.coverage is None and s.pit == []
+        else:
+            assert s.coverage is not None and 0 <= s.coverage <= 1
+            assert len(s.pit) == s.periods
     assert "Backtest from 2017-07-01" in b.text()
     with pytest.raises(ValueError, match="after the history's last event"):
         backtest(None, log, datetime(2017, 12, 1, tzinfo=UTC), 60 * 24)
