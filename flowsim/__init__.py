@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from flowsim.sim.fidelity import FidelityResult, fidelity
     from flowsim.sim.forecast import Forecast, forecast
     from flowsim.sim.result import SimulationResult
+    from flowsim.sim.rolling import RollingBacktest, rolling_backtest
     from flowsim.sim.simulate import simulate
 
 __version__ = "0.1.0"
@@ -84,6 +85,7 @@ __all__ = [
     "RenderError",
     "RenderOptions",
     "Role",
+    "RollingBacktest",
     "Scenario",
     "Severity",
     "SimulationResult",
@@ -107,6 +109,7 @@ __all__ = [
     "parse",
     "read_log",
     "render",
+    "rolling_backtest",
     "simulate",
 ]
 
@@ -131,6 +134,8 @@ _LAZY = {
     "forecast": "flowsim.sim.forecast",
     "Forecast": "flowsim.sim.forecast",
     "backtest": "flowsim.sim.backtest",
+    "rolling_backtest": "flowsim.sim.rolling",
+    "RollingBacktest": "flowsim.sim.rolling",
 }
 
 

@@ -1,0 +1,264 @@
+"""Rolling-origin backtest: forecast from many cutoffs and report the distribution of scores.
+
+``rolling_backtest(process, history, "monthly")`` runs :func:`flowsim.sim.backtest.backtest`
+from every cutoff (the first of each month, or the dates given): each forecast sees only
+the history as it stood at its cutoff, and without a ``process`` the model is re-discovered
+from that history alone. Every method (Monte Carlo, weighted pipeline, run-rate, seasonal
+naive) is scored per cutoff (:mod:`flowsim.sim.scores`), and the summary gives, per method,
+measure and view, the mean over cutoffs of the MAPE and the CRPS, the share of all periods'
+actuals inside the P10–P90 and P25–P75 bands, the PIT histogram of all periods, and the share
+of cutoffs where the Monte Carlo did at least as well as the method (MAPE, CRPS).
+
+One forecast is one score: a single cutoff says little (the issue's table moves by tens of
+points from one month to the next), so read the summary, not one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowsim.history.log import DealLog
+from flowsim.model import Duration, Process, parse_duration
+from flowsim.sim.backtest import METHODS, Backtest, Method, Score, backtest
+from flowsim.sim.forecast import last_event
+from flowsim.sim.scores import pit_histogram
+
+__all__ = ["RollingBacktest", "Skipped", "Summary", "monthly_cutoffs", "rolling_backtest"]
+
+#: history a default first cutoff needs behind it: one quarter (the run-rate's 13 weeks)
+MIN_HISTORY = timedelta(days=91)
+
+
+class Skipped(BaseModel):
+    """A cutoff that could not be backtested, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    as_of: str
+    reason: str
+
+
+class Summary(BaseModel):
+    """One method's scores on one measure and view, over every cutoff."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: Method
+    measure: Literal["wins", "revenue"]
+    view: Literal["week", "month", "total"]
+    cutoffs: int = Field(description="Cutoffs with a score.")
+    mape: float | None = Field(description="Mean over cutoffs of the MAPE.")
+    crps: float | None = Field(description="Mean over cutoffs of the mean CRPS.")
+    coverage: float | None = Field(description="Share of all periods inside P10-P90.")
+    coverage_50: float | None = Field(description="Share of all periods inside P25-P75.")
+    pit_histogram: list[int] = Field(
+        default_factory=list, description="All periods' PIT values in 10 bins over [0, 1]."
+    )
+    mc_mape_wins: float | None = Field(
+        None, description="Share of cutoffs where the Monte Carlo's MAPE is at most this one's."
+    )
+    mc_crps_wins: float | None = Field(
+        None, description="Share of cutoffs where the Monte Carlo's CRPS is at most this one's."
+    )
+
+
+class RollingBacktest(BaseModel):
+    """The result of :func:`rolling_backtest`: every cutoff's backtest and the summary."""
+
+    model_config = ConfigDict(frozen=True)
+
+    horizon_hours: float
+    replications: int
+    seed: int
+    model: str = Field(description="'discovered before each cutoff' or 'the given model'.")
+    backtests: list[Backtest]
+    skipped: list[Skipped] = Field(default_factory=list)
+    summary: list[Summary]
+
+    def summary_of(self, method: Method, measure: str, view: str) -> Summary:
+        for s in self.summary:
+            if (s.method, s.measure, s.view) == (method, measure, view):
+                return s
+        raise KeyError((method, measure, view))
+
+    def text(self) -> str:
+        from flowsim.sim.rolling_text import rolling_text
+
+        return rolling_text(self)
+
+
+def monthly_cutoffs(
+    history: DealLog,
+    horizon_hours: float,
+    *,
+    start: datetime | None = None,
+    tz: str = "UTC",
+) -> list[datetime]:
+    """The first of every month (midnight in ``tz``) from ``start`` whose horizon ends inside
+    the history. Without ``start``: from the first month with a quarter of history behind it."""
+    zone = ZoneInfo(tz)
+    first = history.frame["entered_at"].min()
+    if not isinstance(first, datetime):
+        raise ValueError("the history has no timestamps")
+    end = last_event(history)
+    begin = (start or first + MIN_HISTORY).astimezone(zone)
+    month = begin.replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    if month.replace(tzinfo=zone) < begin:
+        month = _next_month(month)
+    out: list[datetime] = []
+    while (cut := month.replace(tzinfo=zone)) + timedelta(hours=horizon_hours) <= end:
+        out.append(cut)
+        month = _next_month(month)
+    return out
+
+
+def _next_month(day: datetime) -> datetime:
+    return day.replace(year=day.year + day.month // 12, month=day.month % 12 + 1)
+
+
+def rolling_backtest(
+    process: Process | None,
+    history: DealLog,
+    cutoffs: Literal["monthly"] | Sequence[datetime] = "monthly",
+    *,
+    start: datetime | None = None,
+    horizon_hours: Duration = 90 * 24,
+    replications: int = 50,
+    seed: int = 0,
+    workers: int | None = None,
+    cluster: str | None = None,
+    tz: str = "UTC",
+    drop_stale: bool = True,
+    run_rate_weeks: int = 13,
+    progress: Callable[[int, int], None] | None = None,
+) -> RollingBacktest:
+    """Backtest from every cutoff and summarise the scores (see the module docstring).
+
+    ``cutoffs`` is ``"monthly"`` (:func:`monthly_cutoffs` from ``start``) or a list of
+    dates; ``process=None`` re-discovers the model before each cutoff, a given model is used
+    as it is at every cutoff. Each cutoff's replications run in parallel (``workers``, or a
+    Dask ``cluster``). A cutoff that cannot be backtested (e.g. nothing to discover yet) is
+    listed in ``skipped`` with the reason; none at all is refused.
+    """
+    hours = parse_duration(horizon_hours, what="the horizon")
+    dates = (
+        monthly_cutoffs(history, hours, start=start, tz=tz)
+        if isinstance(cutoffs, str)
+        else sorted(cutoffs)
+    )
+    if isinstance(cutoffs, str) and cutoffs != "monthly":
+        raise ValueError(f"cutoffs must be 'monthly' or a list of dates, not {cutoffs!r}")
+    if not dates:
+        raise ValueError(
+            "no cutoff: the history is too short for a monthly cutoff with "
+            f"{hours / 24:g} days of history after it"
+        )
+    done: list[Backtest] = []
+    skipped: list[Skipped] = []
+    for i, when in enumerate(dates):
+        try:
+            done.append(
+                backtest(
+                    process,
+                    history,
+                    when,
+                    hours,
+                    replications=replications,
+                    seed=seed,
+                    workers=workers,
+                    cluster=cluster,
+                    tz=tz,
+                    drop_stale=drop_stale,
+                    run_rate_weeks=run_rate_weeks,
+                )
+            )
+        except ValueError as err:
+            skipped.append(Skipped(as_of=when.isoformat(), reason=str(err)))
+        if progress is not None:
+            progress(i + 1, len(dates))
+    if not done:
+        raise ValueError(
+            "no cutoff could be backtested: "
+            + "; ".join(f"{s.as_of[:10]}: {s.reason}" for s in skipped)
+        )
+    return RollingBacktest(
+        horizon_hours=hours,
+        replications=replications,
+        seed=seed,
+        model="discovered before each cutoff" if process is None else "the given model",
+        backtests=done,
+        skipped=skipped,
+        summary=_summary(done),
+    )
+
+
+def _summary(done: list[Backtest]) -> list[Summary]:
+    """Per method, measure and view: the scores over every cutoff."""
+    out: list[Summary] = []
+    for measure in ("wins", "revenue"):
+        for view in ("week", "month", "total"):
+            mc = [_find(b, "monte_carlo", measure, view) for b in done]
+            for method in METHODS:
+                mine = [_find(b, method, measure, view) for b in done]
+                if any(s is not None for s in mine):
+                    out.append(_summarise(method, measure, view, mine, mc))
+    return out
+
+
+def _find(b: Backtest, method: Method, measure: str, view: str) -> Score | None:
+    try:
+        return b.score(method, measure, view)
+    except KeyError:
+        return None
+
+
+def _summarise(
+    method: Method,
+    measure: str,
+    view: str,
+    mine: list[Score | None],
+    mc: list[Score | None],
+) -> Summary:
+    """One summary row; the Monte Carlo's comparison only on cutoffs where both scored."""
+    scored = [s for s in mine if s is not None]
+
+    def mean(values: list[float | None]) -> float | None:
+        kept = [v for v in values if v is not None]
+        return float(np.mean(kept)) if kept else None
+
+    def pooled(attr: str) -> float | None:
+        pairs = [(getattr(s, attr), s.periods) for s in scored if getattr(s, attr) is not None]
+        n = sum(p for _, p in pairs)
+        return sum(c * p for c, p in pairs) / n if n else None
+
+    def mc_share(attr: str) -> float | None:
+        if method == "monte_carlo":
+            return None
+        both = [
+            (getattr(m, attr), getattr(s, attr))
+            for m, s in zip(mc, mine, strict=True)
+            if m is not None and s is not None
+        ]
+        both = [(a, b) for a, b in both if a is not None and b is not None]
+        return sum(a <= b for a, b in both) / len(both) if both else None
+
+    pits = [v for s in scored for v in s.pit]
+    return Summary(
+        method=method,
+        measure=measure,
+        view=view,
+        cutoffs=len(scored),
+        mape=mean([s.mape for s in scored]),
+        crps=mean([s.crps for s in scored]),
+        coverage=pooled("coverage"),
+        coverage_50=pooled("coverage_50"),
+        pit_histogram=pit_histogram(np.array(pits)) if pits else [],
+        mc_mape_wins=mc_share("mape"),
+        mc_crps_wins=mc_share("crps"),
+    )
