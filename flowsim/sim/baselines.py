@@ -1,8 +1,12 @@
 """The baselines a pipeline forecast must beat: run-rate and seasonal naive.
 
-Both read only the wins recorded by ``as_of`` (when each deal was won, and its amount) and
+Both read only the wins recorded by ``as_of`` (when each deal was won, and its amount; the
+series starts at the first win recorded, so "the history covers" means it holds wins) and
 say nothing about the open pipeline, so they are the yardstick a model has to beat
 (Gneiting & Katzfuss 2014; the sales-ops practice in ``forecasting.md``):
+
+Windows are half-open like the backtest's actuals, (start, end]: a win at ``as_of`` is known
+then and counts in the past.
 
 * **run-rate**: the last ``weeks`` weeks before ``as_of`` (13 by default: one quarter),
   carried forward. Its point forecast is their average per hour × the period's hours. Its
@@ -65,17 +69,17 @@ def run_rate(
     """The trailing ``weeks`` weeks carried forward (see the module docstring).
 
     ``won`` holds the wins known at ``when`` (``entered_at``, ``amount``); ``first`` is the
-    history's first event. Fewer weeks are used when the history is shorter; less than one
+    first win's time. Fewer weeks are used when the history is shorter; less than one
     whole week before ``when``: a string saying why there is no run-rate.
     """
     have = int((when - first) / timedelta(days=7))
     n = min(weeks, have)
     if n < 1:
-        return "run-rate: the history holds less than one whole week before the as-of date"
+        return "run-rate: the history holds less than one whole week of wins before the as-of date"
     hours, amounts = _hours(won, when - timedelta(days=7 * n))
     per_week = np.zeros((2, n))
-    inside = (hours >= 0) & (hours < 168 * n)
-    idx = (hours[inside] // 168).astype(int)
+    inside = (hours > 0) & (hours <= 168 * n)  # (when - n weeks, when], like the actuals
+    idx = (np.ceil(hours[inside] / 168) - 1).astype(int)
     per_week[0] = np.bincount(idx, minlength=n)
     per_week[1] = np.bincount(idx, weights=amounts[inside], minlength=n)
     steps = max(1, math.ceil(horizon_hours / 168))
@@ -118,13 +122,15 @@ def seasonal_naive(
     fits = [(d, n) for d, n in lags if first <= when - timedelta(d) and horizon_hours <= 24 * d]
     if not fits:
         return (
-            "seasonal naive: the history covers neither the same window one year (364 days) "
+            "seasonal naive: the history's wins cover neither the same window one year (364 days) "
             f"nor one quarter (91 days) before the as-of date with a {horizon_hours / 24:g}-day "
             "horizon"
         )
     days, name = fits[0]
     origin = when - timedelta(days=days)
     hours, amounts = _hours(won, origin)
+    after = hours > 0  # (origin, origin + horizon], like the actuals after as_of
+    hours, amounts = hours[after], amounts[after]
     points = {
         view: np.stack([bin_sums(hours, None, periods), bin_sums(hours, amounts, periods)])
         for view, periods in views.items()

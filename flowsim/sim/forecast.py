@@ -524,7 +524,6 @@ def forecast_draws(
     methods.add_weighted(weighted, coins, scored, horizon_hours)
     baselines = methods.add_baselines(
         won_records(history, process).filter(pl.col("entered_at") <= when),
-        history.frame["entered_at"].min(),
         scored,
         horizon_hours,
         run_rate_weeks,
@@ -610,17 +609,23 @@ class _Methods:
     def add_baselines(
         self,
         won: pl.DataFrame,
-        first: datetime,
         views: dict[str, list[Period]],
         horizon_hours: float,
         weeks: int,
         seed: int,
         notes: list[str],
     ) -> list[BaselineForecast]:
-        """Run-rate and seasonal naive, or a note saying why one is missing."""
+        """Run-rate and seasonal naive, or a note saying why one is missing.
+
+        The wins' history starts with the first win recorded: before it nothing says how
+        many deals were won (an export of deals closed since some date, say)."""
         from flowsim.sim.baselines import run_rate, seasonal_naive
 
         out: list[BaselineForecast] = []
+        first = won["entered_at"].min()
+        if not isinstance(first, datetime):
+            notes.append("no baseline: the history records no win before the as-of date")
+            return out
         for made in (
             run_rate(won, first, self.when, views, horizon_hours, weeks=weeks, seed=seed),
             seasonal_naive(won, first, self.when, views, horizon_hours),

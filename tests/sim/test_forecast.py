@@ -134,9 +134,14 @@ def test_counts_only_without_amounts(tmp_path: Path) -> None:
 
 
 def test_run_rate_from_a_short_history_and_no_seasonal_naive(tmp_path: Path) -> None:
-    """The history holds two whole weeks before 2026-01-05: 0 wins, then 10 (on 2026-01-02).
-    The run-rate carries 5 a week forward; its bootstrap draws 0 or 10 per week."""
-    log = flowsim.read_log(history(tmp_path))
+    """The wins start on 2025-12-21 (4 deals): two whole weeks before 2026-01-05, with 0 and
+    10 wins. The run-rate carries 5 a week forward; its bootstrap draws 0 or 10 per week."""
+    rows = ["deal,stage,timestamp,amount", "OPEN,work,2026-01-04 00:00,500"]
+    rows += [f"F{i},won,2025-12-21 12:00,1000" for i in range(4)]
+    rows += [f"W{i},won,2026-01-02 00:00,1000" for i in range(10)]
+    path = tmp_path / "short.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    log = flowsim.read_log(path)
     f = forecast(model(), log, horizon_hours=14 * 24, as_of=AS_OF, replications=5, workers=1)
     rate = next(b for b in f.baselines if b.method == "run_rate")
     assert "the last 2 weeks" in rate.description and "13 asked" in rate.description
@@ -145,7 +150,7 @@ def test_run_rate_from_a_short_history_and_no_seasonal_naive(tmp_path: Path) -> 
     assert [w.wins.mean for w in rate.weeks] == pytest.approx([5, 5])
     assert rate.total.wins.p10 == 0 and rate.total.wins.p90 == 20
     assert [b.method for b in f.baselines] == ["run_rate"]
-    assert any("seasonal naive: the history covers neither" in n for n in f.notes)
+    assert any("seasonal naive: the history's wins cover neither" in n for n in f.notes)
 
 
 def test_seasonal_naive_is_the_window_one_quarter_earlier(tmp_path: Path) -> None:
