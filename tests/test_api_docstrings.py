@@ -68,6 +68,7 @@ def test_the_facade_functions_are_all_here() -> None:
         "parse",
         "read_log",
         "render",
+        "rolling_backtest",
         "simulate",
     ]
 

@@ -140,11 +140,54 @@ def rolling_backtest(
 ) -> RollingBacktest:
     """Backtest from every cutoff and summarise the scores (see the module docstring).
 
-    ``cutoffs`` is ``"monthly"`` (:func:`monthly_cutoffs` from ``start``) or a list of
-    dates; ``process=None`` re-discovers the model before each cutoff, a given model is used
-    as it is at every cutoff. Each cutoff's replications run in parallel (``workers``, or a
-    Dask ``cluster``). A cutoff that cannot be backtested (e.g. nothing to discover yet) is
-    listed in ``skipped`` with the reason; none at all is refused.
+    Parameters
+    ----------
+    process : Process or None
+        The model, used as it is at every cutoff (not refitted); None re-discovers it from
+        the history before each cutoff only.
+    history : DealLog
+        The deal history; each cutoff's horizon must end inside it.
+    cutoffs : "monthly" or list of datetime, default "monthly"
+        The first of every month (:func:`monthly_cutoffs` from ``start``), or the dates.
+    start : datetime, optional
+        The first monthly cutoff's earliest date (default: a quarter after the first event).
+    horizon_hours : float or str, default 2160 (90 days)
+        Hours, or a duration such as ``"90d"``.
+    replications : int, default 50
+        Monte Carlo runs per cutoff.
+    seed, workers, cluster, drop_stale, run_rate_weeks
+        As :func:`flowsim.backtest`; each cutoff's replications run in parallel.
+    tz : str, default "UTC"
+        The time zone of the monthly cutoffs and of the discovery.
+    progress : callable, optional
+        Called with (cutoffs done, cutoffs) after each cutoff.
+
+    Returns
+    -------
+    RollingBacktest
+        Every cutoff's :class:`~flowsim.sim.backtest.Backtest`, the cutoffs skipped (with the
+        reason, e.g. nothing to discover yet) and the summary per method (``text()``).
+
+    Raises
+    ------
+    DurationError
+        ``horizon_hours`` is not a duration.
+    ValueError
+        ``cutoffs`` neither "monthly" nor dates, no cutoff, or none that could be backtested.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> log = flowsim.read_log("examples/history/b2b-cn-deals.csv", tz="Asia/Shanghai")
+    >>> cutoffs = [datetime(2025, 10, 1, tzinfo=UTC), datetime(2025, 11, 1, tzinfo=UTC)]
+    >>> r = flowsim.rolling_backtest(process, log, cutoffs, horizon_hours="14d",
+    ...                              replications=5)
+    >>> [b.as_of[:10] for b in r.backtests]
+    ['2025-10-01', '2025-11-01']
+    >>> [s.method for s in r.summary if (s.measure, s.view) == ("wins", "total")]
+    ['monte_carlo', 'weighted_pipeline', 'run_rate', 'seasonal_naive']
     """
     hours = parse_duration(horizon_hours, what="the horizon")
     dates = (
