@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -455,7 +456,7 @@ class _Steps:
 
 @click.command()
 @log_options
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--history", required=True, type=click.Path(dir_okay=False), help="The deals so far.")
 @click.option("--horizon", default="90d", show_default=True, help="How far ahead: 90d, 13w.")
 @click.option(
@@ -464,7 +465,23 @@ class _Steps:
     help="Forecast from the pipeline open at this date (default: the log's last event); "
     "earlier than the log's end, the forecast is also scored against what happened.",
 )
-@click.option("--replications", "-n", type=click.IntRange(1), default=200, show_default=True)
+@click.option(
+    "--backtest",
+    "cutoffs",
+    help="Rolling backtest instead: 'monthly' or dates (2017-06-01,2017-07-01); without FILE "
+    "the model is discovered before each cutoff.",
+)
+@click.option(
+    "--backtest-from",
+    "start",
+    help="With --backtest monthly: the first cutoff's earliest date (--from filters deals).",
+)
+@click.option(
+    "--replications",
+    "-n",
+    type=click.IntRange(1),
+    help="Monte Carlo runs (default 200; 50 per cutoff with --backtest).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
 @click.option("--cluster", help="Run replications on this Dask scheduler (tcp://host:8786).")
@@ -477,11 +494,13 @@ class _Steps:
 @click.option("-o", "--output", help="Write the forecast here instead of stdout.")
 @guard
 def forecast(
-    file: str,
+    file: str | None,
     history: str,
     horizon: str,
     as_of: str | None,
-    replications: int,
+    cutoffs: str | None,
+    start: str | None,
+    replications: int | None,
     seed: int,
     workers: int | None,
     cluster: str | None,
@@ -490,14 +509,23 @@ def forecast(
     output: str | None,
     source: LogSource,
 ) -> None:
-    """Forecast wins and revenue from the open pipeline, beside the CRM weighted pipeline."""
+    """Forecast wins and revenue from the open pipeline, beside the CRM weighted pipeline
+    and the baselines; or, with --backtest, score every method from many cutoffs."""
     from flowsim.sim.outlook import EmptyHistory, horizon_hours, outlook
 
-    process = load_or_exit(file)[0]
     try:
         hours = horizon_hours(to_hours(horizon, "--horizon") or 0.0)
     except OptionError as err:
         raise usage_error(err) from None
+    if cutoffs is not None:
+        run = _Rolling(file, history, hours, cutoffs, start, replications, seed, workers, cluster)
+        _rolling(run, as_of, keep_stale, fmt, output, source)
+        return
+    if file is None:
+        raise click.UsageError("give the model FILE (only --backtest can discover one)")
+    if start is not None:
+        raise click.UsageError("--backtest-from goes with --backtest monthly")
+    process = load_or_exit(file)[0]
     try:
         when = parse_as_of(as_of, source.tz) if as_of is not None else None
     except ValueError as err:
@@ -510,7 +538,7 @@ def forecast(
                 deal_log,
                 horizon=hours,
                 as_of=when,
-                replications=replications,
+                replications=replications or 200,
                 seed=seed,
                 workers=workers,
                 cluster=cluster,
@@ -524,3 +552,59 @@ def forecast(
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)
     emit(found.to_json() + "\n" if fmt == "json" else found.text(), output)
+
+
+@dataclass(frozen=True)
+class _Rolling:
+    """What ``flowsim forecast --backtest`` was asked."""
+
+    file: str | None
+    history: str
+    hours: float
+    cutoffs: str
+    start: str | None
+    replications: int | None
+    seed: int
+    workers: int | None
+    cluster: str | None
+
+
+def _rolling(
+    run: _Rolling, as_of: str | None, keep_stale: bool, fmt: str, output: str | None, source: Any
+) -> None:
+    """The rolling backtest (:func:`flowsim.rolling_backtest`), printed or as JSON."""
+    from flowsim.sim.rolling import rolling_backtest
+
+    if as_of is not None:
+        raise click.UsageError("--as-of and --backtest do not go together (the cutoffs are dates)")
+    dates: Literal["monthly"] | list[Any] = "monthly"
+    try:
+        if run.cutoffs != "monthly":
+            dates = [parse_as_of(d.strip(), source.tz) for d in run.cutoffs.split(",")]
+        start = parse_as_of(run.start, source.tz) if run.start is not None else None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--backtest/--backtest-from") from None
+    if run.start is not None and dates != "monthly":
+        raise click.UsageError("--backtest-from goes with --backtest monthly")
+    process = load_or_exit(run.file)[0] if run.file is not None else None
+    deal_log = read_log_or_exit(run.history, source, process=process)
+    try:
+        with Progress(source.quiet, "cutoffs") as progress:
+            result = rolling_backtest(
+                process,
+                deal_log,
+                dates,
+                start=start,
+                horizon_hours=run.hours,
+                seed=run.seed,
+                workers=run.workers,
+                cluster=run.cluster,
+                tz=source.tz or "UTC",
+                drop_stale=not keep_stale,
+                progress=progress,
+                **({"replications": run.replications} if run.replications else {}),
+            )
+    except (ValueError, RuntimeError) as err:
+        click.echo(f"flowsim: {err}", err=True)
+        sys.exit(1)
+    emit(result.model_dump_json(indent=2) + "\n" if fmt == "json" else result.text(), output)

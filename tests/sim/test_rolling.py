@@ -3,6 +3,10 @@ actuals and the baselines are cross-checked with polars directly."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -100,3 +104,41 @@ def _check_summary(r: flowsim.RollingBacktest) -> None:
     per_cutoff = [b.score("monte_carlo", "wins", "week").coverage or 0 for b in r.backtests]
     assert week.coverage == pytest.approx(sum(per_cutoff) / 3)
     assert r.summary_of("seasonal_naive", "wins", "week").coverage is None
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("flowsim", path=str(Path(sys.executable).parent)) or "flowsim"
+    return subprocess.run(
+        [exe, *args], capture_output=True, text=True, encoding="utf-8", check=False
+    )
+
+
+def test_cli_forecast_backtest_monthly(tmp_path: Path) -> None:
+    """`flowsim forecast --history LOG --backtest monthly`: the model discovered before each
+    cutoff; the JSON's actual wins are the polars counts."""
+    out = tmp_path / "rolling.json"
+    args = ["forecast", "--history", str(MAVEN), "--backtest", "monthly", "--horizon", "28d"]
+    args += ["--backtest-from", "2017-10-01", "-n", "6", "-q", "--format", "json", "-o", str(out)]
+    r = _cli(*args)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    cutoffs = [b["as_of"][:10] for b in data["backtests"]]
+    assert cutoffs == ["2017-10-01", "2017-11-01", "2017-12-01"]
+    assert data["model"] == "discovered before each cutoff" and data["replications"] == 6
+    frame = flowsim.read_log(MAVEN).frame
+    for b in data["backtests"]:
+        as_of = datetime.fromisoformat(b["as_of"])
+        won = _weekly_wins(frame, as_of, as_of + timedelta(days=28))
+        assert b["actual_total"]["wins"] == sum(won.values())
+    methods = {s["method"] for s in data["summary"]}
+    assert methods == {"monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive"}
+
+
+def test_cli_forecast_backtest_usage_errors() -> None:
+    base = ["forecast", "--history", str(MAVEN)]
+    r = _cli(*base)
+    assert r.returncode == 2 and "give the model FILE" in r.stderr
+    r = _cli(*base, "--backtest", "monthly", "--as-of", "2017-07-01")
+    assert r.returncode == 2 and "--as-of and --backtest" in r.stderr
+    r = _cli(*base, "--backtest", "2017-06-01,someday")
+    assert r.returncode == 2 and "--backtest" in r.stderr
