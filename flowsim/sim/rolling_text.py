@@ -22,7 +22,8 @@ def rolling_text(r: RollingBacktest) -> str:
     """Wins per cutoff (total error, weekly scores), then every method's summary."""
     first, last = r.backtests[0].as_of[:10], r.backtests[-1].as_of[:10]
     lines = [
-        f"Rolling backtest: {len(r.backtests)} cutoffs from {first} to {last}, "
+        f"Rolling backtest: {len(r.backtests)} cutoff{'s' if len(r.backtests) != 1 else ''} "
+        f"from {first} to {last}, "
         f"{r.horizon_hours / 24:g} days each, {r.replications} replications, seed {r.seed}; "
         f"model {r.model}",
         "",
