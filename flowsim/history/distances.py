@@ -49,6 +49,7 @@ __all__ = [
     "circadian_event_distribution_distance",
     "circadian_workforce_distance",
     "cycle_time_distribution_distance",
+    "end_time_split",
     "fidelity_report",
     "n_gram_distance",
     "noise_floor",
@@ -602,6 +603,48 @@ def chronological_split(log: DealLog, train_share: float = 0.5) -> tuple[DealLog
     return (
         _subset(log, order.head(cut), f"first {share} of deals"),
         _subset(log, order.tail(order.len() - cut), f"last {1 - train_share:.0%} of deals"),
+    )
+
+
+def end_time_split(log: DealLog, train_share: float = 0.8) -> tuple[DealLog, DealLog]:
+    """(train, test) as the published simulation benchmarks split a log.
+
+    Activity instances (rows) are ordered by their end (``left_at``, else ``entered_at``),
+    ties by deal and source row; the first ``train_share`` of them are the training part and
+    the rest the test part. A deal with rows on both sides of the cut is dropped from both
+    (AgentSimulator's and Simod's ``train_test_split``), so every deal is whole in its part.
+
+    Parameters
+    ----------
+    log
+        The history.
+    train_share
+        Share of the instances, by end time, before the cut (0 < share < 1).
+
+    Returns
+    -------
+    tuple of DealLog
+        The training part and the test part, each named after the split.
+    """
+    if isinstance(train_share, bool) or not 0.0 < float(train_share) < 1.0:
+        raise ValueError(f"train_share must be between 0 and 1 (exclusive), not {train_share!r}")
+    ordered = log.frame.select(
+        "deal", "source_row", pl.col("left_at").fill_null(pl.col("entered_at")).alias("end")
+    ).sort(["end", "deal", "source_row"])
+    cut = int(ordered.height * float(train_share))
+    side = ordered.with_columns((pl.int_range(pl.len()) >= cut).alias("test"))
+    sides = side.group_by("deal").agg(pl.col("test").all().alias("all"), pl.col("test").any())
+    train = sides.filter(~pl.col("test"))["deal"].sort()
+    test = sides.filter(pl.col("all"))["deal"].sort()
+    if train.len() == 0 or test.len() == 0:
+        raise ValueError(
+            f"{log.report.source}: no whole deal on one side of a {train_share:.0%} / "
+            f"{1 - train_share:.0%} split by end time"
+        )
+    share = f"{train_share:.0%}"
+    return (
+        _subset(log, train, f"first {share} of instances by end, cut deals dropped"),
+        _subset(log, test, f"last {1 - train_share:.0%} of instances by end, cut deals dropped"),
     )
 
 

@@ -82,6 +82,9 @@ class Settings:
     run_past: float = 0.0
     #: replay: mean amount of history's won deals, the last resort for a new win's value
     won_amount: float = math.nan
+    #: stochastic runs: new deals arrive at these hours (sorted) instead of by the model's
+    #: ``arrivals``; they still enter by the model's entry mix ("--arrivals replay")
+    arrival_times: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -299,7 +302,7 @@ class Engine:
         s = self.settings
         if self.replay is not None:
             env.process(self._replay_arrivals(self.replay))
-        elif self.entry >= 0 and self.process.arrivals is not None:
+        elif self.entry >= 0 and (self.process.arrivals is not None or s.arrival_times is not None):
             env.process(self._arrivals())
         for od in s.open_deals:
             k = self._new_deal(od.deal, od.amount, arrival=-od.since)
@@ -349,13 +352,19 @@ class Engine:
         env = self.env
         arrivals = self.process.arrivals
         limit = self.settings.deals
-        if isinstance(arrivals, RateArrivals):
-            gap = self.streams.sampler(_exp(1 / arrivals.per_hour), "arrivals")
+        times = self.settings.arrival_times
+        if times is not None:
+            limit = len(times) if limit is None else min(limit, len(times))
+            next_gap = _gaps(times).__next__
         else:
-            assert isinstance(arrivals, IntervalArrivals)
-            gap = self.streams.sampler(arrivals.interval, "arrivals")
-        assert gap is not None
-        next_gap, walk, entry = gap.next, self._walk, self.draw_entry
+            if isinstance(arrivals, RateArrivals):
+                gap = self.streams.sampler(_exp(1 / arrivals.per_hour), "arrivals")
+            else:
+                assert isinstance(arrivals, IntervalArrivals)
+                gap = self.streams.sampler(arrivals.interval, "arrivals")
+            assert gap is not None
+            next_gap = gap.next
+        walk, entry = self._walk, self.draw_entry
         k = 0
         while limit is None or k < limit:
             yield Timeout(env, next_gap())
@@ -763,6 +772,16 @@ def _diffs(cum: list[float]) -> Iterator[float]:
     for c in cum:
         yield c - prev
         prev = c
+
+
+def _gaps(times: tuple[float, ...]) -> Iterator[float]:
+    """The time from one arrival to the next, the first from 0 (``Settings.arrival_times``)."""
+    prev = 0.0
+    for t in times:
+        if not t >= prev:
+            raise ValueError(f"arrival times must be sorted and not negative: {t} after {prev}")
+        yield t - prev
+        prev = t
 
 
 def _exp(mean: float) -> Distribution:
