@@ -7,22 +7,36 @@ compares a replication's deals with the real ones), so neither imports the other
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from flowsim.sim.engine import VISIT_COLUMNS, Run
 
-__all__ = ["event_log"]
+__all__ = ["Spans", "event_log"]
+
+#: what a row of a simulated log spans: the whole stay, or the work alone
+Spans = Literal["stay", "work"]
 
 
-def event_log(run: Run, epoch: datetime, name: str = "simulation") -> Any:
-    """A replication's deals as a :class:`~flowsim.history.DealLog` (stays and outcomes)."""
+def event_log(run: Run, epoch: datetime, name: str = "simulation", spans: Spans = "stay") -> Any:
+    """A replication's deals as a :class:`~flowsim.history.DealLog` (stays and outcomes).
+
+    ``spans="stay"``: a row runs from entering the stage to leaving it (queue, effort and
+    customer wait). ``spans="work"``: from the start of the work to its end, as a log of
+    activity instances with ``start`` and ``complete`` events records it (a stay still open
+    at the end keeps its entry, without an end).
+    """
     from flowsim.history.log import SCHEMA, DealLog, ImportReport
 
     c = {col: i for i, col in enumerate(VISIT_COLUMNS)}
     v = run.visits
+    if spans == "work":
+        v = v.copy()
+        begun = ~np.isnan(v[:, c["started"]])
+        v[begun, c["entered"]] = v[begun, c["started"]]
+        v[:, c["left"]] = v[:, c["worked"]]
     deal_idx = v[:, c["deal"]].astype(np.int64)
     nodes = v[:, c["node"]].astype(np.int64)
     ids = np.array(run.deal_ids, dtype=object)

@@ -48,7 +48,7 @@ from flowsim.history.distances import (
 from flowsim.history.log import DealLog
 from flowsim.model import Process
 from flowsim.sim.engine import Settings, run_once
-from flowsim.sim.eventlog import event_log
+from flowsim.sim.eventlog import Spans, event_log
 
 __all__ = [
     "FLOOR_REPLICATIONS",
@@ -102,6 +102,7 @@ class FidelityResult(BaseModel):
     replications: int
     seed: int
     arrivals: ArrivalSource = "model"
+    spans: Spans = "stay"
     floor_logs: int = Field(
         default=FLOOR_REPLICATIONS, description="Simulated logs the noise floor compares."
     )
@@ -336,7 +337,9 @@ class _Window:
     deals: int | None = None
     times: tuple[float, ...] | None = None
 
-    def simulate(self, process: Process, seed: int, replication: int) -> DealLog:
+    def simulate(
+        self, process: Process, seed: int, replication: int, spans: Spans = "stay"
+    ) -> DealLog:
         """One replication's log of the deals arriving in the compared period."""
         settings = Settings(
             epoch=self.epoch,
@@ -347,7 +350,7 @@ class _Window:
             arrival_times=self.times,
         )
         run = run_once(process, settings, seed, replication)
-        return _arrived_from(event_log(run, self.epoch, process.name), self.cut)
+        return _arrived_from(event_log(run, self.epoch, process.name, spans), self.cut)
 
 
 def _arrival_hours(log: DealLog, epoch: datetime) -> tuple[float, ...]:
@@ -355,6 +358,14 @@ def _arrival_hours(log: DealLog, epoch: datetime) -> tuple[float, ...]:
     firsts = log.frame.group_by("deal").agg(pl.col("entered_at").min()).sort("entered_at")
     us = firsts["entered_at"].dt.epoch("us").to_numpy() - int(epoch.timestamp() * 1e6)
     return tuple(float(h) for h in us / 3.6e9)
+
+
+def _as_spans(log: DealLog, spans: Spans) -> DealLog:
+    """``log`` itself, or (``"work"``) each row from its start of work to its end."""
+    if spans == "stay":
+        return log
+    start = pl.coalesce("started_at", "entered_at").alias("entered_at")
+    return log.derive(log.frame.with_columns(start))
 
 
 def _span(log: DealLog) -> tuple[datetime, datetime]:
@@ -388,6 +399,7 @@ def fidelity(
     *,
     test: DealLog | None = None,
     arrivals: ArrivalSource = "model",
+    spans: Spans = "stay",
     train_share: float = 0.5,
     replications: int = 3,
     seed: int = 0,
@@ -411,6 +423,10 @@ def fidelity(
     arrivals
         ``"model"`` samples the model's arrival process; ``"replay"`` sends the new deals
         in at the real arrival times instead (they still enter by the model's entry mix).
+    spans
+        What a row is compared as: ``"stay"``, entering to leaving a stage; ``"work"``, the
+        start of the work (``started_at``, where there is one) to its end, on both sides:
+        the papers' activity instances, from ``start`` to ``complete``.
     train_share, replications, seed, tz, max_days
         The split without ``test``; the simulated logs compared (their mean is the
         model's figure); the random seed; the clock of the circadian measures; the
@@ -453,9 +469,15 @@ def fidelity(
         train, holdout = history, to_node_ids(test, process)
     if holdout.deals < 2:
         raise ValueError("the hold-out has fewer than 2 deals: the history is too short")
+    if spans not in ("stay", "work"):
+        raise ValueError(f"spans must be 'stay' or 'work', not {spans!r}")
     window = _window(history, holdout, test is not None, arrivals, max_days)
+    holdout = _as_spans(holdout, spans)
     runs = max(replications, FLOOR_REPLICATIONS)
-    logs = [like_history(window.simulate(process, seed, r), holdout, process) for r in range(runs)]
+    logs = [
+        like_history(window.simulate(process, seed, r, spans), holdout, process)
+        for r in range(runs)
+    ]
     reports = [fidelity_report(holdout, log, tz=tz) for log in logs[:replications]]
     floor = replicate_floor(logs, tz=tz)
     halves = noise_floor(holdout, seed=seed, tz=tz)
@@ -467,6 +489,7 @@ def fidelity(
         replications=replications,
         seed=seed,
         arrivals=arrivals,
+        spans=spans,
         floor_logs=runs,
         measures=[_verdict(name, reports, floor, halves) for name in reports[0].measures],
         replication_reports=reports,
