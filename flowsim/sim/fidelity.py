@@ -45,7 +45,7 @@ from flowsim.history.distances import (
     fidelity_report,
     noise_floor,
 )
-from flowsim.history.log import DealLog
+from flowsim.history.log import SCHEMA, DealLog
 from flowsim.model import Process
 from flowsim.sim.engine import Settings, run_once
 from flowsim.sim.eventlog import Spans, event_log
@@ -293,16 +293,24 @@ def _arrived_from(log: DealLog, cut: datetime) -> DealLog:
     return log.derive(log.frame.filter(pl.col("deal").is_in(keep.implode())))
 
 
-def like_history(simulated: DealLog, history: DealLog, process: Process) -> DealLog:
+def like_history(
+    simulated: DealLog, history: DealLog, process: Process, *, tz: str = "UTC"
+) -> DealLog:
     """``simulated`` holding only the kinds of rows ``history`` holds (issue 14, item 0).
 
-    A simulated deal that reaches an outcome gets an outcome row (its stage the outcome, at
-    the close). A history has such rows only where its export records outcomes: a CRM's
-    Won/Lost rows do, an event log of work items does not, and discovery's ``ended`` ("no
-    outcome recorded") is by definition never in the history. Outcome rows of an outcome
-    that no row of ``history`` names (by id or label) are dropped; the stays are kept. So
-    the n-gram and time measures compare the same kinds of activity: one synthetic row per
-    deal would otherwise count as an activity of every simulated trace.
+    A simulated log has a row per stay, from entering to leaving it, with the start of the
+    work, times to the microsecond, and an outcome row per closed deal. A history may record
+    less, and what it does not record must not be compared:
+
+    - **outcome rows**: a CRM's Won/Lost rows are there, an event log of work items has
+      none, and discovery's ``ended`` ("no outcome recorded") never is. Rows of an outcome
+      no history row names (by id or label) are dropped.
+    - **ends**: a stage-change export records when a deal entered a stage, not when it
+      left (no row has ``left_at``): the simulated rows become instants at their entry too,
+      so the end of one stay does not count again beside the next entry.
+    - **starts of work**: no row of the history has ``started_at``: neither do these.
+    - **dates**: every time of the history is a midnight in ``tz`` (a date without a time
+      of day): the simulated times become their dates too.
 
     Parameters
     ----------
@@ -312,18 +320,37 @@ def like_history(simulated: DealLog, history: DealLog, process: Process) -> Deal
         The real log it is compared with (stages as ids or labels).
     process
         The model that produced ``simulated``.
+    tz
+        The clock whose midnights mark a date-only history.
 
     Returns
     -------
     DealLog
-        ``simulated`` itself when every outcome of the model appears in the history, else
-        a new log without the rows of the outcomes that do not.
+        ``simulated`` itself when it holds nothing the history lacks, else a new log.
     """
+    real = history.frame
     seen = set(to_node_ids(history, process).frame["stage"].unique().to_list())
     unseen = [o.id for o in process.outcomes if o.id not in seen]
-    if not unseen:
-        return simulated
-    return simulated.derive(simulated.frame.filter(~pl.col("stage").is_in(unseen)))
+    frame = simulated.frame
+    if unseen:
+        frame = frame.filter(~pl.col("stage").is_in(unseen))
+    for column in ("left_at", "started_at"):
+        if real[column].null_count() == real.height:
+            frame = frame.with_columns(pl.lit(None, SCHEMA[column]).alias(column))
+    if _dates_only(real, tz):
+        frame = frame.with_columns(
+            pl.col(c).dt.convert_time_zone(tz).dt.truncate("1d").dt.convert_time_zone("UTC")
+            for c in ("entered_at", "left_at", "started_at")
+        )
+    return simulated if frame is simulated.frame else simulated.derive(frame)
+
+
+def _dates_only(frame: pl.DataFrame, tz: str) -> bool:
+    """Whether every time of ``frame`` is a midnight in ``tz``."""
+    times = pl.concat(
+        [frame[c].drop_nulls() for c in ("entered_at", "left_at", "started_at")]
+    ).dt.convert_time_zone(tz)
+    return times.len() > 0 and bool((times.dt.truncate("1d") == times).all())
 
 
 @dataclass(frozen=True)
@@ -351,6 +378,19 @@ class _Window:
         )
         run = run_once(process, settings, seed, replication)
         return _arrived_from(event_log(run, self.epoch, process.name, spans), self.cut)
+
+    def compared(
+        self,
+        process: Process,
+        seed: int,
+        replication: int,
+        spans: Spans,
+        history: DealLog,
+        tz: str,
+    ) -> DealLog:
+        """One replication as it is compared: with only the kinds of rows ``history`` has."""
+        simulated = self.simulate(process, seed, replication, spans)
+        return like_history(simulated, history, process, tz=tz)
 
 
 def _arrival_hours(log: DealLog, epoch: datetime) -> tuple[float, ...]:
@@ -456,28 +496,13 @@ def fidelity(
     >>> result.train_deals + result.holdout_deals == log.frame["deal"].n_unique()
     True
     """
-    if arrivals not in ("model", "replay"):
-        raise ValueError(f"arrivals must be 'model' or 'replay', not {arrivals!r}")
-    if arrivals == "model" and process.arrivals is None:
-        raise ValueError("fidelity simulates the model: it needs `arrivals` in the process block")
-    if replications < 1:
-        raise ValueError("replications must be at least 1")
+    _check_options(process, arrivals, spans, replications)
     history = to_node_ids(history, process)
-    if test is None:
-        train, holdout = chronological_split(history, train_share)
-    else:
-        train, holdout = history, to_node_ids(test, process)
-    if holdout.deals < 2:
-        raise ValueError("the hold-out has fewer than 2 deals: the history is too short")
-    if spans not in ("stay", "work"):
-        raise ValueError(f"spans must be 'stay' or 'work', not {spans!r}")
+    train, holdout = _parts(history, test, process, train_share)
     window = _window(history, holdout, test is not None, arrivals, max_days)
     holdout = _as_spans(holdout, spans)
     runs = max(replications, FLOOR_REPLICATIONS)
-    logs = [
-        like_history(window.simulate(process, seed, r, spans), holdout, process)
-        for r in range(runs)
-    ]
+    logs = [window.compared(process, seed, r, spans, holdout, tz) for r in range(runs)]
     reports = [fidelity_report(holdout, log, tz=tz) for log in logs[:replications]]
     floor = replicate_floor(logs, tz=tz)
     halves = noise_floor(holdout, seed=seed, tz=tz)
@@ -495,6 +520,31 @@ def fidelity(
         replication_reports=reports,
         floor_report=floor,
     )
+
+
+def _parts(
+    history: DealLog, test: DealLog | None, process: Process, train_share: float
+) -> tuple[DealLog, DealLog]:
+    """(the part the model is fitted on, the hold-out it is judged on)."""
+    if test is None:
+        train, holdout = chronological_split(history, train_share)
+    else:
+        train, holdout = history, to_node_ids(test, process)
+    if holdout.deals < 2:
+        raise ValueError("the hold-out has fewer than 2 deals: the history is too short")
+    return train, holdout
+
+
+def _check_options(process: Process, arrivals: str, spans: str, replications: int) -> None:
+    """Refuse what :func:`fidelity` cannot run, with a clear message."""
+    if arrivals not in ("model", "replay"):
+        raise ValueError(f"arrivals must be 'model' or 'replay', not {arrivals!r}")
+    if arrivals == "model" and process.arrivals is None:
+        raise ValueError("fidelity simulates the model: it needs `arrivals` in the process block")
+    if spans not in ("stay", "work"):
+        raise ValueError(f"spans must be 'stay' or 'work', not {spans!r}")
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
 
 
 def replicate_floor(logs: list[DealLog], *, tz: str = "UTC") -> FidelityReport:
