@@ -156,7 +156,10 @@ class FidelityResult(BaseModel):
         lines = [
             f"fidelity of {self.process} against {self.history}: "
             f"hold-out {self.holdout_deals} deals (fitted part {self.train_deals}), "
-            f"{self.replications} replications, seed {self.seed}",
+            f"{self.replications} replications, seed {self.seed}, arrivals {self.arrivals}, "
+            f"rows compared as {self.spans}s",
+            f"noise floor: the larger of the mean distance between {self.floor_logs} simulated "
+            "logs and two halves of the hold-out ÷ √2",
             "",
         ]
         width = max(len(m.name) for m in self.measures)
