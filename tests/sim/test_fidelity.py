@@ -258,11 +258,12 @@ def b2b_history(seed: int) -> DealLog:
     return log
 
 
-@pytest.mark.parametrize("seed", [2025, 1, 3, 4])
+@pytest.mark.parametrize("seed", [2025, 1, 2, 3, 4, 5])
 def test_the_model_passes_against_a_history_it_made_itself(seed: int) -> None:
     """Seeds 2025 and 4 were false alarms of the old floor (two halves of the hold-out: its
-    cycle-time ratios 2.15 and 2.03), 1 and 3 near misses. The rate that remains, measured
-    over the histories of seeds 100-199, is about 3% (docs/fidelity.md, the noise floor)."""
+    cycle-time ratios 2.15 and 2.03), 1 and 3 near misses (1.54, 1.90). The rate that
+    remains, measured over the histories of seeds 100-199, is about 3% (docs/fidelity.md,
+    the noise floor)."""
     result = fidelity(flowsim.load(B2B), b2b_history(seed), replications=3, tz="Asia/Shanghai")
     assert result.trusted, result.text()
 
