@@ -47,8 +47,9 @@ from flowsim.history.distances import (
 )
 from flowsim.history.log import SCHEMA, DealLog
 from flowsim.model import Process
-from flowsim.sim.engine import Settings, run_once
+from flowsim.sim.engine import Run, Settings, run_once
 from flowsim.sim.eventlog import Spans, event_log
+from flowsim.sim.executors import default_workers, run_batches
 
 __all__ = [
     "FLOOR_REPLICATIONS",
@@ -367,10 +368,9 @@ class _Window:
     deals: int | None = None
     times: tuple[float, ...] | None = None
 
-    def simulate(
-        self, process: Process, seed: int, replication: int, spans: Spans = "stay"
-    ) -> DealLog:
-        """One replication's log of the deals arriving in the compared period."""
+    def runs(self, process: Process, seed: int, n: int, workers: int | None) -> list[Run]:
+        """Replications 0 .. n-1, on ``workers`` processes (the same runs whatever their
+        number: each replication draws from its own streams)."""
         settings = Settings(
             epoch=self.epoch,
             until=self.horizon,
@@ -379,21 +379,28 @@ class _Window:
             keep_log=True,
             arrival_times=self.times,
         )
-        run = run_once(process, settings, seed, replication)
-        return _arrived_from(event_log(run, self.epoch, process.name, spans), self.cut)
+        k = max(1, min(n, workers or default_workers()))
+        batches = [list(range(i, n, k)) for i in range(k)]
+        done = dict(
+            pair
+            for part in run_batches(_run_batch, (process, settings, seed), batches, workers=k)
+            for pair in part
+        )
+        return [done[r] for r in range(n)]
 
     def compared(
-        self,
-        process: Process,
-        seed: int,
-        replication: int,
-        spans: Spans,
-        history: DealLog,
-        tz: str,
+        self, process: Process, run: Run, spans: Spans, history: DealLog, tz: str
     ) -> DealLog:
-        """One replication as it is compared: with only the kinds of rows ``history`` has."""
-        simulated = self.simulate(process, seed, replication, spans)
+        """One replication's deals arriving in the compared period, as they are compared:
+        with only the kinds of rows ``history`` has (:func:`like_history`)."""
+        simulated = _arrived_from(event_log(run, self.epoch, process.name, spans), self.cut)
         return like_history(simulated, history, process, tz=tz)
+
+
+def _run_batch(payload: tuple[Process, Settings, int], batch: list[int]) -> list[tuple[int, Run]]:
+    """Run the replications of ``batch`` (in a worker process, or in this one)."""
+    process, settings, seed = payload
+    return [(r, run_once(process, settings, seed, r)) for r in batch]
 
 
 def _arrival_hours(log: DealLog, epoch: datetime) -> tuple[float, ...]:
@@ -448,6 +455,7 @@ def fidelity(
     seed: int = 0,
     tz: str = "UTC",
     max_days: float = 3 * 365,
+    workers: int | None = None,
 ) -> FidelityResult:
     """Measure how closely ``process`` reproduces the later part of ``history`` (or ``test``).
 
@@ -470,10 +478,11 @@ def fidelity(
         What a row is compared as: ``"stay"``, entering to leaving a stage; ``"work"``, the
         start of the work (``started_at``, where there is one) to its end, on both sides:
         the papers' activity instances, from ``start`` to ``complete``.
-    train_share, replications, seed, tz, max_days
+    train_share, replications, seed, tz, max_days, workers
         The split without ``test``; the simulated logs compared (their mean is the
         model's figure); the random seed; the clock of the circadian measures; the
-        longest run.
+        longest run; the processes that simulate (default: one per core; the result is
+        the same whatever their number).
 
     Returns
     -------
@@ -505,7 +514,8 @@ def fidelity(
     window = _window(history, holdout, test is not None, arrivals, max_days)
     holdout = _as_spans(holdout, spans)
     runs = max(replications, FLOOR_REPLICATIONS)
-    logs = [window.compared(process, seed, r, spans, holdout, tz) for r in range(runs)]
+    done = window.runs(process, seed, runs, workers)
+    logs = [window.compared(process, run, spans, holdout, tz) for run in done]
     reports = [fidelity_report(holdout, log, tz=tz) for log in logs[:replications]]
     floor = replicate_floor(logs, tz=tz)
     halves = noise_floor(holdout, seed=seed, tz=tz)
