@@ -459,30 +459,44 @@ def fidelity(
 ) -> FidelityResult:
     """Measure how closely ``process`` reproduces the later part of ``history`` (or ``test``).
 
+    The model is simulated and its deals compared with a hold-out by the distances of
+    :mod:`flowsim.history.distances` (docs/fidelity.md), each set beside the noise floor:
+    the larger of the mean distance between the model's own simulated logs
+    (:func:`replicate_floor`) and two halves of the hold-out ÷ √2. The simulated logs hold
+    only the kinds of rows the hold-out holds (:func:`like_history`).
+
     Parameters
     ----------
-    process
+    process : Process
         The model; it needs ``arrivals`` unless ``arrivals="replay"``.
-    history
+    history : DealLog
         The real deals. Without ``test`` its later ``1 - train_share`` (by arrival) is the
         hold-out and the model runs over the whole history; with ``test`` it is the part
         the model was fitted on, named in the result only.
-    test
+    test : DealLog, optional
         An explicit hold-out (the published protocol: :func:`end_time_split`). The model
-        runs from the test's first arrival, empty, up to its last instant, for as many
-        deals as it has.
-    arrivals
+        runs from the test's first arrival, empty, up to its last instant, for at most as
+        many deals as it has.
+    arrivals : {"model", "replay"}, default "model"
         ``"model"`` samples the model's arrival process; ``"replay"`` sends the new deals
         in at the real arrival times instead (they still enter by the model's entry mix).
-    spans
-        What a row is compared as: ``"stay"``, entering to leaving a stage; ``"work"``, the
-        start of the work (``started_at``, where there is one) to its end, on both sides:
-        the papers' activity instances, from ``start`` to ``complete``.
-    train_share, replications, seed, tz, max_days, workers
-        The split without ``test``; the simulated logs compared (their mean is the
-        model's figure); the random seed; the clock of the circadian measures; the
-        longest run; the processes that simulate (default: one per core; the result is
-        the same whatever their number).
+    spans : {"stay", "work"}, default "stay"
+        What a row is compared as: entering to leaving a stage, or the start of the work
+        (``started_at``, where there is one) to its end, on both sides: the papers'
+        activity instances, from ``start`` to ``complete``.
+    train_share : float, default 0.5
+        Without ``test``: the earlier share of the history that is not scored.
+    replications : int, default 3
+        Simulated logs compared, each against the hold-out; their mean is the model's
+        figure. The floor uses at least :data:`FLOOR_REPLICATIONS` logs.
+    seed : int, default 0
+        The random seed.
+    tz : str, default "UTC"
+        The clock of the circadian measures (weekday, hour of day).
+    max_days : float, default 1095
+        At most this many days are simulated.
+    workers : int, optional
+        Processes that simulate (default: one per core); the result does not depend on it.
 
     Returns
     -------
@@ -492,8 +506,9 @@ def fidelity(
     Raises
     ------
     ValueError
-        The model has no arrivals, the history has no timestamps, or its hold-out has fewer
-        than 2 deals.
+        The model has no arrivals (and they are not replayed), ``arrivals`` or ``spans`` is
+        not one of its values, ``replications`` is below 1, the history has no timestamps,
+        or its hold-out has fewer than 2 deals.
 
     Examples
     --------
