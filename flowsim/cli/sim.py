@@ -181,7 +181,7 @@ def simulate(
     lang = lang or process_language(process, deal_log)
     check = result.fidelity_check  # the trust gate's: its verdict opens the warnings
     verdict, shown = (check.verdict(), check.verdict(lang)) if check else (None, None)
-    _write_log(result, log_out)
+    _write_log(result, log_out, deal_log, process, source.tz)
     if fmt == "json":
         emit(result.to_json() + "\n", output)
     else:
@@ -192,10 +192,16 @@ def simulate(
                 click.echo("flowsim: " + words.text["warning"].format(w=words.note(w)), err=True)
 
 
-def _write_log(result: Any, log_out: str | None) -> None:
-    """``--log-out``: the first baseline replication's deals as CSV or Parquet."""
+def _write_log(result: Any, log_out: str | None, deal_log: Any, process: Process, tz: str) -> None:
+    """``--log-out``: the first baseline replication's deals as CSV or Parquet; with a
+    history, only the kinds of rows it has (:func:`flowsim.sim.fidelity.like_history`)."""
+    from flowsim.sim.fidelity import like_history
+
     if log_out and result.event_log is not None:
-        frame = result.event_log.frame
+        log = result.event_log
+        if deal_log is not None:
+            log = like_history(log, deal_log, process, tz=tz)
+        frame = log.frame
         with open_output(log_out) as out:
             if log_out.endswith(".parquet"):
                 frame.write_parquet(out)
@@ -316,9 +322,29 @@ def bottlenecks(
     type=click.FloatRange(0.1, 0.9),
     default=0.5,
     show_default=True,
-    help="Share of deals (the earliest) left out; the later ones are the hold-out.",
+    help="Without --test: share of deals (the earliest) left out; the later ones are the hold-out.",
 )
 @click.option("--discovered", is_flag=True, help="Judge a model discovered from the earlier part.")
+@click.option(
+    "--test",
+    "test_file",
+    type=click.Path(dir_okay=False),
+    help="An explicit hold-out (read like --history, which is then the fitted part).",
+)
+@click.option(
+    "--arrivals",
+    type=click.Choice(["model", "replay"]),
+    default="model",
+    show_default=True,
+    help="New deals by the model's arrival process, or at the hold-out's real times.",
+)
+@click.option(
+    "--spans",
+    type=click.Choice(["stay", "work"]),
+    default="stay",
+    show_default=True,
+    help="Compare rows as whole stays, or from the start of work to its end.",
+)
 @click.option("--replications", "-n", type=click.IntRange(1), default=3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -331,6 +357,9 @@ def fidelity(
     history: str,
     train_share: float,
     discovered: bool,
+    test_file: str | None,
+    arrivals: str,
+    spans: str,
     replications: int,
     seed: int,
     fmt: str,
@@ -344,13 +373,17 @@ def fidelity(
 
     process = load_or_exit(file)[0]
     deal_log = read_log_or_exit(history, source, process=process)
+    test = read_log_or_exit(test_file, source, process=process) if test_file else None
     try:
         if discovered:
-            train, _ = chronological_split(deal_log, train_share)
+            train = deal_log if test is not None else chronological_split(deal_log, train_share)[0]
             process = learn(train, tz=source.tz).process
         result = measure(
             process,
             deal_log,
+            test=test,
+            arrivals=arrivals,  # type: ignore[arg-type]
+            spans=spans,  # type: ignore[arg-type]
             train_share=train_share,
             replications=replications,
             seed=seed,

@@ -158,7 +158,7 @@ class FidelityResult(BaseModel):
             f"fidelity of {self.process} against {self.history}: "
             f"hold-out {self.holdout_deals} deals (fitted part {self.train_deals}), "
             f"{self.replications} replications, seed {self.seed}, arrivals {self.arrivals}, "
-            f"rows compared as {self.spans}s",
+            f"rows compared as {'stays' if self.spans == 'stay' else 'work (start to end)'}",
             f"noise floor: the larger of the mean distance between {self.floor_logs} simulated "
             "logs and two halves of the hold-out ÷ √2",
             "",

@@ -3,7 +3,9 @@ replayed arrivals, and a noise floor that does not raise false alarms."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -330,3 +332,53 @@ def test_bpic_w_simulated_logs_hold_what_the_history_holds(bpic_w: DealLog) -> N
     measured = fidelity(model, train, test=test, spans="work", replications=2)
     ngd = {m.name: m for m in measured.measures}["n_gram_distance"]
     assert ngd.model is not None and ngd.model < 0.15
+
+
+# ------------------------------------------------------------------------------------------
+# the command line: a thin layer over the API
+
+
+def _write(log: DealLog, path: Path) -> Path:
+    log.frame.select("deal", "stage", "entered_at", "left_at", "started_at").write_csv(path)
+    return path
+
+
+def test_cli_fidelity_with_an_explicit_hold_out_and_replayed_arrivals(tmp_path: Path) -> None:
+    """`--test` is the hold-out, `--history` the fitted part; the result is the API's."""
+    from click.testing import CliRunner
+
+    from flowsim.cli import main
+
+    flow = tmp_path / "work.flow"
+    flow.write_text(WORK, encoding="utf-8")
+    train, test = end_time_split(work_history(10), 0.6)
+    args = [
+        "fidelity", str(flow), "--history", str(_write(train, tmp_path / "train.csv")),
+        "--test", str(_write(test, tmp_path / "test.csv")), "--arrivals", "replay",
+        "--spans", "work", "-n", "2", "--format", "json",
+    ]  # fmt: skip
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert (data["arrivals"], data["spans"], data["holdout_deals"]) == ("replay", "work", 4)
+    assert {m["name"]: m["model"] for m in data["measures"] if m["model"]} == {}
+    r = CliRunner().invoke(main, [*args[:-2], "--arrivals", "sampled"])
+    assert r.exit_code == 2 and "'sampled' is not one of 'model', 'replay'" in r.output
+
+
+def test_simulate_log_out_holds_what_the_history_holds(tmp_path: Path) -> None:
+    """A replay of a history without outcome rows writes none (the run still closes deals)."""
+    from click.testing import CliRunner
+
+    from flowsim.cli import main
+
+    flow = tmp_path / "tiny.flow"
+    flow.write_text(TINY, encoding="utf-8")
+    history = _write(tiny_history(5, outcome_rows=False), tmp_path / "history.csv")
+    out = tmp_path / "sim.csv"
+    args = ["simulate", str(flow), "--history", str(history), "--log-out", str(out), "-n", "1"]
+    r = CliRunner().invoke(main, [*args, "-q"])
+    assert r.exit_code == 0, r.output
+    written = pl.read_csv(out)
+    assert sorted(set(written["stage"])) == ["a", "b"]
+    assert written.height == 10
