@@ -200,6 +200,15 @@ def test_work_spans_compare_start_to_complete_on_both_sides() -> None:
     assert got["work"]["cycle_time_distribution_distance"] == 0.0
 
 
+def test_replayed_arrivals_over_the_whole_history() -> None:
+    """Without `test`, replay sends in every deal of the history at its real time; the
+    deals arriving in the hold-out (the later half, 6 of 12) are compared: all at 0."""
+    process = flowsim.parse(TINY)
+    result = fidelity(process, tiny_history(12, outcome_rows=False), arrivals="replay")
+    assert (result.train_deals, result.holdout_deals) == (6, 6)
+    assert {m.name: m.model for m in result.measures if m.model} == {}
+
+
 def test_end_time_split_drops_the_deals_it_cuts() -> None:
     """Instances by end: D0 ends at 2 h, D1's `a` at 25 h and `b` at 50 h, D2 at 49-50 h.
     Of 5 instances the first 60% (3) are train: D0's two and D1's `a`; D1 is cut."""
