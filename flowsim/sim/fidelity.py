@@ -314,7 +314,9 @@ def like_history(
       so the end of one stay does not count again beside the next entry.
     - **starts of work**: no row of the history has ``started_at``: neither do these.
     - **dates**: every time of the history is a midnight in ``tz`` (a date without a time
-      of day): the simulated times become their dates too.
+      of day): the simulated times become their dates too. Every time at one and the same
+      time of day in UTC (dates read in another zone, without summer time): the simulated
+      times go to that time of their day.
 
     Parameters
     ----------
@@ -341,20 +343,28 @@ def like_history(
     for column in ("left_at", "started_at"):
         if real[column].null_count() == real.height:
             frame = frame.with_columns(pl.lit(None, SCHEMA[column]).alias(column))
-    if _dates_only(real, tz):
+    times = pl.concat([real[c].drop_nulls() for c in _TIMES])
+    if times.len() and _all_midnights(times, tz):
         frame = frame.with_columns(
             pl.col(c).dt.convert_time_zone(tz).dt.truncate("1d").dt.convert_time_zone("UTC")
-            for c in ("entered_at", "left_at", "started_at")
+            for c in _TIMES
         )
+    elif times.len() and (clock := times - times.dt.truncate("1d")).n_unique() == 1:
+        # one time of day for every time (local midnights of another zone than ``tz``):
+        # the simulated times go to the day's instant at that time of day
+        off = clock[0]
+        frame = frame.with_columns((pl.col(c) - off).dt.truncate("1d") + off for c in _TIMES)
     return simulated if frame is simulated.frame else simulated.derive(frame)
 
 
-def _dates_only(frame: pl.DataFrame, tz: str) -> bool:
-    """Whether every time of ``frame`` is a midnight in ``tz``."""
-    times = pl.concat(
-        [frame[c].drop_nulls() for c in ("entered_at", "left_at", "started_at")]
-    ).dt.convert_time_zone(tz)
-    return times.len() > 0 and bool((times.dt.truncate("1d") == times).all())
+#: the time columns of a log
+_TIMES = ("entered_at", "left_at", "started_at")
+
+
+def _all_midnights(times: pl.Series, tz: str) -> bool:
+    """Whether every one of ``times`` is a midnight in ``tz``."""
+    local = times.dt.convert_time_zone(tz)
+    return bool((local.dt.truncate("1d") == local).all())
 
 
 @dataclass(frozen=True)

@@ -113,10 +113,15 @@ def test_a_stage_change_export_of_dates_gets_instants_at_dates() -> None:
     assert f["left_at"].null_count() == f["started_at"].null_count() == f.height == 30
     days = [MONDAY + timedelta(days=k + 1) for k in range(10)]
     assert sorted(set(f["entered_at"].to_list())) == days
-    # the same days in Shanghai are 08:00 there: not dates, so the times are kept
-    kept = like_history(simulated, history, process, tz="Asia/Shanghai")
-    assert kept.frame["entered_at"].dt.minute().max() == 0
-    assert kept.frame["entered_at"].dt.hour().max() == 2
+    # Read in Shanghai, the history's times are 08:00 there, yet all at one time of day
+    # (00:00 UTC): dates all the same, read in another zone; so the simulated times are too
+    same = like_history(simulated, history, process, tz="Asia/Shanghai")
+    assert same.frame.equals(f)
+    # dates read in Shanghai (16:00 UTC the day before) and measured on UTC's clock
+    local = history.derive(history.frame.with_columns(pl.col("entered_at") - timedelta(hours=8)))
+    moved = like_history(simulated, local, process).frame["entered_at"]
+    assert set(moved.dt.hour()) == {16}
+    assert sorted(set(moved.to_list())) == [d - timedelta(hours=8) for d in days]
 
 
 def test_a_model_that_is_its_history_is_at_distance_zero_on_every_measure() -> None:
