@@ -20,6 +20,7 @@ from flowsim.diagnostics import Diagnostic, FlowError, Severity, format_diagnost
 from flowsim.dsl.builder import build_process, decode_source
 from flowsim.gc_pause import gc_paused
 from flowsim.model import Process
+from flowsim.structure import structure_diagnostics
 
 __all__ = ["CheckResult", "check_file", "check_text", "load", "parse", "read_source"]
 
@@ -137,7 +138,31 @@ def _check_text(text: str, filename: str) -> CheckResult:
             diags.extend(check(probe))
         else:
             diags.extend(check(process))
+    elif built.partial is not None:
+        # After syntax errors: references among the statements that parsed (unknown role,
+        # stage, ...). Whole-process checks (reachability, shares, warnings) wait for a text
+        # that parses: a skipped statement may hold what they would miss.
+        diags.extend(structure_diagnostics(Process.model_construct(**built.partial)))
+    if built.partial is not None or any(d.code in _SYNTAX for d in diags):
+        diags = _by_position(diags, filename)
     return CheckResult(filename, process, _dedupe(diags), built.sources)
+
+
+#: Syntax error codes: unexpected token, bad character, unterminated string, unexpected end.
+_SYNTAX = frozenset({"E001", "E002", "E003", "E006"})
+
+
+def _by_position(diags: list[Diagnostic], filename: str) -> list[Diagnostic]:
+    """``diags`` in text order: unplaced first, then this file's, then included files'."""
+    files = {filename: 0}
+
+    def key(d: Diagnostic) -> tuple[int, int, int]:
+        if d.span is None:
+            return (-1, 0, 0)
+        rank = files.setdefault(d.span.file, len(files))
+        return (rank, d.span.line, d.span.column)
+
+    return sorted(diags, key=key)
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:

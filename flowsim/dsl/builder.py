@@ -141,6 +141,10 @@ class Build:
     fields: dict[str, Any] | None
     diagnostics: list[Diagnostic]
     sources: dict[str, str]
+    #: After syntax errors only (every statement that parsed was read without error, and every
+    #: file was parsed to its end): the fields of what parsed, for reference checks. Never a
+    #: model to use: a text with a syntax error has no process.
+    partial: dict[str, Any] | None = None
 
 
 @dataclass
@@ -152,6 +156,8 @@ class _Ctx:
     diags: list[Diagnostic]
     sources: dict[str, str]
     top: bool = True
+    syntax_errors: int = 0
+    incomplete: bool = False  # a parse stopped before the end of its file
 
 
 def build_process(
@@ -172,8 +178,13 @@ def build_process(
     )
     b = _Builder(ctx)
     b.file(text)
-    fields = b.finish() if not any(d.is_error for d in ctx.diags) else None
-    return Build(fields, ctx.diags, ctx.sources)
+    errors = sum(d.is_error for d in ctx.diags)
+    if not errors:
+        return Build(b.finish(), ctx.diags, ctx.sources)
+    partial = None
+    if ctx.syntax_errors and errors == ctx.syntax_errors and not ctx.incomplete:
+        partial = b.finish()
+    return Build(None, ctx.diags, ctx.sources, partial)
 
 
 class _Builder:
@@ -228,8 +239,7 @@ class _Builder:
                     end_column=col + len(comment),
                 )
                 self.comments.append(Comment(text=comment, trailing=trailing, span=span))
-        if parsed.problem is not None:
-            p = parsed.problem
+        for p in parsed.problems:
             span = Span(
                 file=self.ctx.file,
                 line=p.line,
@@ -238,7 +248,8 @@ class _Builder:
                 end_column=p.end_column,
             )
             self.error(p.code, p.message, span, p.hint)
-            return
+        self.ctx.syntax_errors += len(parsed.problems)
+        self.ctx.incomplete = self.ctx.incomplete or not parsed.complete
         for stmt in parsed.statements:
             handler = getattr(self, f"on_{stmt.kind}")
             if not self.ctx.top and stmt.kind not in (

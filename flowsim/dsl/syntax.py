@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from lark import Lark
+from lark import Lark, Tree
 from lark.parsers.lalr_analysis import Shift
 
 from flowsim._extras import MissingExtra
@@ -71,9 +71,24 @@ class SyntaxProblem:
 
 @dataclass
 class ParsedSyntax:
+    """Statements, comments and syntax errors of one text.
+
+    After a syntax error the parser recovers (see :class:`_Recovery`), so ``problems`` lists
+    every independent syntax error in text order and ``statements`` holds every statement that
+    parsed, plus, for a declaration that was skipped, a bare ``kind id`` node keeping its id
+    (so references to it do not turn into errors of their own). ``complete`` is false when the
+    parse stopped before the end (a character no token starts with, or :data:`MAX_PROBLEMS`).
+    """
+
     statements: list[SyntaxNode] = field(default_factory=list)
     comments: list[tuple[int, int, str, bool]] = field(default_factory=list)
-    problem: SyntaxProblem | None = None
+    problems: list[SyntaxProblem] = field(default_factory=list)
+    complete: bool = True
+
+    @property
+    def problem(self) -> SyntaxProblem | None:
+        """The first syntax error, if any."""
+        return self.problems[0] if self.problems else None
 
 
 class _ToNodes:
@@ -119,28 +134,45 @@ def _lexer() -> Lexer:
     return Lexer(_lark())
 
 
+#: Syntax errors reported per text; past this the parse stops (``ParsedSyntax.complete``).
+MAX_PROBLEMS = 50
+
+
 def parse_syntax(text: str) -> ParsedSyntax:
-    """Parse ``text`` into statements; on the first syntax error, stop and describe it."""
+    """Parse ``text`` into statements and every independent syntax error.
+
+    A syntax error is recorded and the parser resynchronises at the next statement (see
+    :class:`_Recovery`); a lexical error (a character no token starts with, an unterminated
+    string) ends the parse there.
+    """
     lark = _lark()
     with _lock, gc_paused():  # the lexer's comment list is per parse
         lexer = _lexer()
         lexer.comments = []
         result = ParsedSyntax()
+        recovery = _Recovery()
         try:
-            result.statements = _drive(lark, lexer, text)
+            _drive(lark, lexer, text, recovery)
         except LexError as err:
             code = {"string": "E003", "char": "E002"}.get(err.kind, "E002")
-            result.problem = SyntaxProblem(
-                code,
-                err.message,
-                err.line,
-                err.column,
-                err.line,
-                err.column + err.length,
-                err.hint,
+            recovery.problems.append(
+                SyntaxProblem(
+                    code,
+                    err.message,
+                    err.line,
+                    err.column,
+                    err.line,
+                    err.column + err.length,
+                    err.hint,
+                )
             )
-        except _Unexpected as err:
-            result.problem = err.problem
+            recovery.complete = False
+        except _Unexpected as err:  # the cap on errors was reached
+            recovery.problems.append(err.problem)
+            recovery.complete = False
+        result.statements = recovery.statements()
+        result.problems = recovery.problems
+        result.complete = recovery.complete
         result.comments = lexer.comments
     return result
 
@@ -208,11 +240,13 @@ def _read_table(lark: Lark) -> _Table:
     return _Table(states, table.start_states[start], table.end_states[start])
 
 
-def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
-    """The LALR(1) loop over Lark's parse table, fed by our lexer.
+def _drive(lark: Lark, lexer: Lexer, text: str, recovery: _Recovery) -> None:
+    """The LALR(1) loop over Lark's parse table, fed by our lexer; results go to ``recovery``.
 
     This is Lark's own algorithm (``ParserState.feed_token``) written out in one function:
     the per-token function calls and Lark ``Token`` objects were most of the parse time.
+    A syntax error hands over to ``recovery``, which drops the broken statement and skips
+    tokens until one can begin the next; the fast path pays one flag test per token.
     """
     compiled = _table()
     states = compiled.states
@@ -221,6 +255,8 @@ def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
     value_stack: list[Any] = []
     opened: list[Token] = []  # unclosed braces, for end-of-file messages
     prev: Token | None = None
+    recovery.level = _statement_level(compiled)
+    recovery.states = states
 
     def accepts() -> dict[str, tuple[bool, Any]]:
         return states[state_stack[-1]]
@@ -231,38 +267,247 @@ def _drive(lark: Lark, lexer: Lexer, text: str) -> list[SyntaxNode]:
     line = text.count("\n") + 1
     col = len(text) - (text.rfind("\n") + 1) + 1
     eof = Token("$END", "", len(text), line, col, line, col, len(text))
-    for tok in itertools.chain(lexer.tokens(text, accepts, shiftable), (eof,)):
-        ttype = tok.type
-        if ttype == "_LBRACE":
-            opened.append(tok)
-        elif ttype == "_RBRACE" and opened:
-            opened.pop()
-        while True:
-            act = states[state_stack[-1]].get(ttype)
-            if act is None:
-                expected = _expected(states, state_stack)
-                if tok is eof:
-                    raise _Unexpected(_describe_eof(eof, opened, expected))
-                raise _Unexpected(_describe(tok, prev, expected, opened))
-            if act[0]:
-                state_stack.append(act[1])
-                value_stack.append(tok)
+    for next_tok in itertools.chain(lexer.tokens(text, accepts, shiftable), (eof,)):
+        tok: Token | None = next_tok
+        if recovery.skipping:
+            tok = recovery.skip(next_tok, prev, state_stack, value_stack)
+            prev = next_tok
+            if tok is None:
+                continue
+            opened.clear()  # top-level statements are never nested: no block is open
+        while tok is not None:  # more than once only to resume after a syntax error
+            ttype = tok.type
+            if ttype == "_LBRACE":
+                opened.append(tok)
+            elif ttype == "_RBRACE" and opened:
+                opened.pop()
+            while True:  # inlined: a call per token was a tenth of the parse time
+                act = states[state_stack[-1]].get(ttype)
+                if act is None:
+                    tok = _failed(states, state_stack, value_stack, tok, prev, opened, recovery)
+                    break
+                if act[0]:
+                    state_stack.append(act[1])
+                    value_stack.append(tok)
+                    tok = None
+                    break
+                size, callback, origin = act[1]
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    children = []
+                value_stack.append(callback(children))
+                state_stack.append(states[state_stack[-1]][origin][1])
+                if ttype == "$END" and state_stack[-1] == end_state:
+                    tok = None
+                    break
+        prev = next_tok
+        if state_stack[-1] == end_state:
+            break
+    recovery.finish(value_stack)
+
+
+def _failed(
+    states: dict[int, dict[str, tuple[bool, Any]]],
+    state_stack: list[int],
+    value_stack: list[Any],
+    tok: Token,
+    prev: Token | None,
+    opened: list[Token],
+    recovery: _Recovery,
+) -> Token | None:
+    """Describe the syntax error at ``tok`` and recover: the token to feed next, or None."""
+    expected = _expected(states, state_stack)
+    if tok.type == "$END":
+        problem = _describe_eof(tok, opened, expected)
+    else:
+        problem = _describe(tok, prev, expected, opened)
+    opened.clear()
+    return recovery.fail(problem, tok, prev, states, state_stack, value_stack)
+
+
+def _reduce(
+    states: dict[int, dict[str, tuple[bool, Any]]],
+    state_stack: list[int],
+    value_stack: list[Any],
+    rule: tuple[int, Any, str],
+) -> None:
+    size, callback, origin = rule
+    if size:
+        children = value_stack[-size:]
+        del state_stack[-size:]
+        del value_stack[-size:]
+    else:
+        children = []
+    value_stack.append(callback(children))
+    state_stack.append(states[state_stack[-1]][origin][1])
+
+
+def _statement_level(table: _Table) -> tuple[int, int]:
+    """The start state and the state after one or more statements: where statements begin."""
+    star = next(v[1] for k, v in table.states[table.start].items() if k.startswith("__start"))
+    return table.start, star
+
+
+#: Declarations whose id survives when the rest of the declaration is skipped.
+_DECLARATIONS = {
+    "STAGE": "stage_decl",
+    "OUTCOME": "outcome_decl",
+    "ROLE": "role_decl",
+    "DEPARTMENT": "department_decl",
+    "PERSONA": "persona_decl",
+}
+
+
+class _Recovery:
+    """Panic-mode error recovery at statement level, and what the parse produced.
+
+    On a syntax error (its message and position are exactly those of a parse that stops
+    there): a statement that is complete before the bad token is kept; otherwise the broken
+    statement is dropped, keeping only ``kind id`` when it declares a stage, outcome, role,
+    department or persona whose id was read (references to it stay valid). Then tokens are
+    skipped up to the first token that begins a line and can begin a statement: a declaration
+    keyword, or an identifier followed by ``->``. Inside a block the skip runs to the block's
+    closing ``}``, or to such a line that starts no further right than the broken statement's
+    own first word (the ``}`` is then missing, which the first error already said).
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[SyntaxProblem] = []
+        self.complete = True
+        self.kept: list[SyntaxNode] = []
+        self.parsed: list[SyntaxNode] = []
+        self.level = (0, 0)
+        self.states: dict[int, dict[str, tuple[bool, Any]]] = {}
+        self.skipping = False
+        self.depth = 0  # braces of the dropped statement still open
+        self.column = 1  # column of the dropped statement's first token
+        self.held: Token | None = None  # a line-initial identifier: a transition if '->' follows
+        self.resumed: Token | None = None  # the token the last recovery resumed at
+
+    def fail(
+        self,
+        problem: SyntaxProblem,
+        tok: Token,
+        prev: Token | None,
+        states: dict[int, dict[str, tuple[bool, Any]]],
+        state_stack: list[int],
+        value_stack: list[Any],
+    ) -> Token | None:
+        """Record ``problem`` at ``tok`` and resynchronise; the token to feed again, or None."""
+        self.problems.append(problem)
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.problems.pop()
+            raise _Unexpected(problem)
+        again = tok is not self.resumed  # never resume twice at the same token
+        first = self._drop(states, state_stack, value_stack)
+        self.column = first.column if first is not None else tok.column
+        if tok.type == "$END":
+            return tok
+        self.skipping = True
+        self.held = None
+        resume = self.skip(tok, prev, state_stack, value_stack, again)
+        return resume
+
+    def _drop(
+        self,
+        states: dict[int, dict[str, tuple[bool, Any]]],
+        state_stack: list[int],
+        value_stack: list[Any],
+    ) -> Token | SyntaxNode | None:
+        """End the statement at hand: reduce it if it is complete, else drop it (keeping a
+        declaration's id). Returns its first token or node, if something was dropped."""
+        while True:  # reduce as if a new statement began here
+            act = states[state_stack[-1]].get("STAGE")
+            if act is None or act[0]:
                 break
-            size, callback, origin = act[1]
-            if size:
-                children = value_stack[-size:]
-                del state_stack[-size:]
-                del value_stack[-size:]
-            else:
-                children = []
-            value_stack.append(callback(children))
-            state_stack.append(states[state_stack[-1]][origin][1])
-            if tok is eof and state_stack[-1] == end_state:
-                break
-        prev = tok
-    result = value_stack[-1]
-    statements = result.children if isinstance(result, SyntaxNode) else []
-    return [s for s in statements if isinstance(s, SyntaxNode)]
+            _reduce(states, state_stack, value_stack, act[1])
+        base = 2 if len(state_stack) > 1 and state_stack[1] == self.level[1] else 1
+        dropped = value_stack[base - 1 :]
+        del state_stack[base:]
+        del value_stack[base - 1 :]
+        toks = [v for v in dropped if isinstance(v, Token)]
+        self.depth = sum(t.type == "_LBRACE" for t in toks) - sum(t.type == "_RBRACE" for t in toks)
+        if len(dropped) >= 2 and isinstance(dropped[0], Token) and isinstance(dropped[1], Token):
+            kind = _DECLARATIONS.get(dropped[0].type)
+            if kind is not None and dropped[1].type == "NAME":
+                node = SyntaxNode(kind, dropped[:2])
+                node.line, node.column = dropped[0].line, dropped[0].column
+                node.end_line, node.end_column = dropped[1].end_line, dropped[1].end_column
+                self.kept.append(node)
+        first = dropped[0] if dropped else None
+        return first if isinstance(first, (Token, SyntaxNode)) else None
+
+    def skip(
+        self,
+        tok: Token,
+        prev: Token | None,
+        state_stack: list[int],
+        value_stack: list[Any],
+        may_resume: bool = True,
+    ) -> Token | None:
+        """Skip ``tok``, or end the skip: the token to feed (statement level), else None."""
+        line_start = prev is None or tok.line > prev.end_line
+        held, self.held = self.held, None
+        if held is not None and tok.type == "_ARROW":
+            self.skipping = False
+            self.depth = 0
+            self.resumed = held
+            state_stack.append(self._name_state(state_stack))
+            value_stack.append(held)
+            return tok
+        if tok.type == "$END":
+            self.skipping = False
+            return tok
+        if tok.type == "_LBRACE":
+            self.depth += 1
+        elif tok.type == "_RBRACE":
+            if self.depth > 0:
+                self.depth -= 1
+                if self.depth == 0:  # the broken statement's block is closed
+                    self.skipping = False
+        elif line_start and may_resume:
+            word = tok.value if tok.type.isupper() else ""
+            if word in _STATEMENT_WORDS and (self.depth == 0 or tok.column <= self.column):
+                self.skipping = False
+                self.depth = 0
+                self.resumed = tok
+                if tok.type != word.upper():
+                    tok = Token(
+                        word.upper(),
+                        word,
+                        tok.start_pos,
+                        tok.line,
+                        tok.column,
+                        tok.end_line,
+                        tok.end_column,
+                        tok.end_pos,
+                    )
+                    self.resumed = tok
+                return tok
+            if tok.type == "NAME" and (self.depth == 0 or tok.column <= self.column):
+                self.held = tok
+        return None
+
+    def _name_state(self, state_stack: list[int]) -> int:
+        """The state after shifting an identifier at statement level (a transition begins)."""
+        act: tuple[bool, int] = self.states[state_stack[-1]]["NAME"]
+        return act[1]
+
+    def finish(self, value_stack: list[Any]) -> None:
+        """Collect the statements parsed (all of them, or those before the parse stopped)."""
+        # At the end the stack holds the start node; after an abort, the statements so far.
+        top = value_stack[0] if value_stack else None
+        if isinstance(top, Tree) or (isinstance(top, SyntaxNode) and top.kind == "start"):
+            self.parsed = [k for k in top.children if isinstance(k, SyntaxNode)]
+
+    def statements(self) -> list[SyntaxNode]:
+        """The parsed statements and kept declaration ids, in text order."""
+        if not self.kept:
+            return self.parsed
+        return sorted([*self.parsed, *self.kept], key=lambda n: (n.line, n.column))
 
 
 def _expected(states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list[int]) -> set[str]:
