@@ -139,13 +139,23 @@ def _check_text(text: str, filename: str) -> CheckResult:
         else:
             diags.extend(check(process))
     elif built.partial is not None:
-        # After syntax errors: references among the statements that parsed (unknown role,
-        # stage, ...). Whole-process checks (reachability, shares, warnings) wait for a text
-        # that parses: a skipped statement may hold what they would miss.
-        diags.extend(structure_diagnostics(Process.model_construct(**built.partial)))
+        diags.extend(_references(built.partial))
     if built.partial is not None or any(d.code in _SYNTAX for d in diags):
         diags = _by_position(diags, filename)
     return CheckResult(filename, process, _dedupe(diags), built.sources)
+
+
+def _references(partial: dict[str, Any]) -> list[Diagnostic]:
+    """After syntax errors: references among the statements that parsed (unknown role,
+    stage, department, duplicate ids). Whole-process checks (reachability, shares, warnings)
+    and scenarios' changes of transitions wait for a text that parses: a skipped line may
+    hold the transition or declaration they would miss."""
+    probe = Process.model_construct(**partial)
+    scenarios = tuple(
+        s.model_copy(update={"changes": tuple(c for c in s.changes if c.kind != "transition")})
+        for s in probe.scenarios
+    )
+    return structure_diagnostics(probe.model_copy(update={"scenarios": scenarios}))
 
 
 #: Syntax error codes: unexpected token, bad character, unterminated string, unexpected end.

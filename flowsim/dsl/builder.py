@@ -270,6 +270,20 @@ class _Builder:
                 handler(stmt)
             except _Skip:  # the problem is reported; go on with the next statement
                 continue
+        for node in parsed.kept:  # the ids of skipped declarations, unless declared anyway
+            allowed = self.ctx.top or node.kind in ("role_decl", "department_decl", "persona_decl")
+            if allowed and str(node.children[1]) not in self._declared(node.kind):
+                getattr(self, f"on_{node.kind}")(node)
+
+    def _declared(self, kind: str) -> set[str]:
+        """The ids declared so far that a ``kind`` declaration would duplicate."""
+        if kind == "role_decl":
+            return {r.id for r in self.roles}
+        if kind == "department_decl":
+            return {d.id for d in self.departments}
+        if kind == "persona_decl":
+            return {p.id for p in self.personas}
+        return {n.id for n in (*self.stages, *self.outcomes)}
 
     def finish(self) -> dict[str, Any]:
         name = self.process_name

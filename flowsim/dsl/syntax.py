@@ -74,13 +74,15 @@ class ParsedSyntax:
     """Statements, comments and syntax errors of one text.
 
     After a syntax error the parser recovers (see :class:`_Recovery`), so ``problems`` lists
-    every independent syntax error in text order and ``statements`` holds every statement that
-    parsed, plus, for a declaration that was skipped, a bare ``kind id`` node keeping its id
-    (so references to it do not turn into errors of their own). ``complete`` is false when the
-    parse stopped before the end (a character no token starts with, or :data:`MAX_PROBLEMS`).
+    every independent syntax error in text order, ``statements`` every statement that parsed,
+    and ``kept`` a bare ``kind id`` node for each declaration that was skipped but whose id
+    was read (so references to it do not turn into errors of their own). ``complete`` is
+    false when the parse stopped before the end (a character no token starts with, or
+    :data:`MAX_PROBLEMS` errors).
     """
 
     statements: list[SyntaxNode] = field(default_factory=list)
+    kept: list[SyntaxNode] = field(default_factory=list)
     comments: list[tuple[int, int, str, bool]] = field(default_factory=list)
     problems: list[SyntaxProblem] = field(default_factory=list)
     complete: bool = True
@@ -170,7 +172,8 @@ def parse_syntax(text: str) -> ParsedSyntax:
         except _Unexpected as err:  # the cap on errors was reached
             recovery.problems.append(err.problem)
             recovery.complete = False
-        result.statements = recovery.statements()
+        result.statements = recovery.parsed
+        result.kept = recovery.kept
         result.problems = recovery.problems
         result.complete = recovery.complete
         result.comments = lexer.comments
@@ -369,9 +372,9 @@ class _Recovery:
     statement is dropped, keeping only ``kind id`` when it declares a stage, outcome, role,
     department or persona whose id was read (references to it stay valid). Then tokens are
     skipped up to the first token that begins a line and can begin a statement: a declaration
-    keyword, or an identifier followed by ``->``. Inside a block the skip runs to the block's
-    closing ``}``, or to such a line that starts no further right than the broken statement's
-    own first word (the ``}`` is then missing, which the first error already said).
+    keyword, or an identifier followed by ``->``, outside the broken statement's braces (after
+    its block's closing ``}``), or at a line that starts no further right than the broken
+    statement's own first word (its ``}`` is then missing, which the first error already said).
     """
 
     def __init__(self) -> None:
@@ -418,7 +421,9 @@ class _Recovery:
         value_stack: list[Any],
     ) -> Token | SyntaxNode | None:
         """End the statement at hand: reduce it if it is complete, else drop it (keeping a
-        declaration's id). Returns its first token or node, if something was dropped."""
+        declaration's id). Returns the statement's first token or node, if there is one."""
+        base = 2 if len(state_stack) > 1 and state_stack[1] == self.level[1] else 1
+        first = value_stack[base - 1] if len(value_stack) >= base else None
         while True:  # reduce as if a new statement began here
             act = states[state_stack[-1]].get("STAGE")
             if act is None or act[0]:
@@ -437,7 +442,6 @@ class _Recovery:
                 node.line, node.column = dropped[0].line, dropped[0].column
                 node.end_line, node.end_column = dropped[1].end_line, dropped[1].end_column
                 self.kept.append(node)
-        first = dropped[0] if dropped else None
         return first if isinstance(first, (Token, SyntaxNode)) else None
 
     def skip(
@@ -463,11 +467,8 @@ class _Recovery:
             return tok
         if tok.type == "_LBRACE":
             self.depth += 1
-        elif tok.type == "_RBRACE":
-            if self.depth > 0:
-                self.depth -= 1
-                if self.depth == 0:  # the broken statement's block is closed
-                    self.skipping = False
+        elif tok.type == "_RBRACE":  # a stray '}' in the skipped text is part of the damage
+            self.depth = max(self.depth - 1, 0)
         elif line_start and may_resume:
             word = tok.value if tok.type.isupper() else ""
             if word in _STATEMENT_WORDS and (self.depth == 0 or tok.column <= self.column):
@@ -502,12 +503,6 @@ class _Recovery:
         top = value_stack[0] if value_stack else None
         if isinstance(top, Tree) or (isinstance(top, SyntaxNode) and top.kind == "start"):
             self.parsed = [k for k in top.children if isinstance(k, SyntaxNode)]
-
-    def statements(self) -> list[SyntaxNode]:
-        """The parsed statements and kept declaration ids, in text order."""
-        if not self.kept:
-            return self.parsed
-        return sorted([*self.parsed, *self.kept], key=lambda n: (n.line, n.column))
 
 
 def _expected(states: dict[int, dict[str, tuple[bool, Any]]], state_stack: list[int]) -> set[str]:

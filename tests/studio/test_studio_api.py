@@ -127,6 +127,21 @@ def test_render_with_errors_returns_located_diagnostics_and_no_picture(
     assert "rep" in first["message"]
 
 
+def test_render_lists_a_syntax_error_and_an_unknown_role_at_once(live: Live, flow: Path) -> None:
+    lines = flow.read_text(encoding="utf-8").splitlines()
+    effort = lines.index("  effort 1h")
+    lines[effort] = "  effort 1 hour"  # a syntax error in the first stage
+    owner = len(lines) - 1 - lines[::-1].index("  owner rep")
+    lines[owner] = "  owner reps"  # and an unknown role in the second
+    r = call(live, "POST", "/api/render", {"text": "\n".join(lines) + "\n"})
+    body = r.json()
+    assert r.status == 200
+    assert body["ok"] is False
+    assert body["svg"] is None
+    found = [(d["code"], d["span"]["line"], d["span"]["column"]) for d in body["diagnostics"]]
+    assert found == [("E001", effort + 1, 10), ("E104", owner + 1, 9)]
+
+
 def test_render_refuses_bad_options(live: Live, flow: Path) -> None:
     text = flow.read_text(encoding="utf-8")
     assert call(live, "POST", "/api/render", {"text": text, "view": "gantt"}).status == 400
