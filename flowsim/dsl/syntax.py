@@ -354,6 +354,29 @@ def _statement_level(table: _Table) -> tuple[int, int]:
     return table.start, star
 
 
+def _retyped(tok: Token, ttype: str) -> Token:
+    """``tok`` as a token of type ``ttype`` (a keyword the lexer read as an identifier)."""
+    return Token(
+        ttype,
+        tok.value,
+        tok.start_pos,
+        tok.line,
+        tok.column,
+        tok.end_line,
+        tok.end_column,
+        tok.end_pos,
+    )
+
+
+def _last_token(value: Any) -> Token | None:
+    """The last token of a parsed statement (or of the statements so far)."""
+    while isinstance(value, (SyntaxNode, Tree)):
+        if not value.children:
+            return None
+        value = value.children[-1]
+    return value if isinstance(value, Token) else None
+
+
 #: Declarations whose id survives when the rest of the declaration is skipped.
 _DECLARATIONS = {
     "STAGE": "stage_decl",
@@ -405,6 +428,8 @@ class _Recovery:
             self.problems.pop()
             raise _Unexpected(problem)
         again = tok is not self.resumed  # never resume twice at the same token
+        if tok.type == "NAME" and prev is not None and prev.type == "NAME":
+            self._keep([tok], prev)  # `effort` + a new line `stage b`: `b` is a stage still
         first = self._drop(states, state_stack, value_stack)
         self.column = first.column if first is not None else tok.column
         if tok.type == "$END":
@@ -435,14 +460,25 @@ class _Recovery:
         del value_stack[base - 1 :]
         toks = [v for v in dropped if isinstance(v, Token)]
         self.depth = sum(t.type == "_LBRACE" for t in toks) - sum(t.type == "_RBRACE" for t in toks)
-        if len(dropped) >= 2 and isinstance(dropped[0], Token) and isinstance(dropped[1], Token):
-            kind = _DECLARATIONS.get(dropped[0].type)
-            if kind is not None and dropped[1].type == "NAME":
-                node = SyntaxNode(kind, dropped[:2])
-                node.line, node.column = dropped[0].line, dropped[0].column
-                node.end_line, node.end_column = dropped[1].end_line, dropped[1].end_column
-                self.kept.append(node)
+        self._keep(dropped, _last_token(value_stack[0]) if value_stack else None)
         return first if isinstance(first, (Token, SyntaxNode)) else None
+
+    def _keep(self, dropped: list[Any], before: Token | None) -> None:
+        """Keep ``kind id`` of a dropped declaration: ``stage b ...``, or ``b ...`` right after
+        a ``stage`` that the statement before took as its value (``owner`` with its role
+        missing reads the next line's ``stage`` as the role)."""
+        if not dropped or not isinstance(dropped[0], Token):
+            return
+        head, rest = dropped[0], dropped[1:]
+        if head.type == "NAME" and before is not None and before.value.upper() in _DECLARATIONS:
+            head, rest = _retyped(before, before.value.upper()), dropped
+        kind = _DECLARATIONS.get(head.type)
+        if kind is None or not rest or not isinstance(rest[0], Token) or rest[0].type != "NAME":
+            return
+        node = SyntaxNode(kind, [head, rest[0]])
+        node.line, node.column = head.line, head.column
+        node.end_line, node.end_column = rest[0].end_line, rest[0].end_column
+        self.kept.append(node)
 
     def skip(
         self,
@@ -476,16 +512,7 @@ class _Recovery:
                 self.depth = 0
                 self.resumed = tok
                 if tok.type != word.upper():
-                    tok = Token(
-                        word.upper(),
-                        word,
-                        tok.start_pos,
-                        tok.line,
-                        tok.column,
-                        tok.end_line,
-                        tok.end_column,
-                        tok.end_pos,
-                    )
+                    tok = _retyped(tok, word.upper())
                     self.resumed = tok
                 return tok
             if tok.type == "NAME" and (self.depth == 0 or tok.column <= self.column):

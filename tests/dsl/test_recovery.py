@@ -141,7 +141,7 @@ def _declared_on(line: str) -> str | None:
 @given(
     line=st.integers(0, VALID.count("\n") - 1),
     at=st.integers(0, 12),
-    junk=st.sampled_from([None, "}", "{", "->", "42", "%", ",", "zz", '"x"', "owner"]),
+    junk=st.sampled_from([None, "}", "{", "->", "42", "%", ",", "zz", '"x"', "owner", "stage"]),
 )
 def test_one_corrupted_line_changes_nothing_before_and_blames_nothing_else(
     line: int, at: int, junk: str | None
@@ -157,14 +157,14 @@ def test_one_corrupted_line_changes_nothing_before_and_blames_nothing_else(
         m.setattr(syntax, "MAX_PROBLEMS", 1)
         stopping = flowsim.check_text(text).diagnostics
     assert stopping == [syntax_errors[0]]
-    # every diagnostic is on the corrupted line (or where the parser noticed it), or names
-    # an id declared on that line: nothing blames the untouched statements
+    # every diagnostic is on the corrupted line (or between it and where the parser noticed
+    # the error), or names an id declared there: nothing blames the untouched statements
     first = syntax_errors[0].span
     assert first is not None
     lost = _declared_on(VALID.splitlines()[line])
     for d in result.diagnostics:
         assert d.span is not None
-        on_line = line + 1 <= d.span.line <= max(line + 1, first.line)
+        on_line = min(line + 1, first.line) <= d.span.line <= max(line + 1, first.line)
         at_end = d.code == "E006"
         dependent = lost is not None and f"'{lost}'" in d.message
         assert on_line or at_end or dependent, (line, text.splitlines()[line], str(d))
