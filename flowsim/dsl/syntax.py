@@ -270,45 +270,43 @@ def _drive(lark: Lark, lexer: Lexer, text: str, recovery: _Recovery) -> None:
     line = text.count("\n") + 1
     col = len(text) - (text.rfind("\n") + 1) + 1
     eof = Token("$END", "", len(text), line, col, line, col, len(text))
-    for next_tok in itertools.chain(lexer.tokens(text, accepts, shiftable), (eof,)):
-        tok: Token | None = next_tok
+    for tok in itertools.chain(lexer.tokens(text, accepts, shiftable), (eof,)):
         if recovery.skipping:
-            tok = recovery.skip(next_tok, prev, state_stack, value_stack)
-            prev = next_tok
-            if tok is None:
+            resume = recovery.skip(tok, prev, state_stack, value_stack)
+            prev = tok
+            if resume is None:
                 continue
             opened.clear()  # top-level statements are never nested: no block is open
-        while tok is not None:  # more than once only to resume after a syntax error
-            ttype = tok.type
-            if ttype == "_LBRACE":
-                opened.append(tok)
-            elif ttype == "_RBRACE" and opened:
-                opened.pop()
-            while True:  # inlined: a call per token was a tenth of the parse time
-                act = states[state_stack[-1]].get(ttype)
-                if act is None:
-                    tok = _failed(states, state_stack, value_stack, tok, prev, opened, recovery)
+            tok = resume  # a keyword, the '->' after an identifier or the end: never a brace
+        ttype = tok.type
+        if ttype == "_LBRACE":
+            opened.append(tok)
+        elif ttype == "_RBRACE" and opened:
+            opened.pop()
+        while True:
+            act = states[state_stack[-1]].get(ttype)
+            if act is None:
+                again = _failed(states, state_stack, value_stack, tok, prev, opened, recovery)
+                if again is None:
                     break
-                if act[0]:
-                    state_stack.append(act[1])
-                    value_stack.append(tok)
-                    tok = None
-                    break
-                size, callback, origin = act[1]
-                if size:
-                    children = value_stack[-size:]
-                    del state_stack[-size:]
-                    del value_stack[-size:]
-                else:
-                    children = []
-                value_stack.append(callback(children))
-                state_stack.append(states[state_stack[-1]][origin][1])
-                if ttype == "$END" and state_stack[-1] == end_state:
-                    tok = None
-                    break
-        prev = next_tok
-        if state_stack[-1] == end_state:
-            break
+                tok, ttype = again, again.type  # resume at this token
+                continue
+            if act[0]:
+                state_stack.append(act[1])
+                value_stack.append(tok)
+                break
+            size, callback, origin = act[1]
+            if size:
+                children = value_stack[-size:]
+                del state_stack[-size:]
+                del value_stack[-size:]
+            else:
+                children = []
+            value_stack.append(callback(children))
+            state_stack.append(states[state_stack[-1]][origin][1])
+            if tok is eof and state_stack[-1] == end_state:
+                break
+        prev = tok
     recovery.finish(value_stack)
 
 
