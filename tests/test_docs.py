@@ -50,3 +50,31 @@ def test_bundled_examples() -> None:
     assert saas.process is not None
     assert len(saas.process.scenarios) >= 3
     assert {o.result for o in saas.process.outcomes} == {"won", "lost"}
+
+
+PYTHON_EXAMPLES = sorted((ROOT / "examples" / "python").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", PYTHON_EXAMPLES, ids=lambda p: p.name)
+def test_every_python_example_runs_and_prints_what_the_docs_show(path: Path) -> None:
+    """A Python example in the docs is a file here; run from the repository root (as the
+    docs show it), it prints the output the generated page holds."""
+    import subprocess
+    import sys
+
+    rel = str(path.relative_to(ROOT))
+    run = subprocess.run(
+        [sys.executable, rel], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    pages = [d for d in DOCS if f"@@cat {rel}@@" in _source(d)]
+    assert pages, f"{rel} is not shown by any docs/src page"
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert path.read_text(encoding="utf-8") in text
+        assert run.stdout.strip() in text, f"{page.name}: regenerate it (scripts/build_docs.py)"
+
+
+def _source(doc: Path) -> str:
+    src = ROOT / "docs" / "src" / doc.name
+    return src.read_text(encoding="utf-8") if src.exists() else ""
