@@ -16,7 +16,9 @@ The semantics (docs/simulation.md pins each one):
 
 The engine records plain Python values while running (each finished stay packed as ten
 doubles into one buffer) and hands back numpy arrays (:class:`Run`): the statistics and the
-event log are built from those afterwards, vectorised.
+event log are built from those afterwards, vectorised. With ``Settings.fold_at`` a long run
+folds its closed deals into a :class:`~flowsim.sim.tally.Tally` now and then and forgets
+them, so that its memory follows the deals in flight rather than the deals simulated.
 """
 
 from __future__ import annotations
@@ -40,24 +42,16 @@ from flowsim.sim.calendar import WorkingTime
 from flowsim.sim.capacity import Staff, available_person_hours, headcount_schedule
 from flowsim.sim.replay import OpenDeal, ReplayDeal, win_value
 from flowsim.sim.sampling import Sampler, Streams
+from flowsim.sim.tally import VISIT_COLUMNS, Deals, Tally, Window, tally
 
-__all__ = ["Run", "Settings", "run_once"]
+__all__ = ["VISIT_COLUMNS", "Run", "Settings", "run_once"]
 
 Priority = Literal["fifo", "amount"]
+#: a deal's process in SimPy
+Walk = Generator[simpy.Event, Any, None]
+#: one stay's (lead, effort, wait) hours
+Durations = tuple[float, float, float]
 
-#: visit record columns, in order
-VISIT_COLUMNS = (
-    "deal",
-    "node",
-    "entered",
-    "started",
-    "worked",
-    "left",
-    "queue",
-    "effort",
-    "off_calendar",
-    "wait",
-)
 #: one finished stay as packed doubles (VISIT_COLUMNS), native byte order as numpy reads it
 _VISIT = struct.Struct(f"={len(VISIT_COLUMNS)}d")
 #: one minute in hours: a stay seen open at the end of history ends no earlier than this after
@@ -85,6 +79,10 @@ class Settings:
     #: stochastic runs: new deals arrive at these hours (sorted) instead of by the model's
     #: ``arrivals``; they still enter by the model's entry mix ("--arrivals replay")
     arrival_times: tuple[float, ...] | None = None
+    #: None: keep every deal to the end (a deal log, a forecast read them). N: once the run
+    #: holds N stays, fold its closed deals into a :class:`~flowsim.sim.tally.Tally` and
+    #: forget them, so that memory follows the deals in flight (see flowsim.sim.tally)
+    fold_at: int | None = None
 
 
 @dataclass
@@ -110,6 +108,10 @@ class Run:
     max_queue: np.ndarray
     owner_of: dict[int, str] = field(default_factory=dict)
     events: int = 0
+    #: the deals' indices (the stays' ``deal``) when some were folded away; None: 0, 1, ...
+    keys: np.ndarray | None = None
+    #: the deals folded away during the run (Settings.fold_at), not in the arrays above
+    folded: Tally | None = None
 
 
 class _StageRun:
@@ -120,10 +122,10 @@ class _StageRun:
         "base_effort",
         "cum",
         "draw_effort",
-        "draw_route",
         "draw_wait",
         "effort",
         "idx",
+        "next_node",
         "role",
         "route",
         "staff",
@@ -148,8 +150,13 @@ class _StageRun:
         # Hot-path views of the samplers (see _draw): C-level callables, 0.0 without a dist.
         self.draw_effort: Callable[[], float] = float
         self.draw_wait: Callable[[], float] = float
-        self.draw_route: Callable[[], float] = float
+        #: the next node (see _chooser), or -2 (a dead end) when the stage has no way out
+        self.next_node: Callable[[], int] = _DEAD_END
         self.always_open = True
+
+
+#: the stages as a walk sees them (Engine.stages, or Engine.tail off a replayed path)
+Runs = list[_StageRun]
 
 
 def _mean(dist: Distribution | None) -> float:
@@ -219,11 +226,14 @@ class Engine:
         # one _VISIT row per finished stay: no tuple (and its ten float objects) kept per
         # stay, nothing for the GC to track, and numpy reads the buffer as it is at the end
         self.visits = bytearray()
+        # per deal, by its index k (dicts: a fold forgets closed deals); names only for a log
+        self.n_deals = 0
         self.deal_ids: list[str] = []
-        self.arrival: list[float] = []
-        self.finish: list[float] = []
-        self.outcome: list[int] = []
-        self.amount: list[float] = []
+        self.arrival: dict[int, float] = {}
+        self.finish: dict[int, float] = {}
+        self.outcome: dict[int, int] = {}
+        self.amount: dict[int, float] = {}
+        self.folding = Folding(settings.fold_at) if settings.fold_at is not None else None
         self.where: dict[int, tuple[int, float]] = {}
         self.working_now: dict[int, tuple[int, float, float]] = {}
         n_roles = len(self.roles)
@@ -255,13 +265,13 @@ class Engine:
         run.route = self.streams.uniform(f"{prefix}route:{stage.id}")
         run.draw_effort = _draw(run.effort)
         run.draw_wait = _draw(run.wait)
-        run.draw_route = run.route.next
         run.always_open = run.working.always_open
         total = 0.0
         for t, p in self.process.outgoing(stage.id):
             total += p
             run.targets.append(self.index[t.target])
             run.cum.append(total)
+        run.next_node = _chooser(run.targets, run.cum, run.route.next)
         return run
 
     def _entry_mix(self) -> Callable[[], int]:
@@ -285,9 +295,7 @@ class Engine:
             acc += share / total
             nodes.append(self.index[stage.id])
             cum.append(acc)
-        cum[-1] = 1.0  # float sums: the last entry takes what rounding leaves
-        draw = self.streams.uniform("entry").next
-        return lambda: nodes[bisect_right(cum, draw())]
+        return _chooser(nodes, cum, self.streams.uniform("entry").next)
 
     def _base_stage(self, stage_id: str) -> Stage | None:
         for s in self.base.stages:
@@ -373,12 +381,16 @@ class Engine:
             k += 1
 
     def _new_deal(self, name: str, amount: float, arrival: float | None = None) -> int:
-        k = len(self.deal_ids)
-        self.deal_ids.append(name)
-        self.arrival.append(self.env.now if arrival is None else arrival)
-        self.finish.append(math.nan)
-        self.outcome.append(-1)
-        self.amount.append(amount)
+        k = self.n_deals
+        self.n_deals += 1
+        if self.settings.keep_log:
+            self.deal_ids.append(name)
+        self.arrival[k] = self.env.now if arrival is None else arrival
+        self.finish[k] = math.nan
+        self.outcome[k] = -1
+        self.amount[k] = amount
+        if self.folding is not None and self.folding.due(len(self.visits)):
+            self._fold()
         return k
 
     def _deal(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
@@ -400,18 +412,14 @@ class Engine:
         done = min(od.age, effort)
         left_wait = max(0.0, effort + wait - max(od.age, effort)) if effort + wait else 0.0
         yield from self._stay(k, st, 0.0, effort - done, left_wait)
-        yield from self._deal(k, self._route(st))
-
-    def _route(self, st: _StageRun) -> int:
-        if not st.targets:
-            return -2
-        i = bisect_right(st.cum, st.draw_route())  # the first i with u < cum[i]
-        return st.targets[i] if i < len(st.targets) else st.targets[-1]
+        yield from self._deal(k, st.next_node())
 
     def _end(self, k: int, node: int) -> None:
         self.where.pop(k, None)
         self.finish[k] = self.env.now
         self.outcome[k] = node
+        if self.folding is not None:
+            self.folding.closed.append(k)
 
     def _stay(
         self, k: int, st: _StageRun, lead: float, effort: float, wait: float
@@ -419,32 +427,23 @@ class Engine:
         """One stay with the given durations (replay): see ``_walk``."""
         return self._walk(k, st.idx, (lead, effort, wait))
 
-    def _walk(
-        self,
-        k: int,
-        node: int,
-        given: tuple[float, float, float] | None,
-        stages: list[_StageRun] | None = None,
-    ) -> Generator[simpy.Event, Any, None]:
-        """Deal ``k``'s stays from ``node`` on: lead time, queue for the role, effort on
-        calendar, customer wait, one record per stay.
+    def _walk(self, k: int, node: int, given: Durations | None, stages: Runs | None = None) -> Walk:
+        """Deal ``k``'s stays from ``node`` on, one record each (the module doc's semantics).
 
         ``given = (lead, effort, wait)``: exactly one stay with these durations, no routing
-        (replay decides the path). ``None``: a stochastic walk; each stay samples its effort
-        and wait as it starts and its next node as it ends, until an outcome or a dead end.
-        One generator serves the whole walk (not one per stay, delegated to with ``yield
-        from``): every SimPy event resumes one Python frame, which is most of the engine's
-        own cost per event. ``stages`` (default ``self.stages``) gives the random streams.
+        (replay decides the path). ``None``: each stay samples its effort and wait as it
+        starts and its next node as it ends, until an outcome or a dead end. One generator
+        serves the whole walk, not one per stay: every SimPy event resumes one Python frame,
+        which is most of the engine's own cost per event. ``stages`` (default
+        ``self.stages``) gives the random streams.
         """
         stages = self.stages if stages is None else stages
         n_stages = self.n_stages
         if given is None and not 0 <= node < n_stages:
             self._end(k, node)
             return
-        env = self.env
-        where, working_now, busy = self.where, self.working_now, self.busy
-        record, pack = self.visits.extend, _VISIT.pack
-        lo, hi = self.busy_lo, self.busy_hi
+        env, where, working_now, busy = self.env, self.where, self.working_now, self.busy
+        record, pack, lo, hi = self.visits.extend, _VISIT.pack, self.busy_lo, self.busy_hi
         while True:
             st = stages[node]
             if given is None:
@@ -453,64 +452,43 @@ class Engine:
                 lead, effort, wait = given
             t0 = env.now
             where[k] = (node, t0)
-            t_ready = t0
             if lead > 0:
                 yield Timeout(env, lead)
-                t_ready = env.now
+            ready = start = env.now
             staff = st.staff
-            t_work = t_ready
             if staff is not None:
                 # Largest deal first; a deal without an amount counts as 0 (never NaN).
                 amount = self.amount[k] if staff.priority else 0.0
                 req = staff.request(-amount if amount == amount else 0.0)
                 yield req
-                t_work = env.now
-            end = t_work
+                start = env.now
+            end = start
             if effort > 0:
-                end = t_work + effort if st.always_open else st.working.add(t_work, effort)
-                role = st.role
-                if role < 0:
-                    yield Timeout(env, end - t_work)
-                else:
-                    working_now[k] = (role, t_work, end)
-                    yield Timeout(env, end - t_work)
+                end = start + effort if st.always_open else st.working.add(start, effort)
+                if st.role >= 0:
+                    working_now[k] = (st.role, start, end)
+                yield Timeout(env, end - start)
+                if st.role >= 0:
                     del working_now[k]
-                    if lo <= t_work and end <= hi:  # all inside the statistics window
-                        busy[role] += effort
+                    if lo <= start and end <= hi:  # all inside the statistics window
+                        busy[st.role] += effort
                     else:
-                        self._count_busy(st, t_work, end, effort)
+                        self._count_busy(st, start, end, effort)
             if staff is not None:
                 staff.release(req)
             if wait > 0:
                 yield Timeout(env, wait)
-            record(
-                pack(
-                    k,
-                    node,
-                    t0,
-                    t_work,
-                    end,
-                    env.now,
-                    t_work - t_ready,
-                    effort,
-                    end - t_work - effort,
-                    wait + lead,
-                )
-            )
+            off = end - start - effort
+            record(pack(k, node, t0, start, end, env.now, start - ready, effort, off, wait + lead))
             if given is not None:
                 return
-            # route: the first target whose cumulative probability exceeds u
-            targets = st.targets
-            if targets:
-                i = bisect_right(st.cum, st.draw_route())
-                node = targets[i] if i < len(targets) else targets[-1]
-            else:
-                node = -2
+            node = st.next_node()
             if not 0 <= node < n_stages:
                 break
         self._end(k, node)
 
     def _count_busy(self, st: _StageRun, t_work: float, end: float, effort: float) -> None:
+        """Add a stay's effort to its role's busy hours, the part inside the window."""
         lo, hi = self.busy_lo, self.busy_hi
         if t_work >= lo and end <= hi:
             self.busy[st.role] += effort
@@ -592,7 +570,7 @@ class Engine:
         effort, wait, _ = _beyond(st, age)
         wait = max(wait, age + _MINUTE - effort)
         yield from self._walk(k, node, (0.0, effort, wait), self.tail)
-        yield from self._off_path(k, self._route(st))
+        yield from self._off_path(k, st.next_node())
 
     def _off_path(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
         """Deal ``k`` leaves its real path for ``node`` and walks the model from there.
@@ -682,6 +660,43 @@ class Engine:
             cache[i] = found
         return found
 
+    # ---- folding (Settings.fold_at) ----
+
+    def _fold(self) -> None:
+        """Fold the closed deals into the run's tally, and forget them and their stays.
+
+        Called as a deal arrives (never between a deal's end and a replay's last word on
+        its amount, see ``_off_path``). The window's end is the horizon (with none, every
+        stay so far ends before the run does).
+        """
+        folding = self.folding
+        assert folding is not None
+        keys = np.array(sorted(folding.closed), dtype=np.int64)
+        folding.closed.clear()
+        rows, kept = _take_rows(self.visits, keys)
+        self.visits[:] = kept  # the same buffer: the deals' walks hold its `extend`
+        listed = keys.tolist()
+        deals = Deals(
+            keys,
+            np.array([self.arrival.pop(k) for k in listed], dtype=float),
+            np.array([self.finish.pop(k) for k in listed], dtype=float),
+            np.array([self.outcome.pop(k) for k in listed], dtype=np.int64),
+            np.array([self.amount.pop(k) for k in listed], dtype=float),
+            rows,
+        )
+        folding.add(tally(deals, self._window(self.busy_hi)), len(self.visits))
+
+    def _window(self, hi: float) -> Window:
+        results = [(self.index[o.id], o.result) for o in self.process.outcomes]
+        return Window(
+            lo=self.settings.warmup,
+            hi=hi,
+            n_nodes=len(self.nodes),
+            n_stages=self.n_stages,
+            won=tuple(i for i, r in results if r == "won"),
+            lost=tuple(i for i, r in results if r == "lost"),
+        )
+
     # ---- results ----
 
     def _collect(self, end: float, events: int) -> Run:
@@ -728,11 +743,11 @@ class Engine:
             start=0.0,
             end=end,
             warmup=s.warmup,
-            deal_ids=self.deal_ids if s.keep_log else [],
-            arrival=np.array(self.arrival, dtype=float),
-            finish=np.array(self.finish, dtype=float),
-            outcome=np.array(self.outcome, dtype=np.int64),
-            amount=np.array(self.amount, dtype=float),
+            deal_ids=self.deal_ids,
+            arrival=_array(self.arrival),
+            finish=_array(self.finish),
+            outcome=_array(self.outcome, np.int64),
+            amount=_array(self.amount),
             visits=visits,
             busy=busy,
             available=available,
@@ -740,7 +755,68 @@ class Engine:
             max_queue=max_queue,
             owner_of={st.idx: self.roles[st.role] for st in self.stages if st.role >= 0},
             events=events,
+            keys=None
+            if self.folding is None
+            else np.fromiter(self.arrival, np.int64, len(self.arrival)),
+            folded=None if self.folding is None else self.folding.tally,
         )
+
+
+class Folding:
+    """When a run folds its closed deals away, and the tally of those it folded."""
+
+    def __init__(self, at: int) -> None:
+        self.at = max(1, at)
+        self.closed: list[int] = []
+        self.next = self.at * _VISIT.size
+        self.tally: Tally | None = None
+
+    def due(self, held_bytes: int) -> bool:
+        """``held_bytes`` of stays held, or ``at`` closed deals: time to fold."""
+        return held_bytes >= self.next or len(self.closed) >= self.at
+
+    def add(self, part: Tally, held_bytes: int) -> None:
+        """Take a fold's tally; the next fold waits for twice the stays still held."""
+        self.tally = part if self.tally is None else self.tally.merge(part)
+        self.next = max(self.at * _VISIT.size, 2 * held_bytes)
+
+
+def _take_rows(buffer: bytearray, keys: np.ndarray) -> tuple[np.ndarray, bytes]:
+    """The stays of deals ``keys`` (a copy), and the other stays' bytes, from ``buffer``.
+
+    Nothing here keeps a view of the buffer, so that it can be resized afterwards.
+    """
+    view = np.frombuffer(buffer, dtype=float).reshape(-1, len(VISIT_COLUMNS))
+    mine = np.isin(view[:, 0], keys)
+    return view[mine], view[~mine].tobytes()
+
+
+def _keys(values: dict[int, Any]) -> np.ndarray:
+    """A per-deal dict's deal indices, in order."""
+    return np.fromiter(values, dtype=np.int64, count=len(values))
+
+
+def _array(values: dict[int, Any], dtype: Any = float) -> np.ndarray:
+    """A per-deal dict's values, in the order of the deals' indices."""
+    return np.fromiter(values.values(), dtype=dtype, count=len(values))
+
+
+def _DEAD_END() -> int:
+    return -2
+
+
+def _chooser(nodes: list[int], cum: list[float], draw: Callable[[], float]) -> Callable[[], int]:
+    """The one routing rule: where a deal goes next (or which entry a new deal takes).
+
+    ``cum`` are the cumulative probabilities of ``nodes``; the choice is the first node
+    whose cumulative probability exceeds a uniform ``draw()``, and the last node takes what
+    float rounding (or probabilities summing to less than 1) leaves. Without nodes: -2, a
+    dead end, and nothing is drawn.
+    """
+    if not nodes:
+        return _DEAD_END
+    bounds = [*cum[:-1], math.inf]
+    return lambda: nodes[bisect_right(bounds, draw())]
 
 
 def _draw(sampler: Sampler | None) -> Callable[[], float]:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from flowsim.sim.engine import VISIT_COLUMNS, Run
+from flowsim.sim.engine import Run
+from flowsim.sim.tally import Deals, Tally, Window, tally
 
 __all__ = ["PROCESS_KPIS", "ROLE_KPIS", "STAGE_KPIS", "Kpis", "kpis"]
 
@@ -68,120 +69,85 @@ ROLE_KPIS: dict[str, tuple[str, str]] = {
     "queue_max": ("deals", "longest queue"),
 }
 
-_C = {name: i for i, name in enumerate(VISIT_COLUMNS)}
-
-
-def _q(values: np.ndarray, q: float) -> Value:
-    return float(np.quantile(values, q)) if values.size else None
-
-
-def _m(values: np.ndarray) -> Value:
-    return float(values.mean()) if values.size else None
+#: the stage KPIs that are means of STAY_MEASURES, in that order
+_MEAN_KPIS = ("queue_hours", "effort_hours", "off_calendar_hours", "customer_wait_hours")
 
 
 def kpis(run: Run) -> Kpis:
-    """``{"process": {...}, "stages": {stage: {...}}, "roles": {role: {...}}}`` of one run."""
+    """``{"process": {...}, "stages": {stage: {...}}, "roles": {role: {...}}}`` of one run.
+
+    From the tally of the deals the run kept, merged with the tally of those it folded away
+    (a long run's, see :mod:`flowsim.sim.tally`).
+    """
     lo, hi = run.warmup, run.end
     span = max(hi - lo, 1e-12)
-    weeks = span / 168
-    finished = ~np.isnan(run.finish)
-    in_window = finished & (run.finish >= lo) & (run.finish <= hi)
-    won_idx = [i for i, r in run.results.items() if r == "won"]
-    lost_idx = [i for i, r in run.results.items() if r == "lost"]
-    won = in_window & np.isin(run.outcome, won_idx)
-    lost = in_window & np.isin(run.outcome, lost_idx)
-    n_won, n_lost = int(won.sum()), int(lost.sum())
-    has_amount = bool(np.isfinite(run.amount).any())
-    open_end = (run.arrival <= hi) & (~finished | (run.finish > hi))
-    cohort = in_window & (run.arrival >= lo)
-    cycle = (run.finish - run.arrival) / 24
-    out: dict[str, Value] = {
-        "arrived": float(((run.arrival >= lo) & (run.arrival <= hi)).sum()),
-        "won": float(n_won),
-        "lost": float(n_lost),
-        "open_at_end": float(open_end.sum()),
-        "win_rate": n_won / (n_won + n_lost) if n_won + n_lost else None,
-        "revenue": float(np.nansum(run.amount[won])) if has_amount else None,
-        "pipeline_value": float(np.nansum(run.amount[open_end])) if has_amount else None,
-        "won_per_week": n_won / weeks,
-        "closed_per_week": (n_won + n_lost) / weeks,
-        "wip_mean": _wip_mean(run, lo, hi) / span,
-    }
-    for prefix, mask in (("", cohort), ("won_", cohort & won), ("lost_", cohort & lost)):
-        c = cycle[mask]
-        out[f"{prefix}cycle_days_mean"] = _m(c)
-        out[f"{prefix}cycle_days_p50"] = _q(c, 0.5)
-        out[f"{prefix}cycle_days_p90"] = _q(c, 0.9)
+    window = Window(
+        lo,
+        hi,
+        len(run.nodes),
+        len(run.nodes) - len(run.outcomes),
+        tuple(i for i, r in run.results.items() if r == "won"),
+        tuple(i for i, r in run.results.items() if r == "lost"),
+    )
+    keys = np.arange(run.arrival.size) if run.keys is None else run.keys
+    kept = Deals(keys, run.arrival, run.finish, run.outcome, run.amount, run.visits)
+    t = tally(kept, window)
+    if run.folded is not None:
+        t = run.folded.merge(t)
     return {
-        "process": out,
-        "stages": _stages(run, lo, hi, cohort),
+        "process": _process(t, span),
+        "stages": _stages(t, run.nodes[: window.n_stages]),
         "roles": _roles(run, span),
-        "edges": _edges(run, lo, hi),
+        "edges": _edges(t, run.nodes),
     }
 
 
-def _edges(run: Run, lo: float, hi: float) -> dict[str, float]:
+def _process(t: Tally, span: float) -> dict[str, Value]:
+    weeks = span / 168
+    closed = t.won + t.lost
+    out: dict[str, Value] = {
+        "arrived": float(t.arrived),
+        "won": float(t.won),
+        "lost": float(t.lost),
+        "open_at_end": float(t.open_at_end),
+        "win_rate": t.won / closed if closed else None,
+        "revenue": t.revenue if t.has_amount else None,
+        "pipeline_value": t.pipeline if t.has_amount else None,
+        "won_per_week": t.won / weeks,
+        "closed_per_week": closed / weeks,
+        "wip_mean": t.wip_hours / span,
+    }
+    for prefix, sample in t.cycles.items():
+        out[f"{prefix}cycle_days_mean"] = sample.mean()
+        out[f"{prefix}cycle_days_p50"] = sample.quantile(0.5)
+        out[f"{prefix}cycle_days_p90"] = sample.quantile(0.9)
+    return out
+
+
+def _edges(t: Tally, nodes: tuple[str, ...]) -> dict[str, float]:
     """Moves along each transition, ``"source->target"``, of stays that ended in the window."""
-    v = run.visits
-    if not len(v):
-        return {}
-    deal = v[:, _C["deal"]].astype(np.int64)
-    left = v[:, _C["left"]]
-    order = np.lexsort((v[:, _C["entered"]], deal))
-    deal, node, left = deal[order], v[order, _C["node"]].astype(np.int64), left[order]
-    same = np.append(deal[1:] == deal[:-1], False)
-    nxt = np.where(same, np.append(node[1:], -1), run.outcome[deal])
-    ok = ~np.isnan(left) & (left >= lo) & (left <= hi) & (nxt >= 0)
-    pairs = node[ok] * len(run.nodes) + nxt[ok]
-    keys, counts = np.unique(pairs, return_counts=True)
-    n = len(run.nodes)
-    return {
-        f"{run.nodes[k // n]}->{run.nodes[k % n]}": float(c)
-        for k, c in zip(keys.tolist(), counts.tolist(), strict=True)
-    }
+    n = len(nodes)
+    return {f"{nodes[k // n]}->{nodes[k % n]}": float(c) for k, c in t.edges.items()}
 
 
-def _wip_mean(run: Run, lo: float, hi: float) -> float:
-    """∫ WIP dt over the window: the sum of each deal's time in flight inside it."""
-    end = np.where(np.isnan(run.finish), hi, run.finish)
-    overlap = np.minimum(end, hi) - np.maximum(run.arrival, lo)
-    return float(np.clip(overlap, 0, None).sum())
-
-
-def _stages(run: Run, lo: float, hi: float, cohort: np.ndarray) -> dict[str, dict[str, Value]]:
-    v = run.visits
-    node = v[:, _C["node"]].astype(np.int64)
-    entered = v[:, _C["entered"]]
-    left = v[:, _C["left"]]
-    began = (entered >= lo) & (entered <= hi)
-    done = began & ~np.isnan(left) & (left <= hi)
+def _stages(t: Tally, stages: tuple[str, ...]) -> dict[str, dict[str, Value]]:
+    p = t.stages
     out: dict[str, dict[str, Value]] = {}
-    n_stages = len(run.nodes) - len(run.outcomes)
-    # The time composition of closed deals (the same cohort as the cycle time), so that the
-    # stages' shares of the cycle time add up to at most 100%.
-    n_cohort = int(cohort.sum())
-    mine = cohort[v[:, _C["deal"]].astype(np.int64)] if len(v) else np.zeros(0, dtype=bool)
-    stays = np.where(mine, left - entered, 0.0)
-    queued = np.where(mine, v[:, _C["queue"]], 0.0)
-    per_deal = np.bincount(node, weights=stays, minlength=n_stages)
-    queue_per_deal = np.bincount(node, weights=queued, minlength=n_stages)
-    for i in range(n_stages):
-        here = node == i
-        d = done & here
-        rows = v[d]
-        stay = rows[:, _C["left"]] - rows[:, _C["entered"]]
-        out[run.nodes[i]] = {
-            "entered": float((began & here).sum()),
-            "completed": float(d.sum()),
-            "queue_hours": _m(rows[:, _C["queue"]]),
-            "effort_hours": _m(rows[:, _C["effort"]]),
-            "off_calendar_hours": _m(rows[:, _C["off_calendar"]]),
-            "customer_wait_hours": _m(rows[:, _C["wait"]]),
-            "time_in_stage_hours": _m(stay),
-            "time_in_stage_p90_hours": _q(stay, 0.9),
-            "hours_per_closed_deal": float(per_deal[i]) / n_cohort if n_cohort else None,
+    for i, name in enumerate(stages):
+        done = int(p.completed[i])
+        means = {
+            kpi: float(p.stay_sums[i, m]) / done if done else None
+            for m, kpi in enumerate(_MEAN_KPIS)
+        }
+        out[name] = {
+            "entered": float(p.entered[i]),
+            "completed": float(done),
+            **means,
+            "time_in_stage_hours": p.stays[i].mean(),
+            "time_in_stage_p90_hours": p.stays[i].quantile(0.9),
+            "hours_per_closed_deal": float(p.hours_per_deal[i]) / t.cohort if t.cohort else None,
             "queue_hours_per_closed_deal": (
-                float(queue_per_deal[i]) / n_cohort if n_cohort else None
+                float(p.queue_per_deal[i]) / t.cohort if t.cohort else None
             ),
         }
     return out

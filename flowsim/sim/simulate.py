@@ -39,6 +39,11 @@ DEFAULT_START = date(2026, 1, 5)
 #: then finish as the model says; the statistics stay those of the window
 REPLAY_RUN_PAST = 365 * 24.0
 
+#: a replication without a deal log keeps every deal until it holds this many stays (about
+#: 21 MB of them), then folds its closed deals into running statistics (flowsim.sim.tally):
+#: below it, figures are exactly those of a run that keeps every deal
+FOLD_AT = 1 << 18
+
 Progress = Callable[[int, int], None]
 
 
@@ -173,60 +178,132 @@ def simulate(
     warmup = None if warmup is None else parse_duration(warmup, what="warmup")
     names = list(dict.fromkeys(scenarios))
     processes = [process] + [process.with_scenario(n) for n in names]
-    plan: ReplayPlan | None = None
+    plan = _plan(process, history, until, deals, warmup, start, as_of, strict_stages)
+    settings = plan.settings(deals=deals, priority=priority, unlimited=unlimited)
+    payload = _Payload(tuple(processes), process, settings, int(seed), plan.replay)
+    collected, first_run = _run_all(
+        payload, replications, keep_log, workers, cluster, executor, progress
+    )
+    loads = offered_load(process, plan.rate)
+    result = SimulationResult(
+        process=process.name,
+        mode=plan.mode,
+        seed=int(seed),
+        replications=replications,
+        epoch=_local(plan.epoch, process).isoformat(),
+        horizon_hours=float(plan.horizon) if plan.horizon is not None else float("nan"),
+        warmup_hours=plan.warm,
+        history_deals=plan.history_deals,
+        offered_load=loads,
+        warnings=_warnings(plan.replay, loads, unlimited),
+        scenarios=[
+            _summarise(name, collected[s], collected[0] if s else None)
+            for s, name in enumerate(["baseline", *names])
+        ],
+    )
+    if first_run is not None:
+        result._event_log = event_log(first_run, plan.epoch, process.name)
+    return gate(result, process, history, seed=seed, tz=tz) if check_fidelity else result
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How the replications run: the mode, its clock and statistics window, what it replays."""
+
+    mode: Literal["stochastic", "replay", "from_today"]
+    epoch: datetime
     horizon: float | None
+    warm: float
+    #: history's arrival rate (a replay's offered load is history's)
+    rate: float | None = None
+    replay: ReplayPlan | None = None
+    #: the deals open at ``as_of`` (start from today)
     pipeline: tuple[OpenDeal, ...] = ()
-    if history is not None and as_of is not None:
-        if as_of.tzinfo is None:
-            raise ValueError("as_of needs a time zone")
-        epoch = as_of.astimezone(UTC)
-        pipeline = tuple(open_deals(history, process, epoch))
-        horizon = until if until is not None else 90 * 24.0
-        warm = warmup if warmup is not None else 0.0
-        mode: Literal["stochastic", "replay", "from_today"] = "from_today"
-        rate = None
-    elif history is not None:
-        plan = prepare_replay(
-            history,
-            process,
-            epoch=_epoch(start, process) if start else None,
-            strict=strict_stages,
+
+    def settings(self, deals: int | None, priority: Priority, unlimited: bool) -> Settings:
+        """The engine's settings for this plan (see :func:`simulate` for the arguments)."""
+        return Settings(
+            epoch=self.epoch,
+            until=self.horizon,
+            deals=deals,
+            warmup=self.warm,
+            priority=priority,
+            unlimited=unlimited,
+            open_deals=self.pipeline,
+            run_past=REPLAY_RUN_PAST if self.replay is not None else 0.0,
+            won_amount=self.replay.won_amount if self.replay is not None else math.nan,
         )
-        epoch = plan.epoch
-        horizon = until if until is not None else plan.end
+
+    @property
+    def history_deals(self) -> int | None:
+        if self.replay is not None:
+            return len(self.replay.deals)
+        return len(self.pipeline) or None
+
+
+def _plan(
+    process: Process,
+    history: Any,
+    until: float | None,
+    deals: int | None,
+    warmup: float | None,
+    start: date | datetime | None,
+    as_of: datetime | None,
+    strict_stages: bool,
+) -> _Plan:
+    """The run's mode and window from :func:`simulate`'s arguments (see there), checked."""
+    if history is not None and as_of is not None:
+        plan = _from_today(process, history, as_of, until, warmup)
+    elif history is not None:
+        replay = prepare_replay(
+            history, process, epoch=_epoch(start, process) if start else None, strict=strict_stages
+        )
+        horizon = until if until is not None else replay.end
         warm = warmup if warmup is not None else 0.0
-        mode = "replay"
-        rate = _history_rate(plan)
+        plan = _Plan("replay", replay.epoch, horizon, warm, _history_rate(replay), replay)
     else:
-        epoch = _epoch(start, process)
-        horizon = until
-        if horizon is None and deals is None:
-            horizon = 365 * 24.0
+        if until is None and deals is None:
+            until = 365 * 24.0
         warm = warmup if warmup is not None else (0.0 if deals is not None else 30 * 24.0)
-        mode = "stochastic"
-        rate = None
+        plan = _Plan("stochastic", _epoch(start, process), until, warm)
         if process.arrivals is None:
             raise ValueError(
                 "the model has no arrivals: add `arrivals N per week` to the process block, "
                 "or replay a history"
             )
-    if horizon is not None and warm >= horizon:
-        raise ValueError(f"the warm-up ({warm:g} h) must end before the horizon ({horizon:g} h)")
-    settings = Settings(
-        epoch=epoch,
-        until=horizon,
-        deals=deals,
-        warmup=warm,
-        priority=priority,
-        unlimited=unlimited,
-        open_deals=pipeline,
-        run_past=REPLAY_RUN_PAST if plan is not None else 0.0,
-        won_amount=plan.won_amount if plan is not None else math.nan,
-    )
-    payload = _Payload(tuple(processes), process, settings, int(seed), plan)
-    if mode == "from_today" and process.arrivals is None and not pipeline:
+    if plan.horizon is not None and plan.warm >= plan.horizon:
+        raise ValueError(
+            f"the warm-up ({plan.warm:g} h) must end before the horizon ({plan.horizon:g} h)"
+        )
+    if plan.mode == "from_today" and process.arrivals is None and not plan.pipeline:
         raise ValueError(f"no deal is open at {as_of} and the model has no arrivals")
-    jobs = [(s, r) for s in range(len(processes)) for r in range(replications)]
+    return plan
+
+
+def _from_today(
+    process: Process, history: Any, as_of: datetime, until: float | None, warmup: float | None
+) -> _Plan:
+    """Start from today: history's deals open at ``as_of`` go on, new ones arrive (90 days)."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of needs a time zone")
+    epoch = as_of.astimezone(UTC)
+    pipeline = tuple(open_deals(history, process, epoch))
+    horizon = until if until is not None else 90 * 24.0
+    warm = warmup if warmup is not None else 0.0
+    return _Plan("from_today", epoch, horizon, warm, pipeline=pipeline)
+
+
+def _run_all(
+    payload: _Payload,
+    replications: int,
+    keep_log: bool,
+    workers: int | None,
+    cluster: str | None,
+    executor: Executor | None,
+    progress: Progress | None,
+) -> tuple[list[list[Any]], Run | None]:
+    """Per scenario, every replication's KPIs in order; and the run whose log is kept, if any."""
+    jobs = [(s, r) for s in range(len(payload.processes)) for r in range(replications)]
     n_workers = 1 if executor is None and cluster is None and workers == 1 else workers
     if n_workers is None and executor is None and cluster is None:
         n_workers = default_workers()
@@ -244,32 +321,10 @@ def simulate(
         done += len(results)
         if progress is not None:
             progress(done, len(jobs))
-    loads = offered_load(process, rate)
-    warnings = _warnings(plan, loads, unlimited)
-    results_by_scenario = [
-        _summarise(
-            "baseline" if s == 0 else names[s - 1],
-            [collected[(s, r)] for r in range(replications)],
-            [collected[(0, r)] for r in range(replications)] if s else None,
-        )
-        for s in range(len(processes))
+    by_scenario = [
+        [collected[(s, r)] for r in range(replications)] for s in range(len(payload.processes))
     ]
-    result = SimulationResult(
-        process=process.name,
-        mode=mode,
-        seed=int(seed),
-        replications=replications,
-        epoch=_local(epoch, process).isoformat(),
-        horizon_hours=float(horizon) if horizon is not None else float("nan"),
-        warmup_hours=warm,
-        history_deals=len(plan.deals) if plan is not None else (len(pipeline) or None),
-        offered_load=loads,
-        warnings=warnings,
-        scenarios=results_by_scenario,
-    )
-    if first_run is not None:
-        result._event_log = event_log(first_run, epoch, process.name)
-    return gate(result, process, history, seed=seed, tz=tz) if check_fidelity else result
+    return by_scenario, first_run
 
 
 def _warnings(plan: ReplayPlan | None, loads: list[RoleLoad], unlimited: bool) -> list[str]:
@@ -336,7 +391,7 @@ def _run_batch(
     out: list[tuple[tuple[int, int], Any, Run | None]] = []
     deals = payload.replay.deals if payload.replay is not None else None
     for s, r, keep in batch:
-        settings = replace(payload.settings, keep_log=keep)
+        settings = replace(payload.settings, keep_log=keep, fold_at=None if keep else FOLD_AT)
         run = run_once(
             payload.processes[s], settings, payload.seed, r, base=payload.base, replay=deals
         )
