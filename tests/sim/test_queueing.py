@@ -56,22 +56,26 @@ def erlang_c_wait(servers: int, arrival: float, service: float) -> float:
     return top / bottom / (servers * service - arrival)
 
 
-def customers_for(k: float, replications: int = REPLICATIONS) -> int:
-    """Customers per replication so that ``TOLERANCE`` is ``K_SE`` standard errors.
+def customers_for(k: float, replications: int = REPLICATIONS, tolerance: float = TOLERANCE) -> int:
+    """Customers per replication so that ``tolerance`` is ``K_SE`` standard errors.
 
-    SE^2 = K / (replications * n) = (TOLERANCE / K_SE)^2, solved for n.
+    SE^2 = K / (replications * n) = (tolerance / K_SE)^2, solved for n.
     """
-    return math.ceil(k / replications / (TOLERANCE / K_SE) ** 2)
+    return math.ceil(k / replications / (tolerance / K_SE) ** 2)
 
 
-def assert_precise_enough(estimate: Estimate, expected: float) -> None:
+def assert_precise_enough(
+    estimate: Estimate, expected: float, tolerance: float = TOLERANCE
+) -> None:
     """The run's own standard error is at most a third of the tolerance (designed: a fourth)."""
     assert estimate.sd is not None and estimate.n >= 2
     standard_error = estimate.sd / math.sqrt(estimate.n) / expected
-    assert 3 * standard_error <= TOLERANCE, f"SE {standard_error:.2%}: the run is too short"
+    assert 3 * standard_error <= tolerance, f"SE {standard_error:.2%}: the run is too short"
 
 
-def check_mmc(servers: int, rho: float, customers: int, replications: int) -> None:
+def check_mmc(
+    servers: int, rho: float, customers: int, replications: int, tolerance: float = TOLERANCE
+) -> None:
     process = mmc(servers, rho)
     hours = customers / (servers * rho)
     # warm-up: 2% of the run, 30 to 230 relaxation times 1/(c mu (1 - sqrt rho)^2) here
@@ -83,12 +87,12 @@ def check_mmc(servers: int, rho: float, customers: int, replications: int) -> No
     role = result.baseline.roles["clerk"]
     expected_wait = erlang_c_wait(servers, servers * rho, 1.0)
     queue = stage["queue_hours"]
-    assert_precise_enough(queue, expected_wait)
-    assert_precise_enough(role["queue_mean"], servers * rho * expected_wait)
-    assert queue.mean == pytest.approx(expected_wait, rel=TOLERANCE)
+    assert_precise_enough(queue, expected_wait, tolerance)
+    assert_precise_enough(role["queue_mean"], servers * rho * expected_wait, tolerance)
+    assert queue.mean == pytest.approx(expected_wait, rel=tolerance)
     assert role["utilization"].mean == pytest.approx(rho, rel=TOLERANCE)
     # Little's law on the queue: Lq = λ Wq
-    assert role["queue_mean"].mean == pytest.approx(servers * rho * queue.mean, rel=TOLERANCE)
+    assert role["queue_mean"].mean == pytest.approx(servers * rho * queue.mean, rel=tolerance)
 
 
 @pytest.mark.parametrize(
@@ -101,15 +105,29 @@ def test_mmc_matches_erlang_c(servers: int, rho: float, k: float) -> None:
     check_mmc(servers, rho, customers_for(k), REPLICATIONS)
 
 
+#: the heavy-traffic check in the default run: 10%, so that it takes well under a minute
+HEAVY_TOLERANCE = 0.10
+
+
+def test_mmc_in_heavy_traffic_matches_erlang_c_to_ten_percent() -> None:
+    # rho = 0.95: K = 1,915 / 1,970 (mean wait / queue length), 14x that of rho = 0.8. At a
+    # 10% tolerance (4 SE, as every check here) that is 8 replications of 394,000 customers,
+    # 3.2 million in all: about 45 CPU-seconds. At this load the mean wait moves by 1.9% per
+    # 0.1% of capacity lost, so 10% still catches an engine that loses 0.5% of its capacity
+    # in freeing and handing over people (a person idle 18 s an hour); the slow test below
+    # pins it to 3% (0.16%). The utilisation is still held to 3%.
+    tolerance = HEAVY_TOLERANCE
+    check_mmc(4, 0.95, customers_for(1970.0, tolerance=tolerance), REPLICATIONS, tolerance)
+
+
 @pytest.mark.slow
 def test_mmc_in_heavy_traffic_matches_erlang_c() -> None:
-    # rho = 0.95: K = 1,915 / 1,970, 14x that of rho = 0.8, so 35 million customers in all
-    # for a 3% tolerance at 4 SE (measured: 392 CPU-seconds, 5 min on two busy cores). Here a
-    # 0.16% loss of capacity moves the mean wait by 3%: the sharpest check of how the engine
-    # frees and hands over people. Run in 48 replications of 730,000 rather than 8 of 4.4
-    # million: the engine keeps every stay, so a worker's memory grows with its replication's
-    # customers: 1.4 GB per worker here (16 x 2.2 million: 2 GB; 8 x 10 million: 6.7 GB in
-    # all). Less needs the engine to stream its statistics (issue 17, item 6).
+    # rho = 0.95 at a 3% tolerance: 35 million customers in all (measured: 392 CPU-seconds,
+    # 5 min on two busy cores). Here a 0.16% loss of capacity moves the mean wait by 3%: the
+    # sharpest check of how the engine frees and hands over people. 48 replications of
+    # 730,000: a replication's statistics fold as it runs (issue 17, item 6), so a worker
+    # needs about 300 MB however many customers its replication has (it once needed 1.4 GB
+    # here, and 6.7 GB in all for 8 replications of 4.4 million).
     check_mmc(4, 0.95, customers_for(1970.0, replications=48), 48)
 
 
