@@ -3,12 +3,14 @@
 Targets (issue 5, "Performance"): flowsim's engine >= 0.7x the events/s of a minimal
 hand-written SimPy model of the same process, measured in the same run; 100k deals through
 the bundled example in one replication (seconds reported); 200 replications on 2 workers
->= 1.7x faster than on 1.
+>= 1.7x faster than on 1. Issue 17 ("the house"): 10 million deals through an M/M/4 queue
+at 95% load in one replication within 1 GB peak memory (``--part memory``; ``--quick``: 1
+million; each run a fresh process, beside a run that keeps every deal).
 
 Run: ``.venv/bin/python bench/bench_sim.py`` (``--quick``: 20k deals, 40 replications;
 ``--repeat N``: best of N, default 3; ``--scale K``: the high-headcount variant's factor,
 default 1000; ``--json PATH`` writes every sample). About 6 minutes on an idle 2-vCPU machine
-(``--quick``: about 1).
+(``--quick``: about 1), and ``--part memory`` about 3 more (``--quick``: 30 s).
 
 The machine is shared and noisy, so the engine cases run round-robin, each figure is the best
 of ``--repeat`` runs (noise only adds time to CPU-bound code) and every ratio compares two
@@ -34,6 +36,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -388,14 +391,95 @@ def workers_part(args: argparse.Namespace, process: Process) -> tuple[list[str],
     return [verdict], {str(k): v for k, v in work.items()}
 
 
+# ---- memory (issue 17, item 6) --------------------------------------------------------------
+
+MEMORY_TARGET_MB = 1024.0
+#: M/M/4 at 95% load (one hour of effort): about 4.5 deals in flight and 18 waiting on average
+MMC = """
+process "M/M/4" { arrivals every exponential(mean 15.789474m) }
+role clerk headcount 4
+stage serve { owner clerk effort exponential(mean 60m) }
+outcome won
+serve -> won
+"""
+
+
+def memory_child(deals: int, keep: bool) -> None:
+    """In a fresh process: one replication of ``deals`` through MMC; print its peak RSS.
+
+    ``keep``: every deal kept to the end (as before the engine folded its closed deals).
+    """
+    import flowsim.sim.simulate as sim
+
+    process = flowsim.parse(MMC)
+    if keep:
+        sim.FOLD_AT = 1 << 62
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu = time.process_time()
+    result = sim.simulate(
+        process, replications=1, seed=SEED, deals=deals, workers=1, keep_log=False
+    )
+    out = {
+        "cpu": time.process_time() - cpu,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "imports_mb": start / 1024,
+        "won": result.baseline.kpis["won"].mean,
+    }
+    print(json.dumps(out))
+
+
+def memory_run(deals: int, keep: bool) -> dict[str, float]:
+    args = [sys.executable, __file__, "--memory-child", str(deals)] + (["--keep"] if keep else [])
+    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["won"] == deals, "every deal must finish"
+    return out
+
+
+def memory_part(args: argparse.Namespace) -> tuple[list[str], Any]:
+    """Case 4: peak memory of one long replication, folding its closed deals vs keeping them.
+
+    Each run is a fresh process (peak RSS is the process's, imports included).
+    """
+    lean_deals = 1_000_000 if args.quick else 10_000_000
+    keep_deals = 1_000_000 if args.quick else 2_000_000
+    runs = {
+        f"{lean_deals:,} deals, statistics folded (simulate's default)": memory_run(
+            lean_deals, False
+        ),
+        f"{keep_deals:,} deals, every deal kept": memory_run(keep_deals, True),
+    }
+    print("\n## Memory: one replication of M/M/4 at 95% load, keep_log=False\n")
+    print("| case | peak RSS MB | of which imports MB | CPU s | deals/s |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in runs.items():
+        n = int(name.split()[0].replace(",", ""))
+        print(
+            f"| {name} | {r['rss_mb']:,.0f} | {r['imports_mb']:,.0f} | {r['cpu']:.1f} | "
+            f"{n / r['cpu']:,.0f} |"
+        )
+    lean = next(iter(runs.values()))
+    ok = "met" if lean["rss_mb"] <= MEMORY_TARGET_MB else "NOT met"
+    verdict = (
+        f"{lean_deals:,} deals in {lean['rss_mb']:,.0f} MB peak RSS "
+        f"(target <= {MEMORY_TARGET_MB:,.0f} MB for 10,000,000): {ok}"
+    )
+    return [verdict], runs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="20k deals, 40 replications")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scale", type=int, default=1000)
-    ap.add_argument("--part", choices=("all", "engine", "workers"), default="all")
+    ap.add_argument("--part", choices=("all", "engine", "workers", "memory"), default="all")
     ap.add_argument("--json", type=Path, help="also write every sample here")
+    ap.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child, args.keep)
+        return
     process = flowsim.load(str(EXAMPLE))
     check_model(process)
     print(
@@ -410,6 +494,9 @@ def main() -> None:
         verdicts += lines
     if args.part in ("all", "workers"):
         lines, out["workers"] = workers_part(args, process)
+        verdicts += lines
+    if args.part in ("all", "memory"):
+        lines, out["memory"] = memory_part(args)
         verdicts += lines
     print("\n```text\n" + "\n".join(verdicts) + "\n```")
     if args.json:
