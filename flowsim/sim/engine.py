@@ -222,12 +222,18 @@ class Engine:
         self.draw_entry = self._entry_mix()
         self.amounts = streams.sampler(process.amount, "amount")
         self.replay = replay
-        # recording
+        self._start_recording(settings)
+
+    # ---- set-up ----
+
+    def _start_recording(self, settings: Settings) -> None:
+        """What the run records: stays, per-deal state, and the roles' busy hours."""
         # one _VISIT row per finished stay: no tuple (and its ten float objects) kept per
         # stay, nothing for the GC to track, and numpy reads the buffer as it is at the end
         self.visits = bytearray()
         # per deal, by its index k (dicts: a fold forgets closed deals); names only for a log
         self.n_deals = 0
+        self.keep_names = settings.keep_log
         self.deal_ids: list[str] = []
         self.arrival: dict[int, float] = {}
         self.finish: dict[int, float] = {}
@@ -243,8 +249,6 @@ class Engine:
         self.busy_hi = settings.until if settings.until is not None else math.inf
         self.warm_stats: list[Any] = [None] * n_roles
         self.end_stats: list[Any] | None = None
-
-    # ---- set-up ----
 
     def _stage_run(self, stage: Stage, i: int, prefix: str = "") -> _StageRun:
         run = _StageRun()
@@ -383,7 +387,7 @@ class Engine:
     def _new_deal(self, name: str, amount: float, arrival: float | None = None) -> int:
         k = self.n_deals
         self.n_deals += 1
-        if self.settings.keep_log:
+        if self.keep_names:
             self.deal_ids.append(name)
         self.arrival[k] = self.env.now if arrival is None else arrival
         self.finish[k] = math.nan
@@ -433,9 +437,8 @@ class Engine:
         ``given = (lead, effort, wait)``: exactly one stay with these durations, no routing
         (replay decides the path). ``None``: each stay samples its effort and wait as it
         starts and its next node as it ends, until an outcome or a dead end. One generator
-        serves the whole walk, not one per stay: every SimPy event resumes one Python frame,
-        which is most of the engine's own cost per event. ``stages`` (default
-        ``self.stages``) gives the random streams.
+        serves the whole walk: every SimPy event resumes one Python frame, most of the
+        engine's own cost per event. ``stages`` (default ``self.stages``): the streams.
         """
         stages = self.stages if stages is None else stages
         n_stages = self.n_stages
@@ -454,7 +457,7 @@ class Engine:
             where[k] = (node, t0)
             if lead > 0:
                 yield Timeout(env, lead)
-            ready = start = env.now
+            ready = start = env.now if lead > 0 else t0
             staff = st.staff
             if staff is not None:
                 # Largest deal first; a deal without an amount counts as 0 (never NaN).
@@ -465,13 +468,14 @@ class Engine:
             end = start
             if effort > 0:
                 end = start + effort if st.always_open else st.working.add(start, effort)
-                if st.role >= 0:
-                    working_now[k] = (st.role, start, end)
+                role = st.role
+                if role >= 0:
+                    working_now[k] = (role, start, end)
                 yield Timeout(env, end - start)
-                if st.role >= 0:
+                if role >= 0:
                     del working_now[k]
                     if lo <= start and end <= hi:  # all inside the statistics window
-                        busy[st.role] += effort
+                        busy[role] += effort
                     else:
                         self._count_busy(st, start, end, effort)
             if staff is not None:

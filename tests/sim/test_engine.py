@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 import flowsim
-from flowsim.sim.engine import VISIT_COLUMNS, Settings, run_once
+from flowsim.sim.engine import VISIT_COLUMNS, Settings, _chooser, run_once
 from flowsim.sim.simulate import DEFAULT_START, _epoch, simulate
 
 C = {name: i for i, name in enumerate(VISIT_COLUMNS)}
@@ -166,3 +166,13 @@ def test_amount_priority_without_amounts_runs_fifo() -> None:
         process, replications=1, until=24 * 30.0, warmup=0, workers=1, seed=3, priority="amount"
     )
     assert by_amount.model_dump_json() == fifo.model_dump_json()
+
+
+def test_one_routing_rule_for_next_stages_and_entries() -> None:
+    # The first node whose cumulative probability exceeds the uniform draw; the last node
+    # takes what rounding (or probabilities summing to less than 1) leaves. A stage with no
+    # way out is a dead end, and draws nothing.
+    draws = iter([0.0, 0.29, 0.3, 0.89, 0.95])
+    choose = _chooser([4, 5, 6], [0.3, 0.6, 0.9], lambda: next(draws))
+    assert [choose() for _ in range(5)] == [4, 4, 5, 6, 6]
+    assert _chooser([], [], lambda: 1 / 0)() == -2
