@@ -54,6 +54,8 @@ Durations = tuple[float, float, float]
 
 #: one finished stay as packed doubles (VISIT_COLUMNS), native byte order as numpy reads it
 _VISIT = struct.Struct(f"={len(VISIT_COLUMNS)}d")
+#: the fields of an Engine.deals entry
+_FINISH, _OUTCOME, _AMOUNT = 1, 2, 3
 #: one minute in hours: a stay seen open at the end of history ends no earlier than this after
 _MINUTE = 1 / 60
 
@@ -235,10 +237,9 @@ class Engine:
         self.n_deals = 0
         self.keep_names = settings.keep_log
         self.deal_ids: list[str] = []
-        self.arrival: dict[int, float] = {}
-        self.finish: dict[int, float] = {}
-        self.outcome: dict[int, int] = {}
-        self.amount: dict[int, float] = {}
+        # [arrival, finish (NaN while open), outcome (-1 open, -2 dead end), amount]: one
+        # dict entry per deal, not one per field (a deal's set-up is a third of the price)
+        self.deals: dict[int, list[float]] = {}
         self.folding = Folding(settings.fold_at) if settings.fold_at is not None else None
         self.where: dict[int, tuple[int, float]] = {}
         self.working_now: dict[int, tuple[int, float, float]] = {}
@@ -389,10 +390,7 @@ class Engine:
         self.n_deals += 1
         if self.keep_names:
             self.deal_ids.append(name)
-        self.arrival[k] = self.env.now if arrival is None else arrival
-        self.finish[k] = math.nan
-        self.outcome[k] = -1
-        self.amount[k] = amount
+        self.deals[k] = [self.env.now if arrival is None else arrival, math.nan, -1, amount]
         if self.folding is not None and self.folding.due(len(self.visits)):
             self._fold()
         return k
@@ -420,8 +418,9 @@ class Engine:
 
     def _end(self, k: int, node: int) -> None:
         self.where.pop(k, None)
-        self.finish[k] = self.env.now
-        self.outcome[k] = node
+        deal = self.deals[k]
+        deal[_FINISH] = self.env.now
+        deal[_OUTCOME] = node
         if self.folding is not None:
             self.folding.closed.append(k)
 
@@ -461,7 +460,7 @@ class Engine:
             staff = st.staff
             if staff is not None:
                 # Largest deal first; a deal without an amount counts as 0 (never NaN).
-                amount = self.amount[k] if staff.priority else 0.0
+                amount = self.deals[k][_AMOUNT] if staff.priority else 0.0
                 req = staff.request(-amount if amount == amount else 0.0)
                 yield req
                 start = env.now
@@ -587,8 +586,9 @@ class Engine:
             yield from self._walk(k, node, None, self.tail)
         else:
             self._end(k, node)
-        if self.outcome[k] in self.won_nodes:
-            self.amount[k] = win_value(self.amount[k], self.amounts, self.settings.won_amount)
+        deal = self.deals[k]
+        if deal[_OUTCOME] in self.won_nodes:
+            deal[_AMOUNT] = win_value(deal[_AMOUNT], self.amounts, self.settings.won_amount)
 
     def _split(
         self, st: _StageRun, start_offset: float | None, span: float, t0: float
@@ -679,15 +679,8 @@ class Engine:
         folding.closed.clear()
         rows, kept = _take_rows(self.visits, keys)
         self.visits[:] = kept  # the same buffer: the deals' walks hold its `extend`
-        listed = keys.tolist()
-        deals = Deals(
-            keys,
-            np.array([self.arrival.pop(k) for k in listed], dtype=float),
-            np.array([self.finish.pop(k) for k in listed], dtype=float),
-            np.array([self.outcome.pop(k) for k in listed], dtype=np.int64),
-            np.array([self.amount.pop(k) for k in listed], dtype=float),
-            rows,
-        )
+        columns = _columns([self.deals.pop(k) for k in keys.tolist()])
+        deals = Deals(keys, *columns, rows)
         folding.add(tally(deals, self._window(self.busy_hi)), len(self.visits))
 
     def _window(self, hi: float) -> Window:
@@ -705,6 +698,7 @@ class Engine:
 
     def _collect(self, end: float, events: int) -> Run:
         s = self.settings
+        arrival, finish, outcome, amount = _columns(list(self.deals.values()))
         lo, hi = s.warmup, end
         n_roles = len(self.roles)
         busy = np.array(self.busy, dtype=float)
@@ -748,10 +742,10 @@ class Engine:
             end=end,
             warmup=s.warmup,
             deal_ids=self.deal_ids,
-            arrival=_array(self.arrival),
-            finish=_array(self.finish),
-            outcome=_array(self.outcome, np.int64),
-            amount=_array(self.amount),
+            arrival=arrival,
+            finish=finish,
+            outcome=outcome,
+            amount=amount,
             visits=visits,
             busy=busy,
             available=available,
@@ -759,9 +753,7 @@ class Engine:
             max_queue=max_queue,
             owner_of={st.idx: self.roles[st.role] for st in self.stages if st.role >= 0},
             events=events,
-            keys=None
-            if self.folding is None
-            else np.fromiter(self.arrival, np.int64, len(self.arrival)),
+            keys=None if self.folding is None else np.array(list(self.deals), dtype=np.int64),
             folded=None if self.folding is None else self.folding.tally,
         )
 
@@ -795,14 +787,14 @@ def _take_rows(buffer: bytearray, keys: np.ndarray) -> tuple[np.ndarray, bytes]:
     return view[mine], view[~mine].tobytes()
 
 
-def _keys(values: dict[int, Any]) -> np.ndarray:
-    """A per-deal dict's deal indices, in order."""
-    return np.fromiter(values, dtype=np.int64, count=len(values))
+def _columns(deals: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival, finish, outcome and amount arrays of per-deal ``Engine.deals`` entries.
 
-
-def _array(values: dict[int, Any], dtype: Any = float) -> np.ndarray:
-    """A per-deal dict's values, in the order of the deals' indices."""
-    return np.fromiter(values.values(), dtype=dtype, count=len(values))
+    Each a contiguous array, as numpy's pairwise sums over it must not depend on a stride.
+    """
+    table = np.array(deals, dtype=float).reshape(-1, 4)
+    arrival, finish, amount = (np.ascontiguousarray(table[:, i]) for i in (0, 1, 3))
+    return arrival, finish, table[:, _OUTCOME].astype(np.int64), amount
 
 
 def _DEAD_END() -> int:

@@ -104,7 +104,7 @@ serve -> won
     engine = Engine(process, Settings(epoch=EPOCH, deals=20_000, fold_at=256), Streams(1, 0))
     run = engine.run()
     assert run.folded is not None
-    assert len(engine.arrival) <= 2 * 256 and len(engine.visits) <= 2 * 256 * 80
+    assert len(engine.deals) <= 2 * 256 and len(engine.visits) <= 2 * 256 * 80
     assert run.folded.arrived + run.arrival.size == 20_000
     assert kpis(run)["process"]["won"] == 20_000
 
