@@ -606,7 +606,7 @@ def _rolling(
     run: _Rolling, as_of: str | None, keep_stale: bool, fmt: str, output: str | None, source: Any
 ) -> None:
     """The rolling backtest (:func:`flowsim.rolling_backtest`), printed or as JSON."""
-    from flowsim.sim.rolling import rolling_backtest
+    from flowsim.sim.rolling import ROLLING_REPLICATIONS, rolling_backtest
 
     if as_of is not None:
         raise click.UsageError("--as-of and --backtest do not go together (the cutoffs are dates)")
@@ -635,7 +635,7 @@ def _rolling(
                 tz=source.tz or "UTC",
                 drop_stale=not keep_stale,
                 progress=progress,
-                **({"replications": run.replications} if run.replications else {}),
+                replications=run.replications or ROLLING_REPLICATIONS,
             )
     except (ValueError, RuntimeError) as err:
         click.echo(f"flowsim: {err}", err=True)

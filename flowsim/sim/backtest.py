@@ -47,6 +47,7 @@ from flowsim.sim.forecast import (
     Drawn,
     Forecast,
     Progress,
+    Uncertainty,
     forecast_draws,
     last_event,
     won_records,
@@ -159,6 +160,7 @@ def backtest(
     tz: str = "UTC",
     drop_stale: bool = True,
     run_rate_weeks: int = 13,
+    uncertainty: Uncertainty = "parameters",
 ) -> Backtest:
     """Forecast from the state at ``as_of`` and score both methods against the history after.
 
@@ -177,8 +179,9 @@ def backtest(
         The (time-zone aware) moment the forecast starts from.
     horizon_hours : float or str, default 2160 (90 days)
         Hours, or a duration such as ``"90d"``; must end inside the history.
-    replications, seed, workers, cluster, progress, drop_stale, run_rate_weeks
-        As :func:`flowsim.forecast`.
+    replications, seed, workers, cluster, progress, drop_stale, run_rate_weeks, uncertainty
+        As :func:`flowsim.forecast` (``uncertainty="parameters"``: the bootstrap refits are
+        drawn from the history as it stood at ``as_of``).
     tz : str, default "UTC"
         The time zone of the discovery when ``process`` is None.
 
@@ -221,6 +224,7 @@ def backtest(
         progress=progress,
         drop_stale=drop_stale,
         run_rate_weeks=run_rate_weeks,
+        uncertainty=uncertainty,
     )
     result = drawn.forecast
     actual = _actuals(history, fitted.process, result, window)

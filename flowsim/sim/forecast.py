@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
+Uncertainty = Literal["parameters", "simulation"]
 
 #: the views every forecast bins into (the target's period is added when there is a target)
 VIEWS: tuple[Per, ...] = ("week", "month")
@@ -184,6 +185,12 @@ class Forecast(BaseModel):
     timezone: str
     seed: int
     replications: int
+    uncertainty: Uncertainty = Field(
+        "parameters",
+        description="'parameters': each replication runs its own bootstrap refit of the model; "
+        "'simulation': all run the model as given.",
+    )
+    models: int = Field(1, description="How many models the replications ran (bootstrap refits).")
     open_deals: int
     stale_deals: int = Field(
         0, description="Open deals in their stage longer than 99% of the model's stays."
@@ -271,7 +278,7 @@ def won_records(log: Any, process: Process) -> pl.DataFrame:
 class _Payload:
     """What every worker needs, shipped once per batch: the runs, and how to bin them."""
 
-    processes: tuple[Process, ...]  # the baseline first, then each scenario
+    processes: tuple[tuple[Process, ...], ...]  # per model: the baseline, then each scenario
     settings: Settings
     seed: int
     won: tuple[int, ...]  # node indices of won outcomes
@@ -284,8 +291,8 @@ def _run_batch(payload: _Payload, batch: list[tuple[int, int]]) -> list[tuple[in
     out: list[tuple[int, int, Any]] = []
     horizon = payload.settings.until or 0.0
     for s, r in batch:
-        base = payload.processes[0]
-        run = run_once(payload.processes[s], payload.settings, payload.seed, r, base=base)
+        models = payload.processes[r % len(payload.processes)]  # replication r: its own model
+        run = run_once(models[s], payload.settings, payload.seed, r, base=models[0])
         amount = run.amount.copy()
         unknown = np.isnan(amount)
         if payload.fill is not None and unknown.any():
@@ -396,6 +403,7 @@ def forecast(
     progress: Progress | None = None,
     drop_stale: bool = True,
     run_rate_weeks: int = 13,
+    uncertainty: Uncertainty = "parameters",
 ) -> Forecast:
     """Forecast wins and revenue from the pipeline open at ``as_of`` (default: the log's end).
 
@@ -425,6 +433,11 @@ def forecast(
         their stage (the weighted pipeline always counts them).
     run_rate_weeks : int, default 13
         The weeks the run-rate baseline carries forward (:mod:`flowsim.sim.baselines`).
+    uncertainty : {"parameters", "simulation"}, default "parameters"
+        What the Monte Carlo's bands hold: ``"parameters"`` runs every replication on its own
+        refit of the model on a bootstrap resample of the history's deals
+        (:mod:`flowsim.sim.bootstrap`), so they hold the fitted numbers' error as well as the
+        simulation's noise; ``"simulation"`` runs every replication on the model as given.
 
     Returns
     -------
@@ -464,6 +477,7 @@ def forecast(
         progress=progress,
         drop_stale=drop_stale,
         run_rate_weeks=run_rate_weeks,
+        uncertainty=uncertainty,
     ).forecast
 
 
@@ -495,10 +509,13 @@ def forecast_draws(
     progress: Progress | None = None,
     drop_stale: bool = True,
     run_rate_weeks: int = 13,
+    uncertainty: Uncertainty = "parameters",
 ) -> Drawn:
     """:func:`forecast`, keeping every method's draws (same arguments)."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
+    if uncertainty not in ("parameters", "simulation"):
+        raise ValueError(f"uncertainty must be 'parameters' or 'simulation' (got {uncertainty!r})")
     horizon_hours = parse_duration(horizon_hours, what="the horizon")
     when = _as_of(history, as_of, horizon_hours)
     tz = (process.calendar.timezone if process.calendar else None) or "UTC"
@@ -508,10 +525,11 @@ def forecast_draws(
     revenue_known = _amount_notes(process, pipe.deals, notes)
     runs = _runs(process, revenue_known, notes)
     target, names = runs.target, runs.names
+    models = _models(process, history, when, runs, replications, uncertainty, int(seed))
     views = _views(when, horizon_hours, tz, target.per if target is not None else None)
     won_nodes = _won_nodes(process, notes)
     settings = Settings(epoch=when, until=float(horizon_hours), open_deals=tuple(pipe.running))
-    payload = _Payload(runs.processes, settings, int(seed), won_nodes, fill, views)
+    payload = _Payload(models, settings, int(seed), won_nodes, fill, views)
     per_view = _monte_carlo(payload, replications, workers, cluster, progress)
     if pipe.stale:
         notes.append(_stale_note(len(pipe.stale), drop_stale))
@@ -539,6 +557,8 @@ def forecast_draws(
         timezone=tz,
         seed=int(seed),
         replications=replications,
+        uncertainty=uncertainty,
+        models=len(models),
         open_deals=len(pipe.deals),
         stale_deals=len(pipe.stale),
         stale_dropped=drop_stale,
@@ -676,6 +696,27 @@ def _runs(process: Process, revenue_known: bool, notes: list[str]) -> _Runs:
     return _Runs(target, names, (process, *(process.with_scenario(n) for n in names)))
 
 
+def _models(
+    process: Process,
+    history: Any,
+    when: datetime,
+    runs: _Runs,
+    replications: int,
+    uncertainty: Uncertainty,
+    seed: int,
+) -> tuple[tuple[Process, ...], ...]:
+    """Per model, the baseline and each scenario: one model as given, or with parameter
+    uncertainty one bootstrap refit per replication (B = replications, r = 1: the engine
+    builds its state per replication anyway, so more models cost no more simulation, and
+    independent (model, run) pairs are independent draws of the predictive distribution)."""
+    if uncertainty == "simulation":
+        return (runs.processes,)
+    from flowsim.sim.bootstrap import bootstrap_models, evidence
+
+    refits = bootstrap_models(process, evidence(history, process, when), replications, seed)
+    return tuple((m, *(m.with_scenario(n) for n in runs.names)) for m in refits)
+
+
 def _won_nodes(process: Process, notes: list[str]) -> tuple[int, ...]:
     """The engine's node indices of the won outcomes (a note when there is none)."""
     index = {n.id: i for i, n in enumerate(process.iter_nodes())}
@@ -774,7 +815,7 @@ def _monte_carlo(
     """Run every (scenario, replication); per view an array (scenario, replication,
     wins/revenue, period). Results land by index, so the worker count changes nothing."""
     views = payload.views
-    n_processes = len(payload.processes)
+    n_processes = len(payload.processes[0])
     jobs = [(s, r) for s in range(n_processes) for r in range(replications)]
     n_workers = 1 if cluster is None and workers == 1 else workers
     if n_workers is None and cluster is None:

@@ -62,6 +62,16 @@ def _periods(
     return _table(rows)
 
 
+def _uncertainty_line(f: Forecast) -> str:
+    """Which uncertainty the Monte Carlo's bands hold."""
+    if f.uncertainty == "parameters":
+        return (
+            f"Bands: parameter and simulation uncertainty ({f.models} bootstrap refits of the "
+            "model on the history's deals, one per replication)"
+        )
+    return "Bands: simulation noise only (every replication runs the model as given)"
+
+
 def forecast_text(f: Forecast) -> str:
     """The forecast: per-week and per-month bands, the weighted pipeline, the target."""
     money = f.revenue_known
@@ -69,6 +79,7 @@ def forecast_text(f: Forecast) -> str:
         f"Forecast for {f.process!r}: {f.as_of[:16].replace('T', ' ')} to "
         f"{f.end[:16].replace('T', ' ')} ({f.timezone}), {f.horizon_hours / 24:g} days, "
         f"{f.replications} replications, seed {f.seed}",
+        _uncertainty_line(f),
         f"Open pipeline: {f.open_deals} deals"
         + (f" ({f.stale_deals} stale)" if f.stale_deals else "")
         + (

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Process, parse_duration
 from flowsim.sim.backtest import METHODS, Backtest, Method, Score, backtest
-from flowsim.sim.forecast import last_event
+from flowsim.sim.forecast import Uncertainty, last_event
 from flowsim.sim.scores import pit_histogram
 
 __all__ = ["RollingBacktest", "Skipped", "Summary", "monthly_cutoffs", "rolling_backtest"]
@@ -122,6 +122,10 @@ def _next_month(day: datetime) -> datetime:
     return day.replace(year=day.year + day.month // 12, month=day.month % 12 + 1)
 
 
+#: the replications per cutoff by default
+ROLLING_REPLICATIONS = 50
+
+
 def rolling_backtest(
     process: Process | None,
     history: DealLog,
@@ -129,7 +133,7 @@ def rolling_backtest(
     *,
     start: datetime | None = None,
     horizon_hours: Duration = 90 * 24,
-    replications: int = 50,
+    replications: int = ROLLING_REPLICATIONS,
     seed: int = 0,
     workers: int | None = None,
     cluster: str | None = None,
@@ -137,6 +141,7 @@ def rolling_backtest(
     drop_stale: bool = True,
     run_rate_weeks: int = 13,
     progress: Callable[[int, int], None] | None = None,
+    uncertainty: Uncertainty = "parameters",
 ) -> RollingBacktest:
     """Backtest from every cutoff and summarise the scores (see the module docstring).
 
@@ -155,7 +160,7 @@ def rolling_backtest(
         Hours, or a duration such as ``"90d"``.
     replications : int, default 50
         Monte Carlo runs per cutoff.
-    seed, workers, cluster, drop_stale, run_rate_weeks
+    seed, workers, cluster, drop_stale, run_rate_weeks, uncertainty
         As :func:`flowsim.backtest`; each cutoff's replications run in parallel.
     tz : str, default "UTC"
         The time zone of the monthly cutoffs and of the discovery.
@@ -219,6 +224,7 @@ def rolling_backtest(
                     tz=tz,
                     drop_stale=drop_stale,
                     run_rate_weeks=run_rate_weeks,
+                    uncertainty=uncertainty,
                 )
             )
         except ValueError as err:
