@@ -30,6 +30,8 @@ from flowsim.model import Process
 if TYPE_CHECKING:
     import datetime
 
+    from flowsim.sim.forecast import Uncertainty
+
 #: what ``--objective`` ranks the what-ifs by (flowsim.sim.bottlenecks.OBJECTIVES)
 OBJECTIVE_CHOICES = ("revenue", "won", "win-rate", "cycle")
 
@@ -522,6 +524,14 @@ class _Steps:
     "--keep-stale", is_flag=True, help="Keep open deals older than the model's stays in the run."
 )
 @click.option(
+    "--uncertainty",
+    type=click.Choice(["parameters", "simulation"]),
+    default="parameters",
+    show_default=True,
+    help="The Monte Carlo's bands: bootstrap refits of the model and simulation noise, or the "
+    "simulation's noise only.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("-o", "--output", help="Write the forecast here instead of stdout.")
@@ -538,6 +548,7 @@ def forecast(
     workers: int | None,
     cluster: str | None,
     keep_stale: bool,
+    uncertainty: Uncertainty,
     fmt: str,
     output: str | None,
     source: LogSource,
@@ -551,7 +562,9 @@ def forecast(
     except OptionError as err:
         raise usage_error(err) from None
     if cutoffs is not None:
-        run = _Rolling(file, history, hours, cutoffs, start, replications, seed, workers, cluster)
+        run = _Rolling(
+            file, history, hours, cutoffs, start, replications, seed, workers, cluster, uncertainty
+        )
         _rolling(run, as_of, keep_stale, fmt, output, source)
         return
     if file is None:
@@ -577,6 +590,7 @@ def forecast(
                 cluster=cluster,
                 drop_stale=not keep_stale,
                 progress=progress,
+                uncertainty=uncertainty,
             )
     except EmptyHistory as err:
         click.echo(f"flowsim: {history}: {err}", err=True)
@@ -600,6 +614,7 @@ class _Rolling:
     seed: int
     workers: int | None
     cluster: str | None
+    uncertainty: Uncertainty
 
 
 def _rolling(
@@ -636,6 +651,7 @@ def _rolling(
                 drop_stale=not keep_stale,
                 progress=progress,
                 replications=run.replications or ROLLING_REPLICATIONS,
+                uncertainty=run.uncertainty,
             )
     except (ValueError, RuntimeError) as err:
         click.echo(f"flowsim: {err}", err=True)

@@ -21,7 +21,7 @@ from flowsim.sim.forecast import Forecast, forecast, last_event
 
 if TYPE_CHECKING:
     from flowsim.history.log import DealLog
-    from flowsim.sim.forecast import Progress
+    from flowsim.sim.forecast import Progress, Uncertainty
 
 __all__ = ["EmptyHistory", "Outlook", "horizon_hours", "outlook"]
 
@@ -72,6 +72,7 @@ def outlook(
     cluster: str | None = None,
     drop_stale: bool = True,
     progress: Progress | None = None,
+    uncertainty: Uncertainty = "parameters",
 ) -> Outlook:
     """Forecast from ``as_of`` (default: the history's end), backtested when it can be.
 
@@ -103,6 +104,7 @@ def outlook(
             workers=workers,
             cluster=cluster,
             drop_stale=drop_stale,
+            uncertainty=uncertainty,
             progress=progress,
         )
         return Outlook(scored.forecast, scored)
@@ -116,6 +118,7 @@ def outlook(
         workers=workers,
         cluster=cluster,
         drop_stale=drop_stale,
+        uncertainty=uncertainty,
         progress=progress,
     )
     if as_of is not None and as_of < end:

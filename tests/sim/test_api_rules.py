@@ -169,3 +169,18 @@ def test_a_horizon_of_nothing_and_a_history_of_nothing_are_refused(
         outlook(process, empty, horizon="30d")
     code, _, err = invoke("forecast", str(B2B), "--history", str(HISTORY), "--horizon", "0d")
     assert code == 2 and "the horizon must be longer than 0" in err
+
+
+def test_the_forecast_command_chooses_its_bands_uncertainty(history: flowsim.DealLog) -> None:
+    """--uncertainty simulation gives the API's simulation-only forecast; the default says
+    its bands hold bootstrap refits; another word is a usage error."""
+    process = flowsim.load(B2B)
+    plain = outlook(process, history, horizon="14d", replications=4, uncertainty="simulation")
+    common = ("forecast", str(B2B), "--history", str(HISTORY), "--tz", TZ, "--horizon", "14d")
+    code, out, _ = invoke(*common, "-n", "4", "--uncertainty", "simulation", "--format", "json",
+                          "-q")  # fmt: skip
+    assert code == 0 and out == plain.to_json() + "\n"
+    code, out, _ = invoke(*common, "-n", "4", "-q")
+    assert code == 0 and "Bands: parameter and simulation uncertainty (4 bootstrap refits" in out
+    code, _, err = invoke(*common, "--uncertainty", "both")
+    assert code == 2 and "'both' is not one of" in err
