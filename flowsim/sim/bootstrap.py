@@ -67,7 +67,10 @@ def evidence(history: object, process: Process, when: datetime) -> Evidence:
             .alias("node"),
             (pl.col("deal").cast(pl.Utf8).rank("dense").cast(pl.Int64) - 1).alias("d"),
         )
-        .with_columns(pl.col("node").shift(-1).over("deal").alias("next"))
+        .with_columns(
+            pl.col("node").shift(-1).over("deal").alias("next"),
+            pl.coalesce("left_at", pl.col("entered_at").shift(-1).over("deal")).alias("ended"),
+        )
     )
     edges = {(t.source, t.target): i for i, t in enumerate(process.transitions)}
     moves = [
@@ -76,12 +79,12 @@ def evidence(history: object, process: Process, when: datetime) -> Evidence:
         if (a, b) in edges
     ]
     stages = {s.id: i for i, s in enumerate(process.stages)}
-    closed = frame.filter(
-        pl.col("left_at").is_not_null()
-        & (pl.col("left_at") <= when)
+    closed = frame.filter(  # a stay ends when it is left, else at the deal's next record
+        pl.col("ended").is_not_null()
+        & (pl.col("ended") <= when)
         & pl.col("node").is_in(list(stages))
     ).with_columns(
-        ((pl.col("left_at") - pl.col("entered_at")).dt.total_seconds() / 3600.0).alias("hours")
+        ((pl.col("ended") - pl.col("entered_at")).dt.total_seconds() / 3600.0).alias("hours")
     )
     won = (
         won_records(history, process)
