@@ -9,6 +9,7 @@ simulation noise only far less often.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,3 +127,19 @@ def test_forecast_says_which_uncertainty_and_is_deterministic() -> None:
     assert "simulation noise only" in plain.text()
     with pytest.raises(ValueError, match="uncertainty must be"):
         flowsim.forecast(TRUE, log, uncertainty="both", **args)  # type: ignore[arg-type]
+
+
+def test_a_stay_without_an_exit_time_ends_at_the_deals_next_record(tmp_path: Path) -> None:
+    """A log of stage entries only (a CRM export): qualify lasts until propose begins."""
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        "deal,stage,timestamp\n"
+        "A,qualify,2025-01-06 00:00\nA,propose,2025-01-08 00:00\nA,won,2025-01-09 12:00\n"
+        "B,qualify,2025-01-06 00:00\nB,lost,2025-01-07 00:00\n"
+        "C,qualify,2025-01-07 00:00\n",  # still open: no closed stay
+        encoding="utf-8",
+    )
+    found = evidence(flowsim.read_log(path), TRUE, datetime(2025, 1, 10, tzinfo=UTC))
+    stays = sorted(zip(found.stay_stage.tolist(), found.stay_hours.tolist(), strict=True))
+    assert stays == [(0, 24.0), (0, 48.0), (1, 36.0)]  # qualify, qualify, propose
+    assert found.deals == 3 and len(found.move_edge) == 3  # A: 2 moves, B: 1
