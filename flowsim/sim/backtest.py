@@ -50,10 +50,10 @@ from flowsim.sim.forecast import (
     Uncertainty,
     forecast_draws,
     last_event,
-    won_records,
 )
 from flowsim.sim.periods import calendar_periods
 from flowsim.sim.scores import ape, covered, crps_sample, pit
+from flowsim.sim.wins import won_records
 
 __all__ = ["Actual", "Backtest", "Score", "backtest", "history_at"]
 

@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from flowsim.model import Empirical, IntervalArrivals, Process, RateArrivals, Transition
+from flowsim.sim.wins import won_records
 
 __all__ = ["Evidence", "bootstrap_models", "evidence"]
 
@@ -52,8 +53,6 @@ class Evidence:
 
 def evidence(history: object, process: Process, when: datetime) -> Evidence:
     """Per deal, the moves, closed stays and won amounts the history recorded by ``when``."""
-    from flowsim.sim.forecast import won_records
-
     frame: pl.DataFrame = history.frame  # type: ignore[attr-defined]
     values = frame["stage"].cast(pl.Utf8).unique().drop_nulls().to_list()
     names = {v: process.find_node(v) for v in values}

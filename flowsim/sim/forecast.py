@@ -39,6 +39,7 @@ from flowsim.sim.executors import default_workers, run_batches
 from flowsim.sim.periods import Per, Period, bin_sums, calendar_periods
 from flowsim.sim.replay import OpenDeal, open_deals
 from flowsim.sim.sampling import Streams, block_sampler
+from flowsim.sim.wins import won_records
 
 __all__ = [
     "Band",
@@ -256,19 +257,6 @@ def last_event(log: Any) -> datetime:
     if not ends:
         raise ValueError("the history has no timestamps")
     return max(ends)
-
-
-def won_records(log: Any, process: Process) -> pl.DataFrame:
-    """The log's arrivals in a won outcome: one row per deal (its first), with its amount."""
-    won = {o.id for o in process.outcomes if o.result == "won"}
-    frame: pl.DataFrame = log.frame
-    names = [n for n in frame["stage"].unique().to_list() if process.find_node(n) in won]
-    return (
-        frame.filter(pl.col("stage").is_in(names))
-        .sort(["deal", "entered_at", "source_row"])
-        .group_by("deal", maintain_order=True)
-        .agg(pl.col("entered_at").first(), pl.col("amount").drop_nulls().last())
-    )
 
 
 # ---- the Monte Carlo ---------------------------------------------------------------------------
@@ -512,10 +500,7 @@ def forecast_draws(
     uncertainty: Uncertainty = "parameters",
 ) -> Drawn:
     """:func:`forecast`, keeping every method's draws (same arguments)."""
-    if replications < 1:
-        raise ValueError("replications must be at least 1")
-    if uncertainty not in ("parameters", "simulation"):
-        raise ValueError(f"uncertainty must be 'parameters' or 'simulation' (got {uncertainty!r})")
+    _check_budget(replications, uncertainty)
     horizon_hours = parse_duration(horizon_hours, what="the horizon")
     when = _as_of(history, as_of, horizon_hours)
     tz = (process.calendar.timezone if process.calendar else None) or "UTC"
@@ -578,6 +563,14 @@ def forecast_draws(
         notes=notes,
     )
     return Drawn(result, methods.draws, methods.points)
+
+
+def _check_budget(replications: int, uncertainty: str) -> None:
+    """Refuse a replication count or an uncertainty the forecast cannot run."""
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    if uncertainty not in ("parameters", "simulation"):
+        raise ValueError(f"uncertainty must be 'parameters' or 'simulation' (got {uncertainty!r})")
 
 
 class _Methods:
