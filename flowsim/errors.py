@@ -18,15 +18,38 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["FlowsimError", "OptionError", "UnknownScenario", "one_line"]
+__all__ = ["FlowsimError", "InputError", "OptionError", "UnknownScenario", "one_line"]
 
 
 class FlowsimError(Exception):
     """Base class of every exception flowsim raises on bad input (files, logs, options)."""
 
 
-class OptionError(FlowsimError, ValueError):
+class InputError(FlowsimError, ValueError):
+    """A value given to flowsim cannot be used: a bad argument, or a log or model that cannot
+    answer the question asked (an empty log to discover from, a model without arrivals to
+    forecast with, a sweep written wrongly).
+
+    A ``ValueError`` too, so code that caught ``ValueError`` still does; the message is the
+    whole explanation (the command line prints it as it is).
+
+    :class:`OptionError` (a bad option) and :class:`~flowsim.model.DurationError` (a duration
+    that cannot be read) are the kinds of it with more to say.
+
+    >>> import flowsim
+    >>> process = flowsim.load("examples/b2b-cn.flow")
+    >>> try:
+    ...     flowsim.simulate(process, replications=0)
+    ... except flowsim.InputError as err:
+    ...     print(err)
+    replications must be at least 1
+    """
+
+
+class OptionError(InputError):
     """An option's value cannot be used: a usage error, not a problem of the input data.
+
+    An :class:`InputError`, so a ``FlowsimError`` and a ``ValueError``.
 
     Parameters
     ----------

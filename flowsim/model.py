@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from flowsim.diagnostics import Span
-from flowsim.errors import FlowsimError
+from flowsim.errors import InputError
 from flowsim.structure import structure_diagnostics
 
 if TYPE_CHECKING:
@@ -85,10 +85,11 @@ _DURATION_TEXT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([mhdw])\s*")
 _DURATION_HINT = "write a number and a unit: 90m, 36h, 180d or 12w (or a number of hours)"
 
 
-class DurationError(FlowsimError, ValueError):
+class DurationError(InputError):
     """A duration that cannot be read, with what was expected in ``hint``.
 
-    A :class:`~flowsim.errors.FlowsimError`, and a ``ValueError`` as a bad value is.
+    An :class:`~flowsim.errors.InputError`: a :class:`~flowsim.errors.FlowsimError`, and a
+    ``ValueError`` as a bad value is.
 
     Examples
     --------

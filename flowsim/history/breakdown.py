@@ -84,7 +84,7 @@ def breakdown(
     """The comparison table of ``log``'s groups by ``by`` (see the module doc).
 
     A name that is neither ``month``/``quarter``, a field nor a column of the source raises
-    ``ValueError`` naming the columns there are.
+    an ``InputError`` naming the columns there are.
     """
     whole = metrics(log, process, funnel=funnel, as_of=as_of, survival=False)
     parts = metrics(log, process, funnel=funnel, as_of=whole.header.as_of, by=by, survival=False)

@@ -28,6 +28,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim._extras import missing
+from flowsim.errors import InputError
 from flowsim.history._close import after_close
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import _classify, _round
@@ -216,7 +217,7 @@ class ConformanceReport(_M):
         elif kind == "unknown":
             rows = list(self.unknown_stages)
         else:
-            raise ValueError(
+            raise InputError(
                 f"unknown frame kind {kind!r}: edges, undesigned, skipped, repeated or unknown"
             )
         fields = list(type(rows[0]).model_fields) if rows else []
@@ -246,7 +247,7 @@ def wilson_interval(count: int, n: int, confidence: float = 0.95) -> tuple[float
     if n <= 0:
         return None
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
+        raise InputError(f"confidence must be between 0 and 1, not {confidence}")
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     p = count / n
     z2 = z * z
@@ -532,7 +533,7 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
 
     Raises
     ------
-    ValueError
+    InputError
         ``confidence`` is not between 0 and 1.
 
     Examples
@@ -545,7 +546,7 @@ def conformance(log: DealLog, process: Process, *, confidence: float = 0.95) -> 
     (1049, 1049, 1.0)
     """
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
+        raise InputError(f"confidence must be between 0 and 1, not {confidence}")
     design = _design(process)
     rec = _replay(log, process, design.edges)
     fit = _fit(_per_deal(rec))

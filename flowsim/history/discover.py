@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 
 from flowsim.dsl.keywords import KEYWORDS
+from flowsim.errors import InputError
 from flowsim.history.closing import closing_stages, cut_after_close
 from flowsim.history.delays import waiting_anatomy
 from flowsim.history.fitting import Family, censored_mle
@@ -1386,7 +1387,7 @@ def discover(
 
     Raises
     ------
-    ValueError
+    InputError
         ``min_share`` or ``min_support`` out of range, an empty log, or a log whose every
         stage ends deals.
 
@@ -1403,17 +1404,17 @@ def discover(
     process "b2b-cn-deals" {
     """
     if not 0 <= min_share < 0.5:
-        raise ValueError(f"min_share must be in [0, 0.5), not {min_share}")
+        raise InputError(f"min_share must be in [0, 0.5), not {min_share}")
     if not 0 <= min_support < 1:
-        raise ValueError(f"min_support must be in [0, 1), not {min_support}")
+        raise InputError(f"min_support must be in [0, 1), not {min_support}")
     if log.frame.height == 0:
-        raise ValueError("the log has no records: nothing to discover")
+        raise InputError("the log has no records: nothing to discover")
     frame, results, notes = _outcomes(log)
     frame = _rare_stages(frame, results, min_support, notes)
     position = _mean_first_positions(frame)
     stage_names = sorted((s for s in position if s not in results), key=lambda s: (position[s], s))
     if not stage_names:
-        raise ValueError("every stage of the log ends deals: there is no stage to discover")
+        raise InputError("every stage of the log ends deals: there is no stage to discover")
     visits = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}
     w = _Work(frame, results, stage_names, visits, notes)
     n_deals = frame["deal"].n_unique()

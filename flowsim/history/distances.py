@@ -35,7 +35,7 @@ import numpy.typing as npt
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from flowsim.errors import FlowsimError
+from flowsim.errors import FlowsimError, InputError
 from flowsim.history.log import DealLog
 from flowsim.history.timestamps import check_timezone
 
@@ -85,9 +85,9 @@ def wasserstein_distance(
     uv = np.asarray(u, dtype=np.float64).ravel()
     vv = np.asarray(v, dtype=np.float64).ravel()
     if uv.size == 0 or vv.size == 0:
-        raise ValueError("wasserstein_distance needs at least one value in each sample")
+        raise InputError("wasserstein_distance needs at least one value in each sample")
     if not (np.isfinite(uv).all() and np.isfinite(vv).all()):
-        raise ValueError("wasserstein_distance needs finite values")
+        raise InputError("wasserstein_distance needs finite values")
     u_sorter = np.argsort(uv, kind="stable")
     v_sorter = np.argsort(vv, kind="stable")
     every = np.sort(np.concatenate([uv, vv]), kind="stable")
@@ -102,9 +102,9 @@ def _weights(weights: npt.ArrayLike | None, size: int, sorter: Ints) -> Floats |
         return None
     w = np.asarray(weights, dtype=np.float64).ravel()
     if w.size != size:
-        raise ValueError(f"{w.size} weights for {size} values")
+        raise InputError(f"{w.size} weights for {size} values")
     if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise ValueError("weights must be finite, non-negative and not all zero")
+        raise InputError("weights must be finite, non-negative and not all zero")
     return w[sorter]
 
 
@@ -127,7 +127,7 @@ def _instances(log: DealLog, role: str) -> pl.DataFrame:
     if not isinstance(log, DealLog):
         raise TypeError(f"the {role} log must be a DealLog, not {type(log).__name__}")
     if log.frame.height == 0:
-        raise ValueError(f"the {role} log ({log.report.source}) has no stays to compare")
+        raise InputError(f"the {role} log ({log.report.source}) has no stays to compare")
     end = pl.col("left_at").fill_null(pl.col("entered_at"))
     return log.frame.select(
         "deal",
@@ -178,7 +178,7 @@ def n_gram_distance(
 
 def _n_gram(o: pl.DataFrame, s: pl.DataFrame, *, n: int = 3, normalize: bool = True) -> float:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a whole number of at least 1, not {n!r}")
+        raise InputError(f"n must be a whole number of at least 1, not {n!r}")
     # ties keep the log's own order, as the package's stable sort keeps its table's order
     order = ["deal", "start", "end", "source_row"]
     o, s = o.sort(order, maintain_order=True), s.sort(order, maintain_order=True)
@@ -290,7 +290,7 @@ def _cycle_time(
 ) -> float:
     step = bin_size // timedelta(microseconds=1)
     if step <= 0:
-        raise ValueError(f"bin_size must be positive, not {bin_size}")
+        raise InputError(f"bin_size must be positive, not {bin_size}")
     od, sd = _durations(o), _durations(s)
     d_min = min(int(od.min()), int(sd.min()))
     return wasserstein_distance((od - d_min) // step, (sd - d_min) // step)
@@ -591,11 +591,11 @@ def chronological_split(log: DealLog, train_share: float = 0.5) -> tuple[DealLog
     as Simod splits its logs trace-wise: a fit judged on the hold-out is partly a forecast.
     """
     if isinstance(train_share, bool) or not 0.0 < float(train_share) < 1.0:
-        raise ValueError(f"train_share must be between 0 and 1 (exclusive), not {train_share!r}")
+        raise InputError(f"train_share must be between 0 and 1 (exclusive), not {train_share!r}")
     order = _arrival_order(log)
     cut = int(order.len() * float(train_share))
     if cut < 1 or cut >= order.len():
-        raise ValueError(
+        raise InputError(
             f"{log.report.source}: {order.len()} deals cannot be split {train_share:.0%} / "
             f"{1 - train_share:.0%} with at least one deal on each side"
         )
@@ -627,7 +627,7 @@ def end_time_split(log: DealLog, train_share: float = 0.8) -> tuple[DealLog, Dea
         The training part and the test part, each named after the split.
     """
     if isinstance(train_share, bool) or not 0.0 < float(train_share) < 1.0:
-        raise ValueError(f"train_share must be between 0 and 1 (exclusive), not {train_share!r}")
+        raise InputError(f"train_share must be between 0 and 1 (exclusive), not {train_share!r}")
     ordered = log.frame.select(
         "deal", "source_row", pl.col("left_at").fill_null(pl.col("entered_at")).alias("end")
     ).sort(["end", "deal", "source_row"])
@@ -637,7 +637,7 @@ def end_time_split(log: DealLog, train_share: float = 0.8) -> tuple[DealLog, Dea
     train = sides.filter(~pl.col("test"))["deal"].sort()
     test = sides.filter(pl.col("all"))["deal"].sort()
     if train.len() == 0 or test.len() == 0:
-        raise ValueError(
+        raise InputError(
             f"{log.report.source}: no whole deal on one side of a {train_share:.0%} / "
             f"{1 - train_share:.0%} split by end time"
         )
@@ -660,7 +660,7 @@ def split_half(log: DealLog, *, seed: int = 0) -> tuple[DealLog, DealLog]:
     """
     order = _arrival_order(log)
     if order.len() < 2:
-        raise ValueError(f"{log.report.source}: a split needs at least two deals")
+        raise InputError(f"{log.report.source}: a split needs at least two deals")
     n = order.len()
     in_a = np.zeros(n, dtype=bool)
     in_a[np.random.default_rng(seed).permutation(n)[: (n + 1) // 2]] = True

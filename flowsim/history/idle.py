@@ -16,6 +16,7 @@ from datetime import datetime
 
 import polars as pl
 
+from flowsim.errors import InputError
 from flowsim.history.log import UTC_US, DealLog
 from flowsim.model import Duration, Process, infer_result, parse_duration
 
@@ -102,7 +103,7 @@ def apply_idle_rule(
     """
     hours = parse_duration(hours, what="the idle time")
     if hours <= 0:
-        raise ValueError(f"an idle time must be greater than 0, not {hours:g} hours")
+        raise InputError(f"an idle time must be greater than 0, not {hours:g} hours")
     name = stage or idle_stage_name(hours)
     frame = log.frame
     if frame.height == 0:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim._extras import missing
 from flowsim.diagnostics import Diagnostic, Severity, SeverityName
+from flowsim.errors import InputError
 from flowsim.history import problems as p
 from flowsim.history.amounts import Amounts, DecimalMark, read_amounts
 from flowsim.history.problems import LogError, problem
@@ -128,9 +129,9 @@ class DealLog:
         attributes: pl.DataFrame | None = None,
     ) -> None:
         if dict(frame.schema) != SCHEMA:
-            raise ValueError(f"DealLog frame schema {dict(frame.schema)} is not {SCHEMA}")
+            raise InputError(f"DealLog frame schema {dict(frame.schema)} is not {SCHEMA}")
         if attributes is not None and attributes.schema.get("source_row") != pl.Int64():
-            raise ValueError("DealLog attributes need an Int64 source_row column")
+            raise InputError("DealLog attributes need an Int64 source_row column")
         self.frame = frame
         self.report = report
         self.roles: dict[str, str] = dict(roles or {})

@@ -35,6 +35,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim._extras import missing
+from flowsim.errors import InputError
 from flowsim.history.consistency import check_funnel
 from flowsim.history.log import DealLog
 from flowsim.history.records import Records, group_bounds, records
@@ -274,7 +275,7 @@ class FunnelMetrics(_M):
                 for f, v in ct.model_dump().items():
                     data[f"cycle_{result}_{f}"] = v
             return pd.DataFrame([data])
-        raise ValueError(f"unknown frame kind {kind!r}: stages, transitions or process")
+        raise InputError(f"unknown frame kind {kind!r}: stages, transitions or process")
 
     def to_overlay(self, process: Process | None = None) -> Overlay:
         """The flowchart overlay: per stage entered, mean latest dwell, leakage, moving-on share."""
@@ -492,7 +493,7 @@ def metrics(
 
     Raises
     ------
-    ValueError
+    InputError
         An unknown ``funnel``, or a ``by`` that names no column.
     LogError
         With a ``process``, not ``lenient``: records of stages it lacks, or after a close.
@@ -509,7 +510,7 @@ def metrics(
     (0.151, {'lost': 416, 'needs': 622})
     """
     if funnel not in ("strict", "touched"):
-        raise ValueError(f"funnel must be 'strict' or 'touched', not {funnel!r}")
+        raise InputError(f"funnel must be 'strict' or 'touched', not {funnel!r}")
     if process is not None and check:
         log = check_funnel(log, process, lenient=lenient)
     frame = log.frame
@@ -585,7 +586,7 @@ def _group_keys(log: DealLog, runs: DealRuns, by: str) -> pl.Series:
         try:
             keys = deal_values(log, by)["value"]
         except FilterError as err:
-            raise ValueError(f"cannot break down by {by!r}: {err}; or month, quarter") from None
+            raise InputError(f"cannot break down by {by!r}: {err}; or month, quarter") from None
     return keys.fill_null(NONE_GROUP).rename("group")
 
 

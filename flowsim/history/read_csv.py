@@ -24,6 +24,7 @@ from typing import Literal
 import polars as pl
 
 from flowsim.diagnostics import Diagnostic
+from flowsim.errors import InputError
 from flowsim.history import problems as p
 from flowsim.history._decode import decode, sniff_delimiter
 from flowsim.history.amounts import DecimalMark
@@ -313,7 +314,7 @@ def from_table(
         else pl.int_range(first_row, table.height + first_row, dtype=pl.Int64, eager=True)
     ).rename("source_row")
     if rows.len() != table.height:
-        raise ValueError("source_rows must give one number per row")
+        raise InputError("source_rows must give one number per row")
     if table.height == 0:
         raise _empty(source, table.columns, format)
     resolved = (mapping or Mapping()).resolve(table.columns, source=source)

@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from flowsim.errors import FlowsimError
+from flowsim.errors import FlowsimError, InputError
 from flowsim.history.records import same_as_previous
 from flowsim.history.textcol import text_expr
 
@@ -127,7 +127,7 @@ def parse_when(text: str) -> dt.date | dt.datetime:
             return dt.date.fromisoformat(text)
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"{text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS][+HH:MM]"
         ) from None
 

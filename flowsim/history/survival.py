@@ -27,6 +27,8 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from flowsim.errors import InputError
+
 __all__ = [
     "KMCurve",
     "Steps",
@@ -202,7 +204,7 @@ def kaplan_meier(durations: npt.ArrayLike, observed: npt.ArrayLike) -> KMCurve:
     d = np.asarray(durations, dtype=np.float64)
     e = np.asarray(observed, dtype=np.bool_)
     if d.shape != e.shape:
-        raise ValueError("durations and observed must have the same length")
+        raise InputError("durations and observed must have the same length")
     if len(d) == 0:
         return _empty_curve()
     times, at_risk, exits, _ = _risk_table(d, e)

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from importlib import resources
 
-from flowsim.errors import FlowsimError
+from flowsim.errors import FlowsimError, InputError
 from flowsim.render.pdf import pin_dates
 
 __all__ = ["GraphvizError", "GraphvizMissing", "dot_version", "run_dot"]
@@ -71,7 +71,7 @@ def run_dot(source: str, fmt: str, *, pinned: bool = False) -> bytes:
     edges and draws (``neato -n2``).
     """
     if fmt not in _RENDERERS:
-        raise ValueError(f"dot cannot render {fmt!r} here (svg, png, pdf or json0)")
+        raise InputError(f"dot cannot render {fmt!r} here (svg, png, pdf or json0)")
     engine = ["-Kneato", "-n2"] if pinned else []
     try:
         proc = subprocess.run(

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from flowsim._extras import missing
 from flowsim.diagnostics import display_width
+from flowsim.errors import InputError
 from flowsim.graph import phase_order
 from flowsim.model import Persona, Process, Stage, Touchpoint
 from flowsim.render.i18n import Lang, words
@@ -826,7 +827,7 @@ def render(process: Process, options: RenderOptions) -> bytes:
     if options.format == "svg":
         return to_svg(process, options).encode("utf-8")
     if options.format not in ("png", "pdf"):
-        raise ValueError(f"the journey map renders as svg, png or pdf, not {options.format!r}")
+        raise InputError(f"the journey map renders as svg, png or pdf, not {options.format!r}")
     try:
         import cairosvg  # type: ignore[import-untyped]
     except ImportError as err:

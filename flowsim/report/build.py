@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from flowsim._output import make_directory, write_output
+from flowsim.errors import InputError
 from flowsim.history.consistency import to_node_ids
 from flowsim.history.log import DealLog
 from flowsim.language import process_language
@@ -225,7 +226,7 @@ def _checked(flow: Path) -> tuple[Process, list[Diagnostic]]:
 
     checked = flowsim.check_file(flow)
     if checked.process is None or not checked.ok:
-        raise ValueError(checked.render())
+        raise InputError(checked.render())
     return checked.process, checked.warnings
 
 

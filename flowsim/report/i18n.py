@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flowsim.errors import InputError
 from flowsim.language import detect_language
 from flowsim.model import DurationChange, Process, RoleChange, Scenario, TransitionChange
 from flowsim.report.numbers import Numbers
@@ -238,7 +239,7 @@ WORDS: dict[str, dict[str, str]] = {
 def words(lang: str) -> dict[str, str]:
     """The wording for ``lang`` (``en`` or ``zh``)."""
     if lang not in WORDS:
-        raise ValueError(f"unknown report language {lang!r}: use en or zh")
+        raise InputError(f"unknown report language {lang!r}: use en or zh")
     return WORDS[lang]
 
 

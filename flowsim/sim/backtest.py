@@ -41,6 +41,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim.errors import InputError
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Empirical, Process, parse_duration
 from flowsim.sim.forecast import (
@@ -195,7 +196,7 @@ def backtest(
     ------
     DurationError
         ``horizon_hours`` is not a duration.
-    ValueError
+    InputError
         A naive ``as_of``, a horizon that ends after the history, or no record by ``as_of``.
 
     Examples
@@ -254,13 +255,13 @@ class _Window:
 def _window(history: DealLog, as_of: datetime, horizon_hours: Duration) -> _Window:
     """The window; one that ends after the history's last event cannot be scored: refused."""
     if as_of.tzinfo is None:
-        raise ValueError("as_of needs a time zone")
+        raise InputError("as_of needs a time zone")
     horizon_hours = parse_duration(horizon_hours, what="the horizon")
     as_of = as_of.astimezone(UTC)
     data_end = last_event(history)
     end = as_of + timedelta(hours=horizon_hours)
     if end > data_end:
-        raise ValueError(
+        raise InputError(
             f"the backtest horizon ends {end:%Y-%m-%d}, after the history's last event "
             f"({data_end:%Y-%m-%d}): choose an earlier as-of date or a shorter horizon"
         )
@@ -288,7 +289,7 @@ def _fit(
 
     known = history_at(history, as_of)
     if known.frame.height == 0:
-        raise ValueError(f"the history has no records by {as_of:%Y-%m-%d}: nothing to start from")
+        raise InputError(f"the history has no records by {as_of:%Y-%m-%d}: nothing to start from")
     if process is None:
         process = discover(known, tz=tz).process
         model = f"discovered from the {known.deals} deals with records by the as-of date"

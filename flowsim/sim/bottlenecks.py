@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim.errors import InputError
 from flowsim.graph import back_edges
 from flowsim.model import (
     DurationChange,
@@ -453,14 +454,14 @@ def check_objective(objective: str | None, process: Process, history: Any = None
     if objective is None:
         return
     if objective not in OBJECTIVES:
-        raise ValueError(f"no objective {objective!r} (objectives: {', '.join(OBJECTIVES)})")
+        raise InputError(f"no objective {objective!r} (objectives: {', '.join(OBJECTIVES)})")
     if objective == "revenue" and process.amount is None and not _has_amounts(history):
-        raise ValueError(
+        raise InputError(
             "--objective revenue needs deal amounts: the model has no `amount` and the "
             "history none (use won, win-rate or cycle)"
         )
     if objective != "cycle" and not any(o.result == "won" for o in process.outcomes):
-        raise ValueError(
+        raise InputError(
             f"--objective {objective} needs a won outcome: the model has none "
             "(mark one with `result won`, or use cycle)"
         )
@@ -818,7 +819,7 @@ def bottlenecks(
 
     Raises
     ------
-    ValueError
+    InputError
         An unknown ``objective``, or one the model cannot measure (revenue without amounts,
         a won objective without a won outcome).
     UnknownScenario, DurationError, UnknownStages

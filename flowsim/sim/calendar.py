@@ -27,6 +27,7 @@ from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flowsim.errors import InputError
 from flowsim.model import Calendar
 
 __all__ = ["WorkingTime", "local_instant", "to_clock", "zone"]
@@ -50,11 +51,11 @@ _HOUR = timedelta(hours=1)
 
 
 def zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name``, or a ``ValueError`` that says which name is unknown."""
+    """The IANA time zone ``name``, or an ``InputError`` that says which name is unknown."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"unknown time zone {name!r} (expected an IANA name such as 'Europe/Berlin')"
         ) from None
 
@@ -104,7 +105,7 @@ class WorkingTime:
         self, calendar: Calendar | None, epoch: datetime, default_timezone: str = "UTC"
     ) -> None:
         if epoch.tzinfo is None or epoch.utcoffset() is None:
-            raise ValueError("the simulation epoch must be a timezone-aware datetime (e.g. UTC)")
+            raise InputError("the simulation epoch must be a timezone-aware datetime (e.g. UTC)")
         self.calendar = calendar
         self.epoch = epoch
         self.always_open: bool = calendar is None
@@ -147,7 +148,7 @@ class WorkingTime:
         at the closing time.
         """
         if not hours >= 0 or math.isinf(hours):
-            raise ValueError(f"working hours must be a finite number >= 0 (got {hours!r})")
+            raise InputError(f"working hours must be a finite number >= 0 (got {hours!r})")
         if hours == 0:
             return t
         if self.always_open:
@@ -183,7 +184,7 @@ class WorkingTime:
     def working_hours(self, t0: float, t1: float) -> float:
         """Working time inside ``[t0, t1]`` (``t0 <= t1``), in hours."""
         if t1 < t0:
-            raise ValueError(f"working_hours needs t0 <= t1 (got {t0!r} > {t1!r})")
+            raise InputError(f"working_hours needs t0 <= t1 (got {t0!r} > {t1!r})")
         if self.always_open:
             return t1 - t0
         # Cover t0 first: extending backwards renumbers W, extending forwards does not.
@@ -218,9 +219,9 @@ class WorkingTime:
     def _cover_time(self, t: float) -> None:
         """Materialise the calendar so that ``_lo <= t < _hi``."""
         if not math.isfinite(t):
-            raise ValueError(f"a simulation time must be a finite number of hours (got {t!r})")
+            raise InputError(f"a simulation time must be a finite number of hours (got {t!r})")
         if abs(t) > MAX_CLOCK_HOURS:
-            raise ValueError(
+            raise InputError(
                 f"simulation time {t:g} h is more than 200 years from the epoch; "
                 "working hours are only computed within that range"
             )
@@ -251,7 +252,7 @@ class WorkingTime:
     def _check_progress(self, searched: int, days: int, what: str) -> int:
         searched += days
         if searched > MAX_SEARCH_DAYS and len(self._starts) == 0:
-            raise ValueError(
+            raise InputError(
                 f"the calendar never opens: no working time in {searched} days, so it cannot {what}"
             )
         return searched

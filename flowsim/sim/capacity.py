@@ -35,6 +35,7 @@ from typing import Literal
 import simpy
 from simpy.events import PENDING
 
+from flowsim.errors import InputError
 from flowsim.model import Role
 from flowsim.sim.calendar import WorkingTime, local_instant, to_clock, zone
 
@@ -305,20 +306,20 @@ def _checked_schedule(
 ) -> tuple[tuple[float, int], ...]:
     steps = tuple((float(t), n) for t, n in schedule)
     if not steps:
-        raise ValueError(f"staff {name!r}: the headcount schedule is empty")
+        raise InputError(f"staff {name!r}: the headcount schedule is empty")
     for k, (t, n) in enumerate(steps):
         if math.isnan(t) or t == math.inf or (t == -math.inf and k > 0):
-            raise ValueError(
+            raise InputError(
                 f"staff {name!r}: schedule time {t!r} is not allowed (-inf only as the first)"
             )
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"staff {name!r}: headcount must be a whole number >= 0, got {n!r}")
+            raise InputError(f"staff {name!r}: headcount must be a whole number >= 0, got {n!r}")
         if k and t <= steps[k - 1][0]:
-            raise ValueError(
+            raise InputError(
                 f"staff {name!r}: schedule times must increase (t={t:g} after {steps[k - 1][0]:g})"
             )
     if steps[0][0] > now:
-        raise ValueError(
+        raise InputError(
             f"staff {name!r}: the schedule starts at t={steps[0][0]:g}, after the current "
             f"time {now:g}; it needs an entry at or before it for the initial headcount"
         )
@@ -335,7 +336,7 @@ def headcount_schedule(role: Role, epoch: datetime, tz: str) -> list[tuple[float
     calendar's zone, or "UTC").
     """
     if epoch.tzinfo is None or epoch.utcoffset() is None:
-        raise ValueError("the simulation epoch must be a timezone-aware datetime (e.g. UTC)")
+        raise InputError("the simulation epoch must be a timezone-aware datetime (e.g. UTC)")
     name = role.calendar.timezone if role.calendar and role.calendar.timezone else tz
     where = zone(name)
     out: list[tuple[float, int]] = [(-math.inf, role.headcount)]
@@ -343,7 +344,7 @@ def headcount_schedule(role: Role, epoch: datetime, tz: str) -> list[tuple[float
         try:
             day = date.fromisoformat(step.date)
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"role {role.id!r}: headcount change on {step.date!r} is not a calendar date"
             ) from None
         midnight = local_instant(datetime(day.year, day.month, day.day), where)
@@ -359,7 +360,7 @@ def available_person_hours(
     The denominator of utilisation (busy person-hours / available person-hours).
     """
     if t1 < t0:
-        raise ValueError(f"available_person_hours needs t0 <= t1 (got {t0!r} > {t1!r})")
+        raise InputError(f"available_person_hours needs t0 <= t1 (got {t0!r} > {t1!r})")
     parts = []
     for k, (start, headcount) in enumerate(schedule):
         end = schedule[k + 1][0] if k + 1 < len(schedule) else math.inf

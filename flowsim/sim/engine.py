@@ -36,6 +36,7 @@ import numpy as np
 import simpy
 from simpy import Timeout
 
+from flowsim.errors import InputError
 from flowsim.gc_pause import gc_paused
 from flowsim.model import Distribution, Process, Stage
 from flowsim.sim.calendar import WorkingTime
@@ -851,7 +852,7 @@ def _gaps(times: tuple[float, ...]) -> Iterator[float]:
     prev = 0.0
     for t in times:
         if not t >= prev:
-            raise ValueError(f"arrival times must be sorted and not negative: {t} after {prev}")
+            raise InputError(f"arrival times must be sorted and not negative: {t} after {prev}")
         yield t - prev
         prev = t
 

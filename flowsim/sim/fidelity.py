@@ -38,6 +38,7 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim.errors import InputError
 from flowsim.history.consistency import to_node_ids
 from flowsim.history.distances import (
     FidelityReport,
@@ -286,7 +287,7 @@ def verdict_text(result: FidelityResult, lang: str = "en") -> str | None:
 
 def _instant(value: object) -> datetime:
     if not isinstance(value, datetime):
-        raise ValueError("the history has no timestamps")
+        raise InputError("the history has no timestamps")
     return value
 
 
@@ -515,7 +516,7 @@ def fidelity(
 
     Raises
     ------
-    ValueError
+    InputError
         The model has no arrivals (and they are not replayed), ``arrivals`` or ``spans`` is
         not one of its values, ``replications`` is below 1, the history has no timestamps,
         or its hold-out has fewer than 2 deals.
@@ -569,20 +570,20 @@ def _parts(
     else:
         train, holdout = history, to_node_ids(test, process)
     if holdout.deals < 2:
-        raise ValueError("the hold-out has fewer than 2 deals: the history is too short")
+        raise InputError("the hold-out has fewer than 2 deals: the history is too short")
     return train, holdout
 
 
 def _check_options(process: Process, arrivals: str, spans: str, replications: int) -> None:
     """Refuse what :func:`fidelity` cannot run, with a clear message."""
     if arrivals not in ("model", "replay"):
-        raise ValueError(f"arrivals must be 'model' or 'replay', not {arrivals!r}")
+        raise InputError(f"arrivals must be 'model' or 'replay', not {arrivals!r}")
     if arrivals == "model" and process.arrivals is None:
-        raise ValueError("fidelity simulates the model: it needs `arrivals` in the process block")
+        raise InputError("fidelity simulates the model: it needs `arrivals` in the process block")
     if spans not in ("stay", "work"):
-        raise ValueError(f"spans must be 'stay' or 'work', not {spans!r}")
+        raise InputError(f"spans must be 'stay' or 'work', not {spans!r}")
     if replications < 1:
-        raise ValueError("replications must be at least 1")
+        raise InputError("replications must be at least 1")
 
 
 def replicate_floor(logs: list[DealLog], *, tz: str = "UTC") -> FidelityReport:
@@ -597,7 +598,7 @@ def replicate_floor(logs: list[DealLog], *, tz: str = "UTC") -> FidelityReport:
     see only the first: that floor was too low for a busy process (issue 14).
     """
     if len(logs) < 2:
-        raise ValueError("the noise floor needs at least two simulated logs")
+        raise InputError("the noise floor needs at least two simulated logs")
     pairs = [(0, 1)] if len(logs) == 2 else [(i, (i + 1) % len(logs)) for i in range(len(logs))]
     reports = [fidelity_report(logs[a], logs[b], tz=tz) for a, b in pairs]
     first = reports[0]

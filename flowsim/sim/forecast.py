@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim.errors import InputError
 from flowsim.model import Distribution, Duration, Process, Target, parse_duration
 from flowsim.sim.engine import Settings, run_once
 from flowsim.sim.executors import default_workers, run_batches
@@ -255,7 +256,7 @@ def last_event(log: Any) -> datetime:
         if isinstance(v, datetime)
     ]
     if not ends:
-        raise ValueError("the history has no timestamps")
+        raise InputError("the history has no timestamps")
     return max(ends)
 
 
@@ -438,7 +439,7 @@ def forecast(
     ------
     DurationError
         ``horizon_hours`` is not a duration.
-    ValueError
+    InputError
         Fewer than 1 replication, a horizon not above 0, a naive ``as_of``, a history without
         timestamps, or no open deal and no arrivals.
 
@@ -568,9 +569,9 @@ def forecast_draws(
 def _check_budget(replications: int, uncertainty: str) -> None:
     """Refuse a replication count or an uncertainty the forecast cannot run."""
     if replications < 1:
-        raise ValueError("replications must be at least 1")
+        raise InputError("replications must be at least 1")
     if uncertainty not in ("parameters", "simulation"):
-        raise ValueError(f"uncertainty must be 'parameters' or 'simulation' (got {uncertainty!r})")
+        raise InputError(f"uncertainty must be 'parameters' or 'simulation' (got {uncertainty!r})")
 
 
 class _Methods:
@@ -722,10 +723,10 @@ def _won_nodes(process: Process, notes: list[str]) -> tuple[int, ...]:
 def _as_of(history: Any, as_of: datetime | None, horizon_hours: float) -> datetime:
     """The forecast's start in UTC (the history's last event by default); bad arguments refused."""
     if not horizon_hours > 0:
-        raise ValueError("the horizon must be longer than 0 hours")
+        raise InputError("the horizon must be longer than 0 hours")
     when = last_event(history) if as_of is None else as_of
     if when.tzinfo is None:
-        raise ValueError("as_of needs a time zone")
+        raise InputError("as_of needs a time zone")
     return when.astimezone(UTC)
 
 
@@ -748,7 +749,7 @@ def _pipeline(
     stale = [d for d in pipeline if d.age > limits.get(d.node, math.inf)]
     running = [d for d in pipeline if not drop_stale or d.age <= limits.get(d.node, math.inf)]
     if not running and process.arrivals is None:
-        raise ValueError(
+        raise InputError(
             f"no deal of the history is open at {when:%Y-%m-%d %H:%M} UTC and the model has no "
             "arrivals: nothing to forecast"
         )

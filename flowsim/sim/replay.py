@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from flowsim.errors import FlowsimError
+from flowsim.errors import FlowsimError, InputError
 from flowsim.history.log import DealLog
 from flowsim.model import Process
 
@@ -117,7 +117,7 @@ def prepare_replay(
             raise UnknownStages(unmatched, nodes)
         frame = frame.filter(~pl.col("stage").is_in(list(unmatched_names)))
     if frame.height == 0:
-        raise ValueError("the history has no records to replay")
+        raise InputError("the history has no records to replay")
     first = frame["entered_at"].min()
     assert isinstance(first, datetime)
     if epoch is None:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowsim.errors import InputError
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Process, parse_duration
 from flowsim.sim.backtest import METHODS, Backtest, Method, Score, backtest
@@ -105,7 +106,7 @@ def monthly_cutoffs(
     zone = ZoneInfo(tz)
     first = history.frame["entered_at"].min()
     if not isinstance(first, datetime):
-        raise ValueError("the history has no timestamps")
+        raise InputError("the history has no timestamps")
     end = last_event(history)
     begin = (start or first + MIN_HISTORY).astimezone(zone)
     month = begin.replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
@@ -177,7 +178,7 @@ def rolling_backtest(
     ------
     DurationError
         ``horizon_hours`` is not a duration.
-    ValueError
+    InputError
         ``cutoffs`` neither "monthly" nor dates, no cutoff, or none that could be backtested.
 
     Examples
@@ -201,9 +202,9 @@ def rolling_backtest(
         else sorted(cutoffs)
     )
     if isinstance(cutoffs, str) and cutoffs != "monthly":
-        raise ValueError(f"cutoffs must be 'monthly' or a list of dates, not {cutoffs!r}")
+        raise InputError(f"cutoffs must be 'monthly' or a list of dates, not {cutoffs!r}")
     if not dates:
-        raise ValueError(
+        raise InputError(
             "no cutoff: the history is too short for a monthly cutoff with "
             f"{hours / 24:g} days of history after it"
         )
@@ -232,7 +233,7 @@ def rolling_backtest(
         if progress is not None:
             progress(i + 1, len(dates))
     if not done:
-        raise ValueError(
+        raise InputError(
             "no cutoff could be backtested: "
             + "; ".join(f"{s.as_of[:10]}: {s.reason}" for s in skipped)
         )

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from flowsim.errors import InputError
+
 __all__ = ["ape", "covered", "crps_sample", "pit", "pit_histogram"]
 
 
@@ -33,7 +35,7 @@ def crps_sample(samples: np.ndarray, actual: np.ndarray) -> np.ndarray:
     y = np.asarray(actual, dtype=float).reshape(-1)
     m = x.shape[0]
     if m == 0:
-        raise ValueError("a forecast needs at least one sample")
+        raise InputError("a forecast needs at least one sample")
     first = np.abs(x - y).mean(axis=0)
     weights = (2 * np.arange(1, m + 1) - m - 1).astype(float)
     spread = 2 * (weights @ x) / (m * m)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from flowsim.errors import InputError
 from flowsim.model import Duration, Process, parse_duration
 from flowsim.sim.analytic import RoleLoad, offered_load
 from flowsim.sim.engine import Priority, Run, Settings, run_once
@@ -153,7 +154,7 @@ def simulate(
         ``until`` or ``warmup`` is not a duration.
     UnknownStages
         A replay of history with stages the model lacks (``strict_stages``).
-    ValueError
+    InputError
         Fewer than 1 replication, a model without arrivals for a stochastic run, a warm-up
         not ending before the horizon, a naive ``as_of``.
 
@@ -173,7 +174,7 @@ def simulate(
     flowsim.errors.UnknownScenario: no scenario named 'faster' (known: '增加两名售前', ...)
     """
     if replications < 1:
-        raise ValueError("replications must be at least 1")
+        raise InputError("replications must be at least 1")
     until = None if until is None else parse_duration(until, what="until")
     warmup = None if warmup is None else parse_duration(warmup, what="warmup")
     names = list(dict.fromkeys(scenarios))
@@ -267,16 +268,16 @@ def _plan(
         warm = warmup if warmup is not None else (0.0 if deals is not None else 30 * 24.0)
         plan = _Plan("stochastic", _epoch(start, process), until, warm)
         if process.arrivals is None:
-            raise ValueError(
+            raise InputError(
                 "the model has no arrivals: add `arrivals N per week` to the process block, "
                 "or replay a history"
             )
     if plan.horizon is not None and plan.warm >= plan.horizon:
-        raise ValueError(
+        raise InputError(
             f"the warm-up ({plan.warm:g} h) must end before the horizon ({plan.horizon:g} h)"
         )
     if plan.mode == "from_today" and process.arrivals is None and not plan.pipeline:
-        raise ValueError(f"no deal is open at {as_of} and the model has no arrivals")
+        raise InputError(f"no deal is open at {as_of} and the model has no arrivals")
     return plan
 
 
@@ -285,7 +286,7 @@ def _from_today(
 ) -> _Plan:
     """Start from today: history's deals open at ``as_of`` go on, new ones arrive (90 days)."""
     if as_of.tzinfo is None:
-        raise ValueError("as_of needs a time zone")
+        raise InputError("as_of needs a time zone")
     epoch = as_of.astimezone(UTC)
     pipeline = tuple(open_deals(history, process, epoch))
     horizon = until if until is not None else 90 * 24.0

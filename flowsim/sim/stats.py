@@ -15,6 +15,8 @@ from statistics import NormalDist
 
 from pydantic import BaseModel, ConfigDict
 
+from flowsim.errors import InputError
+
 __all__ = ["Estimate", "estimate", "paired", "t_quantile"]
 
 
@@ -56,9 +58,9 @@ def t_quantile(q: float, df: float) -> float:
     for the confidence levels used here, without scipy.
     """
     if not 0.5 < q < 1:
-        raise ValueError("q must be in (0.5, 1)")
+        raise InputError("q must be in (0.5, 1)")
     if df <= 0:
-        raise ValueError("df must be positive")
+        raise InputError("df must be positive")
     p = 2 * (1 - q)  # two-sided tail probability
     if df == 1:
         return math.tan(math.pi * (q - 0.5))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from flowsim.errors import OptionError, UnknownScenario
+from flowsim.errors import InputError, OptionError, UnknownScenario
 from flowsim.model import (
     ArrivalsChange,
     DurationChange,
@@ -38,7 +38,7 @@ def _values(text: str, what: str) -> list[Decimal]:
             lo, hi = Decimal(m.group(1)), Decimal(m.group(2))
             step = Decimal(m.group(3) or "1")
             if step <= 0 or hi < lo:
-                raise ValueError(f"{what}: a range is LOW..HIGH[:STEP] with LOW <= HIGH, STEP > 0")
+                raise InputError(f"{what}: a range is LOW..HIGH[:STEP] with LOW <= HIGH, STEP > 0")
             out: list[Decimal] = []
             v = lo
             while v <= hi and len(out) <= 1000:
@@ -51,18 +51,18 @@ def _values(text: str, what: str) -> list[Decimal]:
             if v.strip()
         ]
     except InvalidOperation:
-        raise ValueError(f"{what}: cannot read the values {text!r}") from None
+        raise InputError(f"{what}: cannot read the values {text!r}") from None
 
 
 def sweep_scenarios(process: Process, spec: str) -> list[Scenario]:
-    """The scenarios of one sweep ``spec`` on ``process`` (``ValueError`` explains a bad one)."""
+    """The scenarios of one sweep ``spec`` on ``process`` (``InputError`` explains a bad one)."""
     if "=" not in spec:
-        raise ValueError(f"a sweep is KEY=VALUES, like se.headcount=2..6 (got {spec!r})")
+        raise InputError(f"a sweep is KEY=VALUES, like se.headcount=2..6 (got {spec!r})")
     key, _, text = spec.partition("=")
     key = key.strip()
     values = _values(text, spec)
     if not values:
-        raise ValueError(f"{spec}: no values")
+        raise InputError(f"{spec}: no values")
     stages = {s.id for s in process.stages}
     roles = {r.id for r in process.roles}
     nodes = stages | {o.id for o in process.outcomes}
@@ -70,19 +70,19 @@ def sweep_scenarios(process: Process, spec: str) -> list[Scenario]:
     if "->" in key:
         src, _, dst = (part.strip() for part in key.partition("->"))
         if src not in stages or dst not in nodes:
-            raise ValueError(f"{spec}: the model has no transition {src} -> {dst}")
+            raise InputError(f"{spec}: the model has no transition {src} -> {dst}")
         if not any(t.source == src and t.target == dst for t in process.transitions):
-            raise ValueError(f"{spec}: the model has no transition {src} -> {dst}")
+            raise InputError(f"{spec}: the model has no transition {src} -> {dst}")
         for v in values:
             if not 0 <= v <= 1:
-                raise ValueError(f"{spec}: probability {v} is outside 0..1 (or 0%..100%)")
+                raise InputError(f"{spec}: probability {v} is outside 0..1 (or 0%..100%)")
             change = TransitionChange(source=src, target=dst, probability=float(v))
             out.append(Scenario(name=f"{src}->{dst}={float(v):.0%}", changes=(change,)))
         return out
     if key == "arrivals":
         for v in values:
             if v <= 0:
-                raise ValueError(f"{spec}: an arrivals factor must be > 0")
+                raise InputError(f"{spec}: an arrivals factor must be > 0")
         return [
             Scenario(name=f"arrivals*{v}", changes=(ArrivalsChange(factor=float(v)),))
             for v in values
@@ -90,10 +90,10 @@ def sweep_scenarios(process: Process, spec: str) -> list[Scenario]:
     name, _, field = key.rpartition(".")
     if field == "headcount":
         if name not in roles:
-            raise ValueError(f"{spec}: no role {name!r} (roles: {', '.join(sorted(roles))})")
+            raise InputError(f"{spec}: no role {name!r} (roles: {', '.join(sorted(roles))})")
         for v in values:
             if v != int(v) or v < 1:
-                raise ValueError(f"{spec}: a headcount is a whole number >= 1 (got {v})")
+                raise InputError(f"{spec}: a headcount is a whole number >= 1 (got {v})")
         return [
             Scenario(
                 name=f"{name}.headcount={int(v)}",
@@ -103,7 +103,7 @@ def sweep_scenarios(process: Process, spec: str) -> list[Scenario]:
         ]
     if field in ("effort", "wait"):
         if name not in stages:
-            raise ValueError(f"{spec}: no stage {name!r}")
+            raise InputError(f"{spec}: no stage {name!r}")
         return [
             Scenario(
                 name=f"{name}.{field}*{v}",
@@ -111,7 +111,7 @@ def sweep_scenarios(process: Process, spec: str) -> list[Scenario]:
             )
             for v in values
         ]
-    raise ValueError(
+    raise InputError(
         f"{spec}: sweep ROLE.headcount, STAGE.effort, STAGE.wait, SOURCE->TARGET or arrivals"
     )
 

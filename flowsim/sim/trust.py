@@ -29,7 +29,7 @@ def trust_check(
     """One replication of :func:`flowsim.fidelity`, or None when it cannot judge.
 
     None without history, without arrivals to simulate, or when the history is too short
-    for a hold-out (the fidelity check's ``ValueError``): there is then nothing to say.
+    for a hold-out (the fidelity check's ``InputError``): there is then nothing to say.
     """
     from flowsim.sim.fidelity import fidelity
 
