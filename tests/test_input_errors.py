@@ -49,6 +49,10 @@ BAD_CALLS: dict[str, tuple[Callable[[], Any], str]] = {
         lambda: flowsim.forecast(p, log, replications=0),
         "replications must be at least 1",
     ),
+    "forecast: unknown uncertainty": (
+        lambda: flowsim.forecast(p, log, uncertainty="none"),  # type: ignore[arg-type]
+        "uncertainty must be 'parameters' or 'simulation' (got 'none')",
+    ),
     "backtest: a naive as_of": (
         lambda: flowsim.backtest(p, log, NAIVE, replications=1),
         "as_of needs a time zone",
