@@ -525,8 +525,12 @@ class _Named(Node):
 
     @property
     def display(self) -> str:
-        """What a person reads: the label, or the id when there is none."""
-        return self.label if self.label is not None else self.id
+        """What a person reads: the label, or the id when there is none.
+
+        A blank label (``stage a ""``) is no label: a box with no name helps nobody, and
+        Graphviz refuses the empty bold text it would draw.
+        """
+        return self.label if self.label is not None and self.label.strip() else self.id
 
 
 class Department(_Named):

@@ -247,3 +247,17 @@ def test_500_stages_render() -> None:
     root = ET.fromstring(svg)
     stages = [g for g in root.iter(f"{SVG}g") if (g.get("class") or "").startswith("node stage")]
     assert len(stages) == 500
+
+
+def test_a_blank_label_is_drawn_as_the_id() -> None:
+    """``stage a ""`` passes `flowsim check`; drawn, it shows its id (Graphviz refused the
+    empty bold text the blank label used to make, so the picture failed)."""
+    process = flowsim.parse(
+        'process "p" {\n  arrivals 5 per week\n}\ndepartment d "  "\n'
+        'role rep in d headcount 1\nstage a "" {\n  owner rep\n  effort 1h\n}\n'
+        "outcome won result won\noutcome lost result lost\na -> won 50%\na -> lost\n"
+    )
+    assert process.stages[0].display == "a"
+    svg = render(process, format="svg").decode()
+    texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert "a" in texts and "d" in texts
