@@ -5,7 +5,7 @@ errors (a bug: please report it; set FLOWSIM_DEBUG=1 for the traceback).
 
 One module per command group: :mod:`.lang` (check, fmt, export, render, schema),
 :mod:`.history` (metrics, conformance, discover), :mod:`.sim` (simulate, bottlenecks,
-fidelity, run, forecast), :mod:`.studio`; what they share is in :mod:`._common` and
+fidelity, run), :mod:`.forecast`, :mod:`.studio`; what they share is in :mod:`._common` and
 :mod:`._logs`.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import click
 
 from flowsim import __version__
-from flowsim.cli import history, lang, sim, studio
+from flowsim.cli import forecast, history, lang, sim, studio
 
 __all__ = ["main"]
 
@@ -38,7 +38,7 @@ for _command in (
     sim.bottlenecks,
     sim.fidelity,
     sim.run_cmd,
-    sim.forecast,
+    forecast.forecast,
     studio.studio,
 ):
     main.add_command(_command)
