@@ -13,8 +13,9 @@ where ``enabled`` is the end of the deal's previous work item (for a deal's firs
 own schedule event) and the busy hours are measured on the resource's work items of every deal,
 merged where they overlap (a person working on two deals at once is busy once).
 
-Off-calendar time is not taken out: a discovered model has no working calendar that would add
-it back, so it stays in the wait, where it is real elapsed time.
+Off-calendar time is not taken out: the wait is calendar time (the engine runs only effort on
+the owner's working calendar, which discovery may find: :mod:`flowsim.history.calendars`), so
+it stays in the wait, where it is real elapsed time.
 
 The engine's ``wait`` follows a stay's effort; so the delay before a deal's next item is given
 to the stage of the item before it (a deal's first item also carries its own delay before it

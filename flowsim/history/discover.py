@@ -33,8 +33,10 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from flowsim.dsl.formatter import fmt_calendar
 from flowsim.dsl.keywords import KEYWORDS
 from flowsim.errors import InputError
+from flowsim.history.calendars import CELL_SHARE, DAY_SHARE, MIN_CELL_EVENTS, pool_calendar
 from flowsim.history.closing import closing_stages, cut_after_close
 from flowsim.history.delays import waiting_anatomy
 from flowsim.history.fitting import Family, censored_mle
@@ -45,6 +47,7 @@ from flowsim.history.survival import cumulative_incidence, kaplan_meier
 from flowsim.model import (
     UNITS_IN_HOURS,
     WORD_RE,
+    Calendar,
     Distribution,
     Empirical,
     Exponential,
@@ -1147,6 +1150,7 @@ def _roles(
     table: dict[str, str] | None,
     mode: RoleMode,
     notes: list[str],
+    tz: str = "UTC",
 ) -> tuple[tuple[Role, ...], dict[str, str]]:
     """The roles (pools, one per person, or none) and each work stage's owner role id."""
     if mode == "none" or frame.select(pl.col("owner").is_null().all()).item():
@@ -1183,11 +1187,60 @@ def _roles(
         )
         + (" ..." if len(pools) > 8 else "")
     )
+    calendars = _calendars(frame, pools, role_ids, tz, notes)
     models = tuple(
-        Role(id=r, label=p.label if p.label != r else None, headcount=p.headcount)
+        Role(
+            id=r,
+            label=p.label if p.label != r else None,
+            headcount=p.headcount,
+            calendar=calendars[r],
+        )
         for r, p in zip(role_ids, pools, strict=True)
     )
     return models, owner
+
+
+def _calendars(
+    frame: pl.DataFrame, pools: list[Pool], role_ids: list[str], tz: str, notes: list[str]
+) -> dict[str, Calendar | None]:
+    """Each pool's working calendar (:mod:`flowsim.history.calendars`), with a note."""
+    found = {
+        r: pool_calendar(frame, list(p.members), tz) for r, p in zip(role_ids, pools, strict=True)
+    }
+    if all(c.events == 0 for c in found.values()):
+        notes.append(
+            "calendars: none (no work items with start and end times of day: the log "
+            "shows when deals changed stage, not when people work)"
+        )
+        return {r: None for r in role_ids}
+    notes.append(
+        f"calendars ({tz}; a weekday x hour works where the pool's work-item starts and ends "
+        f"reach {CELL_SHARE:.0%} of its mean busy hour and {MIN_CELL_EVENTS} instants, a "
+        f"weekday where those hold {DAY_SHARE:.0%} of them, an hour on half the working "
+        "days): "
+        + "; ".join(
+            f"{r} {fmt_calendar(c.calendar)} ({c.events} instants)"
+            if c.calendar is not None
+            else f"{r} none: {c.reason} ({c.events} instants)"
+            for r, c in found.items()
+        )
+    )
+    return {r: c.calendar for r, c in found.items()}
+
+
+def _process_calendar(
+    roles: tuple[Role, ...], stages: list[Stage]
+) -> tuple[tuple[Role, ...], Calendar | None]:
+    """One process calendar when every pool has the same one and every stage with effort
+    has an owner (the process calendar is also the ownerless stages' working time)."""
+    first = roles[0].calendar if roles else None
+    if (
+        first is None
+        or any(r.calendar != first for r in roles)
+        or any(s.owner is None and s.effort for s in stages)
+    ):
+        return roles, None
+    return tuple(r.model_copy(update={"calendar": None}) for r in roles), first
 
 
 def _extraneous(w: _Work, waits: WaitMode) -> dict[str, np.ndarray] | None:
@@ -1208,8 +1261,8 @@ def _extraneous(w: _Work, waits: WaitMode) -> dict[str, np.ndarray] | None:
         f"of the {parts.height} gaps from a work item's end to its deal's next item's start "
         f"(a deal's first item: also schedule → start); {busy / gap if gap else 0:.1%} of their "
         f"{gap:.0f} h the resource was busy on other deals (contention, left to the "
-        "simulation's queues), not fitted into wait; off-calendar time stays in it (the model "
-        "has no calendar to add it)"
+        "simulation's queues), not fitted into wait; off-calendar time stays in it (a wait is "
+        "calendar time: only effort runs on the owner's calendar)"
     )
     column = "extraneous" if waits == "extraneous" else "gap"
     return {
@@ -1424,8 +1477,9 @@ def discover(
     taken: set[str] = set()
     ids = _unique_ids([*w.stages, *(o for o in outcome_names if o != ENDED)], taken, "stage")
     ids[ENDED] = _unique_ids(["ended"], taken, "outcome")["ended"]
-    role_models, owner = _roles(log, frame, w.stages, roles, role_mode, notes)
+    role_models, owner = _roles(log, frame, w.stages, roles, role_mode, notes, tz)
     stage_models, fits = _stage_models(w, ids, owner, mix, as_of, waits)
+    role_models, calendar = _process_calendar(role_models, stage_models)
 
     rank = {"won": 0, "lost": 1, "other": 2}
     entered = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}
@@ -1447,6 +1501,7 @@ def discover(
     process = Process(
         name=name or _process_name(log),
         arrivals=arrivals,
+        calendar=calendar,
         roles=role_models,
         stages=tuple(stage_models),
         outcomes=outcome_models,
