@@ -48,8 +48,6 @@ MIN_CELL_EVENTS = 5
 #: A weekday works when its supported cells hold at least this share of the pool's instants.
 DAY_SHARE = 0.03
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
 
 @dataclass(frozen=True)
 class PoolCalendar:
@@ -149,8 +147,3 @@ def _all_midnight(frame: pl.DataFrame, members: list[str], tz: str) -> bool:
     items = frame.filter(pl.col("owner").is_in(members) & pl.col("started_at").is_not_null())
     local = items.select(pl.col("started_at").dt.convert_time_zone(tz).dt.time().alias("t"))
     return bool(local.select((pl.col("t") == pl.time(0)).all()).item())
-
-
-def describe(days: tuple[int, ...]) -> str:
-    """Weekday numbers as names (for notes)."""
-    return ",".join(_DAYS[d] for d in days)

@@ -1229,7 +1229,7 @@ def _calendars(
 
 
 def _process_calendar(
-    roles: tuple[Role, ...], stages: list[Stage]
+    roles: tuple[Role, ...], stages: list[Stage], notes: list[str]
 ) -> tuple[tuple[Role, ...], Calendar | None]:
     """One process calendar when every pool has the same one and every stage with effort
     has an owner (the process calendar is also the ownerless stages' working time)."""
@@ -1240,6 +1240,7 @@ def _process_calendar(
         or any(s.owner is None and s.effort for s in stages)
     ):
         return roles, None
+    notes.append("calendars: every pool has the same one: written as the process calendar")
     return tuple(r.model_copy(update={"calendar": None}) for r in roles), first
 
 
@@ -1479,7 +1480,7 @@ def discover(
     ids[ENDED] = _unique_ids(["ended"], taken, "outcome")["ended"]
     role_models, owner = _roles(log, frame, w.stages, roles, role_mode, notes, tz)
     stage_models, fits = _stage_models(w, ids, owner, mix, as_of, waits)
-    role_models, calendar = _process_calendar(role_models, stage_models)
+    role_models, calendar = _process_calendar(role_models, stage_models, notes)
 
     rank = {"won": 0, "lost": 1, "other": 2}
     entered = {str(s): int(n) for s, n in frame.group_by("stage").len().iter_rows()}

@@ -93,6 +93,9 @@ def test_pools_that_share_a_calendar_give_the_process_one(tmp_path: Path) -> Non
     assert found.process.calendar is not None
     assert fmt_calendar(found.process.calendar) == 'Mon-Fri 09:00-17:00 "Asia/Shanghai"'
     assert all(r.calendar is None for r in found.process.roles)
+    assert "calendars: every pool has the same one: written as the process calendar" in (
+        found.notes
+    )
     assert_sound(found)
 
 
