@@ -23,6 +23,7 @@ items: no time-of-day evidence of working hours, so no calendar.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -37,6 +38,7 @@ __all__ = [
     "PoolCalendar",
     "pool_calendar",
     "weekly_counts",
+    "working_hours",
 ]
 
 #: A pool needs at least this many start and end instants for a calendar.
@@ -147,3 +149,50 @@ def _all_midnight(frame: pl.DataFrame, members: list[str], tz: str) -> bool:
     items = frame.filter(pl.col("owner").is_in(members) & pl.col("started_at").is_not_null())
     local = items.select(pl.col("started_at").dt.convert_time_zone(tz).dt.time().alias("t"))
     return bool(local.select((pl.col("t") == pl.time(0)).all()).item())
+
+
+def _open_hours(a: datetime, b: datetime, cal: Calendar) -> float:
+    """Working hours of ``cal`` between the local wall-clock times ``a`` <= ``b``."""
+    total = 0.0
+    day = datetime(a.year, a.month, a.day)
+    while day < b:
+        if day.weekday() in cal.days:
+            for w in cal.windows:
+                lo = max(a, day + timedelta(minutes=w.start))
+                hi = min(b, day + timedelta(minutes=w.end))
+                if hi > lo:
+                    total += (hi - lo).total_seconds() / 3600
+        day += timedelta(days=1)
+    return total
+
+
+def working_hours(frame: pl.DataFrame, cal: Calendar) -> np.ndarray:
+    """Per row, the working hours of ``cal`` from ``started_at`` to ``left_at`` (NaN where
+    either is missing), on the local wall clock of the calendar's zone.
+
+    A work item done wholly outside the calendar (a Sunday call of a weekday team) keeps its
+    elapsed time: it was done, and an effort of zero would not say how long it took.
+
+    Examples
+    --------
+    >>> from datetime import UTC
+    >>> from flowsim.model import TimeWindow
+    >>> cal = Calendar(days=(0, 1, 2, 3, 4), windows=(TimeWindow(start=540, end=1020),))
+    >>> frame = pl.DataFrame({"started_at": [datetime(2024, 1, 5, 16, tzinfo=UTC)],
+    ...                       "left_at": [datetime(2024, 1, 8, 10, tzinfo=UTC)]})
+    >>> working_hours(frame, cal).tolist()  # Fri 16:00 -> Mon 10:00: 1 h + 1 h
+    [2.0]
+    """
+    local = frame.select(
+        *(
+            pl.col(c).dt.convert_time_zone(cal.timezone or "UTC").dt.replace_time_zone(None)
+            for c in ("started_at", "left_at")
+        )
+    )
+    out = np.full(local.height, np.nan)
+    for i, (a, b) in enumerate(local.iter_rows()):
+        if a is None or b is None:
+            continue
+        hours = _open_hours(a, b, cal)
+        out[i] = hours if hours > 0 else (b - a).total_seconds() / 3600
+    return out

@@ -36,7 +36,13 @@ import polars as pl
 from flowsim.dsl.formatter import fmt_calendar
 from flowsim.dsl.keywords import KEYWORDS
 from flowsim.errors import InputError
-from flowsim.history.calendars import CELL_SHARE, DAY_SHARE, MIN_CELL_EVENTS, pool_calendar
+from flowsim.history.calendars import (
+    CELL_SHARE,
+    DAY_SHARE,
+    MIN_CELL_EVENTS,
+    pool_calendar,
+    working_hours,
+)
 from flowsim.history.closing import closing_stages, cut_after_close
 from flowsim.history.delays import waiting_anatomy
 from flowsim.history.fitting import Family, censored_mle
@@ -666,7 +672,9 @@ def _process_name(log: DealLog) -> str:
     return name or "discovered"
 
 
-def _durations(frame: pl.DataFrame, as_of: datetime | None) -> dict[str, dict[str, np.ndarray]]:
+def _durations(
+    frame: pl.DataFrame, as_of: datetime | None, calendars: dict[str, Calendar] | None = None
+) -> dict[str, dict[str, np.ndarray]]:
     """Per stage, in hours: the ended stays and the censored ones (still running at ``as_of``).
 
     ``dwell`` entered → left (or the deal's next record) and ``open`` entered → ``as_of`` for
@@ -674,6 +682,8 @@ def _durations(frame: pl.DataFrame, as_of: datetime | None) -> dict[str, dict[st
     → started with ``waiting_open`` (not started by ``as_of``) and ``working`` started → left
     with ``working_open`` (started, not finished by ``as_of``). Only a deal's last record can
     be running: the frame is cut at each deal's close, so that record's deal is open.
+    ``calendars`` (stage → its owner's calendar): ``working`` is counted in working hours
+    (the simulation runs effort on that calendar; :func:`~flowsim.history.calendars.working_hours`).
     """
     hours = 1 / US_PER_HOUR
     end = pl.lit(as_of, dtype=pl.Datetime("us", "UTC"))
@@ -699,6 +709,9 @@ def _durations(frame: pl.DataFrame, as_of: datetime | None) -> dict[str, dict[st
     columns = ("dwell", "open", "waiting", "waiting_open", "working", "working_open")
     out: dict[str, dict[str, np.ndarray]] = {}
     for key, part in rec.partition_by("stage", as_dict=True).items():
+        cal = (calendars or {}).get(str(key[0]))
+        if cal is not None:
+            part = part.with_columns(working=pl.Series(working_hours(part, cal)).fill_nan(None))
         out[str(key[0])] = {c: part[c].drop_nulls().to_numpy().astype(float) for c in columns}
     return out
 
@@ -1279,8 +1292,12 @@ def _stage_models(
     mix: dict[str, float],
     as_of: datetime | None,
     waits: WaitMode = "extraneous",
+    calendars: dict[str, Calendar] | None = None,
 ) -> tuple[list[Stage], dict[str, dict[str, Fit]]]:
-    samples = _durations(w.frame, as_of)
+    """Each stage's model and fits; ``calendars`` (role id → calendar): the effort of a stage
+    whose owner has one is counted in its working hours."""
+    on = {s: calendars[r] for s, r in owner.items() if calendars and r in calendars}
+    samples = _durations(w.frame, as_of, on)
     delays = _extraneous(w, waits)
     fits: dict[str, dict[str, Fit]] = {}
     models: list[Stage] = []
@@ -1313,7 +1330,8 @@ def _stage_models(
     running = sum(f.censored for per in fits.values() for f in per.values())
     w.notes.append(
         "durations (hours; wait = time in stage, or entered → started and effort = started → "
-        f"left where start times exist; {running} stays still running at the end of the "
+        "left where start times exist, in the owner's working hours where it has a calendar; "
+        f"{running} stays still running at the end of the "
         "history are censored: they count as at least that long): "
         + ", ".join(f"{k} {v}" for k, v in sorted(chosen.items()))
         + " (censored maximum likelihood, AIC among exponential, lognormal, gamma; empirical "
@@ -1479,7 +1497,8 @@ def discover(
     ids = _unique_ids([*w.stages, *(o for o in outcome_names if o != ENDED)], taken, "stage")
     ids[ENDED] = _unique_ids(["ended"], taken, "outcome")["ended"]
     role_models, owner = _roles(log, frame, w.stages, roles, role_mode, notes, tz)
-    stage_models, fits = _stage_models(w, ids, owner, mix, as_of, waits)
+    calendars = {r.id: r.calendar for r in role_models if r.calendar is not None}
+    stage_models, fits = _stage_models(w, ids, owner, mix, as_of, waits, calendars)
     role_models, calendar = _process_calendar(role_models, stage_models, notes)
 
     rank = {"won": 0, "lost": 1, "other": 2}
