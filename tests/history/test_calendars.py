@@ -17,9 +17,9 @@ import pytest
 import flowsim
 from flowsim.dsl.formatter import fmt_calendar
 from flowsim.history import read_log
-from flowsim.history.calendars import MIN_EVENTS, calendar_of, pool_calendar
+from flowsim.history.calendars import MIN_EVENTS, calendar_of, pool_calendar, working_hours
 from flowsim.history.discover import discover
-from flowsim.model import Calendar
+from flowsim.model import Calendar, TimeWindow
 from tests.data import DATA
 from tests.history.test_discover import assert_sound
 
@@ -149,3 +149,21 @@ def test_exports_without_times_of_work_get_no_calendar(path: Path) -> None:
     assert found.process.calendar is None
     assert all(r.calendar is None for r in found.process.roles)
     assert any(n.startswith("calendars: none") for n in found.notes) or not found.process.roles
+
+
+def test_effort_is_counted_in_the_owners_working_hours() -> None:
+    """The engine runs effort on the owner's calendar, so discovery measures it there too."""
+    cal = Calendar(
+        days=(0, 1, 2, 3, 4), windows=(TimeWindow(start=9 * 60, end=17 * 60),), timezone=TZ
+    )
+    shanghai = [
+        (datetime(2024, 1, 1, 16, 30), datetime(2024, 1, 2, 9, 30)),  # overnight: 0.5 + 0.5 h
+        (datetime(2024, 1, 5, 16, 0), datetime(2024, 1, 8, 10, 0)),  # over a weekend: 1 + 1 h
+        (datetime(2024, 1, 6, 10, 0), datetime(2024, 1, 6, 10, 45)),  # a Saturday: as it took
+    ]
+    frame = pl.DataFrame(
+        {"started_at": [a for a, _ in shanghai], "left_at": [b for _, b in shanghai]}
+    ).with_columns(
+        pl.col("started_at", "left_at").dt.replace_time_zone(TZ).dt.convert_time_zone("UTC")
+    )
+    assert working_hours(frame, cal).tolist() == [1.0, 2.0, 0.75]
