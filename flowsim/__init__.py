@@ -33,6 +33,7 @@ from flowsim.model import (
 )
 from flowsim.overlay import Overlay
 from flowsim.render import RenderError, RenderOptions
+from flowsim.result import Result
 
 # ``flowsim.render`` is the package flowsim.render, made callable (see its _CallableModule).
 # Type checkers are told it is the function, so ``flowsim.render(process)`` is typed (bytes);
@@ -85,6 +86,7 @@ __all__ = [
     "Process",
     "RenderError",
     "RenderOptions",
+    "Result",
     "Role",
     "RollingBacktest",
     "Scenario",

@@ -79,6 +79,48 @@ class CheckResult:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
+    def text(self) -> str:
+        """One line per diagnostic, then the verdict: ``<file>: ok (<summary>)`` or the counts."""
+        lines = [str(d) for d in self.diagnostics]
+        if self.ok:
+            lines.append(f"{self.filename}: ok ({self.summary()})")
+        else:
+            lines.append(
+                f"{self.filename}: {_count(len(self.errors), 'error')}, "
+                f"{_count(len(self.warnings), 'warning')}"
+            )
+        return "\n".join(lines)
+
+    def to_frame(self) -> Any:
+        """The diagnostics as a polars DataFrame: code, severity, message, line, column."""
+        import polars as pl
+
+        rows = [
+            {
+                "code": d.code,
+                "severity": d.severity.value,
+                "message": d.message,
+                "line": d.span.line if d.span else None,
+                "column": d.span.column if d.span else None,
+            }
+            for d in self.diagnostics
+        ]
+        schema = {
+            "code": pl.String,
+            "severity": pl.String,
+            "message": pl.String,
+            "line": pl.Int64,
+            "column": pl.Int64,
+        }
+        return pl.DataFrame(rows, schema=schema)
+
+    def _repr_html_(self) -> str:
+        from flowsim.result import html_table
+
+        return html_table(
+            f"check of {self.filename}: {'ok' if self.ok else 'errors'}", self.to_frame()
+        )
+
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"

@@ -31,6 +31,7 @@ LAYERS: list[dict[str, list[str]]] = [
             "flowsim.diagnostics",
             "flowsim.gc_pause",
             "flowsim.overlay",
+            "flowsim.result",
             "flowsim.dsl.keywords",
             "flowsim.structure",
         ]

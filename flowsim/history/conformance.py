@@ -233,6 +233,20 @@ class ConformanceReport(_M):
             _round(self.model_dump(mode="json")), sort_keys=True, indent=indent, ensure_ascii=False
         )
 
+    def to_polars(self) -> pl.DataFrame:
+        """The designed edges as a polars DataFrame (``to_frame()``'s default table)."""
+        rows = [e.model_dump() for e in self.edges]
+        columns = list(EdgeConformance.model_fields)
+        return (
+            pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=columns)
+        )
+
+    def _repr_html_(self) -> str:
+        from flowsim.result import html_table
+
+        frame = self.to_polars().select(["source", "target", "designed", "observed", "flagged"])
+        return html_table("conformance of the history to the design", frame)
+
 
 # ----------------------------------------------------------------------------------------------
 

@@ -193,6 +193,53 @@ class Discovery:
     fits: dict[str, dict[str, Fit]] = field(default_factory=dict)
     arrivals: ArrivalProfile | None = None
 
+    def text(self) -> str:
+        """The discovered process as ``.flow`` text (what ``flowsim discover`` writes)."""
+        return self.to_flow()
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The process (its model as JSON), the notes and each fitted duration's choice."""
+        import json
+
+        data = {
+            "process": self.process.model_dump(mode="json"),
+            "notes": self.notes,
+            "fits": self.to_frame().to_dicts(),
+        }
+        return json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=True, default=str)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The fitted durations, one row per (stage, part): family chosen, deals, censored,
+        Kolmogorov–Smirnov distance and the reason."""
+        rows = [
+            {
+                "stage": stage,
+                "part": part,
+                "chosen": f.chosen,
+                "n": f.n,
+                "censored": f.censored,
+                "ks": f.ks,
+                "reason": f.reason,
+            }
+            for stage, parts in sorted(self.fits.items())
+            for part, f in parts.items()
+        ]
+        schema = {
+            "stage": pl.String,
+            "part": pl.String,
+            "chosen": pl.String,
+            "n": pl.Int64,
+            "censored": pl.Int64,
+            "ks": pl.Float64,
+            "reason": pl.String,
+        }
+        return pl.DataFrame(rows, schema=schema)
+
+    def _repr_html_(self) -> str:
+        from flowsim.result import html_table
+
+        return html_table(f"discovered: {self.process.name}", self.to_frame())
+
     def to_flow(self) -> str:
         """The process as canonical ``.flow`` text (through the formatter).
 

@@ -325,6 +325,15 @@ class FunnelMetrics(_M):
             data["survival"] = {stage: _thinned(curve) for stage, curve in data["survival"].items()}
         return json.dumps(_round(data), sort_keys=True, indent=indent, ensure_ascii=False)
 
+    def to_polars(self) -> pl.DataFrame:
+        """The funnel's stage rows as a polars DataFrame (``to_frame()``'s table, in polars;
+        the ``stage`` index is its first column)."""
+        frame = self.to_frame()
+        if frame.empty:
+            return pl.DataFrame(schema=["stage"])
+        frame = frame.reset_index()
+        return pl.DataFrame({c: frame[c].tolist() for c in frame.columns}, strict=False)
+
     def _repr_html_(self) -> str:
         """Jupyter shows the funnel as one compact table (every value HTML-escaped).
 

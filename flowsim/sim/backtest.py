@@ -126,6 +126,27 @@ class Backtest(BaseModel):
 
         return backtest_text(self)
 
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The backtest as JSON (the contract of ``flowsim backtest --format json``)."""
+        return self.model_dump_json(indent=indent)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The scores, one row per (method, measure, view): MAPE, coverage, CRPS, periods."""
+        return scores_frame(self.scores)
+
+    def _repr_html_(self) -> str:
+        from flowsim.result import html_table
+
+        return html_table(f"backtest at {self.as_of}: {self.model}", self.to_frame())
+
+
+def scores_frame(rows: list[Any]) -> pl.DataFrame:
+    """Pydantic rows as a polars frame (list fields such as ``pit`` left out)."""
+    dumped = [
+        {k: v for k, v in r.model_dump().items() if not isinstance(v, list | dict)} for r in rows
+    ]
+    return pl.DataFrame(dumped, infer_schema_length=None)
+
 
 def history_at(log: DealLog, as_of: datetime, process: Process | None = None) -> DealLog:
     """The log as it stood at ``as_of``: later records dropped, later exits and starts blanked.

@@ -42,6 +42,8 @@ from flowsim.sim.result import SimulationResult
 from flowsim.sim.stats import Estimate
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from flowsim.sim.table import Terms
 
 __all__ = [
@@ -125,6 +127,38 @@ class BottleneckReport(BaseModel):
     def to_json(self, *, indent: int | None = 2) -> str:
         """The report as JSON (the contract of ``flowsim bottlenecks --format json``)."""
         return self.model_dump_json(indent=indent)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The ranking, one row per bottleneck: kind (capacity, time, conversion), rank
+        within its kind, name, label, score and the sentence."""
+        import polars as pl
+
+        rows = [
+            {
+                "kind": b.kind,
+                "rank": n,
+                "name": b.name,
+                "label": b.label,
+                "score": b.score,
+                "text": b.text,
+            }
+            for items in (self.capacity, self.time, self.conversion)
+            for n, b in enumerate(items, 1)
+        ]
+        schema = {
+            "kind": pl.String,
+            "rank": pl.Int64,
+            "name": pl.String,
+            "label": pl.String,
+            "score": pl.Float64,
+            "text": pl.String,
+        }
+        return pl.DataFrame(rows, schema=schema)
+
+    def _repr_html_(self) -> str:
+        from flowsim.result import html_table
+
+        return html_table(f"bottlenecks: {self.principal}", self.to_frame())
 
     def to_overlay(self, result: SimulationResult, process: Process) -> Overlay:
         """Baseline figures for the flowchart (colour by queue, dwell, utilization)."""

@@ -179,6 +179,31 @@ class FidelityResult(BaseModel):
         ]
         return "\n".join(lines) + "\n"
 
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The verdict as JSON (the contract of ``flowsim fidelity --format json``)."""
+        return self.model_dump_json(indent=indent)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The measures, one row each: name, unit, model, floor, ratio, ok."""
+        rows = [
+            m.model_dump(include={"name", "unit", "model", "floor", "ratio", "ok"})
+            for m in self.measures
+        ]
+        schema = {
+            "name": pl.String,
+            "unit": pl.String,
+            "model": pl.Float64,
+            "floor": pl.Float64,
+            "ratio": pl.Float64,
+            "ok": pl.Boolean,
+        }
+        return pl.DataFrame(rows, schema=schema)
+
+    def _repr_html_(self) -> str:
+        from flowsim.result import html_table
+
+        return html_table(f"fidelity of {self.process} against {self.history}", self.to_frame())
+
 
 #: what each measure compares, as the conclusions it undermines when it fails
 UNDERMINES: dict[str, tuple[str, ...]] = {

@@ -217,6 +217,53 @@ class Forecast(BaseModel):
 
         return forecast_text(self)
 
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The forecast as JSON (the contract of ``flowsim forecast --format json``)."""
+        return self.model_dump_json(indent=indent)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The forecast's periods, one row each (weeks, months, then the total).
+
+        Columns: ``view``, ``period``, ``start``, ``end``, ``whole``, then ``wins_`` and
+        ``revenue_`` mean, p10, p50, p90 (revenue null when amounts are unknown).
+        """
+        views = [("week", p) for p in self.weeks] + [("month", p) for p in self.months]
+        return pl.DataFrame(
+            [_period_row(v, p) for v, p in [*views, ("total", self.total)]],
+            schema=_PERIOD_SCHEMA,
+            orient="row",
+        )
+
+    def _repr_html_(self) -> str:
+        from flowsim.result import html_table
+
+        return html_table(f"forecast of {self.process} from {self.as_of}", self.to_frame())
+
+
+_BANDS = ("mean", "p10", "p50", "p90")
+_PERIOD_SCHEMA: dict[str, Any] = {
+    "view": pl.String,
+    "period": pl.String,
+    "start": pl.String,
+    "end": pl.String,
+    "whole": pl.Boolean,
+    **{f"wins_{b}": pl.Float64 for b in _BANDS},
+    **{f"revenue_{b}": pl.Float64 for b in _BANDS},
+}
+
+
+def _period_row(view: str, p: PeriodForecast) -> list[Any]:
+    revenue = [None] * 4 if p.revenue is None else [getattr(p.revenue, b) for b in _BANDS]
+    return [
+        view,
+        p.period,
+        p.start,
+        p.end,
+        p.whole,
+        *(getattr(p.wins, b) for b in _BANDS),
+        *revenue,
+    ]
+
 
 # ---- the model's stage win probabilities ------------------------------------------------------
 

@@ -132,6 +132,26 @@ class SimulationResult(BaseModel):
                 rows.append(row)
         return pd.DataFrame(rows)
 
+    def to_polars(self) -> Any:
+        """The baseline's and each scenario's KPIs as a polars DataFrame: one row per
+        (scenario, kpi) with mean, low, high, n (``to_frame()``'s table, in polars)."""
+        import polars as pl
+
+        rows = [
+            {"scenario": s.name, "kpi": k, "mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
+            for s in self.scenarios
+            for k, e in s.kpis.items()
+        ]
+        schema = {
+            "scenario": pl.String,
+            "kpi": pl.String,
+            "mean": pl.Float64,
+            "low": pl.Float64,
+            "high": pl.Float64,
+            "n": pl.Int64,
+        }
+        return pl.DataFrame(rows, schema=schema)
+
     def _repr_html_(self) -> str:
         from html import escape
 

@@ -21,12 +21,13 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowsim.errors import InputError
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Process, parse_duration
-from flowsim.sim.backtest import METHODS, Backtest, Method, Score, backtest
+from flowsim.sim.backtest import METHODS, Backtest, Method, Score, backtest, scores_frame
 from flowsim.sim.forecast import Uncertainty, last_event
 from flowsim.sim.scores import pit_histogram
 
@@ -92,6 +93,20 @@ class RollingBacktest(BaseModel):
         from flowsim.sim.rolling_text import rolling_text
 
         return rolling_text(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The rolling backtest as JSON."""
+        return self.model_dump_json(indent=indent)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The summary over cutoffs, one row per (method, measure, view)."""
+        return scores_frame(self.summary)
+
+    def _repr_html_(self) -> str:
+        from flowsim.result import html_table
+
+        heading = f"rolling backtest: {len(self.backtests)} cutoffs, {self.model}"
+        return html_table(heading, self.to_frame())
 
 
 def monthly_cutoffs(

@@ -1,0 +1,123 @@
+"""Every result of the façade functions follows one protocol (``flowsim.Result``).
+
+``text()`` for people, ``to_json()`` for programs, ``to_frame()`` for analysis and
+``_repr_html_()`` for Jupyter. Each function is called once on the bundled example, its stage
+"谈判签约" and its process renamed with a hostile ``<script>`` so the HTML must escape them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import flowsim
+from flowsim.result import html_table
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = "<script>谈判签约"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[flowsim.Process, flowsim.DealLog]:
+    """The example process and history, the negotiation stage and the process name hostile."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    flow = (ROOT / "examples" / "b2b-cn.flow").read_text(encoding="utf-8")
+    flow = flow.replace('"谈判签约"', f'"{HOSTILE}"').replace(
+        'process "B2B 大客户销售"', 'process "<script>B2B"'
+    )
+    deals = (ROOT / "examples" / "history" / "b2b-cn-deals.csv").read_text(encoding="utf-8")
+    (tmp / "b2b.flow").write_text(flow, encoding="utf-8")
+    (tmp / "deals.csv").write_text(deals.replace(",谈判签约,", f",{HOSTILE},"), encoding="utf-8")
+    process = flowsim.load(tmp / "b2b.flow")
+    return process, flowsim.read_log(tmp / "deals.csv")
+
+
+AS_OF = datetime(2025, 10, 1, tzinfo=SHANGHAI)
+
+#: façade call -> the key column of its polars table
+CALLS: dict[str, tuple[Callable[[flowsim.Process, flowsim.DealLog], Any], str]] = {
+    "metrics": (lambda p, log: flowsim.metrics(log), "stage"),
+    "conformance": (lambda p, log: flowsim.conformance(log, p), "source"),
+    "discover": (lambda p, log: flowsim.discover(log, name="<script>found"), "stage"),
+    "simulate": (
+        lambda p, log: flowsim.simulate(p, replications=2, until="8w", seed=1),
+        "kpi",
+    ),
+    "bottlenecks": (
+        lambda p, log: flowsim.bottlenecks(p, replications=2, until="8w", check_fidelity=False)[0],
+        "kind",
+    ),
+    "fidelity": (lambda p, log: flowsim.fidelity(p, log, replications=2, max_days=120), "name"),
+    "forecast": (
+        lambda p, log: flowsim.forecast(
+            p, log, horizon_hours="4w", as_of=AS_OF, replications=2, workers=1
+        ),
+        "period",
+    ),
+    "backtest": (
+        lambda p, log: flowsim.backtest(
+            p, log, AS_OF, horizon_hours="4w", replications=2, workers=1
+        ),
+        "method",
+    ),
+    "rolling_backtest": (
+        lambda p, log: flowsim.rolling_backtest(
+            p,
+            log,
+            [AS_OF, datetime(2025, 10, 15, tzinfo=SHANGHAI)],
+            horizon_hours="4w",
+            replications=2,
+            workers=1,
+        ),
+        "method",
+    ),
+    "check_text": (
+        lambda p, log: flowsim.check_text('process "x" {\n  stage a {\n', "<script>.flow"),
+        "code",
+    ),
+}
+
+#: the results whose to_frame() was pandas before the protocol; to_polars() gives the table
+PANDAS = {"metrics", "conformance", "simulate"}
+
+#: the results whose HTML shows the hostile stage label, process or file name (escaped); the
+#: others show stage ids, scenario and KPI names, methods
+HOSTILE_SHOWN = {"metrics", "discover", "fidelity", "forecast", "check_text"}
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_every_facade_result_follows_the_protocol(
+    name: str, example: tuple[flowsim.Process, flowsim.DealLog]
+) -> None:
+    call, key = CALLS[name]
+    result = call(*example)
+    assert isinstance(result, flowsim.Result)
+    assert json.loads(result.to_json())
+    assert result.text().strip()
+    frame = result.to_frame()
+    if name in PANDAS:
+        assert isinstance(frame, pd.DataFrame) and not frame.empty
+        frame = result.to_polars()
+    assert isinstance(frame, pl.DataFrame) and frame.height > 0
+    assert key in frame.columns
+    html = result._repr_html_()
+    assert html.startswith("<table") and "<script" not in html
+    if name in HOSTILE_SHOWN:
+        assert "&lt;script&gt;" in html
+
+
+def test_the_html_table_escapes_its_heading_and_every_cell() -> None:
+    frame = pl.DataFrame({"stage": ["<b>won</b>", None], "share": [0.123456, 1.0]})
+    html = html_table("<i>funnel</i>", frame, max_rows=1)
+    assert "<b>" not in html and "<i>" not in html
+    assert "&lt;b&gt;won&lt;/b&gt;" in html and "&lt;i&gt;funnel&lt;/i&gt;" in html
+    assert "<td>0.1235</td>" in html and "1 more rows" in html
