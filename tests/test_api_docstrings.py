@@ -23,7 +23,7 @@ import flowsim
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("Parameters", "Returns", "Raises", "Examples")
 #: modules whose own doctests document the types the façade returns and raises
-MODULES = ("flowsim.errors", "flowsim.diagnostics", "flowsim.history.problems")
+MODULES = ("flowsim.errors", "flowsim.diagnostics", "flowsim.history.problems", "flowsim.result")
 
 
 def _function(name: str) -> Callable[..., Any]:
