@@ -80,15 +80,16 @@ class CheckResult:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     def text(self) -> str:
-        """One line per diagnostic, then the verdict: ``<file>: ok (<summary>)`` or the counts."""
-        lines = [str(d) for d in self.diagnostics]
+        """What ``flowsim check`` prints for the file: the diagnostics with their source
+        excerpts (:meth:`render`), a blank line, then ``<file>: ok - <summary>`` (and the
+        warning count) or ``<file>: <n> errors``."""
+        lines = [self.render(), ""] if self.diagnostics else []
         if self.ok:
-            lines.append(f"{self.filename}: ok ({self.summary()})")
+            warn = len(self.warnings)
+            extra = f" ({_count(warn, 'warning')})" if warn else ""
+            lines.append(f"{self.filename}: ok - {self.summary()}{extra}")
         else:
-            lines.append(
-                f"{self.filename}: {_count(len(self.errors), 'error')}, "
-                f"{_count(len(self.warnings), 'warning')}"
-            )
+            lines.append(f"{self.filename}: {_count(len(self.errors), 'error')}")
         return "\n".join(lines)
 
     def to_frame(self) -> Any:

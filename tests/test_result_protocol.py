@@ -121,3 +121,36 @@ def test_the_html_table_escapes_its_heading_and_every_cell() -> None:
     assert "<b>" not in html and "<i>" not in html
     assert "&lt;b&gt;won&lt;/b&gt;" in html and "&lt;i&gt;funnel&lt;/i&gt;" in html
     assert "<td>0.1235</td>" in html and "1 more rows" in html
+
+
+def test_check_text_is_what_flowsim_check_prints(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flowsim.cli import main
+
+    for source in ("examples/b2b-cn.flow", None):
+        path = ROOT / source if source else tmp_path / "bad.flow"
+        if source is None:
+            path.write_text('process "x" {\n  stage a {\n', encoding="utf-8")
+        run = CliRunner().invoke(main, ["check", str(path)])
+        assert run.output.strip() == flowsim.check_file(path).text().strip()
+
+
+def test_the_tables_hold_what_the_results_hold(
+    example: tuple[flowsim.Process, flowsim.DealLog],
+) -> None:
+    process, log = example
+    funnel = flowsim.metrics(log)
+    assert funnel.to_polars()["stage"].to_list() == list(funnel.stages)
+    assert funnel.to_polars()["entered"].to_list() == [s.entered for s in funnel.stages.values()]
+    report, _ = flowsim.bottlenecks(process, replications=2, until="8w", check_fidelity=False)
+    ranking = report.to_frame()
+    assert ranking.height == len(report.capacity) + len(report.time) + len(report.conversion)
+    assert ranking.filter(pl.col("kind") == "time")["name"].to_list() == [
+        b.name for b in report.time
+    ]
+    f = flowsim.forecast(process, log, horizon_hours="4w", as_of=AS_OF, replications=2, workers=1)
+    periods = f.to_frame()
+    assert periods.height == len(f.weeks) + len(f.months) + 1
+    total = periods.filter(pl.col("view") == "total").row(0, named=True)
+    assert total["wins_mean"] == f.total.wins.mean and total["wins_p90"] == f.total.wins.p90
