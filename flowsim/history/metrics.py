@@ -249,23 +249,7 @@ class FunnelMetrics(_M):
             raise missing(err, "Metrics.to_frame()") from err
 
         if kind == "stages":
-            rows = []
-            for s in self.stages.values():
-                row: dict[str, Any] = s.model_dump(
-                    exclude={
-                        "exits_to",
-                        "next_step_conversion",
-                        "time_latest",
-                        "time_cumulative",
-                        "waiting",
-                        "working",
-                    }
-                )
-                for name in ("time_latest", "time_cumulative", "waiting", "working"):
-                    d = getattr(s, name) or Durations()
-                    for f in ("n", "mean", "median", "p90"):
-                        row[f"{name}_{f}" + ("" if f == "n" else "_hours")] = getattr(d, f)
-                rows.append(row)
+            rows = self._stage_rows()
             return pd.DataFrame(rows).set_index("stage") if rows else pd.DataFrame()
         if kind == "transitions":
             return pd.DataFrame([t.model_dump() for t in self.transitions])
@@ -325,14 +309,34 @@ class FunnelMetrics(_M):
             data["survival"] = {stage: _thinned(curve) for stage, curve in data["survival"].items()}
         return json.dumps(_round(data), sort_keys=True, indent=indent, ensure_ascii=False)
 
+    def _stage_rows(self) -> list[dict[str, Any]]:
+        """One flat dict a stage: its figures, and n, mean, median, p90 of each duration."""
+        rows = []
+        for s in self.stages.values():
+            row: dict[str, Any] = s.model_dump(
+                exclude={
+                    "exits_to",
+                    "next_step_conversion",
+                    "time_latest",
+                    "time_cumulative",
+                    "waiting",
+                    "working",
+                }
+            )
+            for name in ("time_latest", "time_cumulative", "waiting", "working"):
+                d = getattr(s, name) or Durations()
+                for f in ("n", "mean", "median", "p90"):
+                    row[f"{name}_{f}" + ("" if f == "n" else "_hours")] = getattr(d, f)
+            rows.append(row)
+        return rows
+
     def to_polars(self) -> pl.DataFrame:
-        """The funnel's stage rows as a polars DataFrame (``to_frame()``'s table, in polars;
-        the ``stage`` index is its first column)."""
-        frame = self.to_frame()
-        if frame.empty:
-            return pl.DataFrame(schema=["stage"])
-        frame = frame.reset_index()
-        return pl.DataFrame({c: frame[c].tolist() for c in frame.columns}, strict=False)
+        """The funnel's stage rows as a polars DataFrame: ``to_frame()``'s table, its
+        ``stage`` index the first column (needs no pandas)."""
+        rows = self._stage_rows()
+        return (
+            pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=["stage"])
+        )
 
     def _repr_html_(self) -> str:
         """Jupyter shows the funnel as one compact table (every value HTML-escaped).
