@@ -188,3 +188,17 @@ def input_errors(history: str | None) -> Iterator[None]:
     except (ValueError, RuntimeError) as err:
         click.echo(f"flowsim: {err}", err=True)
         sys.exit(1)
+
+
+def format_option(
+    choices: list[str], *, default: str | None, help: str | None = None
+) -> Callable[[F], F]:
+    """``--format`` (as ``fmt``): the one option every command that writes a result has."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )

@@ -11,6 +11,7 @@ import click
 from flowsim.cli._common import (
     Progress,
     emit,
+    format_option,
     guard,
     load_or_exit,
     parse_as_of,
@@ -66,9 +67,7 @@ if TYPE_CHECKING:
     help="The Monte Carlo's bands: bootstrap refits of the model and simulation noise, or the "
     "simulation's noise only.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option(["text", "json"], default="text")
 @click.option("-o", "--output", help="Write the forecast here instead of stdout.")
 @guard
 def forecast(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from flowsim.cli._common import emit, guard, load_or_exit, parse_as_of
+from flowsim.cli._common import emit, format_option, guard, load_or_exit, parse_as_of
 from flowsim.cli._logs import LogSource, log_options, read_log_or_exit
 
 if TYPE_CHECKING:
@@ -23,12 +23,9 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     help="The designed process (.flow): stage order, outcomes, labels as stage names.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "overlay"]),
+@format_option(
+    ["text", "json", "overlay"],
     default="text",
-    show_default=True,
     help="A table, all figures as JSON, or a render --overlay file.",
 )
 @click.option("-o", "--output", help="Write here instead of stdout.")
@@ -111,13 +108,8 @@ def _emit_breakdown(
     type=click.Path(dir_okay=False),
     help="The designed process (.flow) to replay the deals on.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="A report for people, or every finding as JSON.",
+@format_option(
+    ["text", "json"], default="text", help="A report for people, or every finding as JSON."
 )
 @click.option("-o", "--output", help="Write here instead of stdout.")
 @click.option(

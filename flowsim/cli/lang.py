@@ -12,7 +12,7 @@ import click
 
 from flowsim._output import write_output
 from flowsim.api import CheckResult
-from flowsim.cli._common import check_path, emit, guard, load_or_exit
+from flowsim.cli._common import check_path, emit, format_option, guard, load_or_exit
 from flowsim.diagnostics import format_diagnostics
 from flowsim.errors import one_line
 from flowsim.model import Process
@@ -45,13 +45,8 @@ def _print_result(result: CheckResult, fmt: str, quiet: bool, strict: bool = Fal
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Diagnostics as compiler-style text or JSON for tools.",
+@format_option(
+    ["text", "json"], default="text", help="Diagnostics as compiler-style text or JSON for tools."
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
 @click.option("-q", "--quiet", is_flag=True, help="Only print errors and the summary line.")
@@ -125,13 +120,8 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool, quiet: bool) -> No
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "flow"]),
-    default="json",
-    show_default=True,
-    help="The model as JSON, or as canonical .flow text.",
+@format_option(
+    ["json", "flow"], default="json", help="The model as JSON, or as canonical .flow text."
 )
 @click.option("--scenario", help="Apply this scenario first.")
 @click.option("--spans", is_flag=True, help="Include source positions in the JSON.")
@@ -159,10 +149,8 @@ def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str |
 @click.option(
     "--view", type=click.Choice(["flowchart", "journey"]), default="flowchart", show_default=True
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["svg", "png", "pdf", "dot", "mermaid", "html"]),
+@format_option(
+    ["svg", "png", "pdf", "dot", "mermaid", "html"],
     default=None,
     help="Picture format  [default: from -o's extension (.svg .png .pdf .dot .gv .mmd .html), "
     "else svg]",

@@ -14,6 +14,7 @@ from flowsim.cli._common import (
     F,
     Progress,
     emit,
+    format_option,
     guard,
     input_errors,
     load_or_exit,
@@ -115,9 +116,7 @@ def _simulate_options(func: F) -> F:
     "--priority", type=click.Choice(["fifo", "amount"]), default="fifo", show_default=True
 )
 @click.option("--unlimited-capacity", "unlimited", is_flag=True, help="Lift every headcount limit.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option(["text", "json"], default="text")
 @click.option("-o", "--output", help="Write the result here instead of stdout.")
 @click.option("--log-out", help="Write the first baseline replication's deals as CSV/Parquet.")
 @guard
@@ -251,9 +250,7 @@ def _whatif_options(budget: int) -> Callable[[F], F]:
 @_lang_option
 @click.option("--suggest", is_flag=True, help="Run the one-step what-ifs and rank them.")
 @_whatif_options(budget=20)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option(["text", "json"], default="text")
 @click.option("-o", "--output", help="Write the report here instead of stdout.")
 @click.option("--overlay", "overlay_out", help="Write a flowchart overlay JSON here.")
 @guard
@@ -347,9 +344,7 @@ def bottlenecks(
 )
 @click.option("--replications", "-n", type=click.IntRange(1), default=3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option(["text", "json"], default="text")
 @click.option("-o", "--output", help="Write here instead of stdout.")
 @guard
 def fidelity(
