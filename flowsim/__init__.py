@@ -17,7 +17,7 @@ from flowsim import model as _model
 from flowsim.api import CheckResult, check_file, check_text, load, parse
 from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, LogPosition, Severity, Span
-from flowsim.errors import FlowsimError, InputError, UnknownScenario
+from flowsim.errors import FlowsimError, InputError, ModelError, UnknownScenario
 from flowsim.model import (
     Calendar,
     Department,
@@ -80,6 +80,7 @@ __all__ = [
     "InputError",
     "LogError",
     "LogPosition",
+    "ModelError",
     "Outcome",
     "Overlay",
     "Persona",

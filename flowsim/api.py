@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, Severity, format_diagnostics
 from flowsim.dsl.builder import build_process, decode_source
+from flowsim.errors import ModelError
 from flowsim.gc_pause import gc_paused
 from flowsim.model import Process
 from flowsim.structure import structure_diagnostics
@@ -175,7 +174,7 @@ def _check_text(text: str, filename: str) -> CheckResult:
     if built.fields is not None:
         try:
             process = Process(**built.fields)
-        except ValidationError:
+        except ModelError:
             # The builder reports structural problems itself; this is a safety net.
             probe = Process.model_construct(**built.fields)
             diags.extend(check(probe))

@@ -27,13 +27,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     SerializerFunctionWrapHandler,
     model_serializer,
     model_validator,
 )
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import FlowsimError
 
 __all__ = [
@@ -64,7 +64,7 @@ class Severity(enum.StrEnum):
 SeverityName = Literal["error", "warning", "info"]
 
 
-class Span(BaseModel):
+class Span(FlowsimModel):
     """A region of a source file. Lines and columns are 1-based; columns count characters."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -79,7 +79,7 @@ class Span(BaseModel):
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class LogPosition(BaseModel):
+class LogPosition(FlowsimModel):
     """A place in a deal log, as precisely as the input allows.
 
     ``file`` is the file's name (or the table, the query); ``row`` is 1-based as a spreadsheet
@@ -98,7 +98,7 @@ class LogPosition(BaseModel):
         return f"{where}:{self.row}" if self.row is not None else where
 
 
-class Diagnostic(BaseModel):
+class Diagnostic(FlowsimModel):
     """One finding about the input: a stable ``code``, a severity, a message and a place.
 
     A finding about a ``.flow`` file has a ``span``; one about a deal log a ``position`` (never

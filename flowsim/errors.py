@@ -17,8 +17,19 @@ FlowError
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["FlowsimError", "InputError", "OptionError", "UnknownScenario", "one_line"]
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+__all__ = [
+    "FlowsimError",
+    "InputError",
+    "ModelError",
+    "OptionError",
+    "UnknownScenario",
+    "one_line",
+]
 
 
 class FlowsimError(Exception):
@@ -67,6 +78,94 @@ class OptionError(InputError):
         self.option = option
 
 
+#: At most this many problems are spelled out in a :class:`ModelError`'s message.
+_MODEL_PROBLEMS_SHOWN = 5
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a field path: ``("stages", 0, "id")`` → ``stages.0.id``."""
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+class ModelError(InputError):
+    """A flowsim model (``flowsim.Calendar(...)``, ``Process.model_validate(...)``, any public
+    pydantic model of flowsim) was given values it does not take.
+
+    Raised instead of pydantic's ``ValidationError`` by every flowsim model's constructor,
+    ``model_validate``, ``model_validate_json``, ``model_validate_strings`` and attribute
+    assignment, so ``except flowsim.FlowsimError`` catches it; an :class:`InputError`, so a
+    ``ValueError`` as pydantic's error was. The message names each field path and its problem;
+    :meth:`errors` is pydantic's structured list, unchanged.
+
+    Parameters
+    ----------
+    title : str
+        The model's name (``"Calendar"``).
+    errors : list of dict
+        Pydantic's ``ValidationError.errors()``: one dict per problem, with ``loc``, ``msg``,
+        ``type``, ``input`` and (for a validator's refusal) ``ctx``.
+
+    Examples
+    --------
+    >>> import flowsim
+    >>> try:
+    ...     flowsim.Calendar(days="sometimes", windows=())
+    ... except flowsim.FlowsimError as err:
+    ...     print(err)
+    ...     print(err.errors()[0]["loc"])
+    Calendar: days: Input should be a valid tuple
+    ('days',)
+    """
+
+    def __init__(self, title: str, errors: list[Any]) -> None:
+        self.title = title
+        self._errors = errors
+        lines = [
+            f"{_location(e['loc'])}: {e['msg']}" if e["loc"] else str(e["msg"])
+            for e in errors[:_MODEL_PROBLEMS_SHOWN]
+        ]
+        more = len(errors) - _MODEL_PROBLEMS_SHOWN
+        if more > 0:
+            lines.append(f"and {more} more")
+        super().__init__(f"{title}: " + "; ".join(lines))
+
+    @classmethod
+    def of(cls, err: ValidationError) -> ModelError:
+        """The flowsim error for pydantic's ``err``.
+
+        Parameters
+        ----------
+        err : pydantic.ValidationError
+            What pydantic raised.
+
+        Returns
+        -------
+        ModelError
+            Same model name and problems.
+        """
+        return cls(err.title, list(err.errors()))
+
+    def errors(self) -> list[Any]:
+        """Pydantic's structured problems: one dict per problem (``loc``, ``msg``, ``type``, …).
+
+        Returns
+        -------
+        list of dict
+            As ``pydantic.ValidationError.errors()`` returned them.
+        """
+        return list(self._errors)
+
+    def error_count(self) -> int:
+        """How many problems there are.
+
+        Returns
+        -------
+        int
+            ``len(self.errors())``.
+        """
+        return len(self._errors)
+
+
 class UnknownScenario(FlowsimError, KeyError):
     """A scenario name the process (or a simulation result) does not have.
 
@@ -95,17 +194,16 @@ class UnknownScenario(FlowsimError, KeyError):
 
 
 def one_line(err: Exception) -> str:
-    """The reason of ``err`` in one line: for pydantic validation errors, where and what.
+    """The reason of ``err`` in one line: for model validation errors, where and what.
 
     >>> one_line(ValueError("no such column\\nsecond line"))
     'no such column'
     """
     from pydantic import ValidationError
 
-    if isinstance(err, ValidationError):
+    if isinstance(err, ValidationError | ModelError):
         first = err.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
         more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        return f"{where}: {first['msg']}{more}"
+        return f"{_location(first['loc'])}: {first['msg']}{more}"
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__

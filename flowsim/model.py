@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from flowsim._base import FlowsimModel
 from flowsim.diagnostics import Span
 from flowsim.errors import InputError
 from flowsim.structure import structure_diagnostics
@@ -194,7 +195,7 @@ def _strip_spans(value: Any) -> Any:
     return value
 
 
-class Node(BaseModel):
+class Node(FlowsimModel):
     """Base of every model object: frozen, strict about unknown fields, compared by meaning."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)

@@ -15,7 +15,9 @@ import json
 import os
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from flowsim._base import FlowsimModel
 
 __all__ = ["COLOR_METRICS", "EdgeFigures", "Overlay", "RoleFigures", "StageFigures"]
 
@@ -30,7 +32,7 @@ COLOR_METRICS: dict[str, str] = {
 ColorMetric = Literal["dwell", "queue", "leakage", "utilization"]
 
 
-class _Data(BaseModel):
+class _Data(FlowsimModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 

@@ -23,7 +23,13 @@ import flowsim
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("Parameters", "Returns", "Raises", "Examples")
 #: modules whose own doctests document the types the façade returns and raises
-MODULES = ("flowsim.errors", "flowsim.diagnostics", "flowsim.history.problems", "flowsim.result")
+MODULES = (
+    "flowsim.errors",
+    "flowsim._base",
+    "flowsim.diagnostics",
+    "flowsim.history.problems",
+    "flowsim.result",
+)
 
 
 def _function(name: str) -> Callable[..., Any]:

@@ -10,12 +10,14 @@ import importlib
 import inspect
 import pkgutil
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
 
 import flowsim
-from flowsim.errors import FlowsimError, UnknownScenario
+from flowsim._base import FlowsimModel
+from flowsim.errors import FlowsimError, ModelError, UnknownScenario
 from flowsim.render import RenderError
 
 #: not errors: the studio's signal that the user cancelled a what-if run
@@ -120,3 +122,64 @@ def test_a_bad_render_request_is_a_render_error(
     assert str(caught.value).startswith(message)
     assert not isinstance(caught.value, pydantic.ValidationError)
     assert isinstance(caught.value, ValueError)  # as pydantic's error was
+
+
+def _public_models() -> list[type[FlowsimModel]]:
+    """Every pydantic model class ``flowsim`` exports (lazy names included)."""
+    values = (getattr(flowsim, name) for name in flowsim.__all__)
+    return [v for v in values if isinstance(v, type) and issubclass(v, pydantic.BaseModel)]
+
+
+def _breakable_field(cls: type[pydantic.BaseModel]) -> str:
+    """The first field that refuses an arbitrary object (any field not typed ``Any``)."""
+    return next(name for name, f in cls.model_fields.items() if f.annotation is not Any)
+
+
+def test_every_exported_model_is_a_flowsim_model() -> None:
+    models = _public_models()
+    assert {"Process", "Stage", "Calendar", "Diagnostic", "SimulationResult"} <= {
+        m.__name__ for m in models
+    }
+    assert all(issubclass(m, FlowsimModel) for m in models)
+
+
+@pytest.mark.parametrize("cls", _public_models(), ids=lambda c: c.__name__)
+def test_a_model_built_by_hand_with_a_bad_value_raises_a_flowsim_error(
+    cls: type[pydantic.BaseModel],
+) -> None:
+    field = _breakable_field(cls)
+    for build in (lambda: cls(**{field: object()}), lambda: cls.model_validate({field: object()})):
+        with pytest.raises(FlowsimError) as caught:
+            build()
+        err = caught.value
+        assert isinstance(err, ModelError) and isinstance(err, ValueError)
+        assert not isinstance(err, pydantic.ValidationError)
+        assert str(err).startswith(f"{cls.__name__}: ")
+        assert f"{field}: " in str(err)  # the field path, then pydantic's reason
+        assert field in [e["loc"][0] for e in err.errors()]  # pydantic's structured errors
+    with pytest.raises(ModelError, match=f"^{cls.__name__}: Invalid JSON"):
+        cls.model_validate_json("{")
+
+
+def test_the_field_path_reaches_into_nested_models() -> None:
+    process = flowsim.load(Path("examples/b2b-cn.flow"))
+    data = process.model_dump()
+    data["stages"][1]["id"] = "2nd"
+    with pytest.raises(ModelError) as caught:
+        flowsim.Process.model_validate(data)
+    assert str(caught.value).startswith("Process: stages.1.id: Value error, '2nd' is not an")
+    assert caught.value.errors()[0]["loc"] == ("stages", 1, "id")
+    assert caught.value.error_count() == 1
+
+
+def test_a_frozen_model_refuses_assignment_with_a_flowsim_error() -> None:
+    calendar = flowsim.Calendar(days=(0, 1), windows=({"start": 540, "end": 1080},))
+    with pytest.raises(ModelError, match=r"^Calendar: days: Instance is frozen$"):
+        calendar.days = (2,)  # type: ignore[misc]
+
+
+def test_many_problems_are_listed_five_at_a_time() -> None:
+    with pytest.raises(ModelError) as caught:
+        flowsim.Process.model_validate({f"x{i}": i for i in range(8)})
+    assert caught.value.error_count() > 5
+    assert str(caught.value).endswith(f"and {caught.value.error_count() - 5} more")

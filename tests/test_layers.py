@@ -26,6 +26,7 @@ LAYERS: list[dict[str, list[str]]] = [
     {
         "base": [
             "flowsim.errors",
+            "flowsim._base",
             "flowsim._extras",
             "flowsim._output",
             "flowsim.diagnostics",

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
-
 from flowsim.diagnostics import Diagnostic, Severity, Span
 from flowsim.dsl.lexer import Tok as Token
 from flowsim.dsl.syntax import SyntaxNode, parse_syntax
+from flowsim.errors import ModelError
 from flowsim.model import (
     DISTRIBUTIONS,
     UNITS_IN_HOURS,
@@ -602,7 +601,7 @@ class _Builder:
     def _make(self, cls: Any, params: dict[str, Any], node: SyntaxNode) -> Any:
         try:
             return cls(**params, span=self.span(node))
-        except ValidationError as err:
+        except ModelError as err:
             reasons = [str(e.get("ctx", {}).get("error", e["msg"])) for e in err.errors()]
             kind = cls.__name__.lower()
             hint = f"write {_signature(kind)}" if kind in self._PARAMS else None
@@ -1147,7 +1146,7 @@ class _Builder:
             return []
         try:
             return make(item)
-        except ValidationError as err:  # pragma: no cover - the checks above should prevent it
+        except ModelError as err:  # pragma: no cover - the checks above should prevent it
             self.error("E404", f"invalid scenario change: {err.errors()[0]['msg']}", item)
             return []
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import Funnel, FunnelMetrics, Header, metrics
 from flowsim.model import Process
@@ -25,7 +26,7 @@ __all__ = ["Breakdown", "GroupRow", "breakdown"]
 HOURS_PER_DAY = 24.0
 
 
-class GroupRow(BaseModel):
+class GroupRow(FlowsimModel):
     """The funnel of one group in figures a comparison needs (cycle and stage times in days)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -48,7 +49,7 @@ class GroupRow(BaseModel):
     stage_deals: dict[str, int] = Field(description="Deals that entered each stage.")
 
 
-class Breakdown(BaseModel):
+class Breakdown(FlowsimModel):
     """Every group's row, sorted by deals, and the row of the whole log (``all``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import networkx as nx
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim._extras import missing
 from flowsim.errors import InputError
 from flowsim.history._close import after_close
@@ -77,7 +78,7 @@ RULES = (
 )
 
 
-class _M(BaseModel):
+class _M(FlowsimModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

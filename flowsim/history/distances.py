@@ -33,8 +33,9 @@ from datetime import timedelta
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import FlowsimError, InputError
 from flowsim.history.log import DealLog
 from flowsim.history.timestamps import check_timezone
@@ -413,7 +414,7 @@ def _workforce(local: pl.DataFrame) -> pl.DataFrame:
 # the report
 
 
-class FidelityMeasure(BaseModel):
+class FidelityMeasure(FlowsimModel):
     """One distance with its unit and a one-line definition (the formula is in the docs)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -447,7 +448,7 @@ class UnknownMeasure(FlowsimError, KeyError):
         return str(self.args[0])
 
 
-class FidelityReport(BaseModel):
+class FidelityReport(FlowsimModel):
     """Every fidelity distance between two logs; 0 everywhere means indistinguishable."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

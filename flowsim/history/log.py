@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim._extras import missing
 from flowsim.diagnostics import Diagnostic, Severity, SeverityName
 from flowsim.errors import InputError
@@ -52,7 +53,7 @@ SCHEMA: dict[str, pl.DataType] = {
 MAX_PROBLEMS_PER_CODE = 200
 
 
-class ImportReport(BaseModel):
+class ImportReport(FlowsimModel):
     """What an import read, used and skipped, and why. ``rows_read == rows_used + rows_skipped``."""
 
     model_config = ConfigDict(extra="forbid")

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from flowsim._base import FlowsimModel
 from flowsim.diagnostics import Diagnostic
+from flowsim.errors import ModelError
 from flowsim.history import problems as p
 from flowsim.history._decode import decode, sniff_delimiter
 from flowsim.history.problems import LogError, problem
@@ -186,7 +188,7 @@ def _error(
     )
 
 
-class ResolvedMapping(BaseModel):
+class ResolvedMapping(FlowsimModel):
     """A mapping applied to real columns: every field is a column name or ``None``."""
 
     model_config = ConfigDict(frozen=True)
@@ -217,7 +219,7 @@ class ResolvedMapping(BaseModel):
         return self.columns.get(name)
 
 
-class Mapping(BaseModel):
+class Mapping(FlowsimModel):
     """Column names for the log's fields; ``None`` means "detect it"."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -306,7 +308,7 @@ class Mapping(BaseModel):
         values.update(options)
         try:
             return cls.model_validate(values)
-        except ValidationError as exc:
+        except ModelError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(x) for x in first["loc"])
             raise _error(

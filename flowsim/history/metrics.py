@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim._extras import missing
 from flowsim.errors import InputError
 from flowsim.history.consistency import check_funnel
@@ -75,7 +76,7 @@ US_PER_DAY = 24 * US_PER_HOUR
 NONE_GROUP = "(none)"
 
 
-class _M(BaseModel):
+class _M(FlowsimModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

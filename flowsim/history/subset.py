@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import FlowsimError, InputError
 from flowsim.history.records import same_as_previous
 from flowsim.history.textcol import text_expr
@@ -62,7 +63,7 @@ NONE_VALUE = "(none)"
 _LISTED = 30
 
 
-class FilterStep(BaseModel):
+class FilterStep(FlowsimModel):
     """One rule of a :class:`flowsim.history.subset.LogFilter` and what it removed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -86,7 +87,7 @@ class FilterError(FlowsimError, ValueError):
     """A rule names a column, stage or value the log does not have (a usage error)."""
 
 
-class LogFilter(BaseModel):
+class LogFilter(FlowsimModel):
     """Which deals and records of a log to keep (see the module doc for the rules)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -12,8 +12,7 @@ import sys
 import types
 from typing import Any
 
-from pydantic import ValidationError
-
+from flowsim.errors import ModelError
 from flowsim.model import Process
 from flowsim.overlay import Overlay
 from flowsim.render.graphviz import GraphvizError, GraphvizMissing
@@ -70,7 +69,7 @@ def options(
     theme = load_theme(theme)
     try:
         return RenderOptions(theme=theme, overlay=overlay, lang=lang, **fields)
-    except ValidationError as err:
+    except ModelError as err:
         raise options_error(err) from None
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
-from flowsim.errors import FlowsimError
+from flowsim._base import FlowsimModel
+from flowsim.errors import FlowsimError, ModelError
 from flowsim.overlay import ColorMetric, Overlay
 from flowsim.render.i18n import Lang
 from flowsim.render.theme import Theme
@@ -19,7 +20,7 @@ VIEWS: tuple[str, ...] = ("flowchart", "journey")
 FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "dot", "mermaid", "html")
 
 
-class RenderOptions(BaseModel):
+class RenderOptions(FlowsimModel):
     """Options of ``flowsim render`` / :func:`flowsim.render`. Defaults draw a useful picture."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -43,12 +44,12 @@ class RenderError(FlowsimError, ValueError):
     does not exist (the journey map has no DOT)."""
 
 
-def options_error(err: ValidationError) -> RenderError:
+def options_error(err: ModelError) -> RenderError:
     """:class:`RenderError` in the user's words for the options pydantic refused.
 
     Parameters
     ----------
-    err : pydantic.ValidationError
+    err : flowsim.errors.ModelError
         What :class:`RenderOptions` raised.
 
     Returns

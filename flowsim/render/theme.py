@@ -15,9 +15,10 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
-from flowsim.errors import FlowsimError
+from flowsim._base import FlowsimModel
+from flowsim.errors import FlowsimError, ModelError
 
 __all__ = ["BUILTIN_THEMES", "Theme", "ThemeError", "load_theme"]
 
@@ -38,7 +39,7 @@ _GV_WORD = r"^[A-Za-z_]+$"
 _GV_STYLE = r"^[A-Za-z_]+(,[A-Za-z_]+)*$"
 
 
-class Theme(BaseModel):
+class Theme(FlowsimModel):
     """Every colour, font and shape the renderers use."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -210,7 +211,7 @@ def load_theme(spec: str | os.PathLike[str] | Theme | None) -> Theme:
     base.update(data)
     try:
         return Theme.model_validate(base)
-    except ValidationError as err:
+    except ModelError as err:
         first = err.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
         raise ThemeError(f"{name}: {where}: {first['msg']}") from None

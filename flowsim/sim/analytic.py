@@ -9,15 +9,16 @@ no simulation length makes the averages meaningful, so flowsim says so up front.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from flowsim._base import FlowsimModel
 from flowsim.checks import expected_visits
 from flowsim.model import Process
 
 __all__ = ["RoleLoad", "offered_load"]
 
 
-class RoleLoad(BaseModel):
+class RoleLoad(FlowsimModel):
     """The work a role is offered against what it can do, both in person-hours per week."""
 
     model_config = ConfigDict(frozen=True)

@@ -39,8 +39,9 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import InputError
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Empirical, Process, parse_duration
@@ -64,7 +65,7 @@ Method = Literal["monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive
 METHODS: tuple[Method, ...] = ("monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive")
 
 
-class Actual(BaseModel):
+class Actual(FlowsimModel):
     """What happened in one period's part of the window."""
 
     model_config = ConfigDict(frozen=True)
@@ -75,7 +76,7 @@ class Actual(BaseModel):
     revenue: float | None
 
 
-class Score(BaseModel):
+class Score(FlowsimModel):
     """One method's accuracy on one measure at one granularity."""
 
     model_config = ConfigDict(frozen=True)
@@ -100,7 +101,7 @@ class Score(BaseModel):
     zero_periods: int = Field(0, description="Periods with an actual of 0 (not in the MAPE).")
 
 
-class Backtest(BaseModel):
+class Backtest(FlowsimModel):
     """The result of :func:`backtest`."""
 
     model_config = ConfigDict(frozen=True)

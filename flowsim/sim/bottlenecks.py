@@ -25,8 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import InputError
 from flowsim.graph import back_edges
 from flowsim.model import (
@@ -63,7 +64,7 @@ BUSY = 0.85
 QUEUE_SHARE = 0.10
 
 
-class Bottleneck(BaseModel):
+class Bottleneck(FlowsimModel):
     """One ranked item with the numbers that put it there."""
 
     model_config = ConfigDict(frozen=True)
@@ -76,7 +77,7 @@ class Bottleneck(BaseModel):
     text: str = ""
 
 
-class Suggestion(BaseModel):
+class Suggestion(FlowsimModel):
     """A one-step what-if and its paired effects (scenario − baseline)."""
 
     model_config = ConfigDict(frozen=True)
@@ -95,7 +96,7 @@ class Suggestion(BaseModel):
     )
 
 
-class BottleneckReport(BaseModel):
+class BottleneckReport(FlowsimModel):
     """The rankings, the principal bottleneck in one sentence, and ranked suggestions."""
 
     model_config = ConfigDict(frozen=True)
@@ -441,7 +442,7 @@ TIME_FACTOR = 0.8
 POINTS = 0.05
 
 
-class Lever(BaseModel):
+class Lever(FlowsimModel):
     """One candidate what-if: its kind and the scenario that pulls it."""
 
     model_config = ConfigDict(frozen=True)
@@ -450,7 +451,7 @@ class Lever(BaseModel):
     scenario: Scenario
 
 
-class LeverPlan(BaseModel):
+class LeverPlan(FlowsimModel):
     """The one-step what-ifs to run, the ones a budget left out, and the roles skipped."""
 
     model_config = ConfigDict(frozen=True)

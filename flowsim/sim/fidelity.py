@@ -36,8 +36,9 @@ from datetime import datetime
 from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import InputError
 from flowsim.history.consistency import to_node_ids
 from flowsim.history.distances import (
@@ -73,7 +74,7 @@ FLOOR_REPLICATIONS = 4
 ArrivalSource = Literal["model", "replay"]
 
 
-class MeasureVerdict(BaseModel):
+class MeasureVerdict(FlowsimModel):
     """One measure: the model's distance, the noise floor, and their ratio."""
 
     model_config = ConfigDict(frozen=True)
@@ -92,7 +93,7 @@ class MeasureVerdict(BaseModel):
     )
 
 
-class FidelityResult(BaseModel):
+class FidelityResult(FlowsimModel):
     """Fidelity of a model against a history hold-out, measure by measure."""
 
     model_config = ConfigDict(frozen=True)

@@ -31,8 +31,9 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import InputError
 from flowsim.model import Distribution, Duration, Process, Target, parse_duration
 from flowsim.sim.engine import Settings, run_once
@@ -65,7 +66,7 @@ Uncertainty = Literal["parameters", "simulation"]
 VIEWS: tuple[Per, ...] = ("week", "month")
 
 
-class Band(BaseModel):
+class Band(FlowsimModel):
     """A quantity over replications: mean and the 10th, 50th and 90th percentiles."""
 
     model_config = ConfigDict(frozen=True)
@@ -86,7 +87,7 @@ class Band(BaseModel):
         )
 
 
-class PeriodForecast(BaseModel):
+class PeriodForecast(FlowsimModel):
     """Wins (deals) and revenue inside one calendar period's part of the forecast window."""
 
     model_config = ConfigDict(frozen=True)
@@ -99,7 +100,7 @@ class PeriodForecast(BaseModel):
     revenue: Band | None = None
 
 
-class StageWin(BaseModel):
+class StageWin(FlowsimModel):
     """One stage's line of the weighted pipeline."""
 
     model_config = ConfigDict(frozen=True)
@@ -112,7 +113,7 @@ class StageWin(BaseModel):
     expected_revenue: float | None
 
 
-class WeightedPipeline(BaseModel):
+class WeightedPipeline(FlowsimModel):
     """The classic CRM number: Σ over open deals of P(win | stage) × amount."""
 
     model_config = ConfigDict(frozen=True)
@@ -130,7 +131,7 @@ class WeightedPipeline(BaseModel):
     revenue: Band | None = None
 
 
-class TargetPeriod(BaseModel):
+class TargetPeriod(FlowsimModel):
     """The probability of reaching the target in one target period."""
 
     model_config = ConfigDict(frozen=True)
@@ -147,7 +148,7 @@ class TargetPeriod(BaseModel):
     )
 
 
-class TargetForecast(BaseModel):
+class TargetForecast(FlowsimModel):
     """The model's sales target against the forecast."""
 
     model_config = ConfigDict(frozen=True)
@@ -162,7 +163,7 @@ class TargetForecast(BaseModel):
     best_gain: float | None = Field(None, description="Its gain in probability (0..1).")
 
 
-class BaselineForecast(BaseModel):
+class BaselineForecast(FlowsimModel):
     """A baseline's forecast: what the recent past alone says (:mod:`flowsim.sim.baselines`)."""
 
     model_config = ConfigDict(frozen=True)
@@ -175,7 +176,7 @@ class BaselineForecast(BaseModel):
     total: PeriodForecast
 
 
-class Forecast(BaseModel):
+class Forecast(FlowsimModel):
     """The result of :func:`forecast` (plain data; its JSON is the contract)."""
 
     model_config = ConfigDict(frozen=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
+from flowsim._base import FlowsimModel
 from flowsim._extras import missing
 from flowsim.errors import UnknownScenario
 from flowsim.sim.analytic import RoleLoad
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["ScenarioResult", "SimulationResult"]
 
 
-class ScenarioResult(BaseModel):
+class ScenarioResult(FlowsimModel):
     """One scenario (or the baseline) over all replications."""
 
     model_config = ConfigDict(frozen=True)
@@ -45,7 +46,7 @@ class ScenarioResult(BaseModel):
     events_per_replication: float = 0.0
 
 
-class SimulationResult(BaseModel):
+class SimulationResult(FlowsimModel):
     """The result of :func:`flowsim.simulate`."""
 
     model_config = ConfigDict(frozen=True)

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import InputError
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Process, parse_duration
@@ -37,7 +38,7 @@ __all__ = ["RollingBacktest", "Skipped", "Summary", "monthly_cutoffs", "rolling_
 MIN_HISTORY = timedelta(days=91)
 
 
-class Skipped(BaseModel):
+class Skipped(FlowsimModel):
     """A cutoff that could not be backtested, and why."""
 
     model_config = ConfigDict(frozen=True)
@@ -46,7 +47,7 @@ class Skipped(BaseModel):
     reason: str
 
 
-class Summary(BaseModel):
+class Summary(FlowsimModel):
     """One method's scores on one measure and view, over every cutoff."""
 
     model_config = ConfigDict(frozen=True)
@@ -70,7 +71,7 @@ class Summary(BaseModel):
     )
 
 
-class RollingBacktest(BaseModel):
+class RollingBacktest(FlowsimModel):
     """The result of :func:`rolling_backtest`: every cutoff's backtest and the summary."""
 
     model_config = ConfigDict(frozen=True)

@@ -13,14 +13,15 @@ import math
 from collections.abc import Sequence
 from statistics import NormalDist
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from flowsim._base import FlowsimModel
 from flowsim.errors import InputError
 
 __all__ = ["Estimate", "estimate", "paired", "t_quantile"]
 
 
-class Estimate(BaseModel):
+class Estimate(FlowsimModel):
     """A KPI over replications: mean and a two-sided confidence interval (None when n < 2)."""
 
     model_config = ConfigDict(frozen=True)

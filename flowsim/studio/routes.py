@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from flowsim.api import CheckResult, check_text
-from flowsim.errors import FlowsimError
+from flowsim.errors import FlowsimError, ModelError
 from flowsim.overlay import ColorMetric, Overlay
 from flowsim.render import VIEWS, GraphvizError, GraphvizMissing, render
 from flowsim.studio.document import Conflict, Document, DocumentError
@@ -206,7 +205,7 @@ async def post_render(request: Request) -> Response:
     if body.get("overlay") is not None:
         try:
             overlay = Overlay.model_validate(body["overlay"])
-        except ValidationError as err:
+        except ModelError as err:
             raise ApiError(
                 400, f"'overlay' is not a valid overlay: {err.errors()[0]['msg']}"
             ) from err

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import polars as pl
-import pydantic
 import pytest
 
 import flowsim
@@ -95,7 +94,7 @@ def test_a_log_diagnostic_dumps_its_position() -> None:
 
 def test_a_diagnostic_is_in_a_flow_file_or_a_log_not_both() -> None:
     span = Span(file="a.flow", line=1, column=1, end_line=1, end_column=2)
-    with pytest.raises(pydantic.ValidationError, match="not both"):
+    with pytest.raises(flowsim.ModelError, match="not both"):
         Diagnostic(
             code="H202", severity="error", message="m", span=span, position=LogPosition(row=2)
         )
