@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowsim.checks import check
 from flowsim.diagnostics import Diagnostic, FlowError, Severity, format_diagnostics
@@ -20,6 +20,9 @@ from flowsim.errors import ModelError
 from flowsim.gc_pause import gc_paused
 from flowsim.model import Process
 from flowsim.structure import structure_diagnostics
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["CheckResult", "check_file", "check_text", "load", "parse", "read_source"]
 
@@ -91,7 +94,7 @@ class CheckResult:
             lines.append(f"{self.filename}: {_count(len(self.errors), 'error')}")
         return "\n".join(lines)
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pl.DataFrame:
         """The diagnostics as a polars DataFrame: code, severity, message, line, column."""
         import polars as pl
 

@@ -7,10 +7,10 @@
 
 - ``text()``: the report a person reads (what the matching CLI command prints);
 - ``to_json()``: the result as JSON text;
-- ``to_frame()``: the result's main table as a DataFrame (a polars DataFrame; the three
-  results that had a pandas ``to_frame`` before the protocol — ``FunnelMetrics``,
-  ``ConformanceReport``, ``SimulationResult`` — keep returning pandas, and offer the same
-  table as polars through ``to_polars()``);
+- ``to_frame()``: the result's main table as a ``polars.DataFrame`` (polars is a core
+  dependency); the results with several tables take the view as an argument
+  (``FunnelMetrics``, ``ConformanceReport``, ``SimulationResult``), and those three offer the
+  same tables as pandas through ``to_pandas()`` (the ``pandas`` extra);
 - ``_repr_html_()``: an HTML table for Jupyter, every user-written value escaped.
 
 :func:`html_table` is the shared renderer of ``_repr_html_``.
@@ -19,7 +19,10 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["Result", "html_table"]
 
@@ -39,8 +42,8 @@ class Result(Protocol):
         """The result as JSON text."""
         ...
 
-    def to_frame(self) -> Any:
-        """The result's main table as a DataFrame."""
+    def to_frame(self) -> pl.DataFrame:
+        """The result's main table as a polars DataFrame."""
         ...
 
     def _repr_html_(self) -> str:
@@ -56,7 +59,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def html_table(heading: str, frame: Any, *, max_rows: int = HTML_ROWS) -> str:
+def html_table(heading: str, frame: pl.DataFrame, *, max_rows: int = HTML_ROWS) -> str:
     """A heading and a polars DataFrame as an HTML table; the heading and every cell escaped.
 
     Parameters

@@ -94,8 +94,10 @@ def test_pandas_views_without_pandas_name_the_extra(monkeypatch: pytest.MonkeyPa
     _hide(monkeypatch, "pandas")
     with pytest.raises(MissingExtra, match=re.escape("pip install 'flowsim[pandas]'")):
         log.to_pandas()
-    with pytest.raises(MissingExtra, match=re.escape("Metrics.to_frame()")):
-        flowsim.metrics(log).to_frame()
+    funnel = flowsim.metrics(log)
+    with pytest.raises(MissingExtra, match=re.escape("FunnelMetrics.to_pandas()")):
+        funnel.to_pandas()
+    assert funnel.to_frame().height == len(funnel.stages)  # polars: a core dependency
 
 
 def test_the_installed_lark_is_in_the_range_the_parser_is_tested_with() -> None:

@@ -86,9 +86,6 @@ CALLS: dict[str, tuple[Callable[[flowsim.Process, flowsim.DealLog], Any], str]] 
     ),
 }
 
-#: the results whose to_frame() was pandas before the protocol; to_polars() gives the table
-PANDAS = {"metrics", "conformance", "simulate"}
-
 #: the results whose HTML shows the hostile stage label, process or file name (escaped); the
 #: others show stage ids, scenario and KPI names, methods
 HOSTILE_SHOWN = {"metrics", "discover", "fidelity", "forecast", "check_text"}
@@ -104,9 +101,6 @@ def test_every_facade_result_follows_the_protocol(
     assert json.loads(result.to_json())
     assert result.text().strip()
     frame = result.to_frame()
-    if name in PANDAS:
-        assert isinstance(frame, pd.DataFrame) and not frame.empty
-        frame = result.to_polars()
     assert isinstance(frame, pl.DataFrame) and frame.height > 0
     assert key in frame.columns
     html = result._repr_html_()
@@ -141,8 +135,8 @@ def test_the_tables_hold_what_the_results_hold(
 ) -> None:
     process, log = example
     funnel = flowsim.metrics(log)
-    assert funnel.to_polars()["stage"].to_list() == list(funnel.stages)
-    assert funnel.to_polars()["entered"].to_list() == [s.entered for s in funnel.stages.values()]
+    assert funnel.to_frame()["stage"].to_list() == list(funnel.stages)
+    assert funnel.to_frame()["entered"].to_list() == [s.entered for s in funnel.stages.values()]
     report, _ = flowsim.bottlenecks(process, replications=2, until="8w", check_fidelity=False)
     ranking = report.to_frame()
     assert ranking.height == len(report.capacity) + len(report.time) + len(report.conversion)
@@ -154,3 +148,96 @@ def test_the_tables_hold_what_the_results_hold(
     assert periods.height == len(f.weeks) + len(f.months) + 1
     total = periods.filter(pl.col("view") == "total").row(0, named=True)
     assert total["wins_mean"] == f.total.wins.mean and total["wins_p90"] == f.total.wins.p90
+
+
+# ---- to_pandas(): what to_frame() returned before it became polars ----------------------------
+# The reference functions below are the pandas ``to_frame`` of FunnelMetrics, ConformanceReport
+# and SimulationResult as they were before the polars protocol, copied verbatim; ``to_pandas``
+# must give byte-identical frames (same CSV text, dtypes, index), and ``to_frame`` the same values.
+
+
+def _old_metrics_frame(m: Any, kind: str) -> pd.DataFrame:
+    if kind == "stages":
+        rows = m._stage_rows()
+        return pd.DataFrame(rows).set_index("stage") if rows else pd.DataFrame()
+    if kind == "transitions":
+        return pd.DataFrame([t.model_dump() for t in m.transitions])
+    data = m.process.model_dump(exclude={"cycle_time"})
+    for result, ct in m.process.cycle_time.items():
+        for f, v in ct.model_dump().items():
+            data[f"cycle_{result}_{f}"] = v
+    return pd.DataFrame([data])
+
+
+def _old_conformance_frame(r: Any, kind: str) -> pd.DataFrame:
+    rows = list(
+        {
+            "edges": r.edges,
+            "undesigned": r.undesigned,
+            "skipped": r.skipped,
+            "repeated": r.repeated,
+            "unknown": r.unknown_stages,
+        }[kind]
+    )
+    fields = list(type(rows[0]).model_fields) if rows else []
+    return pd.DataFrame([x.model_dump() for x in rows], columns=fields or None)
+
+
+def _old_simulation_frame(r: Any, view: str) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for s in r.scenarios:
+        if view == "kpis":
+            items = [(None, k, e) for k, e in s.kpis.items()]
+        elif view == "deltas":
+            items = [(None, k, e) for k, e in s.deltas.items()]
+        else:
+            table = s.stages if view == "stages" else s.roles
+            items = [(name, k, e) for name, d in table.items() for k, e in d.items()]
+        for key, kpi, e in items:
+            row: dict[str, Any] = {"scenario": s.name}
+            if key is not None:
+                row["stage" if view == "stages" else "role"] = key
+            row.update(kpi=kpi, mean=e.mean, low=e.low, high=e.high, n=e.n)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+VIEWS: dict[str, tuple[Callable[[Any, str], pd.DataFrame], tuple[str, ...]]] = {
+    "metrics": (_old_metrics_frame, ("stages", "transitions", "process")),
+    "conformance": (
+        _old_conformance_frame,
+        ("edges", "undesigned", "skipped", "repeated", "unknown"),
+    ),
+    "simulate": (_old_simulation_frame, ("kpis", "stages", "roles", "deltas")),
+}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A pandas frame's rows as plain dicts, its index a column, NaN as None."""
+    flat = frame.reset_index() if frame.index.name else frame
+    return [
+        {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
+        for row in flat.to_dict("records")
+    ]
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_to_pandas_is_the_old_to_frame_and_to_frame_holds_the_same_values(
+    name: str, example: tuple[flowsim.Process, flowsim.DealLog]
+) -> None:
+    old, views = VIEWS[name]
+    result = CALLS[name][0](*example)
+    for view in views:
+        before, after = old(result, view), result.to_pandas(view)
+        pd.testing.assert_frame_equal(after, before, check_exact=True)
+        assert after.to_csv() == before.to_csv()
+        assert list(after.dtypes.astype(str)) == list(before.dtypes.astype(str))
+        frame = result.to_frame(view)
+        assert isinstance(frame, pl.DataFrame)
+        if not before.empty:
+            assert frame.columns == list(before.reset_index() if before.index.name else before)
+            polars_rows = [
+                {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
+                for row in frame.iter_rows(named=True)
+            ]
+            assert polars_rows == _records(before)

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import networkx as nx
 import polars as pl
@@ -58,6 +59,9 @@ Reason = Literal["wrong-start", "undesigned-transition", "unknown-stage", "after
 
 #: how an undesigned move relates to the designed flow (see :class:`UndesignedTransition`)
 MoveKind = Literal["skip", "backward", "repeat", "cross"]
+
+#: The tables of :meth:`ConformanceReport.to_frame`.
+ConformanceView = Literal["edges", "undesigned", "skipped", "repeated", "unknown"]
 
 #: non-fitting reasons, in the order they are reported
 REASONS: tuple[Reason, ...] = (
@@ -197,32 +201,60 @@ class ConformanceReport(_M):
         """One line per flagged edge, for the designer."""
         return [e.verdict for e in self.edges if e.verdict]
 
-    def to_frame(
-        self, kind: Literal["edges", "undesigned", "skipped", "repeated", "unknown"] = "edges"
-    ) -> pd.DataFrame:
-        """A pandas view: one row per designed edge (default), or per finding of ``kind``."""
+    def to_frame(self, kind: ConformanceView = "edges") -> pl.DataFrame:
+        """A polars view: one row per designed edge (default), or per finding of ``kind``.
+
+        Parameters
+        ----------
+        kind : {"edges", "undesigned", "skipped", "repeated", "unknown"}
+            The table.
+
+        Returns
+        -------
+        polars.DataFrame
+            One column per field of the row's type (e.g. :class:`EdgeConformance`).
+        """
+        rows, columns = self._rows(kind)
+        if not rows:
+            return pl.DataFrame(schema=columns)
+        return pl.DataFrame(rows, infer_schema_length=None)
+
+    def to_pandas(self, kind: ConformanceView = "edges") -> pd.DataFrame:
+        """:meth:`to_frame`'s table as a pandas DataFrame (needs the ``pandas`` extra).
+
+        Parameters
+        ----------
+        kind : {"edges", "undesigned", "skipped", "repeated", "unknown"}
+            The table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per field; a table without rows has no columns.
+        """
         try:
             import pandas as pd
         except ImportError as err:
-            raise missing(err, "Conformance.to_frame()") from err
+            raise missing(err, "ConformanceReport.to_pandas()") from err
 
-        rows: list[_M]
-        if kind == "edges":
-            rows = list(self.edges)
-        elif kind == "undesigned":
-            rows = list(self.undesigned)
-        elif kind == "skipped":
-            rows = list(self.skipped)
-        elif kind == "repeated":
-            rows = list(self.repeated)
-        elif kind == "unknown":
-            rows = list(self.unknown_stages)
-        else:
+        rows, columns = self._rows(kind)
+        return pd.DataFrame(rows, columns=columns if rows else None)
+
+    def _rows(self, kind: ConformanceView) -> tuple[list[dict[str, Any]], list[str]]:
+        """The rows of the ``kind`` table, and its columns."""
+        tables: dict[str, tuple[Sequence[_M], type[_M]]] = {
+            "edges": (self.edges, EdgeConformance),
+            "undesigned": (self.undesigned, UndesignedTransition),
+            "skipped": (self.skipped, SkippedStage),
+            "repeated": (self.repeated, RepeatedStage),
+            "unknown": (self.unknown_stages, UnknownStage),
+        }
+        if kind not in tables:
             raise InputError(
                 f"unknown frame kind {kind!r}: edges, undesigned, skipped, repeated or unknown"
             )
-        fields = list(type(rows[0]).model_fields) if rows else []
-        return pd.DataFrame([r.model_dump() for r in rows], columns=fields or None)
+        items, row_type = tables[kind]
+        return [r.model_dump() for r in items], list(row_type.model_fields)
 
     def text(self) -> str:
         """The report for people (what ``flowsim conformance`` prints)."""
@@ -234,18 +266,10 @@ class ConformanceReport(_M):
             _round(self.model_dump(mode="json")), sort_keys=True, indent=indent, ensure_ascii=False
         )
 
-    def to_polars(self) -> pl.DataFrame:
-        """The designed edges as a polars DataFrame (``to_frame()``'s default table)."""
-        rows = [e.model_dump() for e in self.edges]
-        columns = list(EdgeConformance.model_fields)
-        return (
-            pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=columns)
-        )
-
     def _repr_html_(self) -> str:
         from flowsim.result import html_table
 
-        frame = self.to_polars().select(["source", "target", "designed", "observed", "flagged"])
+        frame = self.to_frame().select(["source", "target", "designed", "observed", "flagged"])
         return html_table("conformance of the history to the design", frame)
 
 

@@ -68,6 +68,9 @@ __all__ = [
 Funnel = Literal["strict", "touched"]
 #: How :meth:`FunnelMetrics.to_json` writes the Kaplan–Meier curves.
 Curves = Literal["steps", "full"]
+
+#: The tables of :meth:`FunnelMetrics.to_frame`.
+MetricsView = Literal["stages", "transitions", "process"]
 #: The JSON's curves keep a step each time S(t) falls to a new multiple of this.
 CURVE_RESOLUTION = 0.001
 Result = Literal["won", "lost", "other"]
@@ -240,26 +243,61 @@ class FunnelMetrics(_M):
     process: ProcessMetrics
     survival: dict[str, StageSurvival]
 
-    def to_frame(
-        self, kind: Literal["stages", "transitions", "process"] = "stages"
-    ) -> pd.DataFrame:
-        """A pandas view: one row per stage, per transition, or one row of process figures."""
+    def to_frame(self, kind: MetricsView = "stages") -> pl.DataFrame:
+        """A polars view: one row per stage (default), per transition, or one row of process
+        figures (each duration flattened to ``n``, ``mean``, ``median``, ``p90``).
+
+        Parameters
+        ----------
+        kind : {"stages", "transitions", "process"}
+            The table.
+
+        Returns
+        -------
+        polars.DataFrame
+            The stage table has the stage's name as its first column, ``stage``.
+        """
+        rows, columns = self._rows(kind)
+        if not rows:
+            return pl.DataFrame(schema=columns)
+        return pl.DataFrame(rows, infer_schema_length=None)
+
+    def to_pandas(self, kind: MetricsView = "stages") -> pd.DataFrame:
+        """:meth:`to_frame`'s table as a pandas DataFrame (needs the ``pandas`` extra).
+
+        Parameters
+        ----------
+        kind : {"stages", "transitions", "process"}
+            The table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The stage table is indexed by ``stage``; the others have a plain range index.
+        """
         try:
             import pandas as pd
         except ImportError as err:
-            raise missing(err, "Metrics.to_frame()") from err
+            raise missing(err, "FunnelMetrics.to_pandas()") from err
 
+        rows, _ = self._rows(kind)
         if kind == "stages":
-            rows = self._stage_rows()
             return pd.DataFrame(rows).set_index("stage") if rows else pd.DataFrame()
+        return pd.DataFrame(rows)
+
+    def _rows(self, kind: MetricsView) -> tuple[list[dict[str, Any]], list[str]]:
+        """The rows of the ``kind`` table, and the columns it has when it has no rows."""
+        if kind == "stages":
+            return self._stage_rows(), ["stage"]
         if kind == "transitions":
-            return pd.DataFrame([t.model_dump() for t in self.transitions])
+            rows = [t.model_dump() for t in self.transitions]
+            return rows, list(TransitionMetrics.model_fields)
         if kind == "process":
             data = self.process.model_dump(exclude={"cycle_time"})
             for result, ct in self.process.cycle_time.items():
                 for f, v in ct.model_dump().items():
                     data[f"cycle_{result}_{f}"] = v
-            return pd.DataFrame([data])
+            return [data], list(data)
         raise InputError(f"unknown frame kind {kind!r}: stages, transitions or process")
 
     def to_overlay(self, process: Process | None = None) -> Overlay:
@@ -330,14 +368,6 @@ class FunnelMetrics(_M):
                     row[f"{name}_{f}" + ("" if f == "n" else "_hours")] = getattr(d, f)
             rows.append(row)
         return rows
-
-    def to_polars(self) -> pl.DataFrame:
-        """The funnel's stage rows as a polars DataFrame: ``to_frame()``'s table, its
-        ``stage`` index the first column (needs no pandas)."""
-        rows = self._stage_rows()
-        return (
-            pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=["stage"])
-        )
 
     def _repr_html_(self) -> str:
         """Jupyter shows the funnel as one compact table (every value HTML-escaped).

@@ -15,14 +15,20 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from flowsim._base import FlowsimModel
 from flowsim._extras import missing
-from flowsim.errors import UnknownScenario
+from flowsim.errors import InputError, UnknownScenario
 from flowsim.sim.analytic import RoleLoad
 from flowsim.sim.stats import Estimate
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
     from flowsim.sim.table import Terms
 
-__all__ = ["ScenarioResult", "SimulationResult"]
+__all__ = ["ScenarioResult", "SimulationResult", "SimulationView"]
+
+#: The tables of :meth:`SimulationResult.to_frame`.
+SimulationView = Literal["kpis", "stages", "roles", "deltas"]
 
 
 class ScenarioResult(FlowsimModel):
@@ -108,13 +114,51 @@ class SimulationResult(FlowsimModel):
         """The first baseline replication's deals as a :class:`flowsim.history.DealLog`."""
         return self._event_log
 
-    def to_frame(self, view: Literal["kpis", "stages", "roles", "deltas"] = "kpis") -> Any:
-        """A tidy pandas view: one row per (scenario, [stage|role], kpi)."""
+    def to_frame(self, view: SimulationView = "kpis") -> pl.DataFrame:
+        """A tidy polars view: one row per (scenario, [stage|role], kpi).
+
+        Parameters
+        ----------
+        view : {"kpis", "stages", "roles", "deltas"}
+            Process KPIs, per-stage or per-role figures, or the paired differences from the
+            baseline.
+
+        Returns
+        -------
+        polars.DataFrame
+            Columns ``scenario``, (``stage`` or ``role``,) ``kpi``, ``mean``, ``low``,
+            ``high``, ``n``.
+        """
+        import polars as pl
+
+        key = {"stages": ["stage"], "roles": ["role"]}.get(view, [])
+        schema: dict[str, type[pl.DataType]] = {name: pl.String for name in ["scenario", *key]}
+        schema.update(kpi=pl.String, mean=pl.Float64, low=pl.Float64, high=pl.Float64, n=pl.Int64)
+        return pl.DataFrame(self._rows(view), schema=schema)
+
+    def to_pandas(self, view: SimulationView = "kpis") -> pd.DataFrame:
+        """:meth:`to_frame`'s table as a pandas DataFrame (needs the ``pandas`` extra).
+
+        Parameters
+        ----------
+        view : {"kpis", "stages", "roles", "deltas"}
+            The table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The same columns, with a plain range index.
+        """
         try:
             import pandas as pd
         except ImportError as err:
-            raise missing(err, "SimulationResult.to_frame()") from err
+            raise missing(err, "SimulationResult.to_pandas()") from err
+        return pd.DataFrame(self._rows(view))
 
+    def _rows(self, view: SimulationView) -> list[dict[str, Any]]:
+        """The rows of the ``view`` table."""
+        if view not in ("kpis", "stages", "roles", "deltas"):
+            raise InputError(f"unknown frame view {view!r}: kpis, stages, roles or deltas")
         rows: list[dict[str, Any]] = []
         for s in self.scenarios:
             items: list[tuple[str | None, str, Estimate]]
@@ -131,27 +175,7 @@ class SimulationResult(FlowsimModel):
                     row["stage" if view == "stages" else "role"] = key
                 row.update(kpi=kpi, mean=e.mean, low=e.low, high=e.high, n=e.n)
                 rows.append(row)
-        return pd.DataFrame(rows)
-
-    def to_polars(self) -> Any:
-        """The baseline's and each scenario's KPIs as a polars DataFrame: one row per
-        (scenario, kpi) with mean, low, high, n (``to_frame()``'s table, in polars)."""
-        import polars as pl
-
-        rows = [
-            {"scenario": s.name, "kpi": k, "mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
-            for s in self.scenarios
-            for k, e in s.kpis.items()
-        ]
-        schema = {
-            "scenario": pl.String,
-            "kpi": pl.String,
-            "mean": pl.Float64,
-            "low": pl.Float64,
-            "high": pl.Float64,
-            "n": pl.Int64,
-        }
-        return pl.DataFrame(rows, schema=schema)
+        return rows
 
     def _repr_html_(self) -> str:
         from html import escape

@@ -282,12 +282,14 @@ def test_json_is_deterministic_and_frames(tiny: ConformanceReport, tmp_path: Pat
     data = json.loads(tiny.to_json())
     assert data["reasons"]["wrong-start"]["deals"] == 1
     frame = tiny.to_frame()
-    assert list(frame.columns[:4]) == ["source", "target", "designed", "count"]
-    assert len(frame) == 9
-    assert len(tiny.to_frame("undesigned")) == 6
-    assert list(tiny.to_frame("unknown")["stage"]) == ["qualify"]
-    with pytest.raises(ValueError, match="frame kind"):
-        tiny.to_frame("nope")  # type: ignore[arg-type]
+    assert frame.columns[:4] == ["source", "target", "designed", "count"]
+    assert frame.height == 9
+    assert tiny.to_frame("undesigned").height == 6
+    assert tiny.to_frame("unknown")["stage"].to_list() == ["qualify"]
+    assert tiny.to_pandas("unknown")["stage"].to_list() == ["qualify"]
+    for view in (tiny.to_frame, tiny.to_pandas):
+        with pytest.raises(ValueError, match="frame kind"):
+            view("nope")  # type: ignore[arg-type]
 
 
 def test_text_report(tiny: ConformanceReport) -> None:

@@ -243,14 +243,19 @@ def test_breakdowns_by_owner_month_and_column(tmp_path: Path) -> None:
 
 def test_views_overlay_and_json(tiny: FunnelMetrics, tmp_path: Path) -> None:
     stages = tiny.to_frame("stages")
-    assert stages.loc["demo", "visits"] == 3
-    assert stages.loc["proposal", "time_latest_mean_hours"] == 7.5
-    assert len(tiny.to_frame("transitions")) == 6
+    assert stages.columns[0] == "stage"
+    by_stage = {row["stage"]: row for row in stages.iter_rows(named=True)}
+    assert by_stage["demo"]["visits"] == 3
+    assert by_stage["proposal"]["time_latest_mean_hours"] == 7.5
+    assert tiny.to_pandas("stages").loc["demo", "visits"] == 3  # pandas: indexed by stage
+    assert tiny.to_frame("transitions").height == 6
     proc = tiny.to_frame("process")
-    assert proc.loc[0, "win_rate"] == 0.5
-    assert proc.loc[0, "cycle_won_mean_days"] == 2.5
-    with pytest.raises(ValueError, match="unknown frame kind"):
-        tiny.to_frame("nope")  # type: ignore[arg-type]
+    assert proc.height == 1
+    assert proc["win_rate"][0] == 0.5
+    assert proc["cycle_won_mean_days"][0] == 2.5
+    for view in (tiny.to_frame, tiny.to_pandas):
+        with pytest.raises(ValueError, match="unknown frame kind"):
+            view("nope")  # type: ignore[arg-type]
     ov = tiny.to_overlay()
     assert ov.stages["proposal"].leakage == approx(1 / 3)
     assert ov.stages["proposal"].conversion == approx(2 / 3)
