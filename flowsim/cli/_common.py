@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -17,10 +17,6 @@ from flowsim.api import CheckResult, check_file, check_text
 from flowsim.diagnostics import format_diagnostics
 from flowsim.errors import OptionError
 from flowsim.model import DurationError, Process, parse_duration
-
-if TYPE_CHECKING:
-    pass
-
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,14 +112,33 @@ def usage_error(err: OptionError) -> click.UsageError:
     return click.BadParameter(err.message, param_hint=flag)
 
 
-def parse_as_of(text: str, tz: str) -> Any:
+def parse_as_of(text: str | None, tz: str, hint: str = "--as-of") -> Any:
+    """A date option (``--as-of``) as a datetime, naive ones in ``tz``; None when not given.
+
+    A date that cannot be read is a usage error naming ``hint``.
+    """
     import datetime as dt
     import zoneinfo
 
-    value = dt.datetime.fromisoformat(text)
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint=hint) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz))
     return value
+
+
+def with_scenario(process: Process, scenario: str | None) -> Process:
+    """``--scenario``: the process under that scenario (a usage error if it has none)."""
+    if scenario is None:
+        return process
+    try:
+        return process.with_scenario(scenario)
+    except KeyError as err:
+        raise click.BadParameter(str(err.args[0]), param_hint="--scenario") from None
 
 
 def to_hours(text: str | None, param: str) -> float | None:
@@ -178,11 +193,14 @@ def input_errors(history: str | None) -> Iterator[None]:
 
     ``RuntimeError`` is executor trouble (an unreachable ``--cluster``), also the user's input.
     """
+    from flowsim.sim.outlook import EmptyHistory
     from flowsim.sim.replay import UnknownStages
 
     try:
         yield
-    except UnknownStages as err:
+    except OptionError as err:  # options that do not go together, refused by the API
+        raise usage_error(err) from None
+    except (UnknownStages, EmptyHistory) as err:
         click.echo(f"flowsim: {history}: {err}", err=True)
         sys.exit(1)
     except (ValueError, RuntimeError) as err:
@@ -202,3 +220,61 @@ def format_option(
         show_default=default is not None,
         help=help,
     )
+
+
+#: what ``@sim_options`` can declare besides ``--replications`` and ``--seed``, in order
+_RUN_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "until": lambda text: click.option("--until", help=text),
+    "warmup": lambda _: click.option(
+        "--warmup", help="Leave this first stretch out of the statistics (default 30d)."
+    ),
+    "workers": lambda _: click.option(
+        "--workers", type=click.IntRange(1), help="Local worker processes (default: cores)."
+    ),
+    "cluster": lambda _: click.option(
+        "--cluster", help="Run replications on this Dask scheduler (tcp://host:8786)."
+    ),
+}
+
+
+def sim_options(
+    replications: tuple[int, int | None, str | None] = (1, 30, None), **declared: Any
+) -> Callable[[F], F]:
+    """The run options of a command that simulates, handed over as one dict ``run``.
+
+    ``replications`` is ``--replications``'s (minimum, default, help); ``--seed`` always
+    follows; ``declared`` names the others (``until="help"``, ``warmup=True``,
+    ``workers=True``, ``cluster=True``). ``run`` holds the API's keywords of the options
+    given (the API's defaults stand for the others): ``until`` and ``warmup`` in hours,
+    read as the API reads durations (a usage error if bad).
+    """
+    low, default, text = replications
+    options = [
+        click.option(
+            "--replications",
+            "-n",
+            type=click.IntRange(low),
+            default=default,
+            show_default=default is not None,
+            help=text,
+        ),
+        click.option("--seed", type=int, default=0, show_default=True),
+    ]
+    names = ["replications", "seed", *(n for n in _RUN_OPTIONS if declared.get(n))]
+    options += [_RUN_OPTIONS[n](declared[n]) for n in names[2:]]
+
+    def decorate(func: F) -> F:
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name in names}
+            run = {
+                n: to_hours(v, f"--{n}") if n in ("until", "warmup") else v
+                for n, v in given.items()
+            }
+            return func(*args, run={n: v for n, v in run.items() if v is not None}, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

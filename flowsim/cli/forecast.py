@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,8 +12,10 @@ from flowsim.cli._common import (
     emit,
     format_option,
     guard,
+    input_errors,
     load_or_exit,
     parse_as_of,
+    sim_options,
     to_hours,
     usage_error,
 )
@@ -47,15 +48,11 @@ if TYPE_CHECKING:
     "start",
     help="With --backtest monthly: the first cutoff's earliest date (--from filters deals).",
 )
-@click.option(
-    "--replications",
-    "-n",
-    type=click.IntRange(1),
-    help="Monte Carlo runs (default 200; 50 per cutoff with --backtest).",
+@sim_options(
+    (1, None, "Monte Carlo runs (default 200; 50 per cutoff with --backtest)."),
+    workers=True,
+    cluster=True,
 )
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
-@click.option("--cluster", help="Run replications on this Dask scheduler (tcp://host:8786).")
 @click.option(
     "--keep-stale", is_flag=True, help="Keep open deals older than the model's stays in the run."
 )
@@ -77,61 +74,43 @@ def forecast(
     as_of: str | None,
     cutoffs: str | None,
     start: str | None,
-    replications: int | None,
-    seed: int,
-    workers: int | None,
-    cluster: str | None,
     keep_stale: bool,
     uncertainty: Uncertainty,
     fmt: str,
     output: str | None,
     source: LogSource,
+    run: dict[str, Any],
 ) -> None:
     """Forecast wins and revenue from the open pipeline, beside the CRM weighted pipeline
     and the baselines; or, with --backtest, score every method from many cutoffs."""
-    from flowsim.sim.outlook import EmptyHistory, horizon_hours, outlook
+    from flowsim.sim.outlook import horizon_hours, outlook
 
     try:
         hours = horizon_hours(to_hours(horizon, "--horizon") or 0.0)
     except OptionError as err:
         raise usage_error(err) from None
     if cutoffs is not None:
-        run = _Rolling(
-            file, history, hours, cutoffs, start, replications, seed, workers, cluster, uncertainty
-        )
-        _rolling(run, as_of, keep_stale, fmt, output, source)
+        asked = _Rolling(file, history, hours, cutoffs, start, uncertainty, keep_stale, run)
+        _rolling(asked, as_of, fmt, output, source)
         return
     if file is None:
         raise click.UsageError("give the model FILE (only --backtest can discover one)")
     if start is not None:
         raise click.UsageError("--backtest-from goes with --backtest monthly")
     process = load_or_exit(file)[0]
-    try:
-        when = parse_as_of(as_of, source.tz) if as_of is not None else None
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--as-of") from None
+    when = parse_as_of(as_of, source.tz)
     deal_log = read_log_or_exit(history, source, process=process, as_of=when)
-    try:
-        with Progress(source.quiet) as progress:
-            found = outlook(
-                process,
-                deal_log,
-                horizon=hours,
-                as_of=when,
-                replications=replications or 200,
-                seed=seed,
-                workers=workers,
-                cluster=cluster,
-                drop_stale=not keep_stale,
-                progress=progress,
-                uncertainty=uncertainty,
-            )
-    except EmptyHistory as err:
-        click.echo(f"flowsim: {history}: {err}", err=True)
-        sys.exit(1)
-    except (ValueError, RuntimeError) as err:
-        click.echo(f"flowsim: {err}", err=True)
-        sys.exit(1)
+    with input_errors(history), Progress(source.quiet) as progress:
+        found = outlook(
+            process,
+            deal_log,
+            horizon=hours,
+            as_of=when,
+            drop_stale=not keep_stale,
+            progress=progress,
+            uncertainty=uncertainty,
+            **run,
+        )
     emit(found.to_json() + "\n" if fmt == "json" else found.text(), output)
 
 
@@ -144,50 +123,35 @@ class _Rolling:
     hours: float
     cutoffs: str
     start: str | None
-    replications: int | None
-    seed: int
-    workers: int | None
-    cluster: str | None
     uncertainty: Uncertainty
+    keep_stale: bool
+    run: dict[str, Any]
 
 
-def _rolling(
-    run: _Rolling, as_of: str | None, keep_stale: bool, fmt: str, output: str | None, source: Any
-) -> None:
+def _rolling(run: _Rolling, as_of: str | None, fmt: str, output: str | None, source: Any) -> None:
     """The rolling backtest (:func:`flowsim.rolling_backtest`), printed or as JSON."""
-    from flowsim.sim.rolling import ROLLING_REPLICATIONS, rolling_backtest
+    from flowsim.sim.rolling import rolling_backtest
 
     if as_of is not None:
         raise click.UsageError("--as-of and --backtest do not go together (the cutoffs are dates)")
+    hint = "--backtest/--backtest-from"
     dates: Literal["monthly"] | list[Any] = "monthly"
-    try:
-        if run.cutoffs != "monthly":
-            dates = [parse_as_of(d.strip(), source.tz) for d in run.cutoffs.split(",")]
-        start = parse_as_of(run.start, source.tz) if run.start is not None else None
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--backtest/--backtest-from") from None
-    if run.start is not None and dates != "monthly":
-        raise click.UsageError("--backtest-from goes with --backtest monthly")
+    if run.cutoffs != "monthly":
+        dates = [parse_as_of(d.strip(), source.tz, hint) for d in run.cutoffs.split(",")]
+    start = parse_as_of(run.start, source.tz, hint)
     process = load_or_exit(run.file)[0] if run.file is not None else None
     deal_log = read_log_or_exit(run.history, source, process=process)
-    try:
-        with Progress(source.quiet, "cutoffs") as progress:
-            result = rolling_backtest(
-                process,
-                deal_log,
-                dates,
-                start=start,
-                horizon_hours=run.hours,
-                seed=run.seed,
-                workers=run.workers,
-                cluster=run.cluster,
-                tz=source.tz or "UTC",
-                drop_stale=not keep_stale,
-                progress=progress,
-                replications=run.replications or ROLLING_REPLICATIONS,
-                uncertainty=run.uncertainty,
-            )
-    except (ValueError, RuntimeError) as err:
-        click.echo(f"flowsim: {err}", err=True)
-        sys.exit(1)
+    with input_errors(run.history), Progress(source.quiet, "cutoffs") as progress:
+        result = rolling_backtest(
+            process,
+            deal_log,
+            dates,
+            start=start,
+            horizon_hours=run.hours,
+            tz=source.tz or "UTC",
+            drop_stale=not run.keep_stale,
+            progress=progress,
+            uncertainty=run.uncertainty,
+            **run.run,
+        )
     emit(result.model_dump_json(indent=2) + "\n" if fmt == "json" else result.text(), output)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import click
 
-from flowsim.cli._common import emit, format_option, guard, load_or_exit, parse_as_of
+from flowsim.cli._common import (
+    emit,
+    format_option,
+    guard,
+    input_errors,
+    load_or_exit,
+    parse_as_of,
+)
 from flowsim.cli._logs import LogSource, log_options, read_log_or_exit
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command()
@@ -61,12 +64,7 @@ def metrics(
     from flowsim.history.metrics import Curves, Funnel
     from flowsim.history.metrics import metrics as measure
 
-    when = None
-    if as_of is not None:
-        try:
-            when = parse_as_of(as_of, source.tz)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="--as-of") from None
+    when = parse_as_of(as_of, source.tz)
     process = load_or_exit(flow)[0] if flow else None
 
     if by is not None and fmt == "overlay":
@@ -185,7 +183,7 @@ def discover(
     from flowsim.history.discover import discover as learn
 
     deal_log = read_log_or_exit(log, source)
-    try:
+    with input_errors(log):
         found = learn(
             deal_log,
             min_share=min_share,
@@ -194,9 +192,6 @@ def discover(
             name=name,
             tz=source.tz,
         )
-    except ValueError as err:
-        click.echo(f"flowsim: {err}", err=True)
-        sys.exit(1)
     if not source.quiet:
         for note in found.notes:
             click.echo(f"flowsim: note: {note}", err=True)

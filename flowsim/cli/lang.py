@@ -6,19 +6,23 @@ import difflib
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from flowsim._output import write_output
 from flowsim.api import CheckResult
-from flowsim.cli._common import check_path, emit, format_option, guard, load_or_exit
+from flowsim.cli._common import (
+    check_path,
+    emit,
+    format_option,
+    guard,
+    load_or_exit,
+    with_scenario,
+)
 from flowsim.diagnostics import format_diagnostics
 from flowsim.errors import one_line
 from flowsim.model import Process
-
-if TYPE_CHECKING:
-    pass
 
 
 def _print_result(result: CheckResult, fmt: str, quiet: bool, strict: bool = False) -> None:
@@ -129,12 +133,7 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool, quiet: bool) -> No
 @guard
 def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str | None) -> None:
     """Print the model of a .flow file (JSON for tools)."""
-    process, _ = load_or_exit(file)
-    if scenario is not None:
-        try:
-            process = process.with_scenario(scenario)
-        except KeyError as err:
-            raise click.BadParameter(str(err.args[0]), param_hint="--scenario") from None
+    process = with_scenario(load_or_exit(file)[0], scenario)
     if fmt == "flow":
         emit(process.to_flow(), output)
         return
@@ -220,12 +219,7 @@ def render(
     from flowsim.render import EXTENSIONS, GraphvizError, ThemeError, render_with_notes
 
     fmt = _picture_format(fmt, output)
-    process, _ = load_or_exit(file)
-    if scenario is not None:
-        try:
-            process = process.with_scenario(scenario)
-        except KeyError as err:
-            raise click.BadParameter(str(err.args[0]), param_hint="--scenario") from None
+    process = with_scenario(load_or_exit(file)[0], scenario)
     if color_by and not overlay:
         raise click.BadParameter("needs --overlay", param_hint="--color-by")
     from flowsim.render import options as make_options

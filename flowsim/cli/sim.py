@@ -19,7 +19,7 @@ from flowsim.cli._common import (
     input_errors,
     load_or_exit,
     parse_as_of,
-    to_hours,
+    sim_options,
     usage_error,
 )
 from flowsim.cli._logs import LogSource, history_or_none, log_options, read_log_or_exit
@@ -65,35 +65,23 @@ def _lang_option(func: F) -> F:
     )(func)
 
 
-def _simulate_options(func: F) -> F:
-    """The run options of every command that simulates (simulate, bottlenecks)."""
-    options = [
-        click.option(
-            "--history", type=click.Path(dir_okay=False), help="Replay the deals of this log."
-        ),
-        click.option("--replications", "-n", type=click.IntRange(1), default=30, show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option(
-            "--until", help="Horizon: 180d, 26w (default: 365d; a replay: history's end)."
-        ),
-        click.option(
-            "--warmup", help="Leave this first stretch out of the statistics (default 30d)."
-        ),
-        click.option(
-            "--workers", type=click.IntRange(1), help="Local worker processes (default: cores)."
-        ),
-        click.option(
-            "--cluster", help="Run replications on this Dask scheduler (tcp://host:8786)."
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+#: ``--history`` of the commands that replay it (simulate, bottlenecks)
+_replay = click.option(
+    "--history", type=click.Path(dir_okay=False), help="Replay the deals of this log."
+)
+#: the run options of simulate and bottlenecks
+_simulate_options = sim_options(
+    until="Horizon: 180d, 26w (default: 365d; a replay: history's end).",
+    warmup=True,
+    workers=True,
+    cluster=True,
+)
 
 
 @click.command()
 @log_options
 @click.argument("file", type=click.Path(dir_okay=False))
+@_replay
 @_simulate_options
 @click.option(
     "--scenario", "chosen", multiple=True, help="Run this scenario (repeatable; default: all)."
@@ -127,21 +115,16 @@ def simulate(
     no_scenarios: bool,
     lang: str | None,
     sweep: tuple[str, ...],
-    replications: int,
-    seed: int,
-    until: str | None,
     deals: int | None,
-    warmup: str | None,
     start: str | None,
     as_of: str | None,
     priority: str,
     unlimited: bool,
-    workers: int | None,
-    cluster: str | None,
     fmt: str,
     output: str | None,
     log_out: str | None,
     source: LogSource,
+    run: dict[str, Any],
 ) -> None:
     """Simulate the process (or replay history through it) with what-if scenarios."""
     from flowsim.report.terminal import terms
@@ -149,33 +132,21 @@ def simulate(
 
     process, names = _scenarios(load_or_exit(file)[0], chosen, sweep, no_scenarios)
     start_day = _start_day(start)
-    when = None
-    if as_of is not None:
-        if history is None:
-            raise click.UsageError("--as-of needs --history (the deals open at that date)")
-        try:
-            when = parse_as_of(as_of, source.tz)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="--as-of") from None
+    when = parse_as_of(as_of, source.tz)
     deal_log = history_or_none(history, source, process)
     with input_errors(history), Progress(source.quiet) as progress:
         result = run_simulation(
             process,
             deal_log,
             scenarios=names,
-            replications=replications,
-            seed=seed,
-            until=to_hours(until, "--until"),
             deals=deals,
-            warmup=to_hours(warmup, "--warmup"),
             start=start_day,
             as_of=when,
             priority=priority,  # type: ignore[arg-type]
             unlimited=unlimited,
-            workers=workers,
-            cluster=cluster,
             progress=progress,
             tz=source.tz,
+            **run,
         )
     lang = lang or process_language(process, deal_log)
     check = result.fidelity_check  # the trust gate's: its verdict opens the warnings
@@ -246,6 +217,7 @@ def _whatif_options(budget: int) -> Callable[[F], F]:
 @click.command()
 @log_options
 @click.argument("file", type=click.Path(dir_okay=False))
+@_replay
 @_simulate_options
 @_lang_option
 @click.option("--suggest", is_flag=True, help="Run the one-step what-ifs and rank them.")
@@ -257,12 +229,6 @@ def _whatif_options(budget: int) -> Callable[[F], F]:
 def bottlenecks(
     file: str,
     history: str | None,
-    replications: int,
-    seed: int,
-    until: str | None,
-    warmup: str | None,
-    workers: int | None,
-    cluster: str | None,
     lang: str | None,
     suggest: bool,
     objective: str | None,
@@ -271,14 +237,13 @@ def bottlenecks(
     output: str | None,
     overlay_out: str | None,
     source: LogSource,
+    run: dict[str, Any],
 ) -> None:
     """Rank the bottlenecks (capacity, time, conversion) and name the principal one."""
     from flowsim.sim.bottlenecks import bottlenecks as find
     from flowsim.sim.bottlenecks import overlay
 
     process = load_or_exit(file)[0]
-    if objective is not None and not suggest:
-        raise click.UsageError("--objective ranks the what-ifs of --suggest")
     deal_log = history_or_none(history, source, process)
     # the text speaks the process's language; the JSON's sentences stay English unless asked
     lang = lang or ("en" if fmt == "json" else process_language(process, deal_log))
@@ -290,15 +255,10 @@ def bottlenecks(
             suggest=suggest,
             objective=objective,
             budget=budget,
-            replications=replications,
-            seed=seed,
-            until=to_hours(until, "--until"),
-            warmup=to_hours(warmup, "--warmup"),
-            workers=workers,
-            cluster=cluster,
             progress=progress,
             lang=lang,
             tz=source.tz,
+            **run,
         )
     if overlay_out:
         emit(overlay(result, process).model_dump_json(indent=2) + "\n", overlay_out)
@@ -342,8 +302,7 @@ def bottlenecks(
     show_default=True,
     help="Compare rows as whole stays, or from the start of work to its end.",
 )
-@click.option("--replications", "-n", type=click.IntRange(1), default=3, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@sim_options(replications=(1, 3, None))
 @format_option(["text", "json"], default="text")
 @click.option("-o", "--output", help="Write here instead of stdout.")
 @guard
@@ -355,38 +314,28 @@ def fidelity(
     test_file: str | None,
     arrivals: str,
     spans: str,
-    replications: int,
-    seed: int,
     fmt: str,
     output: str | None,
     source: LogSource,
+    run: dict[str, Any],
 ) -> None:
     """Does the model reproduce history? Distances on a hold-out vs the noise floor."""
-    from flowsim.history.discover import discover as learn
-    from flowsim.history.distances import chronological_split
     from flowsim.sim.fidelity import fidelity as measure
 
     process = load_or_exit(file)[0]
     deal_log = read_log_or_exit(history, source, process=process)
     test = read_log_or_exit(test_file, source, process=process) if test_file else None
-    try:
-        if discovered:
-            train = deal_log if test is not None else chronological_split(deal_log, train_share)[0]
-            process = learn(train, tz=source.tz).process
+    with input_errors(history):
         result = measure(
-            process,
+            None if discovered else process,
             deal_log,
             test=test,
             arrivals=arrivals,  # type: ignore[arg-type]
             spans=spans,  # type: ignore[arg-type]
             train_share=train_share,
-            replications=replications,
-            seed=seed,
             tz=source.tz,
+            **run,
         )
-    except ValueError as err:
-        click.echo(f"flowsim: {err}", err=True)
-        sys.exit(1)
     if fmt == "json":
         emit(
             result.model_dump_json(indent=2, exclude={"replication_reports", "floor_report"})
@@ -409,10 +358,7 @@ def fidelity(
     type=click.Choice(["en", "zh"]),
     help="Report language (default: zh when at least half the names it shows are Chinese).",
 )
-@click.option("--replications", "-n", type=click.IntRange(2), default=30, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--until", help="Simulated horizon without history (default 365d).")
-@click.option("--workers", type=click.IntRange(1), help="Local worker processes (default: cores).")
+@sim_options((2, 30, None), until="Simulated horizon without history (default 365d).", workers=True)
 @_whatif_options(budget=15)
 @guard
 def run_cmd(
@@ -420,13 +366,10 @@ def run_cmd(
     history: str | None,
     output: str,
     lang: str | None,
-    replications: int,
-    seed: int,
-    until: str | None,
-    workers: int | None,
     objective: str | None,
     budget: int,
     source: LogSource,
+    run: dict[str, Any],
 ) -> None:
     """The whole job: check, render, measure, simulate, find bottlenecks, forecast, report."""
     from flowsim.report.build import build_report
@@ -440,13 +383,10 @@ def run_cmd(
             deal_log,
             output,
             lang=lang,
-            seed=seed,
-            replications=replications,
-            until=to_hours(until, "--until"),
-            workers=workers,
             step=steps,
             objective=objective,
             budget=budget,
+            **run,
         )
     from flowsim.report.terminal import CHINESE
 

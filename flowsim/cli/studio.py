@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from flowsim._extras import missing
 from flowsim.cli._common import guard
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command()

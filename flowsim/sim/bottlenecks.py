@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ConfigDict, Field
 
 from flowsim._base import FlowsimModel
-from flowsim.errors import InputError
+from flowsim.errors import InputError, OptionError
 from flowsim.graph import back_edges
 from flowsim.model import (
     DurationChange,
@@ -854,6 +854,8 @@ def bottlenecks(
 
     Raises
     ------
+    OptionError
+        An ``objective`` without ``suggest``: it ranks the what-ifs, and there are none.
     InputError
         An unknown ``objective``, or one the model cannot measure (revenue without amounts,
         a won objective without a won outcome).
@@ -874,6 +876,10 @@ def bottlenecks(
     """
     from flowsim.sim.simulate import simulate
 
+    if objective is not None and not suggest:
+        raise OptionError(
+            "--objective ranks the what-ifs of --suggest (objective needs suggest=True)"
+        )
     check_objective(objective, process, history)
     replay = history is not None and options.get("as_of") is None
     plan = plan_levers(process, budget, replay=replay) if suggest else LeverPlan(levers=[])

@@ -481,7 +481,7 @@ def _window(
 
 
 def fidelity(
-    process: Process,
+    process: Process | None,
     history: DealLog,
     *,
     test: DealLog | None = None,
@@ -504,8 +504,11 @@ def fidelity(
 
     Parameters
     ----------
-    process : Process
-        The model; it needs ``arrivals`` unless ``arrivals="replay"``.
+    process : Process or None
+        The model; it needs ``arrivals`` unless ``arrivals="replay"``. None judges a model
+        :func:`~flowsim.discover` learns from the part that is not scored (``history``'s
+        earlier ``train_share``, or all of it with ``test``), as ``flowsim fidelity
+        --discovered`` does.
     history : DealLog
         The real deals. Without ``test`` its later ``1 - train_share`` (by arrival) is the
         hold-out and the model runs over the whole history; with ``test`` it is the part
@@ -560,6 +563,8 @@ def fidelity(
     >>> result.train_deals + result.holdout_deals == log.frame["deal"].n_unique()
     True
     """
+    if process is None:
+        process = _discovered(history, test, train_share, tz)
     _check_options(process, arrivals, spans, replications)
     history = to_node_ids(history, process)
     train, holdout = _parts(history, test, process, train_share)
@@ -585,6 +590,14 @@ def fidelity(
         replication_reports=reports,
         floor_report=floor,
     )
+
+
+def _discovered(history: DealLog, test: DealLog | None, train_share: float, tz: str) -> Process:
+    """The model :func:`~flowsim.discover` learns from the part of ``history`` not scored."""
+    from flowsim.history.discover import discover
+
+    train = history if test is not None else chronological_split(history, train_share)[0]
+    return discover(train, tz=tz).process
 
 
 def _parts(

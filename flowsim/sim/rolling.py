@@ -25,7 +25,7 @@ import polars as pl
 from pydantic import ConfigDict, Field
 
 from flowsim._base import FlowsimModel
-from flowsim.errors import InputError
+from flowsim.errors import InputError, OptionError
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Process, parse_duration
 from flowsim.sim.backtest import METHODS, Backtest, Method, Score, backtest, scores_frame
@@ -196,6 +196,8 @@ def rolling_backtest(
         ``horizon_hours`` is not a duration.
     InputError
         ``cutoffs`` neither "monthly" nor dates, no cutoff, or none that could be backtested.
+    OptionError
+        ``start`` with explicit cutoff dates (it places the monthly cutoffs).
 
     Examples
     --------
@@ -211,6 +213,10 @@ def rolling_backtest(
     >>> [s.method for s in r.summary if (s.measure, s.view) == ("wins", "total")]
     ['monte_carlo', 'weighted_pipeline', 'run_rate', 'seasonal_naive']
     """
+    if start is not None and not isinstance(cutoffs, str):
+        raise OptionError(
+            "--backtest-from goes with --backtest monthly (start is the earliest monthly cutoff)"
+        )
     hours = parse_duration(horizon_hours, what="the horizon")
     dates = (
         monthly_cutoffs(history, hours, start=start, tz=tz)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from flowsim.errors import InputError
+from flowsim.errors import InputError, OptionError
 from flowsim.model import Duration, Process, parse_duration
 from flowsim.sim.analytic import RoleLoad, offered_load
 from flowsim.sim.engine import Priority, Run, Settings, run_once
@@ -154,6 +154,8 @@ def simulate(
         ``until`` or ``warmup`` is not a duration.
     UnknownStages
         A replay of history with stages the model lacks (``strict_stages``).
+    OptionError
+        ``as_of`` without ``history`` (it continues the deals open at that date).
     InputError
         Fewer than 1 replication, a model without arrivals for a stochastic run, a warm-up
         not ending before the horizon, a naive ``as_of``.
@@ -253,6 +255,8 @@ def _plan(
     strict_stages: bool,
 ) -> _Plan:
     """The run's mode and window from :func:`simulate`'s arguments (see there), checked."""
+    if as_of is not None and history is None:
+        raise OptionError("--as-of needs --history: as_of continues the deals open at that date")
     if history is not None and as_of is not None:
         plan = _from_today(process, history, as_of, until, warmup)
     elif history is not None:

@@ -184,3 +184,49 @@ def test_the_forecast_command_chooses_its_bands_uncertainty(history: flowsim.Dea
     assert code == 0 and "Bands: parameter and simulation uncertainty (4 bootstrap refits" in out
     code, _, err = invoke(*common, "--uncertainty", "both")
     assert code == 2 and "'both' is not one of" in err
+
+
+# --- options that do not go together: refused by the API, as the commands refuse them ----------
+
+
+def test_options_that_need_another_are_refused_in_python_and_by_the_commands(
+    history: flowsim.DealLog,
+) -> None:
+    process = flowsim.load(B2B)
+    as_of = dt.datetime(2025, 10, 1, tzinfo=ZoneInfo(TZ))
+    with pytest.raises(OptionError, match="--as-of needs --history"):
+        flowsim.simulate(process, as_of=as_of, replications=1, until="30d")
+    with pytest.raises(OptionError, match="--objective ranks the what-ifs of --suggest"):
+        flowsim.bottlenecks(process, objective="won", replications=1, until="30d")
+    with pytest.raises(OptionError, match="--backtest-from goes with --backtest monthly"):
+        flowsim.rolling_backtest(process, history, [as_of], start=as_of, horizon_hours="14d")
+    for args in (
+        ("simulate", str(B2B), "--as-of", "2025-10-01", "-n", "1"),
+        ("bottlenecks", str(B2B), "--objective", "won", "-n", "1"),
+        ("forecast", str(B2B), "--history", str(HISTORY), "--backtest", "2025-10-01",
+         "--backtest-from", "2025-09-01", "-q"),
+    ):  # fmt: skip
+        code, _, err = invoke(*args)
+        assert code == 2, err
+        assert "Error: --" in err and "Traceback" not in err
+
+
+def test_fidelity_of_a_discovered_model_is_the_api_s(history: flowsim.DealLog) -> None:
+    """``flowsim.fidelity(None, log)`` judges the model discovered from the earlier part:
+    the same as discovering it by hand, and as ``flowsim fidelity --discovered``."""
+    from flowsim.history.distances import chronological_split
+
+    found = flowsim.fidelity(None, history, replications=1, tz=TZ)
+    train = chronological_split(history, 0.5)[0]
+    by_hand = flowsim.fidelity(
+        flowsim.discover(train, tz=TZ).process, history, replications=1, tz=TZ
+    )
+    assert found.model_dump() == by_hand.model_dump()
+    code, out, _ = invoke(
+        "fidelity", str(B2B), "--history", str(HISTORY), "--tz", TZ, "--discovered", "-n", "1",
+        "--format", "json",
+    )  # fmt: skip
+    assert code in (0, 1)  # 1: the model is not trusted, a finding
+    shown = json.loads(out)
+    assert shown["process"] == found.process
+    assert [m["ratio"] for m in shown["measures"]] == [m.ratio for m in found.measures]
