@@ -233,3 +233,13 @@ def test_render_refuses_a_format_its_output_name_contradicts(tmp_path: Path) -> 
     assert r.returncode == 2
     assert "names a .png file but --format is svg" in r.stderr
     assert not out.exists()
+
+
+def test_no_two_options_of_a_command_share_a_name() -> None:
+    """The shared option groups (@log_options, @sim_options) and a command's own options
+    never hand the command one keyword twice (click would silently keep only the last)."""
+    from flowsim.cli import main as cli
+
+    for name, command in cli.commands.items():
+        names = [p.name for p in command.params]
+        assert len(names) == len(set(names)), (name, names)

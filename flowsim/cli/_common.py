@@ -187,6 +187,30 @@ class Progress:
             self.bar.update(self.task, completed=done, total=total)
 
 
+class Steps:
+    """The job's steps on a terminal (a rich status line); quiet when asked or not a TTY."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.status: Any = None
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status("starting")
+
+    def __enter__(self) -> Steps:
+        if self.status is not None:
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.__exit__(*exc)
+
+    def __call__(self, name: str) -> None:
+        if self.status is not None:
+            self.status.update(name)
+
+
 @contextmanager
 def input_errors(history: str | None) -> Iterator[None]:
     """A model or history the run cannot use: one line and exit 1, never a traceback.

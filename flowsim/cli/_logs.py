@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import wraps
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,49 +19,47 @@ if TYPE_CHECKING:
     from flowsim.history.options import ReadOptions
 
 
+#: the options of ``ReadOptions`` (the reader's), and of the filters (``parse_filter``'s)
+_READ_FIELDS = (
+    "mapping", "encoding", "tz", "lenient", "sql", "db", "delimiter", "dayfirst", "date_format",
+    "decimal", "sheet",
+)  # fmt: skip
+#: (simulate has its own --start: --from and --to keep their own names until parse_filter)
+_FILTER_FIELDS = {
+    "stages": "stages",
+    "exclude_stages": "exclude_stages",
+    "entered_from": "start",
+    "entered_to": "end",
+    "where": "where",
+}
+
+
 @dataclass(frozen=True)
 class LogSource:
-    """Where and how a command reads its deal log (the options every log command shares)."""
+    """How a command reads its deal log: the reader's options, the filters, the idle rule.
 
-    mapping: str | None
-    encoding: str | None
-    tz: str
-    lenient: bool
-    sql: str | None
-    db: str | None
-    delimiter: str | None
-    dayfirst: bool | None
-    date_format: str | None
-    decimal: str | None
-    sheet: str | None
-    stages: tuple[str, ...] = ()
-    exclude_stages: tuple[str, ...] = ()
-    entered_from: str | None = None
-    entered_to: str | None = None
-    where: tuple[str, ...] = ()
+    Parameters
+    ----------
+    options : ReadOptions
+        The reader's options (``--map``, ``--tz``, ``--sql``, ...).
+    filters : dict
+        :func:`~flowsim.history.options.parse_filter`'s keywords (``--stages``, ``--where``,
+        ``--from``, ...), as given.
+    idle_lost : str or None
+        ``--idle-lost``.
+    quiet : bool
+        ``-q``: no notes on stderr.
+    """
+
+    options: ReadOptions
+    filters: dict[str, Any]
     idle_lost: str | None = None
     quiet: bool = False
 
-    def options(self) -> ReadOptions:
-        """The reader options these command-line options give."""
-        from flowsim.history.options import ReadOptions
-
-        return ReadOptions(
-            encoding=self.encoding,
-            tz=self.tz,
-            lenient=self.lenient,
-            delimiter=self.delimiter,
-            dayfirst=self.dayfirst,
-            date_format=self.date_format,
-            decimal=cast("Literal['comma', 'point'] | None", self.decimal),
-            sheet=self.sheet,
-            mapping=self.mapping or None,
-            sql=self.sql,
-            db=self.db,
-        )
-
-
-_LOG_FIELDS = tuple(LogSource.__dataclass_fields__)
+    @property
+    def tz(self) -> str:
+        """``--tz``: the time zone of naive timestamps."""
+        return self.options.tz
 
 
 #: the options of every command that reads a deal log (a decorator makes new ones each use)
@@ -110,9 +108,7 @@ _LOG_OPTIONS = [
         help="Drop the records of these stages: names or globs, comma-separated.",
     ),
     click.option(
-        "--from",
-        "entered_from",
-        help="Keep deals that entered on or after this date (YYYY-MM-DD).",
+        "--from", "entered_from", help="Keep deals that entered on or after this date (YYYY-MM-DD)."
     ),
     click.option("--to", "entered_to", help="Keep deals that entered on or before this date."),
     click.option(
@@ -142,7 +138,12 @@ def log_options(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        source = LogSource(**{name: kwargs.pop(name) for name in _LOG_FIELDS})
+        from flowsim.history.options import ReadOptions
+
+        read = {name: kwargs.pop(name) for name in _READ_FIELDS}
+        options = ReadOptions(**{**read, "mapping": read["mapping"] or None})
+        filters = {key: kwargs.pop(name) for name, key in _FILTER_FIELDS.items()}
+        source = LogSource(options, filters, kwargs.pop("idle_lost"), kwargs.pop("quiet"))
         return func(*args, source=source, **kwargs)
 
     for option in reversed(_LOG_OPTIONS):
@@ -189,18 +190,10 @@ def read_log_or_exit(
     from flowsim.history.options import parse_filter
 
     with log_errors():
-        options = source.options()
-        options = replace(options, mapping=options.resolved_mapping())
-        if log is None and source.sql is None:
+        options = replace(source.options, mapping=source.options.resolved_mapping())
+        if log is None and options.sql is None:
             raise click.UsageError("give a log file, or --sql with --db")
-        subset = parse_filter(
-            stages=source.stages,
-            exclude_stages=source.exclude_stages,
-            where=source.where,
-            start=source.entered_from,
-            end=source.entered_to,
-            tz=source.tz,
-        )
+        subset = parse_filter(**source.filters, tz=source.tz)
         return load_history(
             log,
             options,
@@ -246,8 +239,7 @@ def history_or_none(history: str | None, source: LogSource, process: Process | N
     """The ``--history`` log, or None; filters without a history to filter are refused."""
     if history:
         return read_log_or_exit(history, source, process=process)
-    rules = (source.where, source.stages, source.exclude_stages)
-    if any(rules) or source.entered_from or source.entered_to:
+    if any(source.filters.values()):
         raise click.UsageError("--where, --from, --to and --stages filter --history: give it")
     if source.idle_lost:
         raise click.UsageError("--idle-lost applies to --history: give it")

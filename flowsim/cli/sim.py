@@ -13,6 +13,7 @@ from flowsim._output import open_output
 from flowsim.cli._common import (
     F,
     Progress,
+    Steps,
     emit,
     format_option,
     guard,
@@ -377,7 +378,7 @@ def run_cmd(
     process = load_or_exit(file)[0]
     # the same reader and options (--map, --sql, --delimiter...) as every log command
     deal_log = history_or_none(history, source, process)
-    with input_errors(history), _Steps(source.quiet) as steps:
+    with input_errors(history), Steps(source.quiet) as steps:
         report = build_report(
             file,
             deal_log,
@@ -396,27 +397,3 @@ def run_cmd(
             click.echo("flowsim: " + said.format(w=w), err=True)
     index = Path(output) / "index.html"
     click.echo(f"report: {index}")
-
-
-class _Steps:
-    """The job's steps on a terminal (a rich status line); quiet when asked or not a TTY."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.status: Any = None
-        if not quiet and sys.stderr.isatty():
-            from rich.console import Console
-
-            self.status = Console(stderr=True).status("starting")
-
-    def __enter__(self) -> _Steps:
-        if self.status is not None:
-            self.status.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.status is not None:
-            self.status.__exit__(*exc)
-
-    def __call__(self, name: str) -> None:
-        if self.status is not None:
-            self.status.update(name)
