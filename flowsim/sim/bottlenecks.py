@@ -876,11 +876,11 @@ def bottlenecks(
     """
     from flowsim.sim.simulate import simulate
 
+    check_objective(objective, process, history)
     if objective is not None and not suggest:
         raise OptionError(
             "--objective ranks the what-ifs of --suggest (objective needs suggest=True)"
         )
-    check_objective(objective, process, history)
     replay = history is not None and options.get("as_of") is None
     plan = plan_levers(process, budget, replay=replay) if suggest else LeverPlan(levers=[])
     extra = plan.scenarios
