@@ -24,8 +24,18 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from flowsim.api import CheckResult, check_text
 from flowsim.errors import FlowsimError, ModelError
 from flowsim.overlay import ColorMetric, Overlay
-from flowsim.render import VIEWS, GraphvizError, GraphvizMissing, render
+from flowsim.render import BUILTIN_THEMES, VIEWS, GraphvizError, GraphvizMissing
 from flowsim.studio.document import Conflict, Document, DocumentError
+from flowsim.studio.export import (
+    PICTURE_FORMATS,
+    RESULT_FORMATS,
+    ExportError,
+    fit_overlay,
+    picture,
+    results_table,
+    unified_diff,
+)
+from flowsim.studio.hitmap import hit_map
 from flowsim.studio.language import language_info, symbols
 from flowsim.studio.watch import Broadcaster
 from flowsim.studio.whatif import Cancelled, RunError, Runner, TimeLimit, parse_run
@@ -38,6 +48,9 @@ __all__ = [
     "get_language",
     "get_source",
     "http_error",
+    "post_diff",
+    "post_export",
+    "post_export_results",
     "post_render",
     "source",
 ]
@@ -162,45 +175,55 @@ async def put_source(request: Request) -> Response:
             "the file changed on disk since it was loaded",
             version=err.current.version,
             text=err.current.text,
+            diff=unified_diff(err.current.text, text, document.name),
         ) from err
     except DocumentError as err:
         raise ApiError(500, str(err)) from err
     return JSONResponse({"version": version})
 
 
-def _render(
-    document: Document, text: str, view: str, overlay: Overlay | None, color_by: str | None
-) -> dict[str, Any]:
-    result = _check(document, text)
-    out: dict[str, Any] = {
-        "ok": result.ok,
-        "summary": result.summary() or None,
-        "diagnostics": _diagnostics(result, document),
-        "scenarios": [],
-        "view": view,
-        "svg": None,
-        "symbols": None if result.process is None else symbols(result.process),
-    }
-    if result.process is None or not result.ok:
+#: the picture options the toolbar sets, with the values each takes (themes: built-in only,
+#: so a request never makes the server read a file)
+PICTURE_CHOICES: dict[str, tuple[str, ...]] = {
+    "direction": ("LR", "TB"),
+    "lanes": ("department", "role", "none"),
+    "detail": ("none", "brief", "full"),
+    "theme": tuple(BUILTIN_THEMES),
+}
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What to draw, read from a request body: the view, the toolbar's options, the colours."""
+
+    view: str = "flowchart"
+    overlay: Overlay | None = None
+    color_by: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+    def fields(self, overlay: Overlay | None) -> dict[str, Any]:
+        """Render option fields; the overlay and ``color_by`` apply to the flowchart only."""
+        out: dict[str, Any] = {"view": self.view, **dict(self.options)}
+        if overlay is not None and self.view == "flowchart":
+            out |= {"overlay": overlay, "color_by": self.color_by}
         return out
-    out["scenarios"] = [s.name for s in result.process.scenarios]
-    options: dict[str, Any] = {}
-    if overlay is not None and view == "flowchart":
-        options = {"overlay": overlay, "color_by": color_by}
-    out["svg"] = render(result.process, view=view, format="svg", **options).decode("utf-8")
-    return out
 
 
-async def post_render(request: Request) -> Response:
-    """``POST /api/render``: check the text; when it has no errors, the picture as SVG."""
-    body = await _body(request)
-    text = _text(body)
+def _picture(body: dict[str, Any]) -> Picture:
+    """The picture a body asks for; 400 for an unknown view, option value or a bad overlay."""
     view = body.get("view", "flowchart")
     if view not in VIEWS:
         raise ApiError(400, f"'view' must be one of {', '.join(VIEWS)}")
     color_by = body.get("color_by")
     if color_by is not None and color_by not in get_args(ColorMetric):
         raise ApiError(400, f"'color_by' must be one of {', '.join(get_args(ColorMetric))}")
+    options = []
+    for name, values in PICTURE_CHOICES.items():
+        value = body.get(name)
+        if value is not None and value not in values:
+            raise ApiError(400, f"'{name}' must be one of {', '.join(values)}")
+        if value is not None:
+            options.append((name, str(value)))
     overlay = None
     if body.get("overlay") is not None:
         try:
@@ -209,12 +232,116 @@ async def post_render(request: Request) -> Response:
             raise ApiError(
                 400, f"'overlay' is not a valid overlay: {err.errors()[0]['msg']}"
             ) from err
+    return Picture(view, overlay, color_by, tuple(options))
+
+
+def _render(document: Document, text: str, want: Picture) -> dict[str, Any]:
+    result = _check(document, text)
+    out: dict[str, Any] = {
+        "ok": result.ok,
+        "summary": result.summary() or None,
+        "diagnostics": _diagnostics(result, document),
+        "scenarios": [],
+        "view": want.view,
+        "svg": None,
+        "symbols": None if result.process is None else symbols(result.process),
+        "overlay_dropped": [],
+        "hitmap": None,
+    }
+    if result.process is None or not result.ok:
+        return out
+    process = result.process
+    out["scenarios"] = [s.name for s in process.scenarios]
+    overlay = want.overlay
+    if overlay is not None:
+        overlay, out["overlay_dropped"] = fit_overlay(overlay, process)
+    svg = picture(process, fmt="svg", **want.fields(overlay)).decode("utf-8")
+    out["svg"] = svg
+    if want.view == "flowchart":
+        lanes = dict(want.options).get("lanes", "department")
+        out["hitmap"] = hit_map(svg, process, str(document.path), lanes=lanes)
+    return out
+
+
+async def post_render(request: Request) -> Response:
+    """``POST /api/render``: check the text; when it has no errors, the picture as SVG."""
+    body = await _body(request)
+    text = _text(body)
+    want = _picture(body)
     document = _studio(request).document
     try:
-        out = await run_in_threadpool(_render, document, text, view, overlay, color_by)
+        out = await run_in_threadpool(_render, document, text, want)
     except (GraphvizMissing, GraphvizError) as err:
         raise ApiError(503, str(err)) from err
     return JSONResponse(out)
+
+
+def _export(document: Document, text: str, want: Picture, fmt: str) -> bytes:
+    result = _check(document, text)
+    if result.process is None or not result.ok:
+        raise ApiError(
+            422,
+            "the text has errors: fix them to export the picture",
+            diagnostics=_diagnostics(result, document),
+        )
+    overlay = want.overlay
+    if overlay is not None:
+        overlay = fit_overlay(overlay, result.process)[0]
+    return picture(result.process, fmt=fmt, **want.fields(overlay))
+
+
+def _attachment(data: bytes | str, name: str, media_type: str) -> Response:
+    """A download: ``name`` is made of the file's stem and fixed words, quoted all the same."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
+
+
+async def post_export(request: Request) -> Response:
+    """``POST /api/export``: the picture as SVG, PNG, PDF or Mermaid, drawn by the renderer."""
+    body = await _body(request)
+    text = _text(body)
+    want = _picture(body)
+    fmt = body.get("format")
+    if fmt not in PICTURE_FORMATS:
+        raise ApiError(400, f"'format' must be one of {', '.join(PICTURE_FORMATS)}")
+    document = _studio(request).document
+    try:
+        data = await run_in_threadpool(_export, document, text, want, fmt)
+    except (GraphvizMissing, GraphvizError) as err:
+        raise ApiError(503, str(err)) from err
+    except ExportError as err:
+        raise ApiError(400, str(err)) from err
+    media, ext = PICTURE_FORMATS[fmt]
+    return _attachment(data, f"{Path(document.name).stem}-{want.view}.{ext}", media)
+
+
+async def post_export_results(request: Request) -> Response:
+    """``POST /api/export/results``: a what-if answer as a Markdown or CSV table."""
+    body = await _body(request)
+    fmt = body.get("format")
+    try:
+        table = results_table(body.get("results"), fmt if isinstance(fmt, str) else "")
+    except ExportError as err:
+        raise ApiError(400, str(err)) from err
+    media, ext = RESULT_FORMATS[str(fmt)]
+    stem = Path(_studio(request).document.name).stem
+    return _attachment(table, f"{stem}-what-if.{ext}", media)
+
+
+async def post_diff(request: Request) -> Response:
+    """``POST /api/diff``: the unified diff from the file on disk now to ``text``."""
+    document = _studio(request).document
+    text = _text(await _body(request))
+    try:
+        snap = await run_in_threadpool(document.read)
+    except DocumentError as err:
+        raise ApiError(422, str(err)) from err
+    diff = unified_diff(snap.text, text, document.name)
+    return JSONResponse({"diff": diff, "version": snap.version, "exists": snap.exists})
 
 
 async def post_simulate(request: Request) -> Response:

@@ -23,3 +23,7 @@ def flow(tmp_path: Path) -> Path:
 def live(flow: Path) -> Iterator[Live]:
     with live_studio(flow) as running:
         yield running
+
+
+# the browser tests' fixtures (one Chromium per module, a live studio and page per test)
+from tests.studio.browser import browser, session  # noqa: E402, F401

@@ -276,3 +276,86 @@ def test_an_unknown_path_is_a_json_404(live: Live) -> None:
         assert r.status == 404, path
         assert r.headers["content-type"] == "application/json"
         assert r.json() == {"error": "not found"}
+
+
+def test_export_draws_with_the_renderer_and_names_the_download(live: Live, flow: Path) -> None:
+    import flowsim
+
+    text = flow.read_text(encoding="utf-8")
+    body = {"text": text, "format": "svg", "lanes": "role", "theme": "mono"}
+    r = call(live, "POST", "/api/export", body)
+    assert r.status == 200
+    assert r.headers["content-type"] == "image/svg+xml"
+    assert r.headers["content-disposition"] == 'attachment; filename="sales-flowchart.svg"'
+    assert r.body == flowsim.render(flowsim.parse(text), lanes="role", theme="mono")
+    r = call(live, "POST", "/api/export", {"text": text, "format": "pdf", "view": "journey"})
+    assert r.status == 200 and r.body.startswith(b"%PDF-")
+    assert r.headers["content-disposition"].endswith('filename="sales-journey.pdf"')
+
+
+def test_export_refuses_bad_requests(live: Live, flow: Path) -> None:
+    text = flow.read_text(encoding="utf-8")
+    r = call(live, "POST", "/api/export", {"text": text, "format": "gif"})
+    assert r.status == 400 and r.json()["error"] == "'format' must be one of svg, png, pdf, mermaid"
+    r = call(live, "POST", "/api/export", {"text": text, "format": "svg", "theme": "/etc/passwd"})
+    assert r.status == 400 and "'theme' must be one of default" in r.json()["error"]
+    broken = text.replace("owner rep", "owner nobody", 1)
+    r = call(live, "POST", "/api/export", {"text": broken, "format": "svg"})
+    assert r.status == 422 and r.json()["diagnostics"][0]["code"] == "E104"
+    r = call(live, "POST", "/api/render", {"text": text, "direction": "RL"})
+    assert r.status == 400 and r.json() == {"error": "'direction' must be one of LR, TB"}
+
+
+def test_results_export_as_markdown_and_csv(live: Live, flow: Path) -> None:
+    text = flow.read_text(encoding="utf-8")
+    answer = call(
+        live,
+        "POST",
+        "/api/simulate",
+        {"text": text, "scenarios": ["One more rep"], "replications": 2, "days": 30},
+    )
+    results = answer.json()
+    r = call(live, "POST", "/api/export/results", {"results": results, "format": "csv"})
+    assert r.status == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = r.body.decode().splitlines()
+    assert lines[0] == (
+        "kpi,baseline,One more rep: change,One more rep: 95% CI low,One more rep: 95% CI high"
+    )
+    assert len(lines) == 6
+    r = call(live, "POST", "/api/export/results", {"results": results, "format": "markdown"})
+    assert r.status == 200 and r.body.decode().count("\n") == 7
+    for bad in ({"results": results, "format": "xlsx"}, {"results": [], "format": "csv"}):
+        assert call(live, "POST", "/api/export/results", bad).status == 400
+    spoofed = {"baseline": {"won_per_week": {"mean": "=cmd()"}}, "scenarios": []}
+    r = call(live, "POST", "/api/export/results", {"results": spoofed, "format": "csv"})
+    assert r.status == 400 and "baseline.won_per_week.mean" in r.json()["error"]
+
+
+def test_a_scenario_name_cannot_become_a_spreadsheet_formula(live: Live) -> None:
+    results = {"baseline": {}, "scenarios": [{"name": "=HYPERLINK(1)", "deltas": {}}]}
+    r = call(live, "POST", "/api/export/results", {"results": results, "format": "csv"})
+    assert r.body.decode().splitlines()[0].split(",")[2] == "'=HYPERLINK(1): change"
+
+
+def test_diff_and_the_409_carry_the_unified_diff(live: Live, flow: Path) -> None:
+    base = call(live, "GET", "/api/source").json()
+    mine = base["text"].replace("headcount 2", "headcount 4")
+    r = call(live, "POST", "/api/diff", {"text": mine})
+    assert r.status == 200
+    diff = r.json()["diff"]
+    assert diff.startswith("--- sales.flow (on disk)\n+++ sales.flow (your edits)\n@@")
+    assert '\n-role rep "Sales rep" in sales headcount 2\n' in diff
+    assert '\n+role rep "Sales rep" in sales headcount 4\n' in diff
+    assert call(live, "POST", "/api/diff", {"text": base["text"]}).json()["diff"] == ""
+    flow.write_text(base["text"] + "# theirs\n", encoding="utf-8")
+    r = call(live, "PUT", "/api/source", {"text": mine, "base_version": base["version"]})
+    assert r.status == 409 and "\n-# theirs\n" in r.json()["diff"]
+
+
+def test_the_hit_map_of_a_hostile_file_has_no_markup(live: Live, flow: Path) -> None:
+    from tests.studio.test_studio_e2e import HOSTILE
+
+    r = call(live, "POST", "/api/render", {"text": HOSTILE})
+    hitmap = r.json()["hitmap"]
+    assert {i["id"] for i in hitmap["items"] if i["kind"] == "stage"} == {"lead"}
+    assert "<" not in str(hitmap) and ">" not in str(hitmap).replace("->", "")

@@ -23,7 +23,12 @@
     status: $("status"), dirty: $("dirty"), file: $("file"), conflict: $("conflict"),
     conflictText: $("conflict-text"), scenarios: $("scenarios"), run: $("run"), cancel: $("cancel"),
     runStatus: $("run-status"), principal: $("principal"), results: $("results"), colorBy: $("color-by"),
-    reps: $("reps"), days: $("days"), fit: $("fit"),
+    reps: $("reps"), days: $("days"), canvas: $("canvas"), highlight: $("highlight"),
+    minimap: $("minimap"), minimapImage: $("minimap-image"), minimapView: $("minimap-view"),
+    zoomLevel: $("zoom-level"), conflictDiff: $("conflict-diff"), whatif: $("whatif"),
+    runStale: $("run-stale"), exportMd: $("export-md"), exportCsv: $("export-csv"),
+    direction: $("direction"), lanes: $("lanes"), detail: $("detail"), theme: $("theme"),
+    exportFormat: $("export-format"),
   };
 
   const state = {
@@ -40,6 +45,8 @@
     runAbort: null,
     disk: null,            // {text, version} on disk while a conflict is shown
     checked: new Map(),    // scenario name -> checked in the what-if list
+    run: null,             // the last what-if: {text it ran on, the answer}
+    dropped: [],           // ids of the run's figures that the model no longer has
   };
 
   // ---- server ------------------------------------------------------------------------------
@@ -82,6 +89,7 @@
 
   function edited() {
     showDirty();
+    updateStale();
     if (!reloading) scheduleRender();
   }
 
@@ -145,11 +153,7 @@
     if (state.renderAbort) state.renderAbort.abort();
     const abort = new AbortController();
     state.renderAbort = abort;
-    const body = { text: text(), view: state.view };
-    if (state.overlay && el.colorBy.value && state.view === "flowchart") {
-      body.overlay = state.overlay;
-      body.color_by = el.colorBy.value;
-    }
+    const body = pictureBody();
     let r;
     try {
       r = await api("POST", "/api/render", body, abort.signal);
@@ -183,9 +187,47 @@
     el.image.alt = `${r.data.view === "journey" ? "Customer journey map" : "Flowchart"} of ${el.file.textContent}`;
     el.image.dataset.view = r.data.view;
     el.image.dataset.renders = String(++state.renders);
+    el.minimapImage.src = url;
     el.picture.classList.remove("stale");
-    el.note.textContent = body.color_by ? `coloured by simulated ${el.colorBy.selectedOptions[0].textContent}` : "";
+    surface.hitmap = r.data.hitmap;
+    state.dropped = r.data.overlay_dropped || [];
     if (previous) URL.revokeObjectURL(previous);
+    showColourNote(Boolean(body.color_by));
+  }
+
+  // The request for the picture as the page shows it: the view, the toolbar's options and,
+  // once a what-if has run, its figures to colour the flowchart by.
+  function pictureBody() {
+    const body = {
+      text: text(), view: state.view, direction: el.direction.value, lanes: el.lanes.value,
+      detail: el.detail.value, theme: el.theme.value,
+    };
+    if (state.overlay && el.colorBy.value && state.view === "flowchart") {
+      body.overlay = state.overlay;
+      body.color_by = el.colorBy.value;
+    }
+    return body;
+  }
+
+  // What the colours mean, and whether they still describe the model in the editor.
+  function showColourNote(coloured) {
+    el.picture.classList.toggle("stale-colours", coloured && runIsStale());
+    if (!coloured) { el.note.textContent = ""; return; }
+    let note = `coloured by simulated ${el.colorBy.selectedOptions[0].textContent}`;
+    if (runIsStale()) note += " — model changed since this run — run again";
+    if (state.dropped.length) note += ` (no figures for ${state.dropped.join(", ")}: not in the model now)`;
+    el.note.textContent = note;
+  }
+
+  // ---- honest state: results of an older model are marked, not silently shown as current ----
+
+  function runIsStale() { return state.run !== null && state.run.text !== text(); }
+
+  function updateStale() {
+    const stale = runIsStale();
+    el.runStale.hidden = !stale;
+    el.whatif.classList.toggle("stale", stale);
+    el.picture.classList.toggle("stale-colours", stale && Boolean(el.colorBy.value) && state.view === "flowchart");
   }
 
   function setView(view) {
@@ -194,7 +236,201 @@
       tab.setAttribute("aria-selected", String(tab.dataset.view === view));
     }
     el.colorBy.disabled = !state.overlay || view !== "flowchart";
+    for (const select of [el.direction, el.lanes, el.detail]) select.disabled = view !== "flowchart";
     scheduleRender(0);
+  }
+
+  // ---- the picture as a working surface: zoom, pan, minimap, click to the text ----------------
+  //
+  // #canvas holds the <img> at its natural size, moved and scaled by one CSS transform. The
+  // server's hit map gives each stage, outcome, transition and lane a box (and a transition its
+  // line) in the SVG's viewBox units, with the span of its text: a click is mapped into those
+  // units and looked up, so the picture stays an image that runs nothing.
+
+  const ZOOMS = [0.1, 0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1, 1.25, 1.5, 2, 3, 4];
+  const MINIMAP = { width: 200, height: 130 };
+  const surface = { z: 1, tx: 0, ty: 0, fit: true, hitmap: null, drag: null };
+
+  function natural() {
+    return { w: el.image.naturalWidth || 1, h: el.image.naturalHeight || 1 };
+  }
+
+  // Keep the picture in the panel: a picture smaller than the panel stays wholly inside it, a
+  // larger one cannot be dragged past its edges (by more than a margin).
+  function clampView() {
+    const { w, h } = natural();
+    const box = el.picture.getBoundingClientRect();
+    const margin = 12;
+    const clamp = (t, size, room) => (size <= room
+      ? Math.min(Math.max(t, 0), room - size)
+      : Math.min(Math.max(t, room - size - margin), margin));
+    surface.tx = clamp(surface.tx, w * surface.z, box.width);
+    surface.ty = clamp(surface.ty, h * surface.z, box.height);
+  }
+
+  function applyView() {
+    clampView();
+    el.canvas.style.transform = `translate(${surface.tx}px, ${surface.ty}px) scale(${surface.z})`;
+    el.zoomLevel.textContent = `${Math.round(surface.z * 100)}%`;
+    el.picture.dataset.zoom = surface.z.toFixed(4);
+    updateMinimap();
+  }
+
+  function fitView() {
+    const { w, h } = natural();
+    const box = el.picture.getBoundingClientRect();
+    const pad = 12;
+    surface.z = Math.max(Math.min((box.width - 2 * pad) / w, (box.height - 2 * pad) / h, 1), 0.02);
+    surface.tx = Math.max((box.width - w * surface.z) / 2, pad);
+    surface.ty = pad;
+    surface.fit = true;
+    applyView();
+  }
+
+  // Zoom to `z`, keeping the panel point (cx, cy) (default: the panel's centre) in place.
+  function zoomTo(z, cx, cy) {
+    const box = el.picture.getBoundingClientRect();
+    if (cx === undefined) { cx = box.width / 2; cy = box.height / 2; }
+    const next = Math.min(Math.max(z, 0.02), 8);
+    surface.tx = cx - (cx - surface.tx) * next / surface.z;
+    surface.ty = cy - (cy - surface.ty) * next / surface.z;
+    surface.z = next;
+    surface.fit = false;
+    applyView();
+  }
+
+  function zoomStep(direction) {
+    const next = direction > 0
+      ? ZOOMS.find((z) => z > surface.z + 1e-6)
+      : [...ZOOMS].reverse().find((z) => z < surface.z - 1e-6);
+    if (next !== undefined) zoomTo(next);
+  }
+
+  function pictureShown() {
+    if (surface.fit) fitView(); else applyView();
+  }
+
+  // The minimap: the whole picture small, the panel's view as a frame; shown while the
+  // picture at this zoom does not fit the panel.
+  function updateMinimap() {
+    const { w, h } = natural();
+    const box = el.picture.getBoundingClientRect();
+    const big = w * surface.z > box.width + 1 || h * surface.z > box.height + 1;
+    el.minimap.hidden = !big || !state.pictureUrl;
+    if (el.minimap.hidden) return;
+    const m = Math.min(MINIMAP.width / w, MINIMAP.height / h);
+    el.minimapImage.style.width = `${w * m}px`;
+    el.minimapImage.style.height = `${h * m}px`;
+    const x0 = Math.max(-surface.tx / surface.z, 0), y0 = Math.max(-surface.ty / surface.z, 0);
+    const x1 = Math.min((box.width - surface.tx) / surface.z, w);
+    const y1 = Math.min((box.height - surface.ty) / surface.z, h);
+    Object.assign(el.minimapView.style, {
+      left: `${x0 * m}px`, top: `${y0 * m}px`,
+      width: `${Math.max(x1 - x0, 0) * m}px`, height: `${Math.max(y1 - y0, 0) * m}px`,
+    });
+  }
+
+  // Centre the panel on the picture point under a click on the minimap.
+  function minimapJump(e) {
+    const { w, h } = natural();
+    const m = Math.min(MINIMAP.width / w, MINIMAP.height / h);
+    const r = el.minimapImage.getBoundingClientRect();
+    const box = el.picture.getBoundingClientRect();
+    surface.tx = box.width / 2 - ((e.clientX - r.left) / m) * surface.z;
+    surface.ty = box.height / 2 - ((e.clientY - r.top) / m) * surface.z;
+    surface.fit = false;
+    applyView();
+  }
+
+  // A point of the panel (client coordinates) in the SVG's viewBox units.
+  function toPicture(clientX, clientY) {
+    const r = el.picture.getBoundingClientRect();
+    const [vx, vy, vw, vh] = surface.hitmap.view_box;
+    const { w, h } = natural();
+    const px = (clientX - r.left - surface.tx) / surface.z;
+    const py = (clientY - r.top - surface.ty) / surface.z;
+    return { x: vx + px * vw / w, y: vy + py * vh / h, unit: vw / w / surface.z };
+  }
+
+  function segmentDistance(p, a, b) {
+    const dx = b[0] - a[0], dy = b[1] - a[1];
+    const t = dx || dy ? Math.max(0, Math.min(1, ((p.x - a[0]) * dx + (p.y - a[1]) * dy) / (dx * dx + dy * dy))) : 0;
+    return Math.hypot(p.x - a[0] - t * dx, p.y - a[1] - t * dy);
+  }
+
+  // What is under the point: a stage or outcome, else the nearest transition line within
+  // 6 screen pixels (or its label), else a lane.
+  function hitAt(p) {
+    const items = surface.hitmap ? surface.hitmap.items : [];
+    const inside = (i) => p.x >= i.x && p.x <= i.x + i.w && p.y >= i.y && p.y <= i.y + i.h;
+    const node = items.find((i) => (i.kind === "stage" || i.kind === "outcome") && inside(i));
+    if (node) return node;
+    let best = null, bestDistance = 6 * p.unit;
+    for (const item of items.filter((i) => i.kind === "edge")) {
+      for (let k = 1; k < item.points.length; k++) {
+        const d = segmentDistance(p, item.points[k - 1], item.points[k]);
+        if (d <= bestDistance) { best = item; bestDistance = d; }
+      }
+    }
+    return best || items.find((i) => i.kind === "lane" && inside(i)) || null;
+  }
+
+  function showHighlight(item) {
+    el.highlight.hidden = !item;
+    if (!item) return;
+    const [vx, vy, vw, vh] = surface.hitmap.view_box;
+    const { w, h } = natural();
+    const sx = w / vw, sy = h / vh;
+    Object.assign(el.highlight.style, {
+      left: `${(item.x - vx) * sx - 3}px`, top: `${(item.y - vy) * sy - 3}px`,
+      width: `${item.w * sx + 6}px`, height: `${item.h * sy + 6}px`,
+    });
+  }
+
+  function pictureClick(e) {
+    if (!surface.hitmap) return;
+    const item = hitAt(toPicture(e.clientX, e.clientY));
+    showHighlight(item);
+    el.picture.dataset.selected = item ? `${item.kind}:${item.id}` : "";
+    if (!item) return;
+    if (item.span) {
+      goTo(item.span.line, item.span.column);
+      say(`${item.kind} ${item.id}: line ${item.span.line}`);
+    } else {
+      say(`${item.kind} ${item.id} is written in an included file.`);
+    }
+  }
+
+  function startDrag(e) {
+    if (e.button !== 0 || el.minimap.contains(e.target)) return;
+    surface.drag = { x: e.clientX, y: e.clientY, tx: surface.tx, ty: surface.ty, moved: false };
+    el.picture.setPointerCapture(e.pointerId);
+  }
+
+  function moveDrag(e) {
+    const d = surface.drag;
+    if (!d) return;
+    const dx = e.clientX - d.x, dy = e.clientY - d.y;
+    if (!d.moved && Math.hypot(dx, dy) < 4) return;
+    d.moved = true;
+    el.picture.classList.add("dragging");
+    surface.tx = d.tx + dx;
+    surface.ty = d.ty + dy;
+    surface.fit = false;
+    applyView();
+  }
+
+  function endDrag(e) {
+    const d = surface.drag;
+    surface.drag = null;
+    el.picture.classList.remove("dragging");
+    if (d && !d.moved) pictureClick(e);
+  }
+
+  function wheelZoom(e) {
+    e.preventDefault();
+    const r = el.picture.getBoundingClientRect();
+    zoomTo(surface.z * Math.exp(-e.deltaY * 0.0015), e.clientX - r.left, e.clientY - r.top);
   }
 
   // ---- load, save, conflicts ---------------------------------------------------------------
@@ -241,6 +477,26 @@
     state.disk = { text: disk.text, version: disk.version };
     el.conflictText.textContent = message;
     el.conflict.hidden = false;
+    showDiff(disk.diff);
+  }
+
+  // The unified diff from the disk to the editor (the server's, from a 409 or /api/diff),
+  // one DOM text node per line: nothing in it is markup.
+  async function showDiff(diff) {
+    if (diff === undefined) {
+      const r = await api("POST", "/api/diff", { text: text() }).catch(() => null);
+      diff = r && r.status === 200 ? r.data.diff : "";
+    }
+    el.conflictDiff.replaceChildren();
+    for (const line of diff.split("\n").slice(0, -1)) {
+      const span = document.createElement("span");
+      if (line.startsWith("@@")) span.className = "hunk";
+      else if (line.startsWith("+") && !line.startsWith("+++")) span.className = "add";
+      else if (line.startsWith("-") && !line.startsWith("---")) span.className = "del";
+      span.textContent = line + "\n";
+      el.conflictDiff.append(span);
+    }
+    el.conflictDiff.hidden = !diff;
   }
 
   function hideConflict() {
@@ -380,6 +636,9 @@
     if (r.status === 200) {
       el.runStatus.textContent = `Done: ${body.replications} replications of ${body.days} days in ${((performance.now() - started) / 1000).toFixed(1)} s.`;
       state.overlay = r.data.overlay;
+      state.run = { text: body.text, data: r.data };
+      el.exportMd.disabled = el.exportCsv.disabled = false;
+      updateStale();
       el.colorBy.disabled = state.view !== "flowchart";
       el.colorBy.title = "";
       showResults(r.data);
@@ -395,6 +654,39 @@
     if (!state.runAbort) return;
     state.runAbort.abort(); // the server sees the request go away and stops the run
     api("POST", "/api/simulate/cancel", {}).catch(() => {});
+  }
+
+  // ---- exports: the server draws (the same renderer as `flowsim render`), the page saves ----
+
+  async function download(path, body) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method: "POST",
+        headers: { "X-Flowsim-Token": token, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch (_) {
+      say("Not exported: the server is not answering.");
+      return;
+    }
+    if (!response.ok) {
+      let message = response.statusText;
+      try { message = (await response.json()).error; } catch (_) { /* not JSON */ }
+      say(`Not exported: ${message}`);
+      return;
+    }
+    const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const name = match ? match[1] : "flowsim-export";
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    say(`Exported ${name}.`);
   }
 
   // ---- wiring ------------------------------------------------------------------------------
@@ -427,8 +719,30 @@
     tab.addEventListener("click", () => setView(tab.dataset.view));
   }
   el.colorBy.addEventListener("change", () => scheduleRender(0));
-  el.fit.addEventListener("change", () => el.image.classList.toggle("fit", el.fit.checked));
-  el.image.classList.toggle("fit", el.fit.checked);
+  for (const select of [el.direction, el.lanes, el.detail, el.theme]) {
+    select.addEventListener("change", () => scheduleRender(0));
+  }
+  $("export").addEventListener("click", () =>
+    download("/api/export", { ...pictureBody(), format: el.exportFormat.value }));
+  el.exportMd.addEventListener("click", () =>
+    download("/api/export/results", { results: state.run.data, format: "markdown" }));
+  el.exportCsv.addEventListener("click", () =>
+    download("/api/export/results", { results: state.run.data, format: "csv" }));
+  $("zoom-in").addEventListener("click", () => zoomStep(1));
+  $("zoom-out").addEventListener("click", () => zoomStep(-1));
+  $("zoom-fit").addEventListener("click", fitView);
+  $("zoom-100").addEventListener("click", () => zoomTo(1));
+  el.picture.addEventListener("wheel", wheelZoom, { passive: false });
+  el.picture.addEventListener("pointerdown", startDrag);
+  el.picture.addEventListener("pointermove", moveDrag);
+  el.picture.addEventListener("pointerup", endDrag);
+  el.picture.addEventListener("keydown", (e) => {
+    if (e.key === "+" || e.key === "=") zoomStep(1);
+    else if (e.key === "-") zoomStep(-1);
+  });
+  el.minimap.addEventListener("pointerdown", (e) => { e.stopPropagation(); minimapJump(e); });
+  el.image.addEventListener("load", pictureShown);
+  window.addEventListener("resize", () => (surface.fit ? fitView() : updateMinimap()));
   el.run.addEventListener("click", runWhatIf);
   el.cancel.addEventListener("click", cancelWhatIf);
   window.addEventListener("beforeunload", (e) => { if (isDirty()) e.preventDefault(); });
