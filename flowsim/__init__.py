@@ -11,6 +11,7 @@ Start with :func:`load`::
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from flowsim import model as _model
@@ -189,14 +190,32 @@ def _to_flow(process: Process) -> str:
 
 
 def _svg(process: Process) -> str | None:
-    """The flowchart as SVG text for Jupyter, or None (text display) without Graphviz."""
+    """The flowchart as SVG text for Jupyter, or None (text display) without Graphviz.
+
+    The root element is styled to shrink to the output area's width, keeping its ratio.
+    """
     from flowsim.render import GraphvizError
     from flowsim.render import render as draw
+    from flowsim.render.frame import scalable
 
     try:
-        return draw(process, view="flowchart", format="svg").decode("utf-8")
+        return scalable(draw(process, view="flowchart", format="svg").decode("utf-8"))
     except GraphvizError:
         return None
+
+
+_PICTURES = itertools.count(1)  # a notebook page holds many outputs: each toggle its own id
+
+
+def _html(process: Process) -> str | None:
+    """The flowchart for Jupyter's HTML output: inline, fitted, full size on a click."""
+    from flowsim.render.frame import framed
+
+    svg = _svg(process)
+    if svg is None:
+        return None
+    svg = svg[svg.find("<svg") :]
+    return framed(svg, toggle_id=f"flowsim-picture-{next(_PICTURES)}", alt=process.name)
 
 
 _model.register_conveniences(
@@ -206,5 +225,6 @@ _model.register_conveniences(
         with_scenario=_with_scenario,
         to_flow=_to_flow,
         svg=_svg,
+        html=_html,
     )
 )

@@ -34,6 +34,7 @@ from flowsim.render import (
     render_with_notes,
 )
 from flowsim.render import options as render_options
+from flowsim.render.frame import framed
 from flowsim.render.i18n import words
 
 __all__ = [
@@ -253,17 +254,14 @@ def figure_html(
 ) -> str:
     """The picture as HTML: a ``<figure>`` (or ``tag``) holding the inline SVG and a caption.
 
-    The SVG sits in a horizontally scrolling box so a wide flowchart keeps readable text on a
-    narrow page; ``role="img"`` with the alt text is what screen readers announce.
-    ``element_id`` prefixes the SVG's ids; ``own_id=False`` leaves it off the element itself
-    (when a surrounding figure carries it).
+    The SVG scales down to the page's column, keeping its aspect ratio and its text as text;
+    one wider than :data:`~flowsim.render.frame.WIDE_PX` opens full size on a click
+    (:func:`flowsim.render.frame.framed`). ``role="img"`` with the alt text is what screen
+    readers announce. ``element_id`` prefixes the SVG's ids; ``own_id=False`` leaves it off
+    the element itself (when a surrounding figure carries it).
     """
-    body = inline_svg(svg, element_id)
+    body = framed(inline_svg(svg, element_id), toggle_id=f"{element_id}--full", alt=alt)
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     names = html.escape(" ".join(["flowsim", f"flowsim-{view}", *classes]))
     ident = f' id="{html.escape(element_id)}"' if own_id else ""
-    return (
-        f'<{tag} class="{names}"{ident}>'
-        f'<div class="flowsim-svg" style="overflow-x:auto" role="img"'
-        f' aria-label="{html.escape(alt)}">\n{body}\n</div>{cap}</{tag}>'
-    )
+    return f'<{tag} class="{names}"{ident}>{body}{cap}</{tag}>'

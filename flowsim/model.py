@@ -859,6 +859,10 @@ class Process(Node):
         """Jupyter shows a process as its flowchart (None, i.e. text, without Graphviz)."""
         return conveniences().svg(self)
 
+    def _repr_html_(self) -> str | None:
+        """The flowchart inline, scaled to the notebook's width, full size on a click."""
+        return conveniences().html(self)
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(
             f"<Process {self.name!r}: {len(self.stages)} stages, {len(self.outcomes)} outcomes>"
@@ -904,10 +908,10 @@ class Conveniences:
     """The functions behind :class:`Process`'s conveniences, which live in higher layers.
 
     ``process.graph``, ``flow_graph()``, ``with_scenario()``, ``to_flow()`` and Jupyter's
-    ``_repr_svg_`` are the graph builder's, the scenario applier's, the formatter's and the
-    renderer's work. The model imports none of them: ``flowsim/__init__`` registers these
-    functions with :func:`register_conveniences` (importing ``flowsim.model`` always runs
-    ``flowsim/__init__`` first), so the arrows of the import graph all point down.
+    ``_repr_svg_`` and ``_repr_html_`` are the graph builder's, the scenario applier's, the
+    formatter's and the renderer's work. The model imports none of them: ``flowsim/__init__``
+    registers these functions with :func:`register_conveniences` (importing ``flowsim.model``
+    always runs ``flowsim/__init__`` first), so the arrows of the import graph all point down.
     """
 
     graph: Callable[[Process], nx.MultiDiGraph[Any]]
@@ -915,6 +919,7 @@ class Conveniences:
     with_scenario: Callable[[Process, str], Process]
     to_flow: Callable[[Process], str]
     svg: Callable[[Process], str | None]
+    html: Callable[[Process], str | None]
 
 
 _CONVENIENCES: list[Conveniences] = []

@@ -33,6 +33,8 @@ from flowsim.history.consistency import to_node_ids
 from flowsim.history.log import DealLog
 from flowsim.language import process_language
 from flowsim.model import Duration, Process, parse_duration
+from flowsim.render.frame import CSS as FRAME_CSS
+from flowsim.render.frame import framed
 from flowsim.report import charts
 from flowsim.report.i18n import (
     edge_verdict,
@@ -1031,7 +1033,7 @@ def _html_page(report: Report, w: dict[str, str], footer: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{esc(report.title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{esc(report.title)}</title><style>{_CSS}{FRAME_CSS}</style></head><body>"
         + "\n".join(body)
         + "</body></html>\n"
     )
@@ -1049,7 +1051,10 @@ def _html_section(s: Section, verdict: bool) -> list[str]:
                 cls = ' class="finding verdict"' if verdict and i == 0 else ' class="finding"'
             body.append(f"<p{cls}>{esc(para)}</p>")
     if s.svg is not None:
-        body.append(f"<figure>{_inline(s.svg, s.key)}</figure>")
+        inline = _inline(s.svg, s.key)
+        body.append(
+            f"<figure>{framed(inline, toggle_id=f'{s.key}--full', alt=s.title, css=False)}</figure>"
+        )
     if s.table:
         head, *rows = s.table
         body.append(

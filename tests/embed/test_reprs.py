@@ -65,6 +65,29 @@ def test_process_repr_svg_is_escaped_svg() -> None:
     assert "&lt;b&gt;&amp;x&lt;/b&gt;" in svg
 
 
+def test_process_repr_svg_scales_to_the_output_width() -> None:
+    svg = flowsim.parse(FLOW)._repr_svg_()
+    assert svg is not None
+    root = ElementTree.fromstring(svg)
+    assert root.get("style") == "display:block;max-width:100%;height:auto"
+    assert root.get("viewBox")  # the ratio the browser keeps
+
+
+def test_process_repr_html_is_the_framed_flowchart_with_escaped_labels() -> None:
+    process = flowsim.parse(FLOW)
+    first, second = process._repr_html_(), process._repr_html_()
+    assert first is not None and second is not None
+    assert HOSTILE not in first and "&lt;b&gt;&amp;x&lt;/b&gt;" in first
+    assert 'aria-label="Webinar &lt;b&gt;&amp;x&lt;/b&gt;' in first
+    assert "<script" not in first and "<?xml" not in first
+    # a flowchart wider than the column opens full size; two outputs on one notebook page
+    # never share the toggle's id
+    wide = flowsim.load(ROOT / "examples" / "b2b-cn.flow")
+    pattern = r'<input type="checkbox" class="flowsim-full" id="([^"]+)"'
+    ids = [re.findall(pattern, wide._repr_html_() or "") for _ in range(2)]
+    assert len(ids[0]) == len(ids[1]) == 1 and ids[0] != ids[1]
+
+
 def test_process_repr_svg_of_chinese_example() -> None:
     svg = flowsim.load(ROOT / "examples" / "b2b-cn.flow")._repr_svg_()
     assert svg is not None and "初步接触" in svg

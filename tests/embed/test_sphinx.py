@@ -89,7 +89,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def figures(html: str) -> list[str]:
-    return re.findall(r'<div class="flowsim flowsim-\w+[^"]*".*?</svg>\s*</div>', html, re.S)
+    return re.findall(
+        r'<div class="flowsim flowsim-\w+[^"]*".*?</svg>\s*</(?:div|label)>', html, re.S
+    )
 
 
 def test_pictures_are_inline_svg_with_chinese_labels(site: Path) -> None:
