@@ -49,7 +49,7 @@ LAYERS: list[dict[str, list[str]]] = [
     },
     {"history": ["flowsim.history"]},
     {"render": ["flowsim.render"], "sim": ["flowsim.sim"]},
-    {"api": ["flowsim", "flowsim.api"]},
+    {"api": ["flowsim", "flowsim.api", "flowsim.edit"]},
     {"report": ["flowsim.report"]},
     {
         "embed": ["flowsim.embed", "flowsim.mkdocs", "flowsim.sphinx"],

@@ -56,7 +56,14 @@ from flowsim.model import (
     infer_result,
 )
 
-__all__ = ["fmt_duration", "fmt_number", "fmt_probability", "fmt_string", "format_process"]
+__all__ = [
+    "fmt_duration",
+    "fmt_number",
+    "fmt_probability",
+    "fmt_string",
+    "format_node",
+    "format_process",
+]
 
 INDENT = "  "
 MAX_INLINE = 100
@@ -403,6 +410,25 @@ def _main_file(p: Process) -> str | None:
         if node.span is not None:
             return node.span.file
     return None
+
+
+def format_node(node: Department | Role | Stage | Outcome | Transition) -> str:
+    """One declaration as :func:`format_process` writes it (without its comments).
+
+    >>> from flowsim.model import Transition
+    >>> format_node(Transition(source="lead", target="won", probability=0.4))
+    'lead -> won 40%'
+    """
+    printer = _Printer(None)
+    write: dict[type, Callable[[Any], list[_Line]]] = {
+        Department: printer.department,
+        Role: printer.role,
+        Stage: printer.stage,
+        Outcome: printer.outcome,
+        Transition: printer.transition,
+    }
+    lines = write[type(node)](node)
+    return "\n".join(INDENT * line.depth + line.text for line in lines)
 
 
 def format_process(process: Process) -> str:
