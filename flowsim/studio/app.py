@@ -115,6 +115,7 @@ def create_app(
             Route("/api/export", routes.post_export, methods=["POST"]),
             Route("/api/export/results", routes.post_export_results, methods=["POST"]),
             Route("/api/diff", routes.post_diff, methods=["POST"]),
+            Route("/api/edit", routes.post_edit, methods=["POST"]),
             Route("/api/simulate", routes.post_simulate, methods=["POST"]),
             Route("/api/simulate/cancel", routes.cancel_simulate, methods=["POST"]),
             Route("/api/events", routes.events, methods=["GET"]),

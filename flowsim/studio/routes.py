@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from flowsim import edit
 from flowsim.api import CheckResult, check_text
 from flowsim.errors import FlowsimError, ModelError
 from flowsim.overlay import ColorMetric, Overlay
@@ -49,6 +50,7 @@ __all__ = [
     "get_source",
     "http_error",
     "post_diff",
+    "post_edit",
     "post_export",
     "post_export_results",
     "post_render",
@@ -330,6 +332,52 @@ async def post_export_results(request: Request) -> Response:
     media, ext = RESULT_FORMATS[str(fmt)]
     stem = Path(_studio(request).document.name).stem
     return _attachment(table, f"{stem}-what-if.{ext}", media)
+
+
+#: the edits the picture makes: kind → (the edit's class, its fields and their JSON types)
+EDITS: dict[str, tuple[type, dict[str, tuple[type, ...]]]] = {
+    "add_stage": (edit.AddStage, {"after": (str,), "id": (str,), "label": (str, type(None))}),
+    "add_transition": (
+        edit.AddTransition,
+        {"source": (str,), "target": (str,), "probability": (int, float, type(None))},
+    ),
+    "remove_transition": (edit.RemoveTransition, {"source": (str,), "target": (str,)}),
+    "set_probability": (
+        edit.SetProbability,
+        {"source": (str,), "target": (str,), "probability": (int, float, type(None))},
+    ),
+    "set_owner": (edit.SetOwner, {"stage": (str,), "role": (str,)}),
+    "set_headcount": (edit.SetHeadcount, {"role": (str,), "headcount": (int,)}),
+}
+
+
+def _edit(body: dict[str, Any]) -> edit.Edit:
+    """The edit a body asks for (400 for an unknown kind or a field of the wrong type)."""
+    spec = body.get("edit")
+    if not isinstance(spec, dict) or spec.get("kind") not in EDITS:
+        raise ApiError(400, f"'edit.kind' must be one of {', '.join(EDITS)}")
+    cls, fields = EDITS[spec["kind"]]
+    values = {}
+    for name, types in fields.items():
+        value = spec.get(name)
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ApiError(400, f"'edit.{name}' has the wrong type")
+        values[name] = value
+    made: edit.Edit = cls(**values)
+    return made
+
+
+async def post_edit(request: Request) -> Response:
+    """``POST /api/edit``: the text with one visual edit made (see :mod:`flowsim.edit`)."""
+    body = await _body(request)
+    text = _text(body)
+    change = _edit(body)
+    path = str(_studio(request).document.path)
+    try:
+        new = await run_in_threadpool(edit.apply_edit, text, change, path)
+    except edit.EditError as err:
+        raise ApiError(422, str(err)) from err
+    return JSONResponse({"text": new})
 
 
 async def post_diff(request: Request) -> Response:

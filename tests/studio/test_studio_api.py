@@ -359,3 +359,34 @@ def test_the_hit_map_of_a_hostile_file_has_no_markup(live: Live, flow: Path) -> 
     hitmap = r.json()["hitmap"]
     assert {i["id"] for i in hitmap["items"] if i["kind"] == "stage"} == {"lead"}
     assert "<" not in str(hitmap) and ">" not in str(hitmap).replace("->", "")
+
+
+def test_edit_writes_one_visual_edit_into_the_text(live: Live, flow: Path) -> None:
+    text = flow.read_text(encoding="utf-8")
+    change = {"kind": "set_probability", "source": "lead", "target": "offer", "probability": 0.3}
+    r = call(live, "POST", "/api/edit", {"text": text, "edit": change})
+    assert r.status == 200
+    assert r.json() == {"text": text.replace("lead -> offer 50%", "lead -> offer 30%")}
+    assert flow.read_text(encoding="utf-8") == text  # the page saves; the edit does not
+    r = call(
+        live,
+        "POST",
+        "/api/edit",
+        {"text": text, "edit": {"kind": "set_headcount", "role": "rep", "headcount": 4}},
+    )
+    assert 'role rep "Sales rep" in sales headcount 4' in r.json()["text"]
+
+
+def test_edit_refuses_what_it_cannot_do(live: Live, flow: Path) -> None:
+    text = flow.read_text(encoding="utf-8")
+    r = call(live, "POST", "/api/edit", {"text": text, "edit": {"kind": "paint"}})
+    assert r.status == 400 and r.json()["error"].startswith("'edit.kind' must be one of add_stage")
+    bad = {"kind": "set_headcount", "role": "rep", "headcount": "four"}
+    r = call(live, "POST", "/api/edit", {"text": text, "edit": bad})
+    assert r.status == 400 and r.json() == {"error": "'edit.headcount' has the wrong type"}
+    ghost = {"kind": "set_owner", "stage": "lead", "role": "ghost"}
+    r = call(live, "POST", "/api/edit", {"text": text, "edit": ghost})
+    assert r.status == 422 and r.json() == {"error": "there is no role 'ghost'"}
+    too_much = {"kind": "set_probability", "source": "offer", "target": "won", "probability": 1.2}
+    r = call(live, "POST", "/api/edit", {"text": text, "edit": too_much})
+    assert r.status == 422 and "probability 120% is outside 0%..100%" in r.json()["error"]

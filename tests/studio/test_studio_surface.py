@@ -161,6 +161,10 @@ def test_what_if_results_download_as_markdown_and_csv(session: Session) -> None:
     answers: list[dict[str, Any]] = []
     page.on("response", lambda r: answers.append(r.json()) if r.url.endswith("/simulate") else None)
     run_what_if(page)
+    for _ in range(250):  # the answer reaches this handler a moment after the page shows it
+        if answers:
+            break
+        page.wait_for_timeout(20)
     answer = answers[-1]
     name, data = _download(page, "#export-md")
     assert name == "sales-what-if.md"
@@ -336,6 +340,11 @@ def test_the_toolbar_sets_direction_lanes_detail_and_theme(session: Session) -> 
 
 def click_item(session: Session, kind: str, ident: str, where: str = "centre") -> None:
     """Click on an element of the picture, found in the hit map the page was sent."""
+    wait_js(
+        session.page,
+        "document.querySelector('#picture').dataset.shown === "
+        "document.querySelector('#image').dataset.renders",
+    )
     items = session.renders[-1]["hitmap"]["items"]
     item = next(i for i in items if i["kind"] == kind and i["id"] == ident)
     vx, vy, vw, vh = session.renders[-1]["hitmap"]["view_box"]
@@ -346,7 +355,7 @@ def click_item(session: Session, kind: str, ident: str, where: str = "centre") -
         )
         x, y = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
     elif where == "corner":  # inside the box, clear of what it holds
-        x, y = item["x"] + item["w"] - 4, item["y"] + item["h"] - 4
+        x, y = item["x"] + 4, item["y"] + item["h"] - 4  # bottom left: no arrow runs there
     else:
         x, y = item["x"] + item["w"] / 2, item["y"] + item["h"] / 2
     rect = session.page.locator("#image").bounding_box()
@@ -405,3 +414,85 @@ def test_the_hit_map_holds_numbers_ids_and_spans_only(session: Session) -> None:
         ("edge", "offer -> won"),
         ("edge", "offer -> lost"),
     }
+
+
+# ---- visual edits -----------------------------------------------------------------------------
+
+
+def edit_and_wait(session: Session, button: str, expect: str) -> None:
+    """Press an edit button; wait for the editor's text to hold ``expect`` and the picture."""
+    before = session.renders_done()
+    session.page.click(button)
+    wait_js(session.page, f"{VIEW}.state.doc.toString().includes({json.dumps(expect)})")
+    session.wait_render(before)
+    session.page.wait_for_timeout(50)
+
+
+def test_visual_edits_write_the_text_and_keep_the_rest(session: Session) -> None:
+    page = session.page
+    original = session.text()
+    page.click("#zoom-100")
+    assert page.is_hidden("#edit-panel")
+
+    # a transition: its probability, as the one line it is on
+    click_item(session, "edge", "lead -> offer")
+    assert page.is_visible("#edit-edge") and page.is_hidden("#edit-stage")
+    assert page.inner_text("#edit-what") == "edge lead -> offer"
+    page.fill("#edit-prob", "30")
+    edit_and_wait(session, "#set-prob", "lead -> offer 30%")
+    assert session.text() == original.replace("lead -> offer 50%", "lead -> offer 30%")
+    assert page.is_visible("#dirty")
+
+    # a stage after `lead`: it takes lead's arrows, and lead leads into it
+    click_item(session, "stage", "lead")
+    page.fill("#new-stage-id", "qualify")
+    edit_and_wait(session, "#add-stage", "stage qualify")
+    text = session.text()
+    assert "stage qualify {\n  owner rep\n}\nlead -> qualify\n" in text
+    assert "qualify -> offer 30%\nqualify -> lost\n" in text
+    assert text.startswith("# A small process for the studio's tests.\n")  # comments kept
+    assert {"qualify", "lead"} <= set(session.renders[-1]["symbols"]["stage"])
+    assert session.renders[-1]["ok"]
+
+    # a new transition from a stage, then its removal
+    click_item(session, "stage", "offer")
+    page.select_option("#edit-target", "lead")
+    page.fill("#new-arrow-prob", "10")
+    edit_and_wait(session, "#add-arrow", "offer -> lead 10%")
+    with_arrow = session.text()
+    click_item(session, "edge", "offer -> lead")
+    before = session.renders_done()
+    page.click("#remove-arrow")
+    wait_js(page, f"!{VIEW}.state.doc.toString().includes('offer -> lead')")
+    session.wait_render(before)
+    assert session.text() == with_arrow.replace("offer -> lead 10%\n", "")
+
+    # the owner of a stage, among the model's roles
+    text = session.text().replace(
+        "headcount 2\n", 'headcount 2\nrole closer "Closer" in sales headcount 1\n', 1
+    )
+    replace_all(session, session.text(), text)
+    session.wait_idle()
+    click_item(session, "stage", "offer")
+    page.select_option("#edit-owner", "closer")
+    edit_and_wait(session, "#set-owner", "owner closer")
+    assert session.text() == text.replace(
+        'stage offer "Offer" {\n  owner rep', 'stage offer "Offer" {\n  owner closer'
+    )
+
+    # a role's headcount, from its lane when the lanes are roles
+    before = session.renders_done()
+    page.select_option("#lanes", "role")
+    session.wait_render(before)
+    page.wait_for_timeout(100)
+    click_item(session, "lane", "rep", "corner")
+    assert page.get_attribute("#picture", "data-selected") == "lane:rep"
+    assert page.is_visible("#edit-role")
+    page.fill("#edit-headcount", "4")
+    edit_and_wait(session, "#set-headcount", 'role rep "Sales rep" in sales headcount 4')
+    session.shot("visual-edit")
+
+    # each edit is one undoable change
+    page.focus("#editor .cm-content")
+    page.keyboard.press("Control+z")
+    assert 'role rep "Sales rep" in sales headcount 2' in session.text()

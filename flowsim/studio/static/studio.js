@@ -172,6 +172,7 @@
     }
     showDiagnostics(r.data.diagnostics);
     editor.setSymbols(r.data.symbols);
+    if (r.data.symbols) state.symbols = r.data.symbols;
     // squiggles only for the text they were computed on (a newer render is on its way otherwise)
     if (body.text === text()) editor.setDiagnostics(r.data.diagnostics);
     if (r.data.svg === null) {
@@ -190,6 +191,7 @@
     el.minimapImage.src = url;
     el.picture.classList.remove("stale");
     surface.hitmap = r.data.hitmap;
+    showHighlight(null); // the boxes moved: the outline would point at the old place
     state.dropped = r.data.overlay_dropped || [];
     if (previous) URL.revokeObjectURL(previous);
     showColourNote(Boolean(body.color_by));
@@ -308,6 +310,7 @@
 
   function pictureShown() {
     if (surface.fit) fitView(); else applyView();
+    el.picture.dataset.shown = el.image.dataset.renders || ""; // this picture is on screen now
   }
 
   // The minimap: the whole picture small, the panel's view as a frame; shown while the
@@ -392,6 +395,7 @@
     const item = hitAt(toPicture(e.clientX, e.clientY));
     showHighlight(item);
     el.picture.dataset.selected = item ? `${item.kind}:${item.id}` : "";
+    showEditPanel(item);
     if (!item) return;
     if (item.span) {
       goTo(item.span.line, item.span.column);
@@ -431,6 +435,68 @@
     e.preventDefault();
     const r = el.picture.getBoundingClientRect();
     zoomTo(surface.z * Math.exp(-e.deltaY * 0.0015), e.clientX - r.left, e.clientY - r.top);
+  }
+
+  // ---- visual edits: the server writes each into the text (flowsim.edit), the editor takes it
+  // as one undoable change; the picture follows from the new text like after typing.
+
+  const editPanel = {
+    panel: $("edit-panel"), what: $("edit-what"), stage: $("edit-stage"), edge: $("edit-edge"),
+    role: $("edit-role"), status: $("edit-status"), owner: $("edit-owner"), target: $("edit-target"),
+    item: null,
+  };
+
+  function options(select, values) {
+    select.replaceChildren(...values.map((v) => {
+      const option = document.createElement("option");
+      option.value = option.textContent = v;
+      return option;
+    }));
+  }
+
+  function showEditPanel(item) {
+    const roleLane = item && item.kind === "lane" && el.lanes.value === "role";
+    const editable = item && item.span && (item.kind === "stage" || item.kind === "edge" || roleLane);
+    editPanel.panel.hidden = !editable;
+    editPanel.item = editable ? item : null;
+    if (!editable) return;
+    const symbols = state.symbols || { stage: [], outcome: [], role: [] };
+    editPanel.what.textContent = `${item.kind === "lane" ? "role" : item.kind} ${item.id}`;
+    editPanel.stage.hidden = item.kind !== "stage";
+    editPanel.edge.hidden = item.kind !== "edge";
+    editPanel.role.hidden = !roleLane;
+    editPanel.status.textContent = "";
+    options(editPanel.owner, symbols.role);
+    options(editPanel.target, [...symbols.stage, ...symbols.outcome].filter((id) => id !== item.id));
+  }
+
+  async function visualEdit(edit) {
+    const r = await api("POST", "/api/edit", { text: text(), edit }).catch(() => null);
+    if (!r) { editPanel.status.textContent = "The server is not answering."; return; }
+    if (r.status !== 200) { editPanel.status.textContent = r.data.error || `failed (${r.status})`; return; }
+    setText(r.data.text);
+    editPanel.status.textContent = "Done: the text is changed (Ctrl+Z undoes it).";
+  }
+
+  function percent(input) {
+    return input.value === "" ? null : Number(input.value) / 100;
+  }
+
+  function wireEdits() {
+    const ends = () => editPanel.item.id.split(" -> ");
+    $("add-stage").addEventListener("click", () => visualEdit({
+      kind: "add_stage", after: editPanel.item.id, id: $("new-stage-id").value.trim(), label: null }));
+    $("set-owner").addEventListener("click", () => visualEdit({
+      kind: "set_owner", stage: editPanel.item.id, role: editPanel.owner.value }));
+    $("add-arrow").addEventListener("click", () => visualEdit({
+      kind: "add_transition", source: editPanel.item.id, target: editPanel.target.value,
+      probability: percent($("new-arrow-prob")) }));
+    $("set-prob").addEventListener("click", () => visualEdit({
+      kind: "set_probability", source: ends()[0], target: ends()[1], probability: percent($("edit-prob")) }));
+    $("remove-arrow").addEventListener("click", () => visualEdit({
+      kind: "remove_transition", source: ends()[0], target: ends()[1] }));
+    $("set-headcount").addEventListener("click", () => visualEdit({
+      kind: "set_headcount", role: editPanel.item.id, headcount: Number($("edit-headcount").value) }));
   }
 
   // ---- load, save, conflicts ---------------------------------------------------------------
@@ -743,6 +809,7 @@
   el.minimap.addEventListener("pointerdown", (e) => { e.stopPropagation(); minimapJump(e); });
   el.image.addEventListener("load", pictureShown);
   window.addEventListener("resize", () => (surface.fit ? fitView() : updateMinimap()));
+  wireEdits();
   el.run.addEventListener("click", runWhatIf);
   el.cancel.addEventListener("click", cancelWhatIf);
   window.addEventListener("beforeunload", (e) => { if (isDirty()) e.preventDefault(); });
