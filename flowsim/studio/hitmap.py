@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flowsim.diagnostics import Span
+from flowsim.graph import phase_order
 from flowsim.model import Process
 
 __all__ = ["hit_map"]
@@ -31,6 +32,8 @@ _STAGE = re.compile(r"stage-(\d+)$")
 _OUTCOME = re.compile(r"outcome-(\d+)(?:_s(\d+))?$")
 _LANE = re.compile(r"lane-(\d+)$")
 _NODE = re.compile(r"([so])(\d+)(?:_s\d+)?$")
+_PHASE = re.compile(r"phase-(\d+)$")
+_CARD = re.compile(r"tp-(\d+)-(\d+)$")
 
 Point = tuple[float, float]
 
@@ -42,6 +45,9 @@ def _points(element: ET.Element) -> list[Point]:
         raw = element.get("d" if tag == "path" else "points", "")
         nums = [float(n) for n in _NUMBER.findall(raw)]
         return list(zip(nums[0::2], nums[1::2], strict=False))
+    if tag == "rect":
+        x, y = float(element.get("x", 0)), float(element.get("y", 0))
+        return [(x, y), (x + float(element.get("width", 0)), y + float(element.get("height", 0)))]
     if tag in ("ellipse", "circle"):
         cx, cy = float(element.get("cx", 0)), float(element.get("cy", 0))
         rx = float(element.get("rx", element.get("r", 0)))
@@ -148,6 +154,30 @@ def _lane(process: Process, group: ET.Element, lanes: str) -> Any:
     label = "".join(group.itertext()).replace(group.findtext(f"{_SVG}title") or "", "").strip()
     pool = process.departments if lanes == "department" else process.roles
     return next((x for x in pool if x.display == label), None)
+
+
+def journey_hit_map(svg: str, process: Process, here: str) -> dict[str, Any]:
+    """The journey map's phase headers (as their stages) and touchpoint cards, as
+    :func:`hit_map` gives the flowchart's elements (kinds ``stage`` and ``touchpoint``)."""
+    root = ET.fromstring(svg)
+    by_id = {s.id: s for s in process.stages}
+    phases = [by_id[i] for i in phase_order(process) if i in by_id]
+    items: list[dict[str, Any]] = []
+    for group, shift in _groups(root):
+        ident = group.get("id", "")
+        item: dict[str, Any] | None = None
+        if (m := _PHASE.match(ident)) and int(m.group(1)) < len(phases):
+            stage = phases[int(m.group(1))]
+            item = {"kind": "stage", "id": stage.id, "span": _span(stage.span, here)}
+        elif (m := _CARD.match(ident)) and int(m.group(1)) < len(phases):
+            cards = phases[int(m.group(1))].touchpoints
+            if int(m.group(2)) < len(cards):
+                card = cards[int(m.group(2))]
+                item = {"kind": "touchpoint", "id": card.name, "span": _span(card.span, here)}
+        points = _shape(group, texts=False)
+        if item is not None and points:
+            items.append(item | _box(points, shift))
+    return {"view_box": _view_box(root), "items": items}
 
 
 def hit_map(svg: str, process: Process, here: str, *, lanes: str = "department") -> dict[str, Any]:

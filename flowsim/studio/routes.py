@@ -36,7 +36,7 @@ from flowsim.studio.export import (
     results_table,
     unified_diff,
 )
-from flowsim.studio.hitmap import hit_map
+from flowsim.studio.hitmap import hit_map, journey_hit_map
 from flowsim.studio.language import language_info, symbols
 from flowsim.studio.watch import Broadcaster
 from flowsim.studio.whatif import Cancelled, RunError, Runner, TimeLimit, parse_run
@@ -262,6 +262,8 @@ def _render(document: Document, text: str, want: Picture) -> dict[str, Any]:
     if want.view == "flowchart":
         lanes = dict(want.options).get("lanes", "department")
         out["hitmap"] = hit_map(svg, process, str(document.path), lanes=lanes)
+    else:
+        out["hitmap"] = journey_hit_map(svg, process, str(document.path))
     return out
 
 

@@ -496,3 +496,26 @@ def test_visual_edits_write_the_text_and_keep_the_rest(session: Session) -> None
     page.focus("#editor .cm-content")
     page.keyboard.press("Control+z")
     assert 'role rep "Sales rep" in sales headcount 2' in session.text()
+
+
+def test_clicking_a_journey_phase_or_touchpoint_goes_to_its_text(session: Session) -> None:
+    page = session.page
+    text = session.text().replace(
+        "  wait 1d\n", '  wait 1d\n  touchpoint "Call" channel phone\n', 1
+    )
+    replace_all(session, session.text(), text)
+    before = session.renders_done()
+    page.click("[role=tab][data-view=journey]")
+    session.wait_render(before)
+    lines = text.split("\n")
+    kinds = {(i["kind"], i["id"]) for i in session.renders[-1]["hitmap"]["items"]}
+    assert kinds == {("stage", "lead"), ("stage", "offer"), ("touchpoint", "Call")}
+    for kind, ident, written in (
+        ("stage", "offer", 'stage offer "Offer" {'),
+        ("touchpoint", "Call", '  touchpoint "Call" channel phone'),
+    ):
+        session.put_caret(0)
+        click_item(session, kind, ident)
+        assert page.get_attribute("#picture", "data-selected") == f"{kind}:{ident}"
+        line = lines.index(written) + 1
+        assert session.caret_line_col() == (line, len(written) - len(written.lstrip()) + 1)

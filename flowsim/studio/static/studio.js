@@ -366,7 +366,8 @@
   function hitAt(p) {
     const items = surface.hitmap ? surface.hitmap.items : [];
     const inside = (i) => p.x >= i.x && p.x <= i.x + i.w && p.y >= i.y && p.y <= i.y + i.h;
-    const node = items.find((i) => (i.kind === "stage" || i.kind === "outcome") && inside(i));
+    const node = items.find((i) => i.kind === "touchpoint" && inside(i)) ||
+      items.find((i) => (i.kind === "stage" || i.kind === "outcome") && inside(i));
     if (node) return node;
     let best = null, bestDistance = 6 * p.unit;
     for (const item of items.filter((i) => i.kind === "edge")) {
