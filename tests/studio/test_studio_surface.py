@@ -467,6 +467,10 @@ def test_visual_edits_write_the_text_and_keep_the_rest(session: Session) -> None
     session.wait_render(before)
     assert session.text() == with_arrow.replace("offer -> lead 10%\n", "")
 
+
+def test_visual_edits_of_owners_and_headcounts(session: Session) -> None:
+    page = session.page
+    page.click("#zoom-100")
     # the owner of a stage, among the model's roles
     text = session.text().replace(
         "headcount 2\n", 'headcount 2\nrole closer "Closer" in sales headcount 1\n', 1
