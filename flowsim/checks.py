@@ -17,6 +17,7 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, NamedTuple
 
+from flowsim.blocks import parallel_checks
 from flowsim.diagnostics import Diagnostic, Span
 from flowsim.dsl.keywords import KEYWORDS
 from flowsim.model import PROBABILITY_TOLERANCE
@@ -217,9 +218,9 @@ def _flow(process: Process) -> _Flow:
     """The transitions of ``process`` as successor and predecessor lists."""
     succ: dict[str, list[str]] = defaultdict(list)
     pred: dict[str, list[str]] = defaultdict(list)
-    for t in process.transitions:
-        succ[t.source].append(t.target)
-        pred[t.target].append(t.source)
+    for source, target in process.routes():
+        succ[source].append(target)
+        pred[target].append(source)
     return _Flow(succ, pred, [s.id for s in process.stages], {o.id for o in process.outcomes})
 
 
@@ -241,6 +242,7 @@ def _flow_checks(process: Process) -> list[Diagnostic]:
     out = _no_outcome(process)
     out.extend(_probability_checks(process))
     out.extend(_share_sum_checks(process))
+    out.extend(parallel_checks(process))
     flow = _flow(process)
     dead_ends = {s for s in flow.stage_ids if not flow.succ[s]}
     out.extend(_dead_end_checks(process, flow.stage_ids, dead_ends))
@@ -384,11 +386,8 @@ def expected_visits(process: Process) -> dict[str, float]:
     g = nx.DiGraph()
     nodes = [n.id for n in process.iter_nodes()]
     g.add_nodes_from(nodes)
-    prob: dict[tuple[str, str], float] = defaultdict(float)
-    for stage in process.stages:
-        for t, p in process.outgoing(stage.id):
-            prob[(t.source, t.target)] += p
-            g.add_edge(t.source, t.target)
+    prob = _route_probabilities(process)
+    g.add_edges_from(prob)
     visits = dict.fromkeys(nodes, 0.0)
     if not process.entries:
         return visits
@@ -414,6 +413,30 @@ def expected_visits(process: Process) -> dict[str, float]:
                 if nxt not in v:
                     inflow[nxt] += value * prob[(node, nxt)]
     return visits
+
+
+def _route_probabilities(process: Process) -> dict[tuple[str, str], float]:
+    """The chance a deal leaving a node takes each route, for :func:`expected_visits`.
+
+    A fork sends the deal into every branch (1 each); each branch's ends pass on their share
+    1/n of the join, so a block whose branches all finish enters the join once per fork (a
+    branch that can end the deal makes this an upper bound on the join's visits).
+    """
+    prob: dict[tuple[str, str], float] = defaultdict(float)
+    for stage in process.stages:
+        for t, p in process.outgoing(stage.id):
+            prob[(t.source, t.target)] += p
+    for block in process.parallels:
+        share = 1.0 / len(block.branches)
+        for entry in block.branches:
+            prob[(block.source, entry)] += 1.0
+        for region in process.branch_stages(block):
+            for sid in region:
+                if not process.outgoing(sid):
+                    prob[(sid, block.join)] += share
+                elif (sid, block.join) in prob:
+                    prob[(sid, block.join)] *= share
+    return prob
 
 
 def _solve_component(

@@ -57,6 +57,7 @@ __all__ = [
     "LogNormal",
     "Normal",
     "Outcome",
+    "Parallel",
     "Persona",
     "Process",
     "RateArrivals",
@@ -638,6 +639,23 @@ class Transition(Node):
     label: str | None = None
 
 
+class Parallel(Node):
+    """``proposal -> parallel { legal, validation } -> contract``: an AND split and join.
+
+    When a deal leaves ``source`` it enters every branch at once (each branch is named by
+    its first stage); a branch runs along the ordinary transitions of its stages and ends at
+    a stage with no transition out, or by a transition to the join. When every branch has
+    ended, the deal moves on to ``join`` (a stage or an outcome). A branch that reaches an
+    outcome ends the whole deal there, and the other branches stop. The checks (E219-E222)
+    keep blocks well formed.
+    """
+
+    source: Word
+    branches: tuple[Word, ...]
+    join: Word
+    label: str | None = None
+
+
 # ---- scenarios -------------------------------------------------------------------------------
 
 
@@ -743,12 +761,16 @@ class Process(Node):
     stages: tuple[Stage, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
     transitions: tuple[Transition, ...] = ()
+    parallels: tuple[Parallel, ...] = Field(
+        default=(), description="AND splits and joins: deals work on several branches at once."
+    )
     scenarios: tuple[Scenario, ...] = ()
     comments: tuple[Comment, ...] = Field(default=(), repr=False)
 
     _graph: Any = PrivateAttr(default=None)
     _index: Any = PrivateAttr(default=None)
     _names: Any = PrivateAttr(default=None)
+    _branches: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _structurally_sound(self) -> Process:
@@ -829,6 +851,61 @@ class Process(Node):
         """Transitions leaving ``node_id`` with resolved probabilities (remainder filled in)."""
         edges = self._lookup()[1].get(node_id, [])
         return list(zip(edges, resolve_probabilities(edges), strict=True))
+
+    def fork_at(self, stage_id: str) -> Parallel | None:
+        """The parallel block a deal enters when it leaves ``stage_id`` (None: no fork)."""
+        return next((b for b in self.parallels if b.source == stage_id), None)
+
+    def branch_stages(self, block: Parallel) -> tuple[frozenset[str], ...]:
+        """The stages of each branch of ``block``: those its first stage leads to.
+
+        A walk along the transitions from the branch's first stage that stops at outcomes
+        and at the block's own source, join and other branches' first stages (a sound block
+        never reaches those; the checks report it when one does).
+        """
+        if self._branches is None:
+            self._branches = {}
+        key = (block.source, block.branches, block.join)
+        if key not in self._branches:
+            out = self._lookup()[1]
+            outcomes = {o.id for o in self.outcomes}
+            regions = []
+            for entry in block.branches:
+                stop = {block.source, block.join, *block.branches} - {entry}
+                seen, todo = {entry}, [entry]
+                while todo:
+                    for t in out.get(todo.pop(), []):
+                        nxt = t.target
+                        if nxt not in seen and nxt not in stop and nxt not in outcomes:
+                            seen.add(nxt)
+                            todo.append(nxt)
+                regions.append(frozenset(seen))
+            self._branches[key] = tuple(regions)
+        return self._branches[key]  # type: ignore[no-any-return]
+
+    def branch_ends(self, block: Parallel) -> tuple[frozenset[str], ...]:
+        """Per branch, the stages where it can end: those with no transition out (the
+        branch always ends there) and those with a transition to the block's join (the
+        branch ends there with that transition's probability)."""
+        out = self._lookup()[1]
+        return tuple(
+            frozenset(
+                s for s in region if not out.get(s) or any(t.target == block.join for t in out[s])
+            )
+            for region in self.branch_stages(block)
+        )
+
+    def routes(self) -> list[tuple[str, str]]:
+        """Every (from, to) a deal can move along: the transitions, then for each parallel
+        block the fork (source to each branch's first stage) and the join (each branch's
+        bare ends to the join). Reachability and flow order read these, not only transitions."""
+        pairs = [(t.source, t.target) for t in self.transitions]
+        for block in self.parallels:
+            pairs.extend((block.source, entry) for entry in block.branches)
+            out = self._lookup()[1]
+            for region in self.branch_stages(block):
+                pairs.extend((end, block.join) for end in sorted(region) if not out.get(end))
+        return pairs
 
     def iter_nodes(self) -> Iterator[Stage | Outcome]:
         yield from self.stages

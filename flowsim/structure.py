@@ -74,6 +74,7 @@ def structure_diagnostics(process: Process) -> list[Diagnostic]:
         *_unknown_owners(process, declared.roles),
         *_start_diagnostics(process),
         *_transition_diagnostics(process, declared.nodes),
+        *_parallel_references(process, declared.nodes),
         *_scenario_references(process, declared.roles),
     ]
 
@@ -225,6 +226,26 @@ def _unknown_ends(process: Process, t: Transition, nodes: set[str]) -> list[Diag
         for end, field in ((t.source, "source"), (t.target, "target"))
         if end not in nodes
     ]
+
+
+def _parallel_references(process: Process, nodes: set[str]) -> list[Diagnostic]:
+    """E102 for a parallel block's source, branches and join that name no stage or outcome."""
+    out: list[Diagnostic] = []
+    for block in process.parallels:
+        ends = [(block.source, "source")]
+        ends += [(entry, f"branches.{i}") for i, entry in enumerate(block.branches)]
+        ends.append((block.join, "join"))
+        out.extend(
+            diagnostic(
+                "E102",
+                f"unknown stage or outcome '{end}'" + did_you_mean(end, nodes),
+                block.where(field) or block.span,
+                _node_label_hint(process, end) or "declare it with `stage <id>` or `outcome <id>`",
+            )
+            for end, field in ends
+            if end not in nodes
+        )
+    return out
 
 
 def _node_label_hint(process: Process, word: str) -> str | None:

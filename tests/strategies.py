@@ -26,6 +26,7 @@ from flowsim.model import (
     LogNormal,
     Normal,
     Outcome,
+    Parallel,
     Persona,
     Process,
     RateArrivals,
@@ -197,6 +198,16 @@ def processes(draw: Any) -> Process:
         Transition(source=a, target=b, label=lab, probability=draw(st.none() | probability))
         for a, b, lab in pairs
     )
+    # AND splits and joins: names only need to resolve here (the flow checks judge the rest)
+    parallels = tuple(
+        Parallel(
+            source=draw(st.sampled_from(stage_ids)),
+            branches=tuple(draw(st.lists(st.sampled_from(stage_ids), min_size=1, max_size=3))),
+            join=draw(st.sampled_from(names)),
+            label=draw(st.none() | texts),
+        )
+        for _ in range(draw(st.integers(0, 2)))
+    )
     changes: list[Any] = []
     if role_ids:
         changes.append(
@@ -249,5 +260,6 @@ def processes(draw: Any) -> Process:
         stages=stages,
         outcomes=outcomes,
         transitions=transitions,
+        parallels=parallels,
         scenarios=scenarios,
     )

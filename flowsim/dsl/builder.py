@@ -37,6 +37,7 @@ from flowsim.model import (
     Include,
     IntervalArrivals,
     Outcome,
+    Parallel,
     Persona,
     RateArrivals,
     Role,
@@ -201,6 +202,7 @@ class _Builder:
         self.outcomes: list[Outcome] = []
         self.idle_span: Span | None = None
         self.transitions: list[Transition] = []
+        self.parallels: list[Parallel] = []
         self.scenarios: list[Scenario] = []
         self.comments: list[Comment] = []
 
@@ -304,6 +306,7 @@ class _Builder:
             stages=tuple(self.stages),
             outcomes=tuple(self.outcomes),
             transitions=tuple(self.transitions),
+            parallels=tuple(self.parallels),
             scenarios=tuple(self.scenarios),
             comments=tuple(self.comments),
             **self.process_fields,
@@ -1106,6 +1109,36 @@ class _Builder:
                 target=str(dst),
                 probability=prob,
                 label=label,
+                span=self.span(node),
+                field_spans=spans,
+            )
+        )
+
+    def on_parallel_decl(self, node: SyntaxNode) -> None:
+        """``a -> parallel { b, c -> d } -> e``: the block, and a transition per chain link."""
+        src, join = node.tokens("NAME")
+        spans = {"source": self.span(src), "join": self.span(join)}
+        entries: list[str] = []
+        for i, branch in enumerate(node.nodes("branch")):
+            names = branch.tokens("NAME")
+            spans[f"branches.{i}"] = self.span(names[0])
+            entries.append(str(names[0]))
+            for a, b in itertools.pairwise(names):
+                self.transitions.append(
+                    Transition(
+                        source=str(a),
+                        target=str(b),
+                        span=self.span(a, b),
+                        field_spans={"source": self.span(a), "target": self.span(b)},
+                    )
+                )
+        label_tok = node.token("STRING")
+        self.parallels.append(
+            Parallel(
+                source=str(src),
+                branches=tuple(entries),
+                join=str(join),
+                label=self.string(label_tok) if label_tok is not None else None,
                 span=self.span(node),
                 field_spans=spans,
             )

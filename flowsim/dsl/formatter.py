@@ -41,6 +41,7 @@ from flowsim.model import (
     LogNormal,
     Normal,
     Outcome,
+    Parallel,
     Persona,
     Process,
     RateArrivals,
@@ -354,6 +355,14 @@ class _Printer:
             text += " " + fmt_string(t.label)
         return [_Line(0, text, self.at(t))]
 
+    def parallel(self, block: Parallel, chains: list[list[str]]) -> list[_Line]:
+        """``a -> parallel { b, c -> d } -> e "label"``: each branch with its inline chain."""
+        branches = ", ".join(" -> ".join(chain) for chain in chains)
+        text = f"{block.source} -> parallel {{ {branches} }} -> {block.join}"
+        if block.label is not None:
+            text += " " + fmt_string(block.label)
+        return [_Line(0, text, self.at(block))]
+
     def scenario(self, s: Scenario) -> list[_Line]:
         body = self.texts("note", s, s.notes, "notes")
         for c in s.changes:
@@ -406,7 +415,8 @@ _GROUP = {
 
 
 def _main_file(p: Process) -> str | None:
-    for node in (p, *p.includes, *p.stages, *p.outcomes, *p.transitions, *p.scenarios, *p.comments):
+    nodes = (p, *p.includes, *p.stages, *p.outcomes, *p.transitions, *p.parallels)
+    for node in (*nodes, *p.scenarios, *p.comments):
         if node.span is not None:
             return node.span.file
     return None
@@ -467,8 +477,12 @@ def format_process(process: Process) -> str:
         add("stage", s, printer.stage(s))
     for o in process.outcomes:
         add("outcome", o, printer.outcome(o))
+    inline = _inline_chains(process)
     for t in process.transitions:
-        add("transition", t, printer.transition(t))
+        if id(t) not in inline.consumed:
+            add("transition", t, printer.transition(t))
+    for block, chains in zip(process.parallels, inline.chains, strict=True):
+        add("transition", block, printer.parallel(block, chains))
     for sc in process.scenarios:
         add("scenario", sc, printer.scenario(sc))
 
@@ -483,6 +497,56 @@ def format_process(process: Process) -> str:
     comments = [c for c in process.comments if c.span is not None and c.span.file == main]
     _attach_comments(ordered, comments)
     return _render(ordered, comments)
+
+
+@dataclass
+class _Chains:
+    """Per parallel block, each branch as the chain printed inside it, and the transitions
+    (by ``id``) printed there instead of on their own line."""
+
+    chains: list[list[list[str]]]
+    consumed: set[int]
+
+
+def _inline_chains(process: Process) -> _Chains:
+    """The branch chains to print inside the blocks.
+
+    A transition goes inside a block only where it was written inside it (its span lies in
+    the block's), and it carries no probability or label: so the formatted text parses to
+    the transitions in the same order, and a model built in code prints them on their own.
+    """
+    by_source: dict[str, list[Transition]] = {}
+    for t in process.transitions:
+        by_source.setdefault(t.source, []).append(t)
+    result = _Chains([], set())
+    for block in process.parallels:
+        chains = []
+        for entry in block.branches:
+            chain = [entry]
+            while True:
+                edges = by_source.get(chain[-1], [])
+                if len(edges) != 1:
+                    break
+                t = edges[0]
+                if not _written_inside(t, block) or t.target in chain:
+                    break
+                if t.probability is not None or t.label is not None or id(t) in result.consumed:
+                    break
+                result.consumed.add(id(t))
+                chain.append(t.target)
+            chains.append(chain)
+        result.chains.append(chains)
+    return result
+
+
+def _written_inside(t: Transition, block: Parallel) -> bool:
+    a, b = t.span, block.span
+    if a is None or b is None or a.file != b.file:
+        return False
+    return (b.line, b.column) <= (a.line, a.column) and (a.end_line, a.end_column) <= (
+        b.end_line,
+        b.end_column,
+    )
 
 
 def _attach_comments(items: list[_Item], comments: list[Comment]) -> None:

@@ -40,6 +40,7 @@ HELP: dict[str, str] = {
     "outcome": 'outcome ID "LABEL" { owner ROLE  result won|lost|other  idle DURATION  goal "..."  note "..." } — An outcome is where a deal ends.',
     "owner": "owner ROLE: the role that does the work (unknown: E104)",
     "pain": 'pain "...": what goes wrong for the customer (may repeat)',
+    "parallel": "parallel { BRANCH, ...",
     "per": "arrivals N per PERIOD or every DISTRIBUTION: how new deals enter the entry stage",
     "persona": 'persona ID "LABEL" { goal "..."  note "..." } — A persona is the customer whose journey the touchpoints tell: "Head of Operations", "采购负责人".',
     "process": 'process "NAME" { currency WORD  arrivals ARRIVALS  amount AMOUNT  target TARGET  calendar CALENDAR } — The process declaration names the process and holds settings that apply to all of it.',
