@@ -5,12 +5,18 @@ naturally; the other kinds are prefixed, because ids only need to be unique per 
 ``"role:rep"``, ``"department:sales"``, ``"persona:buyer"``, ``"touchpoint:contact:0"``.
 Every node has ``kind`` (stage, outcome, role, department, persona, touchpoint), ``id`` and
 ``label``; a stage also has ``entry`` (deals enter there) and ``entry_share`` (its share of
-the entry mix, 0.0 when it is no entry); every edge has ``kind``:
+the entry mix, 0.0 when it is no entry). A parallel block adds two gateway nodes, kind
+``fork`` (key ``"fork:<source>"``) and ``join`` (``"join:<source>"``), with ``source``,
+``join`` (the node the block joins into) and ``branches``: the flow goes source -> fork ->
+each branch's first stage, and each branch's ends -> join -> the join node (a branch
+stage's transition to the join node is drawn to the join gateway, with its probability).
+Every edge has ``kind``:
 
 ========== ============================ ===================================================
 kind       from -> to                   attributes
 ========== ============================ ===================================================
-flow       stage -> stage/outcome       probability (resolved), remainder, label, order
+flow       stage -> stage/outcome       probability (resolved), remainder, label, order,
+           (or to/from fork, join)      parallel (True on the block's own edges)
 owned_by   stage/outcome -> role
 member_of  role -> department
 at         touchpoint -> stage          index, channel, emotion
@@ -28,7 +34,7 @@ import networkx as nx
 if TYPE_CHECKING:
     from flowsim.model import Process
 
-__all__ = ["build_graph", "department_key", "flow_subgraph", "role_key"]
+__all__ = ["build_graph", "department_key", "flow_subgraph", "fork_key", "join_key", "role_key"]
 
 
 def role_key(role_id: str) -> str:
@@ -88,26 +94,67 @@ def build_graph(process: Process) -> nx.MultiDiGraph[Any]:
         )
         if outcome.owner is not None:
             g.add_edge(outcome.id, role_key(outcome.owner), kind="owned_by")
+    joins = _join_gateways(process)
     order = 0
     for stage in process.stages:
         for t, p in process.outgoing(stage.id):
             g.add_edge(
                 t.source,
-                t.target,
+                joins.get((t.source, t.target), t.target),
                 kind="flow",
                 probability=p,
                 remainder=t.probability is None,
                 label=t.label,
                 order=order,
+                parallel=False,
             )
             order += 1
+    _add_blocks(g, process, order)
     return nx.freeze(g)
+
+
+def fork_key(source: str) -> str:
+    return f"fork:{source}"
+
+
+def join_key(source: str) -> str:
+    return f"join:{source}"
+
+
+def _join_gateways(process: Process) -> dict[tuple[str, str], str]:
+    """(branch stage, join node) -> the join gateway its transition is drawn to."""
+    out: dict[tuple[str, str], str] = {}
+    for block in process.parallels:
+        for region in process.branch_stages(block):
+            for sid in region:
+                out[(sid, block.join)] = join_key(block.source)
+    return out
+
+
+def _add_blocks(g: nx.MultiDiGraph[Any], process: Process, order: int) -> None:
+    """The fork and join gateways of each parallel block, and the block's own edges."""
+    for block in process.parallels:
+        fork, join = fork_key(block.source), join_key(block.source)
+        info = {"source": block.source, "join": block.join, "branches": block.branches}
+        g.add_node(fork, kind="fork", id=fork, label=block.label or "", **info)
+        g.add_node(join, kind="join", id=join, label="", **info)
+        edges = [(block.source, fork), *((fork, e) for e in block.branches)]
+        for region in process.branch_stages(block):
+            edges.extend((sid, join) for sid in sorted(region) if not process.outgoing(sid))
+        edges.append((join, block.join))
+        for u, v in edges:
+            g.add_edge(
+                u, v, kind="flow", probability=1.0, remainder=False, label=None, order=order,
+                parallel=True,
+            )  # fmt: skip
+            order += 1
 
 
 def flow_subgraph(g: nx.MultiDiGraph[Any]) -> nx.MultiDiGraph[Any]:
     """Stages, outcomes and ``flow`` edges only (a new, frozen graph)."""
     flow: nx.MultiDiGraph[Any] = nx.MultiDiGraph(name=g.graph.get("name"))
-    flow.add_nodes_from((n, d) for n, d in g.nodes(data=True) if d["kind"] in ("stage", "outcome"))
+    kinds = ("stage", "outcome", "fork", "join")
+    flow.add_nodes_from((n, d) for n, d in g.nodes(data=True) if d["kind"] in kinds)
     flow.add_edges_from(
         (u, v, k, d) for u, v, k, d in g.edges(keys=True, data=True) if d["kind"] == "flow"
     )
@@ -126,9 +173,10 @@ def back_edges(process: Process) -> set[tuple[str, str]]:
     Stages the entry cannot reach are measured from themselves, in declaration order. With
     an entry mix, distances are from the nearest entry.
     """
+    routes = process.routes()
     out: dict[str, list[str]] = {}
-    for t in process.transitions:
-        out.setdefault(t.source, []).append(t.target)
+    for a, b in routes:
+        out.setdefault(a, []).append(b)
     dist: dict[str, int] = {}
     entries = [s.id for s, _ in process.entries]
     roots = ([entries] if entries else []) + [[s.id] for s in process.stages]
@@ -144,7 +192,7 @@ def back_edges(process: Process) -> set[tuple[str, str]]:
                     dist[nxt] = dist[node] + 1
                     queue.append(nxt)
     graph = nx.DiGraph()
-    graph.add_edges_from((t.source, t.target) for t in process.transitions)
+    graph.add_edges_from(routes)
     component: dict[str, int] = {}
     for i, members in enumerate(nx.strongly_connected_components(graph)):
         for member in members:
@@ -155,8 +203,7 @@ def back_edges(process: Process) -> set[tuple[str, str]]:
         return dist.get(node, 0), order.get(node, 0)
 
     back: set[tuple[str, str]] = set()
-    for t in process.transitions:
-        a, b = t.source, t.target
+    for a, b in routes:
         if component.get(a) == component.get(b) and key(b) <= key(a):
             back.add((a, b))
     return back
@@ -174,11 +221,11 @@ def phase_order(process: Process) -> list[str]:
     index = {sid: i for i, sid in enumerate(stage_ids)}
     indegree = dict.fromkeys(stage_ids, 0)
     succ: dict[str, list[str]] = {sid: [] for sid in stage_ids}
-    for t in process.transitions:
-        if (t.source, t.target) in back or t.target not in index or t.source not in index:
+    for a, b in process.routes():
+        if (a, b) in back or b not in index or a not in index:
             continue
-        succ[t.source].append(t.target)
-        indegree[t.target] += 1
+        succ[a].append(b)
+        indegree[b] += 1
     import heapq
 
     ready = [(index[s], s) for s in stage_ids if indegree[s] == 0]

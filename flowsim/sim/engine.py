@@ -127,7 +127,9 @@ class _StageRun:
         "draw_effort",
         "draw_wait",
         "effort",
+        "fork",
         "idx",
+        "join",
         "next_node",
         "role",
         "route",
@@ -156,7 +158,17 @@ class _StageRun:
         #: the next node (see _chooser), or -2 (a dead end) when the stage has no way out
         self.next_node: Callable[[], int] = _DEAD_END
         self.always_open = True
+        #: a fork: the first stage of each branch, and the node the block joins into
+        self.fork: list[int] | None = None
+        self.join = -1
 
+
+#: a walk's key in Engine.where: the deal, or (deal, first stage) for a branch of it
+Slot = int | tuple[int, int]
+#: a next node: no way out (a dead end; in a branch, where the branch ends)
+_DEAD = -2
+#: a next node: the deal already ended (an outcome inside a parallel branch)
+_ENDED = -3
 
 #: the stages as a walk sees them (Engine.stages, or Engine.tail off a replayed path)
 Runs = list[_StageRun]
@@ -242,8 +254,12 @@ class Engine:
         # dict entry per deal, not one per field (a deal's set-up is a third of the price)
         self.deals: dict[int, list[float]] = {}
         self.folding = Folding(settings.fold_at) if settings.fold_at is not None else None
-        self.where: dict[int, tuple[int, float]] = {}
-        self.working_now: dict[int, tuple[int, float, float]] = {}
+        # where each walk is (a deal's own, or one branch of it: keyed by its Slot), and
+        # who works on it now
+        self.where: dict[Slot, tuple[int, int, float]] = {}
+        self.working_now: dict[Slot, tuple[int, float, float]] = {}
+        # deals inside a parallel block now: their number of blocks in progress
+        self.forked: dict[int, int] = {}
         n_roles = len(self.roles)
         self.busy = [0.0] * n_roles
         # the statistics window effort is counted in (see _count_busy)
@@ -278,6 +294,10 @@ class Engine:
             run.targets.append(self.index[t.target])
             run.cum.append(total)
         run.next_node = _chooser(run.targets, run.cum, run.route.next)
+        block = self.process.fork_at(stage.id)
+        if block is not None:
+            run.fork = [self.index[entry] for entry in block.branches]
+            run.join = self.index[block.join]
         return run
 
     def _entry_mix(self) -> Callable[[], int]:
@@ -420,9 +440,11 @@ class Engine:
     def _end(self, k: int, node: int) -> None:
         self.where.pop(k, None)
         deal = self.deals[k]
+        if deal[_FINISH] == deal[_FINISH]:  # already ended, by another branch
+            return
         deal[_FINISH] = self.env.now
         deal[_OUTCOME] = node
-        if self.folding is not None:
+        if self.folding is not None and k not in self.forked:
             self.folding.closed.append(k)
 
     def _stay(
@@ -431,7 +453,14 @@ class Engine:
         """One stay with the given durations (replay): see ``_walk``."""
         return self._walk(k, st.idx, (lead, effort, wait))
 
-    def _walk(self, k: int, node: int, given: Durations | None, stages: Runs | None = None) -> Walk:
+    def _walk(
+        self,
+        k: int,
+        node: int,
+        given: Durations | None,
+        stages: Runs | None = None,
+        join: int = -1,
+    ) -> Walk:
         """Deal ``k``'s stays from ``node`` on, one record each (the module doc's semantics).
 
         ``given = (lead, effort, wait)``: exactly one stay with these durations, no routing
@@ -439,6 +468,9 @@ class Engine:
         starts and its next node as it ends, until an outcome or a dead end. One generator
         serves the whole walk: every SimPy event resumes one Python frame, most of the
         engine's own cost per event. ``stages`` (default ``self.stages``): the streams.
+        ``join >= 0``: the walk is one branch of a parallel block joining at that node; it
+        ends where the branch does (at the join, or a stage without a way out), or ends the
+        deal at an outcome; it stops before its next stay once the deal has ended.
         """
         stages = self.stages if stages is None else stages
         n_stages = self.n_stages
@@ -447,14 +479,19 @@ class Engine:
             return
         env, where, working_now, busy = self.env, self.where, self.working_now, self.busy
         record, pack, lo, hi = self.visits.extend, _VISIT.pack, self.busy_lo, self.busy_hi
+        slot: Slot = k if join < 0 else (k, node)
+        deal = self.deals[k]
         while True:
+            if join >= 0 and deal[_FINISH] == deal[_FINISH]:  # another branch ended the deal
+                where.pop(slot, None)
+                return
             st = stages[node]
             if given is None:
                 lead, effort, wait = 0.0, st.draw_effort(), st.draw_wait()
             else:
                 lead, effort, wait = given
             t0 = env.now
-            where[k] = (node, t0)
+            where[slot] = (k, node, t0)
             if lead > 0:
                 yield Timeout(env, lead)
             ready = start = env.now if lead > 0 else t0
@@ -470,10 +507,10 @@ class Engine:
                 end = start + effort if st.always_open else st.working.add(start, effort)
                 role = st.role
                 if role >= 0:
-                    working_now[k] = (role, start, end)
+                    working_now[slot] = (role, start, end)
                 yield Timeout(env, end - start)
                 if role >= 0:
-                    del working_now[k]
+                    del working_now[slot]
                     if lo <= start and end <= hi:  # all inside the statistics window
                         busy[role] += effort
                     else:
@@ -487,9 +524,37 @@ class Engine:
             if given is not None:
                 return
             node = st.next_node()
+            if st.fork is not None:
+                node = yield from self._parallel(k, st, stages)
+            if join >= 0 and node in (join, _DEAD):  # the branch is done
+                where.pop(slot, None)
+                return
             if not 0 <= node < n_stages:
                 break
+        if join >= 0:
+            where.pop(slot, None)
         self._end(k, node)
+
+    def _parallel(self, k: int, st: _StageRun, stages: Runs) -> Generator[simpy.Event, Any, int]:
+        """Deal ``k`` leaves ``st`` into its parallel block: every branch at once (a walk
+        each), the join once all have ended. Returns the join's node, or ``_ENDED`` when an
+        outcome inside a branch ended the deal (then nothing more happens to it)."""
+        assert st.fork is not None
+        env = self.env
+        self.where.pop(k, None)
+        self.forked[k] = self.forked.get(k, 0) + 1
+        walks = [simpy.Process(env, self._walk(k, e, None, stages, st.join)) for e in st.fork]
+        yield simpy.AllOf(env, walks)
+        if self.forked[k] == 1:
+            del self.forked[k]
+        else:
+            self.forked[k] -= 1
+        deal = self.deals[k]
+        if deal[_FINISH] != deal[_FINISH]:
+            return st.join
+        if self.folding is not None and k not in self.forked:
+            self.folding.closed.append(k)
+        return _ENDED
 
     def _count_busy(self, st: _StageRun, t_work: float, end: float, effort: float) -> None:
         """Add a stay's effort to its role's busy hours, the part inside the window."""
@@ -727,7 +792,7 @@ class Engine:
         visits = np.frombuffer(self.visits, dtype=float).reshape(-1, width).copy()
         open_rows = [
             (k, node, t0, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
-            for k, (node, t0) in sorted(self.where.items())
+            for k, node, t0 in sorted(self.where.values())
         ]
         if open_rows:
             visits = np.vstack([visits, np.array(open_rows, dtype=float)])
