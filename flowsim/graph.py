@@ -34,7 +34,15 @@ import networkx as nx
 if TYPE_CHECKING:
     from flowsim.model import Process
 
-__all__ = ["build_graph", "department_key", "flow_subgraph", "fork_key", "join_key", "role_key"]
+__all__ = [
+    "build_graph",
+    "department_key",
+    "flow_subgraph",
+    "fork_key",
+    "join_gateways",
+    "join_key",
+    "role_key",
+]
 
 
 def role_key(role_id: str) -> str:
@@ -94,7 +102,7 @@ def build_graph(process: Process) -> nx.MultiDiGraph[Any]:
         )
         if outcome.owner is not None:
             g.add_edge(outcome.id, role_key(outcome.owner), kind="owned_by")
-    joins = _join_gateways(process)
+    joins = join_gateways(process)
     order = 0
     for stage in process.stages:
         for t, p in process.outgoing(stage.id):
@@ -121,7 +129,7 @@ def join_key(source: str) -> str:
     return f"join:{source}"
 
 
-def _join_gateways(process: Process) -> dict[tuple[str, str], str]:
+def join_gateways(process: Process) -> dict[tuple[str, str], str]:
     """(branch stage, join node) -> the join gateway its transition is drawn to."""
     out: dict[tuple[str, str], str] = {}
     for block in process.parallels:

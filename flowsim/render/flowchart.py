@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from flowsim.graph import back_edges, phase_order
+from flowsim.graph import back_edges, fork_key, join_gateways, join_key, phase_order
 from flowsim.model import Distribution, Outcome, Process, Stage
 from flowsim.render.graphviz import run_dot
 from flowsim.render.i18n import words
@@ -96,6 +96,9 @@ class _Builder:
             self.ids[s.id] = f"s{i}"
         for i, o in enumerate(process.outcomes):
             self.ids[o.id] = f"o{i}"
+        for i, block in enumerate(process.parallels):
+            self.ids[fork_key(block.source)] = f"fork{i}"
+            self.ids[join_key(block.source)] = f"join{i}"
         self.back = back_edges(process)
         self.heat: dict[str, tuple[str, str]] = {}
         self.heat_range: tuple[float, float] | None = None
@@ -312,6 +315,7 @@ class _Builder:
         for i, lane in enumerate(lanes):
             self.lane(i, lane, split, order)
         self.unlaned({node for lane in lanes for node in lane.members}, split)
+        self.gateways()
         self.entry_marker(lanes)
         if self.layout is None and not self.sizing:
             self.anchor_lanes(lanes, order)
@@ -416,6 +420,36 @@ class _Builder:
             first = sorted(lane.members, key=lambda n: order.get(n, len(order)))[0]
             self.emit(f"{anchor} -> {self.ids[first]} [style=invis, weight=0]")
 
+    def gateways(self) -> None:
+        """A parallel block's fork and join as bars across the flow (BPMN's AND gateways)."""
+        t = self.t
+        thin, long = "0.09", "0.55"
+        width, height = (thin, long) if self.o.direction == "LR" else (long, thin)
+        for block in self.p.parallels:
+            for key, kind in ((fork_key(block.source), "fork"), (join_key(block.source), "join")):
+                nid = self.ids[key]
+                tip = dot_string(f"{self.w['parallel_' + kind]}: {block.label or block.source}")
+                self.emit(
+                    f'{nid} [id="{nid}", class="{kind}", shape=box, style=filled, label="", '
+                    f"width={width}, height={height}, fixedsize=true, "
+                    f"fillcolor={dot_string(t.text)}, color={dot_string(t.text)}, "
+                    f"tooltip={tip}{self.at(nid)}]"
+                )
+
+    def gateway_edges(self) -> None:
+        """The block's own edges: into the fork, to each branch, from bare ends, on."""
+        color = dot_string(self.t.text)
+        for block in self.p.parallels:
+            fork, join = self.ids[fork_key(block.source)], self.ids[join_key(block.source)]
+            pairs = [(self.ids[block.source], fork)]
+            pairs += [(fork, self.ids[e]) for e in block.branches]
+            for region in self.p.branch_stages(block):
+                ends = sorted(sid for sid in region if not self.p.outgoing(sid))
+                pairs += [(self.ids[sid], join) for sid in ends]
+            pairs.append((join, self.ids[block.join]))
+            for a, b in pairs:
+                self.emit(f'{a} -> {b} [color={color}, class="flow parallel"{self.edge_at(a, b)}]')
+
     def split_outcomes(self) -> dict[str, list[str]]:
         """Lost outcomes drawn once per source: {source stage: [outcome ids]}."""
         sources: dict[str, list[str]] = {}
@@ -496,9 +530,12 @@ class _Builder:
         t = self.t
         top = self.edge_scale()
         outcomes = {x.id: x for x in self.p.outcomes}
+        joins = join_gateways(self.p)
         for tr, prob in ((tr, pr) for s in self.p.stages for tr, pr in self.p.outgoing(s.id)):
             src = self.ids[tr.source]
-            if tr.target in split.get(tr.source, []):
+            if (tr.source, tr.target) in joins:  # a branch done: to the join bar
+                dst = self.ids[joins[(tr.source, tr.target)]]
+            elif tr.target in split.get(tr.source, []):
                 dst = self.split_id(tr.source, tr.target)
             else:
                 dst = self.ids[tr.target]
@@ -519,6 +556,7 @@ class _Builder:
                     attrs.append(f"penwidth={1 + 5 * count / top:.2f}")
             attrs.append(f'class="{" ".join(classes)}"')
             self.emit(f"{src} -> {dst} [{', '.join(attrs)}{self.edge_at(src, dst)}]")
+        self.gateway_edges()
 
     def legend(self) -> None:
         t, w = self.t, self.w
@@ -643,6 +681,7 @@ def _lane_groups(builder: _Builder, lanes: list[_Lane], boxes: dict[str, _Box]) 
             names.append(nid)
             names.extend(n for n in (f"{nid}_tp",) if n in boxes)
             names.extend(builder.split_id(node, o) for o in split.get(node, []))
+            names.extend(_gateways_with(builder, node))
             if entry is not None and node == entry.id and "start" in boxes:
                 names.append("start")
         groups.append([n for n in names if n in boxes])
@@ -651,6 +690,20 @@ def _lane_groups(builder: _Builder, lanes: list[_Lane], boxes: dict[str, _Box]) 
     if rest:
         groups.append(rest)
     return groups
+
+
+def _gateways_with(builder: _Builder, node: str) -> list[str]:
+    """The bars drawn in ``node``'s lane: the fork after its source, the join before the
+    node it joins into (when that node is in a lane; else with the source)."""
+    p, ids = builder.p, builder.ids
+    lane_of = {n for lane in builder.lanes() for n in lane.members}
+    out = []
+    for block in p.parallels:
+        if block.source == node:
+            out.append(ids[fork_key(block.source)])
+        if block.join == node or (block.source == node and block.join not in lane_of):
+            out.append(ids[join_key(block.source)])
+    return out
 
 
 def _across_key(box: _Box, boxes: dict[str, _Box]) -> float:

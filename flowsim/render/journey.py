@@ -466,13 +466,14 @@ class _Journey:
         table_w = HEADER_W + max(n, 1) * COL_W
         title_text = f"{self.process.name} · {self.words['journey']}"
         title = self.title_lines(title_text, table_w, MARGIN)
-        heads = self.phase_headers(title.bottom)
+        heads = self.phase_headers(self.parallel_bands(title.bottom).bottom)
         rows = self.lane_rows(heads.bottom)
         grid = self.grid_lines(rows, heads.bottom, table_w)
         emotion = self.emotion(rows.emotion_band, BODY_X) if rows.emotion_band else []
         width = 2 * MARGIN + HEADER_W + max(n, 1) * COL_W
         head = self.svg_head(width, rows.bottom + MARGIN, font_family, title_text)
-        drawn = [*head, *title.lines, *heads.lines, *rows.lines, *grid, *emotion]
+        bands = self.parallel_bands(title.bottom).lines
+        drawn = [*head, *title.lines, *bands, *heads.lines, *rows.lines, *grid, *emotion]
         return "\n".join([*drawn, "</svg>"]) + "\n"
 
     def title_lines(self, text: str, table_w: float, y: float) -> _Drawn:
@@ -482,6 +483,42 @@ class _Journey:
         title = self.para(text, table_w, size=self.fonts.title, bold=True)
         lines = ['<g id="title">', *title.draw(MARGIN, y), "</g>"]
         return _Drawn(lines, y + title.height + 12.0)
+
+    def parallel_groups(self) -> list[tuple[int, int, str]]:
+        """Per parallel block, the phase columns its branches span (first, last) and its
+        text: "in parallel: Legal review | Solution validation"."""
+        column = {s.id: i for i, s in enumerate(self.phases)}
+        out = []
+        for block in self.process.parallels:
+            cols = [column[sid] for region in self.process.branch_stages(block) for sid in region]
+            if not cols:
+                continue
+            names = " | ".join(self.process.node(e).display for e in block.branches)
+            out.append((min(cols), max(cols), f"{self.words['parallel_phases']}: {names}"))
+        return out
+
+    def parallel_bands(self, y: float) -> _Drawn:
+        """A band above the phases each parallel block's branches span: they run at once."""
+        groups = self.parallel_groups()
+        if not groups:
+            return _Drawn([], y)
+        theme = self.theme
+        size = self.fonts.small
+        height = self.fonts.line(size) + 2 * PAD
+        body = ['<g id="parallel">']
+        for i, (first, last, text) in enumerate(groups):
+            x0 = BODY_X + first * COL_W + 1
+            width = (last - first + 1) * COL_W - 2
+            label = self.para(text, width - 2 * PAD, size=size, fill=theme.text, anchor="middle")
+            body.append(f'<g id="parallel-{i}" class="parallel">')
+            body.append(
+                f'<rect x="{_n(x0)}" y="{_n(y)}" width="{_n(width)}" height="{_n(height)}" '
+                f'rx="4" fill="none" stroke="{theme.text}" stroke-width="1.5"/>'
+            )
+            body.extend(label.draw(x0 + PAD, y + PAD))
+            body.append("</g>")
+        body.append("</g>")
+        return _Drawn(body, y + height + 4.0)
 
     def phase_headers(self, y: float) -> _Drawn:
         """The corner cell and a chevron per phase, pointing along the journey."""
@@ -599,6 +636,7 @@ class _Journey:
         phases = comma.join(f"{i + 1}. {s.display}" for i, s in enumerate(self.phases))
         parts = [f"{w['journey']}{colon}{self.process.name}{stop}"]
         parts.append(f"{w['phase']}{colon}{phases}{stop}")
+        parts += [f"{text}{stop}" for _, _, text in self.parallel_groups()]
         if self.persona is not None:
             parts.append(f"{w['persona_goals']}{colon}{self.persona.display}{stop}")
         scores = [

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from flowsim.graph import back_edges, phase_order
+from flowsim.graph import back_edges, fork_key, join_gateways, join_key, phase_order
 from flowsim.model import Outcome, Process, Stage
 from flowsim.render.i18n import words
 from flowsim.render.options import RenderOptions
@@ -282,6 +282,9 @@ def _chart(process: Process, options: RenderOptions) -> _Chart:
         ids.setdefault(s.id, f"s{len(ids)}")
     for i, o in enumerate(process.outcomes):
         ids[o.id] = f"o{i}"
+    for i, block in enumerate(process.parallels):
+        ids[fork_key(block.source)] = f"fork{i}"
+        ids[join_key(block.source)] = f"join{i}"
     ordered = [stages[sid] for sid in order] + [s for s in process.stages if s.id not in set(order)]
     return _Chart(
         process=process,
@@ -356,6 +359,9 @@ def _nodes(chart: _Chart, lanes: _Lanes) -> list[str]:
         body += [f"    {_node(chart, n)}" for n in members]
         body.append("  end")
     body += [f"  {_node(chart, n)}" for n in lanes.loose]
+    for block in chart.process.parallels:  # Mermaid's fork/join bar (shape `fork`, 11.3+)
+        body.append(f"  {chart.ids[fork_key(block.source)]}@{{ shape: fork }}")
+        body.append(f"  {chart.ids[join_key(block.source)]}@{{ shape: fork }}")
     return body
 
 
@@ -371,6 +377,7 @@ def _links(chart: _Chart) -> _Links:
     rework: list[int] = []
     lost: list[int] = []
     mix = len(process.entries) > 1
+    joins = join_gateways(process)
     for stage, share in process.entries:  # an entry mix labels each entry with its share
         lines.append(
             f'  start -->|"{_pct(share)}"| {ids[stage.id]}'
@@ -387,8 +394,26 @@ def _links(chart: _Chart) -> _Links:
                 rework.append(len(lines))
             elif t.target in outcomes and outcomes[t.target].result == "lost":
                 lost.append(len(lines))
-            lines.append(f'  {ids[t.source]} {arrow}|"{text}"| {ids[t.target]}')
+            target = ids[joins.get((t.source, t.target), t.target)]
+            lines.append(f'  {ids[t.source]} {arrow}|"{text}"| {target}')
+    lines += _block_links(chart)
     return _Links(lines, len(lines), rework, lost)
+
+
+def _block_links(chart: _Chart) -> list[str]:
+    """Each parallel block's own links: into the fork, to each branch, from the branches'
+    bare ends to the join, and on from the join (no label: every deal takes them)."""
+    process, ids = chart.process, chart.ids
+    lines: list[str] = []
+    for block in process.parallels:
+        fork, join = ids[fork_key(block.source)], ids[join_key(block.source)]
+        pairs = [(ids[block.source], fork), *((fork, ids[e]) for e in block.branches)]
+        for region in process.branch_stages(block):
+            ends = sorted(sid for sid in region if not process.outgoing(sid))
+            pairs += [(ids[sid], join) for sid in ends]
+        pairs.append((join, ids[block.join]))
+        lines += [f"  {a} --> {b}" for a, b in pairs]
+    return lines
 
 
 def _style_lines(chart: _Chart, lanes: _Lanes, links: _Links) -> list[str]:
@@ -572,6 +597,11 @@ def _journey_notes(process: Process, sections: _Sections) -> list[str]:
         notes.append(f"touchpoint channels ({channels}) are not shown")
     if any(p.goals or p.notes for p in process.personas):
         notes.append("persona goals and notes are not shown")
+    if process.parallels:
+        notes.append(
+            f"{_n(len(process.parallels), 'parallel block')}: their phases are listed one "
+            "after another (a Mermaid journey has no parallel sections)"
+        )
     if process.roles:
         notes.append("actors are the owner roles; their departments are not shown")
     if sections.rounded:

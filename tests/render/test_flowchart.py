@@ -47,6 +47,28 @@ def test_golden_entry_mix() -> None:
     assert dot.count('class="stage entry"') == 2
 
 
+def test_golden_parallel_block() -> None:
+    """A parallel block draws a fork bar after its source and a join bar before the join;
+    the block's own edges carry no percentage, a branch's share to the join does."""
+    p = flowsim.load(ROOT / "examples" / "language" / "20-parallel.flow")
+    dot = to_dot(p, RenderOptions(lang="en"))
+    check_golden("flowchart-parallel.dot", dot)
+    svg = render(p, view="flowchart", format="svg", lang="en").decode("utf-8")
+    check_golden("flowchart-parallel.svg", svg)
+    bars = [
+        line.strip() for line in dot.splitlines() if line.strip().startswith(("fork0 [", "join0 ["))
+    ]
+    assert len(bars) == 2 and all("fixedsize=true" in b and 'label=""' in b for b in bars)
+    edges = {line.strip().split(" [")[0]: line for line in dot.splitlines() if " -> " in line}
+    # proposal (s0) -> fork; fork -> legal (s1) and validation (s2); sign-off (s3) -> join
+    for edge in ("s0 -> fork0", "fork0 -> s1", "fork0 -> s2", "s3 -> join0", "join0 -> s4"):
+        assert "parallel" in edges[edge] and "label=" not in edges[edge]
+    assert "label=<90%>" in edges["s1 -> join0"]  # legal's share that ends its branch
+    root = ET.fromstring(svg)
+    classes = [g.get("class") for g in root.iter(f"{SVG}g")]
+    assert classes.count("node fork") == 1 and classes.count("node join") == 1
+
+
 def test_one_entry_has_an_unlabelled_start_edge() -> None:
     dot = to_dot(load("saas-en"), RenderOptions(lang="en"))
     (start,) = [line for line in dot.splitlines() if line.strip().startswith("start ->")]

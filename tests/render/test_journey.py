@@ -136,6 +136,18 @@ def test_golden(example: str, lang: str) -> None:
         )
 
 
+def test_golden_parallel_phases() -> None:
+    """A band above the phases spans a parallel block's branches, and says so in words."""
+    process = flowsim.load(ROOT / "examples" / "language" / "20-parallel.flow")
+    actual = render(process, _options(lang="en")).decode("utf-8")
+    path = GOLDEN / "journey-parallel.svg"
+    if os.environ.get("FLOWSIM_UPDATE_GOLDEN") == "1":
+        path.write_text(actual, encoding="utf-8", newline="\n")
+    assert path.read_text(encoding="utf-8") == actual, f"{path.name} is out of date"
+    assert 'id="parallel-0"' in actual
+    assert "in parallel: Legal review | Solution validation" in actual
+
+
 def test_golden_content(b2b_path: Path) -> None:
     """What the Chinese golden file must show, independent of exact coordinates."""
     root = _parse(to_svg(flowsim.load(b2b_path), _options(lang="zh")))

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 import flowsim
-from flowsim.graph import back_edges, phase_order
+from flowsim.graph import back_edges, fork_key, join_gateways, join_key, phase_order
 from flowsim.model import (
     Department,
     Outcome,
@@ -266,6 +266,9 @@ def expected_flowchart(process: Process, options: RenderOptions) -> dict[str, An
         nodes[ids[s.id]] = (text, "roundedRect")
     for o in process.outcomes:
         nodes[ids[o.id]] = (mermaid_label(o.display), "stadium")
+    for i, block in enumerate(process.parallels):  # fork and join bars, outside the lanes
+        ids[fork_key(block.source)], ids[join_key(block.source)] = f"fork{i}", f"join{i}"
+        nodes[f"fork{i}"], nodes[f"join{i}"] = (f"fork{i}", "fork"), (f"join{i}", "fork")
     # lanes: declared order, "unassigned" last, empty ones left out; ownerless outcomes outside
     lanes: dict[str | None, tuple[str, set[str]]] = {}
     if options.lanes != "none":
@@ -294,12 +297,29 @@ def expected_flowchart(process: Process, options: RenderOptions) -> dict[str, An
             pct = f"{p * 100:.1f}".rstrip("0").rstrip(".") + "%"
             text = pct + (" " + mermaid_label(t.label) if t.label else "")
             stroke = "dotted" if (t.source, t.target) in back else "normal"
-            edges.append((ids[t.source], ids[t.target], stroke, text))
+            target = join_gateways(process).get((t.source, t.target), t.target)
+            edges.append((ids[t.source], ids[target], stroke, text))
+    edges += parallel_edges(process, ids)
     return {
         "nodes": nodes,
         "lanes": [(title, members) for title, members in lanes.values() if members],
         "edges": edges,
     }
+
+
+def parallel_edges(process: Process, ids: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """A block's own unlabelled edges: source to fork, fork to branches, bare ends to the join
+    (a branch stage with no transition out), join to the node it joins into."""
+    edges = []
+    for block in process.parallels:
+        fork, join = ids[fork_key(block.source)], ids[join_key(block.source)]
+        edges.append((ids[block.source], fork, "normal", ""))
+        edges += [(fork, ids[e], "normal", "") for e in block.branches]
+        for region in process.branch_stages(block):
+            bare = sorted(s for s in region if not process.outgoing(s))
+            edges += [(ids[s], join, "normal", "") for s in bare]
+        edges.append((join, ids[block.join], "normal", ""))
+    return edges
 
 
 def expected_journey(process: Process) -> list[tuple[str, str, int, list[str]]]:
@@ -406,7 +426,9 @@ FLOWCHART_LINE = re.compile(
             rf" {{2,4}}[so]\d+(\[{_Q}\]|\({_Q}\)|\(\[{_Q}\]\))",
             r"  start --> s\d+",
             r'  start -->\|"[\d.]+%"\| s\d+',  # an entry of an entry mix, with its share
-            rf"  s\d+ (-->|-\.->)\|{_Q}\| [so]\d+",
+            rf"  s\d+ (-->|-\.->)\|{_Q}\| ([so]\d+|join\d+)",
+            r"  (fork|join)\d+@\{ shape: fork \}",  # a parallel block's bars
+            r"  (s\d+ --> fork\d+|fork\d+ --> s\d+|s\d+ --> join\d+|join\d+ --> [so]\d+)",
             r"  classDef (stage|entry|won|lost|other|marker) [a-z-]+:[#\w]+(,[a-z-]+:[#\w]+)*",
             r"  class ([so]\d+(,[so]\d+)*|start) (stage|entry|won|lost|other|marker)",
             r"  style lane\d+ [a-z-]+:[#\w]+(,[a-z-]+:[#\w]+)*",
@@ -480,6 +502,21 @@ def test_golden_entry_mix() -> None:
     assert path.read_bytes() == text.encode("utf-8"), f"{path.name} is out of date"
     assert '  start -->|"70%"| s0' in text and '  start -->|"30%"| s1' in text
     assert "  class s0,s1 entry" in text
+
+
+def test_golden_parallel_block(parsed: dict[str, dict[str, Any]]) -> None:
+    """Fork and join as Mermaid's `fork` shape (a bar), which its parser reads as such."""
+    name = "flowchart:language/20-parallel"
+    text = cases()[name][2].text
+    path = GOLDEN / "flowchart-parallel.mmd"
+    if os.environ.get("FLOWSIM_UPDATE_GOLDEN") == "1":
+        path.write_bytes(text.encode("utf-8"))
+    assert path.read_bytes() == text.encode("utf-8"), f"{path.name} is out of date"
+    shapes = {n["id"]: n["shape"] for n in parsed[name]["structure"]["nodes"]}
+    assert shapes["fork0"] == shapes["join0"] == "fork"
+    assert "  s0 --> fork0" in text and '  s1 -->|"90%"| join0' in text
+    journey_notes = cases()["journey:language/20-parallel"][2].dropped
+    assert any("parallel block" in note for note in journey_notes)
 
 
 # ---- behaviour -------------------------------------------------------------------------------
