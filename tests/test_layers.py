@@ -44,6 +44,7 @@ LAYERS: list[dict[str, list[str]]] = [
             "flowsim.graph",
             "flowsim.scenario",
             "flowsim.checks",
+            "flowsim.blocks",
             "flowsim.language",
         ],
     },

@@ -44,6 +44,7 @@ from flowsim.history.calendars import (
     working_hours,
 )
 from flowsim.history.closing import closing_stages, cut_after_close
+from flowsim.history.concurrency import find_blocks, with_blocks
 from flowsim.history.delays import waiting_anatomy
 from flowsim.history.fitting import Family, censored_mle
 from flowsim.history.log import DealLog
@@ -1574,4 +1575,7 @@ def discover(
         outcomes=outcome_models,
         transitions=tuple(_transitions(w, ids, outcome_names)),
     )
+    blocks = find_blocks(frame, w.stages, notes)
+    if blocks:
+        process = with_blocks(process, blocks, ids, notes)
     return Discovery(process=process, notes=notes, fits=fits, arrivals=profile)
