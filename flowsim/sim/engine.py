@@ -222,6 +222,13 @@ class Engine:
                 else Staff(self.env, role.id, schedule, priority=settings.priority == "amount")
             )
         self.stages = [self._stage_run(s, i) for i, s in enumerate(process.stages)]
+        # a stage inside a parallel branch -> the node its block joins into
+        self.branch_join = {
+            self.index[sid]: self.index[block.join]
+            for block in process.parallels
+            for region in process.branch_stages(block)
+            for sid in region
+        }
         # A replayed deal off its real path (diverted by a scenario, or open at the end of
         # history) walks the model on streams of its own, so that the replayed stays' coupled
         # draws (_split: baseline and scenario effort in step) never shift.
@@ -435,7 +442,7 @@ class Engine:
         done = min(od.age, effort)
         left_wait = max(0.0, effort + wait - max(od.age, effort)) if effort + wait else 0.0
         yield from self._stay(k, st, 0.0, effort - done, left_wait)
-        yield from self._deal(k, st.next_node())
+        yield from self._go_on(k, st.idx, st.next_node(), self.stages)
 
     def _end(self, k: int, node: int) -> None:
         self.where.pop(k, None)
@@ -639,7 +646,7 @@ class Engine:
         effort, wait, _ = _beyond(st, age)
         wait = max(wait, age + _MINUTE - effort)
         yield from self._walk(k, node, (0.0, effort, wait), self.tail)
-        yield from self._off_path(k, st.next_node())
+        yield from self._go_on(k, node, st.next_node(), self.tail)
 
     def _off_path(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
         """Deal ``k`` leaves its real path for ``node`` and walks the model from there.
@@ -648,8 +655,27 @@ class Engine:
         (``self.tail``). A win it reaches this way is a win history did not have: it brings
         in :func:`~flowsim.sim.replay.win_value`, never the 0 a lost deal's amount may be.
         """
+        yield from self._go_on(k, -1, node, self.tail)
+
+    def _go_on(self, k: int, after: int, node: int, stages: Runs) -> Walk:
+        """Deal ``k`` walks the model from ``node`` on, after a stay at ``after`` (-1: none).
+
+        A deal history saw inside a parallel branch (open there, or diverted into it) has no
+        fork behind it: it finishes that branch, then goes on from the block's join. (The
+        other branches' state is not known; the join waits for this one only.)
+        """
+        join = self.branch_join.get(after if after >= 0 else node, -1)
+        if join >= 0 and node != join:
+            if node == _DEAD:
+                node = join
+            elif 0 <= node < self.n_stages and self.branch_join.get(node) == join:
+                yield from self._walk(k, node, None, stages, join)
+                deal = self.deals[k]
+                if deal[_FINISH] == deal[_FINISH]:  # an outcome inside the branch
+                    return
+                node = join
         if 0 <= node < self.n_stages:
-            yield from self._walk(k, node, None, self.tail)
+            yield from self._walk(k, node, None, stages)
         else:
             self._end(k, node)
         deal = self.deals[k]

@@ -122,3 +122,30 @@ def test_the_deal_log_shows_the_branches_overlapping_and_the_join_waiting() -> N
     assert lost and not any((d, "contract") in wide for d in lost)
     share = len(lost) / (len(lost) + len(joined))
     assert share == pytest.approx(0.3, abs=0.07)
+
+
+def test_a_deal_open_inside_a_branch_finishes_it_and_goes_on_from_the_join() -> None:
+    """Starting from today, a deal history left in `legal` has no fork behind it: it ends
+    its branch (or is lost there) and then reaches the contract, never a dead end."""
+    from datetime import UTC, datetime
+
+    from flowsim.sim.engine import Settings, run_once
+    from flowsim.sim.replay import OpenDeal
+
+    process = flowsim.parse(PROCESS)
+    nodes = [n.id for n in process.iter_nodes()]
+    open_deals = tuple(
+        OpenDeal(deal=f"H{i}", node=nodes.index(stage), age=1.0, since=30.0, amount=math.nan)
+        for i, stage in enumerate(["legal", "validation"] * 100)
+    )
+    settings = Settings(epoch=datetime(2026, 1, 5, tzinfo=UTC), open_deals=open_deals)
+    run = run_once(process.model_copy(update={"arrivals": None}), settings, seed=4, replication=0)
+    outcomes = [nodes[int(o)] if o >= 0 else int(o) for o in run.outcome]
+    assert len(outcomes) == 200 and -2 not in outcomes and -1 not in outcomes
+    contract = nodes.index("contract")
+    reached = {int(d) for d, n in run.visits[:, :2] if int(n) == contract}
+    from_validation = {i for i in range(1, 200, 2)}
+    assert from_validation <= reached  # validation -> sign_off -> (join) -> contract
+    lost_in_legal = [i for i in range(0, 200, 2) if i not in reached]
+    assert all(outcomes[i] == "lost" for i in lost_in_legal)
+    assert 0.15 <= len(lost_in_legal) / 100 <= 0.45  # legal loses 30%
