@@ -418,25 +418,58 @@ def expected_visits(process: Process) -> dict[str, float]:
 def _route_probabilities(process: Process) -> dict[tuple[str, str], float]:
     """The chance a deal leaving a node takes each route, for :func:`expected_visits`.
 
-    A fork sends the deal into every branch (1 each); each branch's ends pass on their share
-    1/n of the join, so a block whose branches all finish enters the join once per fork (a
-    branch that can end the deal makes this an upper bound on the join's visits).
+    A fork sends the deal into every branch (1 each). Branch ``i`` finishes (reaches its
+    end rather than an outcome) with probability ``p_i``, independently of the others (its
+    own routing draws), and the deal reaches the join when all do: ``prod(p)`` per fork.
+    So each branch's ways to the join are weighted by ``prod(p) / (n p_i)``: the join gets
+    exactly ``prod(p)`` per fork. (The branch stages' own visits are an upper bound when an
+    outcome inside a branch can stop the others early.)
     """
     prob: dict[tuple[str, str], float] = defaultdict(float)
     for stage in process.stages:
         for t, p in process.outgoing(stage.id):
             prob[(t.source, t.target)] += p
     for block in process.parallels:
-        share = 1.0 / len(block.branches)
-        for entry in block.branches:
+        regions = process.branch_stages(block)
+        finish = [
+            _finish_probability(process, block.join, e, r)
+            for e, r in zip(block.branches, regions, strict=True)
+        ]
+        everyone = math.prod(finish)
+        for entry, region, p_i in zip(block.branches, regions, finish, strict=True):
             prob[(block.source, entry)] += 1.0
-        for region in process.branch_stages(block):
+            weight = everyone / (len(block.branches) * p_i) if p_i > 0 else 0.0
             for sid in region:
                 if not process.outgoing(sid):
-                    prob[(sid, block.join)] += share
+                    prob[(sid, block.join)] += weight
                 elif (sid, block.join) in prob:
-                    prob[(sid, block.join)] *= share
+                    prob[(sid, block.join)] *= weight
     return prob
+
+
+def _finish_probability(process: Process, join: str, entry: str, region: frozenset[str]) -> float:
+    """The chance a branch entered at ``entry`` reaches its end (not an outcome): the
+    absorbing chain of its stages, absorbed by the join (bare ends go there) or outcomes."""
+    import numpy as np
+
+    members = sorted(region)
+    at = {sid: i for i, sid in enumerate(members)}
+    q = np.zeros((len(members), len(members)))
+    done = np.zeros(len(members))
+    for sid in members:
+        edges = process.outgoing(sid)
+        if not edges:
+            done[at[sid]] = 1.0
+        for t, p in edges:
+            if t.target == join:
+                done[at[sid]] += p
+            elif t.target in at:
+                q[at[sid], at[t.target]] += p
+    try:
+        reach = np.linalg.solve(np.eye(len(members)) - q, done)
+    except np.linalg.LinAlgError:  # a loop with no way out: E215 reports it
+        return 0.0
+    return float(min(1.0, max(0.0, reach[at[entry]])))
 
 
 def _solve_component(

@@ -57,9 +57,13 @@ def test_an_outcome_inside_a_branch_and_a_share_to_the_join() -> None:
     p = flowsim.parse(text)
     visits = expected_visits(p)
     assert visits["legal"] == visits["validation"] == visits["sign_off"] == 1.0
-    # each branch passes on half the join: 0.9 / 2 + 1 / 2 (an upper bound when an outcome
-    # can end the deal inside a branch; exact when none can)
-    assert visits["contract"] == pytest.approx(0.95)
+    # the deal reaches the join when every branch finishes: 90% x 100%
+    assert visits["contract"] == pytest.approx(0.9)
+    both = flowsim.parse(text + "sign_off -> lost 20%\nsign_off -> contract\n")
+    assert expected_visits(both)["contract"] == pytest.approx(0.9 * 0.8)
+    looped = flowsim.parse(text + "sign_off -> validation 50%\nsign_off -> contract\n")
+    assert expected_visits(looped)["sign_off"] == pytest.approx(2.0)  # rework inside a branch
+    assert expected_visits(looped)["contract"] == pytest.approx(0.9)
 
 
 @pytest.mark.parametrize(
