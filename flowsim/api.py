@@ -64,6 +64,8 @@ class CheckResult:
             _count(len(p.departments), "department"),
             _count(len(p.transitions), "transition"),
         ]
+        if p.parallels:
+            parts.append(_count(len(p.parallels), "parallel block"))
         if p.scenarios:
             parts.append(_count(len(p.scenarios), "scenario"))
         return ", ".join(parts)
