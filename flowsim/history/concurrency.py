@@ -25,14 +25,15 @@ says why in its notes.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import polars as pl
 
 if TYPE_CHECKING:
-    from flowsim.model import Process, Transition
+    from flowsim.model import Distribution, Process, Transition
 
 __all__ = [
     "CLEAR_SHARE",
@@ -61,6 +62,9 @@ class BlockFound:
     branches: tuple[tuple[str, dict[tuple[str, str | None], int]], ...]
     join: str
     deals: int
+    #: per stage that ended a branch last (the branch the join waited for), the hours from
+    #: its end to the join's start, one per deal
+    end_gaps: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _intervals(frame: pl.DataFrame) -> pl.DataFrame:
@@ -136,6 +140,7 @@ def find_blocks(frame: pl.DataFrame, stages: list[str], notes: list[str]) -> lis
         "stage",
         pl.coalesce("started_at", "entered_at").dt.epoch("us").alias("start"),
         pl.col("left_at").dt.epoch("us").alias("end"),
+        pl.col("entered_at").dt.epoch("us").alias("entered"),
     ).sort("deal", "start", "stage")
     by_deal = spans.partition_by("deal", as_dict=True, maintain_order=True)
     found = []
@@ -159,6 +164,7 @@ def _block(branches: list[list[str]], deals: list[list[Row]]) -> BlockFound | st
     joins: Counter[str] = Counter()
     firsts: list[Counter[str]] = [Counter() for _ in branches]
     orders: list[Counter[tuple[str, str | None]]] = [Counter() for _ in branches]
+    gaps: dict[str, list[float]] = {}
     n = 0
     for rows in deals:
         inside = [r for r in rows if r[1] in members]
@@ -173,6 +179,9 @@ def _block(branches: list[list[str]], deals: list[list[Row]]) -> BlockFound | st
             sources[max(before, key=lambda r: r[3])[1]] += 1
         if after:
             joins[after[0][1]] += 1
+            last = max(inside, key=lambda r: r[3] if r[3] is not None else r[2])
+            # to the join's entry: its queue for a person is the simulation's own
+            gaps.setdefault(last[1], []).append(max(0, after[0][4] - end) / 3.6e9)
         for i, branch in enumerate(branches):
             seq = [r[1] for r in inside if r[1] in branch]
             if seq:
@@ -188,15 +197,24 @@ def _block(branches: list[list[str]], deals: list[list[Row]]) -> BlockFound | st
     if any(e is None for e in entries):
         return "a branch does not start at the same activity in its deals"
     ordered = tuple((str(entry), dict(order)) for entry, order in zip(entries, orders, strict=True))
-    return BlockFound(source=source, branches=ordered, join=join, deals=n)
+    return BlockFound(source=source, branches=ordered, join=join, deals=n, end_gaps=gaps)
 
 
 def with_blocks(
-    process: Process, blocks: list[BlockFound], ids: dict[str, str], notes: list[str]
+    process: Process,
+    blocks: list[BlockFound],
+    ids: dict[str, str],
+    notes: list[str],
+    fit: Callable[[list[float]], Distribution | None],
 ) -> Process:
     """``process`` with each block that keeps it sound (:func:`flowsim.check` without
     errors): the source forks into the branches, the branches' own order replaces the
-    interleaved routes, and transitions into a branch from outside are left out."""
+    interleaved routes, and transitions into a branch from outside are left out.
+
+    The stages that end a branch get their ``wait`` again (``fit``: hours -> the stated
+    distribution): the time from their end to the join's start, read only in the deals
+    whose join waited for their branch; in the others that time was the wait for another
+    branch, which the simulation adds by itself at the join."""
     from flowsim.checks import check
 
     for block in blocks:
@@ -212,7 +230,7 @@ def with_blocks(
                 f"({errors[0].code}: {errors[0].message})"
             )
             continue
-        process = candidate
+        process = _join_waits(candidate, block, ids, fit, notes)
         notes.append(
             f"parallel block: after '{block.source}', {names} run at the same time "
             f"(their activities overlap in time in {block.deals} deals); "
@@ -263,3 +281,36 @@ def _branch_routes(
         ]
         out.append(Transition(source=source, target=ranked[0]))
     return out
+
+
+def _join_waits(
+    process: Process,
+    block: BlockFound,
+    ids: dict[str, str],
+    fit: Callable[[list[float]], Distribution | None],
+    notes: list[str],
+) -> Process:
+    """The branch ends' waits from the deals where the join waited for them (see
+    :func:`with_blocks`); a branch end that never finished last gets no wait."""
+    ends = {
+        ids[a]: a
+        for _, order in block.branches
+        for (a, b), _n in order.items()
+        if b is None and a in ids
+    }
+    stages = []
+    for stage in process.stages:
+        if stage.id in ends:
+            gaps = block.end_gaps.get(ends[stage.id], [])
+            wait = fit(gaps) if gaps and max(gaps) > 1 / 60 else None
+            if wait != stage.wait:
+                notes.append(
+                    f"'{ends[stage.id]}' ends a branch: its wait is the time to "
+                    f"'{block.join}' in the {len(gaps)} deals whose join waited for it "
+                    "(in the others the deal was waiting for another branch)"
+                )
+            stage = stage.model_copy(update={"wait": wait})
+        stages.append(stage)
+    fields = {name: getattr(process, name) for name in type(process).model_fields}
+    fields["stages"] = tuple(stages)
+    return type(process)(**fields)

@@ -1577,5 +1577,7 @@ def discover(
     )
     blocks = find_blocks(frame, w.stages, notes)
     if blocks:
-        process = with_blocks(process, blocks, ids, notes)
+        process = with_blocks(
+            process, blocks, ids, notes, lambda hours: fit_duration(hours).distribution
+        )
     return Discovery(process=process, notes=notes, fits=fits, arrivals=profile)

@@ -62,6 +62,10 @@ def test_a_known_block_is_recovered_exactly() -> None:
     assert not any(d.is_error for d in flowsim.check(p))
     assert any(n.startswith("parallel block: after 'proposal'") for n in found.notes)
     assert "proposal -> parallel { legal, validation } -> contract" in found.to_flow()
+    # the time sign-off's branch spent waiting for legal at the join is no wait of sign-off
+    # (the model's has none; read in time order it was a 5-hour empirical wait)
+    assert p.node("sign_off").wait is None
+    assert any(n.startswith("'sign_off' ends a branch") for n in found.notes)
 
 
 def test_the_same_work_in_sequence_gives_no_block() -> None:
