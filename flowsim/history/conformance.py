@@ -393,6 +393,60 @@ def _designed_edges(process: Process) -> dict[tuple[str, str], float]:
     return designed
 
 
+def _parallel_routes(process: Process) -> dict[tuple[str, str], float]:
+    """A parallel block's own moves: its source to each branch, each bare branch end to the
+    join. Designed (a deal may take them), but no conversion of theirs is checked: a fork
+    takes every branch, not one of them."""
+    pairs = {(t.source, t.target) for t in process.transitions}
+    return {pair: 1.0 for pair in process.routes() if pair not in pairs}
+
+
+def _branch_next(rec: pl.DataFrame, process: Process) -> pl.DataFrame:
+    """Inside a parallel block a record's next is the next record of its own branch, or,
+    once the branch is done, the next one outside the block's other branches (the join, or
+    an outcome): the branches' records interleave in time, and a move is read per branch.
+    An outcome this branch cannot reach is another branch's, which stopped this one: no move.
+    """
+    if not process.parallels:
+        return rec
+    outcomes = [o.id for o in process.outcomes]
+    own = pl.DataFrame(
+        [(t.source, t.target) for t in process.transitions],
+        schema={"stage": pl.String, "_next": pl.String},
+        orient="row",
+    ).with_columns(pl.lit(True).alias("_own"))
+    for block in process.parallels:
+        regions = process.branch_stages(block)
+        for i, region in enumerate(regions):
+            others = [sid for j, r in enumerate(regions) if j != i for sid in r]
+            mine = list(region)
+            rows = rec.with_row_index("_row")
+            lane = (
+                rows.filter(~pl.col("stage").is_in(others))
+                .with_columns(pl.col("stage").shift(-1).over("deal").alias("_next"))
+                .filter(pl.col("stage").is_in(mine))
+                .join(own, on=["stage", "_next"], how="left")
+                .select(
+                    "_row",
+                    pl.when(pl.col("_next").is_in(outcomes) & pl.col("_own").is_null())
+                    .then(None)
+                    .otherwise(pl.col("_next"))
+                    .alias("_next"),
+                )
+            )
+            rec = (
+                rows.join(lane, on="_row", how="left", maintain_order="left")
+                .with_columns(
+                    pl.when(pl.col("stage").is_in(mine))
+                    .then(pl.col("_next"))
+                    .otherwise(pl.col("next_stage"))
+                    .alias("next_stage")
+                )
+                .drop("_row", "_next")
+            )
+    return rec
+
+
 def _design_frame(designed: dict[tuple[str, str], float]) -> pl.DataFrame:
     """The designed moves as rows to join the log's moves on (``designed`` is True)."""
     return pl.DataFrame(
@@ -427,6 +481,7 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
         is_outcome.alias("is_outcome"),
         is_outcome.cast(pl.Int64).cum_sum().alias("running"),
     )
+    rec = _branch_next(rec, process)
     rec = rec.with_columns(
         # outcomes of the deal up to and including this record
         (
@@ -444,7 +499,12 @@ def _replay(log: DealLog, process: Process, designed: dict[tuple[str, str], floa
             & after_close(outcome_ids)
         ).alias("after_outcome"),
         pl.col("next_stage").is_in(node_ids).alias("next_known"),
-    ).join(_design_frame(designed), on=["stage", "next_stage"], how="left", maintain_order="left")
+    ).join(
+        _design_frame({**designed, **_parallel_routes(process)}),
+        on=["stage", "next_stage"],
+        how="left",
+        maintain_order="left",
+    )
     first = pl.col("first")
     return rec.with_columns(
         (
