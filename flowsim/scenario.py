@@ -84,6 +84,7 @@ def apply_scenario(process: Process, name: str) -> Process:
     result = process.model_copy(update=update)
     result._graph = None  # copied caches would describe the base process
     result._index = None
+    result._branches = None
     return result
 
 

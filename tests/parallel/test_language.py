@@ -128,3 +128,17 @@ def test_a_chain_written_outside_the_block_stays_outside() -> None:
     assert p is not None
     out = p.to_flow()
     assert "validation -> sign_off\nproposal -> parallel { legal, validation } -> contract" in out
+
+
+def test_a_scenario_changes_a_branch_s_conversion() -> None:
+    """A what-if on a transition inside a branch re-balances that stage as anywhere else."""
+    text = HEAD + (
+        "proposal -> parallel { legal, validation -> sign_off } -> contract\n"
+        "legal -> lost 10%\nlegal -> contract\n"
+        'scenario "tougher legal" {\n  legal -> lost 30%\n}\n'
+    )
+    p = flowsim.parse(text)
+    tougher = p.with_scenario("tougher legal")
+    assert tougher.parallels == p.parallels
+    assert expected_visits(p)["contract"] == pytest.approx(0.9)
+    assert expected_visits(tougher)["contract"] == pytest.approx(0.7)
