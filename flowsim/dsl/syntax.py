@@ -740,6 +740,10 @@ def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
         return None
     if tok.type == "_LBRACE" and prev is not None:
         return "a block '{' may only follow a declaration header such as `stage id \"label\"`"
+    # `parallel { }` or `parallel { a, }`: only a branch's first stage may come here
+    branch_list = prev is not None and prev.type in ("_LBRACE", "_COMMA")
+    if tok.type == "_RBRACE" and expected == {"NAME"} and branch_list:
+        return "a parallel block lists the first stage of each branch: parallel { a, b }"
     if tok.type == "_RBRACE" and "_RBRACE" not in expected:
         return "this '}' closes nothing: check the braces above"
     if tok.type in ("NUMBER", "DURATION") and prev is not None and prev.type == "NAME":

@@ -142,3 +142,24 @@ def test_a_scenario_changes_a_branch_s_conversion() -> None:
     assert tougher.parallels == p.parallels
     assert expected_visits(p)["contract"] == pytest.approx(0.9)
     assert expected_visits(tougher)["contract"] == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["proposal -> parallel { legal, } -> contract", "proposal -> parallel { } -> contract"],
+)
+def test_an_empty_branch_list_gets_a_syntax_error_with_a_hint(line: str) -> None:
+    (problem,) = [d for d in flowsim.check_text(HEAD + line + "\n").diagnostics if d.is_error]
+    assert problem.code == "E001" and problem.hint is not None
+    assert "parallel { a, b }" in problem.hint
+
+
+def test_a_block_without_its_join_is_a_syntax_error() -> None:
+    (problem,) = [
+        d
+        for d in flowsim.check_text(
+            HEAD + "proposal -> parallel { legal, validation }\n"
+        ).diagnostics
+        if d.is_error
+    ]
+    assert problem.code == "E006" and "'->'" in problem.message
