@@ -33,6 +33,7 @@ LAYERS: list[dict[str, list[str]]] = [
             "flowsim.gc_pause",
             "flowsim.overlay",
             "flowsim.result",
+            "flowsim.tdist",
             "flowsim.dsl.keywords",
             "flowsim.structure",
         ]

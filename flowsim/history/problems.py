@@ -10,7 +10,8 @@ docs/history.md beside the language's ``E``/``W`` codes (docs/language.md):
 - ``H1xx`` columns, the mapping and joins;
 - ``H2xx`` values: dates, time zones, amounts, empty ids;
 - ``H3xx`` events and their order;
-- ``H4xx`` deals: the wide shape's checks and the funnel's.
+- ``H4xx`` deals: the wide shape's checks and the funnel's;
+- ``H5xx`` customer feedback (:mod:`flowsim.history.feedback`): scores, scales, touchpoints.
 
 Strict imports raise :class:`LogError` with all problems found in one pass; lenient imports
 keep them as counted warnings in the :class:`ImportReport`.
@@ -64,6 +65,12 @@ UNKNOWN_STAGE = "unknown-stage"
 BAD_JOIN = "bad-join"
 JOINED = "joined"
 JOIN_WITHOUT_DEAL = "join-without-deal"
+BAD_SCORE = "bad-score"
+SCORE_OUT_OF_SCALE = "score-out-of-scale"
+AMBIGUOUS_SCALE = "ambiguous-scale"
+EMPTY_SCORE = "empty-score"
+EMPTY_TOUCHPOINT = "empty-touchpoint"
+UNKNOWN_TOUCHPOINT = "unknown-touchpoint"
 
 #: the stable code of each kind (docs/history.md lists them): never renumber, only add
 CODES: dict[str, str] = {
@@ -111,6 +118,13 @@ CODES: dict[str, str] = {
     CLOSE_WITHOUT_OUTCOME: "H404",
     OWNER_WITHOUT_ROLE: "H405",
     UNKNOWN_STAGE: "H406",
+    # H5xx: customer feedback
+    BAD_SCORE: "H501",
+    SCORE_OUT_OF_SCALE: "H502",
+    AMBIGUOUS_SCALE: "H503",
+    EMPTY_SCORE: "H504",
+    EMPTY_TOUCHPOINT: "H505",
+    UNKNOWN_TOUCHPOINT: "H506",
 }
 
 #: the kind's name of each code
@@ -136,6 +150,7 @@ FILE_LEVEL = frozenset(
         UNKNOWN_FORMAT,
         BAD_JOIN,
         AMBIGUOUS_DECIMAL,
+        AMBIGUOUS_SCALE,
     }
 )
 

@@ -73,13 +73,7 @@ def read_csv(
     path = Path(path)
     name = source or path.name
     tz = check_timezone(tz)
-    fast = _read_plain_utf8(path, delimiter) if encoding in (None, "utf-8", "utf8") else None
-    if fast is not None:
-        table, sep = fast
-        used_encoding, preamble = encoding or "utf-8", 0
-    else:
-        table, sep, used_encoding, preamble = _read_decoded(path, name, encoding, delimiter)
-    _refuse_repeated_header(table.columns, name)
+    table, sep, used_encoding, preamble = csv_table(path, name, encoding, delimiter)
     target = join_for(table, mapping or Mapping(), path)
     joined: list[Diagnostic] = []
     if target is not None:
@@ -114,6 +108,35 @@ def read_csv(
     report.problems = listed + report.problems
     report.add_problems([], {p.CODES[p.JOIN_WITHOUT_DEAL]: len(orphans) - MAX_PROBLEMS_PER_CODE})
     return log
+
+
+def csv_table(
+    path: Path, name: str, encoding: str | None, delimiter: str | None
+) -> tuple[pl.DataFrame, str, str, int]:
+    """A CSV file as a table of text columns: the raw-table step every CSV import shares.
+
+    The file is decoded (the forced ``encoding``, else UTF-8, else GB18030), a ``#`` preamble
+    skipped, the delimiter sniffed unless given, and a header naming a column twice refused.
+
+    Returns
+    -------
+    tuple
+        The table (every column String), the delimiter, the encoding used and the number of
+        preamble lines (the first record is row ``2 + preamble``).
+
+    Raises
+    ------
+    LogError
+        The file cannot be read as CSV (encoding, emptiness, ragged rows, repeated header).
+    """
+    fast = _read_plain_utf8(path, delimiter) if encoding in (None, "utf-8", "utf8") else None
+    if fast is not None:
+        table, sep = fast
+        used_encoding, preamble = encoding or "utf-8", 0
+    else:
+        table, sep, used_encoding, preamble = _read_decoded(path, name, encoding, delimiter)
+    _refuse_repeated_header(table.columns, name)
+    return table, sep, used_encoding, preamble
 
 
 #: bytes read to validate the header and sniff the delimiter before polars reads the file

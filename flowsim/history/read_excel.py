@@ -87,7 +87,40 @@ def read_excel(
 ) -> DealLog:
     """Import a long- or wide-shape deal log from an ``.xlsx`` sheet (name or 0-based index)."""
     path = Path(path)
-    name = source or path.name
+    table, label, numbers = excel_table(path, sheet, source or path.name)
+    return from_table(
+        table,
+        source=label,
+        format="xlsx",
+        mapping=mapping,
+        tz=tz,
+        dayfirst=dayfirst,
+        date_format=date_format,
+        decimal=decimal,
+        lenient=lenient,
+        source_rows=numbers,
+    )
+
+
+def excel_table(
+    path: Path, sheet: str | int | None, name: str
+) -> tuple[pl.DataFrame, str, list[int]]:
+    """A sheet as a table: the raw-table step every ``.xlsx`` import shares.
+
+    Cells become the text a CSV export would hold, except number columns holding fractions,
+    which stay numbers (written as text, ``1.125`` would look like a thousands separator).
+
+    Returns
+    -------
+    tuple
+        The table, the source's label (``book.xlsx[Sheet]`` when a sheet was chosen) and the
+        spreadsheet number of each row (empty rows are not records).
+
+    Raises
+    ------
+    LogError
+        The workbook or the sheet cannot be read, or the sheet is empty.
+    """
     book = _open_book(path, name)
     try:
         read = _read_sheet(_worksheet(book, sheet, name), name)
@@ -98,23 +131,10 @@ def read_excel(
     table = pl.DataFrame(
         dict(zip(names, read.columns, strict=True)), schema=dict.fromkeys(names, pl.String)
     )
-    # number cells with fractions are numbers: written as text, '1.125' would look like a
-    # thousands separator to the amounts' decimal check
     fractions = [
         c for c, k in zip(names, read.kinds, strict=True) if "fraction" in k and k <= _NUMBER
     ]
-    return from_table(
-        table.with_columns(pl.col(fractions).cast(pl.Float64)),
-        source=label,
-        format="xlsx",
-        mapping=mapping,
-        tz=tz,
-        dayfirst=dayfirst,
-        date_format=date_format,
-        decimal=decimal,
-        lenient=lenient,
-        source_rows=list(read.numbers),
-    )
+    return table.with_columns(pl.col(fractions).cast(pl.Float64)), label, list(read.numbers)
 
 
 def _open_book(path: Path, name: str) -> Any:

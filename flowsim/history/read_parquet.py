@@ -37,6 +37,29 @@ def read_parquet(
     """Import a Parquet deal log; bad data raises :class:`LogError` unless ``lenient``."""
     path = Path(path)
     name = source or path.name
+    table = parquet_table(path, name)
+    return from_table(
+        table,
+        source=name,
+        format="parquet",
+        mapping=mapping,
+        tz=tz,
+        dayfirst=dayfirst,
+        date_format=date_format,
+        decimal=decimal,
+        lenient=lenient,
+        first_row=1,
+    )
+
+
+def parquet_table(path: Path, name: str) -> pl.DataFrame:
+    """A Parquet file as a typed table: the raw-table step every Parquet import shares.
+
+    Raises
+    ------
+    LogError
+        No such file, or not a readable Parquet file.
+    """
     if not path.is_file():
         raise LogError(
             [problem(kind=p.BAD_PARQUET, source=name, message="cannot read the file: no such file")]
@@ -55,15 +78,4 @@ def read_parquet(
                 )
             ]
         ) from None
-    return from_table(
-        table,
-        source=name,
-        format="parquet",
-        mapping=mapping,
-        tz=tz,
-        dayfirst=dayfirst,
-        date_format=date_format,
-        decimal=decimal,
-        lenient=lenient,
-        first_row=1,
-    )
+    return table

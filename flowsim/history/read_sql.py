@@ -132,8 +132,36 @@ def read_sql(
     connect_timeout: int = 10,
 ) -> DealLog:
     """Import the result of ``query`` on the database ``db`` (a URL, or an SQLite file path)."""
+    name = source or _redact(str(db))
+    columns = sql_table(query, db, name, connect_timeout)
+    return from_table(
+        columns,
+        source=name,
+        format="sql",
+        mapping=mapping,
+        tz=tz,
+        dayfirst=dayfirst,
+        date_format=date_format,
+        decimal=decimal,
+        lenient=lenient,
+        first_row=1,
+    )
+
+
+def sql_table(
+    query: str, db: str | Path, name: str, connect_timeout: int = 10
+) -> dict[str, list[str | None]]:
+    """A query's result as text columns: the raw-table step every SQL import shares.
+
+    Values are written as a CSV export would (:func:`~flowsim.history.read_excel.cell_text`);
+    a column name given twice gets ``_2``, ``_3``...
+
+    Raises
+    ------
+    LogError
+        An empty query, a bad URL, a refused connection or a failing query.
+    """
     url = str(db)
-    name = source or _redact(url)
     if not query or not query.strip():
         raise LogError.of(p.BAD_QUERY, name, "empty query", hint="e.g. --sql 'SELECT * FROM deals'")
     scheme, sep, rest = url.partition("://")
@@ -159,15 +187,4 @@ def read_sql(
         while key in columns:
             key, k = f"{column}_{k}", k + 1
         columns[key] = [cell_text(row[i]) for row in rows]
-    return from_table(
-        columns,
-        source=name,
-        format="sql",
-        mapping=mapping,
-        tz=tz,
-        dayfirst=dayfirst,
-        date_format=date_format,
-        decimal=decimal,
-        lenient=lenient,
-        first_row=1,
-    )
+    return columns
