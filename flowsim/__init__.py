@@ -52,6 +52,14 @@ if TYPE_CHECKING:
     from flowsim.history import DealLog, LogError, read_log
     from flowsim.history.conformance import ConformanceReport, conformance
     from flowsim.history.discover import Discovery, discover
+    from flowsim.history.feedback import (
+        FeedbackLog,
+        MeasuredJourney,
+        PainPoints,
+        measure_journey,
+        pain_points,
+        read_feedback,
+    )
     from flowsim.history.metrics import FunnelMetrics, metrics
     from flowsim.sim.backtest import backtest
     from flowsim.sim.bottlenecks import BottleneckReport, bottlenecks
@@ -73,6 +81,7 @@ __all__ = [
     "Diagnostic",
     "Discovery",
     "Distribution",
+    "FeedbackLog",
     "FidelityResult",
     "FlowError",
     "FlowsimError",
@@ -81,9 +90,11 @@ __all__ = [
     "InputError",
     "LogError",
     "LogPosition",
+    "MeasuredJourney",
     "ModelError",
     "Outcome",
     "Overlay",
+    "PainPoints",
     "Persona",
     "Process",
     "RenderError",
@@ -110,8 +121,11 @@ __all__ = [
     "fidelity",
     "forecast",
     "load",
+    "measure_journey",
     "metrics",
+    "pain_points",
     "parse",
+    "read_feedback",
     "read_log",
     "render",
     "rolling_backtest",
@@ -130,6 +144,12 @@ _LAZY = {
     "ConformanceReport": "flowsim.history.conformance",
     "discover": "flowsim.history.discover",
     "Discovery": "flowsim.history.discover",
+    "read_feedback": "flowsim.history.feedback",
+    "FeedbackLog": "flowsim.history.feedback",
+    "measure_journey": "flowsim.history.feedback",
+    "MeasuredJourney": "flowsim.history.feedback",
+    "pain_points": "flowsim.history.feedback",
+    "PainPoints": "flowsim.history.feedback",
     "simulate": "flowsim.sim.simulate",
     "SimulationResult": "flowsim.sim.result",
     "bottlenecks": "flowsim.sim.bottlenecks",

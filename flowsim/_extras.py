@@ -9,6 +9,7 @@ writes reports. Features that need a heavy or specialised package name it as an 
     pip install 'flowsim[pandas]'  # results as pandas frames
     pip install 'flowsim[studio]'  # the live editor (starlette, uvicorn, watchfiles)
     pip install 'flowsim[cluster]' # simulate on a Dask cluster (distributed)
+    pip install 'flowsim[text]'    # Chinese feedback comments segmented into words (jieba)
     pip install 'flowsim[all]'     # everything
 
 A missing one raises :class:`MissingExtra` naming the command that installs it, never a bare
@@ -31,6 +32,7 @@ EXTRAS: dict[str, str] = {
     "uvicorn": "studio",
     "watchfiles": "studio",
     "distributed": "cluster",
+    "jieba": "text",
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import click
 
 from flowsim import __version__
-from flowsim.cli import forecast, history, lang, sim, studio
+from flowsim.cli import feedback, forecast, history, lang, sim, studio
 
 __all__ = ["main"]
 
@@ -33,6 +33,7 @@ for _command in (
     history.metrics,
     history.conformance,
     history.discover,
+    feedback.feedback,
     lang.schema,
     sim.simulate,
     sim.bottlenecks,
