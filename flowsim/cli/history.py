@@ -48,6 +48,18 @@ from flowsim.cli._logs import LogSource, log_options, read_log_or_exit
     show_default=True,
     help="JSON: each Kaplan-Meier curve where S(t) crosses a 0.1% step, or every step.",
 )
+@click.option(
+    "--feedback",
+    "feedback_file",
+    type=click.Path(dir_okay=False),
+    help="Customer feedback (CSV, Excel, Parquet) with deal ids: the win rate by score band "
+    "per stage, with 95% CIs (needs --process).",
+)
+@click.option(
+    "--feedback-scale",
+    "feedback_scale",
+    help="The feedback's score scale: 1-5, 0-10 or -2..2 (default: stated or proved).",
+)
 @guard
 def metrics(
     log: str | None,
@@ -58,6 +70,8 @@ def metrics(
     as_of: str | None,
     by: str | None,
     curves: str,
+    feedback_file: str | None,
+    feedback_scale: str | None,
     source: LogSource,
 ) -> None:
     """Measure the real funnel in a deal log (CSV, Excel, Parquet, XES, SQL)."""
@@ -66,6 +80,8 @@ def metrics(
 
     when = parse_as_of(as_of, source.tz)
     process = load_or_exit(flow)[0] if flow else None
+    if feedback_file is not None and (process is None or by is not None or fmt == "overlay"):
+        raise click.UsageError("--feedback needs --process, and no --by or --format overlay")
 
     if by is not None and fmt == "overlay":
         raise click.BadParameter("an overlay is one picture: drop --by", param_hint="--format")
@@ -74,12 +90,42 @@ def metrics(
         _emit_breakdown(deal_log, by, process, funnel, when, fmt, output)
         return
     result = measure(deal_log, process, funnel=cast("Funnel", funnel), as_of=when)
+    if feedback_file is not None:
+        bands = _feedback_bands(deal_log, process, feedback_file, feedback_scale, source)
+        _emit_with_feedback(result, bands, fmt, output)
+        return
     if fmt == "overlay":
         emit(result.to_overlay(process).model_dump_json(indent=2) + "\n", output)
     elif fmt == "json":
         emit(result.to_json(curves=cast("Curves", curves)) + "\n", output)
     else:
         emit(result.text(), output)
+
+
+def _feedback_bands(
+    deal_log: Any, process: Any, path: str, scale: str | None, source: LogSource
+) -> Any:
+    """The win rate by score band of ``--feedback`` (read with ``--tz``/``--lenient``/``-q``)."""
+    from flowsim.cli.feedback import read_feedback_or_exit
+    from flowsim.history.feedback.outcomes import score_outcomes
+
+    read: dict[str, Any] = dict.fromkeys(
+        ("mapping", "encoding", "sql", "db", "delimiter", "sheet", "dayfirst", "date_format")
+    )
+    read |= {"decimal": None, "tz": source.tz, "lenient": source.lenient, "quiet": source.quiet}
+    return score_outcomes(read_feedback_or_exit(path, read, scale), deal_log, process)
+
+
+def _emit_with_feedback(result: Any, bands: Any, fmt: str, output: str | None) -> None:
+    """``metrics --feedback``: the funnel, then the win rate by score band per stage."""
+    import json
+
+    if fmt == "json":
+        data = json.loads(result.to_json())
+        data["feedback"] = json.loads(bands.to_json())
+        emit(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", output)
+    else:
+        emit(result.text() + "\n" + bands.text(), output)
 
 
 def _emit_breakdown(

@@ -335,3 +335,39 @@ def test_chinese_comments_without_jieba_name_the_extra(monkeypatch: pytest.Monke
         words("表单字段太多")
     assert words("no chinese here") == {"chinese"}  # English needs no segmenter
     themes._jieba.cache_clear()
+
+
+# --- feedback and outcomes ----------------------------------------------------------------
+
+
+def test_win_rate_by_score_band_equals_an_independent_polars_computation() -> None:
+    from flowsim.history.feedback import score_outcomes
+
+    deals = ROOT / "examples" / "history" / "b2b-cn-deals.csv"
+    log = flowsim.read_log(deals, tz="Asia/Shanghai")
+    bands = score_outcomes(flowsim.read_feedback(BUNDLED), log, PROCESS)
+    raw = pl.read_csv(deals, comment_prefix="#")
+    result = raw.filter(pl.col("阶段").is_in(["赢单", "输单"])).select(
+        pl.col("商机编号"), (pl.col("阶段") == "赢单").alias("won")
+    )
+    answers = pl.read_csv(BUNDLED, comment_prefix="#").rename({"评分(1-5)": "score"})
+    votes = answers.group_by("商机编号", "阶段").agg(pl.col("score").mean())
+    for row in bands.rows:
+        lo, hi = {"1-2": (0, 2), "3": (2.0001, 3.9999), "4-5": (4, 5)}[row.band]
+        group = votes.filter((pl.col("阶段") == row.phase) & pl.col("score").is_between(lo, hi))
+        closed = group.join(result, on="商机编号", how="inner")
+        won = int(closed["won"].sum())
+        assert (row.deals, row.won, row.lost) == (group.height, won, closed.height - won)
+        ci = stats.binomtest(won, closed.height).proportion_ci(method="wilson")
+        assert (row.low, row.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert bands.unmatched == 0 and isinstance(bands, flowsim.Result)
+
+
+def test_metrics_with_feedback_prints_the_bands_and_needs_a_process() -> None:
+    deals = str(ROOT / "examples" / "history" / "b2b-cn-deals.csv")
+    args = ["metrics", deals, "--tz", "Asia/Shanghai", "--feedback", str(BUNDLED), "-q"]
+    runner = CliRunner()
+    assert runner.invoke(main, args).exit_code == 2  # no --process
+    ok = runner.invoke(main, [*args, "--process", str(FLOW)])
+    assert ok.exit_code == 0, ok.output
+    assert "win rate by score band" in ok.output and "谈判签约" in ok.output
