@@ -155,7 +155,7 @@ def log_options(func: F) -> F:
 _SHOWN_KINDS = 50
 
 
-def _exit_on_log_error(err: Any) -> None:
+def _exit_on_log_error(err: Any, what: str = "the log") -> None:
     """Print the problems of a :class:`LogError`, one line per kind, then exit 1."""
     from flowsim.history.problems import FILE_LEVEL, fold
 
@@ -167,7 +167,7 @@ def _exit_on_log_error(err: Any) -> None:
 
     rows = any(q.code not in FILE_LEVEL for q in err.problems)
     tail = " (use --lenient to skip bad rows)" if rows else ""
-    click.echo(f"flowsim: the log was not read{tail}", err=True)
+    click.echo(f"flowsim: {what} was not read{tail}", err=True)
     sys.exit(1)
 
 
@@ -207,14 +207,14 @@ def read_log_or_exit(
 
 
 @contextmanager
-def log_errors() -> Iterator[None]:
+def log_errors(what: str = "the log") -> Iterator[None]:
     """A log that cannot be read exits 1 with its problems; a bad option or filter exits 2."""
     from flowsim.history import FilterError, LogError
 
     try:
         yield
     except LogError as err:  # the log's problems, or a malformed mapping's
-        _exit_on_log_error(err)
+        _exit_on_log_error(err, what)
     except OptionError as err:
         raise usage_error(err) from None
     except FilterError as err:  # a column, stage or value the log does not have

@@ -42,6 +42,13 @@ def feedback_read_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def plain_read(tz: str = "UTC", lenient: bool = False, quiet: bool = False) -> dict[str, Any]:
+    """The reading options of a feedback file given beside another input (``--feedback``):
+    every reader's defaults, with the command's ``--tz``, ``--lenient`` and ``-q``."""
+    read: dict[str, Any] = dict.fromkeys(_READ_NAMES)
+    return read | {"tz": tz, "lenient": lenient, "quiet": quiet}
+
+
 def read_feedback_or_exit(path: str | None, read: dict[str, Any], scale: str | None) -> Any:
     """The feedback file read with the command's options; exit 1 (bad data) or 2 (options)."""
     from flowsim.history.feedback import read_feedback
@@ -50,7 +57,7 @@ def read_feedback_or_exit(path: str | None, read: dict[str, Any], scale: str | N
 
     if path is None and read["sql"] is None:
         raise click.UsageError("give a feedback file, or --sql with --db")
-    with log_errors():
+    with log_errors("the feedback"):
         options = ReadOptions(**{k: v for k, v in read.items() if k != "quiet"})
         answers = read_feedback(path, options, scale=scale)
     if not read["quiet"]:

@@ -106,13 +106,10 @@ def _feedback_bands(
     deal_log: Any, process: Any, path: str, scale: str | None, source: LogSource
 ) -> Any:
     """The win rate by score band of ``--feedback`` (read with ``--tz``/``--lenient``/``-q``)."""
-    from flowsim.cli.feedback import read_feedback_or_exit
+    from flowsim.cli.feedback import plain_read, read_feedback_or_exit
     from flowsim.history.feedback.outcomes import score_outcomes
 
-    read: dict[str, Any] = dict.fromkeys(
-        ("mapping", "encoding", "sql", "db", "delimiter", "sheet", "dayfirst", "date_format")
-    )
-    read |= {"decimal": None, "tz": source.tz, "lenient": source.lenient, "quiet": source.quiet}
+    read = plain_read(source.tz, source.lenient, source.quiet)
     return score_outcomes(read_feedback_or_exit(path, read, scale), deal_log, process)
 
 

@@ -197,6 +197,18 @@ def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str |
     type=click.Choice(["dwell", "queue", "leakage", "utilization"]),
     help="Colour stages by this overlay metric.",
 )
+@click.option(
+    "--feedback",
+    "feedback_file",
+    type=click.Path(dir_okay=False),
+    help="Customer feedback (CSV, Excel, Parquet): the journey map draws the measured scores "
+    "with their 95% CIs beside the designed curve.",
+)
+@click.option(
+    "--feedback-scale",
+    "feedback_scale",
+    help="The feedback's score scale: 1-5, 0-10 or -2..2 (default: stated or proved).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No notes on stderr (errors are still printed).")
 @guard
 def render(
@@ -213,6 +225,8 @@ def render(
     touchpoints: bool,
     overlay: str | None,
     color_by: str | None,
+    feedback_file: str | None,
+    feedback_scale: str | None,
     quiet: bool,
 ) -> None:
     """Draw a .flow file: the swimlane flowchart or the customer journey map."""
@@ -237,6 +251,7 @@ def render(
             touchpoints=touchpoints,
             overlay=overlay,
             color_by=color_by,
+            measured=_measured(process, view, feedback_file, feedback_scale, quiet),
         )
     except ThemeError as err:
         raise click.BadParameter(str(err), param_hint="--theme") from None
@@ -258,6 +273,24 @@ def render(
     write_output(output, data)
     if output != "-":
         click.echo(str(Path(output)))
+
+
+def _measured(process: Any, view: str, path: str | None, scale: str | None, quiet: bool) -> Any:
+    """``--feedback``: the measured journey to draw (None without it)."""
+    if path is None:
+        return None
+    if view != "journey":
+        raise click.BadParameter(
+            "draws on the journey map: add --view journey", param_hint="--feedback"
+        )
+    from flowsim.cli.feedback import plain_read, read_feedback_or_exit
+    from flowsim.history.feedback import measure_journey
+
+    answers = read_feedback_or_exit(path, plain_read(quiet=quiet), scale)
+    journey = measure_journey(answers, process)
+    for problem in [] if quiet else journey.problems:
+        click.echo(f"flowsim: {problem}", err=True)
+    return journey
 
 
 def _picture_format(fmt: str | None, output: str | None) -> str:

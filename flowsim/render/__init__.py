@@ -67,6 +67,13 @@ def options(
     if lang is None:
         lang = guess_lang(process) if process is not None else "en"
     theme = load_theme(theme)
+    measured = fields.pop("measured", None)
+    if measured is not None and hasattr(measured, "rows"):  # a MeasuredJourney
+        from flowsim.render.journey_measured import measured_points
+
+        measured = measured_points(measured)
+    if measured is not None:
+        fields["measured"] = measured
     try:
         return RenderOptions(theme=theme, overlay=overlay, lang=lang, **fields)
     except ModelError as err:
@@ -124,7 +131,9 @@ def render(
     **kwargs
         :class:`RenderOptions` fields: ``theme`` (a built-in name or a TOML path),
         ``direction``, ``lang`` (default the process's own), ``lanes``, ``detail``,
-        ``touchpoints``, ``overlay`` (metrics JSON path or object), ``color_by``, ``title``.
+        ``touchpoints``, ``overlay`` (metrics JSON path or object), ``color_by``, ``title``,
+        ``measured`` (a :class:`~flowsim.history.feedback.MeasuredJourney`: the journey map
+        draws the measured scores beside the designed curve).
 
     Returns
     -------

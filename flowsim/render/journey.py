@@ -25,6 +25,7 @@ from flowsim.errors import InputError
 from flowsim.graph import phase_order
 from flowsim.model import Persona, Process, Stage, Touchpoint
 from flowsim.render.i18n import Lang, words
+from flowsim.render.journey_measured import measured_layer
 from flowsim.render.options import RenderOptions
 from flowsim.render.pdf import pin_dates
 from flowsim.render.text import wrap, xml_attr, xml_text
@@ -674,6 +675,12 @@ class _Journey:
             )
         for x, y, score, key, name in points:
             out += self.emotion_marker(x, y, score, key, name)
+        anchors = [
+            (stage.id, tp.name, body_x + p * COL_W + (i + 0.5) / len(stage.touchpoints) * COL_W)
+            for p, stage in enumerate(self.phases)
+            for i, tp in enumerate(stage.touchpoints)
+        ]
+        out += measured_layer(anchors, y_of, self.options.measured, self.theme, self.fonts.small)
         out.append("</g>")
         return out
 

@@ -12,12 +12,30 @@ from flowsim.overlay import ColorMetric, Overlay
 from flowsim.render.i18n import Lang
 from flowsim.render.theme import Theme
 
-__all__ = ["FORMATS", "VIEWS", "RenderError", "RenderOptions", "options_error"]
+__all__ = ["FORMATS", "VIEWS", "MeasuredPoint", "RenderError", "RenderOptions", "options_error"]
 
 View = Literal["flowchart", "journey"]
 Format = Literal["svg", "png", "pdf", "dot", "mermaid", "html"]
 VIEWS: tuple[str, ...] = ("flowchart", "journey")
 FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "dot", "mermaid", "html")
+
+
+class MeasuredPoint(FlowsimModel):
+    """A touchpoint's measured score for the journey map, on the designed emotion scale 1-5.
+
+    ``low``/``high``: its 95% interval (None under 2 answers); ``verdict``: ``worse``,
+    ``better``, ``agrees``... as :class:`flowsim.history.feedback.MeasuredJourney` says.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: str
+    touchpoint: str
+    mean: float
+    low: float | None = None
+    high: float | None = None
+    responses: int = 0
+    verdict: str = ""
 
 
 class RenderOptions(FlowsimModel):
@@ -36,6 +54,7 @@ class RenderOptions(FlowsimModel):
     overlay: Overlay | None = None
     color_by: ColorMetric | None = None
     title: bool = True
+    measured: tuple[MeasuredPoint, ...] = ()
 
 
 class RenderError(FlowsimError, ValueError):

@@ -318,6 +318,7 @@ def test_the_command_prints_the_journey_and_refuses_an_ambiguous_scale(tmp_path:
     refused = runner.invoke(main, ["feedback", str(FLOW), str(path)])
     assert refused.exit_code == 1 and "H503" not in refused.output
     assert "the scale cannot be told" in refused.output
+    assert "the feedback was not read" in refused.output
     assert runner.invoke(main, ["feedback", str(FLOW), str(path), "--scale", "x"]).exit_code == 2
     js = runner.invoke(
         main, ["feedback", str(FLOW), str(path), "--scale", "1-5", "--format", "json"]
@@ -371,3 +372,29 @@ def test_metrics_with_feedback_prints_the_bands_and_needs_a_process() -> None:
     ok = runner.invoke(main, [*args, "--process", str(FLOW)])
     assert ok.exit_code == 0, ok.output
     assert "win rate by score band" in ok.output and "谈判签约" in ok.output
+
+
+# --- the measured curve on the journey map ------------------------------------------------
+
+
+def test_the_journey_map_draws_the_measured_scores_beside_the_designed_curve(
+    tmp_path: Path,
+) -> None:
+    journey = flowsim.measure_journey(flowsim.read_feedback(BUNDLED), PROCESS)
+    plain = flowsim.render(PROCESS, view="journey").decode()
+    svg = flowsim.render(PROCESS, view="journey", measured=journey).decode()
+    assert 'id="measured"' not in plain and 'id="measured"' in svg
+    assert svg == flowsim.render(PROCESS, view="journey", measured=journey).decode()
+    layer = svg.split('<g id="measured">', 1)[1].split('<g id="emotion-', 1)[0]
+    # a diamond and an interval band per touchpoint with answers, a ring per disagreement
+    assert layer.count("<rect ") == 5 and layer.count(' Z"') == 5
+    differs = [r for r in journey.rows if r.level == "touchpoint" and r.verdict != "agrees"]
+    assert layer.count("<circle ") == len(differs) == 3
+    assert "方案演示: measured 2.37/5, 95% CI 2.19–2.54, n=120, worse" in layer
+    out = tmp_path / "map.svg"
+    runner = CliRunner()
+    args = ["render", str(FLOW), "--view", "journey", "--feedback", str(BUNDLED), "-o", str(out)]
+    assert runner.invoke(main, args).exit_code == 0
+    assert out.read_text(encoding="utf-8") == svg
+    flowchart = runner.invoke(main, ["render", str(FLOW), "--feedback", str(BUNDLED), "-o", "-"])
+    assert flowchart.exit_code == 2 and "--view journey" in flowchart.output

@@ -113,6 +113,8 @@ class JourneyRow(BaseModel):
     designed_emotion: float | None = None
     designed: float | None = None
     measured_emotion: float | None = None
+    emotion_low: float | None = None
+    emotion_high: float | None = None
     verdict: str
 
 
@@ -214,6 +216,8 @@ def _row(
         designed_emotion=emotion,
         designed=designed,
         measured_emotion=scale.to_emotion(float(mean)) if mean is not None else None,
+        emotion_low=None if stats["low"] is None else scale.to_emotion(float(stats["low"])),
+        emotion_high=None if stats["high"] is None else scale.to_emotion(float(stats["high"])),
         verdict=_verdict(stats, designed),
         **stats,
     )
