@@ -220,6 +220,9 @@ def test_scores_and_intervals_equal_an_independent_polars_computation() -> None:
     assert (demo.designed, demo.verdict) == (4.0, "worse")
     assert demo.high is not None and demo.high < 4
     assert journey.placed == journey.answers == 810 and journey.problems == []
+    # a phase's design: its touchpoints' emotions weighted by their answers (3 and 2 here)
+    contact = next(r for r in journey.rows if r.level == "phase" and r.stage == "contact")
+    assert contact.designed == pytest.approx((3 * 181 + 2 * 192) / 373)
 
 
 def test_nps_and_its_interval_equal_the_standard_formula(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ touchpoint and per phase (a stage: its touchpoints' answers and those naming the
 - on the 0-10 scale, ``nps`` = 100 · (promoters 9-10 − detractors 0-6) / n with a 95%
   interval by the standard variance formula, Var = (p + d − (p − d)²) / n, NPS ± 100 · z √Var;
 - ``negative`` share (1-5: 1-2; 0-10: 0-6; −2..+2: below 0) with its Wilson interval;
-- the designed ``emotion`` (1-5; a phase's: the mean of its touchpoints') mapped linearly onto
+- the designed ``emotion`` (1-5; a phase's: its touchpoints', weighted by their answers — what
+  the design predicts for those answers — or their plain mean without answers) mapped linearly onto
   the measured scale (1 → the scale's low end, 5 → its high end: on 0-10, emotion 4 is 7.5),
   and a ``verdict``: ``worse`` when the interval lies wholly below the designed value,
   ``better`` when wholly above, ``agrees`` when it holds it; ``no design`` without an emotion,
@@ -261,12 +262,12 @@ def measure_journey(feedback: FeedbackLog, process: Process) -> MeasuredJourney:
         stage = stages[sid]
         label = (stage.id, stage.label or stage.id)
         mine = placed.filter(pl.col("stage_id") == sid)
+        mine_rows = []
         for tp in stage.touchpoints:
             answers = mine.filter(pl.col("touchpoint_name") == tp.name)
-            rows.append(_row("touchpoint", label, tp, answers, feedback.scale, tp.emotion))
-        emotions = [tp.emotion for tp in stage.touchpoints if tp.emotion is not None]
-        designed = sum(emotions) / len(emotions) if emotions else None
-        rows.append(_row("phase", label, None, mine, feedback.scale, designed))
+            mine_rows.append(_row("touchpoint", label, tp, answers, feedback.scale, tp.emotion))
+        designed = _phase_emotion(stage.touchpoints, mine_rows)
+        rows += [*mine_rows, _row("phase", label, None, mine, feedback.scale, designed)]
     return MeasuredJourney(
         process=process.name,
         source=feedback.report.source,
@@ -276,6 +277,19 @@ def measure_journey(feedback: FeedbackLog, process: Process) -> MeasuredJourney:
         rows=rows,
         problems=_unplaced(placed, feedback),
     )
+
+
+def _phase_emotion(touchpoints: tuple[Touchpoint, ...], rows: list[JourneyRow]) -> float | None:
+    """A phase's designed emotion: its touchpoints' emotions weighted by their answers (what
+    the design predicts for these answers), or their plain mean when none has answers."""
+    pairs = [(tp.emotion, r.responses) for tp, r in zip(touchpoints, rows, strict=True)]
+    known = [(e, n) for e, n in pairs if e is not None]
+    if not known:
+        return None
+    weight = sum(n for _, n in known)
+    if weight == 0:
+        return sum(e for e, _ in known) / len(known)
+    return sum(e * n for e, n in known) / weight
 
 
 def _unplaced(placed: pl.DataFrame, feedback: FeedbackLog) -> list[Diagnostic]:
