@@ -127,6 +127,8 @@ def test_lenient_skips_bad_rows_and_counts_them(tmp_path: Path) -> None:
         "bad-date": 1,
     }
     assert all(q.severity.value == "warning" for q in r.problems)
+    text = flowsim.measure_journey(fb, PROCESS).text()
+    assert "rows read 7, skipped 6 (bad-date 1, bad-score 1, empty-score 1," in text
 
 
 def test_gbk_semicolons_decimal_commas_and_a_mapping(tmp_path: Path) -> None:

@@ -133,6 +133,8 @@ class MeasuredJourney(BaseModel):
     scale: str
     answers: int
     placed: int
+    rows_read: int = 0
+    skipped_by_reason: dict[str, int] = {}
     rows: list[JourneyRow]
     problems: list[Diagnostic]
 
@@ -274,6 +276,8 @@ def measure_journey(feedback: FeedbackLog, process: Process) -> MeasuredJourney:
         scale=feedback.scale.name,
         answers=feedback.frame.height,
         placed=int(placed["stage_id"].is_not_null().sum()),
+        rows_read=feedback.report.rows_read,
+        skipped_by_reason=dict(feedback.report.skipped_by_reason),
         rows=rows,
         problems=_unplaced(placed, feedback),
     )

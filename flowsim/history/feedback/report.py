@@ -55,9 +55,12 @@ def journey_text(m: MeasuredJourney) -> str:
         else:
             rows += [_cells(r, nps), *pending]
             pending = []
+    skipped = m.rows_read - m.answers
+    reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(m.skipped_by_reason.items()))
     out = [
-        f"source: {m.source}; {m.answers:,} answers, {m.placed:,} placed on "
-        f"{m.process!r}; scale {m.scale}",
+        f"source: {m.source}; rows read {m.rows_read:,}, skipped {skipped:,}"
+        + (f" ({reasons})" if reasons else "")
+        + f"; {m.answers:,} answers, {m.placed:,} placed on {m.process!r}; scale {m.scale}",
         "designed = the touchpoint's emotion (1-5) on this scale; verdict: the 95% interval "
         "of the mean against it",
         "",
