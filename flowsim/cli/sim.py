@@ -360,6 +360,18 @@ def fidelity(
     help="Report language (default: zh when at least half the names it shows are Chinese).",
 )
 @sim_options((2, 30, None), until="Simulated horizon without history (default 365d).", workers=True)
+@click.option(
+    "--feedback",
+    "feedback_file",
+    type=click.Path(dir_okay=False),
+    help="Customer feedback (CSV, Excel, Parquet): measured scores on the journey map and a "
+    "table per touchpoint in the report.",
+)
+@click.option(
+    "--feedback-scale",
+    "feedback_scale",
+    help="The feedback's score scale: 1-5, 0-10 or -2..2 (default: stated or proved).",
+)
 @_whatif_options(budget=15)
 @guard
 def run_cmd(
@@ -369,6 +381,8 @@ def run_cmd(
     lang: str | None,
     objective: str | None,
     budget: int,
+    feedback_file: str | None,
+    feedback_scale: str | None,
     source: LogSource,
     run: dict[str, Any],
 ) -> None:
@@ -376,6 +390,14 @@ def run_cmd(
     from flowsim.report.build import build_report
 
     process = load_or_exit(file)[0]
+    measured = None
+    if feedback_file is not None:
+        from flowsim.cli.feedback import plain_read, read_feedback_or_exit
+        from flowsim.history.feedback import measure_journey
+
+        read = plain_read(source.tz, source.lenient, source.quiet)
+        answers = read_feedback_or_exit(feedback_file, read, feedback_scale)
+        measured = measure_journey(answers, process)
     # the same reader and options (--map, --sql, --delimiter...) as every log command
     deal_log = history_or_none(history, source, process)
     with input_errors(history), Steps(source.quiet) as steps:
@@ -388,6 +410,7 @@ def run_cmd(
             objective=objective,
             budget=budget,
             **run,
+            feedback=measured,
         )
     from flowsim.report.terminal import CHINESE
 

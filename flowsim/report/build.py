@@ -54,6 +54,7 @@ from flowsim.report.style import chart_numbers
 if TYPE_CHECKING:
     from flowsim.diagnostics import Diagnostic
     from flowsim.history.conformance import ConformanceReport
+    from flowsim.history.feedback import MeasuredJourney
     from flowsim.history.metrics import FunnelMetrics
     from flowsim.overlay import Overlay
     from flowsim.sim.bottlenecks import BottleneckReport
@@ -121,6 +122,7 @@ def build_report(
     step: Step | None = None,
     objective: str | None = None,
     budget: int | None = BUDGET,
+    feedback: MeasuredJourney | None = None,
 ) -> Report:
     """Run the whole job on ``flow`` (and ``history``) and write the report into ``out``.
 
@@ -129,7 +131,8 @@ def build_report(
     win-rate or cycle; default: revenue when deals carry amounts, else won). When the model
     fails its fidelity check the headline opens with the verdict. ``until`` is hours or a
     duration such as ``"180d"``. ``out`` is made first; a file there, or a folder that cannot
-    be made, raises :class:`~flowsim._output.OutputError` before any work.
+    be made, raises :class:`~flowsim._output.OutputError` before any work. ``feedback`` (the
+    measured journey of customer feedback) adds its scores to the journey map and a table.
     """
     say = step or (lambda _msg: None)
     until = None if until is None else parse_duration(until, what="until")
@@ -140,7 +143,7 @@ def build_report(
     deal_log = _read_history(history, log_options, say)
     lang = lang or process_language(process, deal_log)
     asked = _Settings(seed, replications, until, workers, objective, budget)
-    job = _Job(flow, process, deal_log, lang, asked, say)
+    job = _Job(flow, process, deal_log, lang, asked, say, feedback)
     results = _results(job, check_warnings)
     warnings = _Warnings()
     simulated = _simulate(job, results, warnings)
@@ -183,6 +186,7 @@ class _Job:
     lang: str
     asked: _Settings
     say: Step
+    feedback: MeasuredJourney | None = None
     w: dict[str, str] = field(init=False)  # the report's words
     nf: Numbers = field(init=False)  # the report's number format
 
@@ -267,6 +271,8 @@ def _results(job: _Job, check_warnings: list[Diagnostic]) -> dict[str, Any]:
     }
     if job.deal_log is not None:
         results["data_quality"] = job.deal_log.report.model_dump(mode="json", exclude={"problems"})
+    if job.feedback is not None:
+        results["feedback"] = job.feedback.model_dump(mode="json")
     return results
 
 
@@ -414,11 +420,37 @@ def _pictures(job: _Job, heat: Overlay) -> list[Section]:
 
     w, process, lang = job.w, job.process, job.lang
     chart = draw(process, view="flowchart", format="svg", overlay=heat, color_by="queue", lang=lang)
-    trip = draw(process, view="journey", format="svg", lang=lang)
+    trip = draw(process, view="journey", format="svg", lang=lang, measured=job.feedback)
+    title = w["journey"] if job.feedback is None else w["journey_measured"]
     return [
         Section("flowchart", w["flowchart"], svg=chart.decode()),
-        Section("journey", w["journey"], svg=trip.decode()),
+        Section("journey", title, svg=trip.decode()),
+        *([] if job.feedback is None else [_feedback(w, job.feedback)]),
     ]
+
+
+def _feedback(w: dict[str, str], m: MeasuredJourney) -> Section:
+    """The measured journey as a table: a row per phase, its touchpoints after it."""
+    names = ["worse", "better", "agrees", "too few", "no design"]
+    verdicts = dict(zip(names, w["feedback_verdicts"].split("|"), strict=True))
+
+    def cells(r: Any) -> list[str]:
+        name = r.phase if r.level == "phase" else f"· {r.touchpoint}"
+        ci = "-" if r.low is None else f"{r.low:.2f}–{r.high:.2f}"
+        mean = "-" if r.mean is None else f"{r.mean:.2f}"
+        designed = "-" if r.designed is None else f"{r.designed:.2f}"
+        return [name, str(r.responses), mean, ci, designed, verdicts.get(r.verdict, r.verdict)]
+
+    rows: list[list[str]] = [w["feedback_head"].split("|")]
+    pending: list[list[str]] = []
+    for r in m.rows:  # a phase's touchpoints come before it: the phase first
+        if r.level == "touchpoint":
+            pending.append(cells(r))
+        else:
+            rows += [cells(r), *pending]
+            pending = []
+    text = w["feedback_note"].format(answers=m.answers, scale=m.scale)
+    return Section("feedback", w["feedback"], text=text, table=rows)
 
 
 def _charts(

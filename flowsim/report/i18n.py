@@ -64,6 +64,13 @@ WORDS: dict[str, dict[str, str]] = {
         "first: {names}); results.json lists them all.",
         "flowchart": "Flowchart, coloured by queue time",
         "journey": "Customer journey map",
+        "journey_measured": "Customer journey map, with the measured scores (95% CI) beside the "
+        "designed curve",
+        "feedback": "Customer feedback per touchpoint (mean score, 95% CI)",
+        "feedback_head": "phase / touchpoint|answers|mean|95% CI|designed|verdict",
+        "feedback_verdicts": "worse|better|agrees|too few|no design",
+        "feedback_note": "{answers} answers on the {scale} scale; designed = the touchpoint's "
+        "emotion on that scale; verdict: the 95% interval of the mean against it.",
         "funnel": "Funnel: share of deals reaching each stage",
         "funnel_y": "share of deals",
         "stage_times": "Where the time goes in each stage (mean hours per stay)",
@@ -161,6 +168,12 @@ WORDS: dict[str, dict[str, str]] = {
         "results.json 列出全部。",
         "flowchart": "流程图（按排队时间着色）",
         "journey": "客户旅程图",
+        "journey_measured": "客户旅程图，附实测评分（95% 置信区间）与设计曲线对照",
+        "feedback": "各触点的客户反馈（平均分，95% 置信区间）",
+        "feedback_head": "阶段 / 触点|回答数|平均分|95% 置信区间|设计值|结论",
+        "feedback_verdicts": "低于设计|高于设计|符合设计|样本太少|未设计",
+        "feedback_note": "共 {answers} 条回答，评分刻度 {scale}；设计值 = 触点情绪在该刻度上的值；"
+        "结论：平均分 95% 置信区间与设计值比较。",
         "funnel": "漏斗：到达各阶段的商机比例",
         "funnel_y": "商机比例",
         "stage_times": "各阶段时间构成（每次停留的平均小时数）",

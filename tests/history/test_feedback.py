@@ -403,3 +403,20 @@ def test_the_journey_map_draws_the_measured_scores_beside_the_designed_curve(
     assert out.read_text(encoding="utf-8") == svg
     flowchart = runner.invoke(main, ["render", str(FLOW), "--feedback", str(BUNDLED), "-o", "-"])
     assert flowchart.exit_code == 2 and "--view journey" in flowchart.output
+
+
+def test_the_report_shows_the_measured_journey(tmp_path: Path) -> None:
+    import json
+
+    deals = str(ROOT / "examples" / "history" / "b2b-cn-deals.csv")
+    out = tmp_path / "report"
+    args = ["run", str(FLOW), "--history", deals, "--tz", "Asia/Shanghai", "-n", "2"]
+    args += ["--budget", "1", "-q", "-o", str(out), "--feedback", str(BUNDLED)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    demo = next(r for r in results["feedback"]["rows"] if r["touchpoint"] == "方案演示")
+    assert (demo["responses"], demo["verdict"]) == (120, "worse")
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "| · 方案演示 | 120 | 2.37 | 2.19–2.54 | 4.00 | 低于设计 |" in markdown
+    assert 'id="journey-measured-curve"' in (out / "index.html").read_text(encoding="utf-8")
