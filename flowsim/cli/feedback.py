@@ -76,6 +76,13 @@ def read_feedback_or_exit(path: str | None, read: dict[str, Any], scale: str | N
     "proved by the values, else refused).",
 )
 @click.option(
+    "--history",
+    type=click.Path(dir_okay=False),
+    help="The deal log (CSV, Excel, Parquet, XES): each phase also shows its deals, drop-off, "
+    "median days and rework (read with --tz and --lenient; the other options are the "
+    "feedback's).",
+)
+@click.option(
     "--top", default=5, show_default=True, type=click.IntRange(0), help="Themes per touchpoint."
 )
 @format_option(["text", "json"], default="text", help="Tables, or every figure as JSON.")
@@ -85,6 +92,7 @@ def feedback(
     process: str,
     answers: str | None,
     scale: str | None,
+    history: str | None,
     top: int,
     fmt: str,
     output: str | None,
@@ -95,7 +103,8 @@ def feedback(
 
     model = load_or_exit(process)[0]
     log = read_feedback_or_exit(answers, read, scale)
-    journey = measure_journey(log, model)
+    deals = _history(history, read, model)
+    journey = measure_journey(log, model, deals)
     themes = pain_points(log, model, top=top)
     if fmt == "json":
         data = {
@@ -105,3 +114,15 @@ def feedback(
         emit(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
     else:
         emit(journey.text() + "\n" + themes.text(), output)
+
+
+def _history(path: str | None, read: dict[str, Any], process: Any) -> Any:
+    """``--history``: the deal log with the funnel's checks, or None."""
+    if path is None:
+        return None
+    from flowsim.history.load import load_history
+    from flowsim.history.options import ReadOptions
+
+    with log_errors():
+        options = ReadOptions(tz=read["tz"], lenient=read["lenient"])
+        return load_history(path, options, funnel=True, process=process)

@@ -390,6 +390,8 @@ def run_cmd(
     from flowsim.report.build import build_report
 
     process = load_or_exit(file)[0]
+    # the same reader and options (--map, --sql, --delimiter...) as every log command
+    deal_log = history_or_none(history, source, process)
     measured = None
     if feedback_file is not None:
         from flowsim.cli.feedback import plain_read, read_feedback_or_exit
@@ -397,9 +399,7 @@ def run_cmd(
 
         read = plain_read(source.tz, source.lenient, source.quiet)
         answers = read_feedback_or_exit(feedback_file, read, feedback_scale)
-        measured = measure_journey(answers, process)
-    # the same reader and options (--map, --sql, --delimiter...) as every log command
-    deal_log = history_or_none(history, source, process)
+        measured = measure_journey(answers, process, deal_log)
     with input_errors(history), Steps(source.quiet) as steps:
         report = build_report(
             file,

@@ -420,3 +420,27 @@ def test_the_report_shows_the_measured_journey(tmp_path: Path) -> None:
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert "| · 方案演示 | 120 | 2.37 | 2.19–2.54 | 4.00 | 低于设计 |" in markdown
     assert 'id="journey-measured-curve"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_with_history_each_phase_says_what_the_deal_log_says() -> None:
+    deals = ROOT / "examples" / "history" / "b2b-cn-deals.csv"
+    log = flowsim.read_log(deals, tz="Asia/Shanghai")
+    journey = flowsim.measure_journey(flowsim.read_feedback(BUNDLED), PROCESS, log)
+    funnel = flowsim.metrics(log, PROCESS)
+    raw = pl.read_csv(deals, comment_prefix="#")
+    for row in (r for r in journey.rows if r.level == "phase"):
+        entered = raw.filter(pl.col("阶段") == row.phase)["商机编号"].n_unique()
+        stage = funnel.stages[row.stage]
+        assert row.deals == entered == stage.entered
+        assert (row.drop_off, row.rework) == (stage.leakage, stage.reentries)
+        assert row.median_days == pytest.approx(stage.time_latest.median / 24)  # type: ignore[operator]
+    assert all(r.deals is None for r in journey.rows if r.level == "touchpoint")
+    result = CliRunner().invoke(
+        main,
+        ["feedback", str(FLOW), str(BUNDLED), "--history", str(deals), "--tz", "Asia/Shanghai"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "谈判签约                 93  2.10  1.94–2.26      2.00   agrees  73%    239   34%   7.6"
+        in (result.output)
+    )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from statistics import NormalDist
+from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +34,7 @@ from flowsim.history import problems as p
 from flowsim.history.conformance import wilson_interval
 from flowsim.history.feedback.read import FeedbackLog
 from flowsim.history.feedback.scale import Scale
+from flowsim.history.log import DealLog
 from flowsim.model import Process, Touchpoint
 from flowsim.result import html_table
 from flowsim.tdist import t_quantile
@@ -117,6 +119,12 @@ class JourneyRow(BaseModel):
     emotion_low: float | None = None
     emotion_high: float | None = None
     verdict: str
+    #: phases, with a deal history: deals that entered, share of exits to a lost outcome,
+    #: median days of the latest stay, re-entries (rework)
+    deals: int | None = None
+    drop_off: float | None = None
+    median_days: float | None = None
+    rework: int | None = None
 
 
 class MeasuredJourney(BaseModel):
@@ -226,7 +234,9 @@ def _row(
     )
 
 
-def measure_journey(feedback: FeedbackLog, process: Process) -> MeasuredJourney:
+def measure_journey(
+    feedback: FeedbackLog, process: Process, history: DealLog | None = None
+) -> MeasuredJourney:
     """The measured journey of ``process`` from ``feedback`` (module doc).
 
     Parameters
@@ -235,6 +245,10 @@ def measure_journey(feedback: FeedbackLog, process: Process) -> MeasuredJourney:
         The answers (:func:`~flowsim.history.feedback.read_feedback`).
     process : Process
         The designed process: its phases, touchpoints and emotions.
+    history : DealLog, optional
+        The deal history: each phase row also says what it says (deals that entered, the
+        drop-off to lost outcomes, the median days of the latest stay, re-entries), as
+        :func:`flowsim.metrics` measures them.
 
     Returns
     -------
@@ -259,6 +273,7 @@ def measure_journey(feedback: FeedbackLog, process: Process) -> MeasuredJourney:
     """
     placed = place(feedback, process)
     stages = {s.id: s for s in process.stages}
+    deal_figures = _history_figures(history, process) if history is not None else {}
     rows: list[JourneyRow] = []
     for sid in phase_order(process):
         stage = stages[sid]
@@ -269,7 +284,8 @@ def measure_journey(feedback: FeedbackLog, process: Process) -> MeasuredJourney:
             answers = mine.filter(pl.col("touchpoint_name") == tp.name)
             mine_rows.append(_row("touchpoint", label, tp, answers, feedback.scale, tp.emotion))
         designed = _phase_emotion(stage.touchpoints, mine_rows)
-        rows += [*mine_rows, _row("phase", label, None, mine, feedback.scale, designed)]
+        phase = _row("phase", label, None, mine, feedback.scale, designed)
+        rows += [*mine_rows, phase.model_copy(update=deal_figures.get(sid, {}))]
     return MeasuredJourney(
         process=process.name,
         source=feedback.report.source,
@@ -281,6 +297,25 @@ def measure_journey(feedback: FeedbackLog, process: Process) -> MeasuredJourney:
         rows=rows,
         problems=_unplaced(placed, feedback),
     )
+
+
+def _history_figures(history: DealLog, process: Process) -> dict[str, dict[str, Any]]:
+    """Per stage id: what the deal log says (the funnel's figures, without survival curves)."""
+    from flowsim.history.metrics import metrics
+
+    funnel = metrics(history, process, survival=False)
+    out: dict[str, dict[str, Any]] = {}
+    for sid, s in funnel.stages.items():
+        if s.kind != "stage":
+            continue
+        median = s.time_latest.median
+        out[sid] = {
+            "deals": s.entered,
+            "drop_off": s.leakage,
+            "median_days": None if median is None else median / 24,
+            "rework": s.reentries,
+        }
+    return out
 
 
 def _phase_emotion(touchpoints: tuple[Touchpoint, ...], rows: list[JourneyRow]) -> float | None:

@@ -25,7 +25,7 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x * 100:.0f}%"
 
 
-def _cells(r: JourneyRow, nps: bool) -> list[str]:
+def _cells(r: JourneyRow, nps: bool, history: bool) -> list[str]:
     name = f"  {r.touchpoint}" if r.level == "touchpoint" else r.phase
     cells = [
         name,
@@ -38,6 +38,11 @@ def _cells(r: JourneyRow, nps: bool) -> list[str]:
     ]
     if nps:
         cells += [_f(r.nps, 0), _interval(r.nps_low, r.nps_high, 0)]
+    if history:
+        deals = "" if r.deals is None else f"{r.deals:,}"
+        rework = "" if r.rework is None else f"{r.rework:,}"
+        days = "" if r.median_days is None else f"{r.median_days:.1f}"
+        cells += [deals, "" if r.drop_off is None else _pct(r.drop_off), days, rework]
     return cells
 
 
@@ -47,13 +52,16 @@ def journey_text(m: MeasuredJourney) -> str:
     headers = ["phase / touchpoint", "answers", "mean", "95% CI", "designed", "verdict", "neg"]
     if nps:
         headers += ["NPS", "NPS 95% CI"]
+    history = any(r.deals is not None for r in m.rows)
+    if history:
+        headers += ["deals", "lost", "days", "rework"]
     rows: list[list[str]] = []
     pending: list[list[str]] = []
     for r in m.rows:  # a phase's touchpoints come before it: print the phase first
         if r.level == "touchpoint":
-            pending.append(_cells(r, nps))
+            pending.append(_cells(r, nps, history))
         else:
-            rows += [_cells(r, nps), *pending]
+            rows += [_cells(r, nps, history), *pending]
             pending = []
     skipped = m.rows_read - m.answers
     reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(m.skipped_by_reason.items()))
@@ -62,7 +70,13 @@ def journey_text(m: MeasuredJourney) -> str:
         + (f" ({reasons})" if reasons else "")
         + f"; {m.answers:,} answers, {m.placed:,} placed on {m.process!r}; scale {m.scale}",
         "designed = the touchpoint's emotion (1-5) on this scale; verdict: the 95% interval "
-        "of the mean against it",
+        "of the mean against it"
+        + (
+            "; from the deal log: deals entered, lost = share of exits to a lost outcome, "
+            "days = median of the latest stay, rework = re-entries"
+            if history
+            else ""
+        ),
         "",
         _table(headers, rows),
     ]
