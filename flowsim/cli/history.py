@@ -109,7 +109,7 @@ def _feedback_bands(
     from flowsim.cli.feedback import plain_read, read_feedback_or_exit
     from flowsim.history.feedback.outcomes import score_outcomes
 
-    read = plain_read(source.tz, source.lenient, source.quiet)
+    read = plain_read(source.tz, source.options.lenient, source.quiet)
     return score_outcomes(read_feedback_or_exit(path, read, scale), deal_log, process)
 
 

@@ -397,7 +397,7 @@ def run_cmd(
         from flowsim.cli.feedback import plain_read, read_feedback_or_exit
         from flowsim.history.feedback import measure_journey
 
-        read = plain_read(source.tz, source.lenient, source.quiet)
+        read = plain_read(source.tz, source.options.lenient, source.quiet)
         answers = read_feedback_or_exit(feedback_file, read, feedback_scale)
         measured = measure_journey(answers, process, deal_log)
     with input_errors(history), Steps(source.quiet) as steps:

@@ -26,8 +26,9 @@ from statistics import NormalDist
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.diagnostics import Diagnostic
 from flowsim.graph import phase_order
 from flowsim.history import problems as p
@@ -94,7 +95,7 @@ def place(feedback: FeedbackLog, process: Process) -> pl.DataFrame:
     return feedback.frame.join(pairs, on=["stage", "touchpoint"], how="left", nulls_equal=True)
 
 
-class JourneyRow(BaseModel):
+class JourneyRow(FlowsimModel):
     """The measured figures of one touchpoint (``level == "touchpoint"``) or phase."""
 
     model_config = ConfigDict(frozen=True)
@@ -127,7 +128,7 @@ class JourneyRow(BaseModel):
     rework: int | None = None
 
 
-class MeasuredJourney(BaseModel):
+class MeasuredJourney(FlowsimModel):
     """Measured scores per touchpoint and phase beside the design (module doc).
 
     Follows :class:`flowsim.Result`: ``text()``, ``to_json()``, ``to_frame()`` (polars),
@@ -142,7 +143,7 @@ class MeasuredJourney(BaseModel):
     answers: int
     placed: int
     rows_read: int = 0
-    skipped_by_reason: dict[str, int] = {}
+    skipped_by_reason: dict[str, int] = Field(default_factory=dict)
     rows: list[JourneyRow]
     problems: list[Diagnostic]
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from flowsim._base import FlowsimModel
 from flowsim.graph import phase_order
 from flowsim.history.conformance import wilson_interval
 from flowsim.history.feedback.journey import place
@@ -38,7 +39,7 @@ BANDS: dict[str, tuple[tuple[str, float], str, tuple[str, float]]] = {
 }
 
 
-class BandRow(BaseModel):
+class BandRow(FlowsimModel):
     """One stage and score band: its deals and their win rate with a 95% Wilson interval."""
 
     model_config = ConfigDict(frozen=True)
@@ -55,7 +56,7 @@ class BandRow(BaseModel):
     high: float | None
 
 
-class ScoreOutcomes(BaseModel):
+class ScoreOutcomes(FlowsimModel):
     """Win rate by score band per stage (module doc); follows :class:`flowsim.Result`."""
 
     model_config = ConfigDict(frozen=True)

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from flowsim._base import FlowsimModel
 from flowsim.diagnostics import Diagnostic, SeverityName
 from flowsim.errors import OptionError
 from flowsim.history import problems as p
@@ -44,7 +45,7 @@ __all__ = ["FeedbackLog", "FeedbackReport", "read_feedback"]
 TEXT_FIELDS = ("deal", "stage", "touchpoint", "channel", "comment")
 
 
-class FeedbackReport(BaseModel):
+class FeedbackReport(FlowsimModel):
     """What a feedback import read, used and skipped, and why (``rows_read = used + skipped``)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -24,8 +24,9 @@ from collections.abc import Iterable
 from functools import cache
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from flowsim._base import FlowsimModel
 from flowsim._extras import missing
 from flowsim.graph import phase_order
 from flowsim.history.feedback.journey import place
@@ -80,7 +81,7 @@ def words(text: str) -> set[str]:
     return out
 
 
-class Theme(BaseModel):
+class Theme(FlowsimModel):
     """A complaint theme: its word, how many complaints hold it, two of them, matched pains."""
 
     model_config = ConfigDict(frozen=True)
@@ -91,7 +92,7 @@ class Theme(BaseModel):
     pains: list[str]
 
 
-class TouchpointThemes(BaseModel):
+class TouchpointThemes(FlowsimModel):
     """The themes of one touchpoint (``touchpoint`` None: answers naming the stage only)."""
 
     model_config = ConfigDict(frozen=True)
@@ -105,7 +106,7 @@ class TouchpointThemes(BaseModel):
     unmatched_pains: list[str]
 
 
-class PainPoints(BaseModel):
+class PainPoints(FlowsimModel):
     """Complaint themes per touchpoint (module doc); follows :class:`flowsim.Result`."""
 
     model_config = ConfigDict(frozen=True)
