@@ -23,7 +23,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from flowsim._base import FlowsimModel
 from flowsim.diagnostics import Span
@@ -34,6 +44,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
+    "MONTH_NAMES",
     "RATE_PERIODS_IN_HOURS",
     "UNITS_IN_HOURS",
     "Arrivals",
@@ -52,6 +63,7 @@ __all__ = [
     "Fixed",
     "Gamma",
     "HeadcountStep",
+    "HourWeight",
     "Include",
     "IntervalArrivals",
     "LogNormal",
@@ -61,6 +73,7 @@ __all__ = [
     "Persona",
     "Process",
     "RateArrivals",
+    "RateProfile",
     "Role",
     "RoleChange",
     "Scenario",
@@ -70,6 +83,7 @@ __all__ = [
     "Touchpoint",
     "Transition",
     "TransitionChange",
+    "Trend",
     "Triangular",
     "Uniform",
     "conveniences",
@@ -478,12 +492,144 @@ class Calendar(Node):
         return len(self.days) * sum(w.end - w.start for w in self.windows) / 60
 
 
+#: Month names as the language writes them (``months Jan 0.8 ...``).
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: Days per month of the mean year (February 28.25), which weights the months' factors.
+MONTH_DAYS = (31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+#: The largest relative weight a profile may give (a ratio beyond any real rhythm).
+MAX_WEIGHT = 1e6
+
+
+def _weights(values: tuple[float, ...], n: int, what: str) -> None:
+    if len(values) != n:
+        raise ValueError(f"{what} weights need {n} values, got {len(values)}")
+    if any(not (0 <= v <= MAX_WEIGHT) for v in values):
+        raise ValueError(f"{what} weights must be between 0 and {MAX_WEIGHT:g}")
+    if not any(v > 0 for v in values):
+        raise ValueError(f"at least one {what} weight must be above 0")
+
+
+class HourWeight(TimeWindow):
+    """A time-of-day window of an arrival profile and its relative weight."""
+
+    weight: float = Field(ge=0, le=MAX_WEIGHT)
+
+
+class Trend(Node):
+    """A steady growth (or decline) of the arrival rate: ``change`` per ``per``, compounded.
+
+    The stated rate holds on ``since`` (an ISO date, midnight in the profile's time zone), or
+    at the simulation's start when ``since`` is None; ``+2% per month`` is ``change=0.02``.
+    """
+
+    change: float = Field(gt=-1, le=1e3)
+    per: Literal["week", "month", "quarter", "year"]
+    since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+    @model_validator(mode="after")
+    def _valid(self) -> Trend:
+        if self.since is not None:
+            try:
+                datetime.date.fromisoformat(self.since)
+            except ValueError:
+                raise ValueError(f"{self.since!r} is not a calendar date") from None
+        return self
+
+    @property
+    def per_hour(self) -> float:
+        """The continuous growth rate: ``log(1 + change)`` per hour."""
+        return math.log1p(self.change) / RATE_PERIODS_IN_HOURS[self.per]
+
+
+class RateProfile(Node):
+    """How the arrival rate varies around its mean: over the week, the day and the year, and
+    a trend (``arrivals 40 per week { weekdays ... hours ... months ... trend ... }``).
+
+    Weights are relative and normalised (:meth:`week_scale`, :meth:`month_factors`), so the
+    stated rate stays the mean: ``40 per week`` with any weekday and hour weights is still 40
+    deals in an average week, and with month weights 40 a week over an average year.
+    ``weekdays`` has 7 weights (Monday first), ``months`` 12 (January first); a day, month or
+    time of day not listed in the text has weight 0. None means flat. ``hours`` are windows
+    of the day in order without overlap; no window means the whole day, evenly. Weekdays,
+    times of day, months and the trend's date are read in ``timezone`` (None: the process
+    calendar's time zone, else UTC).
+    """
+
+    weekdays: tuple[float, ...] | None = None
+    hours: tuple[HourWeight, ...] = ()
+    months: tuple[float, ...] | None = None
+    trend: Trend | None = None
+    timezone: str | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> RateProfile:
+        if self.weekdays is not None:
+            _weights(self.weekdays, 7, "weekday")
+        if self.months is not None:
+            _weights(self.months, 12, "month")
+        if self.hours:
+            if not any(h.weight > 0 for h in self.hours):
+                raise ValueError("at least one hours weight must be above 0")
+            for a, b in zip(self.hours, self.hours[1:], strict=False):
+                if b.start < a.end:
+                    raise ValueError("hours windows must be in order and not overlap")
+        if self.timezone is not None:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(self.timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {self.timezone!r}") from None
+        return self
+
+    @property
+    def periodic(self) -> bool:
+        """Whether the rate varies with the weekday, the time of day or the month."""
+        return self.weekdays is not None or bool(self.hours) or self.months is not None
+
+    def week_scale(self) -> float:
+        """The factor that makes the weekday × hour weights average 1 over a week."""
+        days = self.weekdays if self.weekdays is not None else (1.0,) * 7
+        day_hours = (
+            sum(h.weight * (h.end - h.start) / 60 for h in self.hours) if self.hours else 24.0
+        )
+        return 168.0 / (math.fsum(days) * day_hours)
+
+    def month_factors(self) -> tuple[float, ...]:
+        """Each month's factor, normalised so that the mean year (by days) averages 1."""
+        if self.months is None:
+            return (1.0,) * 12
+        mean = math.fsum(w * d for w, d in zip(self.months, MONTH_DAYS, strict=True)) / 365.25
+        return tuple(w / mean for w in self.months)
+
+
 class RateArrivals(Node):
-    """New deals arrive as a Poisson process: ``count`` per ``period`` on average."""
+    """New deals arrive as a Poisson process: ``count`` per ``period`` on average.
+
+    With a ``profile`` the process is non-homogeneous: the rate at each instant is the mean
+    rate times the profile's normalised weekday, hour and month weights and its trend, so
+    ``count`` per ``period`` stays the average (at the trend's date, when there is a trend).
+    """
 
     kind: Literal["rate"] = "rate"
     count: float = Field(gt=0)
     per: Literal["hour", "day", "week", "month", "quarter", "year"]
+    profile: RateProfile | None = None
+
+    @field_validator("profile")
+    @classmethod
+    def _no_empty_profile(cls, value: RateProfile | None) -> RateProfile | None:
+        """A profile that says nothing (no clause, no time zone) is a flat rate: None."""
+        if value is not None and not value.periodic and value.trend is None:
+            return value if value.timezone is not None else None
+        return value
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("profile", 0) is None:  # a flat rate reads as it always has
+            del data["profile"]
+        return data
 
     @property
     def per_hour(self) -> float:

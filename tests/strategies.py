@@ -22,6 +22,7 @@ from flowsim.model import (
     Fixed,
     Gamma,
     HeadcountStep,
+    HourWeight,
     IntervalArrivals,
     LogNormal,
     Normal,
@@ -30,6 +31,7 @@ from flowsim.model import (
     Persona,
     Process,
     RateArrivals,
+    RateProfile,
     Role,
     RoleChange,
     Scenario,
@@ -39,6 +41,7 @@ from flowsim.model import (
     Touchpoint,
     Transition,
     TransitionChange,
+    Trend,
     Triangular,
     Uniform,
 )
@@ -104,11 +107,44 @@ def steps(draw: Any) -> tuple[HeadcountStep, ...]:
     return tuple(HeadcountStep(date=d, headcount=draw(st.integers(1, 50))) for d in when)
 
 
+weights = st.floats(min_value=0, max_value=1e6, allow_nan=False) | st.sampled_from([0.0, 1.0])
+
+
+def _some_weights(n: int) -> Any:
+    """``n`` relative weights, at least one above 0 (equal neighbours make ranges)."""
+    return st.lists(weights, min_size=n, max_size=n).filter(lambda w: any(x > 0 for x in w))
+
+
+@st.composite
+def hour_weights(draw: Any) -> tuple[HourWeight, ...]:
+    cuts = sorted(draw(st.sets(st.integers(0, 1440), min_size=2, max_size=8)))
+    pairs = list(zip(cuts[::2], cuts[1::2], strict=False))
+    found = tuple(HourWeight(start=a, end=b, weight=draw(weights)) for a, b in pairs)
+    if not any(h.weight > 0 for h in found):
+        found = (found[0].model_copy(update={"weight": 1.0}), *found[1:])
+    return found
+
+
+trends = st.builds(
+    Trend,
+    change=st.floats(min_value=-0.99, max_value=10, allow_nan=False),
+    per=st.sampled_from(["week", "month", "quarter", "year"]),
+    since=st.none() | dates,
+)
+profiles = st.builds(
+    RateProfile,
+    weekdays=st.none() | _some_weights(7).map(tuple),
+    hours=st.just(()) | hour_weights(),
+    months=st.none() | _some_weights(12).map(tuple),
+    trend=st.none() | trends,
+    timezone=st.sampled_from([None, "Asia/Shanghai", "Europe/Berlin"]),
+)
 arrivals = st.one_of(
     st.builds(
         RateArrivals,
         count=positive,
         per=st.sampled_from(["hour", "day", "week", "month", "quarter", "year"]),
+        profile=st.none() | profiles,
     ),
     st.builds(IntervalArrivals, interval=distributions()),
 )

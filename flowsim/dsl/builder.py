@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from flowsim.diagnostics import Diagnostic, Severity, Span
 from flowsim.dsl.lexer import Tok as Token
+from flowsim.dsl.profile import build_profile
 from flowsim.dsl.syntax import SyntaxNode, parse_syntax
 from flowsim.errors import ModelError
 from flowsim.model import (
@@ -702,7 +703,11 @@ class _Builder:
         if count <= 0:
             self.error("E503", "the arrival rate must be greater than 0", node)
             return None
-        return RateArrivals(count=count, per=per, span=self.span(node))
+        found = node.nodes("arrival_profile")
+        profile = build_profile(self, found[0] if found else None, node.token("STRING"))
+        if profile is False:
+            return None
+        return RateArrivals(count=count, per=per, profile=profile, span=self.span(node))
 
     def period(self, tok: Token, periods: list[str], code: str, what: str, subject: str) -> Any:
         """The period word after ``per`` (plurals accepted), or None after an error."""

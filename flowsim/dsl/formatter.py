@@ -25,6 +25,7 @@ from typing import Any
 
 from flowsim.diagnostics import Span
 from flowsim.model import (
+    MONTH_NAMES,
     UNITS_IN_HOURS,
     ArrivalsChange,
     Calendar,
@@ -45,6 +46,7 @@ from flowsim.model import (
     Persona,
     Process,
     RateArrivals,
+    RateProfile,
     Role,
     RoleChange,
     Scenario,
@@ -179,10 +181,65 @@ def fmt_calendar(cal: Calendar) -> str:
 
 
 def fmt_arrivals(a: Any) -> str:
+    """The arrivals as written on one line (a profile in braces: ``{ weekdays ... }``)."""
     if isinstance(a, RateArrivals):
-        return f"{fmt_number(a.count)} per {a.per}"
+        clauses = profile_clauses(a.profile) if a.profile is not None else []
+        text = fmt_rate(a)
+        return f"{text} {{ " + "  ".join(c for _, c in clauses) + " }" if clauses else text
     assert isinstance(a, IntervalArrivals)
     return f"every {fmt_dist(a.interval)}"
+
+
+def fmt_rate(a: RateArrivals) -> str:
+    """``40 per week``, with the profile's time zone when it names one."""
+    text = f"{fmt_number(a.count)} per {a.per}"
+    if a.profile is not None and a.profile.timezone is not None:
+        text += " " + fmt_string(a.profile.timezone)
+    return text
+
+
+def _weight_runs(weights: tuple[float, ...], names: tuple[str, ...]) -> str:
+    """``Mon-Thu 1  Fri 0.7``: consecutive equal weights as one range; weight 0 left out."""
+    parts: list[str] = []
+    i = 0
+    while i < len(weights):
+        j = i
+        while j + 1 < len(weights) and weights[j + 1] == weights[i]:
+            j += 1
+        if weights[i] != 0:
+            group = names[i] if i == j else f"{names[i]}-{names[j]}"
+            parts.append(f"{group} {fmt_number(weights[i])}")
+        i = j + 1
+    return "  ".join(parts)
+
+
+def fmt_percent_change(change: float) -> str:
+    """A trend's change as a signed percentage that parses back exactly: ``+2%``.
+
+    The decimal digits of the change shifted two places (``0.07`` → ``7%``, never
+    ``7.000000000000001%``); the parser shifts them back in decimal, so the float is the same.
+    """
+    text = format(Decimal(repr(change)).scaleb(2).normalize(), "f")  # exact: the parser
+    return ("+" if change >= 0 else "") + f"{text}%"  # divides the decimal text by 100
+
+
+def profile_clauses(p: RateProfile) -> list[tuple[str, str]]:
+    """The profile's clauses in canonical order, as (clause, text) pairs."""
+    out: list[tuple[str, str]] = []
+    if p.weekdays is not None:
+        out.append(("weekdays", "weekdays " + _weight_runs(p.weekdays, _DAY_NAMES)))
+    if p.hours:
+        windows = "  ".join(
+            f"{_hhmm(h.start)}-{_hhmm(h.end)} {fmt_number(h.weight)}" for h in p.hours
+        )
+        out.append(("hours", "hours " + windows))
+    if p.months is not None:
+        out.append(("months", "months " + _weight_runs(p.months, MONTH_NAMES)))
+    if p.trend is not None:
+        t = p.trend
+        since = f" from {t.since}" if t.since is not None else ""
+        out.append(("trend", f"trend {fmt_percent_change(t.change)} per {t.per}{since}"))
+    return out
 
 
 def fmt_target(t: Any) -> str:
@@ -268,7 +325,7 @@ class _Printer:
         if p.currency is not None:
             body.append(_Line(0, f"currency {p.currency}", self.at(p, "currency")))
         if p.arrivals is not None:
-            body.append(_Line(0, f"arrivals {fmt_arrivals(p.arrivals)}", self.at(p, "arrivals")))
+            body.extend(self.arrivals(p))
         if p.amount is not None:
             text = fmt_dist(p.amount, fmt_number)
             body.append(_Line(0, f"amount {text}", self.at(p, "amount")))
@@ -280,6 +337,19 @@ class _Printer:
             # Parsed from a file without a process block: its name is the file's; keep it so.
             return []
         return self.block(f"process {fmt_string(p.name)}", p, body)
+
+    def arrivals(self, p: Process) -> list[_Line]:
+        """``arrivals ...``: one line, or a block with one line per clause of a profile."""
+        a = p.arrivals
+        start = self.at(p, "arrivals")
+        if not isinstance(a, RateArrivals) or a.profile is None or not profile_clauses(a.profile):
+            return [_Line(0, f"arrivals {fmt_arrivals(a)}", start)]
+        prof = a.profile
+        lines = [_Line(0, f"arrivals {fmt_rate(a)} {{", start)]
+        lines.extend(_Line(1, text, self.at(prof, key)) for key, text in profile_clauses(prof))
+        end = prof.span.end_line if prof.span and _line_of(prof.span, self.main) else None
+        lines.append(_Line(0, "}", end, closing=True))
+        return lines
 
     def include(self, inc: Include) -> list[_Line]:
         return [_Line(0, f"include {fmt_string(inc.path)}", self.at(inc))]

@@ -13,6 +13,7 @@ KEYWORDS = frozenset(
     (
         "process include currency arrivals per every amount calendar department role in headcount "
         "from persona goal note stage owner exit effort wait start touchpoint channel "
-        "emotion pain idea action outcome result idle scenario target parallel"
+        "emotion pain idea action outcome result idle scenario target parallel weekdays hours "
+        "months trend"
     ).split()
 )

@@ -121,7 +121,7 @@ UNIT_WORDS = {
 # Terminals tried first, in this order; the rest (punctuation) follow, longest first.
 _ORDER = ("STRING", "DATE", "TIMERANGE", "DURATION", "NUMBER", "NAME")
 # Terminals whose text is also a valid identifier; only lexed where the parser expects them.
-_CONTEXTUAL = ("DAYS",)  # tried only where the parser accepts it
+_CONTEXTUAL = ("DAYS", "MONTHS")  # tried only where the parser accepts them
 
 
 @dataclass
@@ -169,7 +169,9 @@ class Lexer:
         alternatives = "|".join(f"(?P<{n}>{r})" for n, r in pieces)
         self.master = re.compile(f"(?:{ws})?(?:{alternatives})")
         self.ws = re.compile(ws)
-        self.days = re.compile(terminals["DAYS"].pattern.to_regexp())
+        self.contextual = {
+            name: re.compile(terminals[name].pattern.to_regexp()) for name in _CONTEXTUAL
+        }
         self.comments: list[tuple[int, int, str, bool]] = []
 
     def tokens(
@@ -218,13 +220,11 @@ class Lexer:
                 continue
             if kind == "NAME":
                 acc = accepts()
-                if "DAYS" in acc:
-                    dm = self.days.match(text, pos)
-                    if dm:
-                        days = _make("DAYS", dm.group(), pos, line, line_start)
-                        tok, pos, line, line_start = days
-                        yield tok
-                        continue
+                special = self._special(text, pos, acc, shiftable)
+                if special is not None:
+                    tok, pos, line, line_start = _make(*special, pos, line, line_start)
+                    yield tok
+                    continue
                 candidates = keywords.get(value)
                 if candidates:
                     fits = [c for c in candidates if c in acc]
@@ -243,6 +243,22 @@ class Lexer:
             end = m.end()
             yield Tok(kind, value, pos, line, col, line, col + len(value), end)
             pos = end
+
+    def _special(
+        self, text: str, pos: int, acc: Collection[str], shiftable: Callable[[str], bool]
+    ) -> tuple[str, str] | None:
+        """A weekday or month list at ``pos`` where the parser takes one: (terminal, text).
+
+        LALR merges look-aheads (after a number both may be listed), so when both match the
+        one that would really be shifted wins."""
+        found = [
+            (name, m.group())
+            for name in _CONTEXTUAL
+            if name in acc and (m := self.contextual[name].match(text, pos))
+        ]
+        if len(found) > 1:
+            found = [f for f in found if shiftable(f[0])] or found
+        return found[0] if found else None
 
     def _error(self, text: str, pos: int, line: int, line_start: int) -> LexError:
         col = pos - line_start + 1

@@ -567,6 +567,8 @@ _WHAT = {
     "NUMBER": "a number",
     "DATE": "a date such as 2025-03-01",
     "DAYS": "weekdays such as Mon-Fri",
+    "MONTHS": "months such as Jan-Mar",
+    "PLUS": "'+'",
     "TIMERANGE": "working hours such as 09:00-18:00",
     "PERCENT": "'%'",
     "_ARROW": "'->'",
@@ -603,7 +605,7 @@ def _found(tok: Token) -> str:
         return f"identifier '{value}'"
     if tok.type == "STRING":
         return f"string {value}"
-    if tok.type in ("NUMBER", "DURATION", "DATE", "TIMERANGE", "DAYS"):
+    if tok.type in ("NUMBER", "DURATION", "DATE", "TIMERANGE", "DAYS", "MONTHS"):
         return f"{tok.type.lower()} '{value}'"
     if tok.type.isalpha() and tok.type.isupper() and tok.type not in _WHAT:
         return f"keyword '{value}'"
@@ -700,6 +702,10 @@ def _describe_eof(end: Token, opened: list[Token], expected: set[str]) -> Syntax
 _UNIT_WORDS: dict[str, str | None] = {**UNIT_WORDS, "s": None, "sec": None, "seconds": None}
 
 
+#: the clauses of an arrival profile (``arrivals 40 per week weekdays ...``)
+_PROFILE_WORDS = frozenset(("weekdays", "hours", "months", "trend"))
+
+
 def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
     value = str(tok)
     if prev is not None and prev.type == "NUMBER" and tok.type == "NAME":
@@ -713,6 +719,11 @@ def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
             )
         if value[:1].lower() in "mhdw" and prev.end_pos == tok.start_pos:
             return "duration units are m, h, d and w (e.g. 30m, 4h, 3d, 2w)"
+    if tok.type == "NAME" and value in _PROFILE_WORDS and value.upper() not in expected:
+        return (
+            f"'{value}' belongs to an arrival profile, right after a rate: "
+            f"arrivals 40 per week {value} ... (`arrivals every` has no profile)"
+        )
     if tok.type == "NAME":
         keywords = [t.lower() for t in expected if t.isalpha() and t.isupper() and t not in _WHAT]
         close = difflib.get_close_matches(value.lower(), keywords, n=1, cutoff=0.7)
@@ -724,6 +735,11 @@ def _hint(tok: Token, prev: Token | None, expected: set[str]) -> str | None:
         return (
             "weekdays are Mon Tue Wed Thu Fri Sat Sun (or 周一 .. 周日); write a range with '-' "
             "and a list with ',': Mon-Fri, Sat or 周一-周五"
+        )
+    if "MONTHS" in expected or (prev is not None and prev.type == "MONTHS"):
+        return (
+            "months are Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec (or 一月 .. 十二月), each "
+            "followed by its weight: months Jan-Feb 0.8 Mar 1.3"
         )
     if tok.type in ("NUMBER", "PERCENT") and prev is not None and prev.type == "STRING":
         return 'the probability comes before the label: a -> b 60% "label"'
