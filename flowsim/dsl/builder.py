@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from flowsim.diagnostics import Diagnostic, Severity, Span
+from flowsim.dsl.keywords import DAY_NAMES
 from flowsim.dsl.lexer import Tok as Token
 from flowsim.dsl.profile import build_profile
 from flowsim.dsl.syntax import SyntaxNode, parse_syntax
@@ -59,24 +60,6 @@ Reader = Callable[[Path], bytes]
 
 #: reads one value of a distribution (a duration or an amount), or reports why it cannot
 _ValueReader = Callable[[SyntaxNode | Token, str], float | None]
-
-DAY_NAMES = {
-    "mon": 0,
-    "tue": 1,
-    "wed": 2,
-    "thu": 3,
-    "fri": 4,
-    "sat": 5,
-    "sun": 6,
-    "周一": 0,
-    "周二": 1,
-    "周三": 2,
-    "周四": 3,
-    "周五": 4,
-    "周六": 5,
-    "周日": 6,
-    "周天": 6,
-}
 
 
 def decode_source(data: bytes, filename: str) -> tuple[str | None, Diagnostic | None]:

@@ -6,7 +6,7 @@ of a statement a keyword wins. This module imports nothing, so every layer may r
 
 from __future__ import annotations
 
-__all__ = ["KEYWORDS"]
+__all__ = ["DAY_NAMES", "KEYWORDS"]
 
 #: Words of the language (tests keep this list in sync with the grammar).
 KEYWORDS = frozenset(
@@ -17,3 +17,22 @@ KEYWORDS = frozenset(
         "months trend"
     ).split()
 )
+
+#: Weekday names to 0 (Monday) .. 6, English and Chinese (calendars, arrival profiles).
+DAY_NAMES = {
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "周一": 0,
+    "周二": 1,
+    "周三": 2,
+    "周四": 3,
+    "周五": 4,
+    "周六": 5,
+    "周日": 6,
+    "周天": 6,
+}

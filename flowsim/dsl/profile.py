@@ -17,6 +17,7 @@ import zoneinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from flowsim.dsl.keywords import DAY_NAMES
 from flowsim.dsl.lexer import Tok as Token
 from flowsim.dsl.syntax import SyntaxNode
 from flowsim.model import MAX_WEIGHT, MONTH_NAMES, HourWeight, RateProfile, Trend
@@ -137,8 +138,6 @@ def _grouped(
 
 
 def _weekdays(b: Build, clause: SyntaxNode) -> tuple[float, ...] | None:
-    from flowsim.dsl.builder import DAY_NAMES
-
     return _grouped(b, clause, "DAYS", DAY_NAMES, 7, "weekday")
 
 

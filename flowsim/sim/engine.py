@@ -38,7 +38,8 @@ from simpy import Timeout
 
 from flowsim.errors import InputError
 from flowsim.gc_pause import gc_paused
-from flowsim.model import Distribution, Process, Stage
+from flowsim.model import Distribution, Process, RateProfile, Stage
+from flowsim.sim.arrivals import ArrivalClock
 from flowsim.sim.calendar import WorkingTime
 from flowsim.sim.capacity import Staff, available_person_hours, headcount_schedule
 from flowsim.sim.replay import OpenDeal, ReplayDeal, win_value
@@ -405,13 +406,32 @@ class Engine:
                 gap = self.streams.sampler(arrivals.interval, "arrivals")
             assert gap is not None
             next_gap = gap.next
+            if isinstance(arrivals, RateArrivals) and arrivals.profile is not None:
+                next_gap = self._profiled(arrivals.profile, next_gap)
         walk, entry = self._walk, self.draw_entry
         k = 0
         while limit is None or k < limit:
-            yield Timeout(env, next_gap())
+            wait = next_gap()
+            if math.isinf(wait):  # a profile with no more rate before the run ends
+                return
+            yield Timeout(env, wait)
             amount = self.amounts() if self.amounts is not None else math.nan
             simpy.Process(env, walk(self._new_deal(f"D{k + 1:06d}", amount), entry(), None))
             k += 1
+
+    def _profiled(self, profile: RateProfile, gap: Callable[[], float]) -> Callable[[], float]:
+        """Gaps of the non-homogeneous process: each flat-rate gap is operational time,
+        mapped through the profile's clock (:mod:`flowsim.sim.arrivals`)."""
+        s = self.settings
+        horizon = (s.until + s.run_past) if s.until is not None else math.inf
+        clock = ArrivalClock(profile, s.epoch, self.default_tz, horizon)
+        env = self.env
+
+        def next_gap() -> float:
+            now = env.now
+            return clock.advance(now, gap()) - now
+
+        return next_gap
 
     def _new_deal(self, name: str, amount: float, arrival: float | None = None) -> int:
         k = self.n_deals
