@@ -185,7 +185,8 @@ def fmt_arrivals(a: Any) -> str:
     if isinstance(a, RateArrivals):
         clauses = profile_clauses(a.profile) if a.profile is not None else []
         text = fmt_rate(a)
-        return f"{text} {{ " + "  ".join(c for _, c in clauses) + " }" if clauses else text
+        inline = "  ".join(f"{w[0]} {'  '.join(w[1:])}".rstrip() for _, w in clauses)
+        return f"{text} {{ {inline} }}" if clauses else text
     assert isinstance(a, IntervalArrivals)
     return f"every {fmt_dist(a.interval)}"
 
@@ -198,8 +199,8 @@ def fmt_rate(a: RateArrivals) -> str:
     return text
 
 
-def _weight_runs(weights: tuple[float, ...], names: tuple[str, ...]) -> str:
-    """``Mon-Thu 1  Fri 0.7``: consecutive equal weights as one range; weight 0 left out."""
+def _weight_runs(weights: tuple[float, ...], names: tuple[str, ...]) -> list[str]:
+    """``Mon-Thu 1``, ``Fri 0.7``: consecutive equal weights as one range; weight 0 left out."""
     parts: list[str] = []
     i = 0
     while i < len(weights):
@@ -210,7 +211,7 @@ def _weight_runs(weights: tuple[float, ...], names: tuple[str, ...]) -> str:
             group = names[i] if i == j else f"{names[i]}-{names[j]}"
             parts.append(f"{group} {fmt_number(weights[i])}")
         i = j + 1
-    return "  ".join(parts)
+    return parts
 
 
 def fmt_percent_change(change: float) -> str:
@@ -223,22 +224,24 @@ def fmt_percent_change(change: float) -> str:
     return ("+" if change >= 0 else "") + f"{text}%"  # divides the decimal text by 100
 
 
-def profile_clauses(p: RateProfile) -> list[tuple[str, str]]:
-    """The profile's clauses in canonical order, as (clause, text) pairs."""
-    out: list[tuple[str, str]] = []
+#: a profile clause with more (weight) pairs than this continues on the next lines
+PAIRS_PER_LINE = {"weekdays": 7, "hours": 4, "months": 6, "trend": 1}
+
+
+def profile_clauses(p: RateProfile) -> list[tuple[str, list[str]]]:
+    """The profile's clauses in canonical order: (clause, [keyword and first words, pairs...])."""
+    out: list[tuple[str, list[str]]] = []
     if p.weekdays is not None:
-        out.append(("weekdays", "weekdays " + _weight_runs(p.weekdays, _DAY_NAMES)))
+        out.append(("weekdays", ["weekdays", *_weight_runs(p.weekdays, _DAY_NAMES)]))
     if p.hours:
-        windows = "  ".join(
-            f"{_hhmm(h.start)}-{_hhmm(h.end)} {fmt_number(h.weight)}" for h in p.hours
-        )
-        out.append(("hours", "hours " + windows))
+        pairs = [f"{_hhmm(h.start)}-{_hhmm(h.end)} {fmt_number(h.weight)}" for h in p.hours]
+        out.append(("hours", ["hours", *pairs]))
     if p.months is not None:
-        out.append(("months", "months " + _weight_runs(p.months, MONTH_NAMES)))
+        out.append(("months", ["months", *_weight_runs(p.months, MONTH_NAMES)]))
     if p.trend is not None:
         t = p.trend
         since = f" from {t.since}" if t.since is not None else ""
-        out.append(("trend", f"trend {fmt_percent_change(t.change)} per {t.per}{since}"))
+        out.append(("trend", [f"trend {fmt_percent_change(t.change)} per {t.per}{since}"]))
     return out
 
 
@@ -346,7 +349,14 @@ class _Printer:
             return [_Line(0, f"arrivals {fmt_arrivals(a)}", start)]
         prof = a.profile
         lines = [_Line(0, f"arrivals {fmt_rate(a)} {{", start)]
-        lines.extend(_Line(1, text, self.at(prof, key)) for key, text in profile_clauses(prof))
+        for key, words in profile_clauses(prof):
+            anchor = self.at(prof, key)
+            head, pairs = words[0], words[1:]
+            step = PAIRS_PER_LINE[key]
+            for i in range(0, max(len(pairs), 1), step):
+                chunk = "  ".join(pairs[i : i + step])
+                text = f"{head} {chunk}".rstrip() if i == 0 else chunk
+                lines.append(_Line(1 if i == 0 else 2, text, anchor if i == 0 else None))
         end = prof.span.end_line if prof.span and _line_of(prof.span, self.main) else None
         lines.append(_Line(0, "}", end, closing=True))
         return lines

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +36,7 @@ import polars as pl
 from flowsim.dsl.formatter import fmt_calendar
 from flowsim.dsl.keywords import KEYWORDS
 from flowsim.errors import InputError
+from flowsim.history.arrivals import fit_arrivals
 from flowsim.history.calendars import (
     CELL_SHARE,
     DAY_SHARE,
@@ -135,8 +136,8 @@ class ArrivalProfile:
 
     ``weekday`` maps ``Mon``..``Sun`` and ``hour`` maps 0..23 to the share of deals whose
     first record falls there, in time zone ``tz`` (the deals' local time: ``--tz``); both
-    sum to 1. The .flow language has no syntax for a profile yet, so :meth:`Discovery.to_flow`
-    writes it as a comment block above ``arrivals``.
+    sum to 1. This is the raw evidence; the profile the model states (where the log supports
+    one) is ``process.arrivals.profile`` (:mod:`flowsim.history.arrivals`).
     """
 
     per_week: float
@@ -242,24 +243,9 @@ class Discovery:
         return html_table(f"discovered: {self.process.name}", self.to_frame())
 
     def to_flow(self) -> str:
-        """The process as canonical ``.flow`` text (through the formatter).
-
-        The arrival profile goes in as a comment block right above the ``arrivals`` line,
-        indented like it, where ``flowsim fmt`` keeps it.
-        """
-        text = self.process.to_flow()
-        if self.arrivals is None:
-            return text
-        out: list[str] = []
-        done = False
-        for line in text.splitlines(keepends=True):
-            stripped = line.lstrip()
-            if not done and stripped.startswith("arrivals "):
-                indent = line[: len(line) - len(stripped)]
-                out.extend(f"{indent}{c}\n" for c in self.arrivals.comment())
-                done = True
-            out.append(line)
-        return "".join(out)
+        """The process as canonical ``.flow`` text (through the formatter); the arrival
+        profile the log supports is part of its ``arrivals``."""
+        return self.process.to_flow()
 
 
 # ---- ids -------------------------------------------------------------------------------------
@@ -1407,25 +1393,33 @@ def _transitions(w: _Work, ids: dict[str, str], outcomes: list[str]) -> list[Tra
 
 
 def _arrivals(
-    frame: pl.DataFrame, n_deals: int, weeks: float | None, tz: str, notes: list[str]
+    frame: pl.DataFrame,
+    n_deals: int,
+    weeks: float | None,
+    tz: str,
+    calendar: Calendar | None,
+    notes: list[str],
 ) -> tuple[RateArrivals | None, ArrivalProfile | None]:
+    """The arrival rate and the profile the log supports (:mod:`flowsim.history.arrivals`)."""
     if not weeks:
         notes.append("arrivals left out: the log spans no time")
         return None, None
+    firsts = frame.group_by("deal").agg(pl.col("entered_at").min())["entered_at"].to_list()
+    first = frame["entered_at"].min()
+    assert isinstance(first, datetime)
+    last = first + timedelta(weeks=weeks)
+    default_tz = (calendar.timezone if calendar is not None else None) or "UTC"
+    fit = fit_arrivals(firsts, first, last, tz, default_tz)
+    trend = fit.profile is not None and fit.profile.trend is not None
     rate = n_deals / weeks
     notes.append(
         f"arrivals: {n_deals} deals over {weeks:.1f} weeks (first record to the last "
         f"timestamp) = {rate:.3g} per week"
+        + (f"; {fit.per_week:.3g} per week on the trend's date" if trend else "")
     )
-    profile = arrival_profile(frame, weeks, tz)
-    day = max(WEEKDAYS, key=lambda d: profile.weekday[d])
-    hour = max(range(24), key=lambda h: profile.hour[h])
-    notes.append(
-        f"arrival profile ({tz}): busiest weekday {day} ({profile.weekday[day]:.0%}), "
-        f"busiest hour {hour:02d}:00 ({profile.hour[hour]:.0%}); written as a comment "
-        "above arrivals"
-    )
-    return RateArrivals(count=nice_rate(rate), per="week"), profile
+    notes.append(f"arrival profile ({tz}): " + "; ".join(fit.notes))
+    arrivals = RateArrivals(count=nice_rate(fit.per_week), per="week", profile=fit.profile)
+    return arrivals, arrival_profile(frame, weeks, tz)
 
 
 def _routes_and_entries(
@@ -1565,7 +1559,7 @@ def discover(
         for o in outcome_names
     )
     weeks = metrics(log, survival=False).process.observation_weeks
-    arrivals, profile = _arrivals(frame, n_deals, weeks, tz, notes)
+    arrivals, profile = _arrivals(frame, n_deals, weeks, tz, calendar, notes)
     process = Process(
         name=name or _process_name(log),
         arrivals=arrivals,

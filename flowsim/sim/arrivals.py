@@ -26,16 +26,26 @@ from bisect import bisect_right
 from datetime import date, datetime, timedelta
 
 from flowsim.errors import InputError
-from flowsim.model import RateProfile
+from flowsim.model import RateArrivals, RateProfile
 from flowsim.sim.calendar import local_instant, to_clock, zone
 
-__all__ = ["ArrivalClock"]
+__all__ = ["ArrivalClock", "mean_rate"]
 
 #: days of segments built per extension
 CHUNK_DAYS = 56
 #: the clock stops looking for the next arrival this far out (a declining trend may leave
 #: too little rate for one more deal, ever)
 MAX_HOURS = 200 * 366 * 24.0
+
+
+def mean_rate(arrivals: RateArrivals, start: datetime, hours: float, default_tz: str) -> float:
+    """The mean arrivals per hour of ``arrivals`` over ``hours`` from ``start``: the stated
+    rate without a profile, else the profile's expected count over that span, divided by it
+    (a forecast's new deals a week, the trend carried past the history)."""
+    if arrivals.profile is None or hours <= 0:
+        return arrivals.per_hour
+    clock = ArrivalClock(arrivals.profile, start, default_tz, hours)
+    return arrivals.per_hour * clock.integral(0.0, hours) / hours
 
 
 class ArrivalClock:

@@ -35,7 +35,7 @@ from pydantic import ConfigDict, Field
 
 from flowsim._base import FlowsimModel
 from flowsim.errors import InputError
-from flowsim.model import Distribution, Duration, Process, Target, parse_duration
+from flowsim.model import Distribution, Duration, Process, RateArrivals, Target, parse_duration
 from flowsim.sim.engine import Settings, run_once
 from flowsim.sim.executors import default_workers, run_batches
 from flowsim.sim.periods import Per, Period, bin_sums, calendar_periods
@@ -582,7 +582,6 @@ def forecast_draws(
         int(seed),
         notes,
     )
-    arrivals = process.arrivals
     result = Forecast(
         process=process.name,
         as_of=_iso(when, tz),
@@ -596,7 +595,7 @@ def forecast_draws(
         open_deals=len(pipe.deals),
         stale_deals=len(pipe.stale),
         stale_dropped=drop_stale,
-        arrivals_per_week=arrivals.per_hour * 168 if arrivals is not None else None,
+        arrivals_per_week=_new_per_week(process, when, horizon_hours),
         currency=process.currency,
         revenue_known=revenue_known,
         weeks=methods.tables["monte_carlo"]["week"],
@@ -955,3 +954,17 @@ def _target(
         best_scenario=best,
         best_gain=gain,
     )
+
+
+def _new_per_week(process: Process, when: datetime, hours: float) -> float | None:
+    """New deals a week by the model over the horizon: with a profile, its mean there (the
+    trend carried past the history), else the stated rate."""
+    from flowsim.sim.arrivals import mean_rate
+
+    arrivals = process.arrivals
+    if arrivals is None:
+        return None
+    if not isinstance(arrivals, RateArrivals):
+        return arrivals.per_hour * 168
+    tz = (process.calendar.timezone if process.calendar else None) or "UTC"
+    return mean_rate(arrivals, when, hours, tz) * 168

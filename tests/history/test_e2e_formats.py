@@ -11,6 +11,7 @@ counts (see each SOURCE.md), not numbers copied from flowsim's output.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -142,7 +143,7 @@ def test_long_formats_metrics_conformance_discover(
     discovered = tmp_path / "discovered.flow"
     cli("discover", *args, "-o", str(discovered))
     text = checked_flow(discovered)
-    assert "# arrival profile: 6 deals by their first record" in text
+    assert "  arrivals 1.67 per week\n" in text  # 6 deals: too few for an arrival profile
     assert f"stage {slug(names['check ticket'])}" in text  # Chinese names stay Chinese
 
 
@@ -182,7 +183,9 @@ def test_xes_gz_helpdesk_conformance_and_discover(tmp_path: Path) -> None:
     assert "Insert ticket" not in left_out
     text = checked_flow(flow)
     assert '"Insert ticket" {\n  start 2.6%\n' in text
-    assert "# arrival profile: 4580 deals" in text
+    # 4,580 tickets over four years with times of day: weekdays and hours, no trend
+    assert "  arrivals 22.1 per week {\n    weekdays Mon 1.3  Tue 1.6" in text
+    assert "\n    hours 06:00-07:00 0.042  07:00-08:00 2" in text
     report = json.loads(
         cli("conformance", log, "--lenient", "--process", str(flow), "--format", "json")
     )
@@ -232,7 +235,8 @@ def test_wide_maven_crm(maven_files: dict[str, Path], fmt: str, tmp_path: Path) 
     assert round(edge["observed"], 3) == round(4238 / 6711, 3)
     discovered = tmp_path / "maven.flow"
     cli("discover", log, "-o", str(discovered))
-    assert "# arrival profile: 8300 deals" in checked_flow(discovered)
+    # Maven's engage dates: flat over the week, 14 months with no clear trend: a flat rate
+    assert "  arrivals 133 per week\n}" in checked_flow(discovered)
 
 
 def test_wide_pipedrive_export(tmp_path: Path) -> None:
@@ -314,26 +318,25 @@ def test_olist_with_a_join_mapping(tmp_path: Path) -> None:
 
 
 def test_arrival_profile_in_the_deals_time_zone(tmp_path: Path) -> None:
-    """Deals created Monday 09:00 (three) and Friday 14:00 (one) in Shanghai, logged in UTC."""
-    rows = [
-        ("D1", "2024-03-04T01:00:00Z"),  # Mon 09:00 +08:00
-        ("D2", "2024-03-11T01:00:00Z"),  # Mon 09:00
-        ("D3", "2024-03-18T01:00:00Z"),  # Mon 09:00
-        ("D4", "2024-03-08T06:00:00Z"),  # Fri 14:00
-    ]
+    """300 deals over 25 weeks: every Monday 9 created at 09:00 and every Friday 3 at 14:00 in
+    Shanghai, logged in UTC. The profile is written in Shanghai time (weekdays, hours)."""
+    monday = datetime(2024, 3, 4, 1, tzinfo=UTC)  # Mon 09:00 +08:00
+    created = [monday + timedelta(weeks=w) for w in range(25) for _ in range(9)]
+    created += [monday + timedelta(weeks=w, days=4, hours=5) for w in range(25) for _ in range(3)]
     text = "deal_id,stage,entered_at\n" + "".join(
-        f"{d},lead,{t}\n{d},won,2024-03-2{i}T09:00:00Z\n" for i, (d, t) in enumerate(rows)
+        f"D{k},lead,{t:%Y-%m-%dT%H:%M:%SZ}\nD{k},won,{t + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}\n"
+        for k, t in enumerate(created)
     )
     log = tmp_path / "deals.csv"
     log.write_text(text, encoding="utf-8")
     flow = tmp_path / "found.flow"
     cli("discover", str(log), "--tz", "Asia/Shanghai", "-o", str(flow))
     found = checked_flow(flow)
-    assert "#   weekday  Mon 75%  Tue 0%  Wed 0%  Thu 0%  Fri 25%  Sat 0%  Sun 0%" in found
-    assert "#   hour     09h 75%  14h 25%" in found
-    lines = found.splitlines()
-    assert lines[lines.index("  #   hour     09h 75%  14h 25%") + 2].startswith("  arrivals ")
-    assert cli("fmt", "--check", str(flow)) == ""  # the comment block is where fmt keeps it
+    # Mondays hold 3/4 of the deals, Fridays 1/4; per day of history (25 of each weekday,
+    # the last Friday's deals end the history a day later): Mon 7 x 3/4, Fri 7 x 1/4
+    assert 'arrivals 12.1 per week "Asia/Shanghai" {\n    weekdays Mon 5.2  Fri 1.8\n' in found
+    assert "    hours 09:00-10:00 18  14:00-15:00 6\n" in found  # 24 x 3/4, 24 x 1/4
+    assert cli("fmt", "--check", str(flow)) == ""
     from flowsim.history import read_log
     from flowsim.history.discover import discover
 
