@@ -315,3 +315,32 @@ def test_cli_bad_input(tmp_path: Path) -> None:
     empty.write_text("stage a\noutcome won { result won }\na -> won\n", encoding="utf-8")
     r = _cli("forecast", str(empty), "--history", deals, "-q")
     assert r.returncode == 1 and "nothing to forecast" in r.stderr
+
+
+def test_new_deals_follow_the_arrival_profile_and_its_trend(tmp_path: Path) -> None:
+    """New deals arrive on weekdays only and 20% more each month, the trend carried past the
+    history: the wins they bring within the horizon match 30% of the profile's expected
+    arrivals (integrated exactly), and "new deals a week" is the profile's mean there."""
+    from flowsim.model import RateArrivals
+    from flowsim.sim.arrivals import ArrivalClock
+
+    text = MODEL.format(
+        amount="amount 1000\n  arrivals 70 per week weekdays Mon-Fri 1 trend +20% per month "
+        "from 2025-12-05",
+        target="",
+        scenarios="",
+    )
+    p = flowsim.parse(text)
+    log = flowsim.read_log(history(tmp_path))
+    f = forecast(
+        p, log, horizon_hours=28 * 24, replications=60, seed=5, workers=1, uncertainty="simulation"
+    )
+    a = p.arrivals
+    assert isinstance(a, RateArrivals) and a.profile is not None
+    clock = ArrivalClock(a.profile, AS_OF)
+    assert f.arrivals_per_week == pytest.approx(a.per_hour * clock.integral(0, 28 * 24) / 4)
+    assert f.arrivals_per_week > 70 * 1.2  # a month after the trend's date, and growing
+    # deals arriving in the first 18 days close (10 days later) inside the horizon
+    expected_new_wins = 0.3 * a.per_hour * clock.integral(0, 18 * 24)
+    new_wins = f.total.wins.mean - 120  # the 400 open deals bring 120
+    assert new_wins == pytest.approx(expected_new_wins, rel=0.06)
