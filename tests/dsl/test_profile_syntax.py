@@ -136,7 +136,8 @@ def test_a_scenario_may_replace_the_arrivals_with_a_profile() -> None:
 
 
 def test_the_model_refuses_what_the_language_refuses() -> None:
-    with pytest.raises(ValueError, match="at least one weekday weight"):
+    """Built by hand in Python, a bad profile is a FlowsimError (a ValueError too)."""
+    with pytest.raises(flowsim.FlowsimError, match="at least one weekday weight"):
         RateProfile(weekdays=(0,) * 7)
     with pytest.raises(ValueError, match="12 values"):
         RateProfile(months=(1,) * 11)
