@@ -32,6 +32,7 @@ from flowsim._base import FlowsimModel
 from flowsim._extras import missing
 from flowsim.errors import InputError
 from flowsim.history._close import after_close
+from flowsim.history.branches import branch_next, next_stage_of
 from flowsim.history.log import DealLog
 from flowsim.history.metrics import _classify, _round
 from flowsim.model import Outcome, Process
@@ -402,49 +403,12 @@ def _parallel_routes(process: Process) -> dict[tuple[str, str], float]:
 
 
 def _branch_next(rec: pl.DataFrame, process: Process) -> pl.DataFrame:
-    """Inside a parallel block a record's next is the next record of its own branch, or,
-    once the branch is done, the next one outside the block's other branches (the join, or
-    an outcome): the branches' records interleave in time, and a move is read per branch.
-    An outcome this branch cannot reach is another branch's, which stopped this one: no move.
-    """
+    """``next_stage`` read per branch inside parallel blocks (the rule metrics reads moves
+    by too: :func:`flowsim.history.branches.branch_next`)."""
     if not process.parallels:
         return rec
-    outcomes = [o.id for o in process.outcomes]
-    own = pl.DataFrame(
-        [(t.source, t.target) for t in process.transitions],
-        schema={"stage": pl.String, "_next": pl.String},
-        orient="row",
-    ).with_columns(pl.lit(True).alias("_own"))
-    for block in process.parallels:
-        regions = process.branch_stages(block)
-        for i, region in enumerate(regions):
-            others = [sid for j, r in enumerate(regions) if j != i for sid in r]
-            mine = list(region)
-            rows = rec.with_row_index("_row")
-            lane = (
-                rows.filter(~pl.col("stage").is_in(others))
-                .with_columns(pl.col("stage").shift(-1).over("deal").alias("_next"))
-                .filter(pl.col("stage").is_in(mine))
-                .join(own, on=["stage", "_next"], how="left")
-                .select(
-                    "_row",
-                    pl.when(pl.col("_next").is_in(outcomes) & pl.col("_own").is_null())
-                    .then(None)
-                    .otherwise(pl.col("_next"))
-                    .alias("_next"),
-                )
-            )
-            rec = (
-                rows.join(lane, on="_row", how="left", maintain_order="left")
-                .with_columns(
-                    pl.when(pl.col("stage").is_in(mine))
-                    .then(pl.col("_next"))
-                    .otherwise(pl.col("next_stage"))
-                    .alias("next_stage")
-                )
-                .drop("_row", "_next")
-            )
-    return rec
+    rows = branch_next(rec["deal"], rec["stage"], process)
+    return rec.with_columns(next_stage_of(rec["stage"], rows).alias("next_stage"))
 
 
 def _design_frame(designed: dict[tuple[str, str], float]) -> pl.DataFrame:

@@ -21,10 +21,11 @@ Everything is vectorised with polars (window expressions and group-bys); Python 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from pydantic import ConfigDict, Field
 from flowsim._base import FlowsimModel
 from flowsim._extras import missing
 from flowsim.errors import InputError
+from flowsim.history.branches import branch_next, lanes
 from flowsim.history.consistency import check_funnel
 from flowsim.history.log import DealLog
 from flowsim.history.records import Records, group_bounds, records
@@ -797,8 +799,10 @@ class _Base:
     deal_res: np.ndarray  # each deal's result code (0: open)
     dwell_us: np.ndarray  # each record's time in stage (left_at, else the next entry)
     move_us: np.ndarray  # each record's time to the next entry
-    open_ends: np.ndarray  # the last record of each open deal
+    open_ends: np.ndarray  # the last record of each open deal (of each branch: see _ends)
     censored: np.ndarray  # ... of those, the ones still running (no left_at)
+    stopped: np.ndarray  # branch records a closed deal's outcome cut short (no left_at)
+    stopped_us: np.ndarray  # ... the close that stopped each
 
     @property
     def size(self) -> int:
@@ -838,11 +842,7 @@ def _measure(
         frame = frame.sort(["deal", "entered_at", "source_row"], maintain_order=True)
     b = _base(pool, frame, log, process, first_records)
     as_of_us = _micros_of(as_of) if as_of is not None else 0
-    km_job = (
-        pool.submit(_km, b.r, b.names, b.res_of, b.deal_res, b.censored, b.dwell_us, as_of_us)
-        if with_survival
-        else None
-    )
+    km_job = pool.submit(_km, b, as_of_us) if with_survival else None
     has_next = ~b.r.is_last
     dfg_job = pool.submit(_dfg_of, b.r, has_next, b.move_us, b.size)
     f = _firsts(b)
@@ -855,19 +855,20 @@ def _measure(
     entered = {b.names[i]: int(c) for i, c in enumerate(entered_n) if c}
     order, first_stage, order_from = _stage_order(b, f, entered_n, process)
     position = {s: i for i, s in enumerate(order)}
+    lane_list = lanes(process, order) if process is not None and process.parallels else None
     if funnel == "touched":
         reached = dict(entered)
     else:
         code_of = {s: i for i, s in enumerate(b.names)}
-        reached = _strict_reached(
-            order, code_of, entered, f.first_code, f.first_pos, b.r, f.first_rows
-        )
+        strict = _strict_reached if lane_list is None else _strict_reached_lanes(lane_list)
+        reached = strict(order, code_of, entered, f.first_code, f.first_pos, b.r, f.first_rows)
     visits = np.bincount(b.r.stage, minlength=b.size)
-    exits_n = visits - np.bincount(b.r.stage[b.r.ends], minlength=b.size)  # all but deals' last
-    transitions, exits_to = _transitions(dfg_job.result(), b, exits_n, position)
+    # every record but those with no next (a deal's last; in a parallel block a branch's last)
+    exits_n = visits - np.bincount(b.r.stage[b.r.is_last], minlength=b.size)
+    transitions, exits_to = _transitions(dfg_job.result(), b, exits_n, position, lane_list)
     header = _header(log, b, as_of, funnel, first_stage, order, order_from)
     win_p = _win_probability(b, f)
-    proc = _process_figures(frame, b, as_of, position, win_p)
+    proc = _process_figures(frame, b, as_of, position, win_p, lane_list)
     first_reached = reached.get(first_stage, 0) if first_stage is not None else 0
     stages = _stage_figures(
         b, entered, reached, first_reached, position, visits, exits_n, exits_to, win_p,
@@ -895,6 +896,8 @@ def _base(
     )
     _, results, unmatched = _classify(r.raw_names, process, log.outcomes)
     names = r.names
+    if process is not None and process.parallels:
+        r = _per_branch(r, process)
     res_of = np.array([_RESULT_CODE.get(results.get(s, ""), 0) for s in names], dtype=np.int8)
     if process is not None or log.outcomes:  # declared outcomes close a deal
         deal_res = _deal_results(res_of[r.stage], r.starts, r.ends)
@@ -909,11 +912,39 @@ def _base(
         move_us -= r.entered
     else:
         move_us = dwell_us
-    open_ends = r.ends[deal_res == 0]
+    open_ends, stopped = _ends(r, deal_res)
     censored = open_ends[~r.has_left[open_ends]]
+    stopped_us = r.entered[r.ends[r.deal[stopped]]]
     return _Base(
-        r, names, results, unmatched, res_of, deal_res, dwell_us, move_us, open_ends, censored
-    )
+        r, names, results, unmatched, res_of, deal_res, dwell_us, move_us, open_ends, censored,
+        stopped, stopped_us,
+    )  # fmt: skip
+
+
+def _per_branch(r: Records, process: Process) -> Records:
+    """The records with each one's next read per branch of the process's parallel blocks
+    (:func:`flowsim.history.branches.branch_next`, the rule conformance reads moves by)."""
+    stage = pl.Series("stage", r.names, dtype=pl.String).gather(r.stage)
+    nxt = branch_next(pl.Series("deal", r.deal), stage, process)
+    next_stage = np.where(nxt >= 0, r.stage[nxt] if r.n else nxt, -1)
+    return dataclasses.replace(r, next_stage=next_stage, next_row=nxt)
+
+
+def _ends(r: Records, deal_res: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The records an open deal is still at, and the branch records a close cut short.
+
+    Without a parallel block: each open deal's last record, and none. Read per branch, an
+    open deal is at every record with no next (one per branch still working or waiting for
+    the join); a closed deal's branch record with no next and no ``left_at`` was stopped by
+    the outcome another branch reached (its stay has no end of its own).
+    """
+    if r.next_row is None:
+        return r.ends[deal_res == 0], np.zeros(0, dtype=np.int64)
+    no_next = r.is_last
+    is_open = deal_res[r.deal] == 0
+    cut = no_next & ~is_open & ~r.has_left
+    cut[r.ends] = False
+    return np.flatnonzero(no_next & is_open), np.flatnonzero(cut)
 
 
 def _firsts(b: _Base) -> _Firsts:
@@ -957,6 +988,7 @@ def _transitions(
     b: _Base,
     exits_n: np.ndarray,
     position: dict[str, int],
+    lane_list: list[dict[str, int]] | None = None,
 ) -> tuple[list[TransitionMetrics], dict[str, dict[str, int]]]:
     """Each directly-follows pair's figures, and each stage's exits by destination."""
     transitions: list[TransitionMetrics] = []
@@ -973,7 +1005,7 @@ def _transitions(
                 share=cnt / int(exits_n[pair // size]),
                 mean_hours=mean_h,
                 median_hours=median_h,
-                move=_move_kind(src, dst, position, b.results),
+                move=_move_kind(src, dst, position, b.results, lane_list),
             )
         )
     return transitions, exits_to
@@ -1035,6 +1067,7 @@ def _process_figures(
     as_of: datetime | None,
     position: dict[str, int],
     win_p: dict[str, float],
+    lane_list: list[dict[str, int]] | None = None,
 ) -> ProcessMetrics:
     """Win rate, cycle times, arrivals, velocity, the weighted pipeline, moves and WIP."""
     r, deal_res = b.r, b.deal_res
@@ -1065,7 +1098,7 @@ def _process_figures(
     if win_rate is not None and mean_won_amount is not None and mean_won_days:
         velocity = n_open * win_rate * mean_won_amount / mean_won_days
     weighted, unpriced = _weighted_pipeline(b, win_p, deal_amount, deal_has_amount)
-    skip, back = _skips_and_backs(b, position)
+    skip, back = _skips_and_backs(b, position, lane_list)
     return ProcessMetrics(
         win_rate=win_rate,
         win_rate_all_deals=won / r.deals if r.deals else None,
@@ -1116,8 +1149,20 @@ def _weighted_pipeline(
     return weighted, int(is_open.sum()) - int(priced.sum())
 
 
-def _skips_and_backs(b: _Base, position: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the moves that skip a stage of the order, and of those that go back."""
+def _skips_and_backs(
+    b: _Base, position: dict[str, int], lane_list: list[dict[str, int]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the moves that skip a stage of the order, and of those that go back.
+
+    With parallel blocks (``lane_list``) each pair of stages is read in the lane holding
+    both (:func:`_move_kind`); a move across branches is neither.
+    """
+    if lane_list is not None:
+        names = [*b.names, ""]  # code -1 (no next record) reads the appended ""
+        kinds = [[_move_kind(x, y, position, b.results, lane_list) for y in names] for x in names]
+        skip_m = np.array([[k == "skip" for k in row] for row in kinds], dtype=np.bool_)
+        back_m = np.array([[k == "backward" for k in row] for row in kinds], dtype=np.bool_)
+        return skip_m[b.r.stage, b.r.next_stage], back_m[b.r.stage, b.r.next_stage]
     # over every record (no compress to the records with a next one): index -1, no next
     # record, reads the appended -1 (no position)
     posc = np.array([position.get(s, -1) for s in b.names] + [-1], dtype=np.int32)
@@ -1251,6 +1296,48 @@ def _strict_reached(
     return reached
 
 
+def _strict_reached_lanes(
+    lane_list: list[dict[str, int]],
+) -> Callable[
+    [list[str], dict[str, int], dict[str, int], np.ndarray, np.ndarray, Records, np.ndarray],
+    dict[str, int],
+]:
+    """:func:`_strict_reached` with parallel blocks: a stage's earlier stages are those of
+    the lanes through it (:func:`flowsim.history.branches.lanes`), so a branch's stage needs
+    its own branch's earlier stages, not the other branches', and the join needs them all."""
+    by_pos = [{i: s for s, i in lane.items()} for lane in lane_list]
+
+    def strict(
+        order: list[str],
+        code_of: dict[str, int],
+        entered: dict[str, int],
+        first_code: np.ndarray,
+        first_pos: np.ndarray,
+        r: Records,
+        first_rows: np.ndarray,
+    ) -> dict[str, int]:
+        in_order = set(order)
+        reached = {s: c for s, c in entered.items() if s not in in_order}
+        first_deal = r.deal[first_rows]
+        ok: dict[str, np.ndarray] = {}
+        at: dict[str, np.ndarray] = {}
+        for s in order:
+            fp = np.full(r.deals, -1, dtype=np.int64)
+            if s in code_of:
+                mine = first_code == code_of[s]
+                fp[first_deal[mine]] = first_pos[mine]
+            cond = fp >= 0
+            earlier = {pos[lane[s] - 1] for lane, pos in zip(lane_list, by_pos, strict=True)
+                       if lane.get(s, 0) > 0}  # fmt: skip
+            for p in earlier:
+                cond &= ok[p] & (at[p] < fp)
+            ok[s], at[s] = cond, fp
+            reached[s] = int(cond.sum())
+        return reached
+
+    return strict
+
+
 def _stage_times(
     r: Records,
     names: list[str],
@@ -1271,29 +1358,25 @@ def _stage_times(
     return lat_stats, _durations_by(first_code, cum, ~unknown, names)
 
 
-def _km(
-    r: Records,
-    names: list[str],
-    res_of: np.ndarray,
-    deal_res: np.ndarray,
-    censored: np.ndarray,
-    dwell_us: np.ndarray,
-    as_of_us: int,
-) -> dict[str, StageSurvival]:
+def _km(b: _Base, as_of_us: int) -> dict[str, StageSurvival]:
     """Kaplan–Meier per stage: every stay that ended (by cause) or is censored at ``as_of``.
 
     A stay is every record but a closed deal's last one (its outcome). ``censored`` holds
     the rows still running at ``as_of``; the others ended after ``dwell_us``: into the next
     record (cause 1, or 2 when that is a lost outcome) or, with no next record, by their own
-    ``left_at`` (cause 3, next step unknown).
+    ``left_at`` (cause 3, next step unknown). A branch record a close cut short
+    (``b.stopped``) is censored at that close.
     """
+    r, censored = b.r, b.censored
     # exit cause by the next record's stage; index -1 (no next record) is the last entry
-    cause_of_next = np.append(np.where(res_of == _RESULT_CODE["lost"], 2, 1), 3)
-    t_us = dwell_us.copy()
+    cause_of_next = np.append(np.where(b.res_of == _RESULT_CODE["lost"], 2, 1), 3)
+    t_us = b.dwell_us.copy()
     t_us[censored] = np.maximum(as_of_us - r.entered[censored], 0)
+    t_us[b.stopped] = np.maximum(b.stopped_us - r.entered[b.stopped], 0)
     cause = cause_of_next[r.next_stage]
     cause[censored] = 0
-    return _survival(r.stage, t_us, cause, names, skip=r.ends[deal_res != 0])
+    cause[b.stopped] = 0
+    return _survival(r.stage, t_us, cause, b.names, skip=r.ends[b.deal_res != 0])
 
 
 def _survival(
@@ -1389,15 +1472,23 @@ def _wip(
 
 
 def _move_kind(
-    src: str, dst: str, position: dict[str, int], results: dict[str, Result]
+    src: str,
+    dst: str,
+    position: dict[str, int],
+    results: dict[str, Result],
+    lane_list: list[dict[str, int]] | None = None,
 ) -> Literal["forward", "skip", "backward", "repeat", "outcome", "unordered"]:
+    """How ``src -> dst`` runs along the order: with parallel blocks, along the first lane
+    that holds both stages (:func:`flowsim.history.branches.lanes`); two stages of different
+    branches share none, and their move is unordered."""
     if src == dst:
         return "repeat"
     if dst in results:
         return "outcome"
-    a, b = position.get(src), position.get(dst)
-    if a is None or b is None:
+    lane = next((ln for ln in lane_list or [position] if src in ln and dst in ln), None)
+    if lane is None:
         return "unordered"
+    a, b = lane[src], lane[dst]
     if b < a:
         return "backward"
     return "skip" if b > a + 1 else "forward"

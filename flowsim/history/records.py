@@ -49,6 +49,9 @@ class Records:
     next_stage: I64  # the deal's next record's stage code, -1 after its last record
     amount: npt.NDArray[np.float64]  # NaN where missing
     has_amount: Bool
+    #: each record's next record's row when it is not simply the following one (a parallel
+    #: block's history read per branch, :func:`flowsim.history.branches.branch_next`)
+    next_row: I64 | None = None
 
     @property
     def n(self) -> int:
@@ -69,6 +72,8 @@ class Records:
     @property
     def next_at(self) -> I64:
         """The next record's ``entered`` (meaningful where ``next_stage >= 0``)."""
+        if self.next_row is not None:
+            return np.where(self.next_row >= 0, self.entered[self.next_row], NO_TIME)
         out = np.empty_like(self.entered)
         out[:-1] = self.entered[1:]
         out[-1:] = NO_TIME
