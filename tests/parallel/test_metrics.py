@@ -191,3 +191,26 @@ def test_the_validation_to_sign_off_time_against_polars(
     move = next(t for t in moves if (t["source"], t["target"]) == ("validation", "sign_off"))
     assert move["count"] == both.height
     assert move["mean_hours"] == pytest.approx(hours.mean(), abs=5e-5)  # JSON: 4 decimals
+
+
+def test_without_left_at_a_branch_stay_still_ends_at_its_own_branch(
+    simulated: tuple[dict[str, object], Path], tmp_path: Path
+) -> None:
+    """The simulated log as an event log (``left_at`` dropped): validation's stay now ends at
+    its branch's next record, sign-off, which the engine enters when validation is left, so
+    its times are those of the validation -> sign-off moves (in time order they ended at
+    legal's record: a median of 0.0 days instead of 1.0). The stays legal's refusal cut short
+    have no end of their own here, and are left out."""
+    data, log = simulated
+    events = tmp_path / "events.csv"
+    pl.read_csv(log).drop("left_at", "started_at").write_csv(events)
+    model = flowsim.load(ROOT / "examples/language/20-parallel.flow")
+    funnel = metrics(read_csv(events), model)
+    moves = data["transitions"]
+    assert isinstance(moves, list)
+    move = next(t for t in moves if (t["source"], t["target"]) == ("validation", "sign_off"))
+    mine = funnel.stages["validation"].time_latest
+    # effort 1d; most deals find an engineer free
+    assert (mine.n, mine.median) == (move["count"], 24.0)
+    assert mine.mean == pytest.approx(move["mean_hours"], abs=5e-5)
+    assert funnel.process.skips == funnel.process.backward_moves == 0
