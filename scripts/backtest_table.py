@@ -92,6 +92,42 @@ def summary(r: RollingBacktest) -> list[str]:
     return out
 
 
+def split(r: RollingBacktest) -> list[str]:
+    """Wins by source per cutoff: open pipeline and new deals, actual against the Monte
+    Carlo's part (and the weighted pipeline against the open pipeline), then the summary."""
+    out = [
+        "| as of | open pipeline: actual | Monte Carlo P50 [P10–P90] | weighted pipeline "
+        "| new deals: actual | Monte Carlo P50 [P10–P90] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for b in r.backtests:
+        f = b.forecast.split
+        if f is None:
+            continue
+        old, new = f.existing.wins, f.new.wins
+        out.append(
+            f"| {b.as_of[:10]} | {b.actual('existing').total.wins:,.0f} "
+            f"| {old.p50:,.0f} [{old.p10:,.0f}–{old.p90:,.0f}] "
+            f"| {b.forecast.weighted.wins.mean:,.0f} | {b.actual('new').total.wins:,.0f} "
+            f"| {new.p50:,.0f} [{new.p10:,.0f}–{new.p90:,.0f}] |"
+        )
+    out += [
+        "",
+        "| wins by source | method | mean MAPE | mean CRPS | in P10–P90 | in P25–P75 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for view in ("week", "total"):
+        for s in (x for x in r.split_summary if (x.measure, x.view) == ("wins", view)):
+            part = "open pipeline" if s.part == "existing" else "new deals"
+            crps = "—" if s.crps is None else f"{s.crps:.1f}"
+            out.append(
+                f"| {part}, {'weekly' if view == 'week' else '90-day total'} "
+                f"| {NAMES[s.method]} | {_pct(s.mape)} | {crps} | {_pct(s.coverage)} "
+                f"| {_pct(s.coverage_50)} |"
+            )
+    return out
+
+
 def main(argv: list[str]) -> None:
     simulation = "--simulation" in argv
     argv = [a for a in argv if a != "--simulation"]
@@ -119,7 +155,7 @@ def main(argv: list[str]) -> None:
     )
     bands = "simulation noise only" if simulation else "parameter + simulation uncertainty"
     print(f"Monte Carlo bands: {bands}.\n")
-    print("\n".join([*per_cutoff(r), "", *summary(r)]))
+    print("\n".join([*per_cutoff(r), "", *summary(r), "", *split(r)]))
     for s in r.skipped:
         print(f"\nSkipped {s.as_of[:10]}: {s.reason}")
     print(

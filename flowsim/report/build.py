@@ -936,7 +936,7 @@ def _scorecard(w: dict[str, str], fid: Any, lang: str) -> Section:
     return Section("fidelity", w["fidelity"], svg=svg, text=fidelity_warning(fid, lang) or "")
 
 
-def _fan(w: dict[str, str], nf: Numbers, fc: Any, source: str) -> Section:
+def _fan(w: dict[str, str], nf: Numbers, fc: Forecast, source: str) -> Section:
     weeks = fc.weeks
     svg = charts.fan(
         [p.period for p in weeks],
@@ -948,7 +948,7 @@ def _fan(w: dict[str, str], nf: Numbers, fc: Any, source: str) -> Section:
         source=source,
         empty_note=w["no_data"],
     )
-    lines = []
+    lines = _split_lines(w, nf, fc)
     if fc.target is not None:
         for period in fc.target.periods:
             lines.append(
@@ -961,6 +961,33 @@ def _fan(w: dict[str, str], nf: Numbers, fc: Any, source: str) -> Section:
                 )
             )
     return Section("forecast", w["forecast"], svg=svg, text="\n".join(lines))
+
+
+def _split_lines(w: dict[str, str], nf: Numbers, fc: Forecast) -> list[str]:
+    """The forecast's wins (and revenue) by source: open pipeline against new deals."""
+    split = fc.split
+    if split is None:
+        return []
+
+    def band(b: Any, write: Callable[[float | None], str]) -> str:
+        return f"{write(b.p50)} [{write(b.p10)}, {write(b.p90)}]"
+
+    def count(x: float | None) -> str:
+        return nf.number(x, 0)
+
+    lines = [
+        w["forecast_split"].format(
+            existing=band(split.existing.wins, count), new=band(split.new.wins, count)
+        )
+    ]
+    if split.existing.revenue is not None and split.new.revenue is not None:
+        lines.append(
+            w["forecast_split_revenue"].format(
+                existing=band(split.existing.revenue, nf.money),
+                new=band(split.new.revenue, nf.money),
+            )
+        )
+    return lines
 
 
 def _conformance(w: dict[str, str], conf: Any, process: Process, lang: str) -> Section:

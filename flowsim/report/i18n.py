@@ -118,6 +118,10 @@ WORDS: dict[str, dict[str, str]] = {
         "ci": "95% CI",
         "mean": "mean",
         "target_probability": "Probability of reaching the target ({target}) in {period}: {p}",
+        "forecast_split": "Wins over the horizon (P50 [P10–P90]): {existing} from today's open "
+        "pipeline, {new} from deals not yet created",
+        "forecast_split_revenue": "Revenue over the horizon (P50 [P10–P90]): {existing} from "
+        "today's open pipeline, {new} from deals not yet created",
         "no_data": "no data",
         "source_overlay": "simulation of {process}, {n} replications",
         "quality_summary": "{source}: {read} rows read, {used} used",
@@ -221,6 +225,10 @@ WORDS: dict[str, dict[str, str]] = {
         "ci": "95% 置信区间",
         "mean": "均值",
         "target_probability": "{period} 达成目标（{target}）的概率：{p}",
+        "forecast_split": "预测期内赢单（P50 [P10–P90]）：现有商机 {existing}，"
+        "尚未创建的新商机 {new}",
+        "forecast_split_revenue": "预测期内收入（P50 [P10–P90]）：现有商机 {existing}，"
+        "尚未创建的新商机 {new}",
         "no_data": "无数据",
         "source_overlay": "{process} 的仿真，{n} 次重复",
         "quality_summary": "{source}：读取 {read} 行，使用 {used} 行",

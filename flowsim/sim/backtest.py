@@ -57,9 +57,10 @@ from flowsim.sim.periods import calendar_periods
 from flowsim.sim.scores import ape, covered, crps_sample, pit
 from flowsim.sim.wins import won_records
 
-__all__ = ["Actual", "Backtest", "Score", "backtest", "history_at"]
+__all__ = ["Actual", "ActualSplit", "Backtest", "Score", "backtest", "history_at"]
 
 Method = Literal["monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive"]
+Part = Literal["all", "existing", "new"]
 
 #: the methods in the order the tables show them
 METHODS: tuple[Method, ...] = ("monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive")
@@ -99,6 +100,22 @@ class Score(FlowsimModel):
     )
     periods: int
     zero_periods: int = Field(0, description="Periods with an actual of 0 (not in the MAPE).")
+    part: Part = Field(
+        "all",
+        description="Which deals: 'all', 'existing' (open at as_of) or 'new' (created after).",
+    )
+
+
+class ActualSplit(FlowsimModel):
+    """What happened, counting only the deals open at as_of (``existing``: created by then)
+    or only those created after it (``new``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    part: Literal["existing", "new"]
+    weeks: list[Actual]
+    months: list[Actual]
+    total: Actual
 
 
 class Backtest(FlowsimModel):
@@ -114,13 +131,29 @@ class Backtest(FlowsimModel):
     actual_months: list[Actual]
     actual_total: Actual
     scores: list[Score]
+    actual_split: list[ActualSplit] = Field(
+        default_factory=list,
+        description="The actuals of the deals open at as_of, then of those created after it.",
+    )
+    split_scores: list[Score] = Field(
+        default_factory=list,
+        description="The Monte Carlo's open-pipeline and new-deal parts scored against the "
+        "actuals split the same way; the weighted pipeline against the open pipeline's.",
+    )
     notes: list[str] = Field(default_factory=list)
 
-    def score(self, method: Method, measure: str, view: str) -> Score:
-        for s in self.scores:
-            if (s.method, s.measure, s.view) == (method, measure, view):
+    def score(self, method: Method, measure: str, view: str, part: Part = "all") -> Score:
+        for s in self.scores if part == "all" else self.split_scores:
+            if (s.method, s.measure, s.view, s.part) == (method, measure, view, part):
                 return s
-        raise KeyError((method, measure, view))
+        raise KeyError((method, measure, view, part))
+
+    def actual(self, part: Literal["existing", "new"]) -> ActualSplit:
+        """The actuals of one part (:attr:`actual_split`)."""
+        for a in self.actual_split:
+            if a.part == part:
+                return a
+        raise KeyError(part)
 
     def text(self) -> str:
         from flowsim.sim.forecast_text import backtest_text
@@ -251,6 +284,7 @@ def backtest(
     )
     result = drawn.forecast
     actual = _actuals(history, fitted.process, result, window)
+    scores, split_scores = _scores(drawn, actual, seed)
     return Backtest(
         as_of=result.as_of,
         data_end=window.data_end.isoformat(),
@@ -259,7 +293,9 @@ def backtest(
         actual_weeks=actual.weeks,
         actual_months=actual.months,
         actual_total=actual.total,
-        scores=_scores(drawn, actual, seed),
+        scores=scores,
+        actual_split=actual.split,
+        split_scores=split_scores,
         notes=notes,
     )
 
@@ -336,24 +372,29 @@ def _fit(
 
 @dataclass(frozen=True)
 class _Actuals:
-    """What happened in the window: wins and revenue per week, month and in total."""
+    """What happened in the window: wins and revenue per week, month and in total, of all
+    deals, then of the deals open at as_of and of those created after it (``split``)."""
 
     weeks: list[Actual]
     months: list[Actual]
     total: Actual
     has_amount: bool
+    split: list[ActualSplit]
 
 
 def _actuals(history: DealLog, process: Process, result: Forecast, window: _Window) -> _Actuals:
     """The deals won in the window, binned like the forecast (its periods and time zone).
 
-    Revenue is scored only when the forecast knows revenue and the wins have amounts.
+    Revenue is scored only when the forecast knows revenue and the wins have amounts. A won
+    deal is *existing* when the history records it by ``as_of`` (its first record), *new*
+    when its first record comes after.
     """
-    from flowsim.sim.periods import bin_sums
-
     as_of = window.as_of
-    won_all = won_records(history, process).filter(
-        (pl.col("entered_at") > as_of) & (pl.col("entered_at") <= window.end)
+    first = history.frame.group_by("deal").agg(pl.col("entered_at").min().alias("created"))
+    won_all = (
+        won_records(history, process)
+        .filter((pl.col("entered_at") > as_of) & (pl.col("entered_at") <= window.end))
+        .join(first, on="deal", how="left")
     )
     hours = (
         (won_all["entered_at"].dt.epoch("us") - int(as_of.timestamp() * 1e6)) / 3.6e9
@@ -361,51 +402,122 @@ def _actuals(history: DealLog, process: Process, result: Forecast, window: _Wind
     amounts = won_all["amount"].to_numpy().astype(float)
     has_amount = result.revenue_known and not bool(np.isnan(amounts).all())
     amounts = np.where(np.isnan(amounts), 0.0, amounts)
-
-    def actual(view: Literal["week", "month"]) -> list[Actual]:
-        periods = calendar_periods(as_of, window.hours, view, result.timezone)
-        wins = bin_sums(hours, None, periods)
-        revenue = bin_sums(hours, amounts, periods)
-        return [
-            Actual(
-                period=p.label,
-                whole=p.whole,
-                wins=float(w),
-                revenue=float(r) if has_amount else None,
-            )
-            for p, w, r in zip(periods, wins, revenue, strict=True)
-        ]
-
-    total = Actual(
-        period="total",
-        whole=True,
-        wins=float(len(hours)),
-        revenue=float(amounts.sum()) if has_amount else None,
-    )
-    return _Actuals(actual("week"), actual("month"), total, has_amount)
+    existing = (won_all["created"] <= as_of).to_numpy()
+    binned = _Binner(as_of, window.hours, result.timezone, has_amount)
+    weeks, months, total = binned(hours, amounts)
+    split = [
+        ActualSplit(
+            part=part,
+            **dict(zip(("weeks", "months", "total"), binned(hours[m], amounts[m]), strict=True)),
+        )
+        for part, m in (("existing", existing), ("new", ~existing))
+    ]
+    return _Actuals(weeks, months, total, has_amount, split)
 
 
-def _scores(drawn: Drawn, actual: _Actuals, seed: int) -> list[Score]:
-    """Every method scored per view and measure (revenue only when it is known)."""
+@dataclass(frozen=True)
+class _Binner:
+    """Wins (at hours after as_of) and their amounts binned by week, month and in total."""
+
+    as_of: datetime
+    hours: float
+    tz: str
+    has_amount: bool
+
+    def __call__(
+        self, hours: np.ndarray, amounts: np.ndarray
+    ) -> tuple[list[Actual], list[Actual], Actual]:
+        from flowsim.sim.periods import bin_sums
+
+        def actual(view: Literal["week", "month"]) -> list[Actual]:
+            periods = calendar_periods(self.as_of, self.hours, view, self.tz)
+            wins = bin_sums(hours, None, periods)
+            revenue = bin_sums(hours, amounts, periods)
+            return [
+                Actual(
+                    period=p.label,
+                    whole=p.whole,
+                    wins=float(w),
+                    revenue=float(r) if self.has_amount else None,
+                )
+                for p, w, r in zip(periods, wins, revenue, strict=True)
+            ]
+
+        total = Actual(
+            period="total",
+            whole=True,
+            wins=float(len(hours)),
+            revenue=float(amounts.sum()) if self.has_amount else None,
+        )
+        return actual("week"), actual("month"), total
+
+
+def _scores(drawn: Drawn, actual: _Actuals, seed: int) -> tuple[list[Score], list[Score]]:
+    """Every method scored per view and measure (revenue only when it is known); then the
+    Monte Carlo's parts against the actuals split the same way (the weighted pipeline, today's
+    open deals' eventual value, against the open pipeline's)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x917,)))
     scores: list[Score] = []
-    for view, act in (
-        ("week", actual.weeks),
-        ("month", actual.months),
-        ("total", [actual.total]),
-    ):
-        whole = np.array([a.whole for a in act], dtype=bool)
-        for m, measure in enumerate(("wins", "revenue")):
-            if measure == "revenue" and not actual.has_amount:
-                continue
-            values = np.array([a.wins if m == 0 else (a.revenue or 0.0) for a in act])[whole]
-            for method in METHODS:
-                if method not in drawn.draws:
-                    continue
-                draws = drawn.draws[method][view][:, m, :][:, whole]
-                point = drawn.points[method][view][m][whole]
+    whole = _Views(actual.weeks, actual.months, actual.total)
+    for measure, view, values in whole.each(actual.has_amount):
+        for method in METHODS:
+            if method in drawn.draws:
+                draws, point = whole.drawn(
+                    drawn.draws[method], drawn.points[method], view, _M[measure]
+                )
                 scores.append(_score(method, measure, view, draws, point, values, rng))
-    return scores
+    split: list[Score] = []
+    for part in actual.split:
+        if part.part not in drawn.parts:
+            continue
+        mc = drawn.parts[part.part]
+        made: dict[Method, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = {
+            "monte_carlo": (mc, {v: np.median(d, axis=0) for v, d in mc.items()})
+        }
+        if part.part == "existing" and "weighted_pipeline" in drawn.draws:
+            made["weighted_pipeline"] = (
+                drawn.draws["weighted_pipeline"],
+                drawn.points["weighted_pipeline"],
+            )
+        views = _Views(part.weeks, part.months, part.total)
+        for measure, view, values in views.each(actual.has_amount):
+            for name, (d, p) in made.items():
+                draws, point = views.drawn(d, p, view, _M[measure])
+                s = _score(name, measure, view, draws, point, values, rng)
+                split.append(s.model_copy(update={"part": part.part}))
+    return scores, split
+
+
+_M = {"wins": 0, "revenue": 1}
+
+
+@dataclass(frozen=True)
+class _Views:
+    """One set of actuals by view, and which of its periods are whole (the scored ones)."""
+
+    weeks: list[Actual]
+    months: list[Actual]
+    total: Actual
+
+    def each(self, has_amount: bool) -> list[tuple[str, str, np.ndarray]]:
+        """(measure, view, the whole periods' actuals), revenue only with amounts."""
+        out = []
+        for view, act in (("week", self.weeks), ("month", self.months), ("total", [self.total])):
+            whole = np.array([a.whole for a in act], dtype=bool)
+            for m, measure in enumerate(("wins", "revenue")):
+                if measure == "revenue" and not has_amount:
+                    continue
+                values = np.array([a.wins if m == 0 else (a.revenue or 0.0) for a in act])
+                out.append((measure, view, values[whole]))
+        return out
+
+    def drawn(
+        self, draws: dict[str, np.ndarray], points: dict[str, np.ndarray], view: str, m: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Measure ``m``'s draws (draw, whole period) and point forecast in one view."""
+        act = {"week": self.weeks, "month": self.months, "total": [self.total]}[view]
+        whole = np.array([a.whole for a in act], dtype=bool)
+        return draws[view][:, m, :][:, whole], points[view][m][whole]
 
 
 def _score(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -49,6 +49,7 @@ __all__ = [
     "Drawn",
     "Forecast",
     "PeriodForecast",
+    "SourceSplit",
     "StageWin",
     "TargetForecast",
     "TargetPeriod",
@@ -176,6 +177,24 @@ class BaselineForecast(FlowsimModel):
     total: PeriodForecast
 
 
+class SourceSplit(FlowsimModel):
+    """The Monte Carlo's wins and revenue by where the deal comes from, as CRMs split them:
+    today's open pipeline (the deals open at ``as_of`` the Monte Carlo continued) and the deals
+    not yet created (arriving by the model). Per replication the two parts add up to the
+    forecast's total, so their means add up; their quantiles do not (each is its own
+    distribution)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    open_deals: int = Field(
+        description="The open deals the Monte Carlo continued (stale ones left out when dropped)."
+    )
+    existing: PeriodForecast = Field(description="Over the horizon, from the open pipeline.")
+    new: PeriodForecast = Field(description="Over the horizon, from deals created after as_of.")
+    existing_months: list[PeriodForecast] = Field(default_factory=list)
+    new_months: list[PeriodForecast] = Field(default_factory=list)
+
+
 class Forecast(FlowsimModel):
     """The result of :func:`forecast` (plain data; its JSON is the contract)."""
 
@@ -206,6 +225,9 @@ class Forecast(FlowsimModel):
     months: list[PeriodForecast]
     total: PeriodForecast
     weighted: WeightedPipeline
+    split: SourceSplit | None = Field(
+        None, description="The Monte Carlo's wins and revenue: open pipeline against new deals."
+    )
     baselines: list[BaselineForecast] = Field(
         default_factory=list, description="Run-rate and seasonal naive, when the history allows."
     )
@@ -336,16 +358,30 @@ def _run_batch(payload: _Payload, batch: list[tuple[int, int]]) -> list[tuple[in
             rng = Streams(payload.seed, r).rng("amount:open-deals")
             amount[unknown] = block_sampler(payload.fill)(rng, int(unknown.sum()))
         won = np.isin(run.outcome, payload.won) & (run.finish >= 0) & (run.finish <= horizon)
-        t, a = run.finish[won], amount[won]
-        a = np.where(np.isnan(a), 0.0, a)
+        # the open deals are the run's first deals (made before any arrival): its pipeline
+        existing = won & (np.arange(len(won)) < len(payload.settings.open_deals))
         out.append(
             (
                 s,
                 r,
-                {v: (bin_sums(t, None, ps), bin_sums(t, a, ps)) for v, ps in payload.views.items()},
+                {
+                    v: _binned(run.finish, amount, won, existing, ps)
+                    for v, ps in payload.views.items()
+                },
             )
         )
     return out
+
+
+def _binned(
+    finish: np.ndarray, amount: np.ndarray, won: np.ndarray, existing: np.ndarray, ps: list[Period]
+) -> np.ndarray:
+    """Per period: wins and revenue of all deals, of the open pipeline's, of the new ones."""
+    a = np.where(np.isnan(amount), 0.0, amount)
+    new = won & ~existing
+    return np.array(
+        [bin_sums(finish[m], w, ps) for m in (won, existing, new) for w in (None, a[m])]
+    )
 
 
 def _batches(jobs: list[tuple[int, int]], workers: int) -> list[list[tuple[int, int]]]:
@@ -531,6 +567,8 @@ class Drawn:
     forecast: Forecast
     draws: dict[str, dict[str, np.ndarray]]
     points: dict[str, dict[str, np.ndarray]]
+    #: the Monte Carlo's draws by source, ``parts["existing" or "new"][view]``, shaped as draws
+    parts: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 def forecast_draws(
@@ -572,7 +610,7 @@ def forecast_draws(
     )
     scored = {v: views[v] for v in ("week", "month", "total")}
     methods = _Methods(when, tz, revenue_known, scored)
-    methods.add("monte_carlo", {v: per_view[v][0] for v in scored}, None)
+    methods.add("monte_carlo", {v: per_view[v][0, :, :2] for v in scored}, None)
     methods.add_weighted(weighted, coins, scored, horizon_hours)
     baselines = methods.add_baselines(
         won_records(history, process).filter(pl.col("entered_at") <= when),
@@ -602,6 +640,7 @@ def forecast_draws(
         months=methods.tables["monte_carlo"]["month"],
         total=methods.tables["monte_carlo"]["total"][0],
         weighted=weighted,
+        split=_split(methods, per_view, len(pipe.running)),
         baselines=baselines,
         target=(
             _target(target, views["target"], per_view["target"], names, history, process, when, tz)
@@ -610,7 +649,35 @@ def forecast_draws(
         ),
         notes=notes,
     )
-    return Drawn(result, methods.draws, methods.points)
+    return Drawn(result, methods.draws, methods.points, _parts(per_view, scored))
+
+
+def _parts(
+    per_view: dict[str, np.ndarray], views: dict[str, list[Period]]
+) -> dict[str, dict[str, np.ndarray]]:
+    """The baseline model's wins and revenue per replication by source: the open pipeline's
+    deals, and the rest (deals created after as_of), each (replication, wins/revenue, period)."""
+    return {
+        "existing": {v: per_view[v][0, :, 2:4] for v in views},
+        "new": {v: per_view[v][0, :, 4:6] for v in views},
+    }
+
+
+def _split(methods: _Methods, per_view: dict[str, np.ndarray], running: int) -> SourceSplit:
+    """The Monte Carlo's bands by source, over the horizon and per month."""
+    parts = _parts(per_view, {v: methods.periods[v] for v in ("month", "total")})
+
+    def table(part: str, view: str) -> list[PeriodForecast]:
+        data = parts[part][view]
+        return _table(data, methods.periods[view], methods.when, methods.tz, methods.revenue_known)
+
+    return SourceSplit(
+        open_deals=running,
+        existing=table("existing", "total")[0],
+        new=table("new", "total")[0],
+        existing_months=table("existing", "month"),
+        new_months=table("new", "month"),
+    )
 
 
 def _check_budget(replications: int, uncertainty: str) -> None:
@@ -854,22 +921,22 @@ def _monte_carlo(
     progress: Progress | None,
 ) -> dict[str, np.ndarray]:
     """Run every (scenario, replication); per view an array (scenario, replication,
-    wins/revenue, period). Results land by index, so the worker count changes nothing."""
+    wins/revenue of all deals, then of the open pipeline's, then of the new ones, period).
+    Results land by index, so the worker count changes nothing."""
     views = payload.views
     n_processes = len(payload.processes[0])
     jobs = [(s, r) for s in range(n_processes) for r in range(replications)]
     n_workers = 1 if cluster is None and workers == 1 else workers
     if n_workers is None and cluster is None:
         n_workers = default_workers()
-    per_view = {v: np.zeros((n_processes, replications, 2, len(ps))) for v, ps in views.items()}
+    per_view = {v: np.zeros((n_processes, replications, 6, len(ps))) for v, ps in views.items()}
     done = 0
     for results in run_batches(
         _run_batch, payload, _batches(jobs, n_workers or 8), workers=n_workers, cluster=cluster
     ):
         for s, r, binned in results:
-            for v, (wins, revenue) in binned.items():
-                per_view[v][s, r, 0] = wins
-                per_view[v][s, r, 1] = revenue
+            for v, sums in binned.items():
+                per_view[v][s, r] = sums
         done += len(results)
         if progress is not None:
             progress(done, len(jobs))

@@ -96,6 +96,7 @@ def forecast_text(f: Forecast) -> str:
         "",
         *_periods("month", f.months, f.total, money),
         "",
+        *_split_lines(f),
         *_weighted_lines(f),
         *_baseline_lines(f),
     ]
@@ -104,6 +105,35 @@ def forecast_text(f: Forecast) -> str:
     if f.notes:
         lines += ["", *(f"Note: {n}" for n in f.notes)]
     return "\n".join(lines) + "\n"
+
+
+def _split_lines(f: Forecast) -> list[str]:
+    """The Monte Carlo's horizon by source: today's open pipeline, deals not yet created."""
+    split = f.split
+    if split is None:
+        return []
+    money = f.revenue_known
+    new_label = (
+        f"new deals ({f.arrivals_per_week:,.1f} a week)" if f.arrivals_per_week else "new deals"
+    )
+    rows = [["source", "wins P10", "P50", "P90", "mean"]]
+    if money:
+        rows[0] += ["revenue P10", "P50", "P90", "mean"]
+    for label, p in (
+        (f"open pipeline ({split.open_deals} deals)", split.existing),
+        (new_label, split.new),
+        ("total", f.total),
+    ):
+        cells = [label, *_band_cells(p.wins, _n)]
+        if money:
+            cells += _band_cells(p.revenue, _money)
+        rows.append(cells)
+    return [
+        "Where the wins come from (Monte Carlo over the horizon; the means add up, the "
+        "percentiles do not)",
+        *_table(rows),
+        "",
+    ]
 
 
 def _weighted_lines(f: Forecast) -> list[str]:
@@ -235,6 +265,40 @@ def backtest_text(b: Backtest) -> str:
     rows.append(["total", _n(b.actual_total.wins), _n(t.p10), _n(t.p50), _n(t.p90)])
     lines += _table(rows)
     lines.append(f"  weighted pipeline: {_n(b.forecast.weighted.wins.mean)} wins")
+    lines += _split_score_lines(b)
     if b.notes:
         lines += ["", *(f"Note: {n}" for n in b.notes)]
     return "\n".join(lines) + "\n"
+
+
+def _split_score_lines(b: Backtest) -> list[str]:
+    """Each source's actual over the horizon against its Monte Carlo band, and its scores
+    (the weighted pipeline, today's open deals' eventual value, beside the open pipeline)."""
+    if not b.split_scores or b.forecast.split is None:
+        return []
+    lines = [
+        "",
+        "Open pipeline against new deals (existing: deals the history records by the as-of "
+        "date; new: created after it)",
+    ]
+    head = ["measure", "source", "method", "actual", "P10", "P50", "P90", "error", "week MAPE"]
+    rows = [[*head, "P10–P90", "CRPS"]]
+    bands = {"existing": b.forecast.split.existing, "new": b.forecast.split.new}
+    for measure in ("wins", "revenue"):
+        fmt = _n if measure == "wins" else _money
+        label = measure
+        for a in b.actual_split:
+            actual = a.total.wins if measure == "wins" else a.total.revenue
+            source = "open pipeline" if a.part == "existing" else "new deals"
+            for s in b.split_scores:
+                if (s.measure, s.view, s.part) != (measure, "total", a.part) or actual is None:
+                    continue
+                made = bands[a.part] if s.method == "monte_carlo" else b.forecast.weighted
+                band = getattr(made, measure)
+                week = b.score(s.method, measure, "week", a.part)
+                weekly = _score_cells(week, measure == "revenue")
+                cells = [fmt(actual), *(_band_cells(band, fmt)[:3] if band else ["", "", ""])]
+                scores = [_pct(s.mape), _pct(week.mape), weekly[1], weekly[3]]
+                rows.append([label, source, NAMES[s.method], *cells, *scores])
+                label = source = ""
+    return lines + _table(rows, right=3)

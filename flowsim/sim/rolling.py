@@ -28,7 +28,15 @@ from flowsim._base import FlowsimModel
 from flowsim.errors import InputError, OptionError
 from flowsim.history.log import DealLog
 from flowsim.model import Duration, Process, parse_duration
-from flowsim.sim.backtest import METHODS, Backtest, Method, Score, backtest, scores_frame
+from flowsim.sim.backtest import (
+    METHODS,
+    Backtest,
+    Method,
+    Part,
+    Score,
+    backtest,
+    scores_frame,
+)
 from flowsim.sim.forecast import Uncertainty, last_event
 from flowsim.sim.scores import pit_histogram
 
@@ -69,6 +77,9 @@ class Summary(FlowsimModel):
     mc_crps_wins: float | None = Field(
         None, description="Share of cutoffs where the Monte Carlo's CRPS is at most this one's."
     )
+    part: Part = Field(
+        "all", description="Which deals: 'all', 'existing' (open at the cutoff) or 'new'."
+    )
 
 
 class RollingBacktest(FlowsimModel):
@@ -83,12 +94,17 @@ class RollingBacktest(FlowsimModel):
     backtests: list[Backtest]
     skipped: list[Skipped] = Field(default_factory=list)
     summary: list[Summary]
+    split_summary: list[Summary] = Field(
+        default_factory=list,
+        description="The Monte Carlo's open-pipeline and new-deal parts (and the weighted "
+        "pipeline against the open pipeline's actuals) over every cutoff.",
+    )
 
-    def summary_of(self, method: Method, measure: str, view: str) -> Summary:
-        for s in self.summary:
-            if (s.method, s.measure, s.view) == (method, measure, view):
+    def summary_of(self, method: Method, measure: str, view: str, part: Part = "all") -> Summary:
+        for s in self.summary if part == "all" else self.split_summary:
+            if (s.method, s.measure, s.view, s.part) == (method, measure, view, part):
                 return s
-        raise KeyError((method, measure, view))
+        raise KeyError((method, measure, view, part))
 
     def text(self) -> str:
         from flowsim.sim.rolling_text import rolling_text
@@ -267,25 +283,27 @@ def rolling_backtest(
         backtests=done,
         skipped=skipped,
         summary=_summary(done),
+        split_summary=[*_summary(done, "existing"), *_summary(done, "new")],
     )
 
 
-def _summary(done: list[Backtest]) -> list[Summary]:
-    """Per method, measure and view: the scores over every cutoff."""
+def _summary(done: list[Backtest], part: Part = "all") -> list[Summary]:
+    """Per method, measure and view: the scores over every cutoff (of one part's deals)."""
     out: list[Summary] = []
     for measure in ("wins", "revenue"):
         for view in ("week", "month", "total"):
-            mc = [_find(b, "monte_carlo", measure, view) for b in done]
+            mc = [_find(b, "monte_carlo", measure, view, part) for b in done]
             for method in METHODS:
-                mine = [_find(b, method, measure, view) for b in done]
+                mine = [_find(b, method, measure, view, part) for b in done]
                 if any(s is not None for s in mine):
-                    out.append(_summarise(method, measure, view, mine, mc))
+                    row = _summarise(method, measure, view, mine, mc)
+                    out.append(row.model_copy(update={"part": part}))
     return out
 
 
-def _find(b: Backtest, method: Method, measure: str, view: str) -> Score | None:
+def _find(b: Backtest, method: Method, measure: str, view: str, part: Part) -> Score | None:
     try:
-        return b.score(method, measure, view)
+        return b.score(method, measure, view, part)
     except KeyError:
         return None
 

@@ -42,7 +42,7 @@ def rolling_text(r: RollingBacktest) -> str:
             rows.append([label, actual, NAMES[s.method], *scores])
             label = actual = ""
     lines += _table(rows, right=3)
-    lines += ["", *_summary_lines(r)]
+    lines += ["", *_summary_lines(r), *_split_lines(r)]
     lines += [f"Skipped {k.as_of[:10]}: {k.reason}" for k in r.skipped]
     return "\n".join(lines) + "\n"
 
@@ -79,3 +79,52 @@ def _summary_lines(r: RollingBacktest) -> list[str]:
         lines += ["", "PIT histogram of the weekly wins (10 bins over [0, 1]; flat: calibrated)"]
         lines += _table([[NAMES[s.method], *map(str, s.pit_histogram)] for s in pit])
     return lines
+
+
+def _split_lines(r: RollingBacktest) -> list[str]:
+    """Per cutoff the wins of the open pipeline and of new deals against the Monte Carlo's
+    parts; then each part's scores over the cutoffs."""
+    if not r.split_summary:
+        return []
+    lines = [
+        "",
+        "Wins over the horizon by source: actual, and the Monte Carlo's P50 [P10–P90] "
+        "(open pipeline: deals recorded by the cutoff; new: created after it)",
+    ]
+    rows = [["as of", "open pipeline", "Monte Carlo", "weighted", "new deals", "Monte Carlo"]]
+    for b in r.backtests:
+        split = b.forecast.split
+        if split is None or not b.actual_split:
+            continue
+        old, new = split.existing.wins, split.new.wins
+        rows.append(
+            [
+                b.as_of[:10],
+                _n(b.actual("existing").total.wins),
+                f"{_n(old.p50)} [{_n(old.p10)}–{_n(old.p90)}]",
+                _n(b.forecast.weighted.wins.mean),
+                _n(b.actual("new").total.wins),
+                f"{_n(new.p50)} [{_n(new.p10)}–{_n(new.p90)}]",
+            ]
+        )
+    lines += _table(rows)
+    rows = [["wins", "source", "method", "MAPE", "CRPS", "P10–P90", "P25–P75"]]
+    for view in ("week", "total"):
+        label = "per week" if view == "week" else "whole horizon"
+        for s in r.split_summary:
+            if (s.measure, s.view) != ("wins", view):
+                continue
+            source = "open pipeline" if s.part == "existing" else "new deals"
+            rows.append(
+                [
+                    label,
+                    source,
+                    NAMES[s.method],
+                    _pct(s.mape),
+                    _crps(s.crps, False),
+                    _pct(s.coverage),
+                    _pct(s.coverage_50),
+                ]
+            )
+            label = ""
+    return [*lines, "", *_table(rows, right=3)]

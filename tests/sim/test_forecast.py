@@ -232,6 +232,25 @@ def test_backtest_on_maven_fits_on_the_past_only(monkeypatch: pytest.MonkeyPatch
     )
     assert b.actual_total.wins == actual.height
     assert b.actual_total.revenue == pytest.approx(actual["amount"].sum())
+    # the split, straight from the CSV: won in (as_of, as_of + 60 days], engaged by as_of
+    # (open at the cutoff) or after it (created after it)
+    raw = pl.read_csv(MAVEN, try_parse_dates=True).filter(
+        (pl.col("deal_stage") == "Won")
+        & (pl.col("close_date") > when.date())
+        & (pl.col("close_date") <= datetime(2017, 8, 30).date())
+    )
+    old = raw.filter(pl.col("engage_date") <= when.date())
+    new = raw.filter(pl.col("engage_date") > when.date())
+    assert old.height > 300 and new.height > 300  # both parts matter on Maven
+    assert b.actual("existing").total.wins == old.height
+    assert b.actual("new").total.wins == new.height
+    assert b.actual("existing").total.revenue == pytest.approx(old["close_value"].sum())
+    assert b.actual("new").total.revenue == pytest.approx(new["close_value"].sum())
+    split = b.forecast.split
+    assert split is not None and split.open_deals == b.forecast.open_deals - b.forecast.stale_deals
+    assert split.existing.wins.mean + split.new.wins.mean == pytest.approx(
+        b.forecast.total.wins.mean
+    )
     assert {(s.method, s.measure, s.view) for s in b.scores} >= {
         (m, q, v)
         for m in ("monte_carlo", "weighted_pipeline", "run_rate", "seasonal_naive")
