@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from flowsim.history.feedback import MeasuredJourney
     from flowsim.history.metrics import FunnelMetrics
     from flowsim.overlay import Overlay
+    from flowsim.sim.backtest import Backtest
     from flowsim.sim.bottlenecks import BottleneckReport
     from flowsim.sim.fidelity import FidelityResult
     from flowsim.sim.forecast import Forecast
@@ -149,7 +150,7 @@ def build_report(
     simulated = _simulate(job, results, warnings)
     past = _history(process, deal_log, seed, results, say)
     judged = _judge(job, past, simulated.bottleneck, warnings, results)
-    fc = _forecast(job, results)
+    fc = _Forecasts(_forecast(job, results), _backtest(job, results))
     say("charts")
     sections = _sections(job, simulated, past, judged, fc, results)
     title = f"{process.name} — {job.w['title']}"
@@ -379,12 +380,60 @@ def _forecast(job: _Job, results: dict[str, Any]) -> Forecast | None:
     return fc
 
 
+class _Forecasts(NamedTuple):
+    """The forecast from the history's end, and the backtest from one horizon before it."""
+
+    forecast: Forecast | None
+    backtest: Backtest | None
+
+
+#: the report's backtest: its horizon, and its replications (those of its forecast)
+BACKTEST_HOURS = 90 * 24
+BACKTEST_REPLICATIONS = 100
+
+
+def _backtest(job: _Job, results: dict[str, Any]) -> Backtest | None:
+    """The forecast made one horizon (90 days) before the history's end, midnight UTC, with
+    the model as given, scored against what happened; None when the history is too short
+    or the backtest cannot be made."""
+    from flowsim.sim.backtest import backtest
+    from flowsim.sim.forecast import last_event
+
+    if job.deal_log is None:
+        return None
+    try:
+        end = last_event(job.deal_log)
+    except ValueError:
+        return None
+    as_of = (end - timedelta(hours=BACKTEST_HOURS)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    first = job.deal_log.frame["entered_at"].min()
+    if not isinstance(first, datetime) or as_of <= first:
+        return None
+    job.say("backtest")
+    try:
+        scored = backtest(
+            job.process,
+            job.deal_log,
+            as_of,
+            BACKTEST_HOURS,
+            replications=BACKTEST_REPLICATIONS,
+            seed=job.asked.seed,
+            workers=job.asked.workers,
+        )
+    except ValueError:
+        return None
+    results["backtest"] = json.loads(scored.model_dump_json(exclude={"forecast"}))
+    return scored
+
+
 def _sections(
     job: _Job,
     simulated: _Simulated,
     past: _History,
     judged: _Judged,
-    fc: Forecast | None,
+    fc: _Forecasts,
     results: dict[str, Any],
 ) -> list[Section]:
     """Every section in reading order, the charts' ticks in the report's language; the
@@ -454,7 +503,7 @@ def _feedback(w: dict[str, str], m: MeasuredJourney) -> Section:
 
 
 def _charts(
-    job: _Job, simulated: _Simulated, past: _History, judged: _Judged, fc: Forecast | None
+    job: _Job, simulated: _Simulated, past: _History, judged: _Judged, fc: _Forecasts
 ) -> list[Section]:
     """The charts and tables after the pictures; those whose inputs are missing are left out."""
     import flowsim
@@ -479,8 +528,11 @@ def _charts(
     sections.append(_tornado(w, nf, judged.bottleneck, src_sim, job.asked.budget, simulated.labels))
     if past.fidelity is not None:
         sections.append(_scorecard(w, past.fidelity, job.lang))
-    if fc is not None:
-        sections.append(_fan(w, nf, fc, src_sim))
+    if fc.forecast is not None:
+        sections.append(_fan(w, nf, fc.forecast, src_sim))
+    if fc.backtest is not None and deal_log is not None:
+        src = _backtest_source(w, fc.backtest, deal_log.report.source, job.asked.seed)
+        sections += [_backtest_fan(w, nf, fc.backtest, src), _calibration(w, fc.backtest, src)]
     if past.conformance is not None:
         sections.append(_conformance(w, past.conformance, process, job.lang))
     if deal_log is not None:
@@ -961,6 +1013,85 @@ def _fan(w: dict[str, str], nf: Numbers, fc: Forecast, source: str) -> Section:
                 )
             )
     return Section("forecast", w["forecast"], svg=svg, text="\n".join(lines))
+
+
+def _backtest_source(w: dict[str, str], b: Backtest, source: str, seed: int) -> str:
+    return w["source_backtest"].format(
+        source=source, date=b.as_of[:10], n=b.forecast.replications, seed=seed
+    )
+
+
+def _backtest_fan(w: dict[str, str], nf: Numbers, b: Backtest, source: str) -> Section:
+    """The backtest's weekly wins: P10–P90 and P25–P75 bands, P50, and the actuals; below it
+    the 90-day error of every method and the verdict against the baselines."""
+    weeks = b.forecast.weeks
+
+    def inner(q: str) -> list[float]:
+        return [getattr(p.wins, q) if getattr(p.wins, q) is not None else math.nan for p in weeks]
+
+    svg = charts.fan(
+        [p.period for p in weeks],
+        [p.wins.p10 for p in weeks],
+        [p.wins.p50 for p in weeks],
+        [p.wins.p90 for p in weeks],
+        inner=(inner("p25"), inner("p75")),
+        actual=[a.wins for a in b.actual_weeks],
+        actual_label=w["actual"],
+        title=w["backtest"].format(date=b.as_of[:10]),
+        ylabel=w["forecast_y"],
+        source=source,
+        empty_note=w["no_data"],
+    )
+    return Section(
+        "backtest",
+        w["backtest"].format(date=b.as_of[:10]),
+        svg=svg,
+        text="\n".join(_verdict(w, nf, b)),
+    )
+
+
+def _verdict(w: dict[str, str], nf: Numbers, b: Backtest) -> list[str]:
+    """Every method's 90-day error on the wins, the band's weekly coverage, and whether the
+    Monte Carlo beats every baseline (its 90-day error at most theirs)."""
+    totals = {s.method: s.mape for s in b.scores if (s.measure, s.view) == ("wins", "total")}
+    scores = ", ".join(f"{w['method_' + m]} {nf.percent(e)}" for m, e in totals.items())
+    week = b.score("monte_carlo", "wins", "week")
+    inside = round((week.coverage or 0.0) * week.periods)
+    mc = totals.get("monte_carlo")
+    losses = [
+        w["method_" + m]
+        for m, e in totals.items()
+        if m != "monte_carlo" and e is not None and (mc is None or mc > e)
+    ]
+    lines = [w["backtest_scores"].format(scores=scores, inside=inside, weeks=week.periods)]
+    if losses:
+        lines.append(w["backtest_loses"].format(methods=", ".join(losses)))
+    else:
+        lines.append(w["backtest_beats"])
+    lines.append(w["backtest_model"])
+    return lines
+
+
+def _calibration(w: dict[str, str], b: Backtest, source: str) -> Section:
+    """PIT histogram and nominal-against-observed coverage of the weekly wins' forecasts."""
+    pits = {
+        w["method_" + s.method]: s.pit
+        for s in b.scores
+        if (s.measure, s.view) == ("wins", "week") and s.pit
+    }
+    title = w["calibration"].format(date=b.as_of[:10])
+    svg = charts.calibration(
+        pits,
+        title=title,
+        source=source,
+        pit_label=w["pit"],
+        count_label=w["pit_count"],
+        nominal_label=w["nominal"],
+        observed_label=w["observed"],
+        ideal_label=w["calibrated"],
+        empty_note=w["no_data"],
+    )
+    return Section("calibration", title, svg=svg)
 
 
 def _split_lines(w: dict[str, str], nf: Numbers, fc: Forecast) -> list[str]:

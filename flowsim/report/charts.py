@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib import dates as mdates
@@ -35,6 +36,10 @@ from flowsim.report.marks import (
     percent_axis,
     thin_ticks,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 from flowsim.report.style import (
     ACCENT,
     MUTED,
@@ -50,6 +55,7 @@ from flowsim.report.style import (
 __all__ = [
     "ChartError",
     "bars",
+    "calibration",
     "cumulative_flow",
     "distributions",
     "fan",
@@ -475,16 +481,20 @@ def fan(
     actual_label: str = "",
     xlabel: str = "",
     empty_note: str = NO_DATA,
+    inner: tuple[list[float], list[float]] | None = None,
 ) -> str:
     """Forecast fan: the P10–P90 band and the P50 line per period.
 
-    ``actual`` adds what really happened (a backtest) as black dots; ``reference`` a dashed
-    line, constant or per period (the CRM's weighted-pipeline figure). Empty ``periods`` gives
-    a "no data" frame.
+    ``inner`` adds the P25–P75 band (its lower and upper values per period), darker inside
+    the outer one. ``actual`` adds what really happened (a backtest) as black dots;
+    ``reference`` a dashed line, constant or per period (the CRM's weighted-pipeline figure).
+    Empty ``periods`` gives a "no data" frame.
     """
     check_aligned("fan", len(periods), p10=p10, p50=p50, p90=p90, actual=actual)
     if isinstance(reference, list):
         check_aligned("fan", len(periods), reference=reference)
+    if inner is not None:
+        check_aligned("fan", len(periods), p25=inner[0], p75=inner[1])
     with chart(title=title, source=source) as c:
         if not periods:
             c.empty(empty_note)
@@ -493,6 +503,16 @@ def fan(
             c.ax.fill_between(
                 xs, gaps(p10), gaps(p90), color=PALETTE[0], alpha=0.22, lw=0.0, label="P10–P90"
             )
+            if inner is not None:
+                c.ax.fill_between(
+                    xs,
+                    gaps(inner[0]),
+                    gaps(inner[1]),
+                    color=PALETTE[0],
+                    alpha=0.30,
+                    lw=0.0,
+                    label="P25–P75",
+                )
             c.ax.plot(xs, gaps(p50), color=PALETTE[0], lw=1.8, marker="o", ms=3, label="P50")
             if actual is not None:
                 c.ax.plot(
@@ -545,3 +565,86 @@ def bars(
                 percent_axis(c.ax)
             c.decorate(xlabel=xlabel, grid="x")
     return c.svg
+
+
+#: the central-interval levels the calibration chart reads off the PIT values
+LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def calibration(
+    pits: dict[str, list[float]],
+    *,
+    title: str,
+    source: str,
+    pit_label: str,
+    count_label: str,
+    nominal_label: str,
+    observed_label: str,
+    ideal_label: str,
+    bins: int = 10,
+    empty_note: str = NO_DATA,
+) -> str:
+    """Calibration of probabilistic forecasts, from their PIT values (one list per method).
+
+    Left: the PIT histogram (``bins`` bins over [0, 1]; flat, at the dashed line, when
+    calibrated; piled at both ends when the bands are too narrow). Right: each central
+    interval's nominal level (10%, 20%, ..., 90%) against the share of actuals inside it,
+    which is the share of PIT values within [(1 − level)/2, (1 + level)/2]; the diagonal is
+    a calibrated forecast. Methods without a PIT value are left out; none at all gives a
+    "no data" frame.
+    """
+    if bins < 1:
+        raise ChartError(f"calibration: bins must be at least 1, got {bins}")
+    kept = {name: np.clip(gaps(v), 0.0, 1.0) for name, v in pits.items()}
+    kept = {name: a[~np.isnan(a)] for name, a in kept.items()}
+    kept = {name: a for name, a in kept.items() if len(a)}
+    with chart(title=title, source=source) as c:
+        if not kept:
+            c.empty(empty_note)
+        else:
+            c.ax.remove()
+            left, right = c.fig.subplots(1, 2)
+            c.ax = left
+            _pit_panel(left, kept, bins)
+            c.decorate(xlabel=pit_label, ylabel=count_label, grid="y")
+            c.ax = right
+            _coverage_panel(right, kept, ideal_label)
+            c.decorate(xlabel=nominal_label, ylabel=observed_label, grid="y")
+            # two columns: four names in one row would run past the panel's right edge
+            right.legend(
+                loc="lower left",
+                bbox_to_anchor=(0.0, 1.0),
+                ncols=2,
+                borderaxespad=0.3,
+                handlelength=1.4,
+                columnspacing=1.2,
+            )
+    return c.svg
+
+
+def _pit_panel(ax: Axes, pits: dict[str, np.ndarray], bins: int) -> None:
+    """Each method's PIT histogram as a step line; the dashed line is a flat histogram."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for i, values in enumerate(pits.values()):
+        counts = np.bincount(np.minimum((values * bins).astype(int), bins - 1), minlength=bins)
+        ax.stairs(counts, edges, color=PALETTE[i % len(PALETTE)], lw=1.6)
+    flat = max(len(v) for v in pits.values()) / bins
+    ax.axhline(flat, color=NEUTRAL, lw=1.0, ls="--")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(bottom=0.0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _coverage_panel(ax: Axes, pits: dict[str, np.ndarray], ideal_label: str) -> None:
+    """Nominal central-interval level against the share of PIT values inside it."""
+    levels = np.array(LEVELS)
+    ax.plot([0.0, 1.0], [0.0, 1.0], color=NEUTRAL, lw=1.0, ls="--", label=literal(ideal_label))
+    for i, (name, values) in enumerate(pits.items()):
+        lo, hi = (1 - levels) / 2, (1 + levels) / 2
+        inside = ((values[None, :] >= lo[:, None]) & (values[None, :] <= hi[:, None])).mean(1)
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(levels, inside, color=color, lw=1.6, marker="o", ms=3.5, label=literal(name))
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.0)
+    percent_axis(ax, "x")
+    percent_axis(ax, "y")

@@ -122,6 +122,27 @@ WORDS: dict[str, dict[str, str]] = {
         "pipeline, {new} from deals not yet created",
         "forecast_split_revenue": "Revenue over the horizon (P50 [P10–P90]): {existing} from "
         "today's open pipeline, {new} from deals not yet created",
+        "backtest": "Backtest: deals won per week from {date}, against what happened",
+        "actual": "actual",
+        "calibration": "Calibration of the weekly forecasts (backtest from {date})",
+        "pit": "PIT: where the actual fell in the forecast",
+        "pit_count": "weeks",
+        "nominal": "central band (nominal)",
+        "observed": "actuals inside",
+        "calibrated": "calibrated",
+        "source_backtest": "Source: {source}; forecast from {date} with the history as it "
+        "stood then, {n} replications, seed {seed}",
+        "backtest_scores": "90-day error of the wins: {scores}. The Monte Carlo's P10–P90 band "
+        "held {inside} of {weeks} weekly actuals (about 80% when calibrated).",
+        "backtest_beats": "Verdict: the Monte Carlo beats every baseline on this backtest.",
+        "backtest_loses": "Verdict: the Monte Carlo does not beat {methods} on this backtest; "
+        "read its forecast with that in mind.",
+        "backtest_model": "The model was used as given: if it was fitted on the whole history, "
+        "it saw the backtest's future, and the score flatters it.",
+        "method_monte_carlo": "Monte Carlo",
+        "method_weighted_pipeline": "weighted pipeline",
+        "method_run_rate": "run-rate",
+        "method_seasonal_naive": "seasonal naive",
         "no_data": "no data",
         "source_overlay": "simulation of {process}, {n} replications",
         "quality_summary": "{source}: {read} rows read, {used} used",
@@ -229,6 +250,25 @@ WORDS: dict[str, dict[str, str]] = {
         "尚未创建的新商机 {new}",
         "forecast_split_revenue": "预测期内收入（P50 [P10–P90]）：现有商机 {existing}，"
         "尚未创建的新商机 {new}",
+        "backtest": "回测：自 {date} 起每周赢单数与实际对比",
+        "actual": "实际",
+        "calibration": "每周预测的校准（自 {date} 起的回测）",
+        "pit": "概率积分变换：实际值在预测分布中的位置",
+        "pit_count": "周数",
+        "nominal": "中心区间（名义）",
+        "observed": "实际值落入比例",
+        "calibrated": "完全校准",
+        "source_backtest": "来源：{source}；以 {date} 当时的历史预测，{n} 次重复，随机种子 {seed}",
+        "backtest_scores": "90 天赢单数误差：{scores}。蒙特卡洛的 P10–P90 区间覆盖了 {weeks} "
+        "周实际值中的 {inside} 周（校准良好时约 80%）。",
+        "backtest_beats": "结论：在本次回测中，蒙特卡洛优于所有基准方法。",
+        "backtest_loses": "结论：在本次回测中，蒙特卡洛不如{methods}；请据此解读其预测。",
+        "backtest_model": "模型按原样使用：若它由全部历史拟合而来，则已看到回测期的数据，"
+        "评分偏乐观。",
+        "method_monte_carlo": "蒙特卡洛",
+        "method_weighted_pipeline": "加权管道",
+        "method_run_rate": "运行率",
+        "method_seasonal_naive": "季节性朴素",
         "no_data": "无数据",
         "source_overlay": "{process} 的仿真，{n} 次重复",
         "quality_summary": "{source}：读取 {read} 行，使用 {used} 行",

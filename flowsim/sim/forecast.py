@@ -68,7 +68,8 @@ VIEWS: tuple[Per, ...] = ("week", "month")
 
 
 class Band(FlowsimModel):
-    """A quantity over replications: mean and the 10th, 50th and 90th percentiles."""
+    """A quantity over replications: mean and the 10th, 50th and 90th percentiles (and the
+    25th and 75th, the inner band of the report's fan chart)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -76,15 +77,19 @@ class Band(FlowsimModel):
     p10: float
     p50: float
     p90: float
+    p25: float | None = None
+    p75: float | None = None
 
     @classmethod
     def of(cls, values: np.ndarray) -> Band:
-        q = np.quantile(values, [0.1, 0.5, 0.9]) if values.size else np.zeros(3)
+        q = np.quantile(values, [0.1, 0.25, 0.5, 0.75, 0.9]) if values.size else np.zeros(5)
         return cls(
             mean=float(values.mean()) if values.size else 0.0,
             p10=float(q[0]),
-            p50=float(q[1]),
-            p90=float(q[2]),
+            p50=float(q[2]),
+            p90=float(q[4]),
+            p25=float(q[1]),
+            p75=float(q[3]),
         )
 
 

@@ -153,6 +153,31 @@ CASES: dict[str, Callable[[], str]] = {
         reference_label="weighted pipeline",
         actual_label="actual",
     ),
+    "fan-bands-en": lambda: charts.fan(
+        [f"2017-W{w}" for w in range(40, 53)],
+        [118.0 - 4 * i for i in range(13)],
+        [132.0 - 4 * i for i in range(13)],
+        [146.0 - 4 * i for i in range(13)],
+        inner=([125.0 - 4 * i for i in range(13)], [139.0 - 4 * i for i in range(13)]),
+        title="Backtest: deals won per week from 2017-10-02, against what happened",
+        ylabel="deals won",
+        source=EN_SOURCE,
+        actual=[53.0, 67.0, 53.0, 72.0, 92.0, 92.0, 95.0, 93.0, 88.0, 118.0, 108.0, 119.0, 131.0],
+        actual_label="actual",
+    ),
+    "calibration-zh": lambda: charts.calibration(
+        {
+            "蒙特卡洛": [0.01, 0.03, 0.05, 0.08, 0.12, 0.35, 0.5, 0.93, 0.96, 0.97, 0.99, 1.0],
+            "运行率": [0.05, 0.15, 0.25, 0.31, 0.38, 0.45, 0.52, 0.64, 0.71, 0.79, 0.88, 0.97],
+        },
+        title="每周预测的校准（自 2017-10-02 起的回测）",
+        source=ZH_SOURCE,
+        pit_label="概率积分变换：实际值在预测分布中的位置",
+        count_label="周数",
+        nominal_label="中心区间（名义）",
+        observed_label="实际值落入比例",
+        ideal_label="完全校准",
+    ),
     "bars-zh": lambda: charts.bars(
         ["已使用", "跳过：缺少日期", "跳过：阶段未知", "跳过：重复行"],
         [1248.0, 37.0, 12.0, 3.0],
@@ -305,6 +330,45 @@ def test_user_text_never_becomes_markup() -> None:
     assert '&lt;script&gt;alert(1)&lt;/script&gt; &amp; "x" - -&gt; ]]&gt; $a$' in svg
 
 
+def test_calibration_and_fan_bands_keep_user_text_literal() -> None:
+    names = {HOSTILE: [0.1, 0.5, 0.9]}
+    texts = dict.fromkeys(("pit_label", "count_label", "nominal_label", "observed_label"), HOSTILE)
+    svg = charts.calibration(names, title=HOSTILE, source=HOSTILE, ideal_label=HOSTILE, **texts)
+    fan = charts.fan(
+        ["W1", "W2"], [1.0, 2.0], [2.0, 3.0], [3.0, 4.0], inner=([1.5, 2.5], [2.5, 3.5]),
+        actual=[2.2, None], actual_label=HOSTILE, title=HOSTILE, ylabel=HOSTILE, source=HOSTILE,
+    )  # fmt: skip
+    for drawn in (svg, fan):
+        root = _root(drawn)
+        assert not [e for e in root.iter() if e.tag.endswith("script")]
+        assert "<script" not in drawn
+
+
+def test_the_calibration_chart_reads_the_pit_values() -> None:
+    """A calibrated method's line follows the diagonal; PIT values all at the ends (bands far
+    too narrow) keep the line at 0% until the widest band; the panels are two axes."""
+    even = [(i + 0.5) / 100 for i in range(100)]  # exactly uniform: each band holds its level
+    ends = [0.01] * 50 + [0.99] * 50
+    svg = charts.calibration(
+        {"even": even, "ends": ends}, title="t", source="s", pit_label="p", count_label="n",
+        nominal_label="x", observed_label="y", ideal_label="calibrated",
+    )  # fmt: skip
+    root = _root(svg)
+    assert len(root.findall(f".//{SVG}g[@id='axes_1']")) == 1
+    assert len(root.findall(f".//{SVG}g[@id='axes_2']")) == 1
+    assert {"even", "ends", "calibrated"} <= set(_drawn(svg))
+    with pytest.raises(ChartError, match="bins must be at least 1"):
+        charts.calibration(
+            {"a": [0.5]}, title="t", source="s", pit_label="p", count_label="n",
+            nominal_label="x", observed_label="y", ideal_label="i", bins=0,
+        )  # fmt: skip
+    with pytest.raises(ChartError, match="p25 has 1 values for 2 labels"):
+        charts.fan(
+            ["a", "b"], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0], inner=([1.5], [2.5, 2.5]),
+            title="t", ylabel="y", source="s",
+        )  # fmt: skip
+
+
 def test_dollar_signs_stay_literal() -> None:
     """``$...$`` in a label is text, not mathtext: the dollars are drawn as glyphs."""
     svg = charts.bars(["cost $5 to $10"], [5.0], title="t", xlabel="x", source="s")
@@ -327,6 +391,16 @@ EMPTY: dict[str, Callable[[], str]] = {
     "scorecard": lambda: charts.scorecard([], [], [], title="T", xlabel="x", source="S"),
     "fan": lambda: charts.fan([], [], [], [], title="T", ylabel="y", source="S"),
     "bars": lambda: charts.bars([], [], title="T", xlabel="x", source="S"),
+    "calibration": lambda: charts.calibration(
+        {"Monte Carlo": [], "run-rate": [None]},
+        title="T",
+        source="S",
+        pit_label="p",
+        count_label="n",
+        nominal_label="x",
+        observed_label="y",
+        ideal_label="i",
+    ),
 }
 
 
