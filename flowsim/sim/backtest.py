@@ -217,6 +217,7 @@ def backtest(
     drop_stale: bool = True,
     run_rate_weeks: int = 13,
     uncertainty: Uncertainty = "parameters",
+    scenario: str | None = None,
 ) -> Backtest:
     """Forecast from the state at ``as_of`` and score both methods against the history after.
 
@@ -238,6 +239,8 @@ def backtest(
     replications, seed, workers, cluster, progress, drop_stale, run_rate_weeks, uncertainty
         As :func:`flowsim.forecast` (``uncertainty="parameters"``: the bootstrap refits are
         drawn from the history as it stood at ``as_of``).
+    scenario : str, optional
+        As :func:`flowsim.forecast`: the forecast's what-if (not scored).
     tz : str, default "UTC"
         The time zone of the discovery when ``process`` is None.
 
@@ -281,6 +284,7 @@ def backtest(
         drop_stale=drop_stale,
         run_rate_weeks=run_rate_weeks,
         uncertainty=uncertainty,
+        scenario=scenario,
     )
     result = drawn.forecast
     actual = _actuals(history, fitted.process, result, window)

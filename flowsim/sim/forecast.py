@@ -46,6 +46,7 @@ from flowsim.sim.wins import won_records
 __all__ = [
     "Band",
     "BaselineForecast",
+    "Difference",
     "Drawn",
     "Forecast",
     "PeriodForecast",
@@ -54,6 +55,7 @@ __all__ = [
     "TargetForecast",
     "TargetPeriod",
     "WeightedPipeline",
+    "WhatIf",
     "forecast",
     "forecast_draws",
     "last_event",
@@ -200,6 +202,43 @@ class SourceSplit(FlowsimModel):
     new_months: list[PeriodForecast] = Field(default_factory=list)
 
 
+class Difference(FlowsimModel):
+    """One measure over the horizon under a scenario against the model as it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    measure: Literal["wins", "revenue"]
+    baseline: Band = Field(description="The model as it is.")
+    scenario: Band = Field(description="The model under the scenario.")
+    paired: Band = Field(
+        description="Per replication, scenario minus baseline on the same random numbers: "
+        "P10-P90 is the difference's 80% interval."
+    )
+    unpaired: Band = Field(
+        description="Scenario minus the next replication's baseline (independent runs): "
+        "how wide the interval would be without common random numbers."
+    )
+    mean_low: float = Field(description="95% confidence interval of the mean difference.")
+    mean_high: float
+
+
+class WhatIf(FlowsimModel):
+    """A scenario's forecast against the model's, paired replication by replication."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scenario: str
+    replications: int
+    measures: list[Difference] = Field(description="Wins, then revenue when it is known.")
+
+    def of(self, measure: str) -> Difference:
+        """The difference in ``"wins"`` or ``"revenue"``."""
+        for d in self.measures:
+            if d.measure == measure:
+                return d
+        raise KeyError(measure)
+
+
 class Forecast(FlowsimModel):
     """The result of :func:`forecast` (plain data; its JSON is the contract)."""
 
@@ -237,6 +276,9 @@ class Forecast(FlowsimModel):
         default_factory=list, description="Run-rate and seasonal naive, when the history allows."
     )
     target: TargetForecast | None = None
+    whatif: WhatIf | None = Field(
+        None, description="The scenario asked for, against the model (common random numbers)."
+    )
     notes: list[str] = Field(default_factory=list)
 
     def text(self) -> str:
@@ -482,6 +524,7 @@ def forecast(
     drop_stale: bool = True,
     run_rate_weeks: int = 13,
     uncertainty: Uncertainty = "parameters",
+    scenario: str | None = None,
 ) -> Forecast:
     """Forecast wins and revenue from the pipeline open at ``as_of`` (default: the log's end).
 
@@ -516,6 +559,11 @@ def forecast(
         refit of the model on a bootstrap resample of the history's deals
         (:mod:`flowsim.sim.bootstrap`), so they hold the fitted numbers' error as well as the
         simulation's noise; ``"simulation"`` runs every replication on the model as given.
+    scenario : str, optional
+        A scenario of the model to forecast beside it (``Forecast.whatif``): every
+        replication runs the model and the scenario on the same random numbers (and the same
+        bootstrap refit), so the per-replication difference is the scenario's effect without
+        the runs' noise, and its P10-P90 is an 80% interval ("+¥X next quarter, [a, b]").
 
     Returns
     -------
@@ -531,6 +579,8 @@ def forecast(
     InputError
         Fewer than 1 replication, a horizon not above 0, a naive ``as_of``, a history without
         timestamps, or no open deal and no arrivals.
+    UnknownScenario
+        ``scenario`` is not a scenario of the model (the message lists those there are).
 
     Examples
     --------
@@ -556,6 +606,7 @@ def forecast(
         drop_stale=drop_stale,
         run_rate_weeks=run_rate_weeks,
         uncertainty=uncertainty,
+        scenario=scenario,
     ).forecast
 
 
@@ -590,6 +641,7 @@ def forecast_draws(
     drop_stale: bool = True,
     run_rate_weeks: int = 13,
     uncertainty: Uncertainty = "parameters",
+    scenario: str | None = None,
 ) -> Drawn:
     """:func:`forecast`, keeping every method's draws (same arguments)."""
     _check_budget(replications, uncertainty)
@@ -600,10 +652,9 @@ def forecast_draws(
     notes: list[str] = []
     fill = process.amount
     revenue_known = _amount_notes(process, pipe.deals, notes)
-    runs = _runs(process, revenue_known, notes)
-    target, names = runs.target, runs.names
+    runs = _runs(process, revenue_known, notes, scenario)
     models = _models(process, history, when, runs, replications, uncertainty, int(seed))
-    views = _views(when, horizon_hours, tz, target.per if target is not None else None)
+    views = _views(when, horizon_hours, tz, runs.target.per if runs.target is not None else None)
     won_nodes = _won_nodes(process, notes)
     settings = Settings(epoch=when, until=float(horizon_hours), open_deals=tuple(pipe.running))
     payload = _Payload(models, settings, int(seed), won_nodes, fill, views)
@@ -647,11 +698,8 @@ def forecast_draws(
         weighted=weighted,
         split=_split(methods, per_view, len(pipe.running)),
         baselines=baselines,
-        target=(
-            _target(target, views["target"], per_view["target"], names, history, process, when, tz)
-            if target is not None
-            else None
-        ),
+        target=_goal(runs, views, per_view, history, process, when, tz),
+        whatif=_whatif(scenario, runs.names, per_view["total"], revenue_known),
         notes=notes,
     )
     return Drawn(result, methods.draws, methods.points, _parts(per_view, scored))
@@ -797,15 +845,21 @@ class _Runs:
     processes: tuple[Process, ...]
 
 
-def _runs(process: Process, revenue_known: bool, notes: list[str]) -> _Runs:
-    """The target, when it can be assessed (it needs revenue), and the scenarios it compares.
+def _runs(
+    process: Process, revenue_known: bool, notes: list[str], scenario: str | None = None
+) -> _Runs:
+    """The target, when it can be assessed (it needs revenue), and the scenarios to run: all
+    of them for the target, and the what-if's ``scenario`` (an unknown name is refused).
 
-    Without a target the scenarios are not run: nothing would read them.
+    Without a target or a what-if the scenarios are not run: nothing would read them.
     """
     target = process.target if revenue_known else None
     if process.target is not None and target is None:
         notes.append("the target cannot be assessed without deal amounts")
     names = [s.name for s in process.scenarios] if target is not None else []
+    if scenario is not None:
+        process.with_scenario(scenario)  # UnknownScenario names the known ones
+        names = names if scenario in names else [*names, scenario]
     return _Runs(target, names, (process, *(process.with_scenario(n) for n in names)))
 
 
@@ -979,6 +1033,22 @@ def _stale_note(stale: int, drop_stale: bool) -> str:
     )
 
 
+def _goal(
+    runs: _Runs,
+    views: dict[str, list[Period]],
+    per_view: dict[str, np.ndarray],
+    history: Any,
+    process: Process,
+    when: datetime,
+    tz: str,
+) -> TargetForecast | None:
+    """The target's forecast when the model has one that can be assessed."""
+    if runs.target is None:
+        return None
+    periods, data = views["target"], per_view["target"]
+    return _target(runs.target, periods, data, runs.names, history, process, when, tz)
+
+
 def _target(
     target: Any,
     periods: list[Period],
@@ -1040,3 +1110,37 @@ def _new_per_week(process: Process, when: datetime, hours: float) -> float | Non
         return arrivals.per_hour * 168
     tz = (process.calendar.timezone if process.calendar else None) or "UTC"
     return mean_rate(arrivals, when, hours, tz) * 168
+
+
+def _whatif(
+    scenario: str | None, names: list[str], total: np.ndarray, revenue_known: bool
+) -> WhatIf | None:
+    """The scenario against the model from the horizon's totals (``total``: run, replication,
+    measure, 1), replication r of both on the same random numbers. The unpaired difference
+    pairs the scenario's replication r with the baseline's r + 1 (independent runs): the
+    interval a comparison without common random numbers gets. Revenue only when the forecast
+    knows it; None without a scenario."""
+    if scenario is None:
+        return None
+    totals = total[[0, names.index(scenario) + 1], :, :2, 0]
+    n = totals.shape[1]
+    measures: list[Difference] = []
+    for m, measure in enumerate(("wins", "revenue")):
+        base, alt = totals[0, :, m], totals[1, :, m]
+        if measure == "revenue" and not revenue_known:
+            continue
+        paired = alt - base
+        sd = float(paired.std(ddof=1)) if n > 1 else 0.0
+        half = 1.96 * sd / math.sqrt(n)
+        measures.append(
+            Difference(
+                measure=measure,
+                baseline=Band.of(base),
+                scenario=Band.of(alt),
+                paired=Band.of(paired),
+                unpaired=Band.of(alt - np.roll(base, -1)),
+                mean_low=float(paired.mean()) - half,
+                mean_high=float(paired.mean()) + half,
+            )
+        )
+    return WhatIf(scenario=scenario, replications=n, measures=measures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flowsim.sim.periods import Per
@@ -102,6 +103,8 @@ def forecast_text(f: Forecast) -> str:
     ]
     if f.target is not None:
         lines += _target_lines(f.target)
+    if f.whatif is not None:
+        lines += _whatif_lines(f)
     if f.notes:
         lines += ["", *(f"Note: {n}" for n in f.notes)]
     return "\n".join(lines) + "\n"
@@ -189,6 +192,52 @@ def _baseline_lines(f: Forecast) -> list[str]:
         rows.append(cells)
     lines = ["", "Baselines over the horizon (what the recent past alone says)", *_table(rows)]
     lines += [f"  {NAMES[b.method]}: {b.description}" for b in f.baselines]
+    return lines
+
+
+def _signed(x: float, fmt: Callable[[float], str]) -> str:
+    text = fmt(x)
+    return text if text.startswith("-") or text == fmt(0.0) else "+" + text
+
+
+def _whatif_lines(f: Forecast) -> list[str]:
+    """The scenario against the model over the horizon: the paired difference's mean and
+    80% interval, beside the unpaired interval and the mean's 95% CI; then one sentence."""
+    w = f.whatif
+    if w is None:
+        return []
+    lines = [
+        "",
+        f"What-if {w.scenario!r} against the model over the horizon ({w.replications} "
+        "replications, each running both on the same random numbers)",
+    ]
+    head = ["measure", "model P50", "scenario P50", "difference", "80% interval"]
+    rows = [[*head, "unpaired 80%", "mean's 95% CI"]]
+    for d in w.measures:
+        fmt = _n if d.measure == "wins" else _money
+
+        def span(lo: float, hi: float, fmt: Callable[[float], str] = fmt) -> str:
+            return f"[{_signed(lo, fmt)}, {_signed(hi, fmt)}]"
+
+        rows.append(
+            [
+                d.measure,
+                fmt(d.baseline.p50),
+                fmt(d.scenario.p50),
+                _signed(d.paired.mean, fmt),
+                span(d.paired.p10, d.paired.p90),
+                span(d.unpaired.p10, d.unpaired.p90),
+                span(d.mean_low, d.mean_high),
+            ]
+        )
+    lines += _table(rows)
+    main = w.measures[-1]
+    fmt = _n if main.measure == "wins" else _money
+    unit = " wins" if main.measure == "wins" else (f" {f.currency}" if f.currency else "")
+    lines.append(
+        f"  Reads: {_signed(main.paired.mean, fmt)}{unit} over the next {f.horizon_hours / 24:g} "
+        f"days, 80% interval [{_signed(main.paired.p10, fmt)}, {_signed(main.paired.p90, fmt)}]"
+    )
     return lines
 
 

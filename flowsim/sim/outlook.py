@@ -73,13 +73,15 @@ def outlook(
     drop_stale: bool = True,
     progress: Progress | None = None,
     uncertainty: Uncertainty = "parameters",
+    scenario: str | None = None,
 ) -> Outlook:
     """Forecast from ``as_of`` (default: the history's end), backtested when it can be.
 
     With ``as_of`` and ``as_of + horizon`` not after the history's last event, the forecast
     is scored against what happened (:func:`~flowsim.sim.backtest.backtest`); with an
     ``as_of`` inside the history but a horizon running past it, the forecast's notes say why
-    there is no backtest. Other arguments as :func:`~flowsim.sim.forecast.forecast`.
+    there is no backtest. Other arguments as :func:`~flowsim.sim.forecast.forecast`
+    (``scenario``: its what-if beside the forecast).
 
     Raises
     ------
@@ -106,6 +108,7 @@ def outlook(
             drop_stale=drop_stale,
             uncertainty=uncertainty,
             progress=progress,
+            scenario=scenario,
         )
         return Outlook(scored.forecast, scored)
     result = forecast(
@@ -120,6 +123,7 @@ def outlook(
         drop_stale=drop_stale,
         uncertainty=uncertainty,
         progress=progress,
+        scenario=scenario,
     )
     if as_of is not None and as_of < end:
         note = (
