@@ -425,6 +425,7 @@ def _backtest(job: _Job, results: dict[str, Any]) -> Backtest | None:
     except ValueError:
         return None
     results["backtest"] = json.loads(scored.model_dump_json(exclude={"forecast"}))
+    results["backtest"]["verdict"] = {"not_beaten": _not_beaten(scored), "errors": _totals(scored)}
     return scored
 
 
@@ -1053,16 +1054,11 @@ def _backtest_fan(w: dict[str, str], nf: Numbers, b: Backtest, source: str) -> S
 def _verdict(w: dict[str, str], nf: Numbers, b: Backtest) -> list[str]:
     """Every method's 90-day error on the wins, the band's weekly coverage, and whether the
     Monte Carlo beats every baseline (its 90-day error at most theirs)."""
-    totals = {s.method: s.mape for s in b.scores if (s.measure, s.view) == ("wins", "total")}
+    totals = _totals(b)
     scores = ", ".join(f"{w['method_' + m]} {nf.percent(e)}" for m, e in totals.items())
     week = b.score("monte_carlo", "wins", "week")
     inside = round((week.coverage or 0.0) * week.periods)
-    mc = totals.get("monte_carlo")
-    losses = [
-        w["method_" + m]
-        for m, e in totals.items()
-        if m != "monte_carlo" and e is not None and (mc is None or mc > e)
-    ]
+    losses = [w["method_" + m] for m in _not_beaten(b)]
     lines = [w["backtest_scores"].format(scores=scores, inside=inside, weeks=week.periods)]
     if losses:
         lines.append(w["backtest_loses"].format(methods=", ".join(losses)))
@@ -1070,6 +1066,22 @@ def _verdict(w: dict[str, str], nf: Numbers, b: Backtest) -> list[str]:
         lines.append(w["backtest_beats"])
     lines.append(w["backtest_model"])
     return lines
+
+
+def _totals(b: Backtest) -> dict[str, float | None]:
+    """Every method's 90-day error on the wins (MAPE of the total), in the tables' order."""
+    return {s.method: s.mape for s in b.scores if (s.measure, s.view) == ("wins", "total")}
+
+
+def _not_beaten(b: Backtest) -> list[str]:
+    """The methods whose 90-day error on the wins is below the Monte Carlo's."""
+    totals = _totals(b)
+    mc = totals.get("monte_carlo")
+    return [
+        m
+        for m, e in totals.items()
+        if m != "monte_carlo" and e is not None and (mc is None or mc > e)
+    ]
 
 
 def _calibration(w: dict[str, str], b: Backtest, source: str) -> Section:

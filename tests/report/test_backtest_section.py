@@ -29,6 +29,13 @@ def test_the_report_backtests_its_forecast(tmp_path: Path) -> None:
     section = next(s for s in report.sections if s.key == "backtest")
     assert "90-day error of the wins: Monte Carlo" in section.text
     assert "Verdict: the Monte Carlo" in section.text
+    verdict = scored["verdict"]
+    mc = verdict["errors"]["monte_carlo"]
+    assert verdict["not_beaten"] == [
+        m for m, e in verdict["errors"].items() if m != "monte_carlo" and e is not None and e < mc
+    ]
+    if verdict["not_beaten"]:
+        assert "does not beat" in section.text
     weeks = scored["actual_weeks"]
     svg = (tmp_path / "r" / "backtest.svg").read_text(encoding="utf-8")
     ET.fromstring(svg.encode("utf-8"))  # well-formed

@@ -60,8 +60,8 @@ def test_report_files_and_sections(b2b_report: Path) -> None:
         assert needle not in page, needle
     order = [
         "finding", "flowchart", "journey", "funnel", "stage_times", "distributions", "cycle",
-        "cfd", "utilization", "scenarios", "tornado", "fidelity", "forecast", "conformance",
-        "quality",
+        "cfd", "utilization", "scenarios", "tornado", "fidelity", "forecast", "backtest",
+        "calibration", "conformance", "quality",
     ]  # fmt: skip
     positions = [page.find(f'<section id="{key}">') for key in order]
     assert all(p >= 0 for p in positions), dict(zip(order, positions, strict=True))
@@ -71,8 +71,13 @@ def test_report_files_and_sections(b2b_report: Path) -> None:
     md = (b2b_report / "report.md").read_text(encoding="utf-8")
     assert "![" in md and "(flowchart.svg)" in md
     results = json.loads((b2b_report / "results.json").read_text(encoding="utf-8"))
-    for key in ("simulation", "bottlenecks", "metrics", "conformance", "fidelity", "forecast"):
+    for key in (
+        "simulation", "bottlenecks", "metrics", "conformance", "fidelity", "forecast", "backtest",
+    ):  # fmt: skip
         assert key in results, key
+    # the forecast's verdict: the methods whose 90-day error beats the Monte Carlo's
+    verdict = results["backtest"]["verdict"]
+    assert set(verdict["not_beaten"]) <= set(verdict["errors"]) - {"monte_carlo"}
     assert results["data_quality"]["rows_read"] == results["data_quality"]["rows_used"]
 
 
