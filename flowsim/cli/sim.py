@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -372,6 +372,14 @@ def fidelity(
     "feedback_scale",
     help="The feedback's score scale: 1-5, 0-10 or -2..2 (default: stated or proved).",
 )
+@click.option(
+    "--backtest",
+    type=click.Choice(["last", "monthly", "none"]),
+    default="last",
+    show_default=True,
+    help="Backtest the forecast (history over 90 days): from 90 days before its end, from "
+    "every monthly cutoff, or not at all.",
+)
 @_whatif_options(budget=15)
 @guard
 def run_cmd(
@@ -379,6 +387,7 @@ def run_cmd(
     history: str | None,
     output: str,
     lang: str | None,
+    backtest: Literal["last", "monthly", "none"],
     objective: str | None,
     budget: int,
     feedback_file: str | None,
@@ -409,6 +418,7 @@ def run_cmd(
             step=steps,
             objective=objective,
             budget=budget,
+            backtest=backtest,
             **run,
             feedback=measured,
         )

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from flowsim.sim.fidelity import FidelityResult
     from flowsim.sim.forecast import Forecast
     from flowsim.sim.result import ScenarioResult, SimulationResult
+    from flowsim.sim.rolling import RollingBacktest
 
 __all__ = ["Report", "Section", "build_report"]
 
@@ -124,6 +125,7 @@ def build_report(
     objective: str | None = None,
     budget: int | None = BUDGET,
     feedback: MeasuredJourney | None = None,
+    backtest: Literal["last", "monthly", "none"] = "last",
 ) -> Report:
     """Run the whole job on ``flow`` (and ``history``) and write the report into ``out``.
 
@@ -134,6 +136,9 @@ def build_report(
     duration such as ``"180d"``. ``out`` is made first; a file there, or a folder that cannot
     be made, raises :class:`~flowsim._output.OutputError` before any work. ``feedback`` (the
     measured journey of customer feedback) adds its scores to the journey map and a table.
+    With a history longer than 90 days the forecast is backtested: ``backtest="last"`` from
+    90 days before the history's end, ``"monthly"`` from the first of every month that allows
+    it (the fan shows the last, the calibration pools them all), ``"none"`` not at all.
     """
     say = step or (lambda _msg: None)
     until = None if until is None else parse_duration(until, what="until")
@@ -143,14 +148,16 @@ def build_report(
     process, check_warnings = _checked(flow)
     deal_log = _read_history(history, log_options, say)
     lang = lang or process_language(process, deal_log)
-    asked = _Settings(seed, replications, until, workers, objective, budget)
+    if backtest not in ("last", "monthly", "none"):
+        raise InputError(f"backtest must be 'last', 'monthly' or 'none' (got {backtest!r})")
+    asked = _Settings(seed, replications, until, workers, objective, budget, backtest)
     job = _Job(flow, process, deal_log, lang, asked, say, feedback)
     results = _results(job, check_warnings)
     warnings = _Warnings()
     simulated = _simulate(job, results, warnings)
     past = _history(process, deal_log, seed, results, say)
     judged = _judge(job, past, simulated.bottleneck, warnings, results)
-    fc = _Forecasts(_forecast(job, results), _backtest(job, results))
+    fc = _Forecasts(_forecast(job, results), *_backtests(job, results))
     say("charts")
     sections = _sections(job, simulated, past, judged, fc, results)
     title = f"{process.name} — {job.w['title']}"
@@ -175,6 +182,7 @@ class _Settings(NamedTuple):
     workers: int | None
     objective: str | None  # the what-ifs' ranking
     budget: int | None  # at most this many what-ifs
+    backtest: str = "last"  # the forecast's backtest: last, monthly or none
 
 
 @dataclass(frozen=True)
@@ -385,11 +393,49 @@ class _Forecasts(NamedTuple):
 
     forecast: Forecast | None
     backtest: Backtest | None
+    rolling: RollingBacktest | None = None
 
 
 #: the report's backtest: its horizon, and its replications (those of its forecast)
 BACKTEST_HOURS = 90 * 24
 BACKTEST_REPLICATIONS = 100
+
+
+def _backtests(
+    job: _Job, results: dict[str, Any]
+) -> tuple[Backtest | None, RollingBacktest | None]:
+    """The backtest the run was asked for: the last, or every monthly cutoff's (with the
+    model as given); the last of them for the fan."""
+    if job.asked.backtest == "none" or job.deal_log is None:
+        return None, None
+    if job.asked.backtest == "last":
+        return _backtest(job, results), None
+    from flowsim.sim.rolling import rolling_backtest
+
+    job.say("backtest")
+    try:
+        rolled = rolling_backtest(
+            job.process,
+            job.deal_log,
+            "monthly",
+            horizon_hours=BACKTEST_HOURS,
+            replications=BACKTEST_REPLICATIONS,
+            seed=job.asked.seed,
+            workers=job.asked.workers,
+        )
+    except ValueError:
+        return None, None
+    last = rolled.backtests[-1]
+    _record(results, last)
+    results["rolling_backtest"] = json.loads(rolled.model_dump_json(exclude={"backtests"}))
+    results["rolling_backtest"]["cutoffs"] = [b.as_of for b in rolled.backtests]
+    return last, rolled
+
+
+def _record(results: dict[str, Any], scored: Backtest) -> None:
+    """The backtest in ``results.json`` (without its forecast), with its verdict."""
+    results["backtest"] = json.loads(scored.model_dump_json(exclude={"forecast"}))
+    results["backtest"]["verdict"] = {"not_beaten": _not_beaten(scored), "errors": _totals(scored)}
 
 
 def _backtest(job: _Job, results: dict[str, Any]) -> Backtest | None:
@@ -424,8 +470,7 @@ def _backtest(job: _Job, results: dict[str, Any]) -> Backtest | None:
         )
     except ValueError:
         return None
-    results["backtest"] = json.loads(scored.model_dump_json(exclude={"forecast"}))
-    results["backtest"]["verdict"] = {"not_beaten": _not_beaten(scored), "errors": _totals(scored)}
+    _record(results, scored)
     return scored
 
 
@@ -533,7 +578,10 @@ def _charts(
         sections.append(_fan(w, nf, fc.forecast, src_sim))
     if fc.backtest is not None and deal_log is not None:
         src = _backtest_source(w, fc.backtest, deal_log.report.source, job.asked.seed)
-        sections += [_backtest_fan(w, nf, fc.backtest, src), _calibration(w, fc.backtest, src)]
+        sections += [
+            _backtest_fan(w, nf, fc.backtest, src, fc.rolling),
+            _calibration(w, fc.rolling.backtests if fc.rolling else [fc.backtest], src),
+        ]
     if past.conformance is not None:
         sections.append(_conformance(w, past.conformance, process, job.lang))
     if deal_log is not None:
@@ -1022,7 +1070,9 @@ def _backtest_source(w: dict[str, str], b: Backtest, source: str, seed: int) -> 
     )
 
 
-def _backtest_fan(w: dict[str, str], nf: Numbers, b: Backtest, source: str) -> Section:
+def _backtest_fan(
+    w: dict[str, str], nf: Numbers, b: Backtest, source: str, rolled: RollingBacktest | None
+) -> Section:
     """The backtest's weekly wins: P10–P90 and P25–P75 bands, P50, and the actuals; below it
     the 90-day error of every method and the verdict against the baselines."""
     weeks = b.forecast.weeks
@@ -1043,12 +1093,9 @@ def _backtest_fan(w: dict[str, str], nf: Numbers, b: Backtest, source: str) -> S
         source=source,
         empty_note=w["no_data"],
     )
-    return Section(
-        "backtest",
-        w["backtest"].format(date=b.as_of[:10]),
-        svg=svg,
-        text="\n".join(_verdict(w, nf, b)),
-    )
+    lines = _verdict(w, nf, b) if rolled is None else _rolling_verdict(w, nf, rolled)
+    title = w["backtest"].format(date=b.as_of[:10])
+    return Section("backtest", title, svg=svg, text="\n".join(lines))
 
 
 def _verdict(w: dict[str, str], nf: Numbers, b: Backtest) -> list[str]:
@@ -1084,14 +1131,48 @@ def _not_beaten(b: Backtest) -> list[str]:
     ]
 
 
-def _calibration(w: dict[str, str], b: Backtest, source: str) -> Section:
-    """PIT histogram and nominal-against-observed coverage of the weekly wins' forecasts."""
-    pits = {
-        w["method_" + s.method]: s.pit
-        for s in b.scores
-        if (s.measure, s.view) == ("wins", "week") and s.pit
-    }
-    title = w["calibration"].format(date=b.as_of[:10])
+def _rolling_verdict(w: dict[str, str], nf: Numbers, r: RollingBacktest) -> list[str]:
+    """Over every cutoff: each method's mean 90-day error on the wins, the pooled weekly
+    P10–P90 coverage, and whether the Monte Carlo's mean error is at most every baseline's."""
+    means = {s.method: s.mape for s in r.summary if (s.measure, s.view) == ("wins", "total")}
+    scores = ", ".join(f"{w['method_' + m]} {nf.percent(e)}" for m, e in means.items())
+    week = r.summary_of("monte_carlo", "wins", "week")
+    mc = means.get("monte_carlo")
+    losses = [
+        w["method_" + m]
+        for m, e in means.items()
+        if m != "monte_carlo" and e is not None and (mc is None or mc > e)
+    ]
+    first, last = r.backtests[0].as_of[:10], r.backtests[-1].as_of[:10]
+    lines = [
+        w["rolling_scores"].format(
+            n=len(r.backtests),
+            first=first,
+            last=last,
+            scores=scores,
+            coverage=nf.percent(week.coverage),
+        )
+    ]
+    lines.append(
+        w["backtest_loses"].format(methods=", ".join(losses)) if losses else w["backtest_beats"]
+    )
+    return [*lines, w["backtest_model"]]
+
+
+def _calibration(w: dict[str, str], done: list[Backtest], source: str) -> Section:
+    """PIT histogram and nominal-against-observed coverage of the weekly wins' forecasts,
+    pooled over every backtest given."""
+    pits: dict[str, list[float]] = {}
+    for b in done:
+        for s in b.scores:
+            if (s.measure, s.view) == ("wins", "week") and s.pit:
+                pits.setdefault(w["method_" + s.method], []).extend(s.pit)
+    first, last = done[0].as_of[:10], done[-1].as_of[:10]
+    title = (
+        w["calibration"].format(date=first)
+        if len(done) == 1
+        else w["calibration_rolling"].format(n=len(done), first=first, last=last)
+    )
     svg = charts.calibration(
         pits,
         title=title,

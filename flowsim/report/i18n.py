@@ -125,6 +125,11 @@ WORDS: dict[str, dict[str, str]] = {
         "backtest": "Backtest: deals won per week from {date}, against what happened",
         "actual": "actual",
         "calibration": "Calibration of the weekly forecasts (backtest from {date})",
+        "calibration_rolling": "Calibration of the weekly forecasts ({n} backtests, {first} to "
+        "{last})",
+        "rolling_scores": "Over {n} monthly backtests ({first} to {last}), mean 90-day error of "
+        "the wins: {scores}. The Monte Carlo's P10–P90 bands held {coverage} of the weekly "
+        "actuals (about 80% when calibrated).",
         "pit": "PIT: where the actual fell in the forecast",
         "pit_count": "weeks",
         "nominal": "central band (nominal)",
@@ -253,6 +258,9 @@ WORDS: dict[str, dict[str, str]] = {
         "backtest": "回测：自 {date} 起每周赢单数与实际对比",
         "actual": "实际",
         "calibration": "每周预测的校准（自 {date} 起的回测）",
+        "calibration_rolling": "每周预测的校准（{n} 次回测，{first} 至 {last}）",
+        "rolling_scores": "{n} 次月度回测（{first} 至 {last}）的 90 天赢单数平均误差：{scores}。"
+        "蒙特卡洛的 P10–P90 区间覆盖了 {coverage} 的每周实际值（校准良好时约 80%）。",
         "pit": "概率积分变换：实际值在预测分布中的位置",
         "pit_count": "周数",
         "nominal": "中心区间（名义）",

@@ -54,3 +54,23 @@ def test_no_backtest_when_the_history_is_shorter_than_the_horizon(tmp_path: Path
     report = build_report(B2B, log, tmp_path / "r", replications=2, workers=1, budget=1)
     assert "backtest" not in report.results
     assert not {"backtest", "calibration"} & {s.key for s in report.sections}
+
+
+def test_monthly_backtests_pool_the_calibration_and_none_skips_them(tmp_path: Path) -> None:
+    log = flowsim.read_log(HISTORY, tz="Asia/Shanghai")
+    report = build_report(
+        B2B, log, tmp_path / "m", lang="en", replications=2, workers=1, budget=1,
+        backtest="monthly",
+    )  # fmt: skip
+    rolled = report.results["rolling_backtest"]
+    # a quarter of history behind the first cutoff, 90 days after the last: 2025-09-01 only
+    assert [c[:10] for c in rolled["cutoffs"]] == ["2025-09-01"]
+    assert report.results["backtest"]["as_of"] == rolled["cutoffs"][-1]
+    section = next(s for s in report.sections if s.key == "backtest")
+    assert section.text.startswith("Over 1 monthly backtests (2025-09-01 to 2025-09-01)")
+    assert {s["method"] for s in rolled["summary"]} >= {"monte_carlo", "run_rate"}
+    skipped = build_report(
+        B2B, log, tmp_path / "n", replications=2, workers=1, budget=1, backtest="none"
+    )
+    assert "backtest" not in skipped.results
+    assert not {"backtest", "calibration"} & {s.key for s in skipped.sections}
