@@ -1137,12 +1137,7 @@ def _rolling_verdict(w: dict[str, str], nf: Numbers, r: RollingBacktest) -> list
     means = {s.method: s.mape for s in r.summary if (s.measure, s.view) == ("wins", "total")}
     scores = ", ".join(f"{w['method_' + m]} {nf.percent(e)}" for m, e in means.items())
     week = r.summary_of("monte_carlo", "wins", "week")
-    mc = means.get("monte_carlo")
-    losses = [
-        w["method_" + m]
-        for m, e in means.items()
-        if m != "monte_carlo" and e is not None and (mc is None or mc > e)
-    ]
+    losses = [w["method_" + m] for m in _not_beaten_over(r.backtests)]
     first, last = r.backtests[0].as_of[:10], r.backtests[-1].as_of[:10]
     lines = [
         w["rolling_scores"].format(
@@ -1157,6 +1152,23 @@ def _rolling_verdict(w: dict[str, str], nf: Numbers, r: RollingBacktest) -> list
         w["backtest_loses"].format(methods=", ".join(losses)) if losses else w["backtest_beats"]
     )
     return [*lines, w["backtest_model"]]
+
+
+def _not_beaten_over(done: list[Backtest]) -> list[str]:
+    """The methods whose mean 90-day error on the wins is below the Monte Carlo's, each
+    compared on the cutoffs where both have one (a baseline may lack the early ones)."""
+    pairs: dict[str, list[tuple[float, float]]] = {}
+    for b in done:
+        totals = _totals(b)
+        mc = totals.get("monte_carlo")
+        for m, e in totals.items():
+            if m != "monte_carlo" and mc is not None and e is not None:
+                pairs.setdefault(m, []).append((mc, e))
+    return [
+        m
+        for m, both in pairs.items()
+        if np.mean([a for a, _ in both]) > np.mean([b for _, b in both])
+    ]
 
 
 def _calibration(w: dict[str, str], done: list[Backtest], source: str) -> Section:
