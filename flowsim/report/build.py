@@ -1149,7 +1149,7 @@ def _rolling_verdict(w: dict[str, str], nf: Numbers, r: RollingBacktest) -> list
         )
     ]
     lines.append(
-        w["backtest_loses"].format(methods=", ".join(losses)) if losses else w["backtest_beats"]
+        w["rolling_loses"].format(methods=", ".join(losses)) if losses else w["rolling_beats"]
     )
     return [*lines, w["backtest_model"]]
 

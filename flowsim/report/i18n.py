@@ -144,6 +144,10 @@ WORDS: dict[str, dict[str, str]] = {
         "read its forecast with that in mind.",
         "backtest_model": "The model was used as given: if it was fitted on the whole history, "
         "it saw the backtest's future, and the score flatters it.",
+        "rolling_beats": "Verdict: on average over these backtests the Monte Carlo beats every "
+        "baseline.",
+        "rolling_loses": "Verdict: on average over these backtests the Monte Carlo does not beat "
+        "{methods}; read its forecast with that in mind.",
         "method_monte_carlo": "Monte Carlo",
         "method_weighted_pipeline": "weighted pipeline",
         "method_run_rate": "run-rate",
@@ -273,6 +277,8 @@ WORDS: dict[str, dict[str, str]] = {
         "backtest_loses": "结论：在本次回测中，蒙特卡洛不如{methods}；请据此解读其预测。",
         "backtest_model": "模型按原样使用：若它由全部历史拟合而来，则已看到回测期的数据，"
         "评分偏乐观。",
+        "rolling_beats": "结论：就这些回测的平均而言，蒙特卡洛优于所有基准方法。",
+        "rolling_loses": "结论：就这些回测的平均而言，蒙特卡洛不如{methods}；请据此解读其预测。",
         "method_monte_carlo": "蒙特卡洛",
         "method_weighted_pipeline": "加权管道",
         "method_run_rate": "运行率",

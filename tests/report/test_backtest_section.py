@@ -68,6 +68,7 @@ def test_monthly_backtests_pool_the_calibration_and_none_skips_them(tmp_path: Pa
     assert report.results["backtest"]["as_of"] == rolled["cutoffs"][-1]
     section = next(s for s in report.sections if s.key == "backtest")
     assert section.text.startswith("Over 1 monthly backtests (2025-09-01 to 2025-09-01)")
+    assert "Verdict: on average over these backtests the Monte Carlo" in section.text
     assert {s["method"] for s in rolled["summary"]} >= {"monte_carlo", "run_rate"}
     skipped = build_report(
         B2B, log, tmp_path / "n", replications=2, workers=1, budget=1, backtest="none"
