@@ -33,7 +33,7 @@ from flowsim.render.options import RenderOptions
 from flowsim.render.text import dot_string, html_label_text, truncate, wrap
 from flowsim.render.theme import Theme
 
-__all__ = ["render", "to_dot"]
+__all__ = ["pinned_dot", "render", "to_dot"]
 
 LABEL_WIDTH = 22  # display columns per line of a stage label (11 Chinese characters)
 DETAIL_WIDTH = 30
@@ -781,5 +781,10 @@ def render(process: Process, options: RenderOptions) -> bytes:
     """The flowchart as ``options.format``: dot (text), or svg/png/pdf through Graphviz."""
     if options.format == "dot":
         return to_dot(process, options).encode("utf-8")
-    pinned = _Builder(process, options, layout(process, options)).build()
-    return run_dot(pinned, options.format, pinned=True)
+    return run_dot(pinned_dot(process, options), options.format, pinned=True)
+
+
+def pinned_dot(process: Process, options: RenderOptions) -> str:
+    """The DOT that draws the flowchart: every node pinned where flowsim's lane layout put it
+    (Graphviz only routes the edges: ``run_dot(..., pinned=True)``)."""
+    return _Builder(process, options, layout(process, options)).build()
