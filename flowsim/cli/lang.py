@@ -166,7 +166,13 @@ def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str |
     show_default=True,
     help="default, mono, dark, print, or a theme .toml file.",
 )
-@click.option("--direction", type=click.Choice(["LR", "TB"]), default="LR", show_default=True)
+@click.option(
+    "--direction",
+    type=click.Choice(["auto", "LR", "TB"]),
+    default="auto",
+    show_default=True,
+    help="Flowchart direction; auto: left to right, wrapped into rows when the flow is long.",
+)
 @click.option(
     "--lang",
     type=click.Choice(["en", "zh"]),

@@ -9,9 +9,13 @@ Layout rules (and the Graphviz traps they avoid):
 * Ranks follow the flow: transitions that go back (rework loops, see
   :func:`flowsim.graph.back_edges`) are drawn dashed with ``constraint=false`` so a loop does
   not pull the whole layout backwards.
-* A lost outcome that many stages leak into is drawn once per source stage, next to it,
-  instead of one node with edges from everywhere: at 50 stages this is what keeps the
-  picture readable.
+* An outcome that many stages lead to (``lost``, typically) is drawn once per lane, after the
+  last stage of the lane that leads to it, instead of one node with edges from everywhere
+  (or one copy per stage): at 50 stages this is what keeps the picture readable.
+* Lanes keep their declared order unless another order shortens the transitions that cross
+  lanes (fewer edges cutting through the lanes between); see :func:`lane_order`.
+* With ``direction="auto"`` (the default) a flow longer than :data:`ROW_MAX` wraps into rows,
+  each row repeating the lanes it uses, so a long process stays readable at page width.
 * Labels are Graphviz HTML-like tables; long Chinese labels are wrapped by display width
   (they have no spaces to break at). Every user string goes through :mod:`flowsim.render.text`.
 
@@ -21,9 +25,12 @@ is deterministic.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from flowsim.graph import back_edges, fork_key, join_gateways, join_key, phase_order
 from flowsim.model import Distribution, Outcome, Process, Stage
@@ -35,9 +42,11 @@ from flowsim.render.theme import Theme
 
 __all__ = ["pinned_dot", "render", "to_dot"]
 
+_T = TypeVar("_T")
+
 LABEL_WIDTH = 22  # display columns per line of a stage label (11 Chinese characters)
 DETAIL_WIDTH = 30
-SPLIT_LOST_AT = 3  # a lost outcome with this many sources or more is drawn per source
+SPLIT_AT = 3  # an outcome with this many source stages or more is drawn once per lane
 
 
 def _pct(p: float) -> str:
@@ -58,13 +67,23 @@ def _dist_text(d: Distribution | None, w: dict[str, str], key: str) -> str:
 
 
 @dataclass
+class Band:
+    """One lane in one row of the picture: its box and the nodes drawn in it."""
+
+    lane: int  # index into the lanes; -1 for the nodes no lane holds
+    box: tuple[float, float, float, float]
+    nodes: list[str]  # DOT ids of its stages, outcomes and outcome copies, in drawing order
+
+
+@dataclass
 class Layout:
     """Pinned geometry in points (Graphviz coordinates, y up): flowsim's lane layout."""
 
     pos: dict[str, tuple[float, float]]
-    lanes: list[tuple[float, float, float, float]]  # cluster boxes, lane order
+    bands: list[Band]  # lane boxes, row by row, lanes in order
     bb: tuple[float, float, float, float]
     title: tuple[float, float] | None = None
+    copies: dict[tuple[str, str], str] = field(default_factory=dict)  # (outcome, source): node
 
 
 @dataclass
@@ -100,6 +119,11 @@ class _Builder:
             self.ids[fork_key(block.source)] = f"fork{i}"
             self.ids[join_key(block.source)] = f"join{i}"
         self.back = back_edges(process)
+        self.by_dot: dict[str, Stage | Outcome] = {self.ids[n.id]: n for n in process.iter_nodes()}
+        self.order = {sid: i for i, sid in enumerate(phase_order(process))}
+        self.split = self.split_outcomes()
+        self._lanes: list[_Lane] | None = None
+        self.lane_index: dict[str, int] = {}
         self.heat: dict[str, tuple[str, str]] = {}
         self.heat_range: tuple[float, float] | None = None
         self._compute_heat()
@@ -268,6 +292,29 @@ class _Builder:
     # ---- lanes ----
 
     def lanes(self) -> list[_Lane]:
+        """The lanes in drawing order (see :func:`lane_order`), each with its members."""
+        if self._lanes is None:
+            lanes = self.declared_lanes()
+            named = [lane for lane in lanes if lane.key]
+            rest = [lane for lane in lanes if not lane.key]
+            self._lanes = lane_order(named, self.crossing_weights(named)) + rest
+            self.lane_index = {m: i for i, lane in enumerate(self._lanes) for m in lane.members}
+        return self._lanes
+
+    def crossing_weights(self, lanes: list[_Lane]) -> dict[tuple[int, int], int]:
+        """How many transitions join each pair of lanes (drawn copies of outcomes excluded)."""
+        where = {m: i for i, lane in enumerate(lanes) for m in lane.members}
+        weights: dict[tuple[int, int], int] = {}
+        for tr in self.p.transitions:
+            a, b = where.get(tr.source), where.get(tr.target)
+            if a is None or b is None or a == b or tr.target in self.split:
+                continue
+            key = (min(a, b), max(a, b))
+            weights[key] = weights.get(key, 0) + 1
+        return weights
+
+    def declared_lanes(self) -> list[_Lane]:
+        """One lane per department (or role), in declared order, then "unassigned"."""
         mode = self.o.lanes
         lanes: list[_Lane] = []
         by_key: dict[str, _Lane] = {}
@@ -282,8 +329,8 @@ class _Builder:
         unassigned = _Lane("", self.w["unassigned"])
         for node in self.p.iter_nodes():
             key = self.lane_key(node.owner)
-            if key is None and isinstance(node, Outcome):
-                continue  # ownerless outcomes sit outside the lanes
+            if isinstance(node, Outcome) and (key is None or node.id in self.split):
+                continue  # ownerless outcomes sit outside the lanes; split ones in copies
             lane = by_key.get(key or "", unassigned) if mode != "none" else unassigned
             lane.members.append(node.id)
         if unassigned.members:
@@ -304,22 +351,24 @@ class _Builder:
     def build(self) -> str:
         """The DOT text: the graph's defaults, a subgraph per lane, then edges and legend.
 
-        One builder writes both passes (see :func:`layout`): the sizing pass, which ``dot``
-        ranks, and the pinned pass, which it only routes; the steps differ on ``layout``.
+        One builder writes all three passes (see :func:`layout`): the sizing pass, which
+        ``dot`` ranks; the pinned pass, which it only routes, one cluster per :class:`Band`;
+        and the plain DOT of ``--format dot``, which ``dot`` lays out by itself.
         """
         self.lines.append("digraph flowsim {")
         self.defaults()
-        split = self.split_outcomes()
         lanes = self.lanes()
-        order = {sid: i for i, sid in enumerate(phase_order(self.p))}
-        for i, lane in enumerate(lanes):
-            self.lane(i, lane, split, order)
-        self.unlaned({node for lane in lanes for node in lane.members}, split)
+        if self.layout is not None:
+            self.pinned_bands(lanes)
+        else:
+            for i, lane in enumerate(lanes):
+                self.lane(i, lane)
+            self.unlaned({node for lane in lanes for node in lane.members})
         self.gateways()
         self.entry_marker(lanes)
         if self.layout is None and not self.sizing:
-            self.anchor_lanes(lanes, order)
-        self.edges(split)
+            self.anchor_lanes(lanes)
+        self.edges()
         if self.heat_range is not None or self.edge_scale() is not None:
             self.legend()
         self.lines.append("}")
@@ -363,18 +412,15 @@ class _Builder:
                 f'pos="{tx:.2f},{ty:.2f}"]'
             )
 
-    def lane(self, i: int, lane: _Lane, split: dict[str, list[str]], order: dict[str, int]) -> None:
-        """Lane ``i`` as a subgraph: its box (a cluster), anchor and nodes in flow order."""
+    def open_lane(self, i: int, color: int, label: str, box: str = "") -> None:
+        """``subgraph`` of lane ``i``: a filled cluster (its ``color``-th fill), unless the
+        lanes are off or this is the sizing pass (clusters cost dot 20x the time at 500
+        stages, and flowsim stacks the lanes itself afterwards)."""
         t = self.t
-        # The sizing pass draws no lanes: clusters cost dot 20x the time at 500 stages,
-        # and flowsim stacks the lanes itself afterwards.
         boxed = not self.sizing and self.o.lanes != "none"
         self.emit(f"subgraph cluster_lane{i} {{" if boxed else f"subgraph lane{i} {{")
-        fill = t.lane_fills[i % len(t.lane_fills)] if t.lane_fills else t.background
-        lane_label = self.font("<B>" + html_label_text(lane.label) + "</B>", color=t.lane_label)
-        box = ""
-        if self.layout is not None:
-            box = ', bb="' + ",".join(f"{v:.2f}" for v in self.layout.lanes[i]) + '"'
+        fill = t.lane_fills[color % len(t.lane_fills)] if t.lane_fills else t.background
+        lane_label = self.font("<B>" + html_label_text(label) + "</B>", color=t.lane_label)
         if boxed:
             self.emit(
                 f"graph [label=<{lane_label}>, "
@@ -382,46 +428,92 @@ class _Builder:
                 f'color={dot_string(t.lane_border)}, id="lane-{i}", class="lane"{box}]',
                 2,
             )
-        if self.layout is None and not self.sizing:
+
+    def lane(self, i: int, lane: _Lane) -> None:
+        """Lane ``i`` unpinned: its anchor, its nodes in flow order, its outcome copies."""
+        self.open_lane(i, i, lane.label)
+        if not self.sizing:
             self.emit(f'lane{i} [style=invis, shape=point, width=0, height=0, label=""]', 2)
-        stages = {s.id: s for s in self.p.stages}
-        outcomes = {x.id: x for x in self.p.outcomes}
-        for node_id in sorted(lane.members, key=lambda n: order.get(n, len(order))):
-            if node_id in stages:
-                self.stage_with_extras(stages[node_id], split, 2)
-            elif node_id not in split.get("__outcomes__", []):
-                self.outcome_node(self.ids[node_id], outcomes[node_id], 2)
+        for node_id in sorted(lane.members, key=lambda n: self.order.get(n, len(self.order))):
+            self.member(self.ids[node_id], 2)
+        if not self.sizing:
+            members = set(lane.members)
+            for oid, sources in self.split.items():
+                if members.intersection(sources):
+                    self.outcome_node(f"{self.ids[oid]}_l{i}", self.outcome(oid), 2, small=True)
         self.emit("}")
 
-    def stage_with_extras(self, s: Stage, split: dict[str, list[str]], depth: int) -> None:
-        """A stage, its touchpoint note and its own copies of the split lost outcomes."""
-        outcomes = {x.id: x for x in self.p.outcomes}
-        self.stage_node(s, depth)
-        self.touchpoint_notes(s, depth)
-        for tgt in split.get(s.id, []):
-            self.outcome_node(self.split_id(s.id, tgt), outcomes[tgt], depth, small=True)
+    def pinned_bands(self, lanes: list[_Lane]) -> None:
+        """Every band of the layout as a cluster at its place, then the nodes of no lane."""
+        assert self.layout is not None
+        for b, band in enumerate(self.layout.bands):
+            if band.lane < 0:
+                continue
+            box = ', bb="' + ",".join(f"{v:.2f}" for v in band.box) + '"'
+            self.open_lane(b, band.lane, lanes[band.lane].label, box)
+            for node in band.nodes:
+                self.member(node, 2)
+            self.emit("}")
+        for band in self.layout.bands:
+            if band.lane < 0:
+                for node in band.nodes:
+                    self.member(node, 1)
 
-    def unlaned(self, placed: set[str], split: dict[str, list[str]]) -> None:
-        """The nodes no lane holds: every stage with lanes off, and ownerless outcomes."""
-        for s in self.p.stages:
-            if s.id not in placed:
-                self.stage_with_extras(s, split, 1)
-        for outcome in self.p.outcomes:
-            if outcome.id not in placed and outcome.id not in split.get("__outcomes__", []):
-                self.outcome_node(self.ids[outcome.id], outcome, 1)
+    def outcome(self, oid: str) -> Outcome:
+        return next(x for x in self.p.outcomes if x.id == oid)
 
-    def anchor_lanes(self, lanes: list[_Lane], order: dict[str, int]) -> None:
-        """Invisible anchors, one rank and chained, that keep the lanes in declared order."""
+    def member(self, dot_id: str, depth: int) -> None:
+        """Node ``dot_id``: a stage with its note, an outcome, or a copy of a split one."""
+        node = self.by_dot.get(dot_id)
+        if isinstance(node, Stage):
+            self.stage_node(node, depth)
+            self.touchpoint_notes(node, depth)
+        elif node is not None:
+            if node.id not in self.split:
+                self.outcome_node(dot_id, node, depth)
+        else:  # a copy: "o1_l0" (or "o1_l0_r2" in a wrapped layout)
+            copy_of = self.by_dot[dot_id.split("_", 1)[0]]
+            assert isinstance(copy_of, Outcome)
+            self.outcome_node(dot_id, copy_of, depth, small=True)
+
+    def unlaned(self, placed: set[str]) -> None:
+        """The nodes no lane holds (ownerless outcomes), and in the sizing pass a sample of
+        each split outcome, to learn the size of its copies."""
+        for node in self.p.iter_nodes():
+            if node.id not in placed:
+                self.member(self.ids[node.id], 1)
+        if self.sizing:
+            for oid in self.split:
+                self.outcome_node(f"{self.ids[oid]}_size", self.outcome(oid), 1, small=True)
+
+    def anchor_lanes(self, lanes: list[_Lane]) -> None:
+        """Invisible anchors, one rank and chained, that keep the lanes in their order."""
         anchors = [f"lane{i}" for i in range(len(lanes))]
         if len(anchors) > 1:
             self.emit("{rank=same; " + "; ".join(anchors) + "}")
             self.emit(" -> ".join(anchors) + " [style=invis]")
         for anchor, lane in zip(anchors, lanes, strict=True):
-            first = sorted(lane.members, key=lambda n: order.get(n, len(order)))[0]
+            first = sorted(lane.members, key=lambda n: self.order.get(n, len(self.order)))[0]
             self.emit(f"{anchor} -> {self.ids[first]} [style=invis, weight=0]")
 
+    def split_outcomes(self) -> dict[str, list[str]]:
+        """Outcomes drawn once per lane: {outcome id: its source stages}, for each outcome
+        that :data:`SPLIT_AT` stages or more lead to."""
+        sources: dict[str, list[str]] = {}
+        for tr in self.p.transitions:
+            listed = sources.setdefault(tr.target, [])
+            if tr.source not in listed:
+                listed.append(tr.source)
+        joined = {block.join for block in self.p.parallels}
+        return {
+            x.id: sources[x.id]
+            for x in self.p.outcomes
+            if len(sources.get(x.id, [])) >= SPLIT_AT and x.id not in joined
+        }
+
     def gateways(self) -> None:
-        """A parallel block's fork and join as bars across the flow (BPMN's AND gateways)."""
+        """A parallel block's fork and join as bars across the flow (BPMN's AND gateways);
+        pinned where the lane layout put them (see :func:`_gateways_with`)."""
         t = self.t
         thin, long = "0.09", "0.55"
         width, height = (thin, long) if self.o.direction == "LR" else (long, thin)
@@ -450,23 +542,17 @@ class _Builder:
             for a, b in pairs:
                 self.emit(f'{a} -> {b} [color={color}, class="flow parallel"{self.edge_at(a, b)}]')
 
-    def split_outcomes(self) -> dict[str, list[str]]:
-        """Lost outcomes drawn once per source: {source stage: [outcome ids]}."""
-        sources: dict[str, list[str]] = {}
-        for tr in self.p.transitions:
-            sources.setdefault(tr.target, [])
-            if tr.source not in sources[tr.target]:
-                sources[tr.target].append(tr.source)
-        split: dict[str, list[str]] = {"__outcomes__": []}
-        for x in self.p.outcomes:
-            if x.result == "lost" and len(sources.get(x.id, [])) >= SPLIT_LOST_AT:
-                split["__outcomes__"].append(x.id)
-                for src in sources[x.id]:
-                    split.setdefault(src, []).append(x.id)
-        return split
-
-    def split_id(self, source: str, outcome: str) -> str:
-        return f"{self.ids[outcome]}_{self.ids[source]}"
+    def target_of(self, source: str, target: str) -> str | None:
+        """The DOT node an edge ``source -> target`` ends at (a lane's copy of a split
+        outcome); None in the sizing pass for a split outcome (copies are placed later)."""
+        if target not in self.split:
+            return self.ids[target]
+        if self.layout is not None:
+            return self.layout.copies[(target, source)]
+        if self.sizing:
+            return None
+        self.lanes()
+        return f"{self.ids[target]}_l{self.lane_index[source]}"
 
     def entry_marker(self, lanes: list[_Lane]) -> None:
         entry = self.p.entry
@@ -526,7 +612,7 @@ class _Builder:
         top = max(e.count for e in self.o.overlay.edges)
         return top if top > 0 else None
 
-    def edges(self, split: dict[str, list[str]]) -> None:
+    def edges(self) -> None:
         t = self.t
         top = self.edge_scale()
         outcomes = {x.id: x for x in self.p.outcomes}
@@ -534,11 +620,12 @@ class _Builder:
         for tr, prob in ((tr, pr) for s in self.p.stages for tr, pr in self.p.outgoing(s.id)):
             src = self.ids[tr.source]
             if (tr.source, tr.target) in joins:  # a branch done: to the join bar
-                dst = self.ids[joins[(tr.source, tr.target)]]
-            elif tr.target in split.get(tr.source, []):
-                dst = self.split_id(tr.source, tr.target)
+                dst_or_none: str | None = self.ids[joins[(tr.source, tr.target)]]
             else:
-                dst = self.ids[tr.target]
+                dst_or_none = self.target_of(tr.source, tr.target)
+            if dst_or_none is None:
+                continue
+            dst = dst_or_none
             text = _pct(prob)
             if tr.label:
                 text += "\n" + tr.label
@@ -604,7 +691,7 @@ class _Builder:
 
 def to_dot(process: Process, options: RenderOptions | None = None) -> str:
     """The flowchart of ``process`` as DOT source (lanes as clusters; lay out with ``dot``)."""
-    return _Builder(process, options or RenderOptions()).build()
+    return _Builder(process, resolve(options or RenderOptions())[0]).build()
 
 
 # ---- lane layout -------------------------------------------------------------------------------
@@ -614,6 +701,9 @@ RANK_GAP = 10.0  # points between nodes along the rank axis that share a row
 LANE_PAD = 12.0
 LANE_LABEL = 24.0  # room for the lane's name
 TITLE = 34.0
+ROW_MAX = 1800.0  # points: with direction "auto", a longer flow wraps into rows
+ROW_GAP = 40.0  # points between two rows of a wrapped picture
+COPY_GAP = 40.0  # points from a stage to the outcome copy after it: room for the edge's label
 
 
 @dataclass
@@ -639,21 +729,180 @@ def _json_boxes(data: dict[str, Any], direction: str) -> dict[str, _Box]:
     return boxes
 
 
-def layout(process: Process, options: RenderOptions) -> Layout:
+def layout(process: Process, options: RenderOptions, *, wrap: bool = False) -> Layout:
     """Where every node goes: ``dot`` ranks the flow, flowsim stacks the lanes.
 
     ``dot`` alone cannot keep clusters in a given order, so it is run once to rank the flow,
-    size every node and order nodes within a lane; then each lane becomes a band, in the
-    order the departments (or roles) were declared, and nodes that would overlap along the
-    flow are put on separate rows of their band. Graphviz then only routes the edges.
+    size every node and order nodes within a lane. With ``wrap``, a flow longer than
+    :data:`ROW_MAX` is cut into rows at gaps between ranks. In each row each lane becomes a
+    band, in lane order, holding its stages and one copy of each split outcome its stages
+    lead to; nodes that would overlap along the flow go on separate rows of their band.
+    Graphviz then only routes the edges.
     """
     builder = _Builder(process, options, sizing=True)
     data = json.loads(run_dot(builder.build(), "json0"))
     boxes = _json_boxes(data, options.direction)
+    samples = {name[: -len("_size")]: boxes.pop(name) for name in list(boxes) if "_size" in name}
     lanes = builder.lanes()
     groups = _lane_groups(builder, lanes, boxes)
-    bands = _stack_bands(groups, boxes, TITLE if options.title else 0.0)
-    return _orient(bands, boxes, len(lanes), options)
+    row_of = _rows_of(boxes, ROW_MAX if wrap else math.inf)
+    _gateway_rows(builder, row_of)
+    boxes = _shift_rows(boxes, row_of)
+    placed = _band_groups(builder, groups, row_of, boxes, samples)
+    bands = _stack_bands(placed.groups, boxes, TITLE if options.title else 0.0)
+    result, band_boxes = _orient(bands, boxes, options)
+    result.bands = [
+        Band(lane, box, _drawn(builder, names))
+        for (_, lane, names), box in zip(placed.groups, band_boxes, strict=True)
+    ]
+    result.copies = placed.copies
+    return result
+
+
+def _drawn(builder: _Builder, names: list[str]) -> list[str]:
+    """The nodes a band draws itself, in flow order (notes and the start marker come with
+    their stage; copies of split outcomes last)."""
+    model = [n for n in names if n in builder.by_dot]
+    copies = [n for n in names if n not in builder.by_dot and "_l" in n]
+    order = builder.order
+    model.sort(key=lambda n: (order.get(builder.by_dot[n].id, len(order)), n.startswith("o")))
+    return model + copies
+
+
+def lane_order(lanes: list[_T], weights: dict[tuple[int, int], int]) -> list[_T]:
+    """``lanes`` reordered so that transitions between lanes are short.
+
+    The cost of an order is the sum over pairs of lanes of (transitions between them) x
+    (how many lanes apart they are): every lane in between is one that those edges cut
+    through, crossing its edges. Up to 7 lanes every order is tried; beyond, lanes move one
+    at a time while that lowers the cost. The declared order is kept unless another is
+    strictly better, and ties go to the order found first, so the result is deterministic.
+    """
+    n = len(lanes)
+    if n < 3 or not weights:
+        return list(lanes)
+
+    def cost(order: Sequence[int]) -> int:
+        at = {lane: i for i, lane in enumerate(order)}
+        return sum(w * abs(at[a] - at[b]) for (a, b), w in weights.items())
+
+    best = list(range(n))
+    best_cost = cost(best)
+    if n <= 7:
+        for perm in itertools.permutations(range(n)):
+            c = cost(perm)
+            if c < best_cost:
+                best, best_cost = list(perm), c
+        return [lanes[i] for i in best]
+    improved = True
+    while improved:
+        improved = False
+        for i, j in itertools.permutations(range(n), 2):
+            trial = best[:i] + best[i + 1 :]
+            trial.insert(j, best[i])
+            c = cost(trial)
+            if c < best_cost:
+                best, best_cost, improved = trial, c, True
+    return [lanes[i] for i in best]
+
+
+def _rows_of(boxes: dict[str, _Box], limit: float) -> dict[str, int]:
+    """Which row each node goes in: the flow cut into rows no longer than ``limit`` (about
+    equal), each cut in a gap between nodes when there is one near."""
+    if not boxes:
+        return {}
+    spans = sorted((b.r - b.along / 2, b.r + b.along / 2) for b in boxes.values())
+    lo, hi = spans[0][0], max(e for _, e in spans)
+    if hi - lo <= limit:
+        return dict.fromkeys(boxes, 0)
+    count = math.ceil((hi - lo) / limit)
+    gaps: list[float] = []
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if start > reach:
+            gaps.append((start + reach) / 2)
+        reach = max(reach, end)
+    cuts: list[float] = []
+    for k in range(1, count):
+        ideal = lo + k * (hi - lo) / count
+        free = [g for g in gaps if not cuts or g > cuts[-1]]
+        cuts.append(min(free, key=lambda g: abs(g - ideal)) if free else ideal)
+    return {name: sum(b.r > c for c in cuts) for name, b in boxes.items()}
+
+
+def _shift_rows(boxes: dict[str, _Box], row_of: dict[str, int]) -> dict[str, _Box]:
+    """Boxes with their flow position measured from the start of their row.
+
+    Row ``k`` starts ``k`` x 2 pt further along: Graphviz's orthogonal router (2.43) aborts
+    when node sides of different rows line up exactly (``maze.c: chkSgraph``)."""
+    starts: dict[int, float] = {}
+    for name, b in boxes.items():
+        row = row_of[name]
+        starts[row] = min(starts.get(row, math.inf), b.r - b.along / 2)
+    lo = min(starts.values(), default=0.0)
+    return {
+        name: _Box(
+            name, b.r - starts[row_of[name]] + lo + 2.0 * row_of[name], b.c, b.along, b.across
+        )
+        for name, b in boxes.items()
+    }
+
+
+class _Placed(NamedTuple):
+    groups: list[tuple[int, int, list[str]]]  # (row, lane or -1, node names) per band
+    copies: dict[tuple[str, str], str]
+
+
+def _band_groups(
+    builder: _Builder,
+    groups: list[list[str]],
+    row_of: dict[str, int],
+    boxes: dict[str, _Box],
+    samples: dict[str, _Box],
+) -> _Placed:
+    """The bands, row by row, lane by lane; a band gets one copy of each split outcome that
+    its stages lead to, just after the last of them (added to ``boxes``)."""
+    rows = max(row_of.values(), default=0) + 1
+    lanes = len(builder.lanes())
+    out: list[tuple[int, int, list[str]]] = []
+    copies: dict[tuple[str, str], str] = {}
+    for row in range(rows):
+        for index, group in enumerate(groups):
+            names = [n for n in group if row_of[n] == row]
+            lane = index if index < lanes else -1
+            if lane >= 0:
+                suffix = f"_l{lane}" + (f"_r{row}" if rows > 1 else "")
+                names += _copies(builder, names, suffix, boxes, samples, copies)
+            if names:
+                out.append((row, lane, names))
+    return _Placed(out, copies)
+
+
+def _copies(
+    builder: _Builder,
+    names: list[str],
+    suffix: str,
+    boxes: dict[str, _Box],
+    samples: dict[str, _Box],
+    copies: dict[tuple[str, str], str],
+) -> list[str]:
+    """One copy per split outcome the stages ``names`` lead to, after the last of them."""
+    made: list[str] = []
+    here = {builder.by_dot[n].id: n for n in names if n in builder.by_dot}
+    for oid, sources in builder.split.items():
+        mine = [boxes[here[s]] for s in sources if s in here]
+        if not mine:
+            continue
+        name = builder.ids[oid] + suffix
+        last = max(mine, key=lambda b: (b.r + b.along / 2, b.c))
+        sample = samples[builder.ids[oid]]
+        r = last.r + last.along / 2 + COPY_GAP + sample.along / 2
+        boxes[name] = _Box(name, r, last.c + 0.25, sample.along, sample.across)
+        for src in sources:
+            if src in here:
+                copies[(oid, src)] = name
+        made.append(name)
+    return made
 
 
 class _Bands(NamedTuple):
@@ -665,9 +914,8 @@ class _Bands(NamedTuple):
 
 
 def _lane_groups(builder: _Builder, lanes: list[_Lane], boxes: dict[str, _Box]) -> list[list[str]]:
-    """The sized nodes of each lane (its stages' notes, lost markers and the start marker
-    with them), then one more group for what no lane holds."""
-    split = builder.split_outcomes()
+    """The sized nodes of each lane (its stages' notes and the start marker with them),
+    then one more group for what no lane holds."""
     ids = builder.ids
     entry = builder.p.entry
     groups: list[list[str]] = []
@@ -676,11 +924,8 @@ def _lane_groups(builder: _Builder, lanes: list[_Lane], boxes: dict[str, _Box]) 
         names: list[str] = []
         for node in lane.members:
             nid = ids[node]
-            if node in split.get("__outcomes__", []):
-                continue
             names.append(nid)
             names.extend(n for n in (f"{nid}_tp",) if n in boxes)
-            names.extend(builder.split_id(node, o) for o in split.get(node, []))
             names.extend(_gateways_with(builder, node))
             if entry is not None and node == entry.id and "start" in boxes:
                 names.append("start")
@@ -706,15 +951,23 @@ def _gateways_with(builder: _Builder, node: str) -> list[str]:
     return out
 
 
+def _gateway_rows(builder: _Builder, row_of: dict[str, int]) -> None:
+    """A wrapped flow keeps each bar in the row of the stage it belongs to: the fork in its
+    source's row, the join in the row of the node it joins into (a cut never falls between
+    a bar and its stage)."""
+    ids = builder.ids
+    for block in builder.p.parallels:
+        fork, join = ids[fork_key(block.source)], ids[join_key(block.source)]
+        for bar, owner in ((fork, ids[block.source]), (join, ids[block.join])):
+            if bar in row_of and owner in row_of:
+                row_of[bar] = row_of[owner]
+
+
 def _across_key(box: _Box, boxes: dict[str, _Box]) -> float:
-    """Across-flow order: a stage's notes and its lost marker stay just after it."""
+    """Across-flow order: a stage's notes stay just after it."""
     name = box.name
     if name.endswith("_tp") and name[:-3] in boxes:
         return boxes[name[:-3]].c + 0.5
-    if name.startswith("o") and "_" in name:
-        owner = name.split("_", 1)[1]
-        if owner in boxes:
-            return boxes[owner].c + 0.25
     return box.c
 
 
@@ -731,16 +984,23 @@ def _rows(group: list[str], boxes: dict[str, _Box]) -> list[list[_Box]]:
     return rows
 
 
-def _stack_bands(groups: list[list[str]], boxes: dict[str, _Box], cursor: float) -> _Bands:
-    """Each group a band of rows, one after another across the flow from ``cursor``."""
+def _stack_bands(
+    groups: list[tuple[int, int, list[str]]], boxes: dict[str, _Box], cursor: float
+) -> _Bands:
+    """Each group a band of rows, one after another across the flow from ``cursor``; a
+    wider gap between two rows of the picture."""
     pos: dict[str, tuple[float, float]] = {}
     bands: list[tuple[float, float]] = []
-    for g in groups:
+    last_row = 0
+    for row, _, g in groups:
+        if row != last_row:
+            cursor += ROW_GAP
+            last_row = row
         start = cursor
         cursor += LANE_LABEL + LANE_PAD
-        for row in _rows(g, boxes):
-            height = max(b.across for b in row)
-            for b in row:
+        for line in _rows(g, boxes):
+            height = max(b.across for b in line)
+            for b in line:
                 pos[b.name] = (b.r, cursor + height / 2)
             cursor += height + GAP
         cursor += LANE_PAD - GAP
@@ -749,20 +1009,23 @@ def _stack_bands(groups: list[list[str]], boxes: dict[str, _Box], cursor: float)
     return _Bands(pos, bands, cursor)
 
 
-def _orient(bands: _Bands, boxes: dict[str, _Box], lanes: int, options: RenderOptions) -> Layout:
-    """Flow-axis and across-axis positions as Graphviz points (y up) for the direction."""
+def _orient(
+    bands: _Bands, boxes: dict[str, _Box], options: RenderOptions
+) -> tuple[Layout, list[tuple[float, float, float, float]]]:
+    """Flow-axis and across-axis positions as Graphviz points (y up) for the direction,
+    and every band's box."""
     r_min = min((b.r - b.along / 2 for b in boxes.values()), default=0.0)
     r_max = max((b.r + b.along / 2 for b in boxes.values()), default=0.0)
     total = bands.total
     margin = 16.0
     lo, hi = r_min - margin, r_max + margin
     out_pos: dict[str, tuple[float, float]] = {}
-    lane_boxes: list[tuple[float, float, float, float]] = []
+    band_boxes: list[tuple[float, float, float, float]] = []
     if options.direction == "LR":
         for name, (r, c) in bands.pos.items():
             out_pos[name] = (r - lo, total - c)
-        for band_start, band_end in bands.bands[:lanes]:
-            lane_boxes.append((0.0, total - band_end, hi - lo, total - band_start))
+        for band_start, band_end in bands.bands:
+            band_boxes.append((0.0, total - band_end, hi - lo, total - band_start))
         bb = (0.0, 0.0, hi - lo, total)
         title = (80.0, total - TITLE / 2) if options.title else None
     else:
@@ -770,11 +1033,11 @@ def _orient(bands: _Bands, boxes: dict[str, _Box], lanes: int, options: RenderOp
         top = span + (TITLE if options.title else 0.0) + LANE_LABEL
         for name, (r, c) in bands.pos.items():
             out_pos[name] = (c, top - LANE_LABEL - (r - lo))
-        for band_start, band_end in bands.bands[:lanes]:
-            lane_boxes.append((band_start, 0.0, band_end, span + LANE_LABEL))
+        for band_start, band_end in bands.bands:
+            band_boxes.append((band_start, 0.0, band_end, span + LANE_LABEL))
         bb = (0.0, 0.0, total, top)
         title = (80.0, top - TITLE / 2) if options.title else None
-    return Layout(out_pos, lane_boxes, bb, title)
+    return Layout(out_pos, [], bb, title), band_boxes
 
 
 def render(process: Process, options: RenderOptions) -> bytes:
@@ -784,7 +1047,20 @@ def render(process: Process, options: RenderOptions) -> bytes:
     return run_dot(pinned_dot(process, options), options.format, pinned=True)
 
 
+def resolve(options: RenderOptions) -> tuple[RenderOptions, bool]:
+    """The options with a concrete direction, and whether the flow may wrap into rows.
+
+    ``direction="auto"`` draws left to right and wraps a flow longer than :data:`ROW_MAX`
+    into rows (top to bottom would make a long process a tall strip, and its width grows
+    with the lanes); an explicit ``LR`` or ``TB`` is drawn as asked, in one piece.
+    """
+    if options.direction == "auto":
+        return options.model_copy(update={"direction": "LR"}), True
+    return options, False
+
+
 def pinned_dot(process: Process, options: RenderOptions) -> str:
     """The DOT that draws the flowchart: every node pinned where flowsim's lane layout put it
     (Graphviz only routes the edges: ``run_dot(..., pinned=True)``)."""
-    return _Builder(process, options, layout(process, options)).build()
+    concrete, wrap = resolve(options)
+    return _Builder(process, concrete, layout(process, concrete, wrap=wrap)).build()

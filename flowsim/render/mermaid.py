@@ -351,7 +351,8 @@ def _node(chart: _Chart, n: Node) -> str:
 
 def _nodes(chart: _Chart, lanes: _Lanes) -> list[str]:
     """The header line, the entry marker, a subgraph per lane, then the loose nodes."""
-    body = [f"flowchart {chart.options.direction}"]
+    direction = "LR" if chart.options.direction == "auto" else chart.options.direction
+    body = [f"flowchart {direction}"]
     if chart.process.entry is not None:
         body.append(f'  start(("{chart.esc(chart.words["entry"], "flowchart")}"))')
     for i, (lane_title, members) in enumerate(lanes.lanes):

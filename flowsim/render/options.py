@@ -46,7 +46,7 @@ class RenderOptions(FlowsimModel):
     view: View = "flowchart"
     format: Format = "svg"
     theme: Theme = Field(default_factory=Theme)
-    direction: Literal["LR", "TB"] = "LR"
+    direction: Literal["auto", "LR", "TB"] = "auto"
     lang: Lang = "en"
     lanes: Literal["department", "role", "none"] = "department"
     detail: Literal["none", "brief", "full"] = "brief"
