@@ -45,6 +45,11 @@ EMOTION_STEP = 22.0  # vertical distance between two emotion scores
 EMOTION_PAD = 20.0  # above score 5 and below score 1
 ITEM_GAP = 5.0  # between two bullets or two cards in a cell
 MIN_ROW_H = 40.0
+#: Most phases in one row of the map: ten columns keep the map within 2,056 px, so the
+#: smallest text (9 px) is still 7 px once the map is fitted to a 1,600 px page. Longer
+#: journeys wrap into rows of about equal length, each with its own phase headers.
+MAX_PHASES_PER_ROW = 10
+ROW_GAP = 28.0  # between two rows of a wrapped map
 
 #: Text cannot be measured without the font, so widths are estimated from the characters, in
 #: em, on the wide side of common sans-serif faces (Helvetica metrics plus ~12%, which covers
@@ -175,6 +180,14 @@ class _Fonts:
         return size * LINE_EM
 
 
+def _chunks(n: int) -> list[range]:
+    """Phase indices row by row: at most :data:`MAX_PHASES_PER_ROW` a row, rows about equal
+    (13 phases: 7 and 6); one (empty) row when there are none."""
+    rows = max(1, math.ceil(n / MAX_PHASES_PER_ROW))
+    size = math.ceil(n / rows) if n else 0
+    return [range(i, min(n, i + size)) for i in range(0, n, size)] if n else [range(0)]
+
+
 # A cell's content: its height, and how to draw it with its top-left corner at (x, y).
 Draw = Callable[[float, float], list[str]]
 
@@ -234,6 +247,9 @@ class _Drawn(NamedTuple):
 
     lines: list[str]
     bottom: float
+
+
+_LaneRow = tuple[str, "_Block", list["_Block"]]  # key, row header, one cell per phase
 
 
 class _Rows(NamedTuple):
@@ -458,24 +474,40 @@ class _Journey:
     # -- the whole picture --
 
     def build(self, font_family: str) -> str:
-        """The SVG document, drawn top to bottom: title, phase headers, lanes, grid, curve.
+        """The SVG document, drawn top to bottom: title, then per row of phases the phase
+        headers, lanes, grid and curve.
 
         Each step returns its lines and where the next one starts, so a step's height is
         known only once it is drawn (rows grow to fit their tallest cell).
         """
         n = len(self.phases)
-        table_w = HEADER_W + max(n, 1) * COL_W
+        chunks = _chunks(n)
+        table_w = HEADER_W + max(1, max(len(c) for c in chunks)) * COL_W
         title_text = f"{self.process.name} · {self.words['journey']}"
         title = self.title_lines(title_text, table_w, MARGIN)
-        heads = self.phase_headers(self.parallel_bands(title.bottom).bottom)
-        rows = self.lane_rows(heads.bottom)
-        grid = self.grid_lines(rows, heads.bottom, table_w)
-        emotion = self.emotion(rows.emotion_band, BODY_X) if rows.emotion_band else []
-        width = 2 * MARGIN + HEADER_W + max(n, 1) * COL_W
-        head = self.svg_head(width, rows.bottom + MARGIN, font_family, title_text)
-        bands = self.parallel_bands(title.bottom).lines
-        drawn = [*head, *title.lines, *bands, *heads.lines, *rows.lines, *grid, *emotion]
-        return "\n".join([*drawn, "</svg>"]) + "\n"
+        lanes = self.lanes()
+        drawn: list[str] = []
+        y = title.bottom
+        for r, cols in enumerate(chunks):
+            part = self.section(lanes, cols, y, "" if r == 0 else f"-{r + 1}")
+            drawn += part.lines
+            y = part.bottom + ROW_GAP
+        head = self.svg_head(2 * MARGIN + table_w, y - ROW_GAP + MARGIN, font_family, title_text)
+        return "\n".join([*head, *title.lines, *drawn, "</svg>"]) + "\n"
+
+    def section(self, lanes: list[_LaneRow], cols: range, y: float, suffix: str) -> _Drawn:
+        """One row of the map: the parallel bands over phases ``cols``, their headers, lanes,
+        grid and curve (element ids end with ``suffix`` after the first row, so they stay
+        unique)."""
+        bands = self.parallel_bands(y, cols, suffix)
+        heads = self.phase_headers(bands.bottom, cols, suffix)
+        rows = self.lane_rows(heads.bottom, lanes, cols, suffix)
+        grid = self.grid_lines(rows, heads.bottom, len(cols), suffix)
+        emotion = []
+        if rows.emotion_band:
+            emotion = self.emotion(rows.emotion_band, BODY_X, cols, suffix)
+        drawn = [*bands.lines, *heads.lines, *rows.lines, *grid, *emotion]
+        return _Drawn(drawn, rows.bottom)
 
     def title_lines(self, text: str, table_w: float, y: float) -> _Drawn:
         """The map's title across the table (when the options ask for one)."""
@@ -498,20 +530,25 @@ class _Journey:
             out.append((min(cols), max(cols), f"{self.words['parallel_phases']}: {names}"))
         return out
 
-    def parallel_bands(self, y: float) -> _Drawn:
-        """A band above the phases each parallel block's branches span: they run at once."""
-        groups = self.parallel_groups()
+    def parallel_bands(self, y: float, cols: range, suffix: str = "") -> _Drawn:
+        """A band above the phases of ``cols`` each parallel block's branches span: they run
+        at once (a block cut by the end of a row gets a band in each row it spans)."""
+        groups = [
+            (i, max(first, cols.start), min(last, cols.stop - 1), text)
+            for i, (first, last, text) in enumerate(self.parallel_groups())
+            if first < cols.stop and last >= cols.start
+        ]
         if not groups:
             return _Drawn([], y)
         theme = self.theme
         size = self.fonts.small
         height = self.fonts.line(size) + 2 * PAD
-        body = ['<g id="parallel">']
-        for i, (first, last, text) in enumerate(groups):
-            x0 = BODY_X + first * COL_W + 1
+        body = [f'<g id="parallel{suffix}">']
+        for i, first, last, text in groups:
+            x0 = BODY_X + (first - cols.start) * COL_W + 1
             width = (last - first + 1) * COL_W - 2
             label = self.para(text, width - 2 * PAD, size=size, fill=theme.text, anchor="middle")
-            body.append(f'<g id="parallel-{i}" class="parallel">')
+            body.append(f'<g id="parallel-{i}{suffix}" class="parallel">')
             body.append(
                 f'<rect x="{_n(x0)}" y="{_n(y)}" width="{_n(width)}" height="{_n(height)}" '
                 f'rx="4" fill="none" stroke="{theme.text}" stroke-width="1.5"/>'
@@ -521,8 +558,9 @@ class _Journey:
         body.append("</g>")
         return _Drawn(body, y + height + 4.0)
 
-    def phase_headers(self, y: float) -> _Drawn:
-        """The corner cell and a chevron per phase, pointing along the journey."""
+    def phase_headers(self, y: float, cols: range, suffix: str = "") -> _Drawn:
+        """The corner cell and a chevron per phase of ``cols``, pointing along the journey
+        (the very first one flat on its left)."""
         theme = self.theme
         head_blocks = [
             self.para(
@@ -532,14 +570,14 @@ class _Journey:
                 fill=theme.header_text,
                 anchor="middle",
             )
-            for s in self.phases
+            for s in self.phases[cols.start : cols.stop]
         ]
         corner = self.para(self.words["phase"], HEADER_W - 2 * PAD, bold=True, fill=theme.text)
         head_h = max([corner.height, *(b.height for b in head_blocks)]) + 2 * PAD
-        body = ['<g id="phases">']
+        body = [f'<g id="phases{suffix}">']
         body.extend(corner.draw(MARGIN + PAD, y + (head_h - corner.height) / 2))
-        for i, block in enumerate(head_blocks):
-            x0 = BODY_X + i * COL_W + 1
+        for i, block in zip(cols, head_blocks, strict=True):
+            x0 = BODY_X + (i - cols.start) * COL_W + 1
             x1 = x0 + COL_W - 2
             mid = y + head_h / 2
             notch = CHEVRON if i else 0.0
@@ -562,23 +600,27 @@ class _Journey:
         body.append("</g>")
         return _Drawn(body, y + head_h + 8.0)
 
-    def lane_rows(self, top: float) -> _Rows:
-        """Every lane as a row as tall as its tallest cell; the emotion row is left empty
-        for :meth:`emotion`, which draws its curve across the row."""
+    def lane_rows(self, top: float, lanes: list[_LaneRow], cols: range, suffix: str) -> _Rows:
+        """Every lane as a row as tall as its tallest cell among phases ``cols``; the
+        emotion row is left empty for :meth:`emotion`, which draws its curve across it."""
         theme = self.theme
         y = top
         emotion_band: tuple[float, float] | None = None
         rows: list[str] = []
         separators: list[float] = []
-        for r, (key, header, cells) in enumerate(self.lanes()):
+        for r, (key, header, all_cells) in enumerate(lanes):
+            cells = all_cells[cols.start : cols.stop]
             row_h = max(MIN_ROW_H, max([header.height, *(c.height for c in cells)]) + 2 * PAD)
             fill = theme.lane_fills[r % len(theme.lane_fills)] if theme.lane_fills else "none"
-            rows.append(f'<g id="lane-{key}">')
+            rows.append(f'<g id="lane-{key}{suffix}">')
             rows.append(
                 f'<rect x="{_n(MARGIN)}" y="{_n(y)}" width="{_n(HEADER_W)}" '
                 f'height="{_n(row_h)}" fill="{fill}"/>'
             )
-            rows.extend(header.draw(MARGIN + PAD, y + PAD))
+            head = header.draw(MARGIN + PAD, y + PAD)
+            if suffix:  # the persona's group is repeated in every row: keep ids unique
+                head = [x.replace('<g id="persona">', f'<g id="persona{suffix}">') for x in head]
+            rows.extend(head)
             if key == "emotion":
                 emotion_band = (y, row_h)
             else:
@@ -590,16 +632,17 @@ class _Journey:
             y += row_h
         return _Rows(rows, y, separators, emotion_band)
 
-    def grid_lines(self, rows: _Rows, top: float, table_w: float) -> list[str]:
+    def grid_lines(self, rows: _Rows, top: float, columns: int, suffix: str) -> list[str]:
         """Row separators, column lines and the table's frame, drawn over the cells."""
         theme = self.theme
-        grid: list[str] = ['<g id="grid" fill="none">']
+        table_w = HEADER_W + max(columns, 1) * COL_W
+        grid: list[str] = [f'<g id="grid{suffix}" fill="none">']
         for sy in rows.separators:
             grid.append(
                 f'<line x1="{_n(MARGIN)}" y1="{_n(sy)}" x2="{_n(MARGIN + table_w)}" '
                 f'y2="{_n(sy)}" stroke="{theme.grid}"/>'
             )
-        for i in range(len(self.phases) + 1):
+        for i in range(columns + 1):
             gx = BODY_X + i * COL_W
             grid.append(
                 f'<line x1="{_n(gx)}" y1="{_n(top)}" x2="{_n(gx)}" '
@@ -650,27 +693,31 @@ class _Journey:
             parts.append(f"{w['emotion']} (1-5){colon}{semi.join(scores)}{stop}")
         return space.join(parts)
 
-    def emotion(self, band: tuple[float, float], body_x: float) -> list[str]:
-        """Gridlines for scores 1..5, scale labels, the smooth curve and its markers."""
+    def emotion(
+        self, band: tuple[float, float], body_x: float, cols: range, suffix: str = ""
+    ) -> list[str]:
+        """Gridlines for scores 1..5, scale labels, the smooth curve and its markers, for
+        the phases ``cols``."""
         top, row_h = band
         y5 = top + (row_h - 4 * EMOTION_STEP) / 2
 
         def y_of(score: float) -> float:
             return y5 + (5.0 - _clamp(score)) * EMOTION_STEP
 
-        out = ['<g id="emotion">', *self.emotion_scale(y_of, body_x)]
+        out = [f'<g id="emotion{suffix}">', *self.emotion_scale(y_of, body_x, len(cols))]
         points: list[tuple[float, float, float, str, str]] = []
-        for p, stage in enumerate(self.phases):
+        for p in cols:
+            stage = self.phases[p]
             count = len(stage.touchpoints)
             for i, tp in enumerate(stage.touchpoints):
                 if tp.emotion is None:
                     continue
-                x = body_x + p * COL_W + (i + 0.5) / count * COL_W
+                x = body_x + (p - cols.start) * COL_W + (i + 0.5) / count * COL_W
                 points.append((x, y_of(tp.emotion), tp.emotion, f"{p}-{i}", tp.name))
         if len(points) > 1:
             d = _smooth_path([(x, y) for x, y, *_ in points])
             out.append(
-                f'<path id="emotion-curve" d="{d}" fill="none" stroke="{self.theme.curve}" '
+                f'<path id="emotion-curve{suffix}" d="{d}" fill="none" stroke="{self.theme.curve}" '
                 f'stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/>'
             )
         for x, y, score, key, name in points:
@@ -684,10 +731,12 @@ class _Journey:
         out.append("</g>")
         return out
 
-    def emotion_scale(self, y_of: Callable[[float], float], body_x: float) -> list[str]:
+    def emotion_scale(
+        self, y_of: Callable[[float], float], body_x: float, columns: int
+    ) -> list[str]:
         """A gridline and a label per score 1..5; the neutral 3 solid, the others dashed."""
         theme = self.theme
-        right = body_x + len(self.phases) * COL_W
+        right = body_x + columns * COL_W
         out = []
         for s in range(1, 6):
             gy = y_of(s)

@@ -1,0 +1,127 @@
+"""Layout at scale: big processes stay readable at page width (issue 16).
+
+The goals are measured the way ``bench/bench_layout.py`` measures them: from Graphviz's
+``-Tjson`` of the very DOT that draws the flowchart (exact text widths), and from the journey
+map's SVG; the processes come from the bench's seeded generator (5 departments, the owner
+changing department at two stages in three, rework loops, three outcomes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import flowsim
+from flowsim.model import Process
+from flowsim.render import flowchart
+from flowsim.render.graphviz import run_dot
+from flowsim.render.options import RenderOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from layout_gen import generate  # noqa: E402
+from layout_measure import from_graphviz_json, from_journey_svg, label_overlaps  # noqa: E402
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def generated(stages: int) -> Process:
+    return flowsim.parse(generate(stages))
+
+
+def chart_json(process: Process, **options: str) -> bytes:
+    dot = flowchart.pinned_dot(process, RenderOptions(**options))  # type: ignore[arg-type]
+    return run_dot(dot, "json", pinned=True)
+
+
+def copies_per_lane(raw: bytes) -> dict[tuple[str, str], int]:
+    """How many times each outcome is drawn in each lane band (by its tooltip)."""
+    data = json.loads(raw)
+    lane_of = {
+        gvid: obj["name"]
+        for obj in data["objects"]
+        if obj["name"].startswith("cluster")
+        for gvid in obj.get("nodes", [])
+    }
+    counts: dict[tuple[str, str], int] = {}
+    for obj in data["objects"]:
+        if str(obj.get("class", "")).startswith("outcome"):
+            key = (obj["tooltip"], lane_of.get(obj["_gvid"], ""))
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("stages", [30, 60])
+def test_generated_processes_meet_the_page_width_goals(stages: int) -> None:
+    raw = chart_json(generated(stages))
+    g = from_graphviz_json(raw)
+    assert g.min_text_px >= 7.0, "smallest text at 1,600 px"
+    assert g.fitted[1] <= 8000.0, "height at 1,600 px"
+    assert label_overlaps(g) == []
+    counts = copies_per_lane(raw)
+    assert max(counts.values()) == 1
+    lost = [lane for (name, lane), _ in counts.items() if name == "Lost"]
+    assert len(lost) > 5, "lost is drawn in the lanes (of every row) that lead to it"
+
+
+def test_a_long_flow_wraps_into_rows_and_an_explicit_direction_does_not() -> None:
+    p = generated(30)
+    auto = flowchart.layout(p, RenderOptions(direction="LR"), wrap=True)
+    one_piece = flowchart.layout(p, RenderOptions(direction="LR"))
+    assert auto.bb[2] <= flowchart.ROW_MAX + 100 < one_piece.bb[2]
+    lanes = {b.lane for b in auto.bands if b.lane >= 0}
+    assert len(lanes) == 5
+    assert len([b for b in auto.bands if b.lane >= 0]) > 2 * len(lanes), "lanes repeat per row"
+    assert len([b for b in one_piece.bands if b.lane >= 0]) == 5
+    # every stage is drawn exactly once, in one band of its own department
+    drawn = [n for b in auto.bands for n in b.nodes if re.fullmatch(r"s\d+", n)]
+    assert sorted(drawn) == sorted(f"s{i}" for i in range(30))
+
+
+def test_small_processes_do_not_wrap() -> None:
+    p = flowsim.load(ROOT / "examples" / "saas-en.flow")
+    auto = flowchart.pinned_dot(p, RenderOptions())
+    assert auto == flowchart.pinned_dot(p, RenderOptions(direction="LR"))
+
+
+def test_lanes_are_reordered_only_when_that_shortens_crossing_edges() -> None:
+    weights = {(0, 2): 5, (1, 2): 1}  # lanes 0 and 2 talk a lot; 1 sits between them
+    assert flowchart.lane_order(["a", "b", "c"], weights) == ["a", "c", "b"]
+    chain = {(0, 1): 1, (1, 2): 1, (2, 3): 1}
+    assert flowchart.lane_order(["a", "b", "c", "d"], chain) == ["a", "b", "c", "d"]
+    # beyond 7 lanes a local search: a lane that talks only to the first moves next to it
+    many = {(i, i + 1): 2 for i in range(8)} | {(0, 9): 9}
+    order = flowchart.lane_order(list("abcdefghij"), many)
+    assert abs(order.index("a") - order.index("j")) == 1
+
+
+def test_the_picture_is_deterministic() -> None:
+    p = generated(30)
+    assert flowsim.render(p, format="svg") == flowsim.render(p, format="svg")
+
+
+def test_journey_wraps_its_phases_into_rows() -> None:
+    p = generated(12)
+    svg = flowsim.render(p, view="journey")
+    g = from_journey_svg(svg)
+    assert g.min_text_px >= 7.0
+    assert label_overlaps(g) == []
+    root = ET.fromstring(svg)
+    ids = [el.get("id") for el in root.iter() if el.get("id")]
+    assert len(ids) == len(set(ids)), "ids stay unique across rows"
+    assert {"phases", "phases-2"} <= set(ids) and "phases-3" not in ids  # 12 = 6 + 6
+    heads = [el for el in root.iter(f"{SVG}g") if re.fullmatch(r"phase-\d+", el.get("id", ""))]
+    assert len(heads) == 12
+
+
+@pytest.mark.parametrize("stages", [30, 60])
+def test_journey_of_a_long_process_is_readable_at_page_width(stages: int) -> None:
+    g = from_journey_svg(flowsim.render(generated(stages), view="journey"))
+    assert g.min_text_px >= 7.0
+    assert g.fitted[1] <= 8000.0
