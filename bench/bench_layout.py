@@ -45,7 +45,7 @@ from layout_measure import (
 import flowsim
 from flowsim.model import Process
 from flowsim.render import flowchart, graphviz, guess_lang, mermaid
-from flowsim.render.graphviz import GraphvizError, dot_version, run_dot
+from flowsim.render.graphviz import GraphvizError, dot_version
 from flowsim.render.options import RenderOptions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +152,7 @@ def flowsim_rows(p: Process, n: int, repeat: int) -> list[dict[str, Any]]:
     opts = RenderOptions(lang=guess_lang(p))
     try:
         secs, _ = best_time(lambda: flowsim.render(p, format="svg"), repeat)
-        raw = run_dot(flowchart.pinned_dot(p, opts), "json", pinned=True)
+        raw = flowchart.route(p, opts, "json")
         chart = row("flowsim flowchart", n, from_graphviz_json(raw), secs, outcome_copies(raw))
     except GraphvizError as err:  # a failed render is a result to report
         chart = failed("flowsim flowchart", n, str(err))

@@ -34,13 +34,15 @@ from typing import Any, NamedTuple, TypeVar
 
 from flowsim.graph import back_edges, fork_key, join_gateways, join_key, phase_order
 from flowsim.model import Distribution, Outcome, Process, Stage
-from flowsim.render.graphviz import run_dot
+from flowsim.render.graphviz import GraphvizError, run_dot
 from flowsim.render.i18n import words
+from flowsim.render.journey import text_width
+from flowsim.render.labels import place_labels, with_routes
 from flowsim.render.options import RenderOptions
 from flowsim.render.text import dot_string, html_label_text, truncate, wrap
 from flowsim.render.theme import Theme
 
-__all__ = ["pinned_dot", "render", "to_dot"]
+__all__ = ["lane_order", "pinned_dot", "render", "route", "to_dot"]
 
 _T = TypeVar("_T")
 
@@ -84,6 +86,7 @@ class Layout:
     bb: tuple[float, float, float, float]
     title: tuple[float, float] | None = None
     copies: dict[tuple[str, str], str] = field(default_factory=dict)  # (outcome, source): node
+    sizes: dict[str, tuple[float, float]] = field(default_factory=dict)  # snapped: w, h in pt
 
 
 @dataclass
@@ -142,7 +145,11 @@ class _Builder:
         if self.layout is None or node_id not in self.layout.pos:
             return ""
         x, y = self.layout.pos[node_id]
-        return f', pos="{x:.2f},{y:.2f}"'
+        size = ""
+        if node_id in self.layout.sizes:
+            w, h = self.layout.sizes[node_id]
+            size = f", width={w / 72:.4f}, height={h / 72:.4f}"
+        return f', pos="{x:.2f},{y:.2f}"{size}'
 
     def emit(self, line: str, depth: int = 1) -> None:
         self.lines.append("  " * depth + line)
@@ -406,10 +413,14 @@ class _Builder:
         )
         if self.layout is not None and self.layout.title is not None and o.title:
             tx, ty = self.layout.title
+            size = ""
+            if self.layout.sizes:  # snapped: a known, even width, left-aligned
+                w = _even(text_width(p.name, t.font_size + 5) + 16)
+                size, tx = f", width={w / 72:.4f}, fixedsize=true", w / 2 + 8
             self.emit(
                 f'title [id="title", class="title", shape=plaintext, style="", '
                 f"fontsize={t.font_size + 5:g}, label={dot_string(p.name)}, "
-                f'pos="{tx:.2f},{ty:.2f}"]'
+                f'pos="{tx:.2f},{ty:.2f}"{size}]'
             )
 
     def open_lane(self, i: int, color: int, label: str, box: str = "") -> None:
@@ -729,7 +740,14 @@ def _json_boxes(data: dict[str, Any], direction: str) -> dict[str, _Box]:
     return boxes
 
 
-def layout(process: Process, options: RenderOptions, *, wrap: bool = False) -> Layout:
+def _even(points: float) -> float:
+    """``points`` rounded up to an even number."""
+    return 2.0 * math.ceil(points / 2 - 1e-9)
+
+
+def layout(
+    process: Process, options: RenderOptions, *, wrap: bool = False, snap: bool = False
+) -> Layout:
     """Where every node goes: ``dot`` ranks the flow, flowsim stacks the lanes.
 
     ``dot`` alone cannot keep clusters in a given order, so it is run once to rank the flow,
@@ -737,7 +755,9 @@ def layout(process: Process, options: RenderOptions, *, wrap: bool = False) -> L
     :data:`ROW_MAX` is cut into rows at gaps between ranks. In each row each lane becomes a
     band, in lane order, holding its stages and one copy of each split outcome its stages
     lead to; nodes that would overlap along the flow go on separate rows of their band.
-    Graphviz then only routes the edges.
+    Graphviz then only routes the edges. With ``snap``, node sizes are rounded up to even
+    points and centres to whole points, so node sides are equal or a point apart (see
+    :func:`route`).
     """
     builder = _Builder(process, options, sizing=True)
     data = json.loads(run_dot(builder.build(), "json0"))
@@ -756,7 +776,19 @@ def layout(process: Process, options: RenderOptions, *, wrap: bool = False) -> L
         for (_, lane, names), box in zip(placed.groups, band_boxes, strict=True)
     ]
     result.copies = placed.copies
+    if snap:
+        _snap(result, boxes, options.direction)
     return result
+
+
+def _snap(result: Layout, boxes: dict[str, _Box], direction: str) -> None:
+    """Whole-point centres and even-point sizes for every pinned node."""
+    for name, (x, y) in result.pos.items():
+        result.pos[name] = (float(round(x)), float(round(y)))
+        if name in boxes:
+            b = boxes[name]
+            w, h = (b.along, b.across) if direction == "LR" else (b.across, b.along)
+            result.sizes[name] = (_even(w), _even(h))
 
 
 def _drawn(builder: _Builder, names: list[str]) -> list[str]:
@@ -1044,7 +1076,28 @@ def render(process: Process, options: RenderOptions) -> bytes:
     """The flowchart as ``options.format``: dot (text), or svg/png/pdf through Graphviz."""
     if options.format == "dot":
         return to_dot(process, options).encode("utf-8")
-    return run_dot(pinned_dot(process, options), options.format, pinned=True)
+    return route(process, options, options.format)
+
+
+def route(process: Process, options: RenderOptions, fmt: str) -> bytes:
+    """The pinned flowchart routed and drawn by Graphviz as ``fmt`` (svg, png, pdf, json).
+
+    Graphviz routes the edges once (``-Tjson``); edge labels that collide are moved along
+    their edge (:mod:`flowsim.render.labels`), and the routes are written into the DOT that
+    Graphviz then only draws. Graphviz 2.43's orthogonal router aborts (``maze.c:
+    chkSgraph``) when two node sides are a hair apart, e.g. 0.0008 pt, which a wrapped layout
+    can produce: then the layout is snapped (whole-point centres, even-point sizes) and
+    routed again; pictures that route the first time keep their exact geometry.
+    """
+    source = pinned_dot(process, options)
+    try:
+        routed = run_dot(source, "json", pinned=True)
+    except GraphvizError as err:
+        if "maze.c" not in str(err):
+            raise
+        source = pinned_dot(process, options, snap=True)
+        routed = run_dot(source, "json", pinned=True)
+    return run_dot(with_routes(source, place_labels(routed, source)), fmt, pinned=True)
 
 
 def resolve(options: RenderOptions) -> tuple[RenderOptions, bool]:
@@ -1059,8 +1112,8 @@ def resolve(options: RenderOptions) -> tuple[RenderOptions, bool]:
     return options, False
 
 
-def pinned_dot(process: Process, options: RenderOptions) -> str:
+def pinned_dot(process: Process, options: RenderOptions, *, snap: bool = False) -> str:
     """The DOT that draws the flowchart: every node pinned where flowsim's lane layout put it
     (Graphviz only routes the edges: ``run_dot(..., pinned=True)``)."""
     concrete, wrap = resolve(options)
-    return _Builder(process, concrete, layout(process, concrete, wrap=wrap)).build()
+    return _Builder(process, concrete, layout(process, concrete, wrap=wrap, snap=snap)).build()

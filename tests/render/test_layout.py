@@ -19,7 +19,6 @@ import pytest
 import flowsim
 from flowsim.model import Process
 from flowsim.render import flowchart
-from flowsim.render.graphviz import run_dot
 from flowsim.render.options import RenderOptions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +35,7 @@ def generated(stages: int) -> Process:
 
 
 def chart_json(process: Process, **options: str) -> bytes:
-    dot = flowchart.pinned_dot(process, RenderOptions(**options))  # type: ignore[arg-type]
-    return run_dot(dot, "json", pinned=True)
+    return flowchart.route(process, RenderOptions(**options), "json")  # type: ignore[arg-type]
 
 
 def copies_per_lane(raw: bytes) -> dict[tuple[str, str], int]:
@@ -70,6 +68,13 @@ def test_generated_processes_meet_the_page_width_goals(stages: int) -> None:
     assert len(lost) > 5, "lost is drawn in the lanes (of every row) that lead to it"
 
 
+@pytest.mark.parametrize("name", ["saas-en", "b2b-cn", "language/19-entry-mix"])
+def test_no_label_of_a_bundled_example_overlaps_anything(name: str) -> None:
+    """In the entry-mix example the router put "60%" on the Proposal box; it is moved."""
+    g = from_graphviz_json(chart_json(flowsim.load(ROOT / "examples" / f"{name}.flow")))
+    assert label_overlaps(g) == []
+
+
 def test_a_long_flow_wraps_into_rows_and_an_explicit_direction_does_not() -> None:
     p = generated(30)
     auto = flowchart.layout(p, RenderOptions(direction="LR"), wrap=True)
@@ -99,6 +104,16 @@ def test_lanes_are_reordered_only_when_that_shortens_crossing_edges() -> None:
     many = {(i, i + 1): 2 for i in range(8)} | {(0, 9): 9}
     order = flowchart.lane_order(list("abcdefghij"), many)
     assert abs(order.index("a") - order.index("j")) == 1
+
+
+def test_a_layout_the_router_cannot_take_is_snapped_and_routed() -> None:
+    """Seed 2's 60 stages put two node sides 0.0008 pt apart: Graphviz 2.43's orthogonal
+    router aborts on it (maze.c), so the layout is snapped to whole points and routed."""
+    p = flowsim.parse(generate(60, seed=2))
+    g = from_graphviz_json(chart_json(p))
+    assert len(g.nodes) > 60
+    assert g.min_text_px >= 7.0
+    assert label_overlaps(g) == []
 
 
 def test_the_picture_is_deterministic() -> None:
