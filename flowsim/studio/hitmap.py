@@ -8,8 +8,12 @@ the span of the text it came from. The page turns a click into SVG coordinates a
 point up here. Only numbers, ids and spans are sent, never markup.
 
 The SVG is the renderer's own output (Graphviz's, for the flowchart): the groups are found by
-the ids and titles flowsim gives them (``stage-3``, ``outcome-1``, ``outcome-1_s3`` for a
-lost outcome drawn beside stage 3, ``lane-0``; edges titled ``s0->s1``).
+the ids and titles flowsim gives them (``stage-3``, ``outcome-1``; ``outcome-1_l0`` for lane
+0's copy of an outcome drawn once per lane, ``outcome-1_l0_r2`` for its copy in row 2 of a
+wrapped flowchart; ``lane-0``; edges titled ``s0->s1``, ``s0->o1_l0`` to a copy, and
+``s1->join0`` for a branch's transition into the node a parallel block joins into, drawn to
+the block's join bar). A lane is known by the name written in it, as a wrapped flowchart
+draws a lane once per row it is used in.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ _SVG = "{http://www.w3.org/2000/svg}"
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _TRANSLATE = re.compile(r"translate\(\s*(-?[\d.]+)[\s,]+(-?[\d.]+)\s*\)")
 _STAGE = re.compile(r"stage-(\d+)$")
-_OUTCOME = re.compile(r"outcome-(\d+)(?:_s(\d+))?$")
+_COPY = r"(?:_[lr]\d+)*"  # an outcome's copy per lane (and row): o1_l0, o1_l0_r2
+_OUTCOME = re.compile(rf"outcome-(\d+){_COPY}$")
 _LANE = re.compile(r"lane-(\d+)$")
-_NODE = re.compile(r"([so])(\d+)(?:_s\d+)?$")
+_NODE = re.compile(rf"([so])(\d+){_COPY}$")
+_JOIN = re.compile(r"join(\d+)$")
 _PHASE = re.compile(r"phase-(\d+)$")
 _CARD = re.compile(r"tp-(\d+)-(\d+)$")
 
@@ -134,19 +140,27 @@ def _edge(process: Process, group: ET.Element, seen: dict[tuple[str, ...], int])
     ends = title.split("->")
     if len(ends) != 2:
         return None
-    nodes = []
-    for end in ends:
-        m = _NODE.match(end.strip())
-        if m is None:
-            return None
-        pool = process.stages if m.group(1) == "s" else process.outcomes
-        i = int(m.group(2))
-        nodes.append(pool[i].id if i < len(pool) else None)
+    nodes = [_end(process, ends[0].strip()), _end(process, ends[1].strip(), head=True)]
+    if None in nodes:
+        return None
     key = (str(nodes[0]), str(nodes[1]))
     found = [t for t in process.transitions if (t.source, t.target) == key]
     n = seen.get(key, 0)  # two transitions between the same stages: in the order written
     seen[key] = n + 1
     return found[n] if n < len(found) else None
+
+
+def _end(process: Process, end: str, *, head: bool = False) -> str | None:
+    """The model id an edge's end stands for: a stage, an outcome (or a copy of one), or,
+    at the ``head`` end, a join bar as the node its block joins into (``None``: a bar's
+    own edge, or unknown)."""
+    if m := _NODE.match(end):
+        pool = process.stages if m.group(1) == "s" else process.outcomes
+        i = int(m.group(2))
+        return pool[i].id if i < len(pool) else None
+    if head and (m := _JOIN.match(end)) and int(m.group(1)) < len(process.parallels):
+        return process.parallels[int(m.group(1))].join
+    return None
 
 
 def _lane(process: Process, group: ET.Element, lanes: str) -> Any:

@@ -20,6 +20,7 @@ import flowsim
 from flowsim.model import Process
 from flowsim.render import flowchart
 from flowsim.render.options import RenderOptions
+from tests.render.long_flow import long_process
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -87,6 +88,33 @@ def test_a_long_flow_wraps_into_rows_and_an_explicit_direction_does_not() -> Non
     # every stage is drawn exactly once, in one band of its own department
     drawn = [n for b in auto.bands for n in b.nodes if re.fullmatch(r"s\d+", n)]
     assert sorted(drawn) == sorted(f"s{i}" for i in range(30))
+
+
+def test_a_parallel_block_in_a_wrapped_flow_keeps_its_bars_with_their_stages() -> None:
+    """The fork bar is drawn in the band (row and lane) of the block's source, the join bar
+    in the band of the stage it joins into, each once; the block's own edges are routed and
+    no label overlaps anything."""
+    p = flowsim.parse(long_process())  # s20 -> parallel { b1, b2 -> b3 } -> s21, 40 stages
+    lay = flowchart.layout(p, RenderOptions(direction="LR"), wrap=True)
+    assert lay.bb[2] <= flowchart.ROW_MAX + 100  # wrapped
+    y = {name: pos[1] for name, pos in lay.pos.items()}
+
+    def band(name: str) -> int:
+        (index,) = [i for i, b in enumerate(lay.bands) if b.box[1] <= y[name] <= b.box[3]]
+        return index
+
+    assert band("fork0") == band("s20") and band("join0") == band("s21")
+    assert band("s20") != band("s21")  # the block crosses a row: both bars still belong
+    raw = chart_json(p)
+    edges = {(e["tail"], e["head"]) for e in json.loads(raw)["edges"]}
+    names = {o["_gvid"]: o["name"] for o in json.loads(raw)["objects"]}
+    drawn = {(names[a], names[b]) for a, b in edges}
+    # b1, b2, b3 are s40, s41, s42: fork -> each branch, the bare end and b1's share -> join
+    for a, b in (("s20", "fork0"), ("fork0", "s40"), ("fork0", "s41"), ("s42", "join0")):
+        assert (a, b) in drawn
+    assert ("s40", "join0") in drawn and ("join0", "s21") in drawn
+    assert any(a == "s40" and b.startswith("o1_l") for a, b in drawn), "to its lane's lost"
+    assert label_overlaps(from_graphviz_json(raw)) == []
 
 
 def test_small_processes_do_not_wrap() -> None:
