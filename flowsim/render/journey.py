@@ -542,12 +542,16 @@ class _Journey:
             return _Drawn([], y)
         theme = self.theme
         size = self.fonts.small
-        height = self.fonts.line(size) + 2 * PAD
-        body = [f'<g id="parallel{suffix}">']
-        for i, first, last, text in groups:
+        labels = [
+            self.para(text, (last - first + 1) * COL_W - 2 - 2 * PAD, size=size, anchor="middle")
+            for _, first, last, text in groups
+        ]  # a band cut to one column by a row's end may take two lines
+        height = max(self.fonts.line(size), *(label.height for label in labels)) + 2 * PAD
+        # later rows: "parallel-row-2" (a bare "parallel-2" is block 2's id in the first row)
+        body = [f'<g id="parallel{"-row" if suffix else ""}{suffix}">']
+        for (i, first, last, _), label in zip(groups, labels, strict=True):
             x0 = BODY_X + (first - cols.start) * COL_W + 1
             width = (last - first + 1) * COL_W - 2
-            label = self.para(text, width - 2 * PAD, size=size, fill=theme.text, anchor="middle")
             body.append(f'<g id="parallel-{i}{suffix}" class="parallel">')
             body.append(
                 f'<rect x="{_n(x0)}" y="{_n(y)}" width="{_n(width)}" height="{_n(height)}" '

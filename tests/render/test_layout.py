@@ -168,3 +168,27 @@ def test_journey_of_a_long_process_is_readable_at_page_width(stages: int) -> Non
     g = from_journey_svg(flowsim.render(generated(stages), view="journey"))
     assert g.min_text_px >= 7.0
     assert g.fitted[1] <= 8000.0
+
+
+def test_journey_draws_a_parallel_band_in_each_row_its_branches_span() -> None:
+    """21 phases wrap into rows of 7; the block's branches are phases 12-14 (0-based), so its
+    band is drawn over the last two phases of row 2 and the first of row 3, where its text
+    takes two lines and the band grows to hold them."""
+    p = flowsim.parse(long_process(stages=18, fork_at=11))
+    root = ET.fromstring(flowsim.render(p, view="journey"))
+    ids = [el.get("id") for el in root.iter() if el.get("id")]
+    assert len(ids) == len(set(ids)), "ids stay unique across rows"
+    bands = {el.get("id"): el for el in root.iter(f"{SVG}g") if el.get("class") == "parallel"}
+    assert set(bands) == {"parallel-0-2", "parallel-0-3"}
+    widths = []
+    for band in bands.values():
+        rect = band.find(f"{SVG}rect")
+        assert rect is not None
+        top, height = float(rect.get("y", 0)), float(rect.get("height", 0))
+        widths.append(float(rect.get("width", 0)))
+        lines = [
+            (float(t.get("y", 0)), float(t.get("font-size", 0))) for t in band.iter(f"{SVG}text")
+        ]
+        # every line, its descenders too (a quarter of the size below the baseline), inside
+        assert lines and all(top + size < y and y + size / 4 < top + height for y, size in lines)
+    assert widths[0] > 1.5 * widths[1]  # two columns, then one
