@@ -309,12 +309,13 @@ class _Builder:
         return self._lanes
 
     def crossing_weights(self, lanes: list[_Lane]) -> dict[tuple[int, int], int]:
-        """How many transitions join each pair of lanes (drawn copies of outcomes excluded)."""
+        """How many moves join each pair of lanes: transitions and a parallel block's fork
+        and join moves (:meth:`Process.routes`; drawn copies of outcomes excluded)."""
         where = {m: i for i, lane in enumerate(lanes) for m in lane.members}
         weights: dict[tuple[int, int], int] = {}
-        for tr in self.p.transitions:
-            a, b = where.get(tr.source), where.get(tr.target)
-            if a is None or b is None or a == b or tr.target in self.split:
+        for source, target in self.p.routes():
+            a, b = where.get(source), where.get(target)
+            if a is None or b is None or a == b or target in self.split:
                 continue
             key = (min(a, b), max(a, b))
             weights[key] = weights.get(key, 0) + 1
