@@ -710,13 +710,15 @@ class _Journey:
 
         out = [f'<g id="emotion{suffix}">', *self.emotion_scale(y_of, body_x, len(cols))]
         points: list[tuple[float, float, float, str, str]] = []
+        anchors: list[tuple[str, str, float]] = []  # every touchpoint of the row, for measured
         for p in cols:
             stage = self.phases[p]
             count = len(stage.touchpoints)
             for i, tp in enumerate(stage.touchpoints):
+                x = body_x + (p - cols.start) * COL_W + (i + 0.5) / count * COL_W
+                anchors.append((stage.id, tp.name, x))
                 if tp.emotion is None:
                     continue
-                x = body_x + (p - cols.start) * COL_W + (i + 0.5) / count * COL_W
                 points.append((x, y_of(tp.emotion), tp.emotion, f"{p}-{i}", tp.name))
         if len(points) > 1:
             d = _smooth_path([(x, y) for x, y, *_ in points])
@@ -726,12 +728,8 @@ class _Journey:
             )
         for x, y, score, key, name in points:
             out += self.emotion_marker(x, y, score, key, name)
-        anchors = [
-            (stage.id, tp.name, body_x + p * COL_W + (i + 0.5) / len(stage.touchpoints) * COL_W)
-            for p, stage in enumerate(self.phases)
-            for i, tp in enumerate(stage.touchpoints)
-        ]
-        out += measured_layer(anchors, y_of, self.options.measured, self.theme, self.fonts.small)
+        measured = self.options.measured
+        out += measured_layer(anchors, y_of, measured, self.theme, self.fonts.small, suffix=suffix)
         out.append("</g>")
         return out
 

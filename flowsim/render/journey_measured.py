@@ -54,24 +54,27 @@ def measured_layer(
     points: Sequence[MeasuredPoint],
     theme: Theme,
     size: float,
+    *,
+    suffix: str = "",
 ) -> list[str]:
     """SVG lines of the measured curve (module doc); nothing without points.
 
-    ``anchors``: (stage id, touchpoint name, x) of every touchpoint the map shows, in order.
+    ``anchors``: (stage id, touchpoint name, x) of every touchpoint the map shows, in order
+    (in a map wrapped into rows: those of one row, whose element ids end with ``suffix``).
     """
     by_key = {(m.stage, m.touchpoint): m for m in points}
     placed = [(x, by_key[(s, t)]) for s, t, x in anchors if (s, t) in by_key]
     if not placed:
         return []
     color = theme.edge_rework
-    out = ['<g id="measured">']
+    out = [f'<g id="measured{suffix}">']
     if len(placed) > 1:
         d = " ".join(
             f"{'M' if i == 0 else 'L'}{_n(x + OFFSET)},{_n(y_of(m.mean))}"
             for i, (x, m) in enumerate(placed)
         )
         out.append(
-            f'<path id="measured-curve" d="{d}" fill="none" stroke="{color}" '
+            f'<path id="measured-curve{suffix}" d="{d}" fill="none" stroke="{color}" '
             'stroke-width="1.5" stroke-dasharray="5 3"/>'
         )
     for x, m in placed:

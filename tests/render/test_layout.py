@@ -192,3 +192,28 @@ def test_journey_draws_a_parallel_band_in_each_row_its_branches_span() -> None:
         # every line, its descenders too (a quarter of the size below the baseline), inside
         assert lines and all(top + size < y and y + size / 4 < top + height for y, size in lines)
     assert widths[0] > 1.5 * widths[1]  # two columns, then one
+
+
+def test_a_wrapped_journey_draws_the_measured_scores_in_each_row() -> None:
+    """The measured curve (feedback) follows the rows: each row's marks sit over its own
+    touchpoints, inside the map, with ids of their own."""
+    from flowsim.render.options import MeasuredPoint
+
+    p = generated(12)  # 12 phases: two rows of 6
+    anchors = [(s.id, tp.name) for s in p.stages for tp in s.touchpoints]
+    measured = tuple(MeasuredPoint(stage=s, touchpoint=t, mean=3.0) for s, t in anchors)
+    svg = flowsim.render(p, view="journey", measured=measured)
+    root = ET.fromstring(svg)
+    ids = [el.get("id") for el in root.iter() if el.get("id")]
+    assert len(ids) == len(set(ids)), "ids stay unique across rows"
+    assert {"measured", "measured-2", "measured-curve", "measured-curve-2"} <= set(ids)
+    width = float(root.get("width", "0").removesuffix("px"))
+    marks = 0
+    for gid in ("measured", "measured-2"):
+        (layer,) = [g for g in root.iter(f"{SVG}g") if g.get("id") == gid]
+        curve = layer.find(f"{SVG}path")
+        assert curve is not None
+        xs = [float(v) for v in re.findall(r"[ML]([\d.]+),", curve.get("d", ""))]
+        assert xs and max(xs) < width, "every mark within the map's width"
+        marks += len(xs)
+    assert marks == len(anchors), "each touchpoint measured once, in its own row"
