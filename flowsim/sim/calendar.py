@@ -47,6 +47,7 @@ MAX_CLOCK_HOURS = 200 * 366 * 24.0
 SNAP = 1e-12
 US_PER_HOUR = 3_600_000_000
 _MICROSECOND = timedelta(microseconds=1)
+_INF = math.inf
 _HOUR = timedelta(hours=1)
 
 
@@ -147,29 +148,40 @@ class WorkingTime:
         wait for). Work that would end a rounding error (``SNAP``) after a closing time ends
         at the closing time.
         """
-        if not hours >= 0 or math.isinf(hours):
+        # Called once per work item: _locate is inlined and the lists are materialised
+        # further only when the answer needs it (the work crosses the last interval known).
+        if not hours >= 0 or hours == _INF:
             raise InputError(f"working hours must be a finite number >= 0 (got {hours!r})")
         if hours == 0:
             return t
         if self.always_open:
             return t + hours
-        i, w0, inside = self._locate(t)
-        target = w0 + hours
-        if inside and target <= self._cum_end[i]:
-            # Finishes in the interval it started in: plain arithmetic, kept inside the
-            # interval should rounding disagree with the cumulative sums.
-            return min(t + hours, self._ends[i])
-        if not inside:
-            self._cover_intervals(i + 2)  # the next opening, even if `target` rounds to W(t)
-        self._cover_work(target)
+        if not self._lo <= t < self._hi:  # false for NaN too
+            self._cover_time(t)
+        starts, cum_end = self._starts, self._cum_end
+        i = bisect_right(starts, t) - 1
+        inside = i >= 0 and t < self._ends[i]
+        if inside:
+            target = self._cum[i] + (t - starts[i]) + hours  # W(t) + hours
+            if target <= cum_end[i]:
+                # Finishes in the interval it started in: plain arithmetic, kept inside the
+                # interval should rounding disagree with the cumulative sums.
+                return min(t + hours, self._ends[i])
+        else:
+            target = (cum_end[i] if i >= 0 else 0.0) + hours
+            if len(starts) < i + 2:
+                self._cover_intervals(i + 2)  # the next opening, even if `target` rounds to W(t)
+        if not self._cum_end or self._cum_end[-1] < target:
+            self._cover_work(target)
+        starts, ends, cum_end = self._starts, self._ends, self._cum_end
         # Off-calendar, search only the intervals after t: a tiny effort can vanish in the
         # rounding of `target` and must still wait for the next opening. Inside, t's own
         # interval stays a candidate (extending may have merged the next chunk into it).
         lo = i if inside else i + 1
-        j = bisect_left(self._cum_end, target, lo=lo)
-        if j > lo and target - self._cum_end[j - 1] <= SNAP * max(1.0, abs(t), abs(target)):
-            return self._ends[j - 1]
-        return self._starts[j] + max(0.0, target - self._cum[j])
+        j = bisect_left(cum_end, target, lo=lo)
+        if j > lo and target - cum_end[j - 1] <= SNAP * max(1.0, abs(t), abs(target)):
+            return ends[j - 1]
+        return starts[j] + max(0.0, target - self._cum[j])
 
     def next_open(self, t: float) -> float:
         """``t`` if the calendar is open at ``t``, else the start of the next window."""

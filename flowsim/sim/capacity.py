@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
+from heapq import heappush
 from types import TracebackType
 from typing import Literal
 
@@ -38,6 +39,7 @@ from simpy.events import PENDING
 from flowsim.errors import InputError
 from flowsim.model import Role
 from flowsim.sim.calendar import WorkingTime, local_instant, to_clock, zone
+from flowsim.sim.driver import NORMAL, check_environment
 
 __all__ = [
     "Staff",
@@ -136,6 +138,8 @@ class Staff:
         priority: bool = False,
     ) -> None:
         self.env = env
+        # the environment's queue: grants are scheduled there directly (flowsim.sim.driver)
+        self._queue, self._eid = check_environment(env)
         self.name = name
         self.priority = priority
         self.schedule = _checked_schedule(name, schedule, env.now)
@@ -171,21 +175,34 @@ class Staff:
         """
         if priority != priority:  # NaN
             raise ValueError(f"staff {self.name!r}: a request priority must be a number, not NaN")
-        now = self.env.now  # read once: a property call, and this runs once per stay
-        if now != self._last:
-            self._advance(now)
-        self._order += 1
+        # This runs once per stay: the clock read once (env._now, not the property), the
+        # integrals advanced (_advance) and the request granted inline.
+        now = self.env._now
+        dt = now - self._last
+        if dt > 0:
+            self._busy_area += self.busy * dt
+            self._queue_area += self._waiting * dt
+            self._headcount_area += self.capacity * dt
+            self._last = now
+        self._order = order = self._order + 1
         self._requests += 1
-        req = StaffRequest(self, priority, self._order)
+        req = StaffRequest(self, priority, order)
         if self._waiting == 0 and self.busy < self.capacity:
-            self._grant(req, now)
+            self.busy += 1
+            self._grants += 1
+            req.state = "granted"
+            req.granted_at = now
+            req._ok = True
+            req._value = None
+            heappush(self._queue, (now, NORMAL, next(self._eid), req))  # env.schedule(req)
             return req
         if self.priority:
-            heapq.heappush(self._heap, (priority, req.order, req))
+            heappush(self._heap, (priority, order, req))
         else:
             self._fifo.append(req)
-        self._waiting += 1
-        self._max_queue = max(self._max_queue, self._waiting)
+        self._waiting = waiting = self._waiting + 1
+        if waiting > self._max_queue:
+            self._max_queue = waiting
         return req
 
     def release(self, request: StaffRequest) -> None:
@@ -197,9 +214,13 @@ class Staff:
                 f"staff {self.name!r}: only a granted request can be released "
                 f"(request #{request.order} is {request.state})"
             )
-        now = self.env.now
-        if now != self._last:
-            self._advance(now)
+        now = self.env._now
+        dt = now - self._last
+        if dt > 0:  # _advance, inline: this too runs once per stay
+            self._busy_area += self.busy * dt
+            self._queue_area += self._waiting * dt
+            self._headcount_area += self.capacity * dt
+            self._last = now
         request.state = "released"
         self.busy -= 1
         if self._waiting:
@@ -263,21 +284,22 @@ class Staff:
             self._headcount_area += self.capacity * dt
             self._last = now
 
-    def _grant(self, req: StaffRequest, now: float) -> None:
-        self.busy += 1
-        self._grants += 1
-        req.state = "granted"
-        req.granted_at = now
-        # req.succeed(), inlined: a fresh request is always pending
-        req._ok = True
-        req._value = None
-        self.env.schedule(req)
-
     def _serve(self, now: float) -> None:
         """Hand free people to waiting requests, in queue order."""
         while self._waiting and self.busy < self.capacity:
             self._waiting -= 1
-            self._grant(self._pop_live(), now)
+            # the next live request (_pop_live, inline while the head is live), granted
+            req = heapq.heappop(self._heap)[2] if self.priority else self._fifo.popleft()
+            if req.state != "waiting":
+                self._dead -= 1
+                req = self._pop_live()
+            self.busy += 1
+            self._grants += 1
+            req.state = "granted"
+            req.granted_at = now
+            req._ok = True
+            req._value = None
+            heappush(self._queue, (now, NORMAL, next(self._eid), req))
 
     def _pop_live(self) -> StaffRequest:
         while True:

@@ -29,19 +29,20 @@ from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import count
+from heapq import heappush
 from typing import Any, Literal
 
 import numpy as np
 import simpy
-from simpy import Timeout
 
 from flowsim.errors import InputError
 from flowsim.gc_pause import gc_paused
 from flowsim.model import Distribution, Process, RateProfile, Stage
+from flowsim.sim import driver
 from flowsim.sim.arrivals import ArrivalClock
 from flowsim.sim.calendar import WorkingTime
 from flowsim.sim.capacity import Staff, available_person_hours, headcount_schedule
+from flowsim.sim.driver import NORMAL, Join, Joined, Wake, Walk
 from flowsim.sim.replay import OpenDeal, ReplayDeal, win_value
 from flowsim.sim.sampling import Sampler, Streams
 from flowsim.sim.tally import VISIT_COLUMNS, Deals, Tally, Window, tally
@@ -49,8 +50,6 @@ from flowsim.sim.tally import VISIT_COLUMNS, Deals, Tally, Window, tally
 __all__ = ["VISIT_COLUMNS", "Run", "Settings", "run_once"]
 
 Priority = Literal["fifo", "amount"]
-#: a deal's process in SimPy
-Walk = Generator[simpy.Event, Any, None]
 #: one stay's (lead, effort, wait) hours
 Durations = tuple[float, float, float]
 
@@ -172,7 +171,7 @@ _DEAD = -2
 _ENDED = -3
 
 #: the stages as a walk sees them (Engine.stages, or Engine.tail off a replayed path)
-Runs = list[_StageRun]
+Runs = list[_StageRun] | tuple[()]
 
 
 def _mean(dist: Distribution | None) -> float:
@@ -196,6 +195,7 @@ class Engine:
         self.settings = settings
         self.streams = streams
         self.env = simpy.Environment()
+        self.queue, self.eid = driver.check_environment(self.env)
         nodes = [n.id for n in process.iter_nodes()]
         self.nodes = tuple(nodes)
         self.index = {n: i for i, n in enumerate(nodes)}
@@ -345,10 +345,12 @@ class Engine:
         if self.replay is not None:
             env.process(self._replay_arrivals(self.replay))
         elif self.entry >= 0 and (self.process.arrivals is not None or s.arrival_times is not None):
-            env.process(self._arrivals())
+            wake = Wake()
+            driver.start(env, wake, self._arrivals(wake))
         for od in s.open_deals:
             k = self._new_deal(od.deal, od.amount, arrival=-od.since)
-            env.process(self._resume(k, od))
+            wake = Wake()
+            driver.start(env, wake, self._resume(wake, k, od))
         if s.warmup > 0:
             env.process(self._warm())
         until = s.until if s.until is not None else math.inf
@@ -356,26 +358,14 @@ class Engine:
         if s.run_past > 0 and math.isfinite(until):
             env.process(self._window_end(until))
         # Not env.run(until=...): SimPy stops *before* events at exactly `until`; a horizon
-        # is inclusive here. The loop counts steps (Run.events) with a C counter and binds
-        # the methods once; without a horizon it runs until the schedule is empty.
+        # is inclusive here. driver.run steps the environment (counting the steps: Run.events)
+        # while the next event is at or before `stop`; without a horizon until none is left.
         # The cyclic GC is paused meanwhile: the run makes no cyclic garbage step by step
-        # (SimPy breaks each event <-> process cycle as it processes the event), but every
+        # (each event <-> process cycle is broken as the event is processed), but every
         # waiting deal is a live generator, so with thousands in the queues each full
         # collection rescans them all: about a tenth of an overloaded run.
-        step, peek = env.step, env.peek
-        events = 0
         with gc_paused():
-            try:
-                if math.isinf(stop):
-                    for events in count():  # noqa: B007 - the counter is the result
-                        step()
-                else:
-                    for events in count():  # noqa: B007
-                        if peek() > stop:
-                            break
-                        step()
-            except simpy.core.EmptySchedule:
-                pass
+            events = driver.run(env, stop)
         end = until if math.isfinite(until) else env.now
         return self._collect(end, events)
 
@@ -388,7 +378,7 @@ class Engine:
         yield self.env.timeout(until)
         self.end_stats = [st.stats(self.env.now) if st is not None else None for st in self.staff]
 
-    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+    def _arrivals(self, wake: Wake) -> Walk:
         from flowsim.model import IntervalArrivals, RateArrivals
 
         env = self.env
@@ -408,15 +398,22 @@ class Engine:
             next_gap = gap.next
             if isinstance(arrivals, RateArrivals) and arrivals.profile is not None:
                 next_gap = self._profiled(arrivals.profile, next_gap)
-        walk, entry = self._walk, self.draw_entry
+        walk, entry, start, new_deal = self._walk, self.draw_entry, driver.start, self._new_deal
+        queue, eid, resume = self.queue, self.eid, wake.resume
+        amounts = self.amounts.next if self.amounts is not None else None
+        named = self.keep_names
         k = 0
         while limit is None or k < limit:
             wait = next_gap()
             if math.isinf(wait):  # a profile with no more rate before the run ends
                 return
-            yield Timeout(env, wait)
-            amount = self.amounts() if self.amounts is not None else math.nan
-            simpy.Process(env, walk(self._new_deal(f"D{k + 1:06d}", amount), entry(), None))
+            wake.callbacks = [resume]
+            heappush(queue, (env._now + wait, NORMAL, next(eid), wake))  # Timeout(env, wait)
+            yield
+            amount = amounts() if amounts is not None else math.nan
+            deal = Wake()
+            name = f"D{k + 1:06d}" if named else ""  # a name is only kept for a deal log
+            start(env, deal, walk(deal, new_deal(name, amount), entry()))
             k += 1
 
     def _profiled(self, profile: RateProfile, gap: Callable[[], float]) -> Callable[[], float]:
@@ -438,16 +435,16 @@ class Engine:
         self.n_deals += 1
         if self.keep_names:
             self.deal_ids.append(name)
-        self.deals[k] = [self.env.now if arrival is None else arrival, math.nan, -1, amount]
+        self.deals[k] = [self.env._now if arrival is None else arrival, math.nan, -1, amount]
         if self.folding is not None and self.folding.due(len(self.visits)):
             self._fold()
         return k
 
-    def _deal(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
+    def _deal(self, wake: Wake, k: int, node: int) -> Walk:
         """A deal walking the model from ``node`` on, sampling every duration and route."""
-        return self._walk(k, node, None)
+        return self._walk(wake, k, node)
 
-    def _resume(self, k: int, od: OpenDeal) -> Generator[simpy.Event, Any, None]:
+    def _resume(self, wake: Wake, k: int, od: OpenDeal) -> Walk:
         """An open deal, ``od.age`` hours into its stage: finish the stay, then walk on.
 
         The rest of the stay is drawn conditioned on having lasted ``age`` already: effort
@@ -461,8 +458,8 @@ class Engine:
             effort = wait = 0.0
         done = min(od.age, effort)
         left_wait = max(0.0, effort + wait - max(od.age, effort)) if effort + wait else 0.0
-        yield from self._stay(k, st, 0.0, effort - done, left_wait)
-        yield from self._go_on(k, st.idx, st.next_node(), self.stages)
+        yield from self._stay(wake, k, st, 0.0, effort - done, left_wait)
+        yield from self._go_on(wake, k, st.idx, st.next_node(), self.stages)
 
     def _end(self, k: int, node: int) -> None:
         self.where.pop(k, None)
@@ -475,40 +472,36 @@ class Engine:
             self.folding.closed.append(k)
 
     def _stay(
-        self, k: int, st: _StageRun, lead: float, effort: float, wait: float
-    ) -> Generator[simpy.Event, Any, None]:
+        self, wake: Wake, k: int, st: _StageRun, lead: float, effort: float, wait: float
+    ) -> Walk:
         """One stay with the given durations (replay): see ``_walk``."""
-        return self._walk(k, st.idx, (lead, effort, wait))
+        return self._walk(wake, k, st.idx, (lead, effort, wait))
 
     def _walk(
         self,
+        wake: Wake,
         k: int,
         node: int,
-        given: Durations | None,
-        stages: Runs | None = None,
+        given: Durations | None = None,
+        stages: Runs = (),
         join: int = -1,
     ) -> Walk:
         """Deal ``k``'s stays from ``node`` on, one record each (the module doc's semantics).
 
-        ``given = (lead, effort, wait)``: exactly one stay with these durations, no routing
-        (replay decides the path). ``None``: each stay samples its effort and wait as it
-        starts and its next node as it ends, until an outcome or a dead end. One generator
-        serves the whole walk: every SimPy event resumes one Python frame, most of the
-        engine's own cost per event. ``stages`` (default ``self.stages``): the streams.
+        ``given = (lead, effort, wait)``: one stay with these durations (replay); else each
+        stay samples its durations and next node, until an outcome or a dead end. Waits on
+        ``wake`` (flowsim.sim.driver); ``stages`` (default ``self.stages``): the streams.
         ``join >= 0``: the walk is one branch of a parallel block joining at that node; it
         ends where the branch does (at the join, or a stage without a way out), or ends the
         deal at an outcome; it stops before its next stay once the deal has ended.
         """
-        stages = self.stages if stages is None else stages
-        n_stages = self.n_stages
-        if given is None and not 0 <= node < n_stages:
-            self._end(k, node)
-            return
+        stages, n_stages = stages or self.stages, self.n_stages
         env, where, working_now, busy = self.env, self.where, self.working_now, self.busy
         record, pack, lo, hi = self.visits.extend, _VISIT.pack, self.busy_lo, self.busy_hi
+        queue, eid, resume = self.queue, self.eid, wake.resume
         slot: Slot = k if join < 0 else (k, node)
         deal = self.deals[k]
-        while True:
+        while given is not None or 0 <= node < n_stages:
             if join >= 0 and deal[_FINISH] == deal[_FINISH]:  # another branch ended the deal
                 where.pop(slot, None)
                 return
@@ -517,25 +510,30 @@ class Engine:
                 lead, effort, wait = 0.0, st.draw_effort(), st.draw_wait()
             else:
                 lead, effort, wait = given
-            t0 = env.now
+            t0 = env._now
             where[slot] = (k, node, t0)
             if lead > 0:
-                yield Timeout(env, lead)
-            ready = start = env.now if lead > 0 else t0
+                wake.callbacks = [resume]
+                heappush(queue, (t0 + lead, NORMAL, next(eid), wake))
+                yield
+            ready = start = env._now if lead > 0 else t0
             staff = st.staff
             if staff is not None:
                 # Largest deal first; a deal without an amount counts as 0 (never NaN).
                 amount = self.deals[k][_AMOUNT] if staff.priority else 0.0
                 req = staff.request(-amount if amount == amount else 0.0)
-                yield req
-                start = env.now
+                req.callbacks.append(resume)
+                yield
+                start = env._now
             end = start
             if effort > 0:
                 end = start + effort if st.always_open else st.working.add(start, effort)
                 role = st.role
                 if role >= 0:
                     working_now[slot] = (role, start, end)
-                yield Timeout(env, end - start)
+                wake.callbacks = [resume]
+                heappush(queue, (start + (end - start), NORMAL, next(eid), wake))
+                yield
                 if role >= 0:
                     del working_now[slot]
                     if lo <= start and end <= hi:  # all inside the statistics window
@@ -545,33 +543,42 @@ class Engine:
             if staff is not None:
                 staff.release(req)
             if wait > 0:
-                yield Timeout(env, wait)
+                wake.callbacks = [resume]
+                heappush(queue, (env._now + wait, NORMAL, next(eid), wake))
+                yield
             off = end - start - effort
-            record(pack(k, node, t0, start, end, env.now, start - ready, effort, off, wait + lead))
+            record(pack(k, node, t0, start, end, env._now, start - ready, effort, off, wait + lead))
             if given is not None:
                 return
             node = st.next_node()
             if st.fork is not None:
-                node = yield from self._parallel(k, st, stages)
+                node = yield from self._parallel(wake, k, st, stages)
             if join >= 0 and node in (join, _DEAD):  # the branch is done
                 where.pop(slot, None)
                 return
-            if not 0 <= node < n_stages:
-                break
         if join >= 0:
             where.pop(slot, None)
         self._end(k, node)
 
-    def _parallel(self, k: int, st: _StageRun, stages: Runs) -> Generator[simpy.Event, Any, int]:
+    def _parallel(
+        self, wake: Wake, k: int, st: _StageRun, stages: Runs
+    ) -> Generator[None, Any, int]:
         """Deal ``k`` leaves ``st`` into its parallel block: every branch at once (a walk
         each), the join once all have ended. Returns the join's node, or ``_ENDED`` when an
-        outcome inside a branch ended the deal (then nothing more happens to it)."""
+        outcome inside a branch ended the deal (then nothing more happens to it).
+
+        The branches are walks of their own, started in the block's order as
+        ``simpy.Process`` starts them; a :class:`~flowsim.sim.driver.Join` resumes this walk
+        (on ``wake``) once the last one's end is processed, as ``simpy.AllOf`` would."""
         assert st.fork is not None
         env = self.env
         self.where.pop(k, None)
         self.forked[k] = self.forked.get(k, 0) + 1
-        walks = [simpy.Process(env, self._walk(k, e, None, stages, st.join)) for e in st.fork]
-        yield simpy.AllOf(env, walks)
+        join = Join(env, wake, len(st.fork))
+        for node in st.fork:
+            branch = Wake()
+            driver.start(env, branch, self._branch(branch, k, node, stages, st.join, join))
+        yield
         if self.forked[k] == 1:
             del self.forked[k]
         else:
@@ -582,6 +589,12 @@ class Engine:
         if self.folding is not None and k not in self.forked:
             self.folding.closed.append(k)
         return _ENDED
+
+    def _branch(self, wake: Wake, k: int, node: int, stages: Runs, at: int, join: Join) -> Joined:
+        """One branch of deal ``k``'s parallel block, from ``node`` to the join ``at``; its
+        end event tells ``join`` (as a process's end tells ``simpy.AllOf``)."""
+        yield from self._walk(wake, k, node, None, stages, at)
+        return join.done
 
     def _count_busy(self, st: _StageRun, t_work: float, end: float, effort: float) -> None:
         """Add a stay's effort to its role's busy hours, the part inside the window."""
@@ -620,7 +633,8 @@ class Engine:
             amount = d.amount
             if math.isnan(amount) and self.amounts is not None:
                 amount = self.amounts()
-            env.process(self._replay_deal(self._new_deal(name, amount), d))
+            wake = Wake()
+            driver.start(env, wake, self._replay_deal(wake, self._new_deal(name, amount), d))
 
     def _arrival_factor(self) -> float:
         new, old = self.process.arrivals, self.base.arrivals
@@ -628,31 +642,32 @@ class Engine:
             return 1.0
         return float(new.per_hour / old.per_hour) if old.per_hour > 0 else 1.0
 
-    def _replay_deal(self, k: int, deal: ReplayDeal) -> Generator[simpy.Event, Any, None]:
+    def _replay_deal(self, wake: Wake, k: int, deal: ReplayDeal) -> Walk:
         """A real deal on its real path; a scenario's routing change may divert it."""
         stays = deal.stays
         for i, stay in enumerate(stays):
             if stay.gap > 0:
-                yield self.env.timeout(stay.gap)
+                driver.sleep(self.env, wake, stay.gap)
+                yield
             if stay.node >= self.n_stages:  # an outcome reached
                 self._end(k, stay.node)
                 return
             st = self.stages[stay.node]
             if math.isinf(stay.span):  # open at the end of history
-                yield from self._open_stay(k, stay.node, stay.age)
+                yield from self._open_stay(wake, k, stay.node, stay.age)
                 return
             lead, effort, wait = self._split(st, stay.start_offset, stay.span, self.env.now)
-            yield from self._stay(k, st, lead, effort, wait)
+            yield from self._stay(wake, k, st, lead, effort, wait)
             if i + 1 == len(stays):
                 break
             nxt = stays[i + 1].node
             diverted = self._divert(st, nxt)
             if diverted != nxt:
-                yield from self._off_path(k, diverted)
+                yield from self._off_path(wake, k, diverted)
                 return
         self._end(k, -2)
 
-    def _open_stay(self, k: int, node: int, age: float) -> Generator[simpy.Event, Any, None]:
+    def _open_stay(self, wake: Wake, k: int, node: int, age: float) -> Walk:
         """A stay still open at the end of history, ``age`` hours old by then, and what follows.
 
         It runs from its real entry like any stay: it queues for the owner role and holds a
@@ -665,19 +680,19 @@ class Engine:
         st = self.tail[node]
         effort, wait, _ = _beyond(st, age)
         wait = max(wait, age + _MINUTE - effort)
-        yield from self._walk(k, node, (0.0, effort, wait), self.tail)
-        yield from self._go_on(k, node, st.next_node(), self.tail)
+        yield from self._walk(wake, k, node, (0.0, effort, wait), self.tail)
+        yield from self._go_on(wake, k, node, st.next_node(), self.tail)
 
-    def _off_path(self, k: int, node: int) -> Generator[simpy.Event, Any, None]:
+    def _off_path(self, wake: Wake, k: int, node: int) -> Walk:
         """Deal ``k`` leaves its real path for ``node`` and walks the model from there.
 
         It samples durations and routes on the streams kept for deals off their real path
         (``self.tail``). A win it reaches this way is a win history did not have: it brings
         in :func:`~flowsim.sim.replay.win_value`, never the 0 a lost deal's amount may be.
         """
-        yield from self._go_on(k, -1, node, self.tail)
+        yield from self._go_on(wake, k, -1, node, self.tail)
 
-    def _go_on(self, k: int, after: int, node: int, stages: Runs) -> Walk:
+    def _go_on(self, wake: Wake, k: int, after: int, node: int, stages: Runs) -> Walk:
         """Deal ``k`` walks the model from ``node`` on, after a stay at ``after`` (-1: none).
 
         A deal history saw inside a parallel branch (open there, or diverted into it) has no
@@ -689,13 +704,13 @@ class Engine:
             if node == _DEAD:
                 node = join
             elif 0 <= node < self.n_stages and self.branch_join.get(node) == join:
-                yield from self._walk(k, node, None, stages, join)
+                yield from self._walk(wake, k, node, None, stages, join)
                 deal = self.deals[k]
                 if deal[_FINISH] == deal[_FINISH]:  # an outcome inside the branch
                     return
                 node = join
         if 0 <= node < self.n_stages:
-            yield from self._walk(k, node, None, stages)
+            yield from self._walk(wake, k, node, None, stages)
         else:
             self._end(k, node)
         deal = self.deals[k]
