@@ -34,7 +34,6 @@ from types import TracebackType
 from typing import Literal
 
 import simpy
-from simpy.events import PENDING
 
 from flowsim.errors import InputError
 from flowsim.model import Role
@@ -63,16 +62,17 @@ class StaffRequest(simpy.Event):
     interrupted process never leaves a request behind.
     """
 
+    #: defaults until granted (class attributes: one request per stay, set only when changed)
+    granted_at: float | None = None
+    state: RequestState = "waiting"
+
     def __init__(self, staff: Staff, priority: float, order: int) -> None:
-        # simpy.Event.__init__, inlined (as simpy.Process does): one request per stay.
+        # simpy.Event.__init__, inlined (as simpy.Process does); _value is Event's PENDING
         self.env = staff.env
         self.callbacks = []
-        self._value = PENDING
         self.staff = staff
         self.priority = priority
         self.order = order
-        self.granted_at: float | None = None
-        self.state: RequestState = "waiting"
 
     def __enter__(self) -> StaffRequest:
         return self

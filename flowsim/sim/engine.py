@@ -30,6 +30,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from heapq import heappush
+from itertools import chain, repeat
 from typing import Any, Literal
 
 import numpy as np
@@ -44,7 +45,7 @@ from flowsim.sim.calendar import WorkingTime
 from flowsim.sim.capacity import Staff, available_person_hours, headcount_schedule
 from flowsim.sim.driver import NORMAL, Join, Joined, Wake, Walk
 from flowsim.sim.replay import OpenDeal, ReplayDeal, win_value
-from flowsim.sim.sampling import Sampler, Streams
+from flowsim.sim.sampling import BLOCK, Sampler, Streams
 from flowsim.sim.tally import VISIT_COLUMNS, Deals, Tally, Window, tally
 
 __all__ = ["VISIT_COLUMNS", "Run", "Settings", "run_once"]
@@ -222,7 +223,9 @@ class Engine:
                 if settings.unlimited
                 else Staff(self.env, role.id, schedule, priority=settings.priority == "amount")
             )
-        self.stages = [self._stage_run(s, i) for i, s in enumerate(process.stages)]
+        # a replay re-routes on the stages' route streams (_divert), one draw at a time
+        shared = replay is not None
+        self.stages = [self._stage_run(s, i, shared=shared) for i, s in enumerate(process.stages)]
         # a stage inside a parallel branch -> the node its block joins into
         self.branch_join = {
             self.index[sid]: self.index[block.join]
@@ -276,7 +279,11 @@ class Engine:
         self.warm_stats: list[Any] = [None] * n_roles
         self.end_stats: list[Any] | None = None
 
-    def _stage_run(self, stage: Stage, i: int, prefix: str = "") -> _StageRun:
+    def _stage_run(
+        self, stage: Stage, i: int, prefix: str = "", *, shared: bool = False
+    ) -> _StageRun:
+        """What a walk needs of ``stage``. ``shared``: its route stream also serves ``route``
+        (a replay's ``_divert``), so ``next_node`` draws from it one value at a time."""
         run = _StageRun()
         run.idx = i
         base_stage = self._base_stage(stage.id)
@@ -292,7 +299,8 @@ class Engine:
         run.wait = self.streams.sampler(stage.wait, f"{prefix}wait:{stage.id}")
         base_wait = _mean(base_stage.wait if base_stage is not None else None)
         run.wait_ratio = _mean(stage.wait) / base_wait if base_wait > 0 else 1.0
-        run.route = self.streams.uniform(f"{prefix}route:{stage.id}")
+        purpose = f"{prefix}route:{stage.id}"
+        run.route = self.streams.uniform(purpose)
         run.draw_effort = _draw(run.effort)
         run.draw_wait = _draw(run.wait)
         run.always_open = run.working.always_open
@@ -301,7 +309,11 @@ class Engine:
             total += p
             run.targets.append(self.index[t.target])
             run.cum.append(total)
-        run.next_node = _chooser(run.targets, run.cum, run.route.next)
+        run.next_node = (
+            _chooser(run.targets, run.cum, run.route.next)
+            if shared
+            else _router(run.targets, run.cum, self.streams.rng(purpose))
+        )
         block = self.process.fork_at(stage.id)
         if block is not None:
             run.fork = [self.index[entry] for entry in block.branches]
@@ -466,7 +478,7 @@ class Engine:
         deal = self.deals[k]
         if deal[_FINISH] == deal[_FINISH]:  # already ended, by another branch
             return
-        deal[_FINISH] = self.env.now
+        deal[_FINISH] = self.env._now
         deal[_OUTCOME] = node
         if self.folding is not None and k not in self.forked:
             self.folding.closed.append(k)
@@ -940,6 +952,24 @@ def _chooser(nodes: list[int], cum: list[float], draw: Callable[[], float]) -> C
         return _DEAD_END
     bounds = [*cum[:-1], math.inf]
     return lambda: nodes[bisect_right(bounds, draw())]
+
+
+def _router(nodes: list[int], cum: list[float], rng: np.random.Generator) -> Callable[[], int]:
+    """:func:`_chooser`'s rule on ``rng``'s uniforms, a block of them at a time.
+
+    The same nodes as ``_chooser(nodes, cum, Streams.uniform(...).next)`` on a stream in the
+    same state (``np.searchsorted(..., side="right")`` is ``bisect_right``, element by
+    element; blocks of ``BLOCK`` drawn lazily as a ``Sampler`` draws them), handed out by a C
+    call (``chain.__next__``) instead of a Python one per stay.
+    """
+    if not nodes:
+        return _DEAD_END
+    table, bounds = np.array(nodes), np.array([*cum[:-1], math.inf])
+    blocks = (
+        table[np.searchsorted(bounds, rng.random(BLOCK), side="right")].tolist()
+        for _ in repeat(None)
+    )
+    return chain.from_iterable(blocks).__next__
 
 
 def _draw(sampler: Sampler | None) -> Callable[[], float]:

@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 import flowsim
-from flowsim.sim.engine import VISIT_COLUMNS, Settings, _chooser, run_once
+from flowsim.sim.engine import VISIT_COLUMNS, Settings, _chooser, _router, run_once
+from flowsim.sim.sampling import BLOCK, Streams
 from flowsim.sim.simulate import DEFAULT_START, _epoch, simulate
 
 C = {name: i for i, name in enumerate(VISIT_COLUMNS)}
@@ -176,3 +177,27 @@ def test_one_routing_rule_for_next_stages_and_entries() -> None:
     choose = _chooser([4, 5, 6], [0.3, 0.6, 0.9], lambda: next(draws))
     assert [choose() for _ in range(5)] == [4, 4, 5, 6, 6]
     assert _chooser([], [], lambda: 1 / 0)() == -2
+
+
+def test_block_routing_is_the_one_rule_on_the_same_stream() -> None:
+    # A stage's next node comes from a block of uniforms at a time (_router): the very nodes
+    # the one-draw-at-a-time rule picks from a stream in the same state, across blocks...
+    streams = Streams(7, 3)
+    nodes, cum = [4, 5, 6, 2], [0.25, 0.5, 0.75, 0.999]
+    one = _chooser(nodes, cum, streams.uniform("route:x").next)
+    block = _router(nodes, cum, streams.rng("route:x"))
+    n = 3 * BLOCK + 5
+    assert [block() for _ in range(n)] == [one() for _ in range(n)]
+
+    # ... on the exact bounds and the rounding remainder too, and a dead end draws nothing.
+    edges = [0.0, 0.25, 0.2499999999, 0.5, 0.75, 0.9989, 0.999, 0.9999999]
+
+    class Fixed:
+        def random(self, size: int) -> np.ndarray:
+            return np.resize(np.array(edges), size)
+
+    draws = iter(edges)
+    one = _chooser(nodes, cum, lambda: next(draws))
+    block = _router(nodes, cum, Fixed())  # type: ignore[arg-type]
+    assert [block() for _ in edges] == [one() for _ in edges] == [4, 5, 4, 6, 2, 2, 2, 2]
+    assert _router([], [], Fixed())() == -2  # type: ignore[arg-type]
