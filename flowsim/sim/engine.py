@@ -172,7 +172,7 @@ _DEAD = -2
 _ENDED = -3
 
 #: the stages as a walk sees them (Engine.stages, or Engine.tail off a replayed path)
-Runs = list[_StageRun] | tuple[()]
+Runs = list[_StageRun]
 
 
 def _mean(dist: Distribution | None) -> float:
@@ -411,6 +411,7 @@ class Engine:
             if isinstance(arrivals, RateArrivals) and arrivals.profile is not None:
                 next_gap = self._profiled(arrivals.profile, next_gap)
         walk, entry, start, new_deal = self._walk, self.draw_entry, driver.start, self._new_deal
+        stages = self.stages
         queue, eid, resume = self.queue, self.eid, wake.resume
         amounts = self.amounts.next if self.amounts is not None else None
         named = self.keep_names
@@ -425,7 +426,7 @@ class Engine:
             amount = amounts() if amounts is not None else math.nan
             deal = Wake()
             name = f"D{k + 1:06d}" if named else ""  # a name is only kept for a deal log
-            start(env, deal, walk(deal, new_deal(name, amount), entry()))
+            start(env, deal, walk(deal, new_deal(name, amount), entry(), None, stages))
             k += 1
 
     def _profiled(self, profile: RateProfile, gap: Callable[[], float]) -> Callable[[], float]:
@@ -454,7 +455,7 @@ class Engine:
 
     def _deal(self, wake: Wake, k: int, node: int) -> Walk:
         """A deal walking the model from ``node`` on, sampling every duration and route."""
-        return self._walk(wake, k, node)
+        return self._walk(wake, k, node, None, self.stages)
 
     def _resume(self, wake: Wake, k: int, od: OpenDeal) -> Walk:
         """An open deal, ``od.age`` hours into its stage: finish the stay, then walk on.
@@ -487,27 +488,27 @@ class Engine:
         self, wake: Wake, k: int, st: _StageRun, lead: float, effort: float, wait: float
     ) -> Walk:
         """One stay with the given durations (replay): see ``_walk``."""
-        return self._walk(wake, k, st.idx, (lead, effort, wait))
+        return self._walk(wake, k, st.idx, (lead, effort, wait), self.stages)
 
     def _walk(
         self,
         wake: Wake,
         k: int,
         node: int,
-        given: Durations | None = None,
-        stages: Runs = (),
+        given: Durations | None,
+        stages: Runs,
         join: int = -1,
     ) -> Walk:
         """Deal ``k``'s stays from ``node`` on, one record each (the module doc's semantics).
 
         ``given = (lead, effort, wait)``: one stay with these durations (replay); else each
         stay samples its durations and next node, until an outcome or a dead end. Waits on
-        ``wake`` (flowsim.sim.driver); ``stages`` (default ``self.stages``): the streams.
+        ``wake`` (flowsim.sim.driver); ``stages``: the streams (``self.stages``, ``self.tail``).
         ``join >= 0``: the walk is one branch of a parallel block joining at that node; it
         ends where the branch does (at the join, or a stage without a way out), or ends the
         deal at an outcome; it stops before its next stay once the deal has ended.
         """
-        stages, n_stages = stages or self.stages, self.n_stages
+        n_stages = self.n_stages
         env, where, working_now, busy = self.env, self.where, self.working_now, self.busy
         record, pack, lo, hi = self.visits.extend, _VISIT.pack, self.busy_lo, self.busy_hi
         queue, eid, resume = self.queue, self.eid, wake.resume
