@@ -12,7 +12,9 @@ included, and the folded tally) and, for ``simulate`` results, their JSON and ev
 cases cover the calendar and none, scenarios, warm-up, priority by amount, unlimited capacity,
 ``deals``, folding, given arrival times, a fixed-duration model full of same-instant ties,
 the SaaS and tutorial examples, replays (the pm4py running example, the b2b history with both
-scenarios) and a start from today (Maven CRM; the shared data of ``tests/data.py``).
+scenarios), a start from today (Maven CRM; the shared data of ``tests/data.py``) and parallel
+blocks (``examples/language/20-parallel.flow`` with arrivals; a busier block with an outcome
+inside a branch, by amount, folded, and with deals open inside its branches).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 import flowsim
 from flowsim.sim import engine
 from flowsim.sim.engine import Run, Settings, run_once
+from flowsim.sim.replay import OpenDeal
 from flowsim.sim.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +54,23 @@ a -> lost
 b -> won 50%
 b -> a 20%
 b -> lost
+"""
+
+PARALLEL = """
+process "deal" { arrivals every exponential(mean 3h) }
+role rep headcount 2
+role counsel headcount 1
+stage proposal { owner rep effort 2h }
+stage legal { owner counsel effort exponential(mean 2h) wait fixed(1h) }
+stage validation { owner rep effort 3h }
+stage sign_off { effort 1h }
+stage contract { owner rep effort 1h }
+outcome won
+outcome lost
+proposal -> parallel { legal, validation -> sign_off } -> contract
+legal -> lost 30%
+legal -> contract
+contract -> won
 """
 
 runs: list[str] = []
@@ -100,6 +120,14 @@ def cases() -> dict[str, Callable[[], Any]]:
     maven = flowsim.read_log(DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv")
     mp = flowsim.discover(maven).process
     times = tuple(float(x) for x in range(0, 2000, 3))
+    par_text = (ROOT / "examples" / "language" / "20-parallel.flow").read_text(encoding="utf-8")
+    par = flowsim.parse(par_text.replace('work"\n', 'work" { arrivals 12 per week }\n', 1))
+    par_busy = flowsim.parse(PARALLEL)
+    nodes = [n.id for n in par_busy.iter_nodes()]
+    inside = tuple(
+        OpenDeal(deal=f"H{i}", node=nodes.index(s), age=1.0, since=30.0, amount=float(i))
+        for i, s in enumerate(["legal", "validation", "sign_off"] * 40)
+    )
     one: dict[str, Any] = {"workers": 1}
     return {
         "b2b": lambda: simulate(b2b, replications=2, seed=3, until="120d", **one),
@@ -150,6 +178,16 @@ def cases() -> dict[str, Callable[[], Any]]:
             replications=2,
             seed=1,
             **one,
+        ),
+        "parallel": lambda: simulate(par, replications=2, seed=3, until="120d", **one),
+        "parallel-busy": lambda: simulate(
+            par_busy, replications=2, seed=4, until="60d", priority="amount", **one
+        ),
+        "parallel-fold": lambda: run_once(
+            par_busy, Settings(epoch=EPOCH, deals=3000, fold_at=400, warmup=48), 1, 0
+        ),
+        "parallel-open": lambda: run_once(
+            par_busy, Settings(epoch=EPOCH, until=24 * 30, open_deals=inside), 1, 0
         ),
     }
 

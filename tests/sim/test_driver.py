@@ -142,3 +142,81 @@ def test_a_simpy_without_the_queue_fails_loudly() -> None:
     check: Callable[[Any], object] = driver.check_environment
     with pytest.raises(RuntimeError, match=r"Environment\._queue"):
         check(Stranger())
+
+
+#: per parent walk: (fork time, each branch's delays); an empty branch ends as it starts
+FORKS = {
+    "p": (0.0, [[1.0, 1.0], [2.0], []]),
+    "q": (1.0, [[1.0], [0.0, 1.0]]),
+    "r": (2.0, [[0.0], [0.0]]),
+    "z": (1.5, [[0.5, 0.0, 0.0, 0.0, 0.0]]),  # zero delays: interleaved with the joins at 2
+}
+
+
+def _simpy_fork_join(log: Log) -> int:
+    """The reference: each branch a simpy.Process, the parent waiting on simpy.AllOf."""
+    env = simpy.Environment()
+
+    def branch(name: str, delays: list[float]) -> Generator[simpy.Event, Any, None]:
+        for delay in delays:
+            yield env.timeout(delay)
+            log.append((env.now, name))
+
+    def parent(name: str, at: float, branches: list[list[float]]) -> Any:
+        yield env.timeout(at)
+        log.append((env.now, f"{name} forks"))
+        walks = [env.process(branch(f"{name}.{i}", b)) for i, b in enumerate(branches)]
+        yield simpy.AllOf(env, walks)
+        log.append((env.now, f"{name} joins"))
+        yield env.timeout(1.0)
+        log.append((env.now, f"{name} done"))
+
+    for name, (at, branches) in FORKS.items():
+        env.process(parent(name, at, branches))
+    events = 0
+    while env.peek() <= 100:
+        env.step()
+        events += 1
+    return events
+
+
+def _driver_fork_join(log: Log) -> int:
+    """The same with driver walks: the branches return a Join's callback."""
+    env = simpy.Environment()
+
+    def branch(wake: Wake, name: str, delays: list[float], join: driver.Join) -> driver.Joined:
+        for delay in delays:
+            driver.sleep(env, wake, delay)
+            yield
+            log.append((env.now, name))
+        return join.done
+
+    def parent(wake: Wake, name: str, at: float, branches: list[list[float]]) -> driver.Walk:
+        driver.sleep(env, wake, at)
+        yield
+        log.append((env.now, f"{name} forks"))
+        join = driver.Join(env, wake, len(branches))
+        for i, b in enumerate(branches):
+            own = Wake()
+            driver.start(env, own, branch(own, f"{name}.{i}", b, join))
+        yield
+        log.append((env.now, f"{name} joins"))
+        driver.sleep(env, wake, 1.0)
+        yield
+        log.append((env.now, f"{name} done"))
+
+    for name, (at, branches) in FORKS.items():
+        wake = Wake()
+        driver.start(env, wake, parent(wake, name, at, branches))
+    return driver.run(env, 100.0)
+
+
+def test_a_join_resumes_its_walk_as_simpy_allof_does() -> None:
+    expected: Log = []
+    got: Log = []
+    events = _simpy_fork_join(expected)
+    assert _driver_fork_join(got) == events
+    assert got == expected
+    # each parent joins when its last branch ends: p at 2 (branches end at 2, 2 and 0)
+    assert (2.0, "p joins") in expected and (2.0, "q joins") in expected
+    assert (2.0, "r joins") in expected
