@@ -14,7 +14,8 @@ cases cover the calendar and none, scenarios, warm-up, priority by amount, unlim
 the SaaS and tutorial examples, replays (the pm4py running example, the b2b history with both
 scenarios), a start from today (Maven CRM; the shared data of ``tests/data.py``) and parallel
 blocks (``examples/language/20-parallel.flow`` with arrivals; a busier block with an outcome
-inside a branch, by amount, folded, and with deals open inside its branches).
+inside a branch, by amount, folded, and with deals open inside its branches), and arrivals
+by a profile (``examples/language/20-arrival-profile.flow`` and its scenario).
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def cases() -> dict[str, Callable[[], Any]]:
     par_text = (ROOT / "examples" / "language" / "20-parallel.flow").read_text(encoding="utf-8")
     par = flowsim.parse(par_text.replace('work"\n', 'work" { arrivals 12 per week }\n', 1))
     par_busy = flowsim.parse(PARALLEL)
+    rhythm = flowsim.load(str(ROOT / "examples" / "language" / "20-arrival-profile.flow"))
     nodes = [n.id for n in par_busy.iter_nodes()]
     inside = tuple(
         OpenDeal(deal=f"H{i}", node=nodes.index(s), age=1.0, since=30.0, amount=float(i))
@@ -178,6 +180,9 @@ def cases() -> dict[str, Callable[[], Any]]:
             replications=2,
             seed=1,
             **one,
+        ),
+        "arrival-profile": lambda: simulate(
+            rhythm, replications=2, seed=2, until="120d", scenarios=["Campaign"], **one
         ),
         "parallel": lambda: simulate(par, replications=2, seed=3, until="120d", **one),
         "parallel-busy": lambda: simulate(
