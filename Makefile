@@ -44,7 +44,7 @@ typecheck: install
 	$(BIN)/mypy flowsim
 
 unit: install system-deps node-deps pg-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 test: lint typecheck unit
 
