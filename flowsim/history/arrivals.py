@@ -205,19 +205,41 @@ def _trend_and_months(
     return Trend(change=change, per="month", since=since.isoformat()), factors, rate
 
 
+def _hours_part(local: list[datetime], fields: dict[str, object], notes: list[str]) -> None:
+    """Put the hours into ``fields`` when the first records have times and are not flat."""
+    midnights = Counter(t.hour == 0 and t.minute == 0 and t.second == 0 for t in local)
+    if midnights[True] >= DATE_ONLY_SHARE * len(local):
+        notes.append("hours: none (the first records are dates without a time of day)")
+        return
+    hours, p = _hours(local)
+    if p < P_VALUE:
+        fields["hours"] = hours
+    said = "written" if p < P_VALUE else "flat"
+    notes.append(f"hours: {said} (against a flat day p = {p:.2g})")
+
+
 def fit_arrivals(
-    starts: list[datetime], first: datetime, last: datetime, tz: str, default_tz: str = "UTC"
+    starts: list[datetime],
+    first: datetime,
+    last: datetime,
+    tz: str,
+    default_tz: str = "UTC",
+    rate: tuple[float, datetime] | None = None,
 ) -> ArrivalFit:
     """The arrival profile ``starts`` (each deal's first record) support, over the history
     from ``first`` to ``last`` (both timezone-aware), read in ``tz``.
 
     ``default_tz`` is the zone a profile is read in without one (the process calendar's):
-    the profile names ``tz`` only when it differs. See the module docstring for the rules.
+    the profile names ``tz`` only when it differs. ``rate`` (a right-truncated log,
+    :mod:`flowsim.history.truncation`) is the corrected rate per week and the end of the
+    window it was read on: it replaces deals / weeks, and a trend is fitted on that window.
+    See the module docstring for the rules.
     """
     zone = ZoneInfo(tz)
     local = sorted(t.astimezone(zone) for t in starts)
     weeks = (last - first).total_seconds() / RATE_PERIODS_IN_HOURS["week"] / 3600
     per_week = len(local) / weeks if weeks > 0 else 0.0
+    per_week, trend_end = rate if rate is not None else (per_week, last)
     notes: list[str] = []
     d0, d1 = first.astimezone(zone).date(), last.astimezone(zone).date()
     fields: dict[str, object] = {}
@@ -235,22 +257,15 @@ def fit_arrivals(
         f"weekdays: {'written' if p < P_VALUE else 'flat'} (busiest {busiest}; against a flat "
         f"week p = {p:.2g})"
     )
-    midnights = Counter(t.hour == 0 and t.minute == 0 and t.second == 0 for t in local)
-    if midnights[True] >= DATE_ONLY_SHARE * len(local):
-        notes.append("hours: none (the first records are dates without a time of day)")
-    else:
-        hours, p = _hours(local)
-        if p < P_VALUE:
-            fields["hours"] = hours
-        said = "written" if p < P_VALUE else "flat"
-        notes.append(f"hours: {said} (against a flat day p = {p:.2g})")
+    _hours_part(local, fields, notes)
     if (d1 - d0).days >= MIN_TREND_DAYS:
-        trend, months, rate = _trend_and_months(local, d0, d1, notes)
+        end = trend_end.astimezone(zone).date()
+        trend, months, per_day = _trend_and_months(local, d0, end, notes)
         if months is not None:
             fields["months"] = months
-        if trend is not None and rate is not None:
+        if trend is not None and per_day is not None:
             fields["trend"] = trend
-            per_week = rate * 7
+            per_week = per_day * 7
     else:
         notes.append(
             f"trend, months: none ({(d1 - d0).days} days of history; a trend needs "

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -52,6 +52,7 @@ from flowsim.history.log import DealLog
 from flowsim.history.metrics import US_PER_HOUR, metrics
 from flowsim.history.pools import SIMILARITY, Pool, resource_pools
 from flowsim.history.survival import cumulative_incidence, kaplan_meier
+from flowsim.history.truncation import Truncation, truncation
 from flowsim.model import (
     UNITS_IN_HOURS,
     WORD_RE,
@@ -795,8 +796,9 @@ class _Work:
     folded_into: dict[str, str] = field(default_factory=dict)
 
 
-def _outcomes(log: DealLog) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
-    """The log cut at each deal's close, the outcomes with their results, and notes."""
+def _outcomes(log: DealLog) -> tuple[pl.DataFrame, dict[str, str], list[str], set[str]]:
+    """The log cut at each deal's close, the outcomes with their results, notes, and the
+    outcomes the log declares or names (not inferred from stages no deal leaves)."""
     closing = closing_stages(log.frame, log.outcomes)
     notes = list(closing.notes)
     frame, same, later = cut_after_close(log.frame, closing.results)
@@ -821,7 +823,10 @@ def _outcomes(log: DealLog) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
                 else ")"
             )
         )
-    return frame, results, notes
+    # an outcome only its place in the traces reveals ("other") does not make the deals
+    # without it open: only declared outcomes and outcomes named won or lost do
+    known = {s for s, r in closing.results.items() if closing.declared or r != "other"}
+    return frame, results, notes, known
 
 
 def _rare_stages(
@@ -1392,15 +1397,40 @@ def _transitions(w: _Work, ids: dict[str, str], outcomes: list[str]) -> list[Tra
     return out
 
 
+def _truncation(
+    frame: pl.DataFrame, first: datetime, last: datetime, known: set[str]
+) -> Truncation:
+    """Whether the deals of ``frame`` are right-truncated at ``last``, and the rate then.
+
+    A deal is open when its last record is not one of the ``known`` outcomes (a log that
+    declares none has no notion of open deals); a deal runs from its first record to its last
+    record's end.
+    """
+    ends = pl.max_horizontal(pl.col("entered_at"), pl.col("left_at"))
+    per = (
+        frame.sort("entered_at")
+        .group_by("deal")
+        .agg(pl.col("entered_at").min().alias("t0"), ends.max().alias("t1"), pl.col("stage").last())
+    )
+    share = None
+    if known:
+        share = per.filter(~pl.col("stage").is_in(sorted(known))).height / max(per.height, 1)
+    seconds = [(per[c].dt.epoch("us").to_numpy() / 1e6) for c in ("t0", "t1")]
+    return truncation(seconds[0], seconds[1], first.timestamp(), last.timestamp(), share)
+
+
 def _arrivals(
     frame: pl.DataFrame,
     n_deals: int,
     weeks: float | None,
     tz: str,
     calendar: Calendar | None,
+    known: set[str],
     notes: list[str],
 ) -> tuple[RateArrivals | None, ArrivalProfile | None]:
-    """The arrival rate and the profile the log supports (:mod:`flowsim.history.arrivals`)."""
+    """The arrival rate (corrected when the log is right-truncated,
+    :mod:`flowsim.history.truncation`) and the profile the log supports
+    (:mod:`flowsim.history.arrivals`)."""
     if not weeks:
         notes.append("arrivals left out: the log spans no time")
         return None, None
@@ -1409,7 +1439,12 @@ def _arrivals(
     assert isinstance(first, datetime)
     last = first + timedelta(weeks=weeks)
     default_tz = (calendar.timezone if calendar is not None else None) or "UTC"
-    fit = fit_arrivals(firsts, first, last, tz, default_tz)
+    cut = _truncation(frame, first, last, known)
+    notes.append(f"arrival rate: {cut.note}")
+    window = datetime.fromtimestamp(cut.window_end, UTC)
+    fit = fit_arrivals(
+        firsts, first, last, tz, default_tz, (cut.per_week, window) if cut.truncated else None
+    )
     trend = fit.profile is not None and fit.profile.trend is not None
     rate = n_deals / weeks
     notes.append(
@@ -1523,7 +1558,7 @@ def discover(
         raise InputError(f"min_support must be in [0, 1), not {min_support}")
     if log.frame.height == 0:
         raise InputError("the log has no records: nothing to discover")
-    frame, results, notes = _outcomes(log)
+    frame, results, notes, known = _outcomes(log)
     frame = _rare_stages(frame, results, min_support, notes)
     position = _mean_first_positions(frame)
     stage_names = sorted((s for s in position if s not in results), key=lambda s: (position[s], s))
@@ -1559,7 +1594,7 @@ def discover(
         for o in outcome_names
     )
     weeks = metrics(log, survival=False).process.observation_weeks
-    arrivals, profile = _arrivals(frame, n_deals, weeks, tz, calendar, notes)
+    arrivals, profile = _arrivals(frame, n_deals, weeks, tz, calendar, known, notes)
     process = Process(
         name=name or _process_name(log),
         arrivals=arrivals,
