@@ -824,8 +824,12 @@ def _outcomes(log: DealLog) -> tuple[pl.DataFrame, dict[str, str], list[str], se
             )
         )
     # an outcome only its place in the traces reveals ("other") does not make the deals
-    # without it open: only declared outcomes and outcomes named won or lost do
-    known = {s for s, r in closing.results.items() if closing.declared or r != "other"}
+    # without it open: only declared outcomes and outcomes named won or lost do; the idle
+    # rule's outcome closes deals the source holds open, so they stay open here
+    idle = log.idle[0] if log.idle is not None else None
+    known = {
+        s for s, r in closing.results.items() if (closing.declared or r != "other") and s != idle
+    }
     return frame, results, notes, known
 
 

@@ -140,3 +140,16 @@ def test_bpic_work_items_training_part_rate(bpic_log: flowsim.DealLog) -> None:
     assert starts.len() / ((end - t0).total_seconds() / DAY / 7) < 395
     assert found.process.arrivals.count == pytest.approx(weekly, rel=0.05)
     assert found.process.arrivals.count > 420
+
+
+def test_deals_the_idle_rule_closes_stay_open(tmp_path: Path) -> None:
+    """`--idle-lost` closes the open deals of a CRM export as lost (dated past the export's
+    end): they are open deals of the source, so the log is still not corrected."""
+    from flowsim.history.idle import apply_idle_rule
+
+    starts, days = _deals(seed=7)
+    log = read_log(_csv(tmp_path / "crm.csv", starts, days, keep_open=True))
+    closed, _ = apply_idle_rule(log, "30d")
+    found = discover(closed)
+    note = next(n for n in found.notes if n.startswith("arrival rate:"))
+    assert note.startswith("arrival rate: not truncated:") and "open" in note
