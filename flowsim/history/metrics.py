@@ -25,7 +25,7 @@ import dataclasses
 import itertools
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -860,8 +860,7 @@ def _measure(
         reached = dict(entered)
     else:
         code_of = {s: i for i, s in enumerate(b.names)}
-        strict = _strict_reached if lane_list is None else _strict_reached_lanes(lane_list)
-        reached = strict(order, code_of, entered, f.first_code, f.first_pos, b.r, f.first_rows)
+        reached = _strict_reached(order, code_of, entered, f, b.r, lane_list)
     visits = np.bincount(b.r.stage, minlength=b.size)
     # every record but those with no next (a deal's last; in a parallel block a branch's last)
     exits_n = visits - np.bincount(b.r.stage[b.r.is_last], minlength=b.size)
@@ -1267,75 +1266,37 @@ def _strict_reached(
     order: list[str],
     code_of: dict[str, int],
     entered: dict[str, int],
-    first_code: np.ndarray,
-    first_pos: np.ndarray,
+    f: _Firsts,
     r: Records,
-    first_rows: np.ndarray,
+    lane_list: list[dict[str, int]] | None = None,
 ) -> dict[str, int]:
-    """Deals that entered each stage of ``order`` after entering every earlier one, in order."""
-    position = set(order)
-    reached = {s: c for s, c in entered.items() if s not in position}
-    first_deal = r.deal[first_rows]
-    ok: np.ndarray | None = None
-    prev: np.ndarray | None = None
+    """Deals that entered each stage of ``order`` after entering every earlier one, in order.
+
+    A stage's earlier stages are those of the lanes through it (default: ``order`` itself,
+    one lane). With parallel blocks (:func:`flowsim.history.branches.lanes`) a branch's
+    stage needs its own branch's earlier stages, not the other branches', and the join needs
+    them all.
+    """
+    lane_list = lane_list or [{s: i for i, s in enumerate(order)}]
+    by_pos = [{i: s for s, i in lane.items()} for lane in lane_list]
+    in_order = set(order)
+    reached = {s: c for s, c in entered.items() if s not in in_order}
+    first_deal = r.deal[f.first_rows]
+    ok: dict[str, np.ndarray] = {}
+    at: dict[str, np.ndarray] = {}
     for s in order:
-        if s not in code_of or (ok is not None and not ok.any()):
-            ok = np.zeros(r.deals, dtype=np.bool_)
-            reached[s] = 0
-            continue
         fp = np.full(r.deals, -1, dtype=np.int64)
-        mine = first_code == code_of[s]
-        fp[first_deal[mine]] = first_pos[mine]
+        if s in code_of:
+            mine = f.first_code == code_of[s]
+            fp[first_deal[mine]] = f.first_pos[mine]
         cond = fp >= 0
-        if ok is not None:
-            cond &= ok
-        if prev is not None:
-            cond &= prev < fp
-        ok, prev = cond, fp
+        earlier = {pos[lane[s] - 1] for lane, pos in zip(lane_list, by_pos, strict=True)
+                   if lane.get(s, 0) > 0}  # fmt: skip
+        for e in earlier:
+            cond &= ok[e] & (at[e] < fp)
+        ok[s], at[s] = cond, fp
         reached[s] = int(cond.sum())
     return reached
-
-
-def _strict_reached_lanes(
-    lane_list: list[dict[str, int]],
-) -> Callable[
-    [list[str], dict[str, int], dict[str, int], np.ndarray, np.ndarray, Records, np.ndarray],
-    dict[str, int],
-]:
-    """:func:`_strict_reached` with parallel blocks: a stage's earlier stages are those of
-    the lanes through it (:func:`flowsim.history.branches.lanes`), so a branch's stage needs
-    its own branch's earlier stages, not the other branches', and the join needs them all."""
-    by_pos = [{i: s for s, i in lane.items()} for lane in lane_list]
-
-    def strict(
-        order: list[str],
-        code_of: dict[str, int],
-        entered: dict[str, int],
-        first_code: np.ndarray,
-        first_pos: np.ndarray,
-        r: Records,
-        first_rows: np.ndarray,
-    ) -> dict[str, int]:
-        in_order = set(order)
-        reached = {s: c for s, c in entered.items() if s not in in_order}
-        first_deal = r.deal[first_rows]
-        ok: dict[str, np.ndarray] = {}
-        at: dict[str, np.ndarray] = {}
-        for s in order:
-            fp = np.full(r.deals, -1, dtype=np.int64)
-            if s in code_of:
-                mine = first_code == code_of[s]
-                fp[first_deal[mine]] = first_pos[mine]
-            cond = fp >= 0
-            earlier = {pos[lane[s] - 1] for lane, pos in zip(lane_list, by_pos, strict=True)
-                       if lane.get(s, 0) > 0}  # fmt: skip
-            for p in earlier:
-                cond &= ok[p] & (at[p] < fp)
-            ok[s], at[s] = cond, fp
-            reached[s] = int(cond.sum())
-        return reached
-
-    return strict
 
 
 def _stage_times(
