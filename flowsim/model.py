@@ -458,6 +458,16 @@ class TimeWindow(Node):
         return self
 
 
+def _known_zone(tz: str) -> None:
+    """Raise ValueError unless ``tz`` is an IANA time zone name."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {tz!r}") from None
+
+
 class Calendar(Node):
     """When people work: weekdays (0 = Monday) and daily windows, in a time zone."""
 
@@ -479,12 +489,7 @@ class Calendar(Node):
             if b.start < a.end:
                 raise ValueError("working-hours windows must be in order and not overlap")
         if self.timezone is not None:
-            import zoneinfo
-
-            try:
-                zoneinfo.ZoneInfo(self.timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {self.timezone!r}") from None
+            _known_zone(self.timezone)
         return self
 
     @property
@@ -574,12 +579,7 @@ class RateProfile(Node):
                 if b.start < a.end:
                     raise ValueError("hours windows must be in order and not overlap")
         if self.timezone is not None:
-            import zoneinfo
-
-            try:
-                zoneinfo.ZoneInfo(self.timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {self.timezone!r}") from None
+            _known_zone(self.timezone)
         return self
 
     @property

@@ -12,7 +12,6 @@ import difflib
 import itertools
 import math
 import re
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any, ClassVar
 from flowsim.diagnostics import Diagnostic, Severity, Span
 from flowsim.dsl.keywords import DAY_NAMES
 from flowsim.dsl.lexer import Tok as Token
-from flowsim.dsl.profile import build_profile
+from flowsim.dsl.profile import build_profile, timezone
 from flowsim.dsl.syntax import SyntaxNode, parse_syntax
 from flowsim.errors import ModelError
 from flowsim.model import (
@@ -619,17 +618,8 @@ class _Builder:
         tz = None
         tz_tok = node.token("STRING")
         if tz_tok is not None:
-            tz = self.string(tz_tok)
-            try:
-                zoneinfo.ZoneInfo(tz)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                options = sorted(zoneinfo.available_timezones())
-                self.error(
-                    "E502",
-                    f"unknown time zone '{tz}'{self.suggest(tz, options)}",
-                    tz_tok,
-                    'use an IANA name such as "Asia/Shanghai" or "Europe/Berlin"',
-                )
+            tz = timezone(self, tz_tok)
+            if tz is None:
                 return None
         if days is None or len(windows) != len(node.tokens("TIMERANGE")):
             return None
