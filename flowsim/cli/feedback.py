@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -40,6 +41,24 @@ def feedback_read_options(func: F) -> F:
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def feedback_options(use: str) -> Callable[[F], F]:
+    """``--feedback FILE`` (as ``feedback_file``; ``use`` says what the command does with the
+    answers) and ``--feedback-scale`` (as ``feedback_scale``), for commands that take customer
+    feedback beside their main input."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--feedback-scale",
+            "feedback_scale",
+            help="The feedback's score scale: 1-5, 0-10 or -2..2 (default: stated or proved).",
+        )(func)
+        return click.option(
+            "--feedback", "feedback_file", type=click.Path(dir_okay=False), help=use
+        )(func)
+
+    return decorate
 
 
 def plain_read(tz: str = "UTC", lenient: bool = False, quiet: bool = False) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from flowsim.cli._common import (
     parse_as_of,
 )
 from flowsim.cli._logs import LogSource, log_options, read_log_or_exit
+from flowsim.cli.feedback import feedback_options
 
 
 @click.command()
@@ -48,17 +49,9 @@ from flowsim.cli._logs import LogSource, log_options, read_log_or_exit
     show_default=True,
     help="JSON: each Kaplan-Meier curve where S(t) crosses a 0.1% step, or every step.",
 )
-@click.option(
-    "--feedback",
-    "feedback_file",
-    type=click.Path(dir_okay=False),
-    help="Customer feedback (CSV, Excel, Parquet) with deal ids: the win rate by score band "
-    "per stage, with 95% CIs (needs --process).",
-)
-@click.option(
-    "--feedback-scale",
-    "feedback_scale",
-    help="The feedback's score scale: 1-5, 0-10 or -2..2 (default: stated or proved).",
+@feedback_options(
+    "Customer feedback (CSV, Excel, Parquet) with deal ids: the win rate by score band "
+    "per stage, with 95% CIs (needs --process)."
 )
 @guard
 def metrics(

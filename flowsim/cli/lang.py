@@ -20,6 +20,7 @@ from flowsim.cli._common import (
     load_or_exit,
     with_scenario,
 )
+from flowsim.cli.feedback import feedback_options
 from flowsim.diagnostics import format_diagnostics
 from flowsim.errors import one_line
 from flowsim.model import Process
@@ -203,17 +204,9 @@ def export(file: str, fmt: str, scenario: str | None, spans: bool, output: str |
     type=click.Choice(["dwell", "queue", "leakage", "utilization"]),
     help="Colour stages by this overlay metric.",
 )
-@click.option(
-    "--feedback",
-    "feedback_file",
-    type=click.Path(dir_okay=False),
-    help="Customer feedback (CSV, Excel, Parquet): the journey map draws the measured scores "
-    "with their 95% CIs beside the designed curve.",
-)
-@click.option(
-    "--feedback-scale",
-    "feedback_scale",
-    help="The feedback's score scale: 1-5, 0-10 or -2..2 (default: stated or proved).",
+@feedback_options(
+    "Customer feedback (CSV, Excel, Parquet): the journey map draws the measured scores "
+    "with their 95% CIs beside the designed curve."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No notes on stderr (errors are still printed).")
 @guard

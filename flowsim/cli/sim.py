@@ -24,6 +24,7 @@ from flowsim.cli._common import (
     usage_error,
 )
 from flowsim.cli._logs import LogSource, history_or_none, log_options, read_log_or_exit
+from flowsim.cli.feedback import feedback_options
 from flowsim.errors import OptionError
 from flowsim.language import process_language
 from flowsim.model import Process
@@ -360,17 +361,9 @@ def fidelity(
     help="Report language (default: zh when at least half the names it shows are Chinese).",
 )
 @sim_options((2, 30, None), until="Simulated horizon without history (default 365d).", workers=True)
-@click.option(
-    "--feedback",
-    "feedback_file",
-    type=click.Path(dir_okay=False),
-    help="Customer feedback (CSV, Excel, Parquet): measured scores on the journey map and a "
-    "table per touchpoint in the report.",
-)
-@click.option(
-    "--feedback-scale",
-    "feedback_scale",
-    help="The feedback's score scale: 1-5, 0-10 or -2..2 (default: stated or proved).",
+@feedback_options(
+    "Customer feedback (CSV, Excel, Parquet): measured scores on the journey map and a "
+    "table per touchpoint in the report."
 )
 @click.option(
     "--backtest",
