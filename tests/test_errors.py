@@ -111,6 +111,7 @@ def test_an_unknown_scenario_of_a_simulation_result(b2b_path: Path) -> None:
         ({"format": "gif"}, "unknown format 'gif' (expected 'svg', 'png', 'pdf', 'dot',"),
         ({"veiw": "journey"}, "unknown option 'veiw' (options: view, format, theme,"),
         ({"view": "journey", "format": "dot"}, "the journey map is drawn directly as SVG"),
+        ({"color_by": "dwell"}, "color_by needs an overlay (the figures to colour by)"),
     ],
 )
 def test_a_bad_render_request_is_a_render_error(

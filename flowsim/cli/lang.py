@@ -233,8 +233,7 @@ def render(
 
     fmt = _picture_format(fmt, output)
     process = with_scenario(load_or_exit(file)[0], scenario)
-    if color_by and not overlay:
-        raise click.BadParameter("needs --overlay", param_hint="--color-by")
+    from flowsim.render import RenderError
     from flowsim.render import options as make_options
 
     try:
@@ -254,6 +253,8 @@ def render(
         )
     except ThemeError as err:
         raise click.BadParameter(str(err), param_hint="--theme") from None
+    except RenderError as err:  # options that do not go together (--color-by without --overlay)
+        raise click.UsageError(str(err).replace("color_by", "--color-by")) from None
     except (ValueError, OSError) as err:  # a bad overlay file is the user's input
         click.echo(f"flowsim: {overlay}: not a valid metrics overlay: {one_line(err)}", err=True)
         sys.exit(1)

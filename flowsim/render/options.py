@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from flowsim._base import FlowsimModel
 from flowsim.errors import FlowsimError, ModelError
@@ -56,6 +56,12 @@ class RenderOptions(FlowsimModel):
     title: bool = True
     measured: tuple[MeasuredPoint, ...] = ()
 
+    @model_validator(mode="after")
+    def _color_needs_figures(self) -> RenderOptions:
+        if self.color_by is not None and self.overlay is None:
+            raise ValueError("color_by needs an overlay (the figures to colour by)")
+        return self
+
 
 class RenderError(FlowsimError, ValueError):
     """A picture that cannot be asked for: an unknown view, format or option, or a value the
@@ -80,7 +86,9 @@ def options_error(err: ModelError) -> RenderError:
     parts = []
     for e in err.errors():
         name = ".".join(str(x) for x in e["loc"]) or "options"
-        if e["type"] == "extra_forbidden":
+        if not e["loc"] and e["type"] == "value_error":  # a rule across options
+            parts.append(str(e["ctx"]["error"]))
+        elif e["type"] == "extra_forbidden":
             known = ", ".join(RenderOptions.model_fields)
             parts.append(f"unknown option {name!r} (options: {known})")
         elif e["type"] == "literal_error":

@@ -128,7 +128,9 @@ def test_overlay_and_color_by(tmp_path: Path) -> None:
 
 def test_bad_inputs_exit_codes(tmp_path: Path) -> None:
     assert run("render", str(B2B), "--theme", "nope").returncode == 2
-    assert run("render", str(B2B), "--color-by", "dwell").returncode == 2  # needs --overlay
+    r = run("render", str(B2B), "--color-by", "dwell")
+    assert r.returncode == 2
+    assert b"Error: --color-by needs an overlay (the figures to colour by)" in r.stderr
     assert run("render", str(B2B), "--scenario", "nope").returncode == 2
     bad = tmp_path / "bad.json"
     bad.write_text('{"stages": {"contact": {"leakage": 7}}}')
