@@ -86,13 +86,17 @@ def _nice(w: float) -> float:
     return 0.0 if w <= 0 else float(f"{w:.2g}")
 
 
-def _weekdays(local: list[datetime], first: date, last: date) -> tuple[tuple[float, ...], float]:
+def _weekdays(
+    local: list[datetime], first: date, last: date
+) -> tuple[tuple[float, ...], float, int]:
+    """Weekday weights (two significant digits), the flat-week test's p, and the busiest
+    weekday (0 = Mon) by the unrounded rates: rounded weights of a flat week tie at 1.0."""
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     exposure = np.bincount([d.weekday() for d in days], minlength=7).astype(float)
     counts = np.bincount([t.weekday() for t in local], minlength=7).astype(float)
     rates = np.divide(counts, exposure, out=np.zeros(7), where=exposure > 0)
     weights = rates / rates[exposure > 0].mean()
-    return tuple(_nice(w) for w in weights), _flat_test(counts, exposure)
+    return tuple(_nice(w) for w in weights), _flat_test(counts, exposure), int(np.argmax(rates))
 
 
 def _hours(local: list[datetime]) -> tuple[tuple[HourWeight, ...], float]:
@@ -249,8 +253,8 @@ def fit_arrivals(
             f"{MIN_DEALS} deals over {MIN_WEEKS} weeks)"
         )
         return ArrivalFit(None, per_week, notes)
-    days, p = _weekdays(local, d0, d1)
-    busiest = _DAY[int(np.argmax(days))]
+    days, p, top = _weekdays(local, d0, d1)
+    busiest = _DAY[top]
     if p < P_VALUE:
         fields["weekdays"] = days
     notes.append(

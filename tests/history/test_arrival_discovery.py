@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import stats
 
@@ -22,6 +23,7 @@ from flowsim.history.arrivals import chi2_sf
 from flowsim.history.discover import discover
 from flowsim.model import RateArrivals
 from flowsim.sim.arrivals import ArrivalClock
+from tests.data import DATA
 from tests.history.test_discover import assert_sound
 
 TZ = "Asia/Shanghai"
@@ -164,3 +166,25 @@ def test_a_flat_log_gets_no_profile(tmp_path: Path) -> None:
     assert isinstance(a, RateArrivals) and a.profile is None
     assert a.count == pytest.approx(2000 / ((hours[-1] - hours[0]) / 168 + 2 / 7), rel=0.01)
     assert not math.isnan(a.count)
+
+
+def test_maven_reads_as_a_flat_week_and_names_its_busiest_day_as_polars_counts() -> None:
+    """Maven's engage dates are spread evenly over the week: no weekday weights are written,
+    and the note's busiest day is the one with the most deals per occurrence of that weekday
+    in the history (counted by polars), not the first of seven weights that round to 1.0."""
+    path = DATA / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
+    log = read_log(path)
+    found = discover(log)
+    a = found.process.arrivals
+    assert isinstance(a, RateArrivals) and a.profile is None
+    table = pl.read_csv(path, try_parse_dates=True)
+    starts = table["engage_date"].drop_nulls()
+    last = max(table["engage_date"].max(), table["close_date"].max())
+    days = pl.date_range(starts.min(), last, eager=True)
+    occurrences = days.dt.weekday().value_counts().sort(days.name)["count"].to_numpy()
+    counts = starts.dt.weekday().value_counts().sort("engage_date")["count"].to_numpy()
+    busiest = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][
+        int(np.argmax(counts / occurrences))
+    ]
+    note = next(n for n in found.notes if n.startswith("arrival profile"))
+    assert f"weekdays: flat (busiest {busiest};" in note
