@@ -412,9 +412,10 @@ def test_the_report_shows_the_measured_journey(tmp_path: Path) -> None:
     out = tmp_path / "report"
     args = ["run", str(FLOW), "--history", deals, "--tz", "Asia/Shanghai", "-n", "2"]
     args += ["--budget", "1", "-q", "-o", str(out), "--feedback", str(BUNDLED)]
-    result = CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, [*args, "--backtest", "none"])
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert "backtest" not in results  # --backtest none: the report backtests nothing
     demo = next(r for r in results["feedback"]["rows"] if r["touchpoint"] == "方案演示")
     assert (demo["responses"], demo["verdict"]) == (120, "worse")
     markdown = (out / "report.md").read_text(encoding="utf-8")
